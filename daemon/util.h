@@ -1,0 +1,41 @@
+/* util.h — allocation wrappers (fatal on failure), time, small string helpers. */
+#ifndef VPCF_UTIL_H
+#define VPCF_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+/* Grow an array of nmemb elements of size to hold at least want. */
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Monotonic milliseconds. */
+uint64_t mono_ms(void);
+/* Wall-clock seconds. */
+int64_t wall_s(void);
+
+/* Copy with truncation; returns -1 if src did not fit (dst still terminated). */
+int strlcpy_chk(char *dst, const char *src, size_t size);
+
+/* Growable byte buffer with a hard cap: appends past cap fail. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t limit;
+};
+void buf_init(struct buf *b, size_t limit);
+/* Append n bytes; -1 when the limit would be exceeded (buffer unchanged). */
+int buf_append(struct buf *b, const void *p, size_t n);
+/* NUL-terminated view of the contents. */
+const char *buf_str(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+
+#endif

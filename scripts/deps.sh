@@ -1,0 +1,29 @@
+#!/bin/sh
+# The one list of Debian packages vpc-failover needs to build, test, demo and
+# benchmark. Installs the missing ones (as root); prints nothing when all are
+# present.
+set -eu
+
+PACKAGES="
+build-essential pkg-config clang
+libcurl4-openssl-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
+libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
+keepalived awscli iproute2 nftables curl openssl python3
+"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages:$missing (run as root, or apt-get install them)" >&2
+	exit 1
+fi
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,107 @@
+# tests/lib.sh — shared helpers for the integration scripts (bash).
+#
+# Every script: `. "$(dirname "$0")/../lib.sh"`, then uses
+#   ok NAME / not_ok NAME [why]   TAP result lines
+#   check NAME CMD...             ok if CMD exits 0
+#   ns_new SHORT                  create a network namespace with a unique
+#                                 name (printed), removed on exit
+#   spawn LOGFILE CMD...          start a background process, killed on exit;
+#                                 its PID is in $SPAWNED_PID
+#   wait_for SECONDS CMD...       poll CMD every 50 ms until it succeeds
+#   sim_start STATEFILE [ARGS]    start the simulated VPC on 127.0.0.1,
+#                                 sets SIM_URL, SIM_PID
+#   sim_get PATH / sim_post PATH [JSON]   the simulator's /_sim/ control API
+#   tmp                           a per-script temp dir ($T), removed on exit
+# Everything a script started is stopped by PID, and its namespaces deleted,
+# on exit, interrupt or failure.
+set -u
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+B=$TOP/build
+VPCF=$B/vpc-failover
+VPCFD=$B/vpc-failoverd
+VPCSIM=$B/vpcsim
+AWS=/usr/bin/aws # Debian's awscli, not whatever else is first on PATH
+T=$(mktemp -d /tmp/vpcf-test.XXXXXX)
+TESTID=$(printf '%x' $(($$ % 65536)))$(printf '%x' $((RANDOM % 256)))
+tapn=0
+_pids=()
+
+ok() {
+	tapn=$((tapn + 1))
+	echo "ok $tapn - $1"
+}
+not_ok() {
+	tapn=$((tapn + 1))
+	echo "not ok $tapn - $1${2:+: $2}"
+}
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name" "command failed: $*"; fi
+}
+# expect_eq NAME GOT WANT
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi
+}
+
+ns_new() {
+	local name="vpcf-$TESTID-$1"
+	ip netns add "$name" || return 1
+	# Recorded in a file: ns_new usually runs inside $(...), a subshell.
+	echo "$name" >>"$T/.netns"
+	ip -n "$name" link set lo up
+	echo "$name"
+}
+
+spawn() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	SPAWNED_PID=$!
+	_pids+=("$SPAWNED_PID")
+}
+
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+sim_start() {
+	local state=$1
+	shift
+	rm -f "$T/sim.port"
+	spawn "$T/sim.log" "$VPCSIM" --state "$state" --listen 127.0.0.1:0 \
+		--port-file "$T/sim.port" "$@"
+	SIM_PID=$SPAWNED_PID
+	if ! wait_for 10 test -s "$T/sim.port"; then
+		echo "# simulator did not start:"
+		sed 's/^/# /' "$T/sim.log"
+		return 1
+	fi
+	SIM_URL="http://127.0.0.1:$(head -1 "$T/sim.port")"
+}
+sim_get() { curl -sS --max-time 5 "$SIM_URL$1"; }
+sim_post() { curl -sS --max-time 5 -X POST --data "${2:-}" "$SIM_URL$1"; }
+
+_cleanup() {
+	local p n
+	for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${_pids[@]}"; do
+		for ((n = 0; n < 40; n++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+		kill -9 "$p" 2>/dev/null
+	done
+	for n in $(cat "$T/.netns" 2>/dev/null); do
+		# processes left in the namespace (keepalived children) die with it
+		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$n" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM

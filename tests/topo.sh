@@ -1,0 +1,116 @@
+# tests/topo.sh — the simulated VPC in network namespaces (sourced after
+# tests/lib.sh). One router namespace plays the VPC: it runs vpcsim, which
+# answers EC2 and instance metadata (169.254.169.254) and mirrors one route
+# table into the router's kernel, so traffic to the overlay IP really goes
+# where the route table says. Two nodes ("AZ a", "AZ c") and a client hang
+# off it on veth pairs.
+#
+#   client 198.18.100.2 ── router ── 198.18.1.2 node-a (i-0aaa.., eni-0aaa..)
+#                            │  └─── 198.18.3.2 node-c (i-0ccc.., eni-0ccc..)
+#                            └ lo: 169.254.169.254 (IMDS), 198.18.255.1 (EC2)
+#
+# Overlay IP 198.19.255.10/32: outside the VPC CIDR 198.18.0.0/16, held on
+# each node's lo; a TCP responder on port 7000 answers with the node's name.
+
+OVERLAY=198.19.255.10
+OVERLAY_CIDR=$OVERLAY/32
+EC2_ADDR=198.18.255.1
+ENI_A=eni-0aaaaaaaaaaaaaaa1 ENI_C=eni-0ccccccccccccccc3
+I_A=i-0aaaaaaaaaaaaaaa1 I_C=i-0ccccccccccccccc3
+TOPO_TABLES="rtb-00000000000000a01 rtb-00000000000000a02 rtb-00000000000000a03"
+
+# topo_link NS_A IF_A ADDR_A NS_B IF_B ADDR_B
+topo_link() {
+	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4" || return 1
+	ip -n "$1" addr add "$3" dev "$2"
+	ip -n "$4" addr add "$6" dev "$5"
+	ip -n "$1" link set "$2" up
+	ip -n "$4" link set "$5" up
+}
+
+topo_state() { # write the simulator's state file to $1
+	local tables="" t
+	for t in $TOPO_TABLES; do
+		tables+="${tables:+,}{\"id\": \"$t\", \"routes\": [{\"dest\": \"$OVERLAY_CIDR\", \"eni\": \"$ENI_A\"}]}"
+	done
+	cat >"$1" <<-J
+	{"region": "us-east-1",
+	 "vpc": {"id": "vpc-0123456789abcdef0", "cidr": "198.18.0.0/16", "owner": "123456789012"},
+	 "credentials": [],
+	 "instances": [
+	  {"id": "$I_A", "az": "us-east-1a", "eni": "$ENI_A", "mac": "02:00:00:00:0a:01",
+	   "address": "198.18.1.2", "role": "vpcf-node"},
+	  {"id": "$I_C", "az": "us-east-1c", "eni": "$ENI_C", "mac": "02:00:00:00:0c:03",
+	   "address": "198.18.3.2", "role": "vpcf-node"}],
+	 "imds_default_instance": "$I_A",
+	 "route_tables": [$tables],
+	 "kernel_table": "${TOPO_TABLES%% *}"}
+	J
+}
+
+# Node config: everything from metadata, like a real instance.
+topo_conf() { # write a node's vpc-failover.conf to $1
+	cat >"$1" <<-C
+	[aws]
+	endpoint = http://$EC2_ADDR
+	request_timeout = 2
+	api_deadline = 15
+	[group overlay]
+	vrrp_instance = VI_1
+	destinations = $OVERLAY_CIDR
+	route_tables = $TOPO_TABLES
+	C
+}
+
+# topo_up [VPCSIM ARGS]: sets NS_R NS_A NS_C NS_CL
+topo_up() {
+	NS_R=$(ns_new router) && NS_A=$(ns_new node-a) && NS_C=$(ns_new node-c) &&
+		NS_CL=$(ns_new client) || return 1
+	topo_link "$NS_R" r-a 198.18.1.1/24 "$NS_A" eth0 198.18.1.2/24 || return 1
+	topo_link "$NS_R" r-c 198.18.3.1/24 "$NS_C" eth0 198.18.3.2/24 || return 1
+	topo_link "$NS_R" r-cl 198.18.100.1/24 "$NS_CL" eth0 198.18.100.2/24 || return 1
+	ip -n "$NS_R" addr add 169.254.169.254/32 dev lo
+	ip -n "$NS_R" addr add $EC2_ADDR/32 dev lo
+	ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$NS_A" route add default via 198.18.1.1
+	ip -n "$NS_C" route add default via 198.18.3.1
+	ip -n "$NS_CL" route add default via 198.18.100.1
+	local n
+	for n in "$NS_A" "$NS_C"; do
+		ip -n "$n" addr add $OVERLAY_CIDR dev lo
+	done
+	topo_state "$T/topo-state.json"
+	rm -f "$T/topo-sim.port"
+	spawn "$T/topo-sim.log" ip netns exec "$NS_R" "$VPCSIM" --state "$T/topo-state.json" \
+		--listen 169.254.169.254:80 --listen $EC2_ADDR:80 \
+		--port-file "$T/topo-sim.port" --kernel-routes "$@"
+	TOPO_SIM_PID=$SPAWNED_PID
+	wait_for 10 test -s "$T/topo-sim.port" || { sed 's/^/# /' "$T/topo-sim.log"; return 1; }
+	spawn "$T/responder-a.log" ip netns exec "$NS_A" /usr/bin/python3 "$TOP/tests/responder.py" node-a $OVERLAY 7000
+	spawn "$T/responder-c.log" ip netns exec "$NS_C" /usr/bin/python3 "$TOP/tests/responder.py" node-c $OVERLAY 7000
+	topo_conf "$T/node.conf"
+	wait_for 10 topo_ask
+}
+
+# Ask the overlay IP from the client: prints the answering node's name.
+topo_ask() {
+	ip netns exec "$NS_CL" timeout 2 bash -c \
+		"exec 3<>/dev/tcp/$OVERLAY/7000 && head -1 <&3" 2>/dev/null
+}
+
+topo_is() { [ "$(topo_ask)" = "$1" ]; }
+
+# topo_route TABLE: the ENI the simulator's TABLE has for the overlay IP
+topo_route() {
+	topo_sim /_sim/routes | /usr/bin/python3 -c \
+		"import json,sys; print(json.load(sys.stdin).get('$1',{}).get('$OVERLAY_CIDR','none'))"
+}
+
+# topo_sim PATH [JSON]: the router's simulator control API (GET, or POST with JSON)
+topo_sim() {
+	if [ $# -gt 1 ]; then
+		ip netns exec "$NS_R" curl -sS --max-time 5 -X POST --data "$2" "http://$EC2_ADDR$1"
+	else
+		ip netns exec "$NS_R" curl -sS --max-time 5 "http://$EC2_ADDR$1"
+	fi
+}

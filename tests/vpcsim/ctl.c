@@ -1,0 +1,310 @@
+/* ctl.c — the control API under /_sim/: unsigned JSON for tests to look at
+ * and poke the simulated VPC (routes, counters, faults, IMDS). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/vpcsim/sim.h"
+
+#define FAULT_MS_MAX 600000 /* ten minutes of latency or stall is plenty */
+
+static enum MHD_Result reply(struct sim_req *r, unsigned status, json_t *o)
+{
+	char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	enum MHD_Result ret;
+
+	json_decref(o);
+	if (txt == NULL)
+		return MHD_NO;
+	ret = sim_respond(r->conn, status, "application/json", txt, strlen(txt), NULL,
+			  NULL);
+	free(txt);
+	return ret;
+}
+
+static enum MHD_Result reply_err(struct sim_req *r, unsigned status, const char *msg)
+{
+	return reply(r, status, json_pack("{s:s}", "error", msg));
+}
+
+/* The request body as a JSON object (an empty body is {}). */
+static json_t *body_json(struct sim_req *r, char *err, size_t errsz)
+{
+	json_error_t je;
+	json_t *o;
+
+	if (r->body.len == 0)
+		return json_object();
+	o = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
+	if (o == NULL) {
+		snprintf(err, errsz, "bad JSON: %s", je.text);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		snprintf(err, errsz, "body must be a JSON object");
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *routes_json(struct sim *s)
+{
+	json_t *all = json_object();
+
+	for (size_t i = 0; i < s->st.ntables; i++) {
+		const struct sim_table *t = &s->st.tables[i];
+		json_t *rt = json_object();
+		for (size_t k = 0; k < t->nroutes; k++)
+			json_object_set_new(
+			    rt, t->routes[k].dest,
+			    json_string(t->routes[k].local ? "local" : t->routes[k].eni));
+		json_object_set_new(all, t->id, rt);
+	}
+	return all;
+}
+
+/* {"table":..,"dest":..,"eni":..}: what another writer's change looks like.
+ * "eni": null deletes the route. Unknown ENIs are allowed (blackhole). */
+static enum MHD_Result set_route(struct sim *s, struct sim_req *r, json_t *o)
+{
+	const char *table = json_string_value(json_object_get(o, "table"));
+	const char *dest = json_string_value(json_object_get(o, "dest"));
+	json_t *jeni = json_object_get(o, "eni");
+	const char *eni = json_string_value(jeni);
+	char canon[SIM_CIDR_MAX], old[SIM_ID_MAX] = "";
+	struct sim_table *t;
+	struct sim_route *rt;
+	int fam;
+
+	if (table == NULL || dest == NULL || jeni == NULL ||
+	    (eni == NULL && !json_is_null(jeni)))
+		return reply_err(
+		    r, 400, "need {\"table\": str, \"dest\": str, \"eni\": str|null}");
+	if (eni && (*eni == '\0' || strlen(eni) >= SIM_ID_MAX))
+		return reply_err(r, 400, "bad eni");
+	if (sim_cidr_canon(dest, canon, sizeof(canon), &fam) == -1)
+		return reply_err(r, 400, "dest is not a CIDR block");
+	pthread_mutex_lock(&s->mu);
+	if ((t = sim_table_find(&s->st, table)) == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		return reply_err(r, 404, "no such route table");
+	}
+	rt = sim_route_find(t, canon);
+	if ((rt && rt->local) || (rt == NULL && eni == NULL) ||
+	    (rt == NULL && t->nroutes >= SIM_ROUTES_MAX)) {
+		pthread_mutex_unlock(&s->mu);
+		return reply_err(r, 409,
+				 rt    ? "the local route is fixed"
+				 : eni ? "route limit reached"
+				       : "no such route");
+	}
+	if (rt)
+		strlcpy_chk(old, rt->eni, sizeof(old));
+	if (rt && eni)
+		strlcpy_chk(rt->eni, eni, sizeof(rt->eni));
+	else if (rt)
+		sim_route_del(t, rt);
+	else
+		sim_route_add(t, canon, fam, eni);
+	sim_route_changed(s, "SimSetRoute", t, canon, fam, old, eni, "control");
+	pthread_mutex_unlock(&s->mu);
+	return reply(r, 200,
+		     json_pack("{s:b, s:s, s:s?}", "ok", 1, "old", old[0] ? old : "-",
+			       "eni", eni));
+}
+
+static json_t *stats_json(struct sim *s)
+{
+	/* Copies: the reply is written after mu is released. */
+	return json_pack("{s:I, s:o, s:o, s:I, s:i, s:o}", "total", (json_int_t)s->total,
+			 "actions", json_deep_copy(s->actions), "errors",
+			 json_deep_copy(s->errors), "writes", (json_int_t)s->writes,
+			 "max_concurrent", (int)s->max_concurrent, "imds",
+			 json_deep_copy(s->imds_stats));
+}
+
+static json_t *faults_json(const struct sim_faults *f)
+{
+	return json_pack("{s:i, s:f, s:f, s:f, s:f, s:i, s:i, s:s, s:i}", "latency_ms",
+			 (int)f->latency_ms, "throttle", f->throttle, "error5xx",
+			 f->error5xx, "reset", f->reset, "stall_ratio", f->stall_ratio,
+			 "stall_ms", (int)f->stall_ms, "fail_next", (int)f->fail_next,
+			 "fail_code", f->fail_code, "page_size", (int)f->page_size);
+}
+
+static int ratio(json_t *v, double *out)
+{
+	if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
+		return -1;
+	*out = json_number_value(v);
+	return 0;
+}
+
+static int count(json_t *v, unsigned max, unsigned *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > max)
+		return -1;
+	*out = (unsigned)json_integer_value(v);
+	return 0;
+}
+
+/* Validate every key into a copy; the live faults change only when all
+ * of them are good. */
+static int parse_faults(json_t *o, struct sim_faults *f, char *err, size_t errsz)
+{
+	const char *k;
+	json_t *v;
+	int bad;
+
+	json_object_foreach(o, k, v)
+	{
+		if (strcmp(k, "latency_ms") == 0)
+			bad = count(v, FAULT_MS_MAX, &f->latency_ms);
+		else if (strcmp(k, "stall_ms") == 0)
+			bad = count(v, FAULT_MS_MAX, &f->stall_ms);
+		else if (strcmp(k, "fail_next") == 0)
+			bad = count(v, 1000000, &f->fail_next);
+		else if (strcmp(k, "page_size") == 0)
+			bad = count(v, SIM_TABLES_MAX, &f->page_size);
+		else if (strcmp(k, "throttle") == 0)
+			bad = ratio(v, &f->throttle);
+		else if (strcmp(k, "error5xx") == 0)
+			bad = ratio(v, &f->error5xx);
+		else if (strcmp(k, "reset") == 0)
+			bad = ratio(v, &f->reset);
+		else if (strcmp(k, "stall_ratio") == 0)
+			bad = ratio(v, &f->stall_ratio);
+		else if (strcmp(k, "fail_code") == 0)
+			bad = !json_is_string(v) ||
+			      !ec2_code_valid(json_string_value(v)) ||
+			      strlcpy_chk(f->fail_code, json_string_value(v),
+					  sizeof(f->fail_code)) == -1;
+		else {
+			snprintf(err, errsz, "unknown fault \"%.64s\"", k);
+			return -1;
+		}
+		if (bad) {
+			snprintf(err, errsz, "bad value for \"%s\"", k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static enum MHD_Result faults(struct sim *s, struct sim_req *r, json_t *o, int post)
+{
+	struct sim_faults f;
+	char err[128];
+	json_t *out;
+
+	pthread_mutex_lock(&s->mu);
+	f = s->faults;
+	if (post && parse_faults(o, &f, err, sizeof(err)) == -1) {
+		pthread_mutex_unlock(&s->mu);
+		return reply_err(r, 400, err);
+	}
+	s->faults = f;
+	out = faults_json(&f);
+	pthread_mutex_unlock(&s->mu);
+	if (post)
+		sim_log(s,
+			"faults latency_ms=%u throttle=%g error5xx=%g reset=%g "
+			"stall_ratio=%g "
+			"stall_ms=%u fail_next=%u fail_code=%s page_size=%u",
+			f.latency_ms, f.throttle, f.error5xx, f.reset, f.stall_ratio,
+			f.stall_ms, f.fail_next, f.fail_code, f.page_size);
+	return reply(r, 200, out);
+}
+
+static enum MHD_Result imds_ctl(struct sim *s, struct sim_req *r, const char *what,
+				json_t *o)
+{
+	json_t *down = json_object_get(o, "down");
+	json_t *after = json_object_get(o, "after_requests");
+	unsigned n = 0;
+	json_t *out;
+
+	if (after && count(after, 1000000, &n) == -1)
+		return reply_err(r, 400, "after_requests must be a count");
+	pthread_mutex_lock(&s->mu);
+	if (strcmp(what, "expire-tokens") == 0) {
+		/* after_requests N: let N more IMDS requests through first, so a
+		 * test can revoke tokens in the middle of a client's sequence. */
+		s->expire_after = n;
+		if (n == 0)
+			s->ntokens = 0;
+	} else if (strcmp(what, "down") == 0) {
+		if (!json_is_boolean(down)) {
+			pthread_mutex_unlock(&s->mu);
+			return reply_err(r, 400, "need {\"down\": true|false}");
+		}
+		s->imds_down = json_is_true(down);
+	}
+	out = json_pack("{s:b, s:I, s:I, s:i}", "down", s->imds_down, "tokens",
+			(json_int_t)s->ntokens, "credentials", (json_int_t)s->ntmp,
+			"expire_after", (int)s->expire_after);
+	pthread_mutex_unlock(&s->mu);
+	if (*what)
+		sim_log(s, "imds %s%s", what,
+			strcmp(what, "down") ? ""
+			: json_is_true(down) ? " true"
+					     : " false");
+	return reply(r, 200, out);
+}
+
+static enum MHD_Result route_ctl(struct sim *s, struct sim_req *r, const char *path,
+				 json_t *o, int post)
+{
+	json_t *out;
+
+	if (!post && strcmp(path, "routes") == 0) {
+		pthread_mutex_lock(&s->mu);
+		out = routes_json(s);
+		pthread_mutex_unlock(&s->mu);
+		return reply(r, 200, out);
+	}
+	if (post && strcmp(path, "route") == 0)
+		return set_route(s, r, o);
+	if (!post && strcmp(path, "stats") == 0) {
+		pthread_mutex_lock(&s->mu);
+		out = stats_json(s);
+		pthread_mutex_unlock(&s->mu);
+		return reply(r, 200, out);
+	}
+	if (post && strcmp(path, "stats/reset") == 0) {
+		pthread_mutex_lock(&s->mu);
+		s->total = s->writes = 0;
+		/* Calls in flight still finish; they count as concurrent anew. */
+		s->max_concurrent = s->in_flight;
+		json_object_clear(s->actions);
+		json_object_clear(s->errors);
+		json_object_clear(s->imds_stats);
+		pthread_mutex_unlock(&s->mu);
+		return reply(r, 200, json_pack("{s:b}", "ok", 1));
+	}
+	if (strcmp(path, "faults") == 0)
+		return faults(s, r, o, post);
+	if (post && strncmp(path, "imds/", 5) == 0 &&
+	    (strcmp(path + 5, "expire-tokens") == 0 || strcmp(path + 5, "down") == 0))
+		return imds_ctl(s, r, path + 5, o);
+	if (!post && strcmp(path, "imds") == 0)
+		return imds_ctl(s, r, "", o);
+	return reply_err(r, 404, "no such control endpoint");
+}
+
+enum MHD_Result ctl_handle(struct sim *s, struct sim_req *r)
+{
+	int post = strcmp(r->method, "POST") == 0;
+	char err[256];
+	json_t *o = NULL;
+	enum MHD_Result ret;
+
+	if (!post && strcmp(r->method, "GET") != 0)
+		return reply_err(r, 405, "GET or POST");
+	if (post && (o = body_json(r, err, sizeof(err))) == NULL)
+		return reply_err(r, 400, err);
+	ret = route_ctl(s, r, r->url + strlen("/_sim/"), o, post);
+	json_decref(o);
+	return ret;
+}

@@ -1,0 +1,234 @@
+/* sim.h — the simulated VPC: an EC2 Query API endpoint, IMDSv2, a control
+ * API for tests and a mirror of one route table into the kernel. One struct
+ * sim is shared by every connection thread; mu guards everything in it that
+ * changes after start-up. */
+#ifndef VPCSIM_SIM_H
+#define VPCSIM_SIM_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "daemon/util.h"
+
+#define SIM_ID_MAX	 64
+#define SIM_CIDR_MAX	 64
+#define SIM_KEY_MAX	 128
+#define SIM_CODE_MAX	 64
+#define SIM_BODY_MAX	 (64 * 1024)	   /* request bodies; 413 beyond */
+#define SIM_RESP_MAX	 (4 * 1024 * 1024) /* response bodies we build */
+#define SIM_TABLES_MAX	 1000
+#define SIM_ROUTES_MAX	 1000 /* per table, EC2's hard limit */
+#define SIM_INSTS_MAX	 1000
+#define SIM_CREDS_MAX	 100
+#define SIM_TOKENS_MAX	 1024 /* live IMDS tokens; the oldest go first */
+#define SIM_TMPCREDS_MAX 256  /* live temporary credentials */
+#define SIM_LISTEN_MAX	 8
+
+struct sim_route {
+	char dest[SIM_CIDR_MAX]; /* canonical CIDR text */
+	int family;		 /* AF_INET or AF_INET6 */
+	char eni[SIM_ID_MAX];	 /* "" for the local route */
+	int local;		 /* the VPC's own route: gatewayId local */
+};
+
+struct sim_table {
+	char id[SIM_ID_MAX];
+	struct sim_route *routes; /* routes[0] is the local route */
+	size_t nroutes;
+};
+
+struct sim_cred {
+	char akid[SIM_KEY_MAX];
+	char secret[SIM_KEY_MAX];
+	char **deny; /* actions this key may not call */
+	size_t ndeny;
+};
+
+struct sim_instance {
+	char id[SIM_ID_MAX];
+	char az[SIM_ID_MAX];
+	char eni[SIM_ID_MAX];
+	char mac[32];
+	char address[64];	/* IPv4 */
+	char role[SIM_KEY_MAX]; /* "" = no instance profile */
+};
+
+struct sim_state {
+	char region[32];
+	char vpc_id[SIM_ID_MAX];
+	char vpc_cidr[SIM_CIDR_MAX];
+	char owner[32];
+	struct sim_cred *creds;
+	size_t ncreds;
+	struct sim_instance *insts;
+	size_t ninsts;
+	struct sim_table *tables;
+	size_t ntables;
+	int default_inst; /* index into insts, -1 when there are none */
+	int kernel_table; /* index into tables, -1 when none is mirrored */
+};
+
+/* Fault injection for EC2 calls; ratios are 0..1. */
+struct sim_faults {
+	unsigned latency_ms;
+	double throttle;
+	double error5xx;
+	double reset;
+	double stall_ratio;
+	unsigned stall_ms;
+	unsigned fail_next;
+	char fail_code[SIM_CODE_MAX];
+	unsigned page_size; /* 0 = DescribeRouteTables does not page by itself */
+};
+
+struct sim_token {
+	char tok[64];
+	uint64_t expires_ms; /* monotonic */
+};
+
+/* Temporary credentials handed out through IMDS. */
+struct sim_tmpcred {
+	char akid[32];
+	char secret[48];
+	char token[160];
+	int64_t expires; /* wall-clock seconds */
+};
+
+struct kroute;
+
+struct sim {
+	pthread_mutex_t mu;
+	struct sim_state st;
+	struct sim_faults faults;
+	uint64_t prng;
+
+	/* counters shown by /_sim/stats */
+	uint64_t total, writes;
+	json_t *actions, *errors;
+	json_t *imds_stats; /* token, get, credentials, unauthorized */
+	unsigned in_flight; /* EC2 calls being answered right now */
+	unsigned max_concurrent;
+
+	struct sim_token tokens[SIM_TOKENS_MAX];
+	size_t ntokens;
+	unsigned expire_after; /* invalidate every token after this many more
+				  IMDS requests; 0 = nothing pending */
+	struct sim_tmpcred tmp[SIM_TMPCREDS_MAX];
+	size_t ntmp;
+	int imds_down;
+	unsigned cred_ttl;
+
+	pthread_mutex_t logmu;
+	FILE *log;
+
+	struct kroute *kr; /* NULL unless --kernel-routes */
+	volatile sig_atomic_t stopping;
+};
+
+/* One HTTP request as the handlers see it: the whole body is read first. */
+struct sim_req {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	struct buf body;
+	int too_big;
+};
+
+/* state.c */
+/* Load and validate the state file; errors name the file and the JSON path. */
+int sim_state_load(const char *path, struct sim_state *st, char *err, size_t errsz);
+void sim_state_free(struct sim_state *st);
+/* Parse "a.b.c.d/n" or an IPv6 CIDR into canonical text; host bits must be
+ * zero. 0 or -1. */
+int sim_cidr_canon(const char *in, char *out, size_t outsz, int *family);
+struct sim_table *sim_table_find(struct sim_state *st, const char *id);
+struct sim_route *sim_route_find(struct sim_table *t, const char *dest);
+/* Append a route (caller checked it is absent and below the limit). */
+void sim_route_add(struct sim_table *t, const char *dest, int family, const char *eni);
+/* Remove a route that sim_route_find returned. */
+void sim_route_del(struct sim_table *t, struct sim_route *r);
+const struct sim_instance *sim_inst_by_eni(const struct sim_state *st, const char *eni);
+const struct sim_instance *sim_inst_by_id(const struct sim_state *st, const char *id);
+const struct sim_instance *sim_inst_by_addr(const struct sim_state *st, const char *addr);
+/* 1 if the key's deny list names action. */
+int sim_cred_denies(const struct sim_cred *c, const char *action);
+
+/* simutil.c */
+/* Append printf output to b; -1 when b's limit is reached. */
+int sim_bprintf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Append s as XML element text (&, <, > escaped). */
+int sim_xml_escape(struct buf *b, const char *s);
+/* "2026-11-25T16:01:02.345Z" for now. */
+void sim_iso_now_ms(char *out, size_t outsz);
+/* "2026-11-25T16:01:02Z" for t (unix seconds). */
+void sim_iso_time(int64_t t, char *out, size_t outsz);
+/* Random version-4 UUID (37 bytes with NUL) from the system CSPRNG. */
+void sim_uuid(char out[37]);
+/* n random characters from alphabet, NUL-terminated (out holds n + 1). */
+void sim_random_text(char *out, size_t n, const char *alphabet);
+/* Uniform [0,1) from the seeded fault PRNG; caller holds mu. */
+double sim_rand01(struct sim *s);
+/* Sleep ms milliseconds, returning early when the simulator stops. */
+void sim_sleep_ms(struct sim *s, unsigned ms);
+/* One timestamped line in the change log. */
+void sim_log(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Count an answer in the stats (code NULL = success); caller holds mu. */
+void sim_count(struct sim *s, const char *action, const char *code);
+/* Add one to the counter key of obj; caller holds mu. */
+void sim_bump(json_t *obj, const char *key);
+
+/* http.c */
+/* Start serving on a bound, listening socket; NULL on failure (logged). */
+struct MHD_Daemon *sim_http_start(struct sim *s, int fd, int family);
+/* Queue a response with a copy of body; extra header may be NULL. */
+enum MHD_Result sim_respond(struct MHD_Connection *c, unsigned status, const char *ctype,
+			    const char *body, size_t len, const char *hname,
+			    const char *hval);
+
+/* ec2.c */
+/* Serve one EC2 Query API call (POST / or GET /). */
+enum MHD_Result ec2_handle(struct sim *s, struct sim_req *r);
+/* 1 if code may be injected as an EC2 error code (letters, digits, dots). */
+int ec2_code_valid(const char *code);
+/* Log a route change and mirror it to the kernel; caller holds mu. */
+void sim_route_changed(struct sim *s, const char *action, struct sim_table *t,
+		       const char *dest, int family, const char *old_eni,
+		       const char *new_eni, const char *by);
+
+/* sigv4.c */
+enum sigv4_result { SIGV4_OK, SIGV4_AUTH, SIGV4_EXPIRED };
+/* Verify the request's SigV4 Authorization; caller holds mu. On success
+ * *cred is the long-term key (NULL for temporary IMDS credentials) and
+ * akid the key id; why says what failed, for the log (never a secret). */
+enum sigv4_result sigv4_verify(struct sim *s, struct sim_req *r,
+			       const struct sim_cred **cred, char *akid, size_t akidsz,
+			       char *why, size_t whysz);
+
+/* imds.c */
+/* Serve /latest/... (IMDSv2). */
+enum MHD_Result imds_handle(struct sim *s, struct sim_req *r);
+/* Temporary credentials by key id, or NULL; caller holds mu. */
+const struct sim_tmpcred *imds_tmpcred_find(struct sim *s, const char *akid);
+
+/* ctl.c */
+/* Serve /_sim/... (unsigned JSON control API for tests). */
+enum MHD_Result ctl_handle(struct sim *s, struct sim_req *r);
+
+/* kroute.c */
+/* Open a route netlink socket; NULL on failure (logged). */
+struct kroute *kroute_open(void);
+void kroute_close(struct kroute *kr);
+/* Mirror one destination: via the ENI's instance address, blackhole when the
+ * ENI has none, removed when eni is NULL. Failures are logged, not fatal. */
+void kroute_set(struct sim *s, const char *dest, int family, const char *eni);
+/* Mirror every non-local route of the kernel table (start-up). */
+void kroute_sync_all(struct sim *s);
+
+#endif

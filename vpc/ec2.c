@@ -1,0 +1,445 @@
+/* ec2.c — EC2 Query API calls on the http layer.
+ *
+ * A call is: wait for a slot (max_parallel), get credentials (may fetch the
+ * instance role), POST the signed form, classify the answer. Retryable
+ * answers (throttling, 5xx, transport errors) go back through backoff until
+ * the caller's deadline; an AuthFailure with instance-role credentials gets
+ * one retry with freshly fetched ones (they may have rotated). */
+#include <stdio.h>
+#include <sys/socket.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/ev.h"
+#include "daemon/log.h"
+#include "daemon/util.h"
+#include "vpc/auth.h"
+#include "vpc/backoff.h"
+#include "vpc/ec2.h"
+#include "vpc/http.h"
+
+#define EC2_BACKOFF_BASE_MS 100
+#define EC2_BACKOFF_CAP_MS  5000
+#define EC2_MAX_PAGES       100
+
+struct ec2_call {
+	char action[32];
+	char *params;
+	uint64_t deadline;
+	ec2_call_fn fn;
+	void *arg;
+	struct backoff bo;
+	struct http_req *req;
+	uint64_t timer;
+	int reauthed;
+	int waiting_creds;
+	int cancelled;
+	struct ec2_error err;
+	struct ec2_call *next; /* in the slot queue */
+};
+
+static char *endpoint;
+static char *sigv4_provider;
+static unsigned max_parallel = 50;
+static unsigned request_timeout_ms = 5000;
+static unsigned inflight;
+static struct ec2_call *queue_head, *queue_tail;
+static struct ec2_counters counters;
+
+static void call_start(struct ec2_call *c);
+static void call_retry_timer(void *arg);
+
+int ec2_init(const struct cfg_aws *aws, const char *region)
+{
+	free(endpoint);
+	free(sigv4_provider);
+	if (aws->endpoint[0])
+		endpoint = xstrdup(aws->endpoint);
+	else
+		endpoint = xasprintf("https://ec2.%s.amazonaws.com/", region);
+	sigv4_provider = xasprintf("aws:amz:%s:ec2", region);
+	max_parallel = aws->max_parallel ? aws->max_parallel : 50;
+	request_timeout_ms = aws->request_timeout_ms ? aws->request_timeout_ms : 5000;
+	if (strncmp(endpoint, "http://", 7) == 0)
+		log_warnx("EC2 endpoint %s is plain http: session tokens travel in the "
+			  "clear; use it only with a local simulator",
+			  endpoint);
+	return 0;
+}
+
+void ec2_fini(void)
+{
+	free(endpoint);
+	free(sigv4_provider);
+	endpoint = sigv4_provider = NULL;
+}
+
+const char *ec2_endpoint(void)
+{
+	return endpoint ? endpoint : "";
+}
+
+const struct ec2_counters *ec2_counters(void)
+{
+	return &counters;
+}
+
+/* RFC 3986 unreserved characters pass; the rest is %XX (SigV4's encoding). */
+static void form_escape(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-_.~", ch)) {
+			buf_append(b, s, 1);
+		} else {
+			char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+			buf_append(b, e, 3);
+		}
+	}
+}
+
+static void form_add(struct buf *b, const char *key, const char *value)
+{
+	if (b->len)
+		buf_append(b, "&", 1);
+	form_escape(b, key);
+	buf_append(b, "=", 1);
+	form_escape(b, value);
+}
+
+char *ec2_route_params(const char *table, const struct cfg_cidr *dest, const char *eni,
+		       int dry_run)
+{
+	struct buf b;
+
+	buf_init(&b, 4096);
+	form_add(&b, "RouteTableId", table);
+	form_add(&b, dest->family == AF_INET6 ? "DestinationIpv6CidrBlock"
+					      : "DestinationCidrBlock",
+		 dest->text);
+	form_add(&b, "NetworkInterfaceId", eni);
+	if (dry_run)
+		form_add(&b, "DryRun", "true");
+	char *s = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return s;
+}
+
+static void call_free(struct ec2_call *c)
+{
+	if (c->timer)
+		ev_timer_cancel(c->timer);
+	http_req_free(c->req);
+	free(c->params);
+	free(c);
+}
+
+/* A slot was freed: start the oldest queued call. */
+static void slot_release(void)
+{
+	inflight--;
+	while (queue_head && inflight < max_parallel) {
+		struct ec2_call *c = queue_head;
+		queue_head = c->next;
+		if (queue_head == NULL)
+			queue_tail = NULL;
+		c->next = NULL;
+		inflight++;
+		c->timer = ev_timer_add(0, call_retry_timer, c);
+	}
+}
+
+static void call_finish(struct ec2_call *c, enum ec2_class cls, const char *body, size_t len)
+{
+	c->fn(c->arg, cls, &c->err, body, len);
+	call_free(c);
+	slot_release();
+}
+
+static void call_retry_timer(void *arg)
+{
+	struct ec2_call *c = arg;
+	c->timer = 0;
+	call_start(c);
+}
+
+static void call_retry(struct ec2_call *c)
+{
+	uint64_t d = backoff_next(&c->bo, ev_now());
+	if (d == BACKOFF_GIVE_UP) {
+		log_warnx("%s: giving up at the deadline: %s%s%s", c->action, c->err.code,
+			  c->err.code[0] ? ": " : "", c->err.message);
+		call_finish(c, EC2_RETRY, NULL, 0);
+		return;
+	}
+	counters.retries++;
+	log_debug("%s: %s, retry %u in %llu ms", c->action,
+		  c->err.code[0] ? c->err.code : c->err.message, c->bo.attempt,
+		  (unsigned long long)d);
+	c->timer = ev_timer_add(d, call_retry_timer, c);
+}
+
+static void on_response(struct http_req *r, void *arg)
+{
+	struct ec2_call *c = arg;
+	long status = http_req_status(r);
+	size_t len;
+	const char *body = http_req_body_text(r, &len);
+	enum ec2_class cls;
+
+	memset(&c->err, 0, sizeof(c->err));
+	c->err.http_status = (int)status;
+	if (status == 0) {
+		snprintf(c->err.message, sizeof(c->err.message), "%s", http_req_error(r));
+	} else if (status < 200 || status >= 300) {
+		ec2_xml_error(body, len, &c->err);
+		c->err.http_status = (int)status;
+	}
+	cls = ec2_classify((int)status, c->err.code, c->err.message);
+	if (strcmp(c->err.code, "RequestLimitExceeded") == 0)
+		counters.throttled++;
+
+	if (cls == EC2_OK && status >= 200 && status < 300) {
+		char errbuf[256];
+		if (ec2_xml_ok(body, len, c->action, errbuf, sizeof(errbuf)) == -1 &&
+		    strcmp(c->action, "DescribeRouteTables") != 0) {
+			/* A 2xx that is not the answer we asked for: treat as transient. */
+			snprintf(c->err.message, sizeof(c->err.message), "%s", errbuf);
+			cls = EC2_RETRY;
+		}
+	}
+	if (cls == EC2_PERMANENT && strcmp(c->err.code, "AuthFailure") == 0 && !c->reauthed &&
+	    auth_invalidate()) {
+		c->reauthed = 1;
+		log_info("%s: AuthFailure, fetching fresh instance-role credentials",
+			 c->action);
+		http_req_free(r);
+		c->req = NULL;
+		call_start(c);
+		return;
+	}
+	if (cls == EC2_CLOCK_SKEW)
+		log_warnx("%s: EC2 says %s (%s): this host's clock is off; check NTP/chrony",
+			  c->action, c->err.code, c->err.message);
+	if (cls == EC2_RETRY) {
+		http_req_free(r);
+		c->req = NULL;
+		call_retry(c);
+		return;
+	}
+	/* The body stays valid through the callback; c->req is freed after. */
+	c->fn(c->arg, cls, &c->err, body, len);
+	call_free(c);
+	slot_release();
+}
+
+static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
+{
+	struct ec2_call *c = arg;
+	struct http_req *r;
+	uint64_t now = ev_now();
+
+	c->waiting_creds = 0;
+	if (c->cancelled) {
+		call_free(c);
+		slot_release();
+		return;
+	}
+	if (cr == NULL) {
+		memset(&c->err, 0, sizeof(c->err));
+		snprintf(c->err.code, sizeof(c->err.code), "NoCredentials");
+		snprintf(c->err.message, sizeof(c->err.message), "%s", err);
+		/* The metadata service may come back before the deadline. */
+		if (strstr(err, "unreachable") || strstr(err, "HTTP 5"))
+			call_retry(c);
+		else
+			call_finish(c, EC2_PERMANENT, NULL, 0);
+		return;
+	}
+	if (now >= c->deadline) {
+		snprintf(c->err.message, sizeof(c->err.message), "deadline passed");
+		call_finish(c, EC2_RETRY, NULL, 0);
+		return;
+	}
+	char *body = xasprintf("Action=%s&Version=%s%s%s", c->action, EC2_API_VERSION,
+			       c->params[0] ? "&" : "", c->params);
+	r = http_req_new("POST", endpoint);
+	http_req_header(r, "Content-Type: application/x-www-form-urlencoded; charset=utf-8");
+	if (cr->session_token[0]) {
+		char *h = xasprintf("X-Amz-Security-Token: %s", cr->session_token);
+		http_req_header(r, h);
+		explicit_bzero(h, strlen(h));
+		free(h);
+	}
+	http_req_sigv4(r, sigv4_provider, cr->access_key_id, cr->secret_access_key);
+	http_req_body(r, body, strlen(body));
+	free(body);
+	uint64_t left = c->deadline - now;
+	http_req_timeout(r, left < request_timeout_ms ? left : request_timeout_ms);
+	http_req_limit(r, EC2_BODY_MAX);
+	c->req = r;
+	counters.requests++;
+	if (http_req_start(r, on_response, c) == -1) {
+		snprintf(c->err.message, sizeof(c->err.message), "could not start request");
+		call_finish(c, EC2_PERMANENT, NULL, 0);
+	}
+}
+
+static void call_start(struct ec2_call *c)
+{
+	c->waiting_creds = 1;
+	auth_get(on_creds, c);
+}
+
+struct ec2_call *ec2_call(const char *action, const char *params, uint64_t deadline,
+			  ec2_call_fn fn, void *arg)
+{
+	struct ec2_call *c = xcalloc(1, sizeof(*c));
+
+	if (strlcpy_chk(c->action, action, sizeof(c->action)) == -1 || endpoint == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->params = xstrdup(params ? params : "");
+	c->deadline = deadline;
+	c->fn = fn;
+	c->arg = arg;
+	backoff_init(&c->bo, EC2_BACKOFF_BASE_MS, EC2_BACKOFF_CAP_MS, deadline);
+	if (inflight >= max_parallel) {
+		if (queue_tail)
+			queue_tail->next = c;
+		else
+			queue_head = c;
+		queue_tail = c;
+		return c;
+	}
+	inflight++;
+	/* Start from the loop, so fn never runs inside this call. */
+	c->timer = ev_timer_add(0, call_retry_timer, c);
+	return c;
+}
+
+void ec2_call_cancel(struct ec2_call *c)
+{
+	/* Still queued: unlink, it never held a slot. */
+	for (struct ec2_call **pp = &queue_head, *prev = NULL; *pp;
+	     prev = *pp, pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			if (queue_tail == c)
+				queue_tail = prev;
+			call_free(c);
+			return;
+		}
+	}
+	/* Waiting for credentials: auth holds our pointer until it answers. */
+	if (c->waiting_creds) {
+		c->cancelled = 1;
+		return;
+	}
+	call_free(c);
+	slot_release();
+}
+
+/* DescribeRouteTables across pages. */
+
+struct ec2_describe {
+	char *ids_params;
+	uint64_t deadline;
+	ec2_describe_fn fn;
+	void *arg;
+	struct ec2_table *tables;
+	size_t ntables;
+	int pages;
+	struct ec2_call *call;
+};
+
+static void describe_free(struct ec2_describe *d)
+{
+	ec2_tables_free(d->tables, d->ntables);
+	free(d->ids_params);
+	free(d);
+}
+
+static int describe_page(struct ec2_describe *d, const char *next);
+
+static void on_describe(void *arg, enum ec2_class cls, const struct ec2_error *err,
+			const char *body, size_t len)
+{
+	struct ec2_describe *d = arg;
+	struct ec2_error perr;
+	char next[1024];
+
+	d->call = NULL;
+	if (cls != EC2_OK) {
+		d->fn(d->arg, -1, NULL, 0, err);
+		describe_free(d);
+		return;
+	}
+	memset(&perr, 0, sizeof(perr));
+	if (ec2_xml_describe(body, len, &d->tables, &d->ntables, next, sizeof(next),
+			     perr.message, sizeof(perr.message)) == -1) {
+		snprintf(perr.code, sizeof(perr.code), "MalformedResponse");
+		d->fn(d->arg, -1, NULL, 0, &perr);
+		describe_free(d);
+		return;
+	}
+	if (next[0] && ++d->pages < EC2_MAX_PAGES) {
+		if (describe_page(d, next) == 0)
+			return;
+		snprintf(perr.message, sizeof(perr.message),
+			 "could not start DescribeRouteTables");
+		d->fn(d->arg, -1, NULL, 0, &perr);
+		describe_free(d);
+		return;
+	}
+	d->fn(d->arg, 0, d->tables, d->ntables, NULL);
+	describe_free(d);
+}
+
+static int describe_page(struct ec2_describe *d, const char *next)
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 20);
+	buf_append(&b, d->ids_params, strlen(d->ids_params));
+	if (next && *next)
+		form_add(&b, "NextToken", next);
+	d->call = ec2_call("DescribeRouteTables", buf_str(&b), d->deadline, on_describe, d);
+	buf_free(&b);
+	return d->call ? 0 : -1;
+}
+
+struct ec2_describe *ec2_describe_tables(char (*ids)[CFG_ID_MAX], size_t n,
+					 uint64_t deadline, ec2_describe_fn fn, void *arg)
+{
+	struct ec2_describe *d = xcalloc(1, sizeof(*d));
+	struct buf b;
+	char key[32];
+
+	buf_init(&b, 1 << 20);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "RouteTableId.%zu", i + 1);
+		form_add(&b, key, ids[i]);
+	}
+	d->ids_params = xstrdup(buf_str(&b));
+	buf_free(&b);
+	d->deadline = deadline;
+	d->fn = fn;
+	d->arg = arg;
+	if (describe_page(d, NULL) == -1) {
+		describe_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void ec2_describe_cancel(struct ec2_describe *d)
+{
+	if (d->call)
+		ec2_call_cancel(d->call);
+	describe_free(d);
+}

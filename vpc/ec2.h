@@ -1,0 +1,57 @@
+/* ec2.h — the EC2 Query API client (Version 2016-11-15): signed with
+ * CURLOPT_AWS_SIGV4, retried with full-jitter backoff under a deadline,
+ * at most max_parallel requests in flight, the rest queued in order. */
+#ifndef VPCF_EC2_H
+#define VPCF_EC2_H
+
+#include <stdint.h>
+
+#include "daemon/cfg.h"
+#include "vpc/ec2_xml.h"
+
+#define EC2_API_VERSION "2016-11-15"
+
+struct ec2_call;
+struct ec2_describe;
+
+/* The answer to one call after retries: cls EC2_OK, or the class of the last
+ * error (EC2_RETRY: retryable errors lasted until the deadline). err holds
+ * the EC2 code and message, or the transport error. body valid in the call. */
+typedef void (*ec2_call_fn)(void *arg, enum ec2_class cls, const struct ec2_error *err,
+			    const char *body, size_t len);
+/* rc 0 with tables (owned by the callee, valid during the call), or -1. */
+typedef void (*ec2_describe_fn)(void *arg, int rc, const struct ec2_table *tables,
+				size_t n, const struct ec2_error *err);
+
+/* Endpoint and signing scope from config and the resolved region. 0 or -1. */
+int ec2_init(const struct cfg_aws *aws, const char *region);
+void ec2_fini(void);
+/* The endpoint URL in use. */
+const char *ec2_endpoint(void);
+
+/* Call action with form-encoded params (no Action/Version), retrying
+ * retryable failures until deadline (ev_now() ms). NULL if not started. */
+struct ec2_call *ec2_call(const char *action, const char *params, uint64_t deadline,
+			  ec2_call_fn fn, void *arg);
+/* Abandon a call: fn is never called. */
+void ec2_call_cancel(struct ec2_call *c);
+
+/* DescribeRouteTables for these ids in one call (all pages). */
+struct ec2_describe *ec2_describe_tables(char (*ids)[CFG_ID_MAX], size_t n,
+					 uint64_t deadline, ec2_describe_fn fn, void *arg);
+void ec2_describe_cancel(struct ec2_describe *d);
+
+/* Form parameters for a route write (ReplaceRoute/CreateRoute), IPv4 or
+ * IPv6 destination; dry_run adds DryRun=true. Caller frees. */
+char *ec2_route_params(const char *table, const struct cfg_cidr *dest, const char *eni,
+		       int dry_run);
+
+/* Process-wide counters. */
+struct ec2_counters {
+	uint64_t requests; /* HTTP requests sent, retries included */
+	uint64_t retries;
+	uint64_t throttled;
+};
+const struct ec2_counters *ec2_counters(void);
+
+#endif

@@ -1,0 +1,47 @@
+/* http.h — asynchronous HTTP requests on libcurl's multi-socket API, driven
+ * by the ev loop (the pattern of curl's docs/examples/ephiperfifo.c). One
+ * multi handle per process, so connections are reused across requests. */
+#ifndef VPCF_HTTP_H
+#define VPCF_HTTP_H
+
+#include <stdint.h>
+
+#include "daemon/util.h"
+
+#define HTTP_BODY_MAX (4 * 1024 * 1024)
+
+struct http_req;
+typedef void (*http_done_fn)(struct http_req *r, void *arg);
+
+/* Set up the multi handle; ca_file may be "" or NULL. 0 or -1. */
+int http_init(const char *ca_file, unsigned max_connections);
+void http_fini(void);
+
+/* A new request; url is copied. Free with http_req_free (also in done). */
+struct http_req *http_req_new(const char *method, const char *url);
+/* Add a request header ("Name: value"); copied. */
+void http_req_header(struct http_req *r, const char *header);
+/* Set the body; copied. */
+void http_req_body(struct http_req *r, const char *body, size_t len);
+/* Sign with SigV4 through CURLOPT_AWS_SIGV4; provider like
+ * "aws:amz:us-east-1:ec2". Secrets are copied and wiped on free. */
+void http_req_sigv4(struct http_req *r, const char *provider, const char *akid,
+		    const char *secret);
+/* Cap the response body (default HTTP_BODY_MAX); larger fails the request. */
+void http_req_limit(struct http_req *r, size_t max_body);
+/* Whole-request timeout in ms (connect included). */
+void http_req_timeout(struct http_req *r, uint64_t ms);
+/* Start; done runs from the event loop, never from inside this call. */
+int http_req_start(struct http_req *r, http_done_fn done, void *arg);
+/* Abort a started request without calling done, and free it. */
+void http_req_cancel(struct http_req *r);
+void http_req_free(struct http_req *r);
+
+/* Results, valid in done: HTTP status (0 if none), transport error text ("" if
+ * the exchange completed), body, and elapsed ms. */
+long http_req_status(const struct http_req *r);
+const char *http_req_error(const struct http_req *r);
+const char *http_req_body_text(const struct http_req *r, size_t *len);
+uint64_t http_req_elapsed(const struct http_req *r);
+
+#endif
