@@ -7,13 +7,13 @@
 #include <stddef.h>
 
 #define CFG_PATH_DEFAULT "/etc/vpc-failover/vpc-failover.conf"
-#define CFG_NAME_MAX     64
-#define CFG_ID_MAX       32 /* rtb-/eni- ids: "rtb-" + 8 or 17 hex digits */
-#define CFG_URL_MAX      512
+#define CFG_NAME_MAX	 64
+#define CFG_ID_MAX	 32 /* rtb-/eni- ids: "rtb-" + 8 or 17 hex digits */
+#define CFG_URL_MAX	 512
 
 /* A destination CIDR, validated and in canonical text form. */
 struct cfg_cidr {
-	int family;             /* AF_INET or AF_INET6 */
+	int family;		/* AF_INET or AF_INET6 */
 	unsigned char addr[16]; /* network byte order */
 	int plen;
 	char text[64]; /* canonical: "10.255.0.10/32", "2001:db8::/64" */
@@ -28,19 +28,19 @@ struct cfg_group {
 	char (*route_tables)[CFG_ID_MAX];
 	size_t nroute_tables;
 	char network_interface[CFG_ID_MAX]; /* "" = this instance's primary ENI */
-	int line;                           /* where [group NAME] starts */
+	int line;			    /* where [group NAME] starts */
 };
 
 struct cfg_aws {
-	char region[32];                /* "" = from instance metadata */
-	char endpoint[CFG_URL_MAX];     /* "" = https://ec2.<region>.amazonaws.com */
+	char region[32];	    /* "" = from instance metadata */
+	char endpoint[CFG_URL_MAX]; /* "" = https://ec2.<region>.amazonaws.com */
 	char metadata_endpoint[CFG_URL_MAX];
 	char credentials_file[PATH_MAX];
-	char profile[CFG_NAME_MAX];     /* section of credentials_file, "default" */
-	char ca_file[PATH_MAX];         /* "" = system CAs */
-	unsigned api_deadline_ms;       /* overall deadline of one convergence */
-	unsigned request_timeout_ms;    /* one HTTP request */
-	unsigned max_parallel;          /* concurrent EC2 requests */
+	char profile[CFG_NAME_MAX];  /* section of credentials_file, "default" */
+	char ca_file[PATH_MAX];	     /* "" = system CAs */
+	unsigned api_deadline_ms;    /* overall deadline of one convergence */
+	unsigned request_timeout_ms; /* one HTTP request */
+	unsigned max_parallel;	     /* concurrent EC2 requests */
 };
 
 struct cfg {
@@ -56,12 +56,14 @@ struct cfg *cfg_load(const char *path);
 void cfg_free(struct cfg *c);
 /* The group called name, or NULL. */
 const struct cfg_group *cfg_group_find(const struct cfg *c, const char *name);
-/* Parse one CIDR ("10.0.0.1/32"); host bits must be zero. 0 or -1. */
+/* Parse one CIDR ("10.0.0.1/32", IPv4 or IPv6) into canonical form; the prefix
+ * length is required and host bits must be zero. 0 or -1; logs nothing. */
 int cfg_parse_cidr(const char *s, struct cfg_cidr *out);
 /* cfg_parse_cidr that also says why s was refused ("host bits set: the network
  * is 10.0.0.0/24") into why; logs nothing. */
 int cfg_parse_cidr_why(const char *s, struct cfg_cidr *out, char *why, size_t whylen);
-/* Is s a well-formed AWS id with this prefix ("rtb", "eni", "i")? */
+/* Is s a well-formed AWS id with this prefix ("rtb", "eni", "i"): the prefix,
+ * '-', then 8 or 17 lowercase hex digits? 1 or 0. */
 int cfg_valid_id(const char *s, const char *prefix);
 
 #endif

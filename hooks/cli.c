@@ -1,7 +1,7 @@
 /* cli.c — vpc-failover, the operator's and keepalived's command line.
  *
  *   vpc-failover [-c FILE] [-v] routes [GROUP]
- *   vpc-failover [-c FILE] [-v] takeover --force [GROUP | --all]
+ *   vpc-failover [-c FILE] [-v] takeover --force|--dry-run [GROUP | --all]
  *
  * routes and takeover talk to EC2 directly (they do not need the daemon):
  * the same event loop, EC2 client and convergence code as the daemon. */
@@ -45,6 +45,7 @@ struct group_run {
 	const struct cfg_group *g;
 	char eni[EC2_ID_MAX];
 	int takeover;
+	int dry_run;
 };
 
 static void usage(FILE *f)
@@ -54,6 +55,8 @@ static void usage(FILE *f)
 		   "  routes [GROUP]                    show where each destination points\n"
 		   "  takeover --force [GROUP | --all]  point the group's routes at this node now,\n"
 		   "                                    bypassing keepalived (emergency use)\n"
+		   "  takeover --dry-run [GROUP | --all]  what takeover would change, and whether\n"
+		   "                                    IAM allows it (DryRun=true writes)\n"
 		   "options:\n"
 		   "  -c FILE   configuration (default " CFG_PATH_DEFAULT ")\n"
 		   "  -v        verbose (repeat for debug)\n");
@@ -224,13 +227,19 @@ static void print_takeover(const struct group_run *run, const struct cv_result *
 				       it->err.code, it->err.code[0] ? ": " : "", it->err.message);
 				continue;
 			}
-			printf("  %-22s %-18s %-9s %5llu ms%s\n", tb->id, it->dest.text,
-			       cv_outcome_name(it->outcome), (unsigned long long)it->done_ms, was);
+			const char *what = cv_outcome_name(it->outcome);
+			if (run->dry_run && it->outcome == CV_REPLACED)
+				what = "would-replace";
+			else if (run->dry_run && it->outcome == CV_CREATED)
+				what = "would-create";
+			printf("  %-22s %-18s %-9s %5llu ms%s\n", tb->id, it->dest.text, what,
+			       (unsigned long long)it->done_ms, was);
 		}
 		ok += !tfailed;
 	}
-	printf("group %s: %u of %zu route tables converged in %llu ms\n", run->g->name, ok,
-	       res->ntables, (unsigned long long)res->elapsed_ms);
+	printf("group %s: %u of %zu route tables %s in %llu ms\n", run->g->name, ok,
+	       res->ntables, run->dry_run ? "allowed (dry run, nothing changed)" : "converged",
+	       (unsigned long long)res->elapsed_ms);
 }
 
 static void on_group_done(void *arg, const struct cv_result *res)
@@ -250,7 +259,7 @@ static void on_group_done(void *arg, const struct cv_result *res)
 		ev_stop();
 }
 
-static int run_groups(struct cli *cli, int takeover)
+static int run_groups(struct cli *cli, int takeover, int dry_run)
 {
 	uint64_t deadline = ev_now() + cli->cfg->aws.api_deadline_ms;
 
@@ -260,6 +269,7 @@ static int run_groups(struct cli *cli, int takeover)
 		run->cli = cli;
 		run->g = cli->groups[i];
 		run->takeover = takeover;
+		run->dry_run = dry_run;
 		struct cv_spec spec = {
 			.tables = run->g->route_tables,
 			.ntables = run->g->nroute_tables,
@@ -268,11 +278,12 @@ static int run_groups(struct cli *cli, int takeover)
 			.eni = group_eni(run),
 			.deadline = deadline,
 			.observe_only = !takeover,
+			.dry_run = dry_run,
 		};
 		if (takeover)
-			printf("takeover of group %s: %zu destination(s) in %zu route table(s) "
+			printf("%stakeover of group %s: %zu destination(s) in %zu route table(s) "
 			       "-> %s%s%s\n",
-			       run->g->name, spec.ndests, spec.ntables, spec.eni,
+			       dry_run ? "dry run: " : "", run->g->name, spec.ndests, spec.ntables, spec.eni,
 			       cli->id.instance_id[0] ? " on " : "", cli->id.instance_id);
 		fflush(stdout);
 		cv_start(&spec, on_group_done, run);
@@ -281,7 +292,8 @@ static int run_groups(struct cli *cli, int takeover)
 		ev_run();
 	if (takeover)
 		printf("%s; %llu EC2 requests (%llu retries)\n",
-		       cli->failed ? "NOT converged" : "converged",
+		       cli->failed ? (dry_run ? "NOT allowed" : "NOT converged")
+				   : (dry_run ? "allowed" : "converged"),
 		       (unsigned long long)ec2_counters()->requests,
 		       (unsigned long long)ec2_counters()->retries);
 	return cli->failed ? EXIT_NOT_CONVERGED : EXIT_CONVERGED;
@@ -297,7 +309,7 @@ static int cmd_routes(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	if (cloud_setup(cli) == -1)
 		return EXIT_ENVIRONMENT;
-	return run_groups(cli, 0);
+	return run_groups(cli, 0, 0);
 }
 
 static int cmd_takeover(struct cli *cli, int argc, char **argv)
@@ -305,13 +317,17 @@ static int cmd_takeover(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"force", no_argument, NULL, 'f'},
 		{"all", no_argument, NULL, 'a'},
+		{"dry-run", no_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
-	int force = 0, all = 0, ch;
+	int force = 0, all = 0, dry_run = 0, ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+fa", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+fan", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'n':
+			dry_run = 1;
+			break;
 		case 'f':
 			force = 1;
 			break;
@@ -327,16 +343,17 @@ static int cmd_takeover(struct cli *cli, int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!force) {
+	if (!force && !dry_run) {
 		fprintf(stderr, "vpc-failover: takeover bypasses keepalived and points the "
-				"routes at this node now; pass --force to do it\n");
+				"routes at this node now; pass --force to do it, or "
+				"--dry-run to see what it would do\n");
 		return EXIT_USAGE;
 	}
 	if (select_groups(cli, optind < argc ? argv[optind] : NULL, all, 1) == -1)
 		return EXIT_USAGE;
 	if (cloud_setup(cli) == -1)
 		return EXIT_ENVIRONMENT;
-	return run_groups(cli, 1);
+	return run_groups(cli, 1, dry_run);
 }
 
 static const struct {

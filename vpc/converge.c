@@ -35,6 +35,7 @@ struct cv_op {
 	uint64_t started;
 	uint64_t deadline;
 	int observe_only;
+	int dry_run;
 	size_t pending;  /* items and describes outstanding */
 	struct ec2_describe **describes;
 	size_t ndescribes;
@@ -183,7 +184,7 @@ static void item_write(struct cv_op *op, size_t t, size_t d)
 	ref->t = t;
 	ref->d = d;
 	it->writes++;
-	char *params = ec2_route_params(tb->id, &it->dest, op->eni, 0);
+	char *params = ec2_route_params(tb->id, &it->dest, op->eni, op->dry_run);
 	it->call = ec2_call(it->existed ? "ReplaceRoute" : "CreateRoute", params,
 			    op->deadline, on_write, ref);
 	free(params);
@@ -313,6 +314,7 @@ struct cv_op *cv_start(const struct cv_spec *spec, cv_done_fn fn, void *arg)
 	op->started = ev_now();
 	op->deadline = spec->deadline;
 	op->observe_only = spec->observe_only;
+	op->dry_run = spec->dry_run;
 	if (spec->eni)
 		strlcpy_chk(op->eni, spec->eni, sizeof(op->eni));
 	op->res.ntables = spec->ntables;

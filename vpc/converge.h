@@ -54,6 +54,7 @@ struct cv_spec {
 	const char *eni;      /* target; ignored when observe_only */
 	uint64_t deadline;    /* ev_now() ms */
 	int observe_only;
+	int dry_run;          /* writes carry DryRun=true: a permission probe */
 };
 
 struct cv_op;

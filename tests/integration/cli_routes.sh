@@ -25,7 +25,9 @@ write_state() {
 	{
 	  "region": "us-east-1",
 	  "vpc": {"id": "vpc-0123456789abcdef0", "cidr": "198.18.0.0/16", "owner": "123456789012"},
-	  "credentials": [{"access_key_id": "$AKID", "secret_access_key": "$SECRET"}],
+	  "credentials": [{"access_key_id": "$AKID", "secret_access_key": "$SECRET"},
+	                  {"access_key_id": "AKIASIMULATEDREADONLY", "secret_access_key": "$SECRET",
+	                   "deny": ["ReplaceRoute", "CreateRoute"]}],
 	  "instances": [
 	    {"id": "$I_A", "az": "us-east-1a", "eni": "$ENI_A", "mac": "02:00:00:00:0a:01",
 	     "address": "198.18.1.2", "role": "vpcf-node"},
@@ -82,6 +84,18 @@ check "routes shows table 1 pointing at node a, not this node" \
 	grep -Eq "$(rtb 1) +$DEST +$ENI_A \($I_A\) +active +other" "$T/out"
 check "routes shows the missing route in table 2" grep -Eq "$(rtb 2) +$DEST +no route" "$T/out"
 expect_eq "routes writes nothing" "$(stat_of "['writes']")" 0
+
+# dry run: says what would change, checks IAM, writes nothing
+sim_post /_sim/stats/reset >/dev/null
+vf takeover --dry-run >"$T/out" 2>&1
+expect_eq "takeover --dry-run exits 0" "$?" 0
+check "dry run shows the replace" grep -Eq "$(rtb 1) +$DEST +would-replace" "$T/out"
+check "dry run shows the create" grep -Eq "$(rtb 2) +$DEST +would-create" "$T/out"
+expect_eq "dry run writes nothing" "$(stat_of "['writes']")" 0
+expect_eq "dry run left table 1 alone" "$(route_of "$(rtb 1)")" "$ENI_A"
+AWS_ACCESS_KEY_ID=AKIASIMULATEDREADONLY vf takeover --dry-run >"$T/out" 2>&1
+expect_eq "dry run with a read-only key exits 1" "$?" 1
+check "dry run names the missing permission" grep -q "UnauthorizedOperation" "$T/out"
 
 # takeover: replace, create, exit 0
 sim_post /_sim/stats/reset >/dev/null

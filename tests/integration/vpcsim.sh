@@ -1,0 +1,470 @@
+#!/bin/bash
+# The simulated VPC against Debian's awscli (botocore signs, parses the XML
+# and the errors exactly as it would against EC2), libcurl's SigV4, a small
+# independent signer, IMDSv2, the control API, injected faults, start-up
+# errors, and the kernel route mirror inside a network namespace.
+. "$(dirname "$0")/../lib.sh"
+
+VPCSIM=${VPCSIM_BIN:-$VPCSIM} # VPCSIM_BIN: try a build from another directory
+STATE=$TOP/tests/data/sim/basic.json
+AK1=AKIASIMULATED000001 SK1=vpcsimSecretKey0000000000000000000000001
+AK2=AKIASIMULATED000002 SK2=vpcsimSecretKey0000000000000000000000002
+RTB1=rtb-0000000000000001 RTB2=rtb-0000000000000002 RTB3=rtb-0000000000000003
+ENI_A=eni-0aaaaaaaaaaaaaaa1 ENI_C=eni-0ccccccccccccccc2
+I_A=i-0aaaaaaaaaaaaaaa1 I_C=i-0ccccccccccccccc2
+DEST=10.255.0.10/32
+TS='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+
+if [ ! -x "$VPCSIM" ]; then
+	not_ok "vpcsim is built" "no $VPCSIM (make build/vpcsim)"
+	exit 1
+fi
+
+# aws_at URL AKID SECRET TOKEN ec2-args...: awscli that can only talk to URL
+aws_at() {
+	local url=$1 ak=$2 sk=$3 tok=$4
+	shift 4
+	local e=(AWS_ACCESS_KEY_ID="$ak" AWS_SECRET_ACCESS_KEY="$sk"
+		AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null
+		AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_MAX_ATTEMPTS=1
+		AWS_RETRY_MODE=standard AWS_PAGER=)
+	[ -n "$tok" ] && e+=(AWS_SESSION_TOKEN="$tok")
+	env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN -u AWS_REGION \
+		-u AWS_DEFAULT_REGION -u AWS_CA_BUNDLE -u AWS_ENDPOINT_URL "${e[@]}" \
+		"$AWS" --region us-east-1 --endpoint-url "$url" --cli-read-timeout 5 \
+		--cli-connect-timeout 5 --output json ec2 "$@"
+}
+ec2() { aws_at "$SIM_URL" "$AK1" "$SK1" "" "$@"; }
+
+# expect_code NAME CODE CMD...: CMD fails and names the EC2 error CODE
+expect_code() {
+	local name=$1 code=$2 out
+	shift 2
+	if out=$("$@" 2>&1); then
+		not_ok "$name" "succeeded, want $code"
+	elif [[ $out == *"($code)"* ]]; then
+		ok "$name"
+	else
+		not_ok "$name" "want $code, got: $(echo "$out" | tail -1)"
+	fi
+}
+
+# py EXPR: evaluate EXPR with the JSON on stdin as d
+py() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+route_of() { sim_get /_sim/routes | py "d.get('$1',{}).get('$2','none')"; }
+stat() { sim_get /_sim/stats | py "$1"; }
+log_has() { grep -Eq "$1" "$T/sim.log"; }
+imds_token() { curl -sS --max-time 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: ${2:-60}" "$1/latest/api/token"; }
+# imds_get URL PATH TOKEN: prints the body, then the HTTP status on its own line
+imds_get() { curl -sS --max-time 5 -w '\n%{http_code}' ${3:+-H "X-aws-ec2-metadata-token: $3"} "$1/latest/$2"; }
+# curl_ec2 AKID:SECRET BODY: libcurl's CURLOPT_AWS_SIGV4, prints body + status
+curl_ec2() {
+	curl -sS --max-time 10 --aws-sigv4 "aws:amz:us-east-1:ec2" --user "$1" \
+		-d "$2" -w '\n%{http_code}' "$SIM_URL/"
+}
+
+# An independent SigV4 signer (Python stdlib) for what awscli and curl will
+# not do: sign with an old date, or sign one body and send another.
+cat >"$T/sign.py" <<'PY'
+import datetime, hashlib, hmac, sys, urllib.request, urllib.error
+url, akid, secret, body = sys.argv[1:5]
+amzdate = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] else \
+    datetime.datetime.utcnow().strftime('%Y%m%dT%H%M%SZ')
+send = sys.argv[6] if len(sys.argv) > 6 else body
+date, region = amzdate[:8], 'us-east-1'
+hdrs = {'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+        'host': url.split('/')[2], 'x-amz-date': amzdate}
+names = sorted(hdrs)
+canon = '\n'.join(['POST', '/', '', ''.join(f'{k}:{hdrs[k]}\n' for k in names),
+                   ';'.join(names), hashlib.sha256(body.encode()).hexdigest()])
+scope = f'{date}/{region}/ec2/aws4_request'
+sts = '\n'.join(['AWS4-HMAC-SHA256', amzdate, scope,
+                 hashlib.sha256(canon.encode()).hexdigest()])
+k = ('AWS4' + secret).encode()
+for m in (date, region, 'ec2', 'aws4_request'):
+    k = hmac.new(k, m.encode(), hashlib.sha256).digest()
+sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+req = urllib.request.Request(url + '/', data=send.encode(), method='POST')
+for h in names:
+    if h != 'host':
+        req.add_header(h, hdrs[h])
+req.add_header('Authorization', f'AWS4-HMAC-SHA256 Credential={akid}/{scope}, '
+               f'SignedHeaders={";".join(names)}, Signature={sig}')
+try:
+    r = urllib.request.urlopen(req, timeout=10)
+    print(r.status); print(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code); print(e.read().decode())
+PY
+sign() { /usr/bin/python3 "$T/sign.py" "$SIM_URL" "$@"; }
+
+###########################################################################
+# start-up errors
+"$VPCSIM" --state "$T/nope.json" >"$T/err" 2>&1
+rc=$?
+expect_eq "missing state file exits 2" "$rc" 2
+check "missing state file is named" grep -q "$T/nope.json" "$T/err"
+
+sed 's/"eni": "eni-0ccccccccccccccc2",//' "$STATE" >"$T/bad.json"
+"$VPCSIM" --state "$T/bad.json" >"$T/err" 2>&1
+rc=$?
+expect_eq "state without an instance's eni exits 2" "$rc" 2
+check "the error names the file and the JSON path" \
+	grep -Fq "$T/bad.json: \$.instances[1]: missing key \"eni\"" "$T/err"
+
+printf '{"region": "us-east-1",\n "vpc": }\n' >"$T/syntax.json"
+"$VPCSIM" --state "$T/syntax.json" >"$T/err" 2>&1
+rc=$?
+expect_eq "JSON syntax error exits 2" "$rc" 2
+check "the syntax error gives file:line" grep -q "$T/syntax.json:2:" "$T/err"
+
+"$VPCSIM" --state "$STATE" --throttle 1.5 >"$T/err" 2>&1
+expect_eq "a ratio above 1 exits 2" "$?" 2
+check "the bad flag is named" grep -q -- "--throttle" "$T/err"
+"$VPCSIM" --state "$STATE" --no-such-flag >"$T/err" 2>&1
+expect_eq "an unknown flag exits 2" "$?" 2
+
+###########################################################################
+# SIGTERM: clean stop, exit 0
+rm -f "$T/term.port"
+"$VPCSIM" --state "$STATE" --listen 127.0.0.1:0 --listen 127.0.0.1:0 \
+	--port-file "$T/term.port" --log "$T/term.log" >/dev/null 2>&1 &
+term_pid=$!
+_pids+=("$term_pid")
+if wait_for 10 test -s "$T/term.port"; then
+	expect_eq "the port file has one port per --listen" "$(wc -l <"$T/term.port")" 2
+	p2=$(sed -n 2p "$T/term.port")
+	check "the second listener answers too" \
+		curl -sf --max-time 5 -o /dev/null "http://127.0.0.1:$p2/_sim/routes"
+	check "start-up is logged" grep -Eq "^$TS start vpcsim .*listen=127.0.0.1:[0-9]+,127.0.0.1:$p2" \
+		"$T/term.log"
+	kill -TERM "$term_pid"
+	wait "$term_pid"
+	expect_eq "SIGTERM exits 0" "$?" 0
+else
+	not_ok "simulator with two listeners started"
+fi
+
+###########################################################################
+sim_start "$STATE" || exit 1
+check "change log starts with a start-up line" log_has "^$TS start vpcsim "
+
+# DescribeRouteTables
+ec2 describe-route-tables >"$T/out" 2>&1
+expect_eq "describe-route-tables exits 0" "$?" 0
+expect_eq "describe all: every table, in order" \
+	"$(py "' '.join(t['RouteTableId'] for t in d['RouteTables'])" <"$T/out")" "$RTB1 $RTB2 $RTB3"
+ec2 describe-route-tables --route-table-ids $RTB2 >"$T/out" 2>&1
+expect_eq "describe by id: one table" "$(py "len(d['RouteTables'])" <"$T/out")" 1
+expect_eq "describe by id: local route first" \
+	"$(py "[(r['DestinationCidrBlock'], r.get('GatewayId'), r['Origin'], r['State']) for r in d['RouteTables'][0]['Routes']][0]" <"$T/out")" \
+	"('198.18.0.0/16', 'local', 'CreateRouteTable', 'active')"
+expect_eq "describe by id: ENI route with instance and owner" \
+	"$(py "[(r['NetworkInterfaceId'], r['InstanceId'], r['InstanceOwnerId'], r['Origin'], r['State']) for r in d['RouteTables'][0]['Routes'] if r['DestinationCidrBlock'] == '$DEST'][0]" <"$T/out")" \
+	"('$ENI_A', '$I_A', '123456789012', 'CreateRoute', 'active')"
+expect_eq "a route to an unknown ENI is a blackhole" \
+	"$(py "[r['State'] + ' ' + str(r.get('InstanceId')) for r in d['RouteTables'][0]['Routes'] if r['DestinationCidrBlock'] == '10.255.0.20/32'][0]" <"$T/out")" \
+	"blackhole None"
+expect_eq "vpc and owner ids" "$(py "d['RouteTables'][0]['VpcId'] + ' ' + d['RouteTables'][0]['OwnerId']" <"$T/out")" \
+	"vpc-0123456789abcdef0 123456789012"
+
+# paging: the sim pages at 1 table by itself; awscli follows nextToken
+sim_post /_sim/faults '{"page_size": 1}' >/dev/null
+sim_post /_sim/stats/reset >/dev/null
+ec2 describe-route-tables >"$T/out" 2>&1
+expect_eq "paged describe still returns all 3 tables" \
+	"$(py "' '.join(t['RouteTableId'] for t in d['RouteTables'])" <"$T/out")" "$RTB1 $RTB2 $RTB3"
+expect_eq "paged describe took 3 calls" "$(stat "d['actions'].get('DescribeRouteTables')")" 3
+ec2 describe-route-tables --route-table-ids $RTB3 $RTB1 >"$T/out" 2>&1
+expect_eq "paged describe by ids keeps the asked order" \
+	"$(py "' '.join(t['RouteTableId'] for t in d['RouteTables'])" <"$T/out")" "$RTB3 $RTB1"
+sim_post /_sim/faults '{"page_size": 0}' >/dev/null
+out=$(curl_ec2 "$AK1:$SK1" "Action=DescribeRouteTables&Version=2016-11-15&MaxResults=5")
+check "MaxResults 5 over 3 tables: no nextToken" bash -c "[[ '$out' != *nextToken* && '$out' == *'200' ]]"
+out=$(curl_ec2 "$AK1:$SK1" "Action=DescribeRouteTables&Version=2016-11-15&MaxResults=2")
+check "MaxResults below 5 is InvalidParameterValue" \
+	bash -c "[[ '$out' == *'<Code>InvalidParameterValue</Code>'* && '$out' == *400 ]]"
+
+expect_code "unknown table: InvalidRouteTableID.NotFound" InvalidRouteTableID.NotFound \
+	ec2 describe-route-tables --route-table-ids rtb-0deadbeefdeadbeef
+expect_code "one unknown id fails the whole describe" InvalidRouteTableID.NotFound \
+	ec2 describe-route-tables --route-table-ids $RTB1 rtb-0deadbeefdeadbeef
+out=$(ec2 describe-route-tables --route-table-ids rtb-0deadbeefdeadbeef 2>&1)
+check "NotFound message is EC2's" \
+	bash -c "[[ \"\$1\" == *\"The routeTable ID 'rtb-0deadbeefdeadbeef' does not exist\"* ]]" _ "$out"
+
+# ReplaceRoute
+sim_post /_sim/stats/reset >/dev/null
+ec2 replace-route --route-table-id $RTB1 --destination-cidr-block $DEST \
+	--network-interface-id $ENI_C >"$T/out" 2>&1
+expect_eq "replace-route exits 0" "$?" 0
+expect_eq "replace-route moved the route" "$(route_of $RTB1 $DEST)" "$ENI_C"
+expect_eq "replace-route left the other table" "$(route_of $RTB2 $DEST)" "$ENI_A"
+check "replace-route is logged with old and new target and key id" \
+	log_has "^$TS ReplaceRoute $RTB1 10\.255\.0\.10/32 $ENI_A -> $ENI_C by $AK1\$"
+expect_eq "stats count one write" "$(stat "d['writes']")" 1
+ec2 replace-route --route-table-id $RTB1 --destination-cidr-block $DEST \
+	--instance-id $I_A >"$T/out" 2>&1
+expect_eq "replace-route by InstanceId maps to the ENI" "$(route_of $RTB1 $DEST)" "$ENI_A"
+out=$(ec2 replace-route --route-table-id $RTB3 --destination-cidr-block $DEST \
+	--network-interface-id $ENI_C 2>&1)
+check "replace on a missing route: InvalidParameterValue, use CreateRoute" \
+	bash -c "[[ \"\$1\" == *'(InvalidParameterValue)'*\"There is no route defined for '$DEST' in the route table. Use CreateRoute instead.\"* ]]" _ "$out"
+expect_code "replace to an unknown ENI" InvalidNetworkInterfaceID.NotFound \
+	ec2 replace-route --route-table-id $RTB1 --destination-cidr-block $DEST \
+	--network-interface-id eni-0123456789abcdef9
+expect_code "replace in an unknown table" InvalidRouteTableID.NotFound \
+	ec2 replace-route --route-table-id rtb-0deadbeefdeadbeef --destination-cidr-block $DEST \
+	--network-interface-id $ENI_C
+expect_code "a CIDR with host bits is invalid" InvalidParameterValue \
+	ec2 replace-route --route-table-id $RTB1 --destination-cidr-block 10.255.0.10/24 \
+	--network-interface-id $ENI_C
+check "rejected requests are logged with their code" \
+	log_has "^$TS rejected ReplaceRoute rtb-0deadbeefdeadbeef $DEST by $AK1: InvalidRouteTableID.NotFound \(400\)"
+
+# CreateRoute / DeleteRoute
+ec2 create-route --route-table-id $RTB3 --destination-cidr-block 10.255.0.30/32 \
+	--network-interface-id $ENI_C >"$T/out" 2>&1
+expect_eq "create-route exits 0" "$?" 0
+expect_eq "create-route added the route" "$(route_of $RTB3 10.255.0.30/32)" "$ENI_C"
+check "create-route is logged" log_has "^$TS CreateRoute $RTB3 10\.255\.0\.30/32 - -> $ENI_C by $AK1\$"
+out=$(ec2 create-route --route-table-id $RTB3 --destination-cidr-block 10.255.0.30/32 \
+	--network-interface-id $ENI_A 2>&1)
+check "create on an existing route: RouteAlreadyExists" \
+	bash -c "[[ \"\$1\" == *'(RouteAlreadyExists)'*'The route identified by 10.255.0.30/32 already exists.'* ]]" _ "$out"
+ec2 create-route --route-table-id $RTB3 --destination-ipv6-cidr-block 2001:DB8::/64 \
+	--network-interface-id $ENI_C >"$T/out" 2>&1
+expect_eq "create-route for IPv6 exits 0" "$?" 0
+expect_eq "IPv6 destination is stored canonical" "$(route_of $RTB3 2001:db8::/64)" "$ENI_C"
+ec2 describe-route-tables --route-table-ids $RTB3 >"$T/out" 2>&1
+expect_eq "IPv6 route described as DestinationIpv6CidrBlock" \
+	"$(py "[r['NetworkInterfaceId'] for r in d['RouteTables'][0]['Routes'] if r.get('DestinationIpv6CidrBlock') == '2001:db8::/64'][0]" <"$T/out")" \
+	"$ENI_C"
+ec2 delete-route --route-table-id $RTB3 --destination-cidr-block 10.255.0.30/32 >"$T/out" 2>&1
+expect_eq "delete-route exits 0" "$?" 0
+expect_eq "delete-route removed the route" "$(route_of $RTB3 10.255.0.30/32)" none
+check "delete-route is logged" log_has "^$TS DeleteRoute $RTB3 10\.255\.0\.30/32 $ENI_C -> - by $AK1\$"
+expect_code "delete of a missing route: InvalidRoute.NotFound" InvalidRoute.NotFound \
+	ec2 delete-route --route-table-id $RTB3 --destination-cidr-block 10.255.0.30/32
+expect_code "the local route cannot be deleted" InvalidParameterValue \
+	ec2 delete-route --route-table-id $RTB3 --destination-cidr-block 198.18.0.0/16
+
+# DryRun and permissions
+sim_post /_sim/stats/reset >/dev/null
+expect_code "replace-route --dry-run: DryRunOperation" DryRunOperation \
+	ec2 replace-route --dry-run --route-table-id $RTB1 --destination-cidr-block $DEST \
+	--network-interface-id $ENI_C
+expect_eq "dry run changed nothing" "$(route_of $RTB1 $DEST)/$(stat "d['writes']")" "$ENI_A/0"
+expect_code "describe --dry-run: DryRunOperation" DryRunOperation ec2 describe-route-tables --dry-run
+expect_code "denied action: UnauthorizedOperation" UnauthorizedOperation \
+	aws_at "$SIM_URL" "$AK2" "$SK2" "" create-route --route-table-id $RTB3 \
+	--destination-cidr-block 10.255.0.31/32 --network-interface-id $ENI_C
+expect_code "denied action with --dry-run: UnauthorizedOperation" UnauthorizedOperation \
+	aws_at "$SIM_URL" "$AK2" "$SK2" "" create-route --dry-run --route-table-id $RTB3 \
+	--destination-cidr-block 10.255.0.31/32 --network-interface-id $ENI_C
+check "the denied key may still describe" \
+	aws_at "$SIM_URL" "$AK2" "$SK2" "" describe-route-tables --route-table-ids $RTB1
+expect_eq "denied call wrote nothing" "$(route_of $RTB3 10.255.0.31/32)" none
+
+# signatures
+expect_code "wrong secret: AuthFailure" AuthFailure \
+	aws_at "$SIM_URL" "$AK1" "wrong$SK1" "" describe-route-tables
+expect_code "unknown key: AuthFailure" AuthFailure \
+	aws_at "$SIM_URL" AKIAUNKNOWN000000000 "$SK1" "" describe-route-tables
+check "AuthFailure is logged with the reason" \
+	log_has "^$TS rejected DescribeRouteTables by $AK1: AuthFailure \(401\): signature does not match"
+out=$(curl_ec2 "$AK1:$SK1" "Action=ReplaceRoute&Version=2016-11-15&RouteTableId=$RTB1&DestinationCidrBlock=10.255.0.10%2F32&NetworkInterfaceId=$ENI_C")
+check "libcurl CURLOPT_AWS_SIGV4 verifies (ReplaceRoute 200)" \
+	bash -c "[[ \"\$1\" == *'<return>true</return></ReplaceRouteResponse>' && \"\$1\" == *200 ]]" _ "$out"
+expect_eq "libcurl's ReplaceRoute applied" "$(route_of $RTB1 $DEST)" "$ENI_C"
+out=$(curl_ec2 "$AK1:x$SK1" "Action=DescribeRouteTables&Version=2016-11-15")
+check "libcurl with a wrong secret: 401 AuthFailure" \
+	bash -c "[[ \"\$1\" == *'<Code>AuthFailure</Code>'* && \"\$1\" == *401 ]]" _ "$out"
+out=$(sign "$AK1" "$SK1" "Action=DescribeRouteTables&Version=2016-11-15&RouteTableId.1=$RTB2")
+expect_eq "an independent signer verifies" "$(echo "$out" | head -1)" 200
+check "the success body is EC2's XML" bash -c "[[ \"\$1\" == *'<?xml version=\"1.0\" encoding=\"UTF-8\"?>'*'<DescribeRouteTablesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>'* ]]" _ "$out"
+out=$(sign "$AK1" "$SK1" "Action=DescribeRouteTables&Version=2016-11-15" 20200101T000000Z)
+check "a date 5+ minutes off: 400 RequestExpired" \
+	bash -c "[[ \"\$1\" == 400*'<Code>RequestExpired</Code>'* ]]" _ "$out"
+out=$(sign "$AK1" "$SK1" "Action=DescribeRouteTables&Version=2016-11-15" "" \
+	"Action=DeleteRoute&Version=2016-11-15")
+check "a body other than the signed one: AuthFailure" \
+	bash -c "[[ \"\$1\" == 401*'<Code>AuthFailure</Code>'* ]]" _ "$out"
+out=$(curl -sS --max-time 5 -d "Action=DescribeRouteTables&Version=2016-11-15" -w '\n%{http_code}' "$SIM_URL/")
+check "an unsigned call: AuthFailure" bash -c "[[ \"\$1\" == *'<Code>AuthFailure</Code>'* && \"\$1\" == *401 ]]" _ "$out"
+out=$(curl_ec2 "$AK1:$SK1" "Action=RebootInstances&Version=2016-11-15")
+check "unknown action: InvalidAction" bash -c "[[ \"\$1\" == *'<Code>InvalidAction</Code>'* && \"\$1\" == *400 ]]" _ "$out"
+out=$(curl_ec2 "$AK1:$SK1" "Action=ReplaceRoute&Version=2016-11-15&DestinationCidrBlock=10.255.0.10%2F32&NetworkInterfaceId=$ENI_C")
+check "missing RouteTableId: MissingParameter" bash -c "[[ \"\$1\" == *'<Code>MissingParameter</Code>'*routeTableId* ]]" _ "$out"
+code=$(head -c 70000 /dev/zero | tr '\0' a | curl -sS --max-time 5 -o /dev/null -w '%{http_code}' --data-binary @- "$SIM_URL/")
+expect_eq "a body over 64 KiB: 413" "$code" 413
+
+# control API
+sim_post /_sim/route "{\"table\":\"$RTB2\",\"dest\":\"$DEST\",\"eni\":\"$ENI_C\"}" >/dev/null
+expect_eq "control route set" "$(route_of $RTB2 $DEST)" "$ENI_C"
+check "control route change is logged" log_has "^$TS SimSetRoute $RTB2 10\.255\.0\.10/32 $ENI_A -> $ENI_C by control\$"
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X POST --data '{"table":"rtb-x","dest":"10.0.0.0/8","eni":"eni-1"}' "$SIM_URL/_sim/route")
+expect_eq "control route on an unknown table: 404" "$code" 404
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X POST --data '{"latency_ms":-1}' "$SIM_URL/_sim/faults")
+expect_eq "a bad fault value: 400" "$code" 400
+expect_eq "faults unchanged after a bad value" "$(sim_get /_sim/faults | py "d['latency_ms']")" 0
+
+# IMDSv2
+tok=$(imds_token "$SIM_URL" 60)
+check "IMDS token issued" test "${#tok}" -ge 32
+expect_eq "IMDS without a token: 401" "$(imds_get "$SIM_URL" meta-data/instance-id | tail -1)" 401
+expect_eq "IMDS with a made-up token: 401" "$(imds_get "$SIM_URL" meta-data/instance-id bogus | tail -1)" 401
+expect_eq "IMDS instance-id" "$(imds_get "$SIM_URL" meta-data/instance-id "$tok" | tr '\n' ' ')" "$I_A 200"
+expect_eq "IMDS region and AZ" \
+	"$(imds_get "$SIM_URL" meta-data/placement/region "$tok" | head -1) $(imds_get "$SIM_URL" meta-data/placement/availability-zone "$tok" | head -1)" \
+	"us-east-1 us-east-1a"
+mac=$(imds_get "$SIM_URL" meta-data/mac "$tok" | head -1)
+expect_eq "IMDS mac -> interface-id" \
+	"$(imds_get "$SIM_URL" "meta-data/network/interfaces/macs/$mac/interface-id" "$tok" | head -1)" "$ENI_A"
+expect_eq "IMDS role name" "$(imds_get "$SIM_URL" meta-data/iam/security-credentials/ "$tok" | head -1)" vpcf-node
+expect_eq "IMDS unknown path: 404" "$(imds_get "$SIM_URL" meta-data/no/such "$tok" | tail -1)" 404
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 21601" "$SIM_URL/latest/api/token")
+expect_eq "IMDS token TTL above 21600: 400" "$code" 400
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X PUT "$SIM_URL/latest/api/token")
+expect_eq "IMDS token without a TTL: 400" "$code" 400
+imds_get "$SIM_URL" meta-data/iam/security-credentials/vpcf-node "$tok" | head -n -1 >"$T/creds.json"
+expect_eq "IMDS credentials JSON" \
+	"$(py "d['Code'] + ' ' + d['Type'] + ' ' + d['AccessKeyId'][:4] + ' ' + str(len(d['Token']) > 0) + ' ' + d['Expiration'][-1]" <"$T/creds.json")" \
+	"Success AWS-HMAC ASIA True Z"
+tak=$(py "d['AccessKeyId']" <"$T/creds.json")
+tsk=$(py "d['SecretAccessKey']" <"$T/creds.json")
+ttok=$(py "d['Token']" <"$T/creds.json")
+ec2_tmp() { aws_at "$SIM_URL" "$tak" "$tsk" "$1" "${@:2}"; }
+ec2_tmp "$ttok" replace-route --route-table-id $RTB1 --destination-cidr-block $DEST \
+	--network-interface-id $ENI_A >"$T/out" 2>&1
+expect_eq "awscli with IMDS temporary credentials exits 0" "$?" 0
+expect_eq "temporary credentials wrote the route" "$(route_of $RTB1 $DEST)" "$ENI_A"
+check "the write is logged with the temporary key id" log_has "^$TS ReplaceRoute $RTB1 .* by $tak\$"
+expect_code "temporary credentials with a wrong token: AuthFailure" AuthFailure \
+	ec2_tmp "x$ttok" describe-route-tables
+expect_code "temporary credentials without a token: AuthFailure" AuthFailure \
+	ec2_tmp "" describe-route-tables
+sim_post /_sim/imds/expire-tokens >/dev/null
+expect_eq "expired IMDS token: 401" "$(imds_get "$SIM_URL" meta-data/instance-id "$tok" | tail -1)" 401
+tok=$(imds_token "$SIM_URL" 60)
+sim_post /_sim/imds/expire-tokens '{"after_requests": 1}' >/dev/null
+expect_eq "expire after 1 request: that request still works" "$(imds_get "$SIM_URL" meta-data/instance-id "$tok" | tail -1)" 200
+expect_eq "expire after 1 request: the next one is 401" "$(imds_get "$SIM_URL" meta-data/instance-id "$tok" | tail -1)" 401
+tok=$(imds_token "$SIM_URL" 1)
+sleep 1.2
+expect_eq "a token past its TTL: 401" "$(imds_get "$SIM_URL" meta-data/instance-id "$tok" | tail -1)" 401
+sim_post /_sim/imds/down '{"down": true}' >/dev/null
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "$SIM_URL/latest/api/token")
+expect_eq "IMDS down: 503" "$code" 503
+sim_post /_sim/imds/down '{"down": false}' >/dev/null
+tok=$(imds_token "$SIM_URL" 60)
+expect_eq "IMDS back up" "$(imds_get "$SIM_URL" meta-data/instance-id "$tok" | tail -1)" 200
+check "IMDS token requests are counted" test "$(stat "d['imds'].get('token', 0)")" -ge 4
+check "no secret, session token or IMDS token in the log" \
+	bash -c "! grep -Fq -e '$SK1' -e '$SK2' -e '$tsk' -e '$ttok' -e '$tok' '$T/sim.log'"
+
+# faults
+sim_post /_sim/stats/reset >/dev/null
+sim_post /_sim/faults '{"throttle": 1.0}' >/dev/null
+expect_code "throttle 1.0: RequestLimitExceeded" RequestLimitExceeded ec2 describe-route-tables
+sim_post /_sim/faults '{"throttle": 0, "error5xx": 1.0}' >/dev/null
+out=$(ec2 describe-route-tables 2>&1)
+check "error5xx 1.0: InternalError or Unavailable" \
+	bash -c "[[ \"\$1\" == *'(InternalError)'* || \"\$1\" == *'(Unavailable)'* ]]" _ "$out"
+sim_post /_sim/faults '{"error5xx": 0, "fail_next": 2, "fail_code": "Unavailable"}' >/dev/null
+r1=$(curl_ec2 "$AK1:$SK1" "Action=DescribeRouteTables&Version=2016-11-15" | tail -1)
+r2=$(curl_ec2 "$AK1:$SK1" "Action=DescribeRouteTables&Version=2016-11-15" | tail -1)
+r3=$(curl_ec2 "$AK1:$SK1" "Action=DescribeRouteTables&Version=2016-11-15" | tail -1)
+expect_eq "fail_next 2: two failures then success" "$r1 $r2 $r3" "503 503 200"
+check "injected errors are logged as such" log_has "^$TS rejected DescribeRouteTables by -: Unavailable \(503\) \(injected\)"
+sim_post /_sim/faults '{"reset": 1.0}' >/dev/null
+ec2 describe-route-tables >"$T/out" 2>&1
+rc=$?
+sim_post /_sim/faults '{"reset": 0}' >/dev/null
+check "reset 1.0: awscli fails without an answer" test "$rc" != 0
+expect_eq "the reset is counted" "$(stat "d['errors'].get('ConnectionReset', 0)")" 1
+sim_post /_sim/faults '{"stall_ratio": 1.0, "stall_ms": 3000}' >/dev/null
+curl_ec2 "$AK1:$SK1" "Action=DescribeRouteTables&Version=2016-11-15" >/dev/null 2>&1 &
+stalled=$!
+sleep 0.5
+sim_post /_sim/faults '{"stall_ratio": 0}' >/dev/null
+start=$(date +%s%N)
+code=$(curl_ec2 "$AK1:$SK1" "Action=DescribeRouteTables&Version=2016-11-15" | tail -1)
+ms=$((($(date +%s%N) - start) / 1000000))
+expect_eq "a stalled call does not block others" "$code" 200
+check "the other call was quick (${ms} ms)" test "$ms" -lt 2000
+wait "$stalled"
+expect_eq "fault counters" \
+	"$(stat "' '.join(str(d['errors'].get(k, 0)) for k in ('RequestLimitExceeded', 'Unavailable'))")" "1 2"
+sim_post /_sim/faults '{"latency_ms": 1000}' >/dev/null
+sim_post /_sim/stats/reset >/dev/null
+start=$(date +%s%N)
+for i in 1 2 3; do
+	curl_ec2 "$AK1:$SK1" "Action=DescribeRouteTables&Version=2016-11-15" >"$T/par$i" 2>&1 &
+done
+wait
+ms=$((($(date +%s%N) - start) / 1000000))
+sim_post /_sim/faults '{"latency_ms": 0}' >/dev/null
+check "latency 1000 ms applied (${ms} ms)" test "$ms" -ge 1000
+check "latency sleeps outside the lock: 3 parallel calls overlap (${ms} ms)" test "$ms" -lt 2500
+expect_eq "3 calls were in flight at once" "$(stat "d['max_concurrent']")" 3
+check "all 3 parallel calls succeeded" bash -c "tail -qn1 '$T'/par? | grep -c '^200\$' | grep -qx 3"
+
+###########################################################################
+# kernel routes: the sim in a "router" namespace mirrors rtb-1 into its
+# main table; an "instance" namespace behind a veth asks IMDS at
+# 169.254.169.254 and is recognised by its source address.
+NS=$(ns_new router) && NI=$(ns_new inst) || { not_ok "namespaces"; exit 1; }
+if ip -n "$NS" link add sim0 type dummy 2>/dev/null; then
+	ip -n "$NS" addr add 198.18.1.1/24 dev sim0
+	ip -n "$NS" link set sim0 up
+	ip link add r-i netns "$NS" type veth peer name eth0 netns "$NI"
+else # no dummy module: the veth alone carries both subnets
+	ip link add r-i netns "$NS" type veth peer name eth0 netns "$NI"
+	ip -n "$NS" addr add 198.18.1.1/24 dev r-i
+fi
+ip -n "$NS" addr add 198.18.2.1/24 dev r-i
+ip -n "$NI" addr add 198.18.2.2/24 dev eth0
+ip -n "$NS" link set r-i up
+ip -n "$NI" link set eth0 up
+ip -n "$NI" route add 169.254.169.254/32 via 198.18.2.1
+ip -n "$NS" addr add 169.254.169.254/32 dev lo
+rm -f "$T/k.port"
+spawn "$T/k.log" ip netns exec "$NS" "$VPCSIM" --state "$STATE" --listen 127.0.0.1:0 \
+	--listen 169.254.169.254:80 --port-file "$T/k.port" --kernel-routes --page-size 1
+if ! wait_for 10 test -s "$T/k.port"; then
+	not_ok "simulator in a namespace started" "$(tr '\n' ' ' <"$T/k.log")"
+	exit 1
+fi
+KURL="http://127.0.0.1:$(head -1 "$T/k.port")"
+nsec2() { ip netns exec "$NS" bash -c "$(declare -f aws_at); AWS=$AWS; aws_at \"\$@\"" _ "$KURL" "$AK1" "$SK1" "" "$@"; }
+via() { ip -n "$NS" route get 10.255.0.10 2>&1 | grep -o 'via [0-9.]*'; }
+expect_eq "kernel route on start: via node a" "$(via)" "via 198.18.1.2"
+nsec2 replace-route --route-table-id $RTB1 --destination-cidr-block $DEST \
+	--network-interface-id $ENI_C >"$T/out" 2>&1
+expect_eq "replace-route in the namespace exits 0" "$?" 0
+expect_eq "kernel route after replace-route: via node c" "$(via)" "via 198.18.2.2"
+nsec2 replace-route --route-table-id $RTB2 --destination-cidr-block $DEST \
+	--network-interface-id $ENI_C >"$T/out" 2>&1
+expect_eq "a write to another table leaves the kernel alone" "$(via)" "via 198.18.2.2"
+ip netns exec "$NS" curl -sS --max-time 5 -X POST \
+	--data "{\"table\":\"$RTB1\",\"dest\":\"10.255.0.60/32\",\"eni\":\"eni-0deaddeaddeaddead\"}" \
+	"$KURL/_sim/route" >/dev/null
+check "a route to an unknown ENI is a kernel blackhole" \
+	bash -c "ip -n '$NS' route show 10.255.0.60/32 | grep -q '^blackhole'"
+nsec2 delete-route --route-table-id $RTB1 --destination-cidr-block $DEST >"$T/out" 2>&1
+expect_eq "delete-route in the namespace exits 0" "$?" 0
+expect_eq "delete-route removed the kernel route" "$(ip -n "$NS" route show 10.255.0.10/32)" ""
+nsec2 describe-route-tables >"$T/out" 2>&1
+expect_eq "--page-size 1: awscli still sees all tables" "$(py "len(d['RouteTables'])" <"$T/out")" 3
+expect_eq "--page-size 1: one call per table" \
+	"$(ip netns exec "$NS" curl -sS --max-time 5 "$KURL/_sim/stats" | py "d['actions'].get('DescribeRouteTables')")" 3
+ktok=$(ip netns exec "$NI" curl -sS --max-time 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" \
+	http://169.254.169.254/latest/api/token)
+expect_eq "IMDS at 169.254.169.254 answers the instance by source address" \
+	"$(ip netns exec "$NI" curl -sS --max-time 5 -H "X-aws-ec2-metadata-token: $ktok" \
+		http://169.254.169.254/latest/meta-data/instance-id)" "$I_C"
+expect_eq "IMDS AZ of that instance" \
+	"$(ip netns exec "$NI" curl -sS --max-time 5 -H "X-aws-ec2-metadata-token: $ktok" \
+		http://169.254.169.254/latest/meta-data/placement/availability-zone)" "us-east-1c"
+check "kernel changes are logged" grep -Eq "^$TS kernel: 10\.255\.0\.10/32 via 198\.18\.2\.2\$" "$T/k.log"
