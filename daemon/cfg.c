@@ -43,7 +43,7 @@
 
 /* What the keys being read belong to: nothing yet, a section whose line was
  * reported as an error (its keys are ignored), or one of sections[]. */
-enum sect { S_NONE, S_SKIP, S_AWS, S_GROUP, S_COUNT };
+enum sect { S_NONE, S_SKIP, S_AWS, S_DAEMON, S_KEEPALIVED, S_GROUP, S_COUNT };
 
 struct ctx;
 
@@ -68,9 +68,13 @@ static int p_uint(struct ctx *, const struct key *, void *, const char *);
 static int p_eni(struct ctx *, const struct key *, void *, const char *);
 static int p_cidrs(struct ctx *, const struct key *, void *, const char *);
 static int p_rtbs(struct ctx *, const struct key *, void *, const char *);
+static int p_path(struct ctx *, const struct key *, void *, const char *);
+static int p_ifname(struct ctx *, const struct key *, void *, const char *);
 
 #define AWS(f) offsetof(struct cfg_aws, f), sizeof(((struct cfg_aws *)0)->f)
 #define GRP(f) offsetof(struct cfg_group, f), sizeof(((struct cfg_group *)0)->f)
+#define DMN(f) offsetof(struct cfg_daemon, f), sizeof(((struct cfg_daemon *)0)->f)
+#define KAL(f) offsetof(struct cfg_keepalived, f), sizeof(((struct cfg_keepalived *)0)->f)
 
 /* Every key of the file: section, key, parser, field, default and, for
  * numbers, range and unit. An empty value ("region =") means the default. */
@@ -90,6 +94,13 @@ static const struct key keys[] = {
 	{S_GROUP, "destinations", p_cidrs, GRP(destinations), .def = NULL},
 	{S_GROUP, "route_tables", p_rtbs, GRP(route_tables), .def = NULL},
 	{S_GROUP, "network_interface", p_eni, GRP(network_interface), .def = NULL},
+	{S_GROUP, "vip_device", p_ifname, GRP(vip_device), .def = NULL},
+	{S_GROUP, "recheck_interval", p_uint, GRP(recheck_interval_ms), .def = "60", .min = 0, .max = 86400, .scale = 1000},
+	{S_GROUP, "split_brain_flips", p_uint, GRP(split_brain_flips), .def = "3", .min = 1, .max = 1000, .scale = 1},
+	{S_GROUP, "split_brain_window", p_uint, GRP(split_brain_window_ms), .def = "600", .min = 1, .max = 86400, .scale = 1000},
+	{S_DAEMON, "control_socket", p_path, DMN(control_socket), .def = CFG_CONTROL_SOCKET_DEFAULT},
+	{S_DAEMON, "state_dir", p_path, DMN(state_dir), .def = CFG_STATE_DIR_DEFAULT},
+	{S_KEEPALIVED, "notify_fifo", p_path, KAL(notify_fifo), .def = NULL},
 };
 /* clang-format on */
 
@@ -102,6 +113,8 @@ static const struct section {
 	size_t off;
 } sections[] = {
     {"aws", S_AWS, 0, offsetof(struct cfg, aws)},
+    {"daemon", S_DAEMON, 0, offsetof(struct cfg, daemon)},
+    {"keepalived", S_KEEPALIVED, 0, offsetof(struct cfg, keepalived)},
     {"group", S_GROUP, 1, 0},
 };
 
@@ -267,6 +280,30 @@ static int p_file(struct ctx *x, const struct key *k, void *base, const char *v)
 
 	if (*v != '\0' && stat(v, &st) == -1) {
 		perr(x, x->line, "%s: '" SHOW "': %s", k->name, v, strerror(errno));
+		return -1;
+	}
+	return p_str(x, k, base, v);
+}
+
+/* An absolute path; it need not exist yet (the daemon creates it). */
+static int p_path(struct ctx *x, const struct key *k, void *base, const char *v)
+{
+	if (*v != '\0' && *v != '/') {
+		perr(x, x->line, "%s: '" SHOW "' is not an absolute path", k->name, v);
+		return -1;
+	}
+	return p_str(x, k, base, v);
+}
+
+/* A network interface name as the kernel allows it (IFNAMSIZ - 1). */
+static int p_ifname(struct ctx *x, const struct key *k, void *base, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= k->size || strcspn(v, " \t/:") != n || strcmp(v, ".") == 0 ||
+	    strcmp(v, "..") == 0) {
+		perr(x, x->line, "%s: '" SHOW "' is not an interface name (1 to %zu "
+		     "characters, no space, '/' or ':')", k->name, v, k->size - 1);
 		return -1;
 	}
 	return p_str(x, k, base, v);

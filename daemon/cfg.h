@@ -7,6 +7,8 @@
 #include <stddef.h>
 
 #define CFG_PATH_DEFAULT "/etc/vpc-failover/vpc-failover.conf"
+#define CFG_CONTROL_SOCKET_DEFAULT "/run/vpc-failover/control.sock"
+#define CFG_STATE_DIR_DEFAULT "/var/lib/vpc-failover"
 #define CFG_NAME_MAX	 64
 #define CFG_ID_MAX	 32 /* rtb-/eni- ids: "rtb-" + 8 or 17 hex digits */
 #define CFG_URL_MAX	 512
@@ -28,6 +30,10 @@ struct cfg_group {
 	char (*route_tables)[CFG_ID_MAX];
 	size_t nroute_tables;
 	char network_interface[CFG_ID_MAX]; /* "" = this instance's primary ENI */
+	char vip_device[16];		    /* "" = do not hold the destinations */
+	unsigned recheck_interval_ms;	    /* 0 = no re-verification while MASTER */
+	unsigned split_brain_flips;	    /* routes lost this often while MASTER ... */
+	unsigned split_brain_window_ms;	    /* ... within this window: stop fighting */
 	int line;			    /* where [group NAME] starts */
 };
 
@@ -43,9 +49,20 @@ struct cfg_aws {
 	unsigned max_parallel;	     /* concurrent EC2 requests */
 };
 
+struct cfg_daemon {
+	char control_socket[PATH_MAX];
+	char state_dir[PATH_MAX];
+};
+
+struct cfg_keepalived {
+	char notify_fifo[PATH_MAX]; /* "" = events come through the notify hook */
+};
+
 struct cfg {
 	char path[PATH_MAX];
 	struct cfg_aws aws;
+	struct cfg_daemon daemon;
+	struct cfg_keepalived keepalived;
 	struct cfg_group *groups;
 	size_t ngroups;
 };

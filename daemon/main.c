@@ -1,10 +1,43 @@
-/* main.c — vpc-failoverd: command line, then (for now) only --check. */
+/* main.c — vpc-failoverd: keepalived transitions in, converged VPC routes out.
+ *
+ * Start-up order (torn down in reverse): log, config, event loop, signals,
+ * http, metadata, credentials, groups, persisted events, control socket,
+ * notify FIFO; then, asynchronously, this instance's identity from metadata
+ * (retried until it answers), after which groups may converge. */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "daemon/cfg.h"
+#include "daemon/ctl.h"
+#include "daemon/ev.h"
+#include "daemon/fifo.h"
+#include "daemon/group.h"
+#include "daemon/kaevent.h"
 #include "daemon/log.h"
+#include "daemon/state.h"
+#include "daemon/util.h"
+#include "daemon/vip.h"
+#include "vpc/auth.h"
+#include "vpc/backoff.h"
+#include "vpc/ec2.h"
+#include "vpc/http.h"
+#include "vpc/imds.h"
+
+#define IDENTITY_RETRY_MAX_MS 60000
+
+static struct cfg *cfg;
+static const char *cfg_path = CFG_PATH_DEFAULT;
+static int sfd = -1;
+static int64_t started;
+static struct backoff ident_retry;
+static int have_identity;
+static struct imds_identity identity;
 
 static void usage(FILE *fp)
 {
@@ -22,25 +55,226 @@ static void help(void)
 	       CFG_PATH_DEFAULT);
 }
 
+/* An accepted event is recorded so that a restarted daemon knows it. */
+static void record(const struct ka_event *ev)
+{
+	char err[512];
+	if (st_record(cfg->daemon.state_dir, ev, err, sizeof(err)) == -1)
+		log_warnx("state: %s (failover goes on; a restart would not know this "
+			  "state)",
+			  err);
+}
+
+static void on_fifo_event(const struct ka_event *ev)
+{
+	enum grp_verdict v = grp_event(ev, "fifo");
+	if (v == GRP_APPLIED || v == GRP_DUPLICATE)
+		record(ev);
+}
+
+static json_t *handle_notify(json_t *req)
+{
+	const char *type, *name, *state;
+	json_int_t prio, mono = 0, wall = 0;
+	json_error_t je;
+	struct ka_event ev;
+	char pbuf[24], err[256];
+
+	if (json_unpack_ex(req, &je, 0, "{s:s, s:s, s:s, s:I, s?:I, s?:I}", "type", &type,
+			   "name", &name, "state", &state, "priority", &prio, "mono", &mono,
+			   "wall", &wall) == -1)
+		return ctl_error("notify: %s", je.text);
+	snprintf(pbuf, sizeof(pbuf), "%lld", (long long)prio);
+	char *argv[] = {(char *)type, (char *)name, (char *)state, pbuf};
+	if (ka_parse_args(4, argv, &ev, err, sizeof(err)) == -1)
+		return ctl_error("notify: %s", err);
+	uint64_t now = ev_now();
+	/* A time from the future cannot be ordered against others: use ours. */
+	ev.mono = mono > 0 && (uint64_t)mono <= now ? (uint64_t)mono : now;
+	ev.wall = wall > 0 ? (int64_t)wall : wall_s();
+	enum grp_verdict v = grp_event(&ev, "notify");
+	if (v == GRP_APPLIED || v == GRP_DUPLICATE)
+		record(&ev);
+	return json_pack("{s:b, s:s}", "ok", 1, "verdict", grp_verdict_name(v));
+}
+
+static json_t *handle_request(json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	if (cmd == NULL)
+		return ctl_error("request has no \"cmd\" string");
+	if (strcmp(cmd, "notify") == 0)
+		return handle_notify(req);
+	if (strcmp(cmd, "status") == 0) {
+		json_t *st = grp_status();
+		json_object_set_new(st, "daemon",
+				    json_pack("{s:i, s:s, s:I, s:s}", "pid", (int)getpid(),
+					      "config", cfg->path, "started", (json_int_t)started,
+					      "credentials", auth_source()));
+		return st;
+	}
+	return ctl_error("unknown command '%.40s'", cmd);
+}
+
+static void on_persisted(const struct ka_event *ev, void *arg)
+{
+	grp_event(ev, "state");
+}
+
+static void identity_fetch(void *arg);
+
+static void on_identity(void *arg, int rc, const struct imds_identity *id, const char *err)
+{
+	if (rc == -1) {
+		uint64_t d = backoff_next(&ident_retry, ev_now());
+		log_warnx("cannot read this instance's identity from metadata: %s; retrying "
+			  "in %llu s (groups cannot converge until then)",
+			  err, (unsigned long long)(d + 999) / 1000);
+		ev_timer_add(d, identity_fetch, NULL);
+		return;
+	}
+	identity = *id;
+	have_identity = 1;
+	if (ec2_init(&cfg->aws, cfg->aws.region[0] ? cfg->aws.region : id->region) == -1)
+		fatalx("cannot set up the EC2 client");
+	log_info("instance %s in %s (%s), primary ENI %s; EC2 endpoint %s", id->instance_id,
+		 id->az, id->region, id->eni, ec2_endpoint());
+	grp_set_identity(id);
+}
+
+static void identity_fetch(void *arg)
+{
+	imds_identity(on_identity, NULL);
+}
+
+static int need_metadata(const struct cfg *c)
+{
+	int need = c->aws.region[0] == '\0';
+	for (size_t i = 0; i < c->ngroups; i++)
+		need |= c->groups[i].network_interface[0] == '\0';
+	return need;
+}
+
+static void start_identity(void)
+{
+	if (need_metadata(cfg)) {
+		/* Never give up: the daemon is useless without it, and metadata
+		 * can be slow at boot. */
+		backoff_init(&ident_retry, 1000, IDENTITY_RETRY_MAX_MS, UINT64_MAX);
+		identity_fetch(NULL);
+		return;
+	}
+	memset(&identity, 0, sizeof(identity));
+	snprintf(identity.region, sizeof(identity.region), "%s", cfg->aws.region);
+	have_identity = 1;
+	if (ec2_init(&cfg->aws, cfg->aws.region) == -1)
+		fatalx("cannot set up the EC2 client");
+	grp_set_identity(&identity);
+}
+
+static void reload(void)
+{
+	struct cfg *fresh = cfg_load(cfg_path);
+
+	if (fresh == NULL) {
+		log_warnx("reload: %s has errors (above); keeping the running configuration",
+			  cfg_path);
+		return;
+	}
+	/* These are bound once at start. */
+	if (strcmp(fresh->daemon.control_socket, cfg->daemon.control_socket) != 0 ||
+	    strcmp(fresh->daemon.state_dir, cfg->daemon.state_dir) != 0 ||
+	    strcmp(fresh->keepalived.notify_fifo, cfg->keepalived.notify_fifo) != 0 ||
+	    strcmp(fresh->aws.credentials_file, cfg->aws.credentials_file) != 0 ||
+	    strcmp(fresh->aws.profile, cfg->aws.profile) != 0 ||
+	    strcmp(fresh->aws.metadata_endpoint, cfg->aws.metadata_endpoint) != 0 ||
+	    strcmp(fresh->aws.ca_file, cfg->aws.ca_file) != 0) {
+		log_warnx("reload: [daemon], [keepalived], credentials_file, profile, "
+			  "metadata_endpoint and ca_file take effect on restart; keeping "
+			  "their running values");
+		fresh->daemon = cfg->daemon;
+		fresh->keepalived = cfg->keepalived;
+		memcpy(fresh->aws.credentials_file, cfg->aws.credentials_file,
+		       sizeof(fresh->aws.credentials_file));
+		memcpy(fresh->aws.profile, cfg->aws.profile, sizeof(fresh->aws.profile));
+		memcpy(fresh->aws.metadata_endpoint, cfg->aws.metadata_endpoint,
+		       sizeof(fresh->aws.metadata_endpoint));
+		memcpy(fresh->aws.ca_file, cfg->aws.ca_file, sizeof(fresh->aws.ca_file));
+	}
+	/* Started without metadata (everything configured): no identity to use. */
+	if (need_metadata(fresh) && !need_metadata(cfg)) {
+		log_warnx("reload: the new configuration needs instance metadata (region or "
+			  "a group without network_interface); restart to apply it");
+		cfg_free(fresh);
+		return;
+	}
+	grp_reload(fresh);
+	if (have_identity)
+		ec2_init(&fresh->aws, fresh->aws.region[0] ? fresh->aws.region : identity.region);
+	cfg_free(cfg);
+	cfg = fresh;
+	log_info("reload: %s applied, %zu groups", cfg_path, cfg->ngroups);
+}
+
+static void on_signal(int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			log_info("SIGHUP: reloading %s", cfg_path);
+			reload();
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("%s: exiting; routes are left as they are",
+				 strsignal((int)si.ssi_signo));
+			ev_stop();
+			break;
+		}
+	}
+}
+
+static int signals_init(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
+		log_warn("sigprocmask");
+		return -1;
+	}
+	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd == -1) {
+		log_warn("signalfd");
+		return -1;
+	}
+	return ev_fd_set(sfd, EPOLLIN, on_signal, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"foreground", no_argument, NULL, 'f'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"check", no_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"check", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *path = CFG_PATH_DEFAULT;
 	int ch, check = 0, foreground = 0;
 	enum log_level level = LOG_LVL_INFO;
-	struct cfg *cfg;
 
 	while ((ch = getopt_long(argc, argv, "c:fvnh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			path = optarg;
+			cfg_path = optarg;
 			break;
 		case 'f':
 			foreground = 1;
@@ -60,22 +294,53 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "vpc-failoverd: unexpected argument '%s'\n",
-			argv[optind]);
+		fprintf(stderr, "vpc-failoverd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}
 	/* --check reports to the person who ran it, not to syslog. */
 	log_init("vpc-failoverd", foreground || check, level);
-	if (!check) {
-		fprintf(
-		    stderr,
-		    "vpc-failoverd: the daemon is not implemented yet; use --check\n");
+	if ((cfg = cfg_load(cfg_path)) == NULL)
 		return 1;
+	if (check) {
+		cfg_free(cfg);
+		printf("configuration OK\n");
+		return 0;
 	}
-	if ((cfg = cfg_load(path)) == NULL)
-		return 1;
+	started = wall_s();
+	srandom((unsigned)(mono_ms() ^ (uint64_t)getpid()));
+	if (ev_init() == -1 || signals_init() == -1)
+		fatalx("cannot set up the event loop");
+	if (http_init(cfg->aws.ca_file, cfg->aws.max_parallel) == -1)
+		fatalx("cannot set up libcurl");
+	imds_init(cfg->aws.metadata_endpoint);
+	if (auth_init(&cfg->aws) == -1)
+		fatalx("credentials: see above");
+	grp_init(cfg);
+	int n = st_load(cfg->daemon.state_dir, on_persisted, NULL);
+	if (ctl_init(cfg->daemon.control_socket, handle_request) == -1)
+		fatalx("cannot listen on the control socket %s", cfg->daemon.control_socket);
+	if (cfg->keepalived.notify_fifo[0] &&
+	    fifo_init(cfg->keepalived.notify_fifo, on_fifo_event) == -1)
+		fatalx("cannot read the notify FIFO %s", cfg->keepalived.notify_fifo);
+	log_info("started: %zu groups, %d recorded events, credentials from %s, control "
+		 "socket %s%s%s",
+		 cfg->ngroups, n, auth_source(), cfg->daemon.control_socket,
+		 cfg->keepalived.notify_fifo[0] ? ", notify fifo " : "",
+		 cfg->keepalived.notify_fifo);
+	start_identity();
+
+	ev_run();
+
+	fifo_fini();
+	ctl_fini();
+	grp_fini();
+	vip_fini();
+	ec2_fini();
+	auth_fini();
+	imds_fini();
+	http_fini();
+	ev_fini();
 	cfg_free(cfg);
-	printf("configuration OK\n");
 	return 0;
 }

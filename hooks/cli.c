@@ -2,16 +2,23 @@
  *
  *   vpc-failover [-c FILE] [-v] routes [GROUP]
  *   vpc-failover [-c FILE] [-v] takeover --force|--dry-run [GROUP | --all]
+ *   vpc-failover [-c FILE] notify INSTANCE|GROUP NAME STATE PRIORITY
+ *   vpc-failover [-c FILE] status [--json]
  *
  * routes and takeover talk to EC2 directly (they do not need the daemon):
  * the same event loop, EC2 client and convergence code as the daemon. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/cfg.h"
+#include "daemon/ctl.h"
 #include "daemon/ev.h"
+#include "daemon/kaevent.h"
+#include "daemon/state.h"
 #include "daemon/log.h"
 #include "daemon/util.h"
 #include "vpc/auth.h"
@@ -52,6 +59,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: vpc-failover [-c FILE] [-v] COMMAND [ARGS]\n"
 		   "commands:\n"
+		   "  notify TYPE NAME STATE PRIORITY   hand a keepalived transition to the daemon\n"
+		   "                                    (keepalived: notify \"vpc-failover notify\")\n"
+		   "  status [--json]                   the daemon's view: states, routes, timings\n"
 		   "  routes [GROUP]                    show where each destination points\n"
 		   "  takeover --force [GROUP | --all]  point the group's routes at this node now,\n"
 		   "                                    bypassing keepalived (emergency use)\n"
@@ -356,12 +366,186 @@ static int cmd_takeover(struct cli *cli, int argc, char **argv)
 	return run_groups(cli, 1, dry_run);
 }
 
+/* The keepalived hook: deliver the event to the daemon, or record it for the
+ * daemon's next start. Must be quick: keepalived kills STOP scripts after
+ * about a second. */
+#define NOTIFY_TIMEOUT_MS 800
+
+static uint64_t cli_started_mono;
+
+static int cmd_notify(struct cli *cli, int argc, char **argv)
+{
+	struct ka_event ev;
+	char err[512];
+	json_t *reply = NULL;
+	int down;
+
+	if (ka_parse_args(argc - 1, argv + 1, &ev, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vpc-failover notify: %s; nothing recorded\n", err);
+		return EXIT_USAGE;
+	}
+	ev.mono = cli_started_mono;
+	ev.wall = wall_s();
+	json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "cmd", "notify", "type",
+				ka_type_name(ev.type), "name", ev.name, "state",
+				ka_state_name(ev.state), "priority", ev.priority, "mono",
+				(json_int_t)ev.mono, "wall", (json_int_t)ev.wall);
+	int rc = ctl_request(cli->cfg->daemon.control_socket, req, &reply, NOTIFY_TIMEOUT_MS,
+			     &down, err, sizeof(err));
+	json_decref(req);
+	if (rc == 0) {
+		int ok = json_is_true(json_object_get(reply, "ok"));
+		const char *verdict = json_string_value(json_object_get(reply, "verdict"));
+		const char *e = json_string_value(json_object_get(reply, "error"));
+		if (!ok)
+			fprintf(stderr, "vpc-failover notify: the daemon refused: %s\n",
+				e ? e : "?");
+		else if (verdict && strcmp(verdict, "no group") == 0)
+			fprintf(stderr,
+				"vpc-failover notify: no group in %s uses %s %s; ignored\n",
+				cli->cfg_path, ka_type_name(ev.type), ev.name);
+		json_decref(reply);
+		return ok ? EXIT_CONVERGED : EXIT_USAGE;
+	}
+	/* Not delivered: the daemon applies the latest recorded event on start. */
+	char serr[512];
+	if (st_record(cli->cfg->daemon.state_dir, &ev, serr, sizeof(serr)) == -1) {
+		fprintf(stderr, "vpc-failover notify: %s; and recording it failed: %s\n", err,
+			serr);
+		return EXIT_ENVIRONMENT;
+	}
+	fprintf(stderr,
+		"vpc-failover notify: vpc-failoverd is not %s (%s); recorded %s %s %s in "
+		"%s/events: it is applied when the daemon starts\n",
+		down ? "running" : "answering", err, ka_type_name(ev.type), ev.name,
+		ka_state_name(ev.state), cli->cfg->daemon.state_dir);
+	return EXIT_CONVERGED;
+}
+
+static const char *ago(int64_t when, char *buf, size_t n)
+{
+	if (when <= 0)
+		return "never";
+	struct tm tm;
+	time_t t = (time_t)when;
+	localtime_r(&t, &tm);
+	int64_t d = wall_s() - when;
+	char at[32];
+	strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf, n, "%s (%lld s ago)", at, (long long)d);
+	return buf;
+}
+
+static void print_status(json_t *st)
+{
+	json_t *d = json_object_get(st, "daemon"), *inst = json_object_get(st, "instance");
+	json_t *api = json_object_get(st, "api"), *g;
+	size_t i;
+	char buf[64];
+
+	printf("vpc-failoverd pid %lld, config %s, credentials from %s\n",
+	       (long long)json_integer_value(json_object_get(d, "pid")),
+	       json_string_value(json_object_get(d, "config")),
+	       json_string_value(json_object_get(d, "credentials")));
+	printf("instance %s in %s, primary ENI %s; EC2 requests %lld (%lld retries, %lld "
+	       "throttled)\n",
+	       json_string_value(json_object_get(inst, "id")),
+	       json_string_value(json_object_get(inst, "az")),
+	       json_string_value(json_object_get(inst, "eni")),
+	       (long long)json_integer_value(json_object_get(api, "requests")),
+	       (long long)json_integer_value(json_object_get(api, "retries")),
+	       (long long)json_integer_value(json_object_get(api, "throttled")));
+	json_array_foreach(json_object_get(st, "groups"), i, g)
+	{
+		json_t *tr = json_object_get(g, "transitions"), *r;
+		json_t *ru = json_object_get(g, "route_updates");
+		const char *eni = json_string_value(json_object_get(g, "eni"));
+		size_t j;
+		printf("\ngroup %s: %s (%s %s, priority %lld), %s\n",
+		       json_string_value(json_object_get(g, "name")),
+		       json_string_value(json_object_get(g, "state")),
+		       json_string_value(json_object_get(g, "vrrp_type")),
+		       json_string_value(json_object_get(g, "vrrp_name")),
+		       (long long)json_integer_value(json_object_get(g, "priority")),
+		       json_string_value(json_object_get(g, "phase")));
+		printf("  last transition %s via %s; last failover converged in %lld ms\n",
+		       ago(json_integer_value(json_object_get(g, "last_transition")), buf,
+			   sizeof(buf)),
+		       json_string_value(json_object_get(g, "last_source")),
+		       (long long)json_integer_value(json_object_get(g, "convergence_ms")));
+		printf("  transitions: MASTER %lld, BACKUP %lld, FAULT %lld, STOP %lld; "
+		       "split-brain flips %lld%s; route updates %lld ok, %lld failed\n",
+		       (long long)json_integer_value(json_object_get(tr, "MASTER")),
+		       (long long)json_integer_value(json_object_get(tr, "BACKUP")),
+		       (long long)json_integer_value(json_object_get(tr, "FAULT")),
+		       (long long)json_integer_value(json_object_get(tr, "STOP")),
+		       (long long)json_integer_value(json_object_get(g, "split_brain_flips")),
+		       json_is_true(json_object_get(g, "damped")) ? " (DAMPED)" : "",
+		       (long long)json_integer_value(json_object_get(ru, "ok")),
+		       (long long)json_integer_value(json_object_get(ru, "failed")));
+		json_array_foreach(json_object_get(g, "routes"), j, r)
+		{
+			const char *target = json_string_value(json_object_get(r, "target"));
+			const char *err = json_string_value(json_object_get(r, "error"));
+			printf("  %-22s %-18s %-22s %-10s %-9s %s\n",
+			       json_string_value(json_object_get(r, "table")),
+			       json_string_value(json_object_get(r, "destination")),
+			       target && *target ? target : "-",
+			       target && *target && eni && strcmp(target, eni) == 0 ? "this node"
+										: "",
+			       json_string_value(json_object_get(r, "outcome")),
+			       err ? err : "");
+		}
+		const char *le = json_string_value(json_object_get(g, "last_error"));
+		if (le && *le)
+			printf("  last error: %s\n", le);
+	}
+}
+
+static int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	char err[512];
+	json_t *reply = NULL, *req;
+	int down, json = argc == 2 && strcmp(argv[1], "--json") == 0;
+
+	if (argc > 2 || (argc == 2 && !json)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	req = json_pack("{s:s}", "cmd", "status");
+	int rc = ctl_request(cli->cfg->daemon.control_socket, req, &reply, 5000, &down, err,
+			     sizeof(err));
+	json_decref(req);
+	if (rc == -1) {
+		fprintf(stderr, "vpc-failover status: %s%s\n", err,
+			down ? " (is vpc-failoverd running?)" : "");
+		return EXIT_ENVIRONMENT;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		fprintf(stderr, "vpc-failover status: %s\n",
+			json_string_value(json_object_get(reply, "error")));
+		json_decref(reply);
+		return EXIT_ENVIRONMENT;
+	}
+	if (json) {
+		json_object_del(reply, "ok");
+		json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+	} else {
+		print_status(reply);
+	}
+	json_decref(reply);
+	return EXIT_CONVERGED;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct cli *, int, char **);
 } commands[] = {
 	{"routes", cmd_routes},
 	{"takeover", cmd_takeover},
+	{"notify", cmd_notify},
+	{"status", cmd_status},
 };
 
 int main(int argc, char **argv)
@@ -369,6 +553,7 @@ int main(int argc, char **argv)
 	struct cli cli;
 	int ch, verbose = 0, rc = EXIT_USAGE;
 
+	cli_started_mono = mono_ms();
 	memset(&cli, 0, sizeof(cli));
 	cli.cfg_path = CFG_PATH_DEFAULT;
 	while ((ch = getopt(argc, argv, "+c:vh")) != -1) {
@@ -399,6 +584,19 @@ int main(int argc, char **argv)
 		if (strcmp(argv[0], commands[i].name) != 0)
 			continue;
 		cli.cfg = cfg_load(cli.cfg_path);
+		if (cli.cfg == NULL && strcmp(argv[0], "notify") == 0) {
+			/* A keepalived transition must not be lost to a config typo:
+			 * deliver it through the default paths. */
+			fprintf(stderr, "vpc-failover notify: %s has errors (above); using the "
+					"default control socket and state directory\n",
+				cli.cfg_path);
+			cli.cfg = xcalloc(1, sizeof(*cli.cfg));
+			snprintf(cli.cfg->daemon.control_socket,
+				 sizeof(cli.cfg->daemon.control_socket), "%s",
+				 CFG_CONTROL_SOCKET_DEFAULT);
+			snprintf(cli.cfg->daemon.state_dir, sizeof(cli.cfg->daemon.state_dir),
+				 "%s", CFG_STATE_DIR_DEFAULT);
+		}
 		if (cli.cfg == NULL)
 			return EXIT_USAGE;
 		rc = commands[i].fn(&cli, argc, argv);

@@ -285,7 +285,11 @@ static const struct bad_case {
 	int line;
 	const char *msg;
 } bad_cases[] = {
-    {"[daemon]\nfoo = 1\n" GROUP_OK, 1, "unknown section [daemon]"},
+    {"[netmon]\nfoo = 1\n" GROUP_OK, 1, "unknown section [netmon]"},
+    {"[daemon]\nfoo = 1\n" GROUP_OK, 2, "unknown key 'foo' in [daemon]"},
+    {"[daemon]\nstate_dir = var/lib\n" GROUP_OK, 2, "state_dir: 'var/lib' is not an absolute path"},
+    {"[group x]\nvip_device = a/b\n", 2, "vip_device: 'a/b' is not an interface name"},
+    {"[group x]\nrecheck_interval = 86401\n", 2, "recheck_interval: 86401 is out of range 0..86400"},
     {"[aws]\nregoin = us-east-1\n" GROUP_OK, 2, "unknown key 'regoin' in [aws]"},
     {GROUP_OK "color = red\n", 5, "unknown key 'color' in [group ok]"},
     {"region = us-east-1\n" GROUP_OK, 1, "'region' is outside any section"},

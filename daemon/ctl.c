@@ -1,0 +1,361 @@
+/* ctl.c — control socket: accept, read one line (capped), hand the parsed
+ * JSON to the daemon's handler, write the reply, close. Clients are
+ * non-blocking and dropped after CTL_IDLE_MS. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/ctl.h"
+#include "daemon/ctl_proto.h"
+#include "daemon/ev.h"
+#include "daemon/log.h"
+#include "daemon/util.h"
+
+struct client {
+	int fd;
+	char in[CTL_REQUEST_MAX + 1];
+	size_t inlen;
+	char *out;
+	size_t outlen, outoff;
+	uint64_t timer;
+	struct client *next;
+};
+
+static int lfd = -1;
+static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static ctl_handler_fn handler;
+static struct client *clients;
+
+json_t *ctl_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static void client_close(struct client *c)
+{
+	for (struct client **pp = &clients; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	if (c->timer)
+		ev_timer_cancel(c->timer);
+	ev_fd_del(c->fd);
+	close(c->fd);
+	free(c->out);
+	free(c);
+}
+
+static void client_timeout(void *arg)
+{
+	struct client *c = arg;
+	c->timer = 0;
+	log_debug("control: client idle for %d ms, dropped", CTL_IDLE_MS);
+	client_close(c);
+}
+
+static void client_flush(struct client *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+		if (n == -1 && errno == EAGAIN)
+			return; /* EPOLLOUT brings us back */
+		if (n <= 0) {
+			client_close(c);
+			return;
+		}
+		c->outoff += (size_t)n;
+	}
+	client_close(c);
+}
+
+static void client_reply(struct client *c, json_t *reply)
+{
+	if (reply == NULL)
+		reply = ctl_error("internal error");
+	char *s = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	if (s == NULL) {
+		client_close(c);
+		return;
+	}
+	c->out = xasprintf("%s\n", s);
+	free(s);
+	c->outlen = strlen(c->out);
+	c->outoff = 0;
+	shutdown(c->fd, SHUT_RD);
+	client_flush(c);
+}
+
+static void client_request(struct client *c)
+{
+	json_error_t je;
+	json_t *req = json_loadb(c->in, c->inlen, JSON_REJECT_DUPLICATES, &je);
+
+	if (req == NULL) {
+		client_reply(c, ctl_error("request is not JSON: %s (column %d)", je.text,
+					  je.column));
+		return;
+	}
+	if (!json_is_object(req)) {
+		json_decref(req);
+		client_reply(c, ctl_error("request must be a JSON object"));
+		return;
+	}
+	json_t *reply = handler(req);
+	json_decref(req);
+	client_reply(c, reply);
+}
+
+static void client_io(int fd, uint32_t events, void *arg)
+{
+	struct client *c = arg;
+
+	if (c->out) {
+		client_flush(c);
+		return;
+	}
+	ssize_t n = read(fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen);
+	if (n == -1 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		client_close(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	char *nl = memchr(c->in, '\n', c->inlen);
+	if (nl) {
+		c->inlen = (size_t)(nl - c->in);
+		if (ev_fd_set(fd, EPOLLOUT, client_io, c) == -1) {
+			client_close(c);
+			return;
+		}
+		client_request(c);
+		return;
+	}
+	if (c->inlen >= sizeof(c->in) - 1) {
+		if (ev_fd_set(fd, EPOLLOUT, client_io, c) == -1) {
+			client_close(c);
+			return;
+		}
+		client_reply(c, ctl_error("request longer than %d bytes", CTL_REQUEST_MAX));
+	}
+}
+
+static void on_accept(int fd, uint32_t events, void *arg)
+{
+	for (int i = 0; i < 64; i++) {
+		int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("control: accept");
+			return;
+		}
+		struct client *c = xcalloc(1, sizeof(*c));
+		c->fd = cfd;
+		c->next = clients;
+		clients = c;
+		if (ev_fd_set(cfd, EPOLLIN, client_io, c) == -1) {
+			client_close(c);
+			continue;
+		}
+		c->timer = ev_timer_add(CTL_IDLE_MS, client_timeout, c);
+	}
+}
+
+int ctl_init(const char *path, ctl_handler_fn fn)
+{
+	struct sockaddr_un sun;
+	char dir[sizeof(sock_path)];
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy_chk(sun.sun_path, path, sizeof(sun.sun_path)) == -1) {
+		log_warnx("control socket path %s is too long", path);
+		return -1;
+	}
+	/* The directory: created 0750 if missing (systemd's RuntimeDirectory
+	 * normally makes it). */
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+			log_warn("control socket directory %s", dir);
+			return -1;
+		}
+	}
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd == -1) {
+		log_warn("control: socket");
+		return -1;
+	}
+	/* A socket file that nobody answers on is left over from a crash. */
+	if (connect(lfd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		log_warnx("control socket %s: another vpc-failoverd is running", path);
+		goto fail;
+	}
+	close(lfd);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd == -1) {
+		log_warn("control: socket");
+		return -1;
+	}
+	unlink(path);
+	mode_t old = umask(0117);
+	int rc = bind(lfd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc == -1) {
+		log_warn("control: bind %s", path);
+		goto fail;
+	}
+	if (chmod(path, 0660) == -1) {
+		log_warn("control: chmod %s", path);
+		goto fail;
+	}
+	if (listen(lfd, 128) == -1) {
+		log_warn("control: listen %s", path);
+		goto fail;
+	}
+	if (ev_fd_set(lfd, EPOLLIN, on_accept, NULL) == -1)
+		goto fail;
+	snprintf(sock_path, sizeof(sock_path), "%s", path);
+	handler = fn;
+	return 0;
+fail:
+	close(lfd);
+	lfd = -1;
+	return -1;
+}
+
+void ctl_fini(void)
+{
+	while (clients)
+		client_close(clients);
+	if (lfd != -1) {
+		ev_fd_del(lfd);
+		close(lfd);
+		unlink(sock_path);
+	}
+	lfd = -1;
+}
+
+/* Client side. */
+
+static int wait_fd(int fd, short what, uint64_t deadline)
+{
+	struct pollfd p = {.fd = fd, .events = what};
+	for (;;) {
+		uint64_t now = mono_ms();
+		if (now >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		int n = poll(&p, 1, (int)(deadline - now));
+		if (n == 1)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+int ctl_request(const char *path, json_t *req, json_t **reply, int timeout_ms, int *down,
+		char *err, size_t errsz)
+{
+	struct sockaddr_un sun;
+	struct buf in;
+	char *out = NULL, chunk[4096];
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+	int fd, rc = -1;
+
+	*reply = NULL;
+	*down = 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy_chk(sun.sun_path, path, sizeof(sun.sun_path)) == -1) {
+		snprintf(err, errsz, "control socket path %s is too long", path);
+		return -1;
+	}
+	buf_init(&in, CTL_REPLY_MAX);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errsz, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		*down = errno == ENOENT || errno == ECONNREFUSED;
+		snprintf(err, errsz, "cannot connect to %s: %s", path, strerror(errno));
+		goto out;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	char *s = json_dumps(req, JSON_COMPACT);
+	out = s ? xasprintf("%s\n", s) : NULL;
+	free(s);
+	if (out == NULL) {
+		snprintf(err, errsz, "cannot encode the request");
+		goto out;
+	}
+	for (size_t off = 0, len = strlen(out); off < len;) {
+		if (wait_fd(fd, POLLOUT, deadline) == -1) {
+			snprintf(err, errsz, "sending to %s: %s", path, strerror(errno));
+			goto out;
+		}
+		ssize_t n = write(fd, out + off, len - off);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0) {
+			snprintf(err, errsz, "sending to %s: %s", path, strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	for (;;) {
+		if (wait_fd(fd, POLLIN, deadline) == -1) {
+			snprintf(err, errsz, "no answer from vpc-failoverd on %s: %s", path,
+				 strerror(errno));
+			goto out;
+		}
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0) {
+			snprintf(err, errsz, "reading from %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (buf_append(&in, chunk, (size_t)n) == -1) {
+			snprintf(err, errsz, "reply larger than %d bytes", CTL_REPLY_MAX);
+			goto out;
+		}
+	}
+	json_error_t je;
+	*reply = json_loadb(buf_str(&in), in.len, 0, &je);
+	if (*reply == NULL || !json_is_object(*reply)) {
+		snprintf(err, errsz, "malformed reply from vpc-failoverd: %s",
+			 *reply ? "not an object" : je.text);
+		json_decref(*reply);
+		*reply = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(out);
+	buf_free(&in);
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,18 @@
+/* ctl_proto.h — the control socket's wire protocol, shared by the daemon and
+ * the CLI. A client connects to the unix stream socket, sends one JSON object
+ * on one line (at most CTL_REQUEST_MAX bytes), reads one JSON object on one
+ * line back, and the daemon closes the connection.
+ *
+ * Requests:
+ *   {"cmd":"notify","type":"INSTANCE","name":"VI_1","state":"MASTER",
+ *    "priority":150,"mono":<CLOCK_MONOTONIC ms>,"wall":<unix s>}
+ *   {"cmd":"status"}
+ * Replies: {"ok":true, ...} or {"ok":false,"error":"what was wrong"}. */
+#ifndef VPCF_CTL_PROTO_H
+#define VPCF_CTL_PROTO_H
+
+#define CTL_REQUEST_MAX  4096
+#define CTL_REPLY_MAX    (1024 * 1024)
+#define CTL_IDLE_MS      5000 /* a client that sends nothing for this long is dropped */
+
+#endif

@@ -1,0 +1,554 @@
+/* group.c — per-group reconciler.
+ *
+ * A pass is one converge.c run: describe the group's tables, write what
+ * differs. Passes start when the group becomes MASTER, retry with backoff
+ * while anything failed, and re-verify every recheck_interval. Passes are
+ * at least PASS_MIN_GAP_MS apart, so a storm of events costs a bounded
+ * number of API calls: the events in between coalesce into the next pass.
+ *
+ * Split brain: ReplaceRoute has no compare-and-swap, so two MASTERs steal the
+ * route from each other on every re-check. A re-check that has to write
+ * although this generation had converged means someone else wrote: a flip.
+ * After split_brain_flips flips within split_brain_window the group stops
+ * writing (damped) and only observes, until keepalived moves it out of
+ * MASTER. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/ev.h"
+#include "daemon/group.h"
+#include "daemon/log.h"
+#include "daemon/util.h"
+#include "daemon/vip.h"
+#include "vpc/backoff.h"
+#include "vpc/converge.h"
+#include "vpc/ec2.h"
+
+#define PASS_MIN_GAP_MS  200
+#define RETRY_BASE_MS    1000
+#define RETRY_CAP_MS     30000
+#define FLIPS_KEPT       64
+
+struct route_status {
+	char table[CFG_ID_MAX];
+	char dest[64];
+	char target[EC2_ID_MAX]; /* where the route points after the pass; "" = none */
+	char outcome[16];
+	char error[600];
+	uint64_t ms;
+};
+
+struct grp {
+	char name[CFG_NAME_MAX];
+	const struct cfg_group *cfg;
+	struct cfg_aws aws; /* copy: deadlines */
+	enum ka_state state;
+	int priority;
+	uint64_t generation;     /* bumped by every state change */
+	uint64_t converged_gen;  /* generation of the last complete pass, 0 = none */
+	uint64_t event_mono;     /* when the current state was entered */
+	int64_t event_wall;
+	char event_source[16];
+	struct cv_op *op;
+	uint64_t op_gen;
+	int op_observe;
+	int op_recheck;          /* the pass re-verifies a converged generation */
+	uint64_t last_pass;      /* ev_now() of the last pass start */
+	uint64_t timer;          /* the next pass (retry, recheck, or coalescing) */
+	int recheck_due;
+	struct backoff retry;
+	int retrying;
+	int damped;
+	uint64_t flips[FLIPS_KEPT]; /* ev_now() of recent flips, a ring */
+	unsigned nflips;
+	uint64_t flips_total;
+	uint64_t transitions[KA_DELETED + 1];
+	uint64_t updates_ok, updates_failed, passes;
+	int64_t converged_wall;
+	uint64_t convergence_ms; /* last failover: state entered -> all tables converged */
+	char last_error[600];
+	struct route_status *routes;
+	size_t nroutes;
+};
+
+static struct grp **groups;
+static size_t ngroups;
+static int ready;
+static struct imds_identity identity;
+
+static void kick(struct grp *g);
+
+const char *grp_verdict_name(enum grp_verdict v)
+{
+	switch (v) {
+	case GRP_APPLIED:
+		return "applied";
+	case GRP_DUPLICATE:
+		return "duplicate";
+	case GRP_STALE:
+		return "stale";
+	case GRP_NO_GROUP:
+		return "no group";
+	}
+	return "?";
+}
+
+static const char *grp_eni(const struct grp *g)
+{
+	return g->cfg->network_interface[0] ? g->cfg->network_interface : identity.eni;
+}
+
+static void grp_bind(struct grp *g, const struct cfg *cfg, const struct cfg_group *cg)
+{
+	g->cfg = cg;
+	g->aws = cfg->aws;
+	free(g->routes);
+	g->nroutes = cg->nroute_tables * cg->ndestinations;
+	g->routes = xcalloc(g->nroutes ? g->nroutes : 1, sizeof(*g->routes));
+	for (size_t t = 0; t < cg->nroute_tables; t++)
+		for (size_t d = 0; d < cg->ndestinations; d++) {
+			struct route_status *r = &g->routes[t * cg->ndestinations + d];
+			snprintf(r->table, sizeof(r->table), "%s", cg->route_tables[t]);
+			snprintf(r->dest, sizeof(r->dest), "%s", cg->destinations[d].text);
+			snprintf(r->outcome, sizeof(r->outcome), "unknown");
+		}
+}
+
+static struct grp *grp_new(const struct cfg *cfg, const struct cfg_group *cg)
+{
+	struct grp *g = xcalloc(1, sizeof(*g));
+
+	snprintf(g->name, sizeof(g->name), "%s", cg->name);
+	g->state = KA_UNKNOWN;
+	grp_bind(g, cfg, cg);
+	return g;
+}
+
+static void grp_stop_work(struct grp *g)
+{
+	if (g->op)
+		cv_cancel(g->op);
+	g->op = NULL;
+	if (g->timer)
+		ev_timer_cancel(g->timer);
+	g->timer = 0;
+}
+
+static void grp_free(struct grp *g)
+{
+	grp_stop_work(g);
+	free(g->routes);
+	free(g);
+}
+
+void grp_init(const struct cfg *cfg)
+{
+	ngroups = cfg->ngroups;
+	groups = xcalloc(ngroups ? ngroups : 1, sizeof(*groups));
+	for (size_t i = 0; i < ngroups; i++)
+		groups[i] = grp_new(cfg, &cfg->groups[i]);
+}
+
+static int same_routing(const struct cfg_group *a, const struct cfg_group *b)
+{
+	if (a->nroute_tables != b->nroute_tables || a->ndestinations != b->ndestinations ||
+	    strcmp(a->network_interface, b->network_interface) != 0)
+		return 0;
+	for (size_t i = 0; i < a->nroute_tables; i++)
+		if (strcmp(a->route_tables[i], b->route_tables[i]) != 0)
+			return 0;
+	for (size_t i = 0; i < a->ndestinations; i++)
+		if (strcmp(a->destinations[i].text, b->destinations[i].text) != 0)
+			return 0;
+	return 1;
+}
+
+void grp_reload(const struct cfg *cfg)
+{
+	struct grp **fresh = xcalloc(cfg->ngroups ? cfg->ngroups : 1, sizeof(*fresh));
+
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		const struct cfg_group *cg = &cfg->groups[i];
+		for (size_t j = 0; j < ngroups; j++) {
+			struct grp *old = groups[j];
+			if (old == NULL || strcmp(old->name, cg->name) != 0)
+				continue;
+			int changed = !same_routing(old->cfg, cg) ||
+				      strcmp(old->cfg->vip_device, cg->vip_device) != 0;
+			if (changed) {
+				/* Old work was for the old tables: start over. */
+				grp_stop_work(old);
+				if (old->cfg->vip_device[0] && old->state == KA_MASTER)
+					vip_set(old->cfg->vip_device, old->cfg->destinations,
+						old->cfg->ndestinations, 0);
+				old->generation++;
+				old->converged_gen = 0;
+				grp_bind(old, cfg, cg);
+				log_info("group %s: configuration changed", old->name);
+			} else {
+				old->cfg = cg;
+				old->aws = cfg->aws;
+			}
+			fresh[i] = old;
+			groups[j] = NULL;
+			break;
+		}
+		if (fresh[i] == NULL) {
+			fresh[i] = grp_new(cfg, cg);
+			log_info("group %s: added", cg->name);
+		}
+	}
+	for (size_t j = 0; j < ngroups; j++) {
+		if (groups[j] == NULL)
+			continue;
+		log_info("group %s: removed from the configuration; its routes are left as "
+			 "they are",
+			 groups[j]->name);
+		if (groups[j]->cfg->vip_device[0] && groups[j]->state == KA_MASTER)
+			vip_set(groups[j]->cfg->vip_device, groups[j]->cfg->destinations,
+				groups[j]->cfg->ndestinations, 0);
+		grp_free(groups[j]);
+	}
+	free(groups);
+	groups = fresh;
+	ngroups = cfg->ngroups;
+	for (size_t i = 0; i < ngroups; i++)
+		kick(groups[i]);
+}
+
+void grp_fini(void)
+{
+	for (size_t i = 0; i < ngroups; i++) {
+		struct grp *g = groups[i];
+		/* The addresses follow keepalived's state, which we no longer
+		 * track once stopped; the routes stay where they are. */
+		if (g->cfg->vip_device[0] && g->state == KA_MASTER)
+			vip_set(g->cfg->vip_device, g->cfg->destinations,
+				g->cfg->ndestinations, 0);
+		grp_free(g);
+	}
+	free(groups);
+	groups = NULL;
+	ngroups = 0;
+}
+
+void grp_set_identity(const struct imds_identity *id)
+{
+	identity = *id;
+	ready = 1;
+	for (size_t i = 0; i < ngroups; i++)
+		kick(groups[i]);
+}
+
+static void on_timer(void *arg)
+{
+	struct grp *g = arg;
+	g->timer = 0;
+	kick(g);
+}
+
+static void on_recheck(void *arg)
+{
+	struct grp *g = arg;
+	g->timer = 0;
+	g->recheck_due = 1;
+	kick(g);
+}
+
+static void schedule(struct grp *g, uint64_t delay, ev_timer_fn fn)
+{
+	if (g->timer)
+		ev_timer_cancel(g->timer);
+	g->timer = ev_timer_add(delay, fn, g);
+}
+
+static unsigned recent_flips(struct grp *g, uint64_t now)
+{
+	unsigned n = 0, kept = g->nflips < FLIPS_KEPT ? g->nflips : FLIPS_KEPT;
+	for (unsigned i = 0; i < kept; i++)
+		n += now - g->flips[i] <= g->cfg->split_brain_window_ms;
+	return n;
+}
+
+static void record_flip(struct grp *g, const struct cv_table *tb, const struct cv_item *it)
+{
+	uint64_t now = ev_now();
+
+	g->flips[g->nflips++ % FLIPS_KEPT] = now;
+	g->flips_total++;
+	unsigned n = recent_flips(g, now);
+	log_warnx("SPLIT BRAIN? group %s: %s in %s pointed at %s, not at us, while we are "
+		  "MASTER; re-asserted (%u within %u s, limit %u)",
+		  g->name, it->dest.text, tb->id,
+		  it->existed ? (it->before.eni[0] ? it->before.eni : it->before.gateway)
+			      : "nothing",
+		  n, g->cfg->split_brain_window_ms / 1000, g->cfg->split_brain_flips);
+	if (n >= g->cfg->split_brain_flips && !g->damped) {
+		g->damped = 1;
+		log_warnx("SPLIT BRAIN: group %s keeps losing its routes while MASTER: not "
+			  "fighting any more; only observing until keepalived leaves MASTER. "
+			  "Check VRRP between the nodes (IP protocol 112).",
+			  g->name);
+	}
+}
+
+static void on_pass(void *arg, const struct cv_result *res)
+{
+	struct grp *g = arg;
+	uint64_t now = ev_now();
+	int recheck = g->op_recheck, observe = g->op_observe;
+	uint64_t gen = g->op_gen;
+	unsigned failed = res->failed_tables;
+
+	g->op = NULL;
+	g->last_error[0] = '\0';
+	for (size_t t = 0; t < res->ntables; t++) {
+		const struct cv_table *tb = &res->tables[t];
+		for (size_t d = 0; d < res->ndest; d++) {
+			const struct cv_item *it = &tb->items[d];
+			struct route_status *r = &g->routes[t * res->ndest + d];
+			snprintf(r->outcome, sizeof(r->outcome), "%s",
+				 cv_outcome_name(it->outcome));
+			r->ms = it->done_ms;
+			r->error[0] = '\0';
+			if (it->outcome == CV_FAILED) {
+				snprintf(r->error, sizeof(r->error), "%s%s%s", it->err.code,
+					 it->err.code[0] ? ": " : "", it->err.message);
+				snprintf(g->last_error, sizeof(g->last_error), "%s %s: %s",
+					 tb->id, it->dest.text, r->error);
+				g->updates_failed++;
+				continue;
+			}
+			if (it->outcome == CV_REPLACED || it->outcome == CV_CREATED) {
+				snprintf(r->target, sizeof(r->target), "%s", grp_eni(g));
+				g->updates_ok++;
+				if (recheck)
+					record_flip(g, tb, it);
+			} else if (it->existed) {
+				snprintf(r->target, sizeof(r->target), "%s",
+					 it->before.eni[0] ? it->before.eni : it->before.gateway);
+			} else {
+				r->target[0] = '\0';
+			}
+		}
+	}
+	if (g->state != KA_MASTER || gen != g->generation)
+		return; /* superseded meanwhile; kick() already moved on */
+	if (failed) {
+		uint64_t d = backoff_next(&g->retry, now);
+		if (d == BACKOFF_GIVE_UP)
+			d = RETRY_CAP_MS;
+		g->retrying = 1;
+		log_warnx("group %s: %u of %zu route tables not converged (%s); retrying in "
+			  "%llu ms",
+			  g->name, failed, res->ntables, g->last_error, (unsigned long long)d);
+		schedule(g, d, on_timer);
+		return;
+	}
+	g->retrying = 0;
+	backoff_init(&g->retry, RETRY_BASE_MS, RETRY_CAP_MS, UINT64_MAX);
+	if (!observe && g->converged_gen != gen) {
+		g->converged_gen = gen;
+		g->converged_wall = wall_s();
+		g->convergence_ms = now - g->event_mono;
+		log_info("group %s: all %zu route tables point at %s, %llu ms after %s",
+			 g->name, res->ntables, grp_eni(g),
+			 (unsigned long long)g->convergence_ms, ka_state_name(g->state));
+	}
+	if (g->cfg->recheck_interval_ms) {
+		/* +-10% so that many groups and nodes do not re-check in step. */
+		uint64_t iv = g->cfg->recheck_interval_ms;
+		uint64_t jitter = iv / 5 ? (uint64_t)random() % (iv / 5) : 0;
+		schedule(g, iv - iv / 10 + jitter, on_recheck);
+	}
+}
+
+static void start_pass(struct grp *g, int observe)
+{
+	struct cv_spec spec = {
+		.tables = g->cfg->route_tables,
+		.ntables = g->cfg->nroute_tables,
+		.dests = g->cfg->destinations,
+		.ndests = g->cfg->ndestinations,
+		.eni = grp_eni(g),
+		.deadline = ev_now() + g->aws.api_deadline_ms,
+		.observe_only = observe,
+	};
+
+	g->op_gen = g->generation;
+	g->op_observe = observe;
+	g->op_recheck = g->converged_gen == g->generation;
+	g->recheck_due = 0;
+	g->last_pass = ev_now();
+	g->passes++;
+	g->op = cv_start(&spec, on_pass, g);
+}
+
+/* Decide what the group should be doing now. */
+static void kick(struct grp *g)
+{
+	if (g->state != KA_MASTER) {
+		grp_stop_work(g);
+		return;
+	}
+	if (!ready)
+		return;
+	if (g->op && g->op_gen == g->generation)
+		return; /* the current pass serves this generation */
+	if (g->op) {
+		cv_cancel(g->op);
+		g->op = NULL;
+	}
+	int due = g->converged_gen != g->generation || g->recheck_due;
+	if (!due)
+		return;
+	if (g->timer && g->retrying)
+		return; /* a retry is scheduled */
+	uint64_t now = ev_now();
+	if (g->passes && now < g->last_pass + PASS_MIN_GAP_MS) {
+		schedule(g, g->last_pass + PASS_MIN_GAP_MS - now, on_timer);
+		return;
+	}
+	if (g->timer) {
+		ev_timer_cancel(g->timer);
+		g->timer = 0;
+	}
+	start_pass(g, g->damped);
+}
+
+static int uses_name(const struct grp *g, const struct ka_event *ev)
+{
+	const char *want = ev->type == KA_INSTANCE ? g->cfg->vrrp_instance : g->cfg->vrrp_group;
+	return want[0] && strcmp(want, ev->name) == 0;
+}
+
+static enum grp_verdict apply(struct grp *g, const struct ka_event *ev, const char *source)
+{
+	uint64_t mono = ev->mono ? ev->mono : ev_now();
+
+	if (mono < g->event_mono) {
+		log_info("group %s: %s %s from %s is older than the state already applied; "
+			 "ignored",
+			 g->name, ka_state_name(ev->state), ev->name, source);
+		return GRP_STALE;
+	}
+	switch (ev->state) {
+	case KA_MASTER_RX_LOWER_PRI:
+		if (g->state != KA_MASTER)
+			return GRP_DUPLICATE;
+		log_info("group %s: a lower-priority peer claimed MASTER: re-asserting routes",
+			 g->name);
+		g->recheck_due = 1;
+		kick(g);
+		return GRP_APPLIED;
+	case KA_MASTER_PRIORITY:
+	case KA_BACKUP_PRIORITY:
+		g->priority = ev->priority;
+		return GRP_DUPLICATE;
+	default:
+		break;
+	}
+	g->priority = ev->priority;
+	if (ev->state == g->state) {
+		kick(g);
+		return GRP_DUPLICATE;
+	}
+	log_info("group %s: %s -> %s (%s %s, priority %d, via %s)", g->name,
+		 ka_state_name(g->state), ka_state_name(ev->state), ka_type_name(ev->type),
+		 ev->name, ev->priority, source);
+	int was_master = g->state == KA_MASTER;
+	g->state = ev->state;
+	g->generation++;
+	g->event_mono = mono;
+	g->event_wall = ev->wall ? ev->wall : wall_s();
+	snprintf(g->event_source, sizeof(g->event_source), "%s", source);
+	if (ev->state <= KA_DELETED)
+		g->transitions[ev->state]++;
+	g->retrying = 0;
+	backoff_init(&g->retry, RETRY_BASE_MS, RETRY_CAP_MS, UINT64_MAX);
+	if (g->state != KA_MASTER) {
+		g->damped = 0;
+		g->nflips = 0;
+	}
+	if (g->cfg->vip_device[0] && (was_master || g->state == KA_MASTER))
+		vip_set(g->cfg->vip_device, g->cfg->destinations, g->cfg->ndestinations,
+			g->state == KA_MASTER);
+	kick(g);
+	return GRP_APPLIED;
+}
+
+enum grp_verdict grp_event(const struct ka_event *ev, const char *source)
+{
+	enum grp_verdict v = GRP_NO_GROUP;
+
+	for (size_t i = 0; i < ngroups; i++) {
+		if (!uses_name(groups[i], ev))
+			continue;
+		enum grp_verdict r = apply(groups[i], ev, source);
+		if (v == GRP_NO_GROUP || r == GRP_APPLIED)
+			v = r;
+	}
+	if (v == GRP_NO_GROUP)
+		log_info("%s %s %s (via %s): no group uses this name; ignored",
+			 ka_type_name(ev->type), ev->name, ka_state_name(ev->state), source);
+	return v;
+}
+
+static json_t *group_json(const struct grp *g)
+{
+	json_t *tables = json_array(), *trans = json_object();
+	const char *phase;
+
+	for (size_t i = 0; i < g->nroutes; i++) {
+		const struct route_status *r = &g->routes[i];
+		json_array_append_new(
+			tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "table", r->table,
+					  "destination", r->dest, "target", r->target, "outcome",
+					  r->outcome, "error", r->error, "ms", (json_int_t)r->ms));
+	}
+	for (int s = KA_MASTER; s <= KA_DELETED; s++)
+		json_object_set_new(trans, ka_state_name((enum ka_state)s),
+				    json_integer((json_int_t)g->transitions[s]));
+	if (g->state != KA_MASTER)
+		phase = "idle";
+	else if (!ready)
+		phase = "waiting for instance identity";
+	else if (g->damped)
+		phase = "damped (split brain)";
+	else if (g->converged_gen == g->generation)
+		phase = "converged";
+	else if (g->retrying)
+		phase = "retrying";
+	else
+		phase = "converging";
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:b, s:I, s:s, s:I, s:I, "
+			 "s:o, s:I, s:I, s:b, s:{s:I, s:I}, s:s, s:o}",
+			 "name", g->name, "vrrp_type", g->cfg->vrrp_instance[0] ? "INSTANCE" : "GROUP",
+			 "vrrp_name",
+			 g->cfg->vrrp_instance[0] ? g->cfg->vrrp_instance : g->cfg->vrrp_group,
+			 "state", ka_state_name(g->state), "priority", g->priority, "generation",
+			 (json_int_t)g->generation, "phase", phase, "eni", grp_eni(g),
+			 "converged", g->state == KA_MASTER && g->converged_gen == g->generation,
+			 "last_transition", (json_int_t)g->event_wall, "last_source",
+			 g->event_source, "convergence_ms", (json_int_t)g->convergence_ms,
+			 "converged_at", (json_int_t)g->converged_wall, "transitions", trans,
+			 "split_brain_flips", (json_int_t)g->flips_total, "passes",
+			 (json_int_t)g->passes, "damped", g->damped, "route_updates", "ok",
+			 (json_int_t)g->updates_ok, "failed", (json_int_t)g->updates_failed,
+			 "last_error", g->last_error, "routes", tables);
+}
+
+json_t *grp_status(void)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < ngroups; i++)
+		json_array_append_new(arr, group_json(groups[i]));
+	return json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s}, s:{s:I, s:I, s:I}}", "ok", 1,
+			 "groups", arr, "instance", "id", identity.instance_id, "eni",
+			 identity.eni, "az", identity.az, "region", identity.region, "api",
+			 "requests", (json_int_t)ec2_counters()->requests, "retries",
+			 (json_int_t)ec2_counters()->retries, "throttled",
+			 (json_int_t)ec2_counters()->throttled);
+}
