@@ -62,7 +62,8 @@ run_ours() {
 	for ((i = 0; i < REPS; i++)); do
 		reset_routes
 		t0=$(ms_now)
-		"$VPCF" -c "$T/vpcf.conf" takeover --force >/dev/null 2>&1 || echo "# takeover failed" >&2
+		"$VPCF" -c "$T/vpcf.conf" takeover --force >"$T/takeover.out" 2>&1 ||
+			{ echo "# takeover failed:"; sed "s/^/#   /" "$T/takeover.out"; } >&2
 		t1=$(ms_now)
 		echo $((t1 - t0))
 	done | median

@@ -1,0 +1,221 @@
+#!/bin/bash
+# vpc-failoverd on loopback against the simulated VPC, driven through the
+# real CLI: notify in, routes out, status, the daemon down at a transition,
+# a 1,000-event burst, faults, split brain, FIFO, reload, bad input.
+. "$(dirname "$0")/../lib.sh"
+
+ENI_A=eni-0aaaaaaaaaaaaaaa1 ENI_C=eni-0ccccccccccccccc3
+I_A=i-0aaaaaaaaaaaaaaa1 I_C=i-0ccccccccccccccc3
+AKID=AKIASIMULATED000001
+SECRET=simulated/secret/key/0000000000000000001
+DEST=10.255.0.10/32
+export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
+rtb() { printf 'rtb-%017x' "$1"; }
+
+write_state() {
+	local n=$1 i tables=""
+	for ((i = 1; i <= n; i++)); do
+		tables+="${tables:+,}{\"id\": \"$(rtb "$i")\", \"routes\": [{\"dest\": \"$DEST\", \"eni\": \"$ENI_A\"}]}"
+	done
+	cat >"$T/state.json" <<-J
+	{"region": "us-east-1",
+	 "vpc": {"id": "vpc-0123456789abcdef0", "cidr": "198.18.0.0/16", "owner": "123456789012"},
+	 "credentials": [{"access_key_id": "$AKID", "secret_access_key": "$SECRET"}],
+	 "instances": [
+	  {"id": "$I_A", "az": "us-east-1a", "eni": "$ENI_A", "mac": "02:00:00:00:0a:01", "address": "198.18.1.2", "role": "vpcf-node"},
+	  {"id": "$I_C", "az": "us-east-1c", "eni": "$ENI_C", "mac": "02:00:00:00:0c:03", "address": "198.18.3.2", "role": "vpcf-node"}],
+	 "imds_default_instance": "$I_C",
+	 "route_tables": [$tables]}
+	J
+}
+
+# write_conf NTABLES RECHECK [EXTRA]
+write_conf() {
+	local i tables=""
+	for ((i = 1; i <= $1; i++)); do tables+=" $(rtb "$i")"; done
+	cat >"$T/vpcf.conf" <<-C
+	[aws]
+	region = us-east-1
+	endpoint = $SIM_URL
+	metadata_endpoint = $SIM_URL
+	api_deadline = 10
+	request_timeout = 2
+	[daemon]
+	control_socket = $T/ctl.sock
+	state_dir = $T/state
+	${3:-}
+	[group redis]
+	vrrp_instance = VI_1
+	destinations = $DEST
+	route_tables =$tables
+	recheck_interval = $2
+	split_brain_flips = 3
+	split_brain_window = 60
+	C
+}
+
+vf() { "$VPCF" -c "$T/vpcf.conf" "$@"; }
+route_of() {
+	sim_get /_sim/routes | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin).get('$1',{}).get('$DEST','none'))"
+}
+stat_of() {
+	sim_get /_sim/stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"
+}
+status_of() { # python expression on the status JSON's first group, g
+	vf status --json | /usr/bin/python3 -c "import json,sys; s=json.load(sys.stdin); g=s['groups'][0]; print($1)"
+}
+all_at() { # ENI NTABLES: every table points at ENI
+	local i
+	for ((i = 1; i <= $2; i++)); do [ "$(route_of "$(rtb $i)")" = "$1" ] || return 1; done
+}
+set_all() { # ENI NTABLES
+	local i
+	for ((i = 1; i <= $2; i++)); do
+		sim_post /_sim/route "{\"table\":\"$(rtb $i)\",\"dest\":\"$DEST\",\"eni\":\"$1\"}" >/dev/null
+	done
+}
+daemon_start() {
+	rm -f "$T/ctl.sock"
+	spawn "$T/daemon.log" "$VPCFD" -f -c "$T/vpcf.conf"
+	DPID=$SPAWNED_PID
+	wait_for 5 test -S "$T/ctl.sock"
+}
+daemon_stop() {
+	kill "$DPID" 2>/dev/null
+	wait "$DPID" 2>/dev/null
+}
+
+write_state 3
+sim_start "$T/state.json" || exit 1
+write_conf 3 0
+check "daemon starts" daemon_start
+
+# MASTER: converge, quickly handed over
+t0=$(date +%s%N)
+vf notify INSTANCE VI_1 MASTER 150
+rc=$?
+t1=$(date +%s%N)
+expect_eq "notify MASTER exits 0" "$rc" 0
+echo "# notify returned in $(((t1 - t0) / 1000000)) ms"
+check "all tables point at this node" wait_for 5 all_at $ENI_C 3
+expect_eq "status says MASTER, converged" "$(status_of "g['state'], g['phase']")" "MASTER converged"
+check "status shows a convergence time" test "$(status_of "g['convergence_ms']")" -gt 0
+check "status text names the group and this node" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -q 'group redis: MASTER'"
+
+# BACKUP, FAULT, STOP: never a write
+sim_post /_sim/stats/reset >/dev/null
+set_all $ENI_A 3
+for s in BACKUP FAULT STOP; do vf notify INSTANCE VI_1 $s 100; done
+sleep 0.5
+expect_eq "BACKUP/FAULT/STOP made no EC2 call" "$(stat_of "['total']")" 0
+expect_eq "status says STOP" "$(status_of "g['state']")" STOP
+
+# Unknown names and bad arguments
+vf notify INSTANCE VI_9 MASTER 150 2>"$T/err"
+expect_eq "an unknown instance is accepted" "$?" 0
+check "and reported as used by no group" grep -q "no group" "$T/err"
+for args in "INSTANCE VI_1 MASTER" "INSTANCE VI_1 PRIMARY 150" "HOST VI_1 MASTER 150" \
+	"INSTANCE VI_1 MASTER 256" "INSTANCE VI/1 MASTER 150" "INSTANCE VI_1 MASTER -1"; do
+	# shellcheck disable=SC2086
+	vf notify $args 2>"$T/err"
+	rc=$?
+	expect_eq "notify $args exits 2" "$rc" 2
+	check "notify $args says what was wrong" grep -q "nothing recorded" "$T/err"
+done
+expect_eq "bad notifies left the state alone" "$(status_of "g['state']")" STOP
+
+# Daemon down at the transition: recorded, applied on start
+daemon_stop
+vf notify INSTANCE VI_1 MASTER 150 2>"$T/err"
+expect_eq "notify with the daemon down exits 0" "$?" 0
+check "notify says it recorded the event" grep -q "recorded INSTANCE VI_1 MASTER" "$T/err"
+expect_eq "nothing moved while the daemon was down" "$(route_of "$(rtb 1)")" $ENI_A
+check "daemon restarts" daemon_start
+check "the recorded MASTER converged on start" wait_for 5 all_at $ENI_C 3
+expect_eq "status shows the recorded source" "$(status_of "g['last_source']")" state
+
+# A burst of 1,000 alternating events ends in the final state, with a
+# bounded number of API calls.
+sim_post /_sim/stats/reset >/dev/null
+set_all $ENI_A 3
+t0=$(date +%s)
+for ((i = 0; i < 1000; i++)); do
+	if ((i % 2)); then s=MASTER; else s=BACKUP; fi
+	vf notify INSTANCE VI_1 $s 100 || echo "# notify $i failed"
+done
+t1=$(date +%s)
+check "after the burst (final MASTER) every table is ours" wait_for 10 all_at $ENI_C 3
+calls=$(stat_of "['total']")
+echo "# 1000 notifies in $((t1 - t0)) s cost $calls EC2 calls"
+check "the burst cost at most 400 EC2 calls ($calls)" test "$calls" -le 400
+expect_eq "status after the burst: MASTER, converged" "$(status_of "g['state'], g['phase']")" "MASTER converged"
+
+# Throttling and 5xx during a failover still converge
+vf notify INSTANCE VI_1 BACKUP 100
+set_all $ENI_A 3
+sim_post /_sim/faults '{"throttle": 0.4, "error5xx": 0.2, "reset": 0.1}' >/dev/null
+vf notify INSTANCE VI_1 MASTER 150
+check "converged under throttling, 5xx and resets" wait_for 15 all_at $ENI_C 3
+sim_post /_sim/faults '{"throttle": 0, "error5xx": 0, "reset": 0}' >/dev/null
+check "status counts retries" test "$(vf status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["api"]["retries"])')" -gt 0
+
+# SIGHUP with a broken config keeps the old one; a good one applies
+cp "$T/vpcf.conf" "$T/good.conf"
+echo "bogus_key = 1" >>"$T/vpcf.conf"
+kill -HUP "$DPID"
+check "broken reload is reported" wait_for 5 grep -q "keeping the running configuration" "$T/daemon.log"
+check "daemon still answers after a broken reload" bash -c "'$VPCF' -c '$T/good.conf' status >/dev/null"
+expect_eq "still MASTER after a broken reload" "$(VPCF_CONF=$T/good.conf; "$VPCF" -c "$T/good.conf" status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["groups"][0]["state"])')" MASTER
+kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null
+cp "$T/good.conf" "$T/vpcf.conf"
+
+# Split brain: another node keeps taking the route while we are MASTER.
+# (re-check every second; after 3 flips within the window we stop writing)
+daemon_stop
+write_state 2
+sim_start "$T/state.json" || exit 1
+write_conf 2 1
+check "daemon restarts for split brain" daemon_start
+vf notify INSTANCE VI_1 MASTER 150
+check "converged before the split" wait_for 5 all_at $ENI_C 2
+for ((i = 0; i < 6; i++)); do
+	set_all $ENI_A 2
+	sleep 1.3
+done
+check "the flips were counted" test "$(status_of "g['split_brain_flips']")" -ge 3
+expect_eq "the group is damped" "$(status_of "g['damped']")" True
+check "split brain logged loudly" grep -q "SPLIT BRAIN: group redis keeps losing" "$T/daemon.log"
+w1=$(stat_of "['writes']")
+set_all $ENI_A 2
+sleep 2.5
+w2=$(stat_of "['writes']")
+expect_eq "damped: no more writes of ours (writes $w1 -> $w2)" "$((w2 - w1))" 0
+expect_eq "damped: the route stays with the other node" "$(route_of "$(rtb 1)")" $ENI_A
+vf notify INSTANCE VI_1 BACKUP 100
+vf notify INSTANCE VI_1 MASTER 150
+check "leaving MASTER and coming back un-damps and converges" wait_for 5 all_at $ENI_C 2
+
+# FIFO mode
+daemon_stop
+write_conf 2 0 "[keepalived]
+notify_fifo = $T/notify.fifo"
+# keep [keepalived] after [daemon]: write_conf put it there
+check "daemon starts with a notify FIFO" daemon_start
+check "the FIFO exists" test -p "$T/notify.fifo"
+echo 'INSTANCE "VI_1" BACKUP 100' >"$T/notify.fifo"
+sleep 0.3
+set_all $ENI_A 2
+printf 'garbage line\nINSTANCE "VI_1" MASTER 150\n' >"$T/notify.fifo"
+check "FIFO MASTER converged" wait_for 5 all_at $ENI_C 2
+check "the garbage line was reported" grep -q "notify fifo .*ignoring 'garbage line'" "$T/daemon.log"
+set_all $ENI_A 2
+echo 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150' >"$T/notify.fifo"
+check "MASTER_RX_LOWER_PRI re-asserts the routes" wait_for 5 all_at $ENI_C 2
+
+# SIGTERM: exits cleanly, routes untouched, socket removed
+sim_post /_sim/stats/reset >/dev/null
+kill -TERM "$DPID"
+wait "$DPID"
+expect_eq "SIGTERM exits 0" "$?" 0
+expect_eq "SIGTERM made no EC2 call" "$(stat_of "['total']")" 0
+check "the control socket is removed" test ! -e "$T/ctl.sock"
