@@ -10,11 +10,14 @@
 #                               adverts, which needs a VIP: $KA_V3_VIP on lo
 #                               unless the vip option names one
 #       nopreempt
-#       notify "CMD"            keepalived appends INSTANCE VI_1 STATE PRIO
+#       notify "CMD"            keepalived appends INSTANCE VI_1 STATE PRIO;
+#                               ka_conf fails if script security would
+#                               disable CMD's program (see ka_script_secure)
 #       vrrp_notify_fifo PATH   lines like: INSTANCE "VI_1" MASTER 150
 #       track_file NAME PATH WEIGHT
 #                               track_file NAME { file PATH weight W init_file 0 }
-#                               referenced from VI_1
+#                               referenced from VI_1 (repeatable). init_file
+#                               creates PATH with 0 only if it does not exist
 #       notify_priority_changes
 #       vip ADDR/PLEN           a virtual_ipaddress on lo
 #       min_ttl N               drop adverts whose TTL arrives below N
@@ -26,7 +29,8 @@
 #                            to $T/ka/NODE_NS/keepalived.log); sets KA_PID
 #   ka_stop PID              SIGTERM, wait (bounded) for it and its VRRP child
 #   ka_kill PID              crash: SIGKILL the VRRP child and the parent, with
-#                            no goodbye advert
+#                            no goodbye advert; sets KA_KILL_TIME (epoch, us)
+#                            to when the VRRP child was killed
 #   ka_state NODE_NS         MASTER|BACKUP|FAULT|STOP as keepalived last
 #                            reported it, DOWN if its process is gone, NONE
 #                            before the first report
@@ -35,6 +39,7 @@
 #                            "EPOCH.USEC INSTANCE "VI_1" STATE PRIO" per line
 #   ka_cut_vrrp / ka_restore_vrrp
 #                            drop / pass IP protocol 112 in the router ($NS_R)
+#   ka_cut_drops             VRRP packets the cut dropped so far
 #   ka_script_secure PATH    would enable_script_security let root run PATH?
 #
 # How state is known: every config ka_conf writes has a global notify_fifo
@@ -49,13 +54,17 @@
 #   SIGTERM, so killing only the parent makes the child stop gracefully and
 #   send a priority-0 advert, an orderly handover, not a crash. ka_kill stops
 #   the parent (no respawn), SIGKILLs the child, then the parent.
-# - pid files default to /run/keepalived*.pid, and a second keepalived refuses
-#   to start when they name a live process: each node gets its own -p/-r/-c/-b.
-#   -P runs VRRP only (no checker/BFD children).
-# - SIGUSR1/SIGUSR2/JSON dumps go to /tmp/keepalived*.data, shared by every
-#   keepalived on the machine; the configs set `instance` and
-#   `data_use_instance` so a dump names its node, but the harness never needs
-#   one (state comes from the FIFO).
+# - pid files default to /run/keepalived*.pid, and a second keepalived exits
+#   ("daemon is already running", status 0!) when they name a live process:
+#   each node gets its own -p/-r/-c/-b in $T/ka/NODE_NS. -P runs VRRP only (no
+#   checker/BFD children). -n -l -G: foreground, log to stderr (the log file
+#   spawn gives it), not to the host's syslog; -D: detailed log.
+# - SIGUSR1/SIGUSR2/JSON dumps go to /tmp/keepalived*.data, one path for every
+#   keepalived on the machine. The top-level `instance NAME` keyword (with
+#   global data_use_instance) would put NAME in those file names, but then
+#   2.2.7 creates /run/keepalived/ at start and removes it at exit, under
+#   the other node's feet. So no `instance`, and the harness never dumps:
+#   state comes from the FIFO.
 # - enable_script_security (set here, as in production) disables a script run
 #   as root if it or any directory on its path is not owned by root, or is
 #   group-writable (non-root group) or world-writable; sticky directories
@@ -107,7 +116,7 @@ ka_script_secure() {
 ka_conf() {
 	local ns=$1 me=$2 peer=$3 prio=$4 out=$5 d
 	shift 5
-	local adv=1 nopreempt="" notify="" vfifo="" tfname="" tfpath="" tfweight=""
+	local adv=1 nopreempt="" notify="" vfifo="" tfblocks="" tfrefs=""
 	local prio_changes="" vip="" min_ttl="" map=-1 ifname=eth0 ilines="" glines=""
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -115,7 +124,12 @@ ka_conf() {
 		nopreempt) nopreempt=1; shift ;;
 		notify) notify=$2; shift 2 ;;
 		vrrp_notify_fifo) vfifo=$2; shift 2 ;;
-		track_file) tfname=$2 tfpath=$3 tfweight=$4; shift 4 ;;
+		track_file)
+			tfblocks+="track_file $2 {"$'\n'"	file \"$3\""$'\n'"	weight $4"$'\n'
+			tfblocks+="	init_file 0"$'\n'"}"$'\n'
+			tfrefs+="		$2"$'\n'
+			shift 4
+			;;
 		notify_priority_changes) prio_changes=1; shift ;;
 		vip) vip=$2; shift 2 ;;
 		min_ttl) min_ttl=$2; shift 2 ;;
@@ -126,6 +140,10 @@ ka_conf() {
 		*) echo "ka_conf: unknown option '$1'" >&2; return 1 ;;
 		esac
 	done
+	if ! [[ $adv =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+		echo "ka_conf: advert_int '$adv' is not a number" >&2
+		return 1
+	fi
 	d=$(_ka_dir "$ns") || return 1
 	# VRRPv2 carries whole seconds only ("must be an integer. rounding");
 	# v3 carries centiseconds but refuses an instance without a VIP
@@ -143,13 +161,9 @@ ka_conf() {
 	fi
 	{
 		echo "# written by tests/keepalived.sh ka_conf for $ns"
-		# a top-level keyword (2.2.7 rejects it inside global_defs); with
-		# data_use_instance it names the SIGUSR1 dump files, which are
-		# otherwise the shared /tmp/keepalived.data
-		echo "instance $ns"
+		# no top-level `instance`: see the header
 		echo "global_defs {"
 		echo "	router_id $ns"
-		echo "	data_use_instance"
 		echo "	script_user root"
 		echo "	enable_script_security"
 		echo "	max_auto_priority $map"
@@ -158,13 +172,7 @@ ka_conf() {
 		[ -n "$vfifo" ] && echo "	vrrp_notify_fifo $vfifo"
 		printf '%s' "$glines"
 		echo "}"
-		if [ -n "$tfname" ]; then
-			echo "track_file $tfname {"
-			echo "	file \"$tfpath\""
-			echo "	weight $tfweight"
-			echo "	init_file 0"
-			echo "}"
-		fi
+		printf '%s' "$tfblocks"
 		echo "vrrp_instance VI_1 {"
 		echo "	state BACKUP"
 		echo "	interface $ifname"
@@ -178,7 +186,7 @@ ka_conf() {
 		echo "		$peer${min_ttl:+ min_ttl $min_ttl}"
 		echo "	}"
 		[ -n "$notify" ] && echo "	notify \"$notify\""
-		[ -n "$tfname" ] && printf '\ttrack_file {\n\t\t%s\n\t}\n' "$tfname"
+		[ -n "$tfrefs" ] && printf '\ttrack_file {\n%s\t}\n' "$tfrefs"
 		[ -n "$prio_changes" ] && echo "	notify_priority_changes"
 		[ -n "$vip" ] && printf '\tvirtual_ipaddress {\n\t\t%s dev lo\n\t}\n' "$vip"
 		printf '%s' "$ilines"
@@ -202,18 +210,31 @@ ka_start() {
 			_ "$d/state.fifo" "$d/events"
 		echo "$SPAWNED_PID" >"$d/reader.pid"
 	fi
+	rp=$(cat "$d/pid" 2>/dev/null)
+	if [ -n "$rp" ] && _ka_alive "$rp"; then
+		echo "ka_start: keepalived $rp still runs in $ns" >&2
+		return 1
+	fi
 	echo "# start" >>"$d/events"
 	rm -f "$d"/*.pid.ka
 	spawn "$d/keepalived.log" ip netns exec "$ns" "$KA_BIN" -f "$conf" -n -l -D -G -P \
 		-p "$d/keepalived.pid.ka" -r "$d/vrrp.pid.ka" -c "$d/checkers.pid.ka" -b "$d/bfd.pid.ka"
 	KA_PID=$SPAWNED_PID
+	# still killed by PID at cleanup; disowned so that bash does not print
+	# "Killed" into the TAP output when ka_kill crashes it
+	disown "$KA_PID"
 	echo "$KA_PID" >"$d/pid"
-	# running = the VRRP child wrote its pid file
-	if ! wait_for 10 test -s "$d/vrrp.pid.ka"; then
-		echo "# keepalived in $ns did not start:"
-		sed 's/^/#   /' "$d/keepalived.log"
-		return 1
-	fi
+	# running = the VRRP child wrote its pid file; a config error ends
+	# the parent instead
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$d/vrrp.pid.ka" ] && return 0
+		_ka_alive "$KA_PID" || break
+		sleep 0.05
+	done
+	echo "# keepalived in $ns did not start:"
+	sed 's/^/#   /' "$d/keepalived.log"
+	return 1
 }
 
 _ka_children() { ps -o pid= --ppid "$1" 2>/dev/null; }
@@ -237,10 +258,8 @@ ka_stop() {
 	_ka_alive "$pid" || return 0
 	kids=$(_ka_children "$pid")
 	kill -TERM "$pid" 2>/dev/null
-	if _ka_wait_dead "$pid" $kids; then
-		wait "$pid" 2>/dev/null
-		return 0
-	fi
+	# shellcheck disable=SC2086 # one word per PID
+	_ka_wait_dead "$pid" $kids && return 0
 	echo "# keepalived $pid ignored SIGTERM for 10 s; killing it" >&2
 	ka_kill "$pid"
 	return 1
@@ -253,12 +272,13 @@ ka_kill() {
 	_ka_alive "$pid" || return 0
 	kill -STOP "$pid" 2>/dev/null
 	kids=$(_ka_children "$pid")
+	# shellcheck disable=SC2086 # one word per PID
 	[ -n "$kids" ] && kill -KILL $kids 2>/dev/null
+	# shellcheck disable=SC2034 # for the caller
+	KA_KILL_TIME=$EPOCHREALTIME
 	kill -KILL "$pid" 2>/dev/null
-	_ka_wait_dead "$pid" $kids || return 1
-	# reap it here, so bash does not print "Killed" into the TAP output
-	wait "$pid" 2>/dev/null
-	return 0
+	# shellcheck disable=SC2086 # one word per PID
+	_ka_wait_dead "$pid" $kids
 }
 
 # ka_events NODE_NS: the reports since the last ka_start
