@@ -32,6 +32,7 @@ struct call {
 	struct sim_req *r;
 	struct param p[PARAMS_MAX];
 	size_t np;
+	int bad_query;	      /* a query argument did not fit */
 	const char *action;   /* a known action name, or NULL */
 	char action_text[64]; /* what the client sent, sanitised, for the log */
 	char akid[SIM_KEY_MAX];
@@ -172,7 +173,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 	if (value == NULL)
 		value = "";
 	if (add_param(c, key, strlen(key), value, strlen(value)) == -1) {
-		c->np = PARAMS_MAX + 1; /* marks the overflow for parse_params */
+		c->bad_query = 1;
 		return MHD_NO;
 	}
 	return MHD_YES;
@@ -181,10 +182,8 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 static int parse_params(struct call *c)
 {
 	MHD_get_connection_values(c->r->conn, MHD_GET_ARGUMENT_KIND, collect_query, c);
-	if (c->np > PARAMS_MAX) {
-		c->np = PARAMS_MAX;
+	if (c->bad_query)
 		return -1;
-	}
 	if (strcmp(c->r->method, "POST") == 0 && c->r->body.len > 0 &&
 	    parse_form(c, c->r->body.data, c->r->body.len) == -1)
 		return -1;

@@ -1,0 +1,115 @@
+#!/bin/bash
+# Time from `vpc-failover notify INSTANCE VI_1 MASTER` to every route table
+# converged, through the running daemon, for N = 1, 10, 50 tables at 0 and
+# 50 ms simulated API latency; beside a typical shell notify hook that calls
+# `aws ec2 replace-route` once per table. Median of REPS runs.
+#   bench/notify.sh [REPS]
+. "$(dirname "$0")/../tests/lib.sh"
+
+REPS=${1:-7}
+ENI_A=eni-0aaaaaaaaaaaaaaa1 ENI_C=eni-0ccccccccccccccc3
+AKID=AKIASIMULATED000001 SECRET=simulated/secret/key/0000000000000000001
+DEST=10.255.0.10/32
+export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
+export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+rtb() { printf 'rtb-%017x' "$1"; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ms_now() { date +%s%N | cut -c1-13; }
+
+setup() { # N LATENCY
+	local n=$1 i tables="" ids=""
+	for ((i = 1; i <= n; i++)); do
+		tables+="${tables:+,}{\"id\": \"$(rtb "$i")\", \"routes\": [{\"dest\": \"$DEST\", \"eni\": \"$ENI_A\"}]}"
+		ids+=" $(rtb "$i")"
+	done
+	cat >"$T/state.json" <<-J
+	{"region": "us-east-1",
+	 "vpc": {"id": "vpc-0123456789abcdef0", "cidr": "198.18.0.0/16", "owner": "123456789012"},
+	 "credentials": [{"access_key_id": "$AKID", "secret_access_key": "$SECRET"}],
+	 "instances": [
+	  {"id": "i-0aaaaaaaaaaaaaaa1", "az": "us-east-1a", "eni": "$ENI_A", "mac": "02:00:00:00:0a:01", "address": "198.18.1.2"},
+	  {"id": "i-0ccccccccccccccc3", "az": "us-east-1c", "eni": "$ENI_C", "mac": "02:00:00:00:0c:03", "address": "198.18.3.2"}],
+	 "imds_default_instance": "i-0ccccccccccccccc3",
+	 "route_tables": [$tables]}
+	J
+	[ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	[ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+	sim_start "$T/state.json" --latency "$2" --log /dev/null || exit 1
+	cat >"$T/vpcf.conf" <<-C
+	[aws]
+	region = us-east-1
+	endpoint = $SIM_URL
+	metadata_endpoint = $SIM_URL
+	[daemon]
+	control_socket = $T/ctl.sock
+	state_dir = $T/state
+	[group bench]
+	vrrp_instance = VI_1
+	destinations = $DEST
+	route_tables =$ids
+	network_interface = $ENI_C
+	recheck_interval = 0
+	C
+	TABLES=$ids
+	rm -f "$T/ctl.sock" "$T/state/events/"*
+	spawn "$T/daemon.log" "$VPCFD" -f -c "$T/vpcf.conf"
+	DPID=$SPAWNED_PID
+	wait_for 5 test -S "$T/ctl.sock" || { echo "daemon did not start"; exit 1; }
+}
+
+reset_routes() {
+	local t
+	for t in $TABLES; do
+		sim_post /_sim/route "{\"table\":\"$t\",\"dest\":\"$DEST\",\"eni\":\"$ENI_A\"}" >/dev/null
+	done
+}
+
+status_field() {
+	"$VPCF" -c "$T/vpcf.conf" status --json |
+		/usr/bin/python3 -c "import json,sys; g=json.load(sys.stdin)['groups'][0]; print($1)"
+}
+
+# One failover: BACKUP (no writes), routes back to node a, MASTER; the
+# daemon's own measurement: event time (taken when the hook starts) to the
+# last table converged.
+run_ours() {
+	local i
+	for ((i = 0; i < REPS; i++)); do
+		"$VPCF" -c "$T/vpcf.conf" notify INSTANCE VI_1 BACKUP 100
+		reset_routes
+		"$VPCF" -c "$T/vpcf.conf" notify INSTANCE VI_1 MASTER 150
+		wait_for 20 bash -c "[ \"\$('$VPCF' -c '$T/vpcf.conf' status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[\"groups\"][0][\"phase\"])')\" = converged ]" ||
+			echo "# did not converge" >&2
+		status_field "g['convergence_ms']"
+	done | median
+}
+
+# The shell hook users write today: on MASTER, replace-route per table.
+run_shell() {
+	local i t t0 t1 reps=$((REPS < 3 ? REPS : 3))
+	for ((i = 0; i < reps; i++)); do
+		reset_routes
+		t0=$(ms_now)
+		for t in $TABLES; do
+			"$AWS" ec2 replace-route --region us-east-1 --endpoint-url "$SIM_URL" \
+				--route-table-id "$t" --destination-cidr-block "$DEST" \
+				--network-interface-id "$ENI_C" >/dev/null 2>&1 || echo "# aws failed" >&2
+		done
+		t1=$(ms_now)
+		echo $((t1 - t0))
+	done | median
+}
+
+echo "| tables | API latency | notify → converged, vpc-failoverd (median ms) | shell hook, aws replace-route per table (median ms) | ratio |"
+echo "|---:|---:|---:|---:|---:|"
+for lat in 0 50; do
+	for n in 1 10 50; do
+		setup "$n" "$lat"
+		ours=$(run_ours)
+		shell=$(run_shell)
+		printf '| %d | %d ms | %s | %s | %.0fx |\n' "$n" "$lat" "$ours" "$shell" \
+			"$(echo "$shell $ours" | awk '{print ($2 > 0) ? $1 / $2 : 0}')"
+	done
+done
+echo
+echo "(vpc-failoverd: $REPS runs, from the hook's start to the last table converged, as the daemon measures it; shell: $((REPS < 3 ? REPS : 3)) runs, wall time; $(nproc) cores, $(date -u +%F))"
