@@ -95,4 +95,5 @@ clean:
 
 .PHONY: all deps test demo bench format install clean
 
--include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(B)/hooks/cli.d \
+	$(UNIT_BIN:=.d)

@@ -47,13 +47,15 @@ struct grp {
 	int priority;
 	uint64_t generation;     /* bumped by every state change */
 	uint64_t converged_gen;  /* generation of the last complete pass, 0 = none */
-	uint64_t event_mono;     /* when the current state was entered */
+	uint64_t event_mono;     /* when the current state was entered (hook start) */
+	uint64_t received_mono;  /* when the daemon got that event */
 	int64_t event_wall;
 	char event_source[16];
 	struct cv_op *op;
 	uint64_t op_gen;
 	int op_observe;
 	int op_recheck;          /* the pass re-verifies a converged generation */
+	int fresh_master;        /* entered MASTER live: the first pass writes blind */
 	uint64_t last_pass;      /* ev_now() of the last pass start */
 	uint64_t timer;          /* the next pass (retry, recheck, or coalescing) */
 	int recheck_due;
@@ -67,6 +69,7 @@ struct grp {
 	uint64_t updates_ok, updates_failed, passes;
 	int64_t converged_wall;
 	uint64_t convergence_ms; /* last failover: state entered -> all tables converged */
+	uint64_t handoff_ms;     /* of which: the event's way to the daemon */
 	char last_error[600];
 	struct route_status *routes;
 	size_t nroutes;
@@ -352,6 +355,7 @@ static void on_pass(void *arg, const struct cv_result *res)
 		g->converged_gen = gen;
 		g->converged_wall = wall_s();
 		g->convergence_ms = now - g->event_mono;
+		g->handoff_ms = g->received_mono - g->event_mono;
 		log_info("group %s: all %zu route tables point at %s, %llu ms after %s",
 			 g->name, res->ntables, grp_eni(g),
 			 (unsigned long long)g->convergence_ms, ka_state_name(g->state));
@@ -374,8 +378,13 @@ static void start_pass(struct grp *g, int observe)
 		.eni = grp_eni(g),
 		.deadline = ev_now() + g->aws.api_deadline_ms,
 		.observe_only = observe,
+		/* A live transition into MASTER means the routes point at the
+		 * old master: write at once, one round trip instead of two.
+		 * Retries and re-checks look first. */
+		.blind = g->fresh_master && !observe,
 	};
 
+	g->fresh_master = 0;
 	g->op_gen = g->generation;
 	g->op_observe = observe;
 	g->op_recheck = g->converged_gen == g->generation;
@@ -458,9 +467,12 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev, const ch
 		 ka_state_name(g->state), ka_state_name(ev->state), ka_type_name(ev->type),
 		 ev->name, ev->priority, source);
 	int was_master = g->state == KA_MASTER;
+	/* A recorded event replayed at start may be long stale: look first. */
+	g->fresh_master = ev->state == KA_MASTER && strcmp(source, "state") != 0;
 	g->state = ev->state;
 	g->generation++;
 	g->event_mono = mono;
+	g->received_mono = ev_now();
 	g->event_wall = ev->wall ? ev->wall : wall_s();
 	snprintf(g->event_source, sizeof(g->event_source), "%s", source);
 	if (ev->state <= KA_DELETED)
@@ -523,7 +535,7 @@ static json_t *group_json(const struct grp *g)
 	else
 		phase = "converging";
 	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:b, s:I, s:s, s:I, s:I, "
-			 "s:o, s:I, s:I, s:b, s:{s:I, s:I}, s:s, s:o}",
+			 "s:I, s:o, s:I, s:I, s:b, s:{s:I, s:I}, s:s, s:o}",
 			 "name", g->name, "vrrp_type", g->cfg->vrrp_instance[0] ? "INSTANCE" : "GROUP",
 			 "vrrp_name",
 			 g->cfg->vrrp_instance[0] ? g->cfg->vrrp_instance : g->cfg->vrrp_group,
@@ -532,6 +544,7 @@ static json_t *group_json(const struct grp *g)
 			 "converged", g->state == KA_MASTER && g->converged_gen == g->generation,
 			 "last_transition", (json_int_t)g->event_wall, "last_source",
 			 g->event_source, "convergence_ms", (json_int_t)g->convergence_ms,
+			 "handoff_ms", (json_int_t)g->handoff_ms,
 			 "converged_at", (json_int_t)g->converged_wall, "transitions", trans,
 			 "split_brain_flips", (json_int_t)g->flips_total, "passes",
 			 (json_int_t)g->passes, "damped", g->damped, "route_updates", "ok",

@@ -196,7 +196,8 @@ static void item_write(struct cv_op *op, size_t t, size_t d)
 	}
 }
 
-/* A table was observed: decide per destination, start the writes. */
+/* A table was observed (obs NULL: a blind pass assumes every route exists
+ * and points elsewhere): decide per destination, start the writes. */
 static void table_observed(struct cv_op *op, size_t t, const struct ec2_table *obs)
 {
 	struct cv_table *tb = &op->res.tables[t];
@@ -204,6 +205,12 @@ static void table_observed(struct cv_op *op, size_t t, const struct ec2_table *o
 	tb->observed = 1;
 	for (size_t d = 0; d < op->res.ndest; d++) {
 		struct cv_item *it = &tb->items[d];
+		if (obs == NULL) {
+			it->existed = 1;
+			op->pending++;
+			item_write(op, t, d);
+			continue;
+		}
 		for (size_t r = 0; r < obs->nroutes; r++) {
 			if (cidr_equal(obs->routes[r].dest, &it->dest)) {
 				it->existed = 1;
@@ -333,7 +340,11 @@ struct cv_op *cv_start(const struct cv_spec *spec, cv_done_fn fn, void *arg)
 	}
 	/* Held until set-up finishes, so no early completion. */
 	op->pending = 1;
-	if (spec->ntables > 0 && describe_start(op, ids, spec->ntables, SIZE_MAX) == -1) {
+	if (spec->blind && !spec->observe_only) {
+		for (size_t t = 0; t < spec->ntables; t++)
+			table_observed(op, t, NULL);
+	} else if (spec->ntables > 0 &&
+		   describe_start(op, ids, spec->ntables, SIZE_MAX) == -1) {
 		struct ec2_error e;
 		memset(&e, 0, sizeof(e));
 		snprintf(e.message, sizeof(e.message), "could not start DescribeRouteTables");

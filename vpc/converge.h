@@ -32,7 +32,7 @@ struct cv_item {
 
 struct cv_table {
 	char id[CFG_ID_MAX];
-	int observed;         /* DescribeRouteTables returned it */
+	int observed;         /* DescribeRouteTables returned it (or a blind pass) */
 	struct ec2_error err; /* table-level failure (e.g. NotFound) */
 	struct cv_item *items;
 	uint64_t done_ms;     /* when its last item finished, since the start */
@@ -55,6 +55,9 @@ struct cv_spec {
 	uint64_t deadline;    /* ev_now() ms */
 	int observe_only;
 	int dry_run;          /* writes carry DryRun=true: a permission probe */
+	int blind;            /* write without describing first (ReplaceRoute,
+			       * CreateRoute if there is no route): one round
+			       * trip instead of two, for a fresh failover */
 };
 
 struct cv_op;
