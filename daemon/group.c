@@ -26,6 +26,7 @@
 #include "vpc/ec2.h"
 
 #define PASS_MIN_GAP_MS  200
+#define BLIND_QUIET_MS   2000 /* blind writes only after this long without a pass */
 #define RETRY_BASE_MS    1000
 #define RETRY_CAP_MS     30000
 #define FLIPS_KEPT       64
@@ -380,8 +381,11 @@ static void start_pass(struct grp *g, int observe)
 		.observe_only = observe,
 		/* A live transition into MASTER means the routes point at the
 		 * old master: write at once, one round trip instead of two.
-		 * Retries and re-checks look first. */
-		.blind = g->fresh_master && !observe,
+		 * Retries and re-checks look first, and so does a flapping group
+		 * (a cancelled describe costs one call, a blind pass one per
+		 * route). */
+		.blind = g->fresh_master && !observe &&
+			 (g->passes == 0 || ev_now() >= g->last_pass + BLIND_QUIET_MS),
 	};
 
 	g->fresh_master = 0;

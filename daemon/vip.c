@@ -1,6 +1,7 @@
 /* vip.c — local addresses through libnl-route. A netlink request to the
  * local kernel answers in microseconds, so these calls are synchronous. */
 #include <errno.h>
+#include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -41,9 +42,10 @@ int vip_set(const char *ifname, const struct cfg_cidr *dests, size_t n, int pres
 
 	if (sk == NULL && vip_init() == -1)
 		return -1;
-	ifindex = rtnl_link_name2i(NULL, ifname);
+	/* Not rtnl_link_name2i(NULL, ...): it dereferences the cache it is given. */
+	ifindex = (int)if_nametoindex(ifname);
 	if (ifindex == 0) {
-		/* name2i needs a cache; ask the kernel directly. */
+		/* e.g. out of fds for its ioctl socket: ask over netlink. */
 		struct rtnl_link *link = NULL;
 		if (rtnl_link_get_kernel(sk, 0, ifname, &link) < 0) {
 			log_warnx("vip: no device %s", ifname);
