@@ -3,8 +3,10 @@
  * A pass is one converge.c run: describe the group's tables, write what
  * differs. Passes start when the group becomes MASTER, retry with backoff
  * while anything failed, and re-verify every recheck_interval. Passes are
- * at least PASS_MIN_GAP_MS apart, so a storm of events costs a bounded
- * number of API calls: the events in between coalesce into the next pass.
+ * at least PASS_MIN_GAP_MS apart, FLAP_GAP_MS when the state changed more than
+ * once since the last pass (keepalived flapping), so
+ * a storm of events costs a bounded number of API calls: the events in
+ * between coalesce into the next pass.
  *
  * Split brain: ReplaceRoute has no compare-and-swap, so two MASTERs steal the
  * route from each other on every re-check. A re-check that has to write
@@ -26,6 +28,7 @@
 #include "vpc/ec2.h"
 
 #define PASS_MIN_GAP_MS  200
+#define FLAP_GAP_MS      1000 /* state changed more than once since the last pass */
 #define BLIND_QUIET_MS   2000 /* blind writes only after this long without a pass */
 #define RETRY_BASE_MS    1000
 #define RETRY_CAP_MS     30000
@@ -419,8 +422,10 @@ static void kick(struct grp *g)
 	if (g->timer && g->retrying)
 		return; /* a retry is scheduled */
 	uint64_t now = ev_now();
-	if (g->passes && now < g->last_pass + PASS_MIN_GAP_MS) {
-		schedule(g, g->last_pass + PASS_MIN_GAP_MS - now, on_timer);
+	/* Left MASTER and came back since the last pass: keepalived flaps. */
+	uint64_t gap = g->generation > g->op_gen + 1 ? FLAP_GAP_MS : PASS_MIN_GAP_MS;
+	if (g->passes && now < g->last_pass + gap) {
+		schedule(g, g->last_pass + gap - now, on_timer);
 		return;
 	}
 	if (g->timer) {
