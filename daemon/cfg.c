@@ -302,8 +302,10 @@ static int p_ifname(struct ctx *x, const struct key *k, void *base, const char *
 
 	if (n >= k->size || strcspn(v, " \t/:") != n || strcmp(v, ".") == 0 ||
 	    strcmp(v, "..") == 0) {
-		perr(x, x->line, "%s: '" SHOW "' is not an interface name (1 to %zu "
-		     "characters, no space, '/' or ':')", k->name, v, k->size - 1);
+		perr(x, x->line,
+		     "%s: '" SHOW "' is not an interface name (1 to %zu "
+		     "characters, no space, '/' or ':')",
+		     k->name, v, k->size - 1);
 		return -1;
 	}
 	return p_str(x, k, base, v);

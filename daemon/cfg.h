@@ -6,12 +6,12 @@
 #include <limits.h>
 #include <stddef.h>
 
-#define CFG_PATH_DEFAULT "/etc/vpc-failover/vpc-failover.conf"
+#define CFG_PATH_DEFAULT	   "/etc/vpc-failover/vpc-failover.conf"
 #define CFG_CONTROL_SOCKET_DEFAULT "/run/vpc-failover/control.sock"
-#define CFG_STATE_DIR_DEFAULT "/var/lib/vpc-failover"
-#define CFG_NAME_MAX	 64
-#define CFG_ID_MAX	 32 /* rtb-/eni- ids: "rtb-" + 8 or 17 hex digits */
-#define CFG_URL_MAX	 512
+#define CFG_STATE_DIR_DEFAULT	   "/var/lib/vpc-failover"
+#define CFG_NAME_MAX		   64
+#define CFG_ID_MAX		   32 /* rtb-/eni- ids: "rtb-" + 8 or 17 hex digits */
+#define CFG_URL_MAX		   512
 
 /* A destination CIDR, validated and in canonical text form. */
 struct cfg_cidr {

@@ -152,7 +152,8 @@ static void client_io(int fd, uint32_t events, void *arg)
 			client_close(c);
 			return;
 		}
-		client_reply(c, ctl_error("request longer than %d bytes", CTL_REQUEST_MAX));
+		client_reply(c,
+			     ctl_error("request longer than %d bytes", CTL_REQUEST_MAX));
 	}
 }
 
@@ -325,15 +326,16 @@ int ctl_request(const char *path, json_t *req, json_t **reply, int timeout_ms, i
 	}
 	for (;;) {
 		if (wait_fd(fd, POLLIN, deadline) == -1) {
-			snprintf(err, errsz, "no answer from vpc-failoverd on %s: %s", path,
-				 strerror(errno));
+			snprintf(err, errsz, "no answer from vpc-failoverd on %s: %s",
+				 path, strerror(errno));
 			goto out;
 		}
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n < 0) {
-			snprintf(err, errsz, "reading from %s: %s", path, strerror(errno));
+			snprintf(err, errsz, "reading from %s: %s", path,
+				 strerror(errno));
 			goto out;
 		}
 		if (n == 0)

@@ -11,8 +11,8 @@
 #ifndef VPCF_CTL_PROTO_H
 #define VPCF_CTL_PROTO_H
 
-#define CTL_REQUEST_MAX  4096
-#define CTL_REPLY_MAX    (1024 * 1024)
-#define CTL_IDLE_MS      5000 /* a client that sends nothing for this long is dropped */
+#define CTL_REQUEST_MAX 4096
+#define CTL_REPLY_MAX	(1024 * 1024)
+#define CTL_IDLE_MS	5000 /* a client that sends nothing for this long is dropped */
 
 #endif

@@ -61,7 +61,8 @@ static void on_readable(int fd, uint32_t events, void *arg)
 			if (discarding)
 				continue;
 			if (len + 1 >= sizeof(line)) {
-				log_warnx("notify fifo %s: line longer than %zu bytes discarded",
+				log_warnx("notify fifo %s: line longer than %zu bytes "
+					  "discarded",
 					  fifo_path, sizeof(line) - 1);
 				discarding = 1;
 				len = 0;

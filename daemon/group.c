@@ -27,12 +27,12 @@
 #include "vpc/converge.h"
 #include "vpc/ec2.h"
 
-#define PASS_MIN_GAP_MS  200
-#define FLAP_GAP_MS      1000 /* state changed more than once since the last pass */
-#define BLIND_QUIET_MS   2000 /* blind writes only after this long without a pass */
-#define RETRY_BASE_MS    1000
-#define RETRY_CAP_MS     30000
-#define FLIPS_KEPT       64
+#define PASS_MIN_GAP_MS 200
+#define FLAP_GAP_MS	1000 /* state changed more than once since the last pass */
+#define BLIND_QUIET_MS	2000 /* blind writes only after this long without a pass */
+#define RETRY_BASE_MS	1000
+#define RETRY_CAP_MS	30000
+#define FLIPS_KEPT	64
 
 struct route_status {
 	char table[CFG_ID_MAX];
@@ -49,19 +49,19 @@ struct grp {
 	struct cfg_aws aws; /* copy: deadlines */
 	enum ka_state state;
 	int priority;
-	uint64_t generation;     /* bumped by every state change */
-	uint64_t converged_gen;  /* generation of the last complete pass, 0 = none */
-	uint64_t event_mono;     /* when the current state was entered (hook start) */
-	uint64_t received_mono;  /* when the daemon got that event */
+	uint64_t generation;	/* bumped by every state change */
+	uint64_t converged_gen; /* generation of the last complete pass, 0 = none */
+	uint64_t event_mono;	/* when the current state was entered (hook start) */
+	uint64_t received_mono; /* when the daemon got that event */
 	int64_t event_wall;
 	char event_source[16];
 	struct cv_op *op;
 	uint64_t op_gen;
 	int op_observe;
-	int op_recheck;          /* the pass re-verifies a converged generation */
-	int fresh_master;        /* entered MASTER live: the first pass writes blind */
-	uint64_t last_pass;      /* ev_now() of the last pass start */
-	uint64_t timer;          /* the next pass (retry, recheck, or coalescing) */
+	int op_recheck;	    /* the pass re-verifies a converged generation */
+	int fresh_master;   /* entered MASTER live: the first pass writes blind */
+	uint64_t last_pass; /* ev_now() of the last pass start */
+	uint64_t timer;	    /* the next pass (retry, recheck, or coalescing) */
 	int recheck_due;
 	struct backoff retry;
 	int retrying;
@@ -72,8 +72,9 @@ struct grp {
 	uint64_t transitions[KA_DELETED + 1];
 	uint64_t updates_ok, updates_failed, passes;
 	int64_t converged_wall;
-	uint64_t convergence_ms; /* last failover: state entered -> all tables converged */
-	uint64_t handoff_ms;     /* of which: the event's way to the daemon */
+	uint64_t
+	    convergence_ms;  /* last failover: state entered -> all tables converged */
+	uint64_t handoff_ms; /* of which: the event's way to the daemon */
 	char last_error[600];
 	struct route_status *routes;
 	size_t nroutes;
@@ -117,7 +118,8 @@ static void grp_bind(struct grp *g, const struct cfg *cfg, const struct cfg_grou
 		for (size_t d = 0; d < cg->ndestinations; d++) {
 			struct route_status *r = &g->routes[t * cg->ndestinations + d];
 			snprintf(r->table, sizeof(r->table), "%s", cg->route_tables[t]);
-			snprintf(r->dest, sizeof(r->dest), "%s", cg->destinations[d].text);
+			snprintf(r->dest, sizeof(r->dest), "%s",
+				 cg->destinations[d].text);
 			snprintf(r->outcome, sizeof(r->outcome), "unknown");
 		}
 }
@@ -159,7 +161,8 @@ void grp_init(const struct cfg *cfg)
 
 static int same_routing(const struct cfg_group *a, const struct cfg_group *b)
 {
-	if (a->nroute_tables != b->nroute_tables || a->ndestinations != b->ndestinations ||
+	if (a->nroute_tables != b->nroute_tables ||
+	    a->ndestinations != b->ndestinations ||
 	    strcmp(a->network_interface, b->network_interface) != 0)
 		return 0;
 	for (size_t i = 0; i < a->nroute_tables; i++)
@@ -187,7 +190,8 @@ void grp_reload(const struct cfg *cfg)
 				/* Old work was for the old tables: start over. */
 				grp_stop_work(old);
 				if (old->cfg->vip_device[0] && old->state == KA_MASTER)
-					vip_set(old->cfg->vip_device, old->cfg->destinations,
+					vip_set(old->cfg->vip_device,
+						old->cfg->destinations,
 						old->cfg->ndestinations, 0);
 				old->generation++;
 				old->converged_gen = 0;
@@ -209,9 +213,10 @@ void grp_reload(const struct cfg *cfg)
 	for (size_t j = 0; j < ngroups; j++) {
 		if (groups[j] == NULL)
 			continue;
-		log_info("group %s: removed from the configuration; its routes are left as "
-			 "they are",
-			 groups[j]->name);
+		log_info(
+		    "group %s: removed from the configuration; its routes are left as "
+		    "they are",
+		    groups[j]->name);
 		if (groups[j]->cfg->vip_device[0] && groups[j]->state == KA_MASTER)
 			vip_set(groups[j]->cfg->vip_device, groups[j]->cfg->destinations,
 				groups[j]->cfg->ndestinations, 0);
@@ -278,25 +283,28 @@ static unsigned recent_flips(struct grp *g, uint64_t now)
 	return n;
 }
 
-static void record_flip(struct grp *g, const struct cv_table *tb, const struct cv_item *it)
+static void record_flip(struct grp *g, const struct cv_table *tb,
+			const struct cv_item *it)
 {
 	uint64_t now = ev_now();
 
 	g->flips[g->nflips++ % FLIPS_KEPT] = now;
 	g->flips_total++;
 	unsigned n = recent_flips(g, now);
-	log_warnx("SPLIT BRAIN? group %s: %s in %s pointed at %s, not at us, while we are "
-		  "MASTER; re-asserted (%u within %u s, limit %u)",
-		  g->name, it->dest.text, tb->id,
-		  it->existed ? (it->before.eni[0] ? it->before.eni : it->before.gateway)
-			      : "nothing",
-		  n, g->cfg->split_brain_window_ms / 1000, g->cfg->split_brain_flips);
+	log_warnx(
+	    "SPLIT BRAIN? group %s: %s in %s pointed at %s, not at us, while we are "
+	    "MASTER; re-asserted (%u within %u s, limit %u)",
+	    g->name, it->dest.text, tb->id,
+	    it->existed ? (it->before.eni[0] ? it->before.eni : it->before.gateway)
+			: "nothing",
+	    n, g->cfg->split_brain_window_ms / 1000, g->cfg->split_brain_flips);
 	if (n >= g->cfg->split_brain_flips && !g->damped) {
 		g->damped = 1;
-		log_warnx("SPLIT BRAIN: group %s keeps losing its routes while MASTER: not "
-			  "fighting any more; only observing until keepalived leaves MASTER. "
-			  "Check VRRP between the nodes (IP protocol 112).",
-			  g->name);
+		log_warnx(
+		    "SPLIT BRAIN: group %s keeps losing its routes while MASTER: not "
+		    "fighting any more; only observing until keepalived leaves MASTER. "
+		    "Check VRRP between the nodes (IP protocol 112).",
+		    g->name);
 	}
 }
 
@@ -320,10 +328,11 @@ static void on_pass(void *arg, const struct cv_result *res)
 			r->ms = it->done_ms;
 			r->error[0] = '\0';
 			if (it->outcome == CV_FAILED) {
-				snprintf(r->error, sizeof(r->error), "%s%s%s", it->err.code,
-					 it->err.code[0] ? ": " : "", it->err.message);
-				snprintf(g->last_error, sizeof(g->last_error), "%s %s: %s",
-					 tb->id, it->dest.text, r->error);
+				snprintf(r->error, sizeof(r->error), "%s%s%s",
+					 it->err.code, it->err.code[0] ? ": " : "",
+					 it->err.message);
+				snprintf(g->last_error, sizeof(g->last_error),
+					 "%s %s: %s", tb->id, it->dest.text, r->error);
 				g->updates_failed++;
 				continue;
 			}
@@ -334,7 +343,8 @@ static void on_pass(void *arg, const struct cv_result *res)
 					record_flip(g, tb, it);
 			} else if (it->existed) {
 				snprintf(r->target, sizeof(r->target), "%s",
-					 it->before.eni[0] ? it->before.eni : it->before.gateway);
+					 it->before.eni[0] ? it->before.eni
+							   : it->before.gateway);
 			} else {
 				r->target[0] = '\0';
 			}
@@ -347,9 +357,10 @@ static void on_pass(void *arg, const struct cv_result *res)
 		if (d == BACKOFF_GIVE_UP)
 			d = RETRY_CAP_MS;
 		g->retrying = 1;
-		log_warnx("group %s: %u of %zu route tables not converged (%s); retrying in "
-			  "%llu ms",
-			  g->name, failed, res->ntables, g->last_error, (unsigned long long)d);
+		log_warnx(
+		    "group %s: %u of %zu route tables not converged (%s); retrying in "
+		    "%llu ms",
+		    g->name, failed, res->ntables, g->last_error, (unsigned long long)d);
 		schedule(g, d, on_timer);
 		return;
 	}
@@ -375,20 +386,20 @@ static void on_pass(void *arg, const struct cv_result *res)
 static void start_pass(struct grp *g, int observe)
 {
 	struct cv_spec spec = {
-		.tables = g->cfg->route_tables,
-		.ntables = g->cfg->nroute_tables,
-		.dests = g->cfg->destinations,
-		.ndests = g->cfg->ndestinations,
-		.eni = grp_eni(g),
-		.deadline = ev_now() + g->aws.api_deadline_ms,
-		.observe_only = observe,
-		/* A live transition into MASTER means the routes point at the
-		 * old master: write at once, one round trip instead of two.
-		 * Retries and re-checks look first, and so does a flapping group
-		 * (a cancelled describe costs one call, a blind pass one per
-		 * route). */
-		.blind = g->fresh_master && !observe &&
-			 (g->passes == 0 || ev_now() >= g->last_pass + BLIND_QUIET_MS),
+	    .tables = g->cfg->route_tables,
+	    .ntables = g->cfg->nroute_tables,
+	    .dests = g->cfg->destinations,
+	    .ndests = g->cfg->ndestinations,
+	    .eni = grp_eni(g),
+	    .deadline = ev_now() + g->aws.api_deadline_ms,
+	    .observe_only = observe,
+	    /* A live transition into MASTER means the routes point at the
+	     * old master: write at once, one round trip instead of two.
+	     * Retries and re-checks look first, and so does a flapping group
+	     * (a cancelled describe costs one call, a blind pass one per
+	     * route). */
+	    .blind = g->fresh_master && !observe &&
+		     (g->passes == 0 || ev_now() >= g->last_pass + BLIND_QUIET_MS),
 	};
 
 	g->fresh_master = 0;
@@ -437,26 +448,30 @@ static void kick(struct grp *g)
 
 static int uses_name(const struct grp *g, const struct ka_event *ev)
 {
-	const char *want = ev->type == KA_INSTANCE ? g->cfg->vrrp_instance : g->cfg->vrrp_group;
+	const char *want =
+	    ev->type == KA_INSTANCE ? g->cfg->vrrp_instance : g->cfg->vrrp_group;
 	return want[0] && strcmp(want, ev->name) == 0;
 }
 
-static enum grp_verdict apply(struct grp *g, const struct ka_event *ev, const char *source)
+static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
+			      const char *source)
 {
 	uint64_t mono = ev->mono ? ev->mono : ev_now();
 
 	if (mono < g->event_mono) {
-		log_info("group %s: %s %s from %s is older than the state already applied; "
-			 "ignored",
-			 g->name, ka_state_name(ev->state), ev->name, source);
+		log_info(
+		    "group %s: %s %s from %s is older than the state already applied; "
+		    "ignored",
+		    g->name, ka_state_name(ev->state), ev->name, source);
 		return GRP_STALE;
 	}
 	switch (ev->state) {
 	case KA_MASTER_RX_LOWER_PRI:
 		if (g->state != KA_MASTER)
 			return GRP_DUPLICATE;
-		log_info("group %s: a lower-priority peer claimed MASTER: re-asserting routes",
-			 g->name);
+		log_info(
+		    "group %s: a lower-priority peer claimed MASTER: re-asserting routes",
+		    g->name);
 		g->recheck_due = 1;
 		kick(g);
 		return GRP_APPLIED;
@@ -473,8 +488,8 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev, const ch
 		return GRP_DUPLICATE;
 	}
 	log_info("group %s: %s -> %s (%s %s, priority %d, via %s)", g->name,
-		 ka_state_name(g->state), ka_state_name(ev->state), ka_type_name(ev->type),
-		 ev->name, ev->priority, source);
+		 ka_state_name(g->state), ka_state_name(ev->state),
+		 ka_type_name(ev->type), ev->name, ev->priority, source);
 	int was_master = g->state == KA_MASTER;
 	/* A recorded event replayed at start may be long stale: look first. */
 	g->fresh_master = ev->state == KA_MASTER && strcmp(source, "state") != 0;
@@ -512,7 +527,8 @@ enum grp_verdict grp_event(const struct ka_event *ev, const char *source)
 	}
 	if (v == GRP_NO_GROUP)
 		log_info("%s %s %s (via %s): no group uses this name; ignored",
-			 ka_type_name(ev->type), ev->name, ka_state_name(ev->state), source);
+			 ka_type_name(ev->type), ev->name, ka_state_name(ev->state),
+			 source);
 	return v;
 }
 
@@ -524,9 +540,10 @@ static json_t *group_json(const struct grp *g)
 	for (size_t i = 0; i < g->nroutes; i++) {
 		const struct route_status *r = &g->routes[i];
 		json_array_append_new(
-			tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "table", r->table,
-					  "destination", r->dest, "target", r->target, "outcome",
-					  r->outcome, "error", r->error, "ms", (json_int_t)r->ms));
+		    tables,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "table", r->table,
+			      "destination", r->dest, "target", r->target, "outcome",
+			      r->outcome, "error", r->error, "ms", (json_int_t)r->ms));
 	}
 	for (int s = KA_MASTER; s <= KA_DELETED; s++)
 		json_object_set_new(trans, ka_state_name((enum ka_state)s),
@@ -543,22 +560,22 @@ static json_t *group_json(const struct grp *g)
 		phase = "retrying";
 	else
 		phase = "converging";
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:b, s:I, s:s, s:I, s:I, "
-			 "s:I, s:o, s:I, s:I, s:b, s:{s:I, s:I}, s:s, s:o}",
-			 "name", g->name, "vrrp_type", g->cfg->vrrp_instance[0] ? "INSTANCE" : "GROUP",
-			 "vrrp_name",
-			 g->cfg->vrrp_instance[0] ? g->cfg->vrrp_instance : g->cfg->vrrp_group,
-			 "state", ka_state_name(g->state), "priority", g->priority, "generation",
-			 (json_int_t)g->generation, "phase", phase, "eni", grp_eni(g),
-			 "converged", g->state == KA_MASTER && g->converged_gen == g->generation,
-			 "last_transition", (json_int_t)g->event_wall, "last_source",
-			 g->event_source, "convergence_ms", (json_int_t)g->convergence_ms,
-			 "handoff_ms", (json_int_t)g->handoff_ms,
-			 "converged_at", (json_int_t)g->converged_wall, "transitions", trans,
-			 "split_brain_flips", (json_int_t)g->flips_total, "passes",
-			 (json_int_t)g->passes, "damped", g->damped, "route_updates", "ok",
-			 (json_int_t)g->updates_ok, "failed", (json_int_t)g->updates_failed,
-			 "last_error", g->last_error, "routes", tables);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:b, s:I, s:s, s:I, s:I, "
+	    "s:I, s:o, s:I, s:I, s:b, s:{s:I, s:I}, s:s, s:o}",
+	    "name", g->name, "vrrp_type", g->cfg->vrrp_instance[0] ? "INSTANCE" : "GROUP",
+	    "vrrp_name",
+	    g->cfg->vrrp_instance[0] ? g->cfg->vrrp_instance : g->cfg->vrrp_group,
+	    "state", ka_state_name(g->state), "priority", g->priority, "generation",
+	    (json_int_t)g->generation, "phase", phase, "eni", grp_eni(g), "converged",
+	    g->state == KA_MASTER && g->converged_gen == g->generation, "last_transition",
+	    (json_int_t)g->event_wall, "last_source", g->event_source, "convergence_ms",
+	    (json_int_t)g->convergence_ms, "handoff_ms", (json_int_t)g->handoff_ms,
+	    "converged_at", (json_int_t)g->converged_wall, "transitions", trans,
+	    "split_brain_flips", (json_int_t)g->flips_total, "passes",
+	    (json_int_t)g->passes, "damped", g->damped, "route_updates", "ok",
+	    (json_int_t)g->updates_ok, "failed", (json_int_t)g->updates_failed,
+	    "last_error", g->last_error, "routes", tables);
 }
 
 json_t *grp_status(void)
@@ -569,8 +586,8 @@ json_t *grp_status(void)
 		json_array_append_new(arr, group_json(groups[i]));
 	return json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s}, s:{s:I, s:I, s:I}}", "ok", 1,
 			 "groups", arr, "instance", "id", identity.instance_id, "eni",
-			 identity.eni, "az", identity.az, "region", identity.region, "api",
-			 "requests", (json_int_t)ec2_counters()->requests, "retries",
-			 (json_int_t)ec2_counters()->retries, "throttled",
+			 identity.eni, "az", identity.az, "region", identity.region,
+			 "api", "requests", (json_int_t)ec2_counters()->requests,
+			 "retries", (json_int_t)ec2_counters()->retries, "throttled",
 			 (json_int_t)ec2_counters()->throttled);
 }

@@ -8,15 +8,15 @@
 #include "daemon/util.h"
 
 static const char *const state_names[] = {
-	[KA_UNKNOWN] = "UNKNOWN",
-	[KA_MASTER] = "MASTER",
-	[KA_BACKUP] = "BACKUP",
-	[KA_FAULT] = "FAULT",
-	[KA_STOP] = "STOP",
-	[KA_DELETED] = "DELETED",
-	[KA_MASTER_RX_LOWER_PRI] = "MASTER_RX_LOWER_PRI",
-	[KA_MASTER_PRIORITY] = "MASTER_PRIORITY",
-	[KA_BACKUP_PRIORITY] = "BACKUP_PRIORITY",
+    [KA_UNKNOWN] = "UNKNOWN",
+    [KA_MASTER] = "MASTER",
+    [KA_BACKUP] = "BACKUP",
+    [KA_FAULT] = "FAULT",
+    [KA_STOP] = "STOP",
+    [KA_DELETED] = "DELETED",
+    [KA_MASTER_RX_LOWER_PRI] = "MASTER_RX_LOWER_PRI",
+    [KA_MASTER_PRIORITY] = "MASTER_PRIORITY",
+    [KA_BACKUP_PRIORITY] = "BACKUP_PRIORITY",
 };
 
 const char *ka_state_name(enum ka_state s)
@@ -88,7 +88,8 @@ static int parse_priority(const char *s, struct ka_event *ev, char *err, size_t 
 	return 0;
 }
 
-int ka_parse_args(int argc, char *const argv[], struct ka_event *ev, char *err, size_t errsz)
+int ka_parse_args(int argc, char *const argv[], struct ka_event *ev, char *err,
+		  size_t errsz)
 {
 	memset(ev, 0, sizeof(*ev));
 	if (argc != 4) {

@@ -20,8 +20,8 @@ enum ka_state {
 	KA_DELETED,
 	/* FIFO-only: not states, but hints */
 	KA_MASTER_RX_LOWER_PRI, /* a lower-priority peer claimed master: re-assert */
-	KA_MASTER_PRIORITY,     /* priority changed while MASTER */
-	KA_BACKUP_PRIORITY,     /* priority changed while BACKUP */
+	KA_MASTER_PRIORITY,	/* priority changed while MASTER */
+	KA_BACKUP_PRIORITY,	/* priority changed while BACKUP */
 };
 
 struct ka_event {
@@ -35,7 +35,8 @@ struct ka_event {
 
 /* The notify form: TYPE NAME STATE PRIORITY ("INSTANCE VI_1 MASTER 150").
  * 0, or -1 with what was wrong in err. */
-int ka_parse_args(int argc, char *const argv[], struct ka_event *ev, char *err, size_t errsz);
+int ka_parse_args(int argc, char *const argv[], struct ka_event *ev, char *err,
+		  size_t errsz);
 /* One vrrp_notify_fifo line without its newline: INSTANCE "VI_1" MASTER 150.
  * 0, or -1 with err. */
 int ka_parse_fifo(const char *line, struct ka_event *ev, char *err, size_t errsz);

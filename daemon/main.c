@@ -81,8 +81,8 @@ static json_t *handle_notify(json_t *req)
 	char pbuf[24], err[256];
 
 	if (json_unpack_ex(req, &je, 0, "{s:s, s:s, s:s, s:I, s?:I, s?:I}", "type", &type,
-			   "name", &name, "state", &state, "priority", &prio, "mono", &mono,
-			   "wall", &wall) == -1)
+			   "name", &name, "state", &state, "priority", &prio, "mono",
+			   &mono, "wall", &wall) == -1)
 		return ctl_error("notify: %s", je.text);
 	snprintf(pbuf, sizeof(pbuf), "%lld", (long long)prio);
 	char *argv[] = {(char *)type, (char *)name, (char *)state, pbuf};
@@ -109,8 +109,9 @@ static json_t *handle_request(json_t *req)
 	if (strcmp(cmd, "status") == 0) {
 		json_t *st = grp_status();
 		json_object_set_new(st, "daemon",
-				    json_pack("{s:i, s:s, s:I, s:s}", "pid", (int)getpid(),
-					      "config", cfg->path, "started", (json_int_t)started,
+				    json_pack("{s:i, s:s, s:I, s:s}", "pid",
+					      (int)getpid(), "config", cfg->path,
+					      "started", (json_int_t)started,
 					      "credentials", auth_source()));
 		return st;
 	}
@@ -124,13 +125,15 @@ static void on_persisted(const struct ka_event *ev, void *arg)
 
 static void identity_fetch(void *arg);
 
-static void on_identity(void *arg, int rc, const struct imds_identity *id, const char *err)
+static void on_identity(void *arg, int rc, const struct imds_identity *id,
+			const char *err)
 {
 	if (rc == -1) {
 		uint64_t d = backoff_next(&ident_retry, ev_now());
-		log_warnx("cannot read this instance's identity from metadata: %s; retrying "
-			  "in %llu s (groups cannot converge until then)",
-			  err, (unsigned long long)(d + 999) / 1000);
+		log_warnx(
+		    "cannot read this instance's identity from metadata: %s; retrying "
+		    "in %llu s (groups cannot converge until then)",
+		    err, (unsigned long long)(d + 999) / 1000);
 		ev_timer_add(d, identity_fetch, NULL);
 		return;
 	}
@@ -138,8 +141,8 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id, const
 	have_identity = 1;
 	if (ec2_init(&cfg->aws, cfg->aws.region[0] ? cfg->aws.region : id->region) == -1)
 		fatalx("cannot set up the EC2 client");
-	log_info("instance %s in %s (%s), primary ENI %s; EC2 endpoint %s", id->instance_id,
-		 id->az, id->region, id->eni, ec2_endpoint());
+	log_info("instance %s in %s (%s), primary ENI %s; EC2 endpoint %s",
+		 id->instance_id, id->az, id->region, id->eni, ec2_endpoint());
 	grp_set_identity(id);
 }
 
@@ -178,8 +181,9 @@ static void reload(void)
 	struct cfg *fresh = cfg_load(cfg_path);
 
 	if (fresh == NULL) {
-		log_warnx("reload: %s has errors (above); keeping the running configuration",
-			  cfg_path);
+		log_warnx(
+		    "reload: %s has errors (above); keeping the running configuration",
+		    cfg_path);
 		return;
 	}
 	/* These are bound once at start. */
@@ -204,14 +208,16 @@ static void reload(void)
 	}
 	/* Started without metadata (everything configured): no identity to use. */
 	if (need_metadata(fresh) && !need_metadata(cfg)) {
-		log_warnx("reload: the new configuration needs instance metadata (region or "
-			  "a group without network_interface); restart to apply it");
+		log_warnx(
+		    "reload: the new configuration needs instance metadata (region or "
+		    "a group without network_interface); restart to apply it");
 		cfg_free(fresh);
 		return;
 	}
 	grp_reload(fresh);
 	if (have_identity)
-		ec2_init(&fresh->aws, fresh->aws.region[0] ? fresh->aws.region : identity.region);
+		ec2_init(&fresh->aws,
+			 fresh->aws.region[0] ? fresh->aws.region : identity.region);
 	cfg_free(cfg);
 	cfg = fresh;
 	log_info("reload: %s applied, %zu groups", cfg_path, cfg->ngroups);
@@ -261,12 +267,12 @@ static int signals_init(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"foreground", no_argument, NULL, 'f'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"check", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"check", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch, check = 0, foreground = 0;
 	enum log_level level = LOG_LVL_INFO;
@@ -294,7 +300,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "vpc-failoverd: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "vpc-failoverd: unexpected argument '%s'\n",
+			argv[optind]);
 		usage(stderr);
 		return 2;
 	}
@@ -319,7 +326,8 @@ int main(int argc, char **argv)
 	grp_init(cfg);
 	int n = st_load(cfg->daemon.state_dir, on_persisted, NULL);
 	if (ctl_init(cfg->daemon.control_socket, handle_request) == -1)
-		fatalx("cannot listen on the control socket %s", cfg->daemon.control_socket);
+		fatalx("cannot listen on the control socket %s",
+		       cfg->daemon.control_socket);
 	if (cfg->keepalived.notify_fifo[0] &&
 	    fifo_init(cfg->keepalived.notify_fifo, on_fifo_event) == -1)
 		fatalx("cannot read the notify FIFO %s", cfg->keepalived.notify_fifo);

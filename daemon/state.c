@@ -67,11 +67,10 @@ int st_record(const char *state_dir, const struct ka_event *ev, char *err, size_
 		snprintf(err, errsz, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s}", "type",
-			      ka_type_name(ev->type), "name", ev->name, "state",
-			      ka_state_name(ev->state), "priority", ev->priority, "mono",
-			      (json_int_t)ev->mono, "wall", (json_int_t)ev->wall, "boot_id",
-			      st_boot_id());
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:s, s:i, s:I, s:I, s:s}", "type", ka_type_name(ev->type), "name",
+	    ev->name, "state", ka_state_name(ev->state), "priority", ev->priority, "mono",
+	    (json_int_t)ev->mono, "wall", (json_int_t)ev->wall, "boot_id", st_boot_id());
 	if (o == NULL) {
 		snprintf(err, errsz, "cannot encode the event");
 		return -1;
@@ -100,7 +99,8 @@ int st_record(const char *state_dir, const struct ka_event *ev, char *err, size_
 	}
 	fd = -1;
 	if (rename(tmp, path) == -1) {
-		snprintf(err, errsz, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		snprintf(err, errsz, "cannot rename %s to %s: %s", tmp, path,
+			 strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -113,8 +113,8 @@ out:
 	return rc;
 }
 
-int st_parse(const char *text, size_t len, const char *boot, struct ka_event *ev, char *err,
-	     size_t errsz)
+int st_parse(const char *text, size_t len, const char *boot, struct ka_event *ev,
+	     char *err, size_t errsz)
 {
 	json_error_t je;
 	const char *type, *name, *state, *bid;
@@ -131,9 +131,9 @@ int st_parse(const char *text, size_t len, const char *boot, struct ka_event *ev
 		snprintf(err, errsz, "not JSON: %s", je.text);
 		return -1;
 	}
-	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "type",
-			   &type, "name", &name, "state", &state, "priority", &prio, "mono",
-			   &mono, "wall", &wall, "boot_id", &bid) == -1) {
+	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
+			   "type", &type, "name", &name, "state", &state, "priority",
+			   &prio, "mono", &mono, "wall", &wall, "boot_id", &bid) == -1) {
 		snprintf(err, errsz, "%s", je.text);
 		goto out;
 	}
@@ -195,7 +195,8 @@ int st_load(const char *state_dir, void (*fn)(const struct ka_event *ev, void *a
 			continue;
 		}
 		evs = xreallocarray(evs, n + 1, sizeof(*evs));
-		if (st_parse(buf, (size_t)len, st_boot_id(), &evs[n], err, sizeof(err)) == -1) {
+		if (st_parse(buf, (size_t)len, st_boot_id(), &evs[n], err, sizeof(err)) ==
+		    -1) {
 			log_info("state: ignoring %s: %s", path, err);
 			continue;
 		}

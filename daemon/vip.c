@@ -56,9 +56,8 @@ int vip_set(const char *ifname, const struct cfg_cidr *dests, size_t n, int pres
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct rtnl_addr *a = rtnl_addr_alloc();
-		struct nl_addr *local =
-			nl_addr_build(dests[i].family, dests[i].addr,
-				      dests[i].family == AF_INET ? 4 : 16);
+		struct nl_addr *local = nl_addr_build(
+		    dests[i].family, dests[i].addr, dests[i].family == AF_INET ? 4 : 16);
 		if (a == NULL || local == NULL)
 			fatalx("vip: out of memory");
 		nl_addr_set_prefixlen(local, dests[i].plen);

@@ -57,19 +57,26 @@ struct group_run {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vpc-failover [-c FILE] [-v] COMMAND [ARGS]\n"
-		   "commands:\n"
-		   "  notify TYPE NAME STATE PRIORITY   hand a keepalived transition to the daemon\n"
-		   "                                    (keepalived: notify \"vpc-failover notify\")\n"
-		   "  status [--json]                   the daemon's view: states, routes, timings\n"
-		   "  routes [GROUP]                    show where each destination points\n"
-		   "  takeover --force [GROUP | --all]  point the group's routes at this node now,\n"
-		   "                                    bypassing keepalived (emergency use)\n"
-		   "  takeover --dry-run [GROUP | --all]  what takeover would change, and whether\n"
-		   "                                    IAM allows it (DryRun=true writes)\n"
-		   "options:\n"
-		   "  -c FILE   configuration (default " CFG_PATH_DEFAULT ")\n"
-		   "  -v        verbose (repeat for debug)\n");
+	fprintf(
+	    f,
+	    "usage: vpc-failover [-c FILE] [-v] COMMAND [ARGS]\n"
+	    "commands:\n"
+	    "  notify TYPE NAME STATE PRIORITY   hand a keepalived transition to the "
+	    "daemon\n"
+	    "                                    (keepalived: notify \"vpc-failover "
+	    "notify\")\n"
+	    "  status [--json]                   the daemon's view: states, routes, "
+	    "timings\n"
+	    "  routes [GROUP]                    show where each destination points\n"
+	    "  takeover --force [GROUP | --all]  point the group's routes at this node "
+	    "now,\n"
+	    "                                    bypassing keepalived (emergency use)\n"
+	    "  takeover --dry-run [GROUP | --all]  what takeover would change, and "
+	    "whether\n"
+	    "                                    IAM allows it (DryRun=true writes)\n"
+	    "options:\n"
+	    "  -c FILE   configuration (default " CFG_PATH_DEFAULT ")\n"
+	    "  -v        verbose (repeat for debug)\n");
 }
 
 /* Which groups a command acts on: the named one, or all of them. */
@@ -78,7 +85,8 @@ static int select_groups(struct cli *cli, const char *name, int all, int need_on
 	if (name) {
 		const struct cfg_group *g = cfg_group_find(cli->cfg, name);
 		if (g == NULL) {
-			fprintf(stderr, "vpc-failover: no group '%s' in %s (groups:", name,
+			fprintf(stderr,
+				"vpc-failover: no group '%s' in %s (groups:", name,
 				cli->cfg_path);
 			for (size_t i = 0; i < cli->cfg->ngroups; i++)
 				fprintf(stderr, " %s", cli->cfg->groups[i].name);
@@ -91,7 +99,8 @@ static int select_groups(struct cli *cli, const char *name, int all, int need_on
 		return 0;
 	}
 	if (need_one && !all && cli->cfg->ngroups > 1) {
-		fprintf(stderr, "vpc-failover: %s has %zu groups: name one, or pass --all\n",
+		fprintf(stderr,
+			"vpc-failover: %s has %zu groups: name one, or pass --all\n",
 			cli->cfg_path, cli->cfg->ngroups);
 		return -1;
 	}
@@ -102,7 +111,8 @@ static int select_groups(struct cli *cli, const char *name, int all, int need_on
 	return 0;
 }
 
-static void on_identity(void *arg, int rc, const struct imds_identity *id, const char *err)
+static void on_identity(void *arg, int rc, const struct imds_identity *id,
+			const char *err)
 {
 	struct cli *cli = arg;
 
@@ -161,7 +171,8 @@ static void cloud_teardown(void)
 
 static const char *group_eni(const struct group_run *run)
 {
-	return run->g->network_interface[0] ? run->g->network_interface : run->cli->id.eni;
+	return run->g->network_interface[0] ? run->g->network_interface
+					    : run->cli->id.eni;
 }
 
 static void describe_target(const struct ec2_route *r, char *out, size_t n)
@@ -190,7 +201,8 @@ static void print_routes(const struct group_run *run, const struct cv_result *re
 
 	printf("group %s (%s %s), this node %s\n", run->g->name,
 	       run->g->vrrp_instance[0] ? "vrrp_instance" : "vrrp_group",
-	       run->g->vrrp_instance[0] ? run->g->vrrp_instance : run->g->vrrp_group, eni);
+	       run->g->vrrp_instance[0] ? run->g->vrrp_instance : run->g->vrrp_group,
+	       eni);
 	for (size_t t = 0; t < res->ntables; t++) {
 		const struct cv_table *tb = &res->tables[t];
 		if (!tb->observed) {
@@ -205,8 +217,8 @@ static void print_routes(const struct group_run *run, const struct cv_result *re
 				continue;
 			}
 			describe_target(&it->before, target, sizeof(target));
-			printf("  %-22s %-18s %-42s %-9s %s\n", tb->id, it->dest.text, target,
-			       it->before.state,
+			printf("  %-22s %-18s %-42s %-9s %s\n", tb->id, it->dest.text,
+			       target, it->before.state,
 			       strcmp(it->before.eni, eni) == 0 ? "this node" : "other");
 		}
 	}
@@ -229,12 +241,14 @@ static void print_takeover(const struct group_run *run, const struct cv_result *
 			if (it->outcome == CV_REPLACED) {
 				char target[140];
 				describe_target(&it->before, target, sizeof(target));
-				snprintf(was, sizeof(was), " (was %s, %s)", target, it->before.state);
+				snprintf(was, sizeof(was), " (was %s, %s)", target,
+					 it->before.state);
 			}
 			if (it->outcome == CV_FAILED) {
 				tfailed = 1;
-				printf("  %-22s %-18s FAILED    %s%s%s\n", tb->id, it->dest.text,
-				       it->err.code, it->err.code[0] ? ": " : "", it->err.message);
+				printf("  %-22s %-18s FAILED    %s%s%s\n", tb->id,
+				       it->dest.text, it->err.code,
+				       it->err.code[0] ? ": " : "", it->err.message);
 				continue;
 			}
 			const char *what = cv_outcome_name(it->outcome);
@@ -242,13 +256,14 @@ static void print_takeover(const struct group_run *run, const struct cv_result *
 				what = "would-replace";
 			else if (run->dry_run && it->outcome == CV_CREATED)
 				what = "would-create";
-			printf("  %-22s %-18s %-9s %5llu ms%s\n", tb->id, it->dest.text, what,
-			       (unsigned long long)it->done_ms, was);
+			printf("  %-22s %-18s %-9s %5llu ms%s\n", tb->id, it->dest.text,
+			       what, (unsigned long long)it->done_ms, was);
 		}
 		ok += !tfailed;
 	}
 	printf("group %s: %u of %zu route tables %s in %llu ms\n", run->g->name, ok,
-	       res->ntables, run->dry_run ? "allowed (dry run, nothing changed)" : "converged",
+	       res->ntables,
+	       run->dry_run ? "allowed (dry run, nothing changed)" : "converged",
 	       (unsigned long long)res->elapsed_ms);
 }
 
@@ -281,19 +296,21 @@ static int run_groups(struct cli *cli, int takeover, int dry_run)
 		run->takeover = takeover;
 		run->dry_run = dry_run;
 		struct cv_spec spec = {
-			.tables = run->g->route_tables,
-			.ntables = run->g->nroute_tables,
-			.dests = run->g->destinations,
-			.ndests = run->g->ndestinations,
-			.eni = group_eni(run),
-			.deadline = deadline,
-			.observe_only = !takeover,
-			.dry_run = dry_run,
+		    .tables = run->g->route_tables,
+		    .ntables = run->g->nroute_tables,
+		    .dests = run->g->destinations,
+		    .ndests = run->g->ndestinations,
+		    .eni = group_eni(run),
+		    .deadline = deadline,
+		    .observe_only = !takeover,
+		    .dry_run = dry_run,
 		};
 		if (takeover)
-			printf("%stakeover of group %s: %zu destination(s) in %zu route table(s) "
+			printf("%stakeover of group %s: %zu destination(s) in %zu route "
+			       "table(s) "
 			       "-> %s%s%s\n",
-			       dry_run ? "dry run: " : "", run->g->name, spec.ndests, spec.ntables, spec.eni,
+			       dry_run ? "dry run: " : "", run->g->name, spec.ndests,
+			       spec.ntables, spec.eni,
 			       cli->id.instance_id[0] ? " on " : "", cli->id.instance_id);
 		fflush(stdout);
 		cv_start(&spec, on_group_done, run);
@@ -325,10 +342,10 @@ static int cmd_routes(struct cli *cli, int argc, char **argv)
 static int cmd_takeover(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"force", no_argument, NULL, 'f'},
-		{"all", no_argument, NULL, 'a'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{NULL, 0, NULL, 0},
+	    {"force", no_argument, NULL, 'f'},
+	    {"all", no_argument, NULL, 'a'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	int force = 0, all = 0, dry_run = 0, ch;
 
@@ -354,9 +371,10 @@ static int cmd_takeover(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!force && !dry_run) {
-		fprintf(stderr, "vpc-failover: takeover bypasses keepalived and points the "
-				"routes at this node now; pass --force to do it, or "
-				"--dry-run to see what it would do\n");
+		fprintf(stderr,
+			"vpc-failover: takeover bypasses keepalived and points the "
+			"routes at this node now; pass --force to do it, or "
+			"--dry-run to see what it would do\n");
 		return EXIT_USAGE;
 	}
 	if (select_groups(cli, optind < argc ? argv[optind] : NULL, all, 1) == -1)
@@ -386,32 +404,34 @@ static int cmd_notify(struct cli *cli, int argc, char **argv)
 	}
 	ev.mono = cli_started_mono;
 	ev.wall = wall_s();
-	json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "cmd", "notify", "type",
-				ka_type_name(ev.type), "name", ev.name, "state",
+	json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "cmd", "notify",
+				"type", ka_type_name(ev.type), "name", ev.name, "state",
 				ka_state_name(ev.state), "priority", ev.priority, "mono",
 				(json_int_t)ev.mono, "wall", (json_int_t)ev.wall);
-	int rc = ctl_request(cli->cfg->daemon.control_socket, req, &reply, NOTIFY_TIMEOUT_MS,
-			     &down, err, sizeof(err));
+	int rc = ctl_request(cli->cfg->daemon.control_socket, req, &reply,
+			     NOTIFY_TIMEOUT_MS, &down, err, sizeof(err));
 	json_decref(req);
 	if (rc == 0) {
 		int ok = json_is_true(json_object_get(reply, "ok"));
-		const char *verdict = json_string_value(json_object_get(reply, "verdict"));
+		const char *verdict =
+		    json_string_value(json_object_get(reply, "verdict"));
 		const char *e = json_string_value(json_object_get(reply, "error"));
 		if (!ok)
 			fprintf(stderr, "vpc-failover notify: the daemon refused: %s\n",
 				e ? e : "?");
 		else if (verdict && strcmp(verdict, "no group") == 0)
-			fprintf(stderr,
-				"vpc-failover notify: no group in %s uses %s %s; ignored\n",
-				cli->cfg_path, ka_type_name(ev.type), ev.name);
+			fprintf(
+			    stderr,
+			    "vpc-failover notify: no group in %s uses %s %s; ignored\n",
+			    cli->cfg_path, ka_type_name(ev.type), ev.name);
 		json_decref(reply);
 		return ok ? EXIT_CONVERGED : EXIT_USAGE;
 	}
 	/* Not delivered: the daemon applies the latest recorded event on start. */
 	char serr[512];
 	if (st_record(cli->cfg->daemon.state_dir, &ev, serr, sizeof(serr)) == -1) {
-		fprintf(stderr, "vpc-failover notify: %s; and recording it failed: %s\n", err,
-			serr);
+		fprintf(stderr, "vpc-failover notify: %s; and recording it failed: %s\n",
+			err, serr);
 		return EXIT_ENVIRONMENT;
 	}
 	fprintf(stderr,
@@ -438,7 +458,8 @@ static const char *ago(int64_t when, char *buf, size_t n)
 
 static void print_status(json_t *st)
 {
-	json_t *d = json_object_get(st, "daemon"), *inst = json_object_get(st, "instance");
+	json_t *d = json_object_get(st, "daemon"),
+	       *inst = json_object_get(st, "instance");
 	json_t *api = json_object_get(st, "api"), *g;
 	size_t i;
 	char buf[64];
@@ -468,31 +489,35 @@ static void print_status(json_t *st)
 		       json_string_value(json_object_get(g, "vrrp_name")),
 		       (long long)json_integer_value(json_object_get(g, "priority")),
 		       json_string_value(json_object_get(g, "phase")));
-		printf("  last transition %s via %s; last failover converged in %lld ms\n",
-		       ago(json_integer_value(json_object_get(g, "last_transition")), buf,
-			   sizeof(buf)),
-		       json_string_value(json_object_get(g, "last_source")),
-		       (long long)json_integer_value(json_object_get(g, "convergence_ms")));
+		printf(
+		    "  last transition %s via %s; last failover converged in %lld ms\n",
+		    ago(json_integer_value(json_object_get(g, "last_transition")), buf,
+			sizeof(buf)),
+		    json_string_value(json_object_get(g, "last_source")),
+		    (long long)json_integer_value(json_object_get(g, "convergence_ms")));
 		printf("  transitions: MASTER %lld, BACKUP %lld, FAULT %lld, STOP %lld; "
 		       "split-brain flips %lld%s; route updates %lld ok, %lld failed\n",
 		       (long long)json_integer_value(json_object_get(tr, "MASTER")),
 		       (long long)json_integer_value(json_object_get(tr, "BACKUP")),
 		       (long long)json_integer_value(json_object_get(tr, "FAULT")),
 		       (long long)json_integer_value(json_object_get(tr, "STOP")),
-		       (long long)json_integer_value(json_object_get(g, "split_brain_flips")),
+		       (long long)json_integer_value(
+			   json_object_get(g, "split_brain_flips")),
 		       json_is_true(json_object_get(g, "damped")) ? " (DAMPED)" : "",
 		       (long long)json_integer_value(json_object_get(ru, "ok")),
 		       (long long)json_integer_value(json_object_get(ru, "failed")));
 		json_array_foreach(json_object_get(g, "routes"), j, r)
 		{
-			const char *target = json_string_value(json_object_get(r, "target"));
+			const char *target =
+			    json_string_value(json_object_get(r, "target"));
 			const char *err = json_string_value(json_object_get(r, "error"));
 			printf("  %-22s %-18s %-22s %-10s %-9s %s\n",
 			       json_string_value(json_object_get(r, "table")),
 			       json_string_value(json_object_get(r, "destination")),
 			       target && *target ? target : "-",
-			       target && *target && eni && strcmp(target, eni) == 0 ? "this node"
-										: "",
+			       target && *target && eni && strcmp(target, eni) == 0
+				   ? "this node"
+				   : "",
 			       json_string_value(json_object_get(r, "outcome")),
 			       err ? err : "");
 		}
@@ -513,8 +538,8 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	req = json_pack("{s:s}", "cmd", "status");
-	int rc = ctl_request(cli->cfg->daemon.control_socket, req, &reply, 5000, &down, err,
-			     sizeof(err));
+	int rc = ctl_request(cli->cfg->daemon.control_socket, req, &reply, 5000, &down,
+			     err, sizeof(err));
 	json_decref(req);
 	if (rc == -1) {
 		fprintf(stderr, "vpc-failover status: %s%s\n", err,
@@ -542,10 +567,10 @@ static const struct {
 	const char *name;
 	int (*fn)(struct cli *, int, char **);
 } commands[] = {
-	{"routes", cmd_routes},
-	{"takeover", cmd_takeover},
-	{"notify", cmd_notify},
-	{"status", cmd_status},
+    {"routes", cmd_routes},
+    {"takeover", cmd_takeover},
+    {"notify", cmd_notify},
+    {"status", cmd_status},
 };
 
 int main(int argc, char **argv)
@@ -575,7 +600,9 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	log_init("vpc-failover", 1,
-		 verbose > 1 ? LOG_LVL_DEBUG : verbose ? LOG_LVL_INFO : LOG_LVL_WARN);
+		 verbose > 1 ? LOG_LVL_DEBUG
+		 : verbose   ? LOG_LVL_INFO
+			     : LOG_LVL_WARN);
 	if (argc == 0) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -587,15 +614,17 @@ int main(int argc, char **argv)
 		if (cli.cfg == NULL && strcmp(argv[0], "notify") == 0) {
 			/* A keepalived transition must not be lost to a config typo:
 			 * deliver it through the default paths. */
-			fprintf(stderr, "vpc-failover notify: %s has errors (above); using the "
-					"default control socket and state directory\n",
+			fprintf(stderr,
+				"vpc-failover notify: %s has errors (above); using the "
+				"default control socket and state directory\n",
 				cli.cfg_path);
 			cli.cfg = xcalloc(1, sizeof(*cli.cfg));
 			snprintf(cli.cfg->daemon.control_socket,
 				 sizeof(cli.cfg->daemon.control_socket), "%s",
 				 CFG_CONTROL_SOCKET_DEFAULT);
-			snprintf(cli.cfg->daemon.state_dir, sizeof(cli.cfg->daemon.state_dir),
-				 "%s", CFG_STATE_DIR_DEFAULT);
+			snprintf(cli.cfg->daemon.state_dir,
+				 sizeof(cli.cfg->daemon.state_dir), "%s",
+				 CFG_STATE_DIR_DEFAULT);
 		}
 		if (cli.cfg == NULL)
 			return EXIT_USAGE;

@@ -13,8 +13,8 @@
 #include "vpc/auth.h"
 #include "vpc/imds.h"
 
-#define ROLE_NAME_MAX  128
-#define REFRESH_MAX_S  300 /* refresh at most 5 min before Expiration ... */
+#define ROLE_NAME_MAX 128
+#define REFRESH_MAX_S 300 /* refresh at most 5 min before Expiration ... */
 
 struct waiter {
 	auth_fn fn;
@@ -45,8 +45,8 @@ int auth_init(const struct cfg_aws *aws)
 		return -1;
 	if (rc == 0 && aws->credentials_file[0]) {
 		rc = creds_from_file(aws->credentials_file,
-				     aws->profile[0] ? aws->profile : "default", &creds, err,
-				     sizeof(err));
+				     aws->profile[0] ? aws->profile : "default", &creds,
+				     err, sizeof(err));
 		if (rc == -1) {
 			log_warnx("%s", err);
 			return -1;
@@ -153,7 +153,8 @@ static void on_role_creds(void *arg, int rc, const char *body, size_t len,
 	fetched_at = wall_s();
 	if (creds.expiration > 0 && creds.expiration <= fetched_at) {
 		have_creds = 0;
-		wake_waiters("instance role credentials arrived already expired (clock skew?)");
+		wake_waiters(
+		    "instance role credentials arrived already expired (clock skew?)");
 		return;
 	}
 	if (refresh_timer)
@@ -169,8 +170,7 @@ static void on_role_creds(void *arg, int rc, const char *body, size_t len,
 	wake_waiters("");
 }
 
-static void on_role_name(void *arg, int rc, const char *body, size_t len,
-			 const char *err)
+static void on_role_name(void *arg, int rc, const char *body, size_t len, const char *err)
 {
 	char path[256];
 	size_t n = 0;
@@ -185,7 +185,8 @@ static void on_role_name(void *arg, int rc, const char *body, size_t len,
 		n++;
 	if (n == 0 || n >= sizeof(role) || memchr(body, '/', n)) {
 		fetching = 0;
-		wake_waiters("metadata lists no usable instance role (is an IAM role attached?)");
+		wake_waiters(
+		    "metadata lists no usable instance role (is an IAM role attached?)");
 		return;
 	}
 	memcpy(role, body, n);

@@ -16,7 +16,8 @@ struct backoff {
 };
 
 /* Set up for a deadline; base and cap in ms. */
-void backoff_init(struct backoff *b, uint64_t base_ms, uint64_t cap_ms, uint64_t deadline);
+void backoff_init(struct backoff *b, uint64_t base_ms, uint64_t cap_ms,
+		  uint64_t deadline);
 /* Delay before the next retry, uniform in [0, min(cap, base * 2^attempt)];
  * clamped to the time left; BACKOFF_GIVE_UP once the deadline has passed. */
 uint64_t backoff_next(struct backoff *b, uint64_t now);

@@ -29,21 +29,20 @@ struct describe_ref {
 
 struct cv_op {
 	struct cv_result res;
-	struct item_ref *irefs;     /* ntables * ndest */
+	struct item_ref *irefs;	    /* ntables * ndest */
 	struct describe_ref *drefs; /* ntables + 1: the batch, then one per table */
 	char eni[EC2_ID_MAX];
 	uint64_t started;
 	uint64_t deadline;
 	int observe_only;
 	int dry_run;
-	size_t pending;  /* items and describes outstanding */
+	size_t pending; /* items and describes outstanding */
 	struct ec2_describe **describes;
 	size_t ndescribes;
 	uint64_t timer;
 	cv_done_fn fn;
 	void *arg;
 };
-
 
 const char *cv_outcome_name(enum cv_outcome o)
 {
@@ -151,7 +150,8 @@ static void on_write(void *arg, enum ec2_class cls, const struct ec2_error *err,
 	case EC2_NO_ROUTE:
 	case EC2_ROUTE_EXISTS:
 		if (it->writes <= CV_MAX_FLIPS) {
-			/* Someone else changed the table between our look and our write. */
+			/* Someone else changed the table between our look and our write.
+			 */
 			it->existed = cls == EC2_ROUTE_EXISTS;
 			log_info("%s %s: route %s meanwhile, switching to %s", tb->id,
 				 it->dest.text, it->existed ? "appeared" : "vanished",
@@ -190,7 +190,8 @@ static void item_write(struct cv_op *op, size_t t, size_t d)
 	free(params);
 	if (it->call == NULL) {
 		it->outcome = CV_FAILED;
-		snprintf(it->err.message, sizeof(it->err.message), "could not start request");
+		snprintf(it->err.message, sizeof(it->err.message),
+			 "could not start request");
 		table_update_done(op, tb);
 		op_settle(op);
 	}
@@ -218,7 +219,8 @@ static void table_observed(struct cv_op *op, size_t t, const struct ec2_table *o
 				break;
 			}
 		}
-		if (op->observe_only || (it->existed && cv_route_is(&it->before, op->eni))) {
+		if (op->observe_only ||
+		    (it->existed && cv_route_is(&it->before, op->eni))) {
 			it->outcome = CV_UNCHANGED;
 			it->done_ms = ev_now() - op->started;
 			continue;
@@ -289,7 +291,7 @@ static int describe_start(struct cv_op *op, char (*ids)[CFG_ID_MAX], size_t n, s
 	ref->index = op->ndescribes;
 	ref->t = t;
 	op->describes[op->ndescribes] =
-		ec2_describe_tables(ids, n, op->deadline, on_describe, ref);
+	    ec2_describe_tables(ids, n, op->deadline, on_describe, ref);
 	if (op->describes[op->ndescribes] == NULL)
 		return -1;
 	op->ndescribes++;
@@ -326,7 +328,8 @@ struct cv_op *cv_start(const struct cv_spec *spec, cv_done_fn fn, void *arg)
 		strlcpy_chk(op->eni, spec->eni, sizeof(op->eni));
 	op->res.ntables = spec->ntables;
 	op->res.ndest = spec->ndests;
-	op->res.tables = xcalloc(spec->ntables ? spec->ntables : 1, sizeof(struct cv_table));
+	op->res.tables =
+	    xcalloc(spec->ntables ? spec->ntables : 1, sizeof(struct cv_table));
 	op->irefs = xcalloc(spec->ntables * spec->ndests + 1, sizeof(*op->irefs));
 	op->drefs = xcalloc(spec->ntables + 1, sizeof(*op->drefs));
 	op->describes = xcalloc(spec->ntables + 1, sizeof(*op->describes));
@@ -334,7 +337,8 @@ struct cv_op *cv_start(const struct cv_spec *spec, cv_done_fn fn, void *arg)
 		struct cv_table *tb = &op->res.tables[t];
 		memcpy(tb->id, spec->tables[t], CFG_ID_MAX);
 		memcpy(ids[t], spec->tables[t], CFG_ID_MAX);
-		tb->items = xcalloc(spec->ndests ? spec->ndests : 1, sizeof(struct cv_item));
+		tb->items =
+		    xcalloc(spec->ndests ? spec->ndests : 1, sizeof(struct cv_item));
 		for (size_t d = 0; d < spec->ndests; d++)
 			tb->items[d].dest = spec->dests[d];
 	}
@@ -347,7 +351,8 @@ struct cv_op *cv_start(const struct cv_spec *spec, cv_done_fn fn, void *arg)
 		   describe_start(op, ids, spec->ntables, SIZE_MAX) == -1) {
 		struct ec2_error e;
 		memset(&e, 0, sizeof(e));
-		snprintf(e.message, sizeof(e.message), "could not start DescribeRouteTables");
+		snprintf(e.message, sizeof(e.message),
+			 "could not start DescribeRouteTables");
 		for (size_t t = 0; t < spec->ntables; t++)
 			table_fail(op, &op->res.tables[t], &e);
 	}

@@ -21,21 +21,21 @@ enum cv_outcome {
 
 struct cv_item {
 	struct cfg_cidr dest;
-	int existed;            /* the route was in the table when observed */
+	int existed;		 /* the route was in the table when observed */
 	struct ec2_route before; /* as observed (dest "" if missing) */
 	enum cv_outcome outcome;
-	int writes;             /* write calls made (flips included) */
-	uint64_t done_ms;       /* since the start */
-	struct ec2_error err;   /* when failed */
-	struct ec2_call *call;  /* in flight */
+	int writes;	       /* write calls made (flips included) */
+	uint64_t done_ms;      /* since the start */
+	struct ec2_error err;  /* when failed */
+	struct ec2_call *call; /* in flight */
 };
 
 struct cv_table {
 	char id[CFG_ID_MAX];
-	int observed;         /* DescribeRouteTables returned it (or a blind pass) */
+	int observed;	      /* DescribeRouteTables returned it (or a blind pass) */
 	struct ec2_error err; /* table-level failure (e.g. NotFound) */
 	struct cv_item *items;
-	uint64_t done_ms;     /* when its last item finished, since the start */
+	uint64_t done_ms; /* when its last item finished, since the start */
 };
 
 struct cv_result {
@@ -51,13 +51,13 @@ struct cv_spec {
 	size_t ntables;
 	const struct cfg_cidr *dests;
 	size_t ndests;
-	const char *eni;      /* target; ignored when observe_only */
-	uint64_t deadline;    /* ev_now() ms */
+	const char *eni;   /* target; ignored when observe_only */
+	uint64_t deadline; /* ev_now() ms */
 	int observe_only;
-	int dry_run;          /* writes carry DryRun=true: a permission probe */
-	int blind;            /* write without describing first (ReplaceRoute,
-			       * CreateRoute if there is no route): one round
-			       * trip instead of two, for a fresh failover */
+	int dry_run; /* writes carry DryRun=true: a permission probe */
+	int blind;   /* write without describing first (ReplaceRoute,
+		      * CreateRoute if there is no route): one round
+		      * trip instead of two, for a fresh failover */
 };
 
 struct cv_op;

@@ -10,8 +10,8 @@ struct aws_creds {
 	char access_key_id[128];
 	char secret_access_key[128];
 	char session_token[4096]; /* "" for long-term keys */
-	int64_t expiration;       /* unix seconds; 0 = does not expire */
-	char source[32];          /* "environment", "file", "instance-role" */
+	int64_t expiration;	  /* unix seconds; 0 = does not expire */
+	char source[32];	  /* "environment", "file", "instance-role" */
 };
 
 /* From AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.

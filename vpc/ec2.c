@@ -20,7 +20,7 @@
 
 #define EC2_BACKOFF_BASE_MS 100
 #define EC2_BACKOFF_CAP_MS  5000
-#define EC2_MAX_PAGES       100
+#define EC2_MAX_PAGES	    100
 
 struct ec2_call {
 	char action[32];
@@ -117,8 +117,9 @@ char *ec2_route_params(const char *table, const struct cfg_cidr *dest, const cha
 
 	buf_init(&b, 4096);
 	form_add(&b, "RouteTableId", table);
-	form_add(&b, dest->family == AF_INET6 ? "DestinationIpv6CidrBlock"
-					      : "DestinationCidrBlock",
+	form_add(&b,
+		 dest->family == AF_INET6 ? "DestinationIpv6CidrBlock"
+					  : "DestinationCidrBlock",
 		 dest->text);
 	form_add(&b, "NetworkInterfaceId", eni);
 	if (dry_run)
@@ -152,7 +153,8 @@ static void slot_release(void)
 	}
 }
 
-static void call_finish(struct ec2_call *c, enum ec2_class cls, const char *body, size_t len)
+static void call_finish(struct ec2_call *c, enum ec2_class cls, const char *body,
+			size_t len)
 {
 	c->fn(c->arg, cls, &c->err, body, len);
 	call_free(c);
@@ -206,13 +208,14 @@ static void on_response(struct http_req *r, void *arg)
 		char errbuf[256];
 		if (ec2_xml_ok(body, len, c->action, errbuf, sizeof(errbuf)) == -1 &&
 		    strcmp(c->action, "DescribeRouteTables") != 0) {
-			/* A 2xx that is not the answer we asked for: treat as transient. */
+			/* A 2xx that is not the answer we asked for: treat as transient.
+			 */
 			snprintf(c->err.message, sizeof(c->err.message), "%s", errbuf);
 			cls = EC2_RETRY;
 		}
 	}
-	if (cls == EC2_PERMANENT && strcmp(c->err.code, "AuthFailure") == 0 && !c->reauthed &&
-	    auth_invalidate()) {
+	if (cls == EC2_PERMANENT && strcmp(c->err.code, "AuthFailure") == 0 &&
+	    !c->reauthed && auth_invalidate()) {
 		c->reauthed = 1;
 		log_info("%s: AuthFailure, fetching fresh instance-role credentials",
 			 c->action);
@@ -222,8 +225,9 @@ static void on_response(struct http_req *r, void *arg)
 		return;
 	}
 	if (cls == EC2_CLOCK_SKEW)
-		log_warnx("%s: EC2 says %s (%s): this host's clock is off; check NTP/chrony",
-			  c->action, c->err.code, c->err.message);
+		log_warnx(
+		    "%s: EC2 says %s (%s): this host's clock is off; check NTP/chrony",
+		    c->action, c->err.code, c->err.message);
 	if (cls == EC2_RETRY) {
 		http_req_free(r);
 		c->req = NULL;
@@ -267,7 +271,8 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 	char *body = xasprintf("Action=%s&Version=%s%s%s", c->action, EC2_API_VERSION,
 			       c->params[0] ? "&" : "", c->params);
 	r = http_req_new("POST", endpoint);
-	http_req_header(r, "Content-Type: application/x-www-form-urlencoded; charset=utf-8");
+	http_req_header(r,
+			"Content-Type: application/x-www-form-urlencoded; charset=utf-8");
 	if (cr->session_token[0]) {
 		char *h = xasprintf("X-Amz-Security-Token: %s", cr->session_token);
 		http_req_header(r, h);
@@ -283,7 +288,8 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 	c->req = r;
 	counters.requests++;
 	if (http_req_start(r, on_response, c) == -1) {
-		snprintf(c->err.message, sizeof(c->err.message), "could not start request");
+		snprintf(c->err.message, sizeof(c->err.message),
+			 "could not start request");
 		call_finish(c, EC2_PERMANENT, NULL, 0);
 	}
 }
@@ -408,7 +414,8 @@ static int describe_page(struct ec2_describe *d, const char *next)
 	buf_append(&b, d->ids_params, strlen(d->ids_params));
 	if (next && *next)
 		form_add(&b, "NextToken", next);
-	d->call = ec2_call("DescribeRouteTables", buf_str(&b), d->deadline, on_describe, d);
+	d->call =
+	    ec2_call("DescribeRouteTables", buf_str(&b), d->deadline, on_describe, d);
 	buf_free(&b);
 	return d->call ? 0 : -1;
 }

@@ -38,7 +38,8 @@ void ec2_call_cancel(struct ec2_call *c);
 
 /* DescribeRouteTables for these ids in one call (all pages). */
 struct ec2_describe *ec2_describe_tables(char (*ids)[CFG_ID_MAX], size_t n,
-					 uint64_t deadline, ec2_describe_fn fn, void *arg);
+					 uint64_t deadline, ec2_describe_fn fn,
+					 void *arg);
 void ec2_describe_cancel(struct ec2_describe *d);
 
 /* Form parameters for a route write (ReplaceRoute/CreateRoute), IPv4 or

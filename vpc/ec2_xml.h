@@ -11,11 +11,11 @@
 
 struct ec2_route {
 	char dest[EC2_CIDR_MAX];   /* destinationCidrBlock or destinationIpv6CidrBlock */
-	char eni[EC2_ID_MAX];      /* networkInterfaceId, "" when absent */
+	char eni[EC2_ID_MAX];	   /* networkInterfaceId, "" when absent */
 	char instance[EC2_ID_MAX]; /* instanceId, "" when absent */
 	char gateway[EC2_ID_MAX];  /* gatewayId or another *GatewayId target, "" */
-	char state[16];            /* "active" | "blackhole" */
-	char origin[32];           /* CreateRouteTable | CreateRoute | ... */
+	char state[16];		   /* "active" | "blackhole" */
+	char origin[32];	   /* CreateRouteTable | CreateRoute | ... */
 };
 
 struct ec2_table {
@@ -34,12 +34,12 @@ struct ec2_error {
 
 /* What the caller should do with an answer. */
 enum ec2_class {
-	EC2_OK,            /* success (also DryRunOperation for a DryRun call) */
-	EC2_RETRY,         /* throttled, 5xx, InternalError, Unavailable, network */
-	EC2_PERMANENT,     /* NotFound, UnauthorizedOperation, AuthFailure, ... */
-	EC2_NO_ROUTE,      /* ReplaceRoute found no route: CreateRoute instead */
-	EC2_ROUTE_EXISTS,  /* CreateRoute found one: ReplaceRoute instead */
-	EC2_CLOCK_SKEW,    /* RequestExpired / signature not yet current */
+	EC2_OK,		  /* success (also DryRunOperation for a DryRun call) */
+	EC2_RETRY,	  /* throttled, 5xx, InternalError, Unavailable, network */
+	EC2_PERMANENT,	  /* NotFound, UnauthorizedOperation, AuthFailure, ... */
+	EC2_NO_ROUTE,	  /* ReplaceRoute found no route: CreateRoute instead */
+	EC2_ROUTE_EXISTS, /* CreateRoute found one: ReplaceRoute instead */
+	EC2_CLOCK_SKEW,	  /* RequestExpired / signature not yet current */
 };
 
 /* Parse a DescribeRouteTablesResponse, appending to *tables (*ntables

@@ -48,8 +48,8 @@ static void check_done(void)
 		r->elapsed = ev_now() - r->started;
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 		if (rc == CURLE_WRITE_ERROR && r->too_big)
-			snprintf(r->error, sizeof(r->error), "response body over %zu bytes",
-				 r->resp.limit);
+			snprintf(r->error, sizeof(r->error),
+				 "response body over %zu bytes", r->resp.limit);
 		else if (rc != CURLE_OK)
 			snprintf(r->error, sizeof(r->error), "%s",
 				 r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));

@@ -15,11 +15,11 @@
 #include "vpc/http.h"
 #include "vpc/imds.h"
 
-#define IMDS_TOKEN_TTL    21600 /* seconds, the maximum IMDS allows */
-#define IMDS_BODY_MAX     (64 * 1024)
-#define IMDS_TIMEOUT_MS   2000
-#define IMDS_DEADLINE_MS  10000
-#define IMDS_PATH_MAX     256
+#define IMDS_TOKEN_TTL	 21600 /* seconds, the maximum IMDS allows */
+#define IMDS_BODY_MAX	 (64 * 1024)
+#define IMDS_TIMEOUT_MS	 2000
+#define IMDS_DEADLINE_MS 10000
+#define IMDS_PATH_MAX	 256
 
 static char *base;
 static char token[256];
@@ -117,8 +117,8 @@ static void on_get(struct http_req *r, void *arg)
 		snprintf(op->err, sizeof(op->err), "metadata %s unreachable: %s", base,
 			 http_req_error(r));
 	else
-		snprintf(op->err, sizeof(op->err), "metadata %s/latest/%s: HTTP %ld", base,
-			 op->path, status);
+		snprintf(op->err, sizeof(op->err), "metadata %s/latest/%s: HTTP %ld",
+			 base, op->path, status);
 	http_req_free(r);
 	if (status == 0 || status >= 500 || status == 429)
 		op_retry(op);
@@ -147,9 +147,11 @@ static void on_token(struct http_req *r, void *arg)
 		snprintf(op->err, sizeof(op->err), "metadata %s unreachable: %s", base,
 			 http_req_error(r));
 	else if (status == 200)
-		snprintf(op->err, sizeof(op->err), "metadata token of %zu bytes refused", len);
+		snprintf(op->err, sizeof(op->err), "metadata token of %zu bytes refused",
+			 len);
 	else
-		snprintf(op->err, sizeof(op->err), "metadata token request: HTTP %ld", status);
+		snprintf(op->err, sizeof(op->err), "metadata token request: HTTP %ld",
+			 status);
 	http_req_free(r);
 	if (status == 0 || status >= 500 || status == 429)
 		op_retry(op);
@@ -228,17 +230,17 @@ static const struct {
 	size_t size;
 	const char *what;
 } ident_steps[] = {
-	{"meta-data/instance-id", offsetof(struct imds_identity, instance_id),
-	 sizeof(((struct imds_identity *)0)->instance_id), "instance id"},
-	{"meta-data/placement/region", offsetof(struct imds_identity, region),
-	 sizeof(((struct imds_identity *)0)->region), "region"},
-	{"meta-data/placement/availability-zone", offsetof(struct imds_identity, az),
-	 sizeof(((struct imds_identity *)0)->az), "availability zone"},
-	{"meta-data/mac", offsetof(struct imds_identity, mac),
-	 sizeof(((struct imds_identity *)0)->mac), "MAC"},
-	{"meta-data/network/interfaces/macs/%s/interface-id",
-	 offsetof(struct imds_identity, eni), sizeof(((struct imds_identity *)0)->eni),
-	 "primary interface id"},
+    {"meta-data/instance-id", offsetof(struct imds_identity, instance_id),
+     sizeof(((struct imds_identity *)0)->instance_id), "instance id"},
+    {"meta-data/placement/region", offsetof(struct imds_identity, region),
+     sizeof(((struct imds_identity *)0)->region), "region"},
+    {"meta-data/placement/availability-zone", offsetof(struct imds_identity, az),
+     sizeof(((struct imds_identity *)0)->az), "availability zone"},
+    {"meta-data/mac", offsetof(struct imds_identity, mac),
+     sizeof(((struct imds_identity *)0)->mac), "MAC"},
+    {"meta-data/network/interfaces/macs/%s/interface-id",
+     offsetof(struct imds_identity, eni), sizeof(((struct imds_identity *)0)->eni),
+     "primary interface id"},
 };
 
 /* Metadata values are short tokens: letters, digits, '-', ':' and '.'. */
@@ -291,8 +293,8 @@ static void ident_next(struct ident_op *op)
 	}
 	/* Only the last path has a %s, and it takes the MAC. */
 	if (strstr(ident_steps[op->step].path, "%s"))
-		snprintf(path, sizeof(path), "meta-data/network/interfaces/macs/%s/interface-id",
-			 op->id.mac);
+		snprintf(path, sizeof(path),
+			 "meta-data/network/interfaces/macs/%s/interface-id", op->id.mac);
 	else
 		snprintf(path, sizeof(path), "%s", ident_steps[op->step].path);
 	if (imds_get(path, ident_got, op) == -1) {
