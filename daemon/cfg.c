@@ -43,7 +43,7 @@
 
 /* What the keys being read belong to: nothing yet, a section whose line was
  * reported as an error (its keys are ignored), or one of sections[]. */
-enum sect { S_NONE, S_SKIP, S_AWS, S_DAEMON, S_KEEPALIVED, S_GROUP, S_COUNT };
+enum sect { S_NONE, S_SKIP, S_AWS, S_DAEMON, S_KEEPALIVED, S_NETMON, S_METRICS, S_GROUP, S_COUNT };
 
 struct ctx;
 
@@ -70,11 +70,15 @@ static int p_cidrs(struct ctx *, const struct key *, void *, const char *);
 static int p_rtbs(struct ctx *, const struct key *, void *, const char *);
 static int p_path(struct ctx *, const struct key *, void *, const char *);
 static int p_ifname(struct ctx *, const struct key *, void *, const char *);
+static int p_bool(struct ctx *, const struct key *, void *, const char *);
+static int p_listen(struct ctx *, const struct key *, void *, const char *);
 
 #define AWS(f) offsetof(struct cfg_aws, f), sizeof(((struct cfg_aws *)0)->f)
 #define GRP(f) offsetof(struct cfg_group, f), sizeof(((struct cfg_group *)0)->f)
 #define DMN(f) offsetof(struct cfg_daemon, f), sizeof(((struct cfg_daemon *)0)->f)
 #define KAL(f) offsetof(struct cfg_keepalived, f), sizeof(((struct cfg_keepalived *)0)->f)
+#define NMN(f) offsetof(struct cfg_netmon, f), sizeof(((struct cfg_netmon *)0)->f)
+#define MET(f) offsetof(struct cfg_metrics, f), sizeof(((struct cfg_metrics *)0)->f)
 
 /* Every key of the file: section, key, parser, field, default and, for
  * numbers, range and unit. An empty value ("region =") means the default. */
@@ -101,6 +105,9 @@ static const struct key keys[] = {
 	{S_DAEMON, "control_socket", p_path, DMN(control_socket), .def = CFG_CONTROL_SOCKET_DEFAULT},
 	{S_DAEMON, "state_dir", p_path, DMN(state_dir), .def = CFG_STATE_DIR_DEFAULT},
 	{S_KEEPALIVED, "notify_fifo", p_path, KAL(notify_fifo), .def = NULL},
+	{S_NETMON, "enabled", p_bool, NMN(enabled), .def = "yes"},
+	{S_NETMON, "interval", p_uint, NMN(interval_ms), .def = "10", .min = 1, .max = 3600, .scale = 1000},
+	{S_METRICS, "listen", p_listen, MET(listen), .def = "127.0.0.1:9641"},
 };
 /* clang-format on */
 
@@ -115,6 +122,8 @@ static const struct section {
     {"aws", S_AWS, 0, offsetof(struct cfg, aws)},
     {"daemon", S_DAEMON, 0, offsetof(struct cfg, daemon)},
     {"keepalived", S_KEEPALIVED, 0, offsetof(struct cfg, keepalived)},
+    {"netmon", S_NETMON, 0, offsetof(struct cfg, netmon)},
+    {"metrics", S_METRICS, 0, offsetof(struct cfg, metrics)},
     {"group", S_GROUP, 1, 0},
 };
 
@@ -309,6 +318,104 @@ static int p_ifname(struct ctx *x, const struct key *k, void *base, const char *
 		return -1;
 	}
 	return p_str(x, k, base, v);
+}
+
+static int p_bool(struct ctx *x, const struct key *k, void *base, const char *v)
+{
+	int b;
+
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		b = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		b = 0;
+	else {
+		perr(x, x->line, "%s: '" SHOW "' is not yes or no", k->name, v);
+		return -1;
+	}
+	*(int *)((char *)base + k->off) = b;
+	return 0;
+}
+
+/* HOST:PORT with a numeric IPv4 or bracketed IPv6 host ("" = off). */
+static int p_listen(struct ctx *x, const struct key *k, void *base, const char *v)
+{
+	char host[64];
+	unsigned char a[16];
+	const char *colon = strrchr(v, ':');
+	size_t hl;
+	int ok = colon != NULL;
+
+	if (*v == '\0')
+		return p_str(x, k, base, v);
+	if (ok) {
+		hl = (size_t)(colon - v);
+		ok = hl > 0 && hl < sizeof(host);
+	}
+	if (ok) {
+		memcpy(host, v, hl);
+		host[hl] = '\0';
+		if (host[0] == '[' && host[hl - 1] == ']') {
+			host[hl - 1] = '\0';
+			ok = inet_pton(AF_INET6, host + 1, a) == 1;
+		} else {
+			ok = inet_pton(AF_INET, host, a) == 1;
+		}
+		size_t pd = strspn(colon + 1, "0123456789");
+		ok = ok && pd > 0 && pd <= 5 && colon[1 + pd] == '\0' && atoi(colon + 1) > 0 &&
+		     atoi(colon + 1) < 65536;
+	}
+	if (!ok) {
+		perr(x, x->line,
+		     "%s: '" SHOW "' is not ADDRESS:PORT (like 127.0.0.1:9641 or [::1]:9641)",
+		     k->name, v);
+		return -1;
+	}
+	return p_str(x, k, base, v);
+}
+
+static int valid_group_name(const char *s);
+
+/* zone.NAME = CIDR [CIDR ...] in [netmon]: one zone per key. */
+static void set_zone(struct ctx *x, const char *zname, const char *v)
+{
+	struct cfg_netmon *nm = &x->c->netmon;
+	struct cfg_zone *z;
+	char *copy, *save = NULL, *w, why[128];
+
+	if (!valid_group_name(zname)) {
+		perr(x, x->line, "bad zone name '" SHOW "': want 1 to 63 of A-Z a-z 0-9 _ . -",
+		     zname);
+		return;
+	}
+	for (size_t i = 0; i < nm->nzones; i++)
+		if (strcmp(nm->zones[i].name, zname) == 0) {
+			perr(x, x->line, "duplicate zone '%s' (first at line %d)", zname,
+			     nm->zones[i].line);
+			return;
+		}
+	nm->zones = xreallocarray(nm->zones, nm->nzones + 1, sizeof(*nm->zones));
+	z = &nm->zones[nm->nzones++];
+	memset(z, 0, sizeof(*z));
+	snprintf(z->name, sizeof(z->name), "%s", zname);
+	z->line = x->line;
+	copy = xstrdup(v);
+	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		struct cfg_cidr c;
+		if (cfg_parse_cidr_why(w, &c, why, sizeof(why)) == -1) {
+			perr(x, x->line, "zone.%s: bad CIDR '" SHOW "': %s", zname, w, why);
+			continue;
+		}
+		for (size_t i = 0; i < nm->nzones; i++)
+			for (size_t j = 0; j < nm->zones[i].ncidrs; j++)
+				if (strcmp(nm->zones[i].cidrs[j].text, c.text) == 0)
+					perr(x, x->line, "zone.%s: %s is already in zone %s",
+					     zname, c.text, nm->zones[i].name);
+		z->cidrs = xreallocarray(z->cidrs, z->ncidrs + 1, sizeof(*z->cidrs));
+		z->cidrs[z->ncidrs++] = c;
+	}
+	free(copy);
+	if (z->ncidrs == 0)
+		perr(x, x->line, "zone.%s: no CIDR", zname);
 }
 
 /* A decimal number in [min, max], stored times scale (seconds → ms). */
@@ -544,6 +651,10 @@ static void set_key(struct ctx *x, const char *name, const char *value)
 	}
 	if (x->sect == S_NONE) {
 		perr(x, x->line, "'" SHOW "' is outside any section", name);
+		return;
+	}
+	if (x->sect == S_NETMON && strncmp(name, "zone.", 5) == 0) {
+		set_zone(x, name + 5, value);
 		return;
 	}
 	if ((k = key_find(x->sect, name)) == NULL) {
@@ -797,6 +908,9 @@ void cfg_free(struct cfg *c)
 		free(c->groups[i].route_tables);
 	}
 	free(c->groups);
+	for (size_t i = 0; i < c->netmon.nzones; i++)
+		free(c->netmon.zones[i].cidrs);
+	free(c->netmon.zones);
 	free(c);
 }
 

@@ -58,11 +58,32 @@ struct cfg_keepalived {
 	char notify_fifo[PATH_MAX]; /* "" = events come through the notify hook */
 };
 
+/* One availability zone of the network monitor: zone.NAME = CIDR [CIDR ...] */
+struct cfg_zone {
+	char name[CFG_NAME_MAX];
+	struct cfg_cidr *cidrs;
+	size_t ncidrs;
+	int line;
+};
+
+struct cfg_netmon {
+	int enabled;		 /* yes/no; default yes when zones are configured */
+	unsigned interval_ms;	 /* between collections */
+	struct cfg_zone *zones;
+	size_t nzones;
+};
+
+struct cfg_metrics {
+	char listen[128]; /* "127.0.0.1:9641", "[::1]:9641"; "" = no HTTP endpoint */
+};
+
 struct cfg {
 	char path[PATH_MAX];
 	struct cfg_aws aws;
 	struct cfg_daemon daemon;
 	struct cfg_keepalived keepalived;
+	struct cfg_netmon netmon;
+	struct cfg_metrics metrics;
 	struct cfg_group *groups;
 	size_t ngroups;
 };

@@ -72,7 +72,7 @@ want=(
 	"7: request_timeout: 'five' is not a number"
 	"9: duplicate key 'max_parallel' in [aws] (first at line 8)"
 	"10: unknown key 'timeout' in [aws]"
-	"12: unknown section [netmon]"
+	"12: unknown section [tuning]"
 	"17: destinations: bad CIDR '10.255.0.10/24': host bits set: the network is 10.255.0.0/24"
 	"17: destinations: 10.255.0.11/32 is listed twice"
 	"18: route_tables: 'rtb-XYZ' is not a route table id"
