@@ -10,7 +10,8 @@ PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 B       := build
 
-PKGS     := libcurl libxml-2.0 jansson libnl-3.0 libnl-route-3.0 inih libsystemd
+PKGS     := libcurl libxml-2.0 jansson libnl-3.0 libnl-route-3.0 inih libsystemd \
+            libmnl libnftnl libmicrohttpd
 SIMPKGS  := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libcrypto inih
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) $(SIMPKGS) 2>/dev/null)
 LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -29,14 +30,16 @@ LIB_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) $(wildcard vpc/*.c
            $(wildcard netmon/*.c) $(filter-out hooks/cli.c,$(wildcard hooks/*.c))
 SIM_SRC := $(wildcard tests/vpcsim/*.c) daemon/log.c daemon/util.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+TOOL_SRC := $(wildcard tests/tools/*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 SIM_OBJ := $(SIM_SRC:%.c=$(B)/sim/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/%)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 
 BINS := $(B)/vpc-failoverd $(B)/vpc-failover $(B)/vpcsim
 
-all: $(BINS) $(UNIT_BIN)
+all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -65,6 +68,11 @@ $(B)/test_%: tests/unit/test_%.c $(B)/libvpcf.a
 	@mkdir -p $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(B)/libvpcf.a $(LIBS) \
 		$(shell pkg-config --libs cmocka)
+
+# Test drivers: small programs that exercise one module for integration tests.
+$(B)/tools/%: tests/tools/%.c $(B)/libvpcf.a
+	@mkdir -p $(B)/tools
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(B)/libvpcf.a $(LIBS)
 
 deps:
 	./scripts/deps.sh
@@ -96,4 +104,4 @@ clean:
 .PHONY: all deps test demo bench format install clean
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(B)/hooks/cli.d \
-	$(UNIT_BIN:=.d)
+	$(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

@@ -1,0 +1,55 @@
+/* netmon.h — the network monitor's shared data model.
+ *
+ * Modules (each owns its file; prefixes say where a symbol lives):
+ *   zone.c  nmz_  zones from [netmon] zone.NAME, flattened to non-overlapping
+ *                 intervals by longest prefix; address -> zone lookup
+ *   nft.c   nmf_  the daemon's own nftables table: counters per zone and
+ *                 direction, created/replaced atomically/removed, read back
+ *                 over netlink (libmnl + libnftnl)
+ *   tcp.c   nmt_  TCP retransmissions: host-wide (/proc/net/snmp,
+ *                 /proc/net/netstat) and per zone (sock_diag, destroy groups)
+ *   prom.c  nmp_  exporters: the metrics snapshot (JSON) rendered as
+ *                 Prometheus text 0.0.4, the /metrics HTTP endpoint
+ *
+ * Everything the exporters show is one JSON document, the metrics snapshot,
+ * built by the daemon and handed out on the control socket ("metrics"):
+ *
+ * {"time": <unix s>, "up": 1,
+ *  "zones": [{"zone": "az1", "packets_in": N, "bytes_in": N,
+ *             "packets_out": N, "bytes_out": N,
+ *             "tcp_segments_out": N, "tcp_retrans_segments": N,
+ *             "tcp_retrans_ratio": 0.0123}],          (ratio: last interval, 0..1)
+ *  "tcp": {"segments_out": N, "retrans_segments": N},  (host-wide)
+ *  "groups": [{"group": "redis", "state": "MASTER",
+ *              "transitions": {"MASTER": N, "BACKUP": N, "FAULT": N, "STOP": N},
+ *              "route_updates": {"ok": N, "failed": N},
+ *              "convergence_seconds": 0.023}],
+ *  "api_requests": [{"action": "ReplaceRoute", "code": "OK", "count": N}],
+ *  "netmon": {"collections": N, "lost_events": N, "enabled": true}}
+ */
+#ifndef VPCF_NETMON_H
+#define VPCF_NETMON_H
+
+#include <stdint.h>
+
+/* Counters of one zone, cumulative and monotonic since the daemon started. */
+struct nm_zone_counters {
+	uint64_t packets_in, bytes_in;   /* source address in the zone */
+	uint64_t packets_out, bytes_out; /* destination address in the zone */
+};
+
+/* TCP of one zone (destination address in the zone), cumulative. */
+struct nm_tcp_counters {
+	uint64_t segs_out;     /* tcpi_segs_out deltas (retransmissions included) */
+	uint64_t retrans_segs; /* tcpi_total_retrans deltas */
+	uint64_t bytes_sent;
+	uint64_t bytes_retrans;
+};
+
+/* Host-wide TCP, from /proc/net/snmp (Tcp: OutSegs excludes retransmits). */
+struct nm_host_tcp {
+	uint64_t out_segs;
+	uint64_t retrans_segs;
+};
+
+#endif
