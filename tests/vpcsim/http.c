@@ -97,6 +97,18 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void connection_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+			      enum MHD_ConnectionNotificationCode code)
+{
+	struct sim *s = cls;
+
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->connections++;
+	pthread_mutex_unlock(&s->mu);
+}
+
 struct MHD_Daemon *sim_http_start(struct sim *s, int fd, int family)
 {
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD;
@@ -106,6 +118,7 @@ struct MHD_Daemon *sim_http_start(struct sim *s, int fd, int family)
 		flags |= MHD_USE_IPv6;
 	d = MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_LISTEN_SOCKET,
 			     fd, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+			     MHD_OPTION_NOTIFY_CONNECTION, connection_notify, s,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
 	if (d == NULL)

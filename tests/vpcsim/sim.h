@@ -114,6 +114,7 @@ struct sim {
 	json_t *imds_stats; /* token, get, credentials, unauthorized */
 	unsigned in_flight; /* EC2 calls being answered right now */
 	unsigned max_concurrent;
+	uint64_t connections; /* TCP connections accepted: shows client reuse */
 
 	struct sim_token tokens[SIM_TOKENS_MAX];
 	size_t ntokens;
