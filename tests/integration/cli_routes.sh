@@ -101,6 +101,7 @@ check "dry run names the missing permission" grep -q "UnauthorizedOperation" "$T
 sim_post /_sim/stats/reset >/dev/null
 vf takeover --force >"$T/out" 2>&1
 rc=$?
+conns=$(($(stat_of "['connections']") - 1)) # less the stats request itself
 expect_eq "takeover exits 0" "$rc" 0
 expect_eq "existing route replaced" "$(route_of "$(rtb 1)")" "$ENI_C"
 expect_eq "missing route created" "$(route_of "$(rtb 2)")" "$ENI_C"
@@ -111,6 +112,9 @@ check "takeover reports the create" grep -Eq "$(rtb 2) +$DEST +created" "$T/out"
 check "takeover summary" grep -q "group redis: 3 of 3 route tables converged" "$T/out"
 expect_eq "one describe, three writes" \
 	"$(stat_of "['actions'].get('DescribeRouteTables',0)"),$(stat_of "['writes']")" "1,3"
+# 10 requests (6 to metadata, 4 to EC2, same simulated host): the three
+# parallel writes need 3 connections; everything else reuses them.
+check "connections are reused ($conns connections for 10 requests)" test "$conns" -le 3
 
 # already ours: no write
 sim_post /_sim/stats/reset >/dev/null
