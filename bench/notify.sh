@@ -43,6 +43,8 @@ setup() { # N LATENCY
 	[daemon]
 	control_socket = $T/ctl.sock
 	state_dir = $T/state
+	[metrics]
+	listen =
 	[group bench]
 	vrrp_instance = VI_1
 	destinations = $DEST

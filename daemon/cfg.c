@@ -43,7 +43,17 @@
 
 /* What the keys being read belong to: nothing yet, a section whose line was
  * reported as an error (its keys are ignored), or one of sections[]. */
-enum sect { S_NONE, S_SKIP, S_AWS, S_DAEMON, S_KEEPALIVED, S_NETMON, S_METRICS, S_GROUP, S_COUNT };
+enum sect {
+	S_NONE,
+	S_SKIP,
+	S_AWS,
+	S_DAEMON,
+	S_KEEPALIVED,
+	S_NETMON,
+	S_METRICS,
+	S_GROUP,
+	S_COUNT
+};
 
 struct ctx;
 
@@ -105,6 +115,7 @@ static const struct key keys[] = {
 	{S_DAEMON, "control_socket", p_path, DMN(control_socket), .def = CFG_CONTROL_SOCKET_DEFAULT},
 	{S_DAEMON, "state_dir", p_path, DMN(state_dir), .def = CFG_STATE_DIR_DEFAULT},
 	{S_KEEPALIVED, "notify_fifo", p_path, KAL(notify_fifo), .def = NULL},
+	{S_KEEPALIVED, "pid_file", p_path, KAL(pid_file), .def = "/run/keepalived.pid"},
 	{S_NETMON, "enabled", p_bool, NMN(enabled), .def = "yes"},
 	{S_NETMON, "interval", p_uint, NMN(interval_ms), .def = "10", .min = 1, .max = 3600, .scale = 1000},
 	{S_METRICS, "listen", p_listen, MET(listen), .def = "127.0.0.1:9641"},
@@ -361,12 +372,13 @@ static int p_listen(struct ctx *x, const struct key *k, void *base, const char *
 			ok = inet_pton(AF_INET, host, a) == 1;
 		}
 		size_t pd = strspn(colon + 1, "0123456789");
-		ok = ok && pd > 0 && pd <= 5 && colon[1 + pd] == '\0' && atoi(colon + 1) > 0 &&
-		     atoi(colon + 1) < 65536;
+		ok = ok && pd > 0 && pd <= 5 && colon[1 + pd] == '\0' &&
+		     atoi(colon + 1) > 0 && atoi(colon + 1) < 65536;
 	}
 	if (!ok) {
 		perr(x, x->line,
-		     "%s: '" SHOW "' is not ADDRESS:PORT (like 127.0.0.1:9641 or [::1]:9641)",
+		     "%s: '" SHOW
+		     "' is not ADDRESS:PORT (like 127.0.0.1:9641 or [::1]:9641)",
 		     k->name, v);
 		return -1;
 	}
@@ -383,7 +395,8 @@ static void set_zone(struct ctx *x, const char *zname, const char *v)
 	char *copy, *save = NULL, *w, why[128];
 
 	if (!valid_group_name(zname)) {
-		perr(x, x->line, "bad zone name '" SHOW "': want 1 to 63 of A-Z a-z 0-9 _ . -",
+		perr(x, x->line,
+		     "bad zone name '" SHOW "': want 1 to 63 of A-Z a-z 0-9 _ . -",
 		     zname);
 		return;
 	}
@@ -402,14 +415,16 @@ static void set_zone(struct ctx *x, const char *zname, const char *v)
 	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
 		struct cfg_cidr c;
 		if (cfg_parse_cidr_why(w, &c, why, sizeof(why)) == -1) {
-			perr(x, x->line, "zone.%s: bad CIDR '" SHOW "': %s", zname, w, why);
+			perr(x, x->line, "zone.%s: bad CIDR '" SHOW "': %s", zname, w,
+			     why);
 			continue;
 		}
 		for (size_t i = 0; i < nm->nzones; i++)
 			for (size_t j = 0; j < nm->zones[i].ncidrs; j++)
 				if (strcmp(nm->zones[i].cidrs[j].text, c.text) == 0)
-					perr(x, x->line, "zone.%s: %s is already in zone %s",
-					     zname, c.text, nm->zones[i].name);
+					perr(x, x->line,
+					     "zone.%s: %s is already in zone %s", zname,
+					     c.text, nm->zones[i].name);
 		z->cidrs = xreallocarray(z->cidrs, z->ncidrs + 1, sizeof(*z->cidrs));
 		z->cidrs[z->ncidrs++] = c;
 	}

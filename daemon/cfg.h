@@ -56,6 +56,7 @@ struct cfg_daemon {
 
 struct cfg_keepalived {
 	char notify_fifo[PATH_MAX]; /* "" = events come through the notify hook */
+	char pid_file[PATH_MAX];    /* keepalived's; "" = no liveness check */
 };
 
 /* One availability zone of the network monitor: zone.NAME = CIDR [CIDR ...] */
@@ -67,8 +68,8 @@ struct cfg_zone {
 };
 
 struct cfg_netmon {
-	int enabled;		 /* yes/no; default yes when zones are configured */
-	unsigned interval_ms;	 /* between collections */
+	int enabled;	      /* yes/no; default yes when zones are configured */
+	unsigned interval_ms; /* between collections */
 	struct cfg_zone *zones;
 	size_t nzones;
 };

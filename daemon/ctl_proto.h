@@ -7,6 +7,7 @@
  *   {"cmd":"notify","type":"INSTANCE","name":"VI_1","state":"MASTER",
  *    "priority":150,"mono":<CLOCK_MONOTONIC ms>,"wall":<unix s>}
  *   {"cmd":"status"}
+ *   {"cmd":"metrics"}   -> {"ok":true,"metrics":<snapshot, see netmon/netmon.h>}
  * Replies: {"ok":true, ...} or {"ok":false,"error":"what was wrong"}. */
 #ifndef VPCF_CTL_PROTO_H
 #define VPCF_CTL_PROTO_H

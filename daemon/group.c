@@ -12,11 +12,21 @@
  * route from each other on every re-check. A re-check that has to write
  * although this generation had converged means someone else wrote: a flip.
  * After split_brain_flips flips within split_brain_window the group stops
- * writing (damped) and only observes, until keepalived moves it out of
- * MASTER. */
+ * writing (damped) and only observes, for one window, or until keepalived
+ * moves it out of MASTER or reports a lower-priority peer claiming MASTER
+ * (the partition healed: re-assert).
+ *
+ * A keepalived that crashed sends no notify: its daemon would still believe
+ * it is MASTER and take the routes back from the new one at the next
+ * re-check. So before writing, the group checks keepalived's pid file; a
+ * pid file whose process is gone means "not MASTER any more". */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/ev.h"
 #include "daemon/group.h"
@@ -66,6 +76,7 @@ struct grp {
 	struct backoff retry;
 	int retrying;
 	int damped;
+	uint64_t damped_until;
 	uint64_t flips[FLIPS_KEPT]; /* ev_now() of recent flips, a ring */
 	unsigned nflips;
 	uint64_t flips_total;
@@ -82,6 +93,7 @@ struct grp {
 
 static struct grp **groups;
 static size_t ngroups;
+static char ka_pid_file[PATH_MAX];
 static int ready;
 static struct imds_identity identity;
 
@@ -153,6 +165,7 @@ static void grp_free(struct grp *g)
 
 void grp_init(const struct cfg *cfg)
 {
+	snprintf(ka_pid_file, sizeof(ka_pid_file), "%s", cfg->keepalived.pid_file);
 	ngroups = cfg->ngroups;
 	groups = xcalloc(ngroups ? ngroups : 1, sizeof(*groups));
 	for (size_t i = 0; i < ngroups; i++)
@@ -176,6 +189,7 @@ static int same_routing(const struct cfg_group *a, const struct cfg_group *b)
 
 void grp_reload(const struct cfg *cfg)
 {
+	snprintf(ka_pid_file, sizeof(ka_pid_file), "%s", cfg->keepalived.pid_file);
 	struct grp **fresh = xcalloc(cfg->ngroups ? cfg->ngroups : 1, sizeof(*fresh));
 
 	for (size_t i = 0; i < cfg->ngroups; i++) {
@@ -300,11 +314,13 @@ static void record_flip(struct grp *g, const struct cv_table *tb,
 	    n, g->cfg->split_brain_window_ms / 1000, g->cfg->split_brain_flips);
 	if (n >= g->cfg->split_brain_flips && !g->damped) {
 		g->damped = 1;
+		g->damped_until = now + g->cfg->split_brain_window_ms;
 		log_warnx(
 		    "SPLIT BRAIN: group %s keeps losing its routes while MASTER: not "
-		    "fighting any more; only observing until keepalived leaves MASTER. "
-		    "Check VRRP between the nodes (IP protocol 112).",
-		    g->name);
+		    "fighting for %u s; only observing (until keepalived leaves MASTER "
+		    "or sees the peer again). Check VRRP between the nodes (IP "
+		    "protocol 112).",
+		    g->name, g->cfg->split_brain_window_ms / 1000);
 	}
 }
 
@@ -315,6 +331,8 @@ static void on_pass(void *arg, const struct cv_result *res)
 	int recheck = g->op_recheck, observe = g->op_observe;
 	uint64_t gen = g->op_gen;
 	unsigned failed = res->failed_tables;
+	const struct cv_table *lost_tb = NULL;
+	const struct cv_item *lost_it = NULL;
 
 	g->op = NULL;
 	g->last_error[0] = '\0';
@@ -339,8 +357,10 @@ static void on_pass(void *arg, const struct cv_result *res)
 			if (it->outcome == CV_REPLACED || it->outcome == CV_CREATED) {
 				snprintf(r->target, sizeof(r->target), "%s", grp_eni(g));
 				g->updates_ok++;
-				if (recheck)
-					record_flip(g, tb, it);
+				if (recheck && lost_it == NULL) {
+					lost_tb = tb;
+					lost_it = it;
+				}
 			} else if (it->existed) {
 				snprintf(r->target, sizeof(r->target), "%s",
 					 it->before.eni[0] ? it->before.eni
@@ -350,6 +370,9 @@ static void on_pass(void *arg, const struct cv_result *res)
 			}
 		}
 	}
+	/* One flip per re-check, however many routes were taken. */
+	if (lost_it)
+		record_flip(g, lost_tb, lost_it);
 	if (g->state != KA_MASTER || gen != g->generation)
 		return; /* superseded meanwhile; kick() already moved on */
 	if (failed) {
@@ -412,6 +435,46 @@ static void start_pass(struct grp *g, int observe)
 	g->op = cv_start(&spec, on_pass, g);
 }
 
+/* Is keepalived alive per its pid file? 1 yes, 0 no (the file names a
+ * process that is gone or is not keepalived: it crashed), -1 unknown (no
+ * file configured or readable: trust the events). */
+static int keepalived_alive(void)
+{
+	char buf[32], path[64], comm[32];
+	ssize_t n;
+	int fd;
+
+	if (ka_pid_file[0] == '\0')
+		return -1;
+	fd = open(ka_pid_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	long pid = strtol(buf, NULL, 10);
+	if (pid <= 1 || pid > 4194304)
+		return -1;
+	if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "keepalived") == 0;
+}
+
+static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
+			      const char *source);
+
 /* Decide what the group should be doing now. */
 static void kick(struct grp *g)
 {
@@ -421,6 +484,27 @@ static void kick(struct grp *g)
 	}
 	if (!ready)
 		return;
+	if (keepalived_alive() == 0) {
+		struct ka_event stop;
+		memset(&stop, 0, sizeof(stop));
+		stop.type = g->cfg->vrrp_instance[0] ? KA_INSTANCE : KA_GROUP;
+		snprintf(stop.name, sizeof(stop.name), "%s",
+			 g->cfg->vrrp_instance[0] ? g->cfg->vrrp_instance
+						  : g->cfg->vrrp_group);
+		stop.state = KA_STOP;
+		log_warnx("group %s: keepalived is not running (pid file %s names no "
+			  "keepalived process): this node is not MASTER any more; not "
+			  "touching routes",
+			  g->name, ka_pid_file);
+		apply(g, &stop, "pid-check");
+		return;
+	}
+	if (g->damped && ev_now() >= g->damped_until) {
+		log_warnx("group %s: split-brain damping over after %u s; trying again",
+			  g->name, g->cfg->split_brain_window_ms / 1000);
+		g->damped = 0;
+		g->nflips = 0;
+	}
 	if (g->op && g->op_gen == g->generation)
 		return; /* the current pass serves this generation */
 	if (g->op) {
@@ -472,6 +556,9 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 		log_info(
 		    "group %s: a lower-priority peer claimed MASTER: re-asserting routes",
 		    g->name);
+		/* VRRP sees the peer again: the split is over, and we won. */
+		g->damped = 0;
+		g->nflips = 0;
 		g->recheck_due = 1;
 		kick(g);
 		return GRP_APPLIED;
@@ -590,4 +677,27 @@ json_t *grp_status(void)
 			 "api", "requests", (json_int_t)ec2_counters()->requests,
 			 "retries", (json_int_t)ec2_counters()->retries, "throttled",
 			 (json_int_t)ec2_counters()->throttled);
+}
+
+json_t *grp_metrics(void)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < ngroups; i++) {
+		const struct grp *g = groups[i];
+		json_t *trans = json_object();
+		for (int s = KA_MASTER; s <= KA_DELETED; s++)
+			json_object_set_new(trans, ka_state_name((enum ka_state)s),
+					    json_integer((json_int_t)g->transitions[s]));
+		json_array_append_new(
+		    arr,
+		    json_pack("{s:s, s:s, s:o, s:{s:I, s:I}, s:o}", "group", g->name,
+			      "state", ka_state_name(g->state), "transitions", trans,
+			      "route_updates", "ok", (json_int_t)g->updates_ok, "failed",
+			      (json_int_t)g->updates_failed, "convergence_seconds",
+			      g->converged_wall
+				  ? json_real((double)g->convergence_ms / 1000.0)
+				  : json_null()));
+	}
+	return arr;
 }

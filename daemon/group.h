@@ -34,5 +34,9 @@ enum grp_verdict grp_event(const struct ka_event *ev, const char *source);
 /* The state of every group, for `vpc-failover status`. */
 json_t *grp_status(void);
 const char *grp_verdict_name(enum grp_verdict v);
+/* Per group, for the metrics snapshot (netmon/netmon.h): state, transitions
+ * per state, route updates ok/failed, convergence_seconds of the last
+ * failover (null before the first). A new array. */
+json_t *grp_metrics(void);
 
 #endif

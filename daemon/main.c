@@ -2,8 +2,9 @@
  *
  * Start-up order (torn down in reverse): log, config, event loop, signals,
  * http, metadata, credentials, groups, persisted events, control socket,
- * notify FIFO; then, asynchronously, this instance's identity from metadata
- * (retried until it answers), after which groups may converge. */
+ * notify FIFO, network monitor, metrics endpoint; then, asynchronously, this instance's
+ * identity from metadata (retried until it answers), after which groups may
+ * converge. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "daemon/group.h"
 #include "daemon/kaevent.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/state.h"
 #include "daemon/util.h"
 #include "daemon/vip.h"
@@ -28,6 +30,8 @@
 #include "vpc/ec2.h"
 #include "vpc/http.h"
 #include "vpc/imds.h"
+#include "netmon/monitor.h"
+#include "netmon/prom.h"
 
 #define IDENTITY_RETRY_MAX_MS 60000
 
@@ -115,6 +119,8 @@ static json_t *handle_request(json_t *req)
 					      "credentials", auth_source()));
 		return st;
 	}
+	if (strcmp(cmd, "metrics") == 0)
+		return json_pack("{s:b, s:o}", "ok", 1, "metrics", mx_snapshot());
 	return ctl_error("unknown command '%.40s'", cmd);
 }
 
@@ -124,6 +130,14 @@ static void on_persisted(const struct ka_event *ev, void *arg)
 }
 
 static void identity_fetch(void *arg);
+
+static void on_warm_creds(void *arg, const struct aws_creds *c, const char *err)
+{
+	if (c == NULL)
+		log_warnx("credentials not available yet: %s (retried at the first "
+			  "failover)",
+			  err);
+}
 
 static void on_identity(void *arg, int rc, const struct imds_identity *id,
 			const char *err)
@@ -143,6 +157,8 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id,
 		fatalx("cannot set up the EC2 client");
 	log_info("instance %s in %s (%s), primary ENI %s; EC2 endpoint %s",
 		 id->instance_id, id->az, id->region, id->eni, ec2_endpoint());
+	/* Fetch instance-role keys now, not during the first failover. */
+	auth_get(on_warm_creds, NULL);
 	grp_set_identity(id);
 }
 
@@ -193,12 +209,15 @@ static void reload(void)
 	    strcmp(fresh->aws.credentials_file, cfg->aws.credentials_file) != 0 ||
 	    strcmp(fresh->aws.profile, cfg->aws.profile) != 0 ||
 	    strcmp(fresh->aws.metadata_endpoint, cfg->aws.metadata_endpoint) != 0 ||
-	    strcmp(fresh->aws.ca_file, cfg->aws.ca_file) != 0) {
-		log_warnx("reload: [daemon], [keepalived], credentials_file, profile, "
-			  "metadata_endpoint and ca_file take effect on restart; keeping "
-			  "their running values");
+	    strcmp(fresh->aws.ca_file, cfg->aws.ca_file) != 0 ||
+	    strcmp(fresh->metrics.listen, cfg->metrics.listen) != 0) {
+		log_warnx(
+		    "reload: [daemon], [keepalived], [metrics], credentials_file, "
+		    "profile, metadata_endpoint and ca_file take effect on restart; "
+		    "keeping their running values");
 		fresh->daemon = cfg->daemon;
 		fresh->keepalived = cfg->keepalived;
+		fresh->metrics = cfg->metrics;
 		memcpy(fresh->aws.credentials_file, cfg->aws.credentials_file,
 		       sizeof(fresh->aws.credentials_file));
 		memcpy(fresh->aws.profile, cfg->aws.profile, sizeof(fresh->aws.profile));
@@ -215,6 +234,7 @@ static void reload(void)
 		return;
 	}
 	grp_reload(fresh);
+	nm_reload(&fresh->netmon);
 	if (have_identity)
 		ec2_init(&fresh->aws,
 			 fresh->aws.region[0] ? fresh->aws.region : identity.region);
@@ -331,6 +351,15 @@ int main(int argc, char **argv)
 	if (cfg->keepalived.notify_fifo[0] &&
 	    fifo_init(cfg->keepalived.notify_fifo, on_fifo_event) == -1)
 		fatalx("cannot read the notify FIFO %s", cfg->keepalived.notify_fifo);
+	/* The monitor never stands in the way of failover: a part that cannot
+	 * start is reported and left out. */
+	if (nm_init(&cfg->netmon) == -1)
+		log_warnx("netmon: not running (see above); failover is unaffected");
+	mx_set_netmon(nm_metrics, NULL);
+	if (cfg->metrics.listen[0] && nmp_serve(cfg->metrics.listen, mx_snapshot) == -1)
+		fatalx("cannot serve metrics on %s ([metrics] listen; empty turns the "
+		       "endpoint off)",
+		       cfg->metrics.listen);
 	log_info("started: %zu groups, %d recorded events, credentials from %s, control "
 		 "socket %s%s%s",
 		 cfg->ngroups, n, auth_source(), cfg->daemon.control_socket,
@@ -340,6 +369,9 @@ int main(int argc, char **argv)
 
 	ev_run();
 
+	nmp_stop();
+	mx_set_netmon(NULL, NULL);
+	nm_fini();
 	fifo_fini();
 	ctl_fini();
 	grp_fini();

@@ -4,6 +4,8 @@
  *   vpc-failover [-c FILE] [-v] takeover --force|--dry-run [GROUP | --all]
  *   vpc-failover [-c FILE] notify INSTANCE|GROUP NAME STATE PRIORITY
  *   vpc-failover [-c FILE] status [--json]
+ *   vpc-failover [-c FILE] metrics [--format=prometheus|mackerel] [--json]
+ *                                  [--state FILE]
  *
  * routes and takeover talk to EC2 directly (they do not need the daemon):
  * the same event loop, EC2 client and convergence code as the daemon. */
@@ -21,6 +23,8 @@
 #include "daemon/state.h"
 #include "daemon/log.h"
 #include "daemon/util.h"
+#include "netmon/mackerel.h"
+#include "netmon/prom.h"
 #include "vpc/auth.h"
 #include "vpc/converge.h"
 #include "vpc/ec2.h"
@@ -67,6 +71,9 @@ static void usage(FILE *f)
 	    "notify\")\n"
 	    "  status [--json]                   the daemon's view: states, routes, "
 	    "timings\n"
+	    "  metrics [--format=prometheus|mackerel] [--json] [--state FILE]\n"
+	    "                                    the daemon's metrics: Prometheus text,\n"
+	    "                                    a mackerel-agent plugin, or JSON\n"
 	    "  routes [GROUP]                    show where each destination points\n"
 	    "  takeover --force [GROUP | --all]  point the group's routes at this node "
 	    "now,\n"
@@ -489,12 +496,15 @@ static void print_status(json_t *st)
 		       json_string_value(json_object_get(g, "vrrp_name")),
 		       (long long)json_integer_value(json_object_get(g, "priority")),
 		       json_string_value(json_object_get(g, "phase")));
-		printf(
-		    "  last transition %s via %s; last failover converged in %lld ms\n",
-		    ago(json_integer_value(json_object_get(g, "last_transition")), buf,
-			sizeof(buf)),
-		    json_string_value(json_object_get(g, "last_source")),
-		    (long long)json_integer_value(json_object_get(g, "convergence_ms")));
+		char conv[64] = "no failover converged yet";
+		if (json_integer_value(json_object_get(g, "converged_at")) > 0)
+			snprintf(conv, sizeof(conv), "last failover converged in %lld ms",
+				 (long long)json_integer_value(
+				     json_object_get(g, "convergence_ms")));
+		printf("  last transition %s via %s; %s\n",
+		       ago(json_integer_value(json_object_get(g, "last_transition")), buf,
+			   sizeof(buf)),
+		       json_string_value(json_object_get(g, "last_source")), conv);
 		printf("  transitions: MASTER %lld, BACKUP %lld, FAULT %lld, STOP %lld; "
 		       "split-brain flips %lld%s; route updates %lld ok, %lld failed\n",
 		       (long long)json_integer_value(json_object_get(tr, "MASTER")),
@@ -563,14 +573,132 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 	return EXIT_CONVERGED;
 }
 
+/* mackerel-agent runs this every minute: per-minute rates against the
+ * previous run's counters in the state file. A broken state file is
+ * reported and replaced; the rates come back on the next run. */
+static int print_mackerel(struct cli *cli, json_t *snap, const char *state_path)
+{
+	char err[512];
+	char *path = state_path
+			 ? xstrdup(state_path)
+			 : xasprintf("%s/%s", cli->cfg->daemon.state_dir, MKR_STATE_FILE);
+	json_t *prev = NULL, *next = NULL;
+
+	if (mkr_state_load(path, &prev, err, sizeof(err)) == -1)
+		fprintf(stderr,
+			"vpc-failover metrics: state file %s: %s; starting afresh (it "
+			"is replaced)\n",
+			path, err);
+	char *text = mkr_render(snap, prev, &next);
+	fputs(text, stdout);
+	if (mkr_state_save(path, next, err, sizeof(err)) == -1)
+		fprintf(stderr,
+			"vpc-failover metrics: cannot save the state file: %s (no rates "
+			"next time)\n",
+			err);
+	free(text);
+	free(path);
+	json_decref(prev);
+	json_decref(next);
+	return EXIT_CONVERGED;
+}
+
+static int cmd_metrics(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"format", required_argument, NULL, 'f'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"state", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *format = NULL, *state_path = NULL, *meta;
+	int json = 0, ch, down, rc = EXIT_ENVIRONMENT;
+	json_t *reply = NULL, *req, *snap;
+	char err[512];
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			format = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 's':
+			state_path = optarg;
+			break;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (json && format) ||
+	    (format && strcmp(format, "prometheus") != 0 &&
+	     strcmp(format, "mackerel") != 0)) {
+		fprintf(stderr,
+			"vpc-failover metrics: want [--format=prometheus|mackerel] "
+			"or --json\n");
+		return EXIT_USAGE;
+	}
+	int mackerel = format && strcmp(format, "mackerel") == 0;
+	if (state_path && !mackerel) {
+		fprintf(stderr, "vpc-failover metrics: --state goes with "
+				"--format=mackerel\n");
+		return EXIT_USAGE;
+	}
+	/* The graph definitions do not depend on the daemon (go-mackerel-plugin
+	 * treats any non-empty value as set). */
+	meta = getenv("MACKEREL_AGENT_PLUGIN_META");
+	if (mackerel && meta && *meta) {
+		char *text = mkr_meta();
+		fputs(text, stdout);
+		free(text);
+		return EXIT_CONVERGED;
+	}
+	req = json_pack("{s:s}", "cmd", "metrics");
+	int r = ctl_request(cli->cfg->daemon.control_socket, req, &reply, 5000, &down,
+			    err, sizeof(err));
+	json_decref(req);
+	if (r == -1) {
+		fprintf(stderr, "vpc-failover metrics: %s%s\n", err,
+			down ? " (is vpc-failoverd running?)" : "");
+		return EXIT_ENVIRONMENT;
+	}
+	snap = json_object_get(reply, "metrics");
+	if (!json_is_true(json_object_get(reply, "ok")) || !json_is_object(snap)) {
+		const char *e = json_string_value(json_object_get(reply, "error"));
+		fprintf(stderr, "vpc-failover metrics: %s\n",
+			e ? e : "the daemon sent no metrics");
+		goto out;
+	}
+	if (json) {
+		json_dumpf(snap, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+	} else if (mackerel) {
+		rc = print_mackerel(cli, snap, state_path);
+		goto out;
+	} else {
+		char *text = nmp_render(snap);
+		if (text == NULL) {
+			fprintf(stderr, "vpc-failover metrics: too large to render\n");
+			goto out;
+		}
+		fputs(text, stdout);
+		free(text);
+	}
+	rc = EXIT_CONVERGED;
+out:
+	json_decref(reply);
+	return rc;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct cli *, int, char **);
 } commands[] = {
-    {"routes", cmd_routes},
-    {"takeover", cmd_takeover},
-    {"notify", cmd_notify},
-    {"status", cmd_status},
+    {"routes", cmd_routes}, {"takeover", cmd_takeover}, {"notify", cmd_notify},
+    {"status", cmd_status}, {"metrics", cmd_metrics},
 };
 
 int main(int argc, char **argv)

@@ -34,7 +34,7 @@
 
 /* Counters of one zone, cumulative and monotonic since the daemon started. */
 struct nm_zone_counters {
-	uint64_t packets_in, bytes_in;   /* source address in the zone */
+	uint64_t packets_in, bytes_in;	 /* source address in the zone */
 	uint64_t packets_out, bytes_out; /* destination address in the zone */
 };
 

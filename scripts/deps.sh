@@ -10,6 +10,7 @@ libcurl4-openssl-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
 libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
 libmnl-dev libnftnl-dev
 keepalived awscli iproute2 nftables curl openssl python3
+prometheus
 "
 
 missing=""
@@ -28,3 +29,10 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Debian starts these services on install; the tests run their own
+# instances in namespaces and on loopback, never the system ones.
+if [ -d /run/systemd/system ]; then
+	for svc in prometheus keepalived; do
+		systemctl disable --now "$svc" >/dev/null 2>&1 || true
+	done
+fi

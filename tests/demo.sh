@@ -1,50 +1,131 @@
 #!/bin/bash
-# make demo: a failover on the simulated VPC, with real kernel routing and
-# real client traffic, in network namespaces that are removed afterwards
-# (also on Ctrl-C).
+# make demo: a keepalived failover on the simulated VPC. Real keepalived and
+# vpc-failoverd run on node-a and node-c (network namespaces); a client asks
+# the overlay IP every 20 ms while node-a crashes, and the timeline shows
+# what happened when: VRRP, each route table, the client's traffic.
+# Everything it starts is removed on exit, also on Ctrl-C (tests/lib.sh).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/topo.sh"
+. "$(dirname "$0")/keepalived.sh"
 
-ms() { date +%s%N | cut -c1-13; }
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# A node reads its identity and role credentials from instance metadata.
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
+	AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE
 
-say "setting up: router/VPC, node-a (AZ a), node-c (AZ c), client"
-topo_up || { echo "demo: topology failed"; exit 1; }
-echo "overlay IP $OVERLAY_CIDR; route tables: $TOPO_TABLES"
-echo "the router's kernel follows route table ${TOPO_TABLES%% *}:"
-ip -n "$NS_R" route show $OVERLAY | sed 's/^/  /'
+if [ -t 1 ]; then BOLD=$'\033[1m' OFF=$'\033[0m'; else BOLD="" OFF=""; fi
+say() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$OFF"; }
+indent() { sed '/./s/^/    /'; }
+die() {
+	echo "demo: $*" >&2
+	for f in "$T"/a/daemon.log "$T"/c/daemon.log; do
+		[ -s "$f" ] && { echo "--- ${f#"$T"/}"; tail -15 "$f"; } >&2
+	done
+	exit 1
+}
 
-say "vpc-failover routes (run on node-c; identity and credentials from instance metadata)"
-ip netns exec "$NS_C" "$VPCF" -c "$T/node.conf" routes
+# node N NS MY_ADDR PEER_ADDR PRIORITY: config, daemon and keepalived for a node
+node() {
+	local n=$1 ns=$2 d=$T/$1
+	mkdir -p "$d"
+	cat >"$d/vpcf.conf" <<-C
+	[aws]
+	endpoint = http://$EC2_ADDR
+	request_timeout = 2
+	api_deadline = 15
+	[daemon]
+	control_socket = $d/ctl.sock
+	state_dir = $d/state
+	[group overlay]
+	vrrp_instance = VI_1
+	destinations = $OVERLAY_CIDR
+	route_tables = $TOPO_TABLES
+	C
+	spawn "$d/daemon.log" ip netns exec "$ns" "$VPCFD" -f -c "$d/vpcf.conf"
+	wait_for 10 grep -q "instance i-" "$d/daemon.log" || return 1
+	ka_conf "$ns" "$3" "$4" "$5" "$d/keepalived.conf" advert_int 1 \
+		notify "$VPCF -c $d/vpcf.conf notify" || return 1
+	ka_start "$ns" "$d/keepalived.conf" || return 1
+	KPID[$n]=$KA_PID
+}
+declare -A KPID
 
-say "the client asks the overlay IP"
-echo "  answered by: $(topo_ask)"
+# epoch seconds -> "+NNNN ms" after the kill
+at() { awk -v a="$1" -v b="$T0" 'BEGIN {printf "%+7d ms", (a - b) * 1000}'; }
 
-say "node-a fails; on node-c: vpc-failover takeover --force"
-t0=$(ms)
-ip netns exec "$NS_C" "$VPCF" -c "$T/node.conf" takeover --force
-rc=$?
-t1=$(ms)
+say "Setting up: a simulated VPC (router), node-a (AZ a), node-c (AZ c), a client"
+topo_up || die "the namespace topology did not come up"
+echo "overlay IP $OVERLAY_CIDR, in route tables: $TOPO_TABLES"
+echo "the router's kernel follows ${TOPO_TABLES%% *}: $(ip -n "$NS_R" route show "$OVERLAY")"
+
+say "Starting vpc-failoverd and keepalived on both nodes"
+echo "keepalived: VRRP over unicast, advert_int 1; node-a priority 150, node-c 100"
+echo "notify hook: $VPCF -c CONF notify   (keepalived appends INSTANCE VI_1 STATE PRIO)"
+node a "$NS_A" 198.18.1.2 198.18.3.2 150 || die "node-a did not start"
+node c "$NS_C" 198.18.3.2 198.18.1.2 100 || die "node-c did not start"
+ka_wait_state "$NS_A" MASTER 10 || die "node-a did not become MASTER"
+ka_wait_state "$NS_C" BACKUP 5 || die "node-c did not become BACKUP"
+converged() { # N: the node's daemon says its group converged
+	"$VPCF" -c "$T/$1/vpcf.conf" status --json 2>/dev/null |
+		/usr/bin/python3 -c "import json,sys; sys.exit(json.load(sys.stdin)['groups'][0]['phase'] != 'converged')"
+}
+wait_for 10 converged a || die "node-a's routes did not converge"
+echo "node-a: $(ka_state "$NS_A")    node-c: $(ka_state "$NS_C")"
+
+say "Route tables (vpc-failover routes, run on node-c)"
+ip netns exec "$NS_C" "$VPCF" -c "$T/c/vpcf.conf" routes 2>/dev/null | indent
+
+say "vpc-failover status on node-a"
+"$VPCF" -c "$T/a/vpcf.conf" status | indent
+say "vpc-failover status on node-c"
+"$VPCF" -c "$T/c/vpcf.conf" status | indent
+
+say "A client asks the overlay IP every 20 ms (one TCP connection each)"
+topo_probe "$T/probe.log" 20
+sleep 1
+echo "answers so far: $(awk '{n[$2]++} END {for (k in n) printf "%s %d  ", k, n[k]}' "$T/probe.log")"
+
+say "node-a crashes: SIGKILL to its keepalived and its service"
+topo_crash "${KPID[a]}" node-a || die "could not kill node-a's keepalived"
+T0=$TOPO_CRASH_TIME
+echo "at $(date -d "@${T0%.*}" +%T).$(cut -c1-3 <<<"${T0#*.}"); node-c hears nothing, its master-down timer must fire (~3 s)"
 moved=""
-for ((i = 0; i < 200; i++)); do
-	[ "$(topo_ask)" = node-c ] && { moved=$(ms); break; }
-	sleep 0.02
+for ((i = 0; i < 150; i++)); do # 15 s at most
+	moved=$(awk -v t="$T0" '$1 > t && $2 == "node-c" {print $1; exit}' "$T/probe.log")
+	[ -n "$moved" ] && break
+	sleep 0.1
 done
+sleep 0.5 # a few more answers for the record
 
-say "timeline"
-echo "  +0 ms      takeover started"
-echo "  +$((t1 - t0)) ms    takeover finished (exit $rc; includes process start and metadata)"
+say "Timeline (ms after the kill; from the client's log, keepalived's FIFO, the EC2 change log)"
+last=$(awk -v t="$T0" '$1 <= t && $2 == "node-a" {x = $1} END {print x}' "$T/probe.log")
+{
+	echo "$T0 node-a: kill -9 keepalived and the service"
+	[ -n "$last" ] && echo "$last client: last answer from node-a"
+	ka_events "$NS_C" | awk -v t="$T0" '$1 > t && $4 == "MASTER" {print $1 " node-c: keepalived says MASTER (VRRP transition)"; exit}'
+	topo_changes "$T0" | awk -v e="$ENI_C" '$5 == e && !seen[$3]++ {print $1 " " $3 ": " $2 " -> node-c (" $5 ")"}'
+	[ -n "$moved" ] && echo "$moved client: first answer from node-c"
+} | sort -n | while read -r t what; do
+	printf '  %s  %s\n' "$(at "$t")" "$what"
+done
 if [ -n "$moved" ]; then
-	echo "  +$((moved - t0)) ms    client traffic answered by node-c"
+	tm=$(ka_events "$NS_C" | awk -v t="$T0" '$1 > t && $4 == "MASTER" {print $1; exit}')
+	tr=$(topo_changes "$T0" | awk -v e="$ENI_C" '$5 == e {x = $1} END {print x}')
+	echo
+	awk -v k="$T0" -v m="$tm" -v r="$tr" -v c="$moved" -v l="${last:-$T0}" 'BEGIN {
+		printf "  VRRP detection (kill -> node-c MASTER)         %6d ms\n", (m - k) * 1000
+		printf "  vpc-failover (MASTER -> all tables converged)  %6d ms\n", (r - m) * 1000
+		printf "  client outage (last node-a -> first node-c)    %6d ms\n", (c - l) * 1000
+	}'
 else
-	echo "  client traffic did not move within 4 s"
+	echo "  client traffic did not reach node-c within 15 s"
 fi
 
-say "the router's kernel route and the route tables after"
-ip -n "$NS_R" route show $OVERLAY | sed 's/^/  /'
-ip netns exec "$NS_C" "$VPCF" -c "$T/node.conf" routes
+say "Route tables after (vpc-failover routes, run on node-c)"
+ip netns exec "$NS_C" "$VPCF" -c "$T/c/vpcf.conf" routes 2>/dev/null | indent
+echo "the router's kernel: $(ip -n "$NS_R" route show "$OVERLAY")"
 
-say "the simulator's change log"
-grep -E "ReplaceRoute|CreateRoute" "$T/topo-sim.log" | sed 's/^/  /'
-say "cleaning up"
-[ -n "$moved" ] && [ "$rc" = 0 ]
+say "vpc-failover status on node-c"
+"$VPCF" -c "$T/c/vpcf.conf" status | indent
+
+say "Cleaning up"
+[ -n "$moved" ]

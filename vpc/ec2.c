@@ -45,6 +45,8 @@ static unsigned request_timeout_ms = 5000;
 static unsigned inflight;
 static struct ec2_call *queue_head, *queue_tail;
 static struct ec2_counters counters;
+static struct ec2_api_count api_counts[EC2_API_COUNTS_MAX];
+static size_t napi_counts;
 
 static void call_start(struct ec2_call *c);
 static void call_retry_timer(void *arg);
@@ -82,6 +84,49 @@ const char *ec2_endpoint(void)
 const struct ec2_counters *ec2_counters(void)
 {
 	return &counters;
+}
+
+const struct ec2_api_count *ec2_api_counts(size_t *n)
+{
+	*n = napi_counts;
+	return api_counts;
+}
+
+static struct ec2_api_count *api_slot(const char *action, const char *code)
+{
+	for (size_t i = 0; i < napi_counts; i++)
+		if (strcmp(api_counts[i].action, action) == 0 &&
+		    strcmp(api_counts[i].code, code) == 0)
+			return &api_counts[i];
+	return NULL;
+}
+
+/* Count one answer. The code comes from the endpoint: only label-safe
+ * characters are kept, and the table is bounded so that a server inventing
+ * codes cannot grow it (the last slot takes every new pair). */
+static void api_count(const char *action, const char *code)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789._-";
+	char clean[sizeof(api_counts[0].code)];
+	struct ec2_api_count *e;
+	size_t i;
+
+	for (i = 0; code[i] && i < sizeof(clean) - 1; i++)
+		clean[i] = strchr(safe, code[i]) ? code[i] : '_';
+	clean[i] = '\0';
+	e = api_slot(action, clean);
+	if (e == NULL && napi_counts == EC2_API_COUNTS_MAX - 1) {
+		action = "Other";
+		snprintf(clean, sizeof(clean), "Other");
+		e = api_slot(action, clean);
+	}
+	if (e == NULL) {
+		e = &api_counts[napi_counts++];
+		snprintf(e->action, sizeof(e->action), "%s", action);
+		snprintf(e->code, sizeof(e->code), "%s", clean);
+	}
+	e->count++;
 }
 
 /* RFC 3986 unreserved characters pass; the rest is %XX (SigV4's encoding). */
@@ -213,6 +258,17 @@ static void on_response(struct http_req *r, void *arg)
 			snprintf(c->err.message, sizeof(c->err.message), "%s", errbuf);
 			cls = EC2_RETRY;
 		}
+	}
+	if (status == 0) {
+		api_count(c->action, "TransportError");
+	} else if (c->err.code[0]) {
+		api_count(c->action, c->err.code);
+	} else if (cls == EC2_OK) {
+		api_count(c->action, "OK");
+	} else {
+		char code[24];
+		snprintf(code, sizeof(code), "HTTP_%ld", status);
+		api_count(c->action, code);
 	}
 	if (cls == EC2_PERMANENT && strcmp(c->err.code, "AuthFailure") == 0 &&
 	    !c->reauthed && auth_invalidate()) {

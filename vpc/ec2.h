@@ -55,4 +55,16 @@ struct ec2_counters {
 };
 const struct ec2_counters *ec2_counters(void);
 
+/* EC2 answers by action and code: "OK", the EC2 error code, "HTTP_<status>"
+ * for an error without one, "TransportError" when no answer came. Distinct
+ * pairs beyond EC2_API_COUNTS_MAX - 1 are counted under "Other"/"Other". */
+#define EC2_API_COUNTS_MAX 64
+struct ec2_api_count {
+	char action[32];
+	char code[64]; /* [A-Za-z0-9._-] only */
+	uint64_t count;
+};
+/* The table so far: *n entries, owned by ec2.c, valid until the next call. */
+const struct ec2_api_count *ec2_api_counts(size_t *n);
+
 #endif

@@ -43,6 +43,8 @@ write_conf() {
 	[daemon]
 	control_socket = $T/ctl.sock
 	state_dir = $T/state
+	[metrics]
+	listen =
 	${3:-}
 	[group redis]
 	vrrp_instance = VI_1
@@ -228,6 +230,28 @@ check "the garbage line was reported" grep -q "notify fifo .*ignoring 'garbage l
 set_all $ENI_A 2
 echo 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150' >"$T/notify.fifo"
 check "MASTER_RX_LOWER_PRI re-asserts the routes" wait_for 5 all_at $ENI_C 2
+
+# keepalived's pid file names a dead process (a crashed keepalived): the
+# daemon must not act on MASTER; with a live keepalived it does.
+daemon_stop
+/bin/true &
+deadpid=$!
+wait $deadpid
+echo $deadpid >"$T/ka.pid"
+write_conf 2 0 "[keepalived]
+pid_file = $T/ka.pid"
+check "daemon starts with a keepalived pid file" daemon_start
+set_all $ENI_A 2
+sim_post /_sim/stats/reset >/dev/null
+vf notify INSTANCE VI_1 MASTER 150
+check "a dead keepalived turns MASTER into STOP" wait_for 5 bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -q 'group redis: STOP'"
+check "and says why" grep -q "keepalived is not running" "$T/daemon.log"
+expect_eq "a dead keepalived: no EC2 call" "$(stat_of "['total']")" 0
+cp /bin/sleep "$T/keepalived"
+spawn "$T/fake-ka.log" "$T/keepalived" 60
+echo "$SPAWNED_PID" >"$T/ka.pid"
+vf notify INSTANCE VI_1 MASTER 150
+check "a live keepalived: MASTER converges" wait_for 5 all_at $ENI_C 2
 
 # SIGTERM: exits cleanly, routes untouched, socket removed
 sim_post /_sim/stats/reset >/dev/null

@@ -69,10 +69,11 @@ node_conf() {
 		echo "[daemon]"
 		echo "control_socket = $d/ctl.sock"
 		echo "state_dir = $d/state"
-		if [ -n "$fifo" ]; then
-			echo "[keepalived]"
-			echo "notify_fifo = $d/notify.fifo"
-		fi
+		echo "[keepalived]"
+		# keepalived's pid file as tests/keepalived.sh starts it: a crashed
+		# keepalived must stop its daemon from re-asserting routes
+		echo "pid_file = $T/ka/$(ns_of "$n")/keepalived.pid.ka"
+		[ -n "$fifo" ] && echo "notify_fifo = $d/notify.fifo"
 		echo "[group overlay]"
 		echo "vrrp_instance = VI_1"
 		echo "destinations = $OVERLAY_CIDR"
@@ -93,8 +94,10 @@ d_start() {
 	rm -f "$d/ctl.sock"
 	spawn "$d/daemon.log" ip netns exec "$(ns_of "$n")" "$VPCFD" -f -c "$d/vpcf.conf"
 	DPID[$n]=$SPAWNED_PID
-	within 5 test -S "$d/ctl.sock" &&
-		within 10 grep -q "instance i-" "$d/daemon.log"
+	within 5 test -S "$d/ctl.sock" && within 10 grep -q "instance i-" "$d/daemon.log" && return 0
+	echo "# node-$n's daemon did not start:"
+	tail -20 "$d/daemon.log" | sed 's/^/#   /'
+	return 1
 }
 d_stop() {
 	local p=${DPID[$1]:-}
@@ -213,7 +216,7 @@ check_tables start a
 check "start: client answered by node-a" within 5 traffic_at node-a
 check "start: node-a status MASTER, converged" within 5 \
 	status_is a "g['state'], g['phase'], g['converged']" "MASTER converged True"
-expect_eq "start: node-c status BACKUP" "$(st_of c "g['state'], g['phase']")" "BACKUP idle"
+check "start: node-c status BACKUP, idle" within 5 status_is c "g['state'], g['phase']" "BACKUP idle"
 expect_eq "start: node-a status has its instance from metadata" "$(st_of a "s['instance']['id'], g['eni']")" "$I_A $ENI_A"
 expect_eq "start: node-a status says credentials from the instance role" \
 	"$(st_of a "s['daemon']['credentials'].startswith('instance')")" True
@@ -415,3 +418,4 @@ ka_stop "${KPID[c]}"
 d_stop a
 d_stop c
 echo "1..$tapn"
+[ "$FAILS" = 0 ]

@@ -1,0 +1,179 @@
+/* monitor.c — glue between the daemon and the netmon modules: one timer,
+ * one collection per interval, values kept monotonic across reloads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/ev.h"
+#include "daemon/log.h"
+#include "daemon/util.h"
+#include "daemon/metrics.h"
+#include "netmon/monitor.h"
+#include "netmon/netmon.h"
+#include "netmon/nft.h"
+#include "netmon/tcp.h"
+#include "netmon/zone.h"
+
+static struct nmz *zones;
+static int running, have_nft, have_tcp;
+static unsigned interval_ms;
+static uint64_t timer;
+static uint64_t collections;
+static struct nm_zone_counters *packets; /* per zone, from the last read */
+static struct nm_tcp_counters *tcp_base; /* per zone: carried over reloads */
+
+static int zone_of(void *ctx, int family, const void *daddr)
+{
+	return nmz_lookup(ctx, family, daddr);
+}
+
+static void collect(void)
+{
+	size_t n = nmz_count(zones);
+
+	if (have_nft && n && nmf_read(zones, packets) == -1) {
+		/* Flushed by someone (a firewall reload): rebuild from the last
+		 * values read, so the counters never go backwards. */
+		log_warnx("netmon: zone counters unreadable; re-creating table %s",
+			  NMF_TABLE);
+		if (nmf_apply(zones) == 0)
+			nmf_read(zones, packets);
+	}
+	if (have_tcp && nmt_collect() == -1)
+		log_warnx("netmon: TCP collection failed");
+	collections++;
+}
+
+static void on_timer(void *arg)
+{
+	timer = 0;
+	collect();
+	timer = ev_timer_add(interval_ms, on_timer, NULL);
+}
+
+int nm_init(const struct cfg_netmon *nm)
+{
+	size_t n;
+
+	if (!nm->enabled)
+		return 0;
+	zones = nmz_build(nm);
+	n = nmz_count(zones);
+	packets = xcalloc(n + 1, sizeof(*packets));
+	tcp_base = xcalloc(n + 1, sizeof(*tcp_base));
+	interval_ms = nm->interval_ms;
+	if (n) {
+		have_nft = nmf_apply(zones) == 0;
+		if (!have_nft)
+			log_warnx(
+			    "netmon: no zone packet counters (nftables table %s could "
+			    "not be created; see above)",
+			    NMF_TABLE);
+	}
+	have_tcp = nmt_init(n, zone_of, zones) == 0;
+	if (!have_tcp)
+		log_warnx("netmon: no TCP retransmission accounting (see above)");
+	running = 1;
+	timer = ev_timer_add(interval_ms, on_timer, NULL);
+	log_info("netmon: %zu zones, collecting every %u s", n, interval_ms / 1000);
+	return have_nft || have_tcp || n == 0 ? 0 : -1;
+}
+
+void nm_reload(const struct cfg_netmon *nm)
+{
+	if (!running) {
+		nm_init(nm);
+		return;
+	}
+	if (!nm->enabled) {
+		nm_fini();
+		return;
+	}
+	collect(); /* the latest values of the zones that go away */
+	struct nmz *fresh = nmz_build(nm);
+	size_t n = nmz_count(fresh);
+	struct nm_zone_counters *np = xcalloc(n + 1, sizeof(*np));
+	struct nm_tcp_counters *nb = xcalloc(n + 1, sizeof(*nb));
+	for (size_t i = 0; i < n; i++) {
+		int old = nmz_find(zones, nmz_name(fresh, i));
+		if (old < 0)
+			continue;
+		struct nm_tcp_counters c;
+		np[i] = packets[old];
+		nmt_zone((size_t)old, &c);
+		nb[i].segs_out = tcp_base[old].segs_out + c.segs_out;
+		nb[i].retrans_segs = tcp_base[old].retrans_segs + c.retrans_segs;
+		nb[i].bytes_sent = tcp_base[old].bytes_sent + c.bytes_sent;
+		nb[i].bytes_retrans = tcp_base[old].bytes_retrans + c.bytes_retrans;
+	}
+	if (n) {
+		have_nft = nmf_apply(fresh) == 0;
+	} else if (have_nft) {
+		nmf_remove();
+		have_nft = 0;
+	}
+	if (have_tcp)
+		nmt_reload(n, zone_of, fresh);
+	nmz_free(zones);
+	free(packets);
+	free(tcp_base);
+	zones = fresh;
+	packets = np;
+	tcp_base = nb;
+	if (interval_ms != nm->interval_ms) {
+		interval_ms = nm->interval_ms;
+		if (timer)
+			ev_timer_cancel(timer);
+		timer = ev_timer_add(interval_ms, on_timer, NULL);
+	}
+	log_info("netmon: reloaded, %zu zones", n);
+}
+
+void nm_fini(void)
+{
+	if (timer)
+		ev_timer_cancel(timer);
+	timer = 0;
+	if (have_nft)
+		nmf_remove();
+	if (have_tcp)
+		nmt_fini();
+	have_nft = have_tcp = running = 0;
+	nmz_free(zones);
+	zones = NULL;
+	free(packets);
+	free(tcp_base);
+	packets = NULL;
+	tcp_base = NULL;
+}
+
+void nm_metrics(struct mx_netmon *out, void *arg)
+{
+	static struct mx_zone *mz;
+	size_t n = running ? nmz_count(zones) : 0;
+
+	free(mz);
+	mz = xcalloc(n + 1, sizeof(*mz));
+	for (size_t i = 0; i < n; i++) {
+		struct nm_tcp_counters c;
+		memset(&c, 0, sizeof(c));
+		if (have_tcp)
+			nmt_zone(i, &c);
+		mz[i].name = nmz_name(zones, i);
+		mz[i].nft = packets[i];
+		mz[i].tcp.segs_out = tcp_base[i].segs_out + c.segs_out;
+		mz[i].tcp.retrans_segs = tcp_base[i].retrans_segs + c.retrans_segs;
+		mz[i].tcp.bytes_sent = tcp_base[i].bytes_sent + c.bytes_sent;
+		mz[i].tcp.bytes_retrans = tcp_base[i].bytes_retrans + c.bytes_retrans;
+		mz[i].tcp_retrans_ratio = have_tcp ? nmt_ratio(i) : 0.0;
+	}
+	out->enabled = running;
+	out->collections = collections;
+	out->lost_events = have_tcp ? nmt_lost_events() : 0;
+	out->zones = mz;
+	out->nzones = n;
+	if (have_tcp) {
+		out->have_host_tcp = 1;
+		nmt_host(&out->host_tcp);
+	}
+}

@@ -1,0 +1,904 @@
+/* nft.c — the zone counters in nftables, over netlink (libmnl + libnftnl).
+ *
+ * The table, as `nft list table inet vpc_failover` shows it:
+ *
+ *   counter az1_in { }  counter az1_out { }          one pair per zone
+ *   map in4  { type ipv4_addr : counter; flags interval;
+ *              elements = { 198.18.10.0/24 : "az1_in", ... } }
+ *   map out4 { ... : "az1_out" }   map in6, out6: the same for ipv6_addr
+ *   chain prerouting {  type filter hook prerouting priority -500; policy accept;
+ *       meta iiftype != loopback counter name ip saddr map @in4
+ *       meta iiftype != loopback counter name ip6 saddr map @in6 }
+ *   chain postrouting { type filter hook postrouting priority 500; policy accept;
+ *       meta oiftype != loopback counter name ip daddr map @out4
+ *       meta oiftype != loopback counter name ip6 daddr map @out6 }
+ *
+ * A rule only counts: "counter name <map lookup>" is an objref expression, a
+ * miss ends the rule, and nothing in the table is a verdict. The maps come
+ * from nmz, already disjoint (the kernel refuses overlapping intervals).
+ *
+ * Writes go in one nfnetlink batch, a transaction: "add table; delete table;
+ * add table ...", so the swap is atomic and a missing table is no error.
+ * Only the batch's last message asks for an ack: errors are reported anyway,
+ * so the replies stay few whatever the batch's size, and the kernel runs the
+ * whole batch inside sendto(), so they are all queued when it returns.
+ *
+ * Counters survive a reload because the new counter objects are created with
+ * the values read just before the swap (packets counted in the instant
+ * between the read and the swap are lost). Those values also live here
+ * (st.last, refreshed by every nmf_read), so that a table someone else
+ * flushed comes back where the exporter last saw it.
+ */
+#include <errno.h>
+#include <linux/if_arp.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "daemon/cfg.h"
+#include "daemon/log.h"
+#include "daemon/util.h"
+#include "netmon/nft.h"
+#include "netmon/zone.h"
+
+#define PRIO_PRE  (-500)	     /* before defragmentation (-400) and raw (-300) */
+#define PRIO_POST 500		     /* after srcnat (100) and conntrack helpers (300) */
+#define BATCH_MAX (64 << 20)	     /* a config is at most 1 MiB: far below */
+#define MSG_ROOM  (64 << 10)	     /* free room before each message: see ELEMS_MSG */
+#define ELEMS_MSG 256		     /* elements per message: ~100 bytes each */
+#define TRIES	  3		     /* dumps interrupted by a change, or ENOBUFS */
+#define NAME_LEN  (CFG_NAME_MAX + 8) /* "<zone>_out" */
+
+typedef char name_t[CFG_NAME_MAX];
+
+/* One interval map and the rule that looks it up. */
+struct map {
+	const char *name, *chain, *suffix;
+	int family;	   /* of nmz */
+	uint8_t nfproto;   /* meta nfproto of the packet */
+	uint32_t off, len; /* the address in the network header */
+	uint32_t keytype;  /* nft's datatype (ipv4_addr 7, ipv6_addr 8): lets
+			      `nft list` print addresses */
+	uint32_t iftype;   /* NFT_META_IIFTYPE or NFT_META_OIFTYPE */
+};
+
+static const struct map maps[] = {
+    {"in4", "prerouting", "_in", AF_INET, NFPROTO_IPV4, 12, 4, 7, NFT_META_IIFTYPE},
+    {"in6", "prerouting", "_in", AF_INET6, NFPROTO_IPV6, 8, 16, 8, NFT_META_IIFTYPE},
+    {"out4", "postrouting", "_out", AF_INET, NFPROTO_IPV4, 16, 4, 7, NFT_META_OIFTYPE},
+    {"out6", "postrouting", "_out", AF_INET6, NFPROTO_IPV6, 24, 16, 8, NFT_META_OIFTYPE},
+};
+
+/* The table this process made: its zones and their values read last. */
+static struct {
+	int applied;
+	name_t *names;
+	struct nm_zone_counters *last;
+	size_t n;
+} st;
+
+/* A netlink socket for one request or one batch. */
+struct nl {
+	struct mnl_socket *sk;
+	uint32_t portid, seq;
+	char *buf; /* one datagram of replies, MNL_SOCKET_BUFFER_SIZE */
+	size_t bufsz;
+};
+
+/* A transaction being built: the messages and what each one does. */
+struct batch {
+	char *buf;
+	size_t len, cap;
+	uint32_t seq0, seq; /* first and next sequence numbers */
+	char (*what)[96];   /* by seq - seq0, for error messages */
+	size_t last;	    /* offset of the last message: it asks for the ack */
+};
+
+/* What the replies said. */
+struct talk {
+	const struct batch *b; /* names the failed message; NULL: what */
+	const char *what;
+	int quiet_enoent; /* ENOENT is an answer, not a failure */
+	int err;	  /* first errno the kernel returned */
+	int acked;	  /* the final ack (error 0) arrived */
+	uint32_t ack_seq;
+	void *data; /* for the data callback */
+};
+
+/* libnftnl allocators return NULL on OOM: fatal, like x-wrappers. */
+static void *nn(void *p)
+{
+	if (p == NULL)
+		fatal("nftables: out of memory");
+	return p;
+}
+
+/* --- netlink plumbing ------------------------------------------------ */
+
+static int nl_open(struct nl *nl)
+{
+	struct timeval tv = {.tv_sec = 2}; /* a lost reply must not hang us */
+	int one = 1;
+
+	memset(nl, 0, sizeof(*nl));
+	if ((nl->sk = mnl_socket_open(NETLINK_NETFILTER)) == NULL) {
+		log_warn("nftables: netlink socket");
+		return -1;
+	}
+	if (mnl_socket_bind(nl->sk, 0, MNL_SOCKET_AUTOPID) < 0) {
+		log_warn("nftables: netlink bind");
+		mnl_socket_close(nl->sk);
+		return -1;
+	}
+	/* The kernel's own message in errors; acks without our request. */
+	mnl_socket_setsockopt(nl->sk, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl->sk, NETLINK_CAP_ACK, &one, sizeof(one));
+	setsockopt(mnl_socket_get_fd(nl->sk), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	nl->portid = mnl_socket_get_portid(nl->sk);
+	nl->seq = (uint32_t)time(NULL);
+	nl->bufsz = MNL_SOCKET_BUFFER_SIZE;
+	nl->buf = xmalloc(nl->bufsz);
+	return 0;
+}
+
+static void nl_close(struct nl *nl)
+{
+	if (nl->sk)
+		mnl_socket_close(nl->sk);
+	free(nl->buf);
+	memset(nl, 0, sizeof(*nl));
+}
+
+/* The kernel's extended-ack message in an error, or NULL. */
+static const char *ext_msg(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	size_t off = sizeof(*e);
+	const struct nlattr *a;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+		if (e->msg.nlmsg_len < sizeof(struct nlmsghdr))
+			return NULL;
+		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	}
+	if (off > mnl_nlmsg_get_payload_len(nlh))
+		return NULL;
+	mnl_attr_for_each(a, nlh, off)
+	{
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			return mnl_attr_get_str(a);
+	}
+	return NULL;
+}
+
+/* NLMSG_ERROR: an ack (error 0) or a failure, logged with the operation. */
+static int on_error(const struct nlmsghdr *nlh, void *data)
+{
+	struct talk *t = data;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const char *what = t->what, *km;
+	int err;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
+		log_warnx("nftables: %s: short netlink error message", t->what);
+		t->err = t->err ? t->err : EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	err = -e->error;
+	if (err == 0) {
+		if (nlh->nlmsg_seq == t->ack_seq)
+			t->acked = 1;
+		return t->b ? MNL_CB_OK : MNL_CB_STOP;
+	}
+	if (t->err == 0)
+		t->err = err;
+	if (t->b && nlh->nlmsg_seq >= t->b->seq0 && nlh->nlmsg_seq < t->b->seq)
+		what = t->b->what[nlh->nlmsg_seq - t->b->seq0];
+	km = ext_msg(nlh);
+	if (!(t->quiet_enoent && err == ENOENT))
+		log_warnx("nftables: %s: %s%s%s%s", what, strerror(err),
+			  km ? " (kernel: " : "", km ? km : "", km ? ")" : "");
+	/* In a batch, later messages may fail too: read on. */
+	return t->b ? MNL_CB_OK : MNL_CB_STOP;
+}
+
+/* One datagram into nl->buf: its length, or -1 with errno (EMSGSIZE when
+ * it did not fit: the buffer is a hard cap). */
+static ssize_t nl_recv(struct nl *nl, int flags)
+{
+	struct sockaddr_nl sa;
+	struct iovec iov = {nl->buf, nl->bufsz};
+	struct msghdr msg = {
+	    .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n = recvmsg(mnl_socket_get_fd(nl->sk), &msg, flags);
+
+	if (n >= 0 && (msg.msg_flags & MSG_TRUNC)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return n;
+}
+
+/* Replies to one datagram: data messages to cb, errors and acks to t.
+ * seq 0: a batch, whose replies carry each message's own number. */
+static int nl_parse(struct nl *nl, size_t len, uint32_t seq, mnl_cb_t cb, struct talk *t)
+{
+	/* NLMSG_DONE and the rest keep libmnl's defaults (DONE stops). */
+	mnl_cb_t ctl[NLMSG_ERROR + 1] = {[NLMSG_ERROR] = on_error};
+
+	return mnl_cb_run2(nl->buf, len, seq, nl->portid, cb, t, ctl, ARRAY_SIZE(ctl));
+}
+
+/* Send one request and read its replies until the end (DONE, the ack, or an
+ * error). 0 when the kernel answered (t->err says how), -1 if it did not. */
+static int nl_request(struct nl *nl, const struct nlmsghdr *req, mnl_cb_t cb,
+		      struct talk *t)
+{
+	ssize_t n;
+	int rc;
+
+	if (mnl_socket_sendto(nl->sk, req, req->nlmsg_len) < 0) {
+		log_warn("nftables: %s: send", t->what);
+		return -1;
+	}
+	do {
+		if ((n = nl_recv(nl, 0)) < 0) {
+			int e = errno; /* the caller retries on ENOBUFS */
+			log_warn("nftables: %s: receive", t->what);
+			errno = e;
+			return -1;
+		}
+		rc = nl_parse(nl, (size_t)n, req->nlmsg_seq, cb, t);
+	} while (rc > MNL_CB_STOP);
+	if (rc == MNL_CB_ERROR && t->err == 0) {
+		log_warn("nftables: %s: bad reply", t->what);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- reading --------------------------------------------------------- */
+
+/* Counters of a dump, matched to zone names. */
+struct counts {
+	const name_t *names;
+	size_t n;
+	struct nm_zone_counters *out;
+	unsigned char *seen; /* per zone: 1 = _in, 2 = _out */
+	int intr;	     /* the ruleset changed during the dump */
+};
+
+static int zone_index(const struct counts *cs, const char *name, size_t len)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (strlen(cs->names[i]) == len && memcmp(cs->names[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int on_obj(const struct nlmsghdr *nlh, void *data)
+{
+	struct talk *t = data;
+	struct counts *cs = t->data;
+	struct nftnl_obj *o = nn(nftnl_obj_alloc());
+	const char *name, *table;
+	size_t len;
+	int i, out;
+
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		cs->intr = 1;
+	if (nftnl_obj_nlmsg_parse(nlh, o) < 0) {
+		log_warnx("nftables: %s: unparsable object", t->what);
+		goto out;
+	}
+	name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
+	table = nftnl_obj_get_str(o, NFTNL_OBJ_TABLE);
+	if (name == NULL || table == NULL || strcmp(table, NMF_TABLE) != 0 ||
+	    nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) != NFT_OBJECT_COUNTER)
+		goto out;
+	len = strlen(name);
+	if (len > 4 && strcmp(name + len - 4, "_out") == 0)
+		out = 1, len -= 4;
+	else if (len > 3 && strcmp(name + len - 3, "_in") == 0)
+		out = 0, len -= 3;
+	else
+		goto out;
+	if ((i = zone_index(cs, name, len)) < 0)
+		goto out; /* a zone a reload removed, or not ours */
+	if (out) {
+		cs->out[i].packets_out = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS);
+		cs->out[i].bytes_out = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES);
+	} else {
+		cs->out[i].packets_in = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS);
+		cs->out[i].bytes_in = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES);
+	}
+	cs->seen[i] |= (unsigned char)(out ? 2 : 1);
+out:
+	nftnl_obj_free(o);
+	return MNL_CB_OK;
+}
+
+/* NFT_MSG_GETOBJ: one dump of the table's counters. Sets the values of the
+ * zones found in out (the others are left alone) and the number of counters
+ * missing in *missing. A dump that the kernel cut short (ENOBUFS) or that a
+ * concurrent change made inconsistent is tried again. 0 or -1. */
+static int get_counters(const name_t *names, size_t n, struct nm_zone_counters *out,
+			size_t *missing)
+{
+	struct counts cs = {.names = names, .n = n, .out = out};
+	struct nftnl_obj *o = nn(nftnl_obj_alloc());
+	struct talk t = {.what = "read counters", .data = &cs};
+	struct nlmsghdr *nlh;
+	struct nl nl;
+	int rc = -1, ok, lost;
+
+	cs.seen = xcalloc(n + 1, 1);
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NMF_TABLE);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	for (int try = 1; try <= TRIES; try++) {
+		if (nl_open(&nl) == -1)
+			break;
+		memset(cs.seen, 0, n);
+		cs.intr = 0;
+		t.err = 0;
+		nlh = nftnl_nlmsg_build_hdr(nl.buf, NFT_MSG_GETOBJ, NFPROTO_INET,
+					    NLM_F_DUMP, ++nl.seq);
+		nftnl_obj_nlmsg_build_payload(nlh, o);
+		errno = 0;
+		ok = nl_request(&nl, nlh, on_obj, &t) == 0 && t.err == 0;
+		lost = errno == ENOBUFS || t.err == ENOBUFS;
+		nl_close(&nl);
+		if (ok && !cs.intr) {
+			rc = 0;
+			break;
+		}
+		if (!(cs.intr || lost) || try == TRIES) {
+			if (cs.intr)
+				log_warnx(
+				    "nftables: read counters: ruleset kept changing");
+			break;
+		}
+	}
+	if (rc == 0) {
+		*missing = 0;
+		for (size_t i = 0; i < n; i++)
+			*missing += (size_t)(cs.seen[i] != 3) + (cs.seen[i] == 0);
+	}
+	free(cs.seen);
+	nftnl_obj_free(o);
+	return rc;
+}
+
+/* NFT_MSG_GETTABLE: 1 if our table exists, 0 if not, -1 on error. */
+static int table_exists(void)
+{
+	struct nftnl_table *tb = nn(nftnl_table_alloc());
+	struct talk t = {.what = "look for table inet " NMF_TABLE, .quiet_enoent = 1};
+	struct nlmsghdr *nlh;
+	struct nl nl;
+	int rc = -1;
+
+	if (nl_open(&nl) == -1)
+		goto out;
+	nftnl_table_set_str(tb, NFTNL_TABLE_NAME, NMF_TABLE);
+	nlh = nftnl_nlmsg_build_hdr(nl.buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK,
+				    ++nl.seq);
+	nftnl_table_nlmsg_build_payload(nlh, tb);
+	/* The answer is the table then an ack, or ENOENT. */
+	if (nl_request(&nl, nlh, NULL, &t) == -1)
+		goto out;
+	if (t.err == 0)
+		rc = 1;
+	else if (t.err == ENOENT)
+		rc = 0;
+out:
+	nl_close(&nl);
+	nftnl_table_free(tb);
+	return rc;
+}
+
+/* --- the transaction ------------------------------------------------- */
+
+static void batch_init(struct batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = MSG_ROOM * 2;
+	b->buf = xmalloc(b->cap);
+	b->seq0 = b->seq = (uint32_t)time(NULL);
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->buf);
+	free(b->what);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Start a message, with MSG_ROOM free for it (libnftnl writes without
+ * bounds: every message we build is smaller). NULL past BATCH_MAX. */
+static struct nlmsghdr *batch_hdr(struct batch *b, uint16_t type, uint16_t flags,
+				  const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static struct nlmsghdr *batch_hdr(struct batch *b, uint16_t type, uint16_t flags,
+				  const char *fmt, ...)
+{
+	size_t i = b->seq - b->seq0;
+	va_list ap;
+
+	if (b->cap - b->len < MSG_ROOM) {
+		if (b->cap * 2 > BATCH_MAX) {
+			log_warnx("nftables: the table would take more than %d MiB",
+				  BATCH_MAX >> 20);
+			return NULL;
+		}
+		b->cap *= 2;
+		b->buf = xrealloc(b->buf, b->cap);
+	}
+	b->what = xreallocarray(b->what, i + 1, sizeof(*b->what));
+	va_start(ap, fmt);
+	vsnprintf(b->what[i], sizeof(b->what[i]), fmt, ap);
+	va_end(ap);
+	if (type == NFNL_MSG_BATCH_BEGIN)
+		return nftnl_batch_begin(b->buf + b->len, b->seq++);
+	if (type == NFNL_MSG_BATCH_END)
+		return nftnl_batch_end(b->buf + b->len, b->seq++);
+	return nftnl_nlmsg_build_hdr(b->buf + b->len, type, NFPROTO_INET,
+				     NLM_F_REQUEST | flags, b->seq++);
+}
+
+/* The message started by batch_hdr is complete. */
+static void batch_put(struct batch *b, struct nlmsghdr *nlh)
+{
+	if (nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN &&
+	    nlh->nlmsg_type != NFNL_MSG_BATCH_END)
+		b->last = b->len;
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* NFT_MSG_NEWTABLE / NFT_MSG_DELTABLE */
+static int put_table(struct batch *b, uint16_t type, uint16_t flags, const char *what)
+{
+	struct nftnl_table *tb;
+	struct nlmsghdr *nlh;
+
+	if ((nlh = batch_hdr(b, type, flags, "%s table inet %s", what, NMF_TABLE)) ==
+	    NULL)
+		return -1;
+	tb = nn(nftnl_table_alloc());
+	nftnl_table_set_str(tb, NFTNL_TABLE_NAME, NMF_TABLE);
+	nftnl_table_nlmsg_build_payload(nlh, tb);
+	nftnl_table_free(tb);
+	batch_put(b, nlh);
+	return 0;
+}
+
+/* NFT_MSG_NEWOBJ: counter <zone><suffix>, starting at pkts/bytes. */
+static int put_counter(struct batch *b, const char *zone, const char *suffix,
+		       uint64_t pkts, uint64_t bytes)
+{
+	struct nftnl_obj *o;
+	struct nlmsghdr *nlh;
+	char name[NAME_LEN];
+
+	snprintf(name, sizeof(name), "%s%s", zone, suffix);
+	nlh = batch_hdr(b, NFT_MSG_NEWOBJ, NLM_F_CREATE | NLM_F_EXCL, "add counter %s",
+			name);
+	if (nlh == NULL)
+		return -1;
+	o = nn(nftnl_obj_alloc());
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NMF_TABLE);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_PKTS, pkts);
+	nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_BYTES, bytes);
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	batch_put(b, nlh);
+	return 0;
+}
+
+static struct nftnl_set *set_of(const struct map *m)
+{
+	struct nftnl_set *s = nn(nftnl_set_alloc());
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NMF_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)(m - maps) + 1);
+	return s;
+}
+
+/* NFT_MSG_NEWSET: map <m> { type ipvX_addr : counter; flags interval; } */
+static int put_set(struct batch *b, const struct map *m)
+{
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+
+	nlh = batch_hdr(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "add map %s",
+			m->name);
+	if (nlh == NULL)
+		return -1;
+	s = set_of(m);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL | NFT_SET_OBJECT);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->keytype);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, m->len);
+	nftnl_set_set_u32(s, NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_put(b, nlh);
+	return 0;
+}
+
+static void add_elem(struct nftnl_set *s, const unsigned char *key, size_t len,
+		     const char *obj)
+{
+	struct nftnl_set_elem *e = nn(nftnl_set_elem_alloc());
+
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, (uint32_t)len);
+	if (obj)
+		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, obj);
+	else
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
+				       NFT_SET_ELEM_INTERVAL_END);
+	nftnl_set_elem_add(s, e);
+}
+
+/* NFT_MSG_NEWSETELEM for the elements in s; a fresh s is returned. */
+static struct nftnl_set *flush_elems(struct batch *b, struct nftnl_set *s,
+				     const struct map *m, int *rc)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = batch_hdr(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL,
+			"add elements to map %s", m->name);
+	if (nlh == NULL)
+		*rc = -1;
+	else {
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		batch_put(b, nlh);
+	}
+	nftnl_set_free(s);
+	return set_of(m);
+}
+
+/* Each interval is a start element pointing at the counter and an end
+ * element at the address after it (none when it runs to the last address),
+ * ELEMS_MSG elements to a message. */
+static int put_elems(struct batch *b, const struct map *m, const struct nmz *z)
+{
+	const struct nmz_range *r;
+	struct nftnl_set *s = set_of(m);
+	unsigned char end[16];
+	char obj[NAME_LEN];
+	size_t n, inmsg = 0;
+	int rc = 0, k;
+
+	r = nmz_ranges(z, m->family, &n);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		snprintf(obj, sizeof(obj), "%s%s", nmz_name(z, (size_t)r[i].zone),
+			 m->suffix);
+		add_elem(s, r[i].lo, m->len, obj);
+		memcpy(end, r[i].hi, m->len);
+		for (k = (int)m->len - 1; k >= 0 && ++end[k] == 0; k--)
+			;
+		if (k >= 0)
+			add_elem(s, end, m->len, NULL);
+		if ((inmsg += 2) >= ELEMS_MSG) {
+			s = flush_elems(b, s, m, &rc);
+			inmsg = 0;
+		}
+	}
+	if (inmsg > 0)
+		s = flush_elems(b, s, m, &rc);
+	nftnl_set_free(s);
+	return rc;
+}
+
+/* NFT_MSG_NEWCHAIN: a base chain that accepts everything it sees. */
+static int put_chain(struct batch *b, const char *name, uint32_t hook, int prio)
+{
+	struct nftnl_chain *c;
+	struct nlmsghdr *nlh;
+
+	nlh = batch_hdr(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "add chain %s",
+			name);
+	if (nlh == NULL)
+		return -1;
+	c = nn(nftnl_chain_alloc());
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NMF_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	batch_put(b, nlh);
+	return 0;
+}
+
+static void expr_meta(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = nn(nftnl_expr_alloc("meta"));
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void expr_cmp(struct nftnl_rule *r, uint32_t op, const void *v, uint32_t len)
+{
+	struct nftnl_expr *e = nn(nftnl_expr_alloc("cmp"));
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set_data(e, NFTNL_EXPR_CMP_DATA, v, len);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void expr_payload(struct nftnl_rule *r, uint32_t off, uint32_t len)
+{
+	struct nftnl_expr *e = nn(nftnl_expr_alloc("payload"));
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void expr_objref_map(struct nftnl_rule *r, const struct map *m)
+{
+	struct nftnl_expr *e = nn(nftnl_expr_alloc("objref"));
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, m->name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, (uint32_t)(m - maps) + 1);
+	nftnl_rule_add_expr(r, e);
+}
+
+/* NFT_MSG_NEWRULE: meta i/oiftype != loopback meta nfproto <family>
+ * counter name <address> map @<m>. Loopback is the host talking to itself,
+ * not traffic to or from a zone. */
+static int put_rule(struct batch *b, const struct map *m)
+{
+	const uint16_t loopback = ARPHRD_LOOPBACK;
+	struct nftnl_rule *r;
+	struct nlmsghdr *nlh;
+
+	nlh = batch_hdr(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+			"add rule to chain %s for map %s", m->chain, m->name);
+	if (nlh == NULL)
+		return -1;
+	r = nn(nftnl_rule_alloc());
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NMF_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, m->chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	expr_meta(r, m->iftype);
+	expr_cmp(r, NFT_CMP_NEQ, &loopback, sizeof(loopback));
+	expr_meta(r, NFT_META_NFPROTO);
+	expr_cmp(r, NFT_CMP_EQ, &m->nfproto, sizeof(m->nfproto));
+	expr_payload(r, m->off, m->len);
+	expr_objref_map(r, m);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	batch_put(b, nlh);
+	return 0;
+}
+
+/* The whole table for z, counters starting at start[], replacing any old
+ * one: "add table" first so that "delete table" always has one to delete. */
+static int build(struct batch *b, const struct nmz *z,
+		 const struct nm_zone_counters *start)
+{
+	struct nlmsghdr *nlh;
+
+	if ((nlh = batch_hdr(b, NFNL_MSG_BATCH_BEGIN, 0, "begin transaction")) == NULL)
+		return -1;
+	batch_put(b, nlh);
+	if (put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE, "add") == -1 ||
+	    put_table(b, NFT_MSG_DELTABLE, 0, "delete old") == -1 ||
+	    put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, "create") == -1)
+		return -1;
+	for (size_t i = 0; i < nmz_count(z); i++)
+		if (put_counter(b, nmz_name(z, i), "_in", start[i].packets_in,
+				start[i].bytes_in) == -1 ||
+		    put_counter(b, nmz_name(z, i), "_out", start[i].packets_out,
+				start[i].bytes_out) == -1)
+			return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
+		if (put_set(b, &maps[i]) == -1 || put_elems(b, &maps[i], z) == -1)
+			return -1;
+	if (put_chain(b, "prerouting", NF_INET_PRE_ROUTING, PRIO_PRE) == -1 ||
+	    put_chain(b, "postrouting", NF_INET_POST_ROUTING, PRIO_POST) == -1)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
+		if (put_rule(b, &maps[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* End the batch, send it in one sendto() and read every reply queued.
+ * 0 only if the last message was acked and nothing failed. */
+static int batch_send(struct batch *b, const char *what)
+{
+	struct talk t = {.b = b, .what = what};
+	struct nlmsghdr *nlh;
+	struct nl nl;
+	int lost = 0, rc = -1, sz;
+	ssize_t n;
+
+	if (b->last == 0)
+		return -1; /* nothing but "begin" */
+	nlh = (struct nlmsghdr *)(b->buf + b->last);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	t.ack_seq = nlh->nlmsg_seq;
+	if ((nlh = batch_hdr(b, NFNL_MSG_BATCH_END, 0, "end transaction")) == NULL)
+		return -1;
+	batch_put(b, nlh);
+	if (nl_open(&nl) == -1)
+		return -1;
+	/* One datagram must hold the whole transaction. */
+	sz = (int)(b->len + 4096);
+	if (b->len > 128 * 1024 && setsockopt(mnl_socket_get_fd(nl.sk), SOL_SOCKET,
+					      SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(mnl_socket_get_fd(nl.sk), SOL_SOCKET, SO_SNDBUF, &sz,
+			   sizeof(sz));
+	if (mnl_socket_sendto(nl.sk, b->buf, b->len) < 0) {
+		log_warn("nftables: %s: send %zu bytes", what, b->len);
+		goto out;
+	}
+	for (;;) {
+		if ((n = nl_recv(&nl, MSG_DONTWAIT)) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == ENOBUFS) { /* some replies dropped: read on */
+				lost = 1;
+				continue;
+			}
+			log_warn("nftables: %s: receive", what);
+			goto out;
+		}
+		if (nl_parse(&nl, (size_t)n, 0, NULL, &t) == MNL_CB_ERROR && t.err == 0) {
+			log_warn("nftables: %s: bad reply", what);
+			goto out;
+		}
+	}
+	if (lost)
+		log_warnx("nftables: %s: replies lost (ENOBUFS): taken as failed", what);
+	else if (!t.acked && t.err == 0)
+		log_warnx("nftables: %s: no answer from the kernel", what);
+	if (t.acked && t.err == 0 && !lost)
+		rc = 0;
+out:
+	nl_close(&nl);
+	return rc;
+}
+
+/* --- the API --------------------------------------------------------- */
+
+static name_t *names_of(const struct nmz *z)
+{
+	name_t *names = xcalloc(nmz_count(z) + 1, sizeof(*names));
+
+	for (size_t i = 0; i < nmz_count(z); i++)
+		strlcpy_chk(names[i], nmz_name(z, i), sizeof(names[i]));
+	return names;
+}
+
+/* Starting values for z's counters: those of the zones of the same name in
+ * the table this process made, brought up to date from the kernel. */
+static void carry(const struct nmz *z, int exists, struct nm_zone_counters *start)
+{
+	size_t missing = 1;
+
+	if (exists && get_counters(st.names, st.n, st.last, &missing) == -1)
+		missing = 1;
+	if (missing)
+		log_warnx("nftables: table inet %s was changed by someone else: counters "
+			  "continue from the values read last",
+			  NMF_TABLE);
+	for (size_t i = 0; i < nmz_count(z); i++)
+		for (size_t j = 0; j < st.n; j++)
+			if (strcmp(nmz_name(z, i), st.names[j]) == 0)
+				start[i] = st.last[j];
+}
+
+static void forget(void)
+{
+	free(st.names);
+	free(st.last);
+	memset(&st, 0, sizeof(st));
+}
+
+int nmf_apply(const struct nmz *z)
+{
+	struct nm_zone_counters *start = xcalloc(nmz_count(z) + 1, sizeof(*start));
+	struct batch b;
+	int exists, rc = -1;
+
+	batch_init(&b);
+	if ((exists = table_exists()) == -1)
+		goto out;
+	if (st.applied)
+		carry(z, exists, start);
+	else if (exists)
+		log_info("nftables: replacing table inet %s left by an earlier run",
+			 NMF_TABLE);
+	if (build(&b, z, start) == -1 || batch_send(&b, "apply zones") == -1)
+		goto out;
+	forget();
+	st.applied = 1;
+	st.names = names_of(z);
+	st.last = start;
+	st.n = nmz_count(z);
+	start = NULL;
+	log_debug("nftables: table inet %s: %zu zones, %zu bytes of netlink", NMF_TABLE,
+		  nmz_count(z), b.len);
+	rc = 0;
+out:
+	batch_free(&b);
+	free(start);
+	return rc;
+}
+
+int nmf_read(const struct nmz *z, struct nm_zone_counters *out)
+{
+	size_t n = nmz_count(z), missing;
+	name_t *names = names_of(z);
+	int rc = -1;
+
+	memset(out, 0, n * sizeof(*out));
+	if (get_counters(names, n, out, &missing) == -1)
+		goto out;
+	if (missing > 0) {
+		log_warnx("nftables: %zu of %zu counters missing from table inet %s "
+			  "(deleted or flushed by someone else?)",
+			  missing, 2 * n, NMF_TABLE);
+		goto out;
+	}
+	/* Remember them: the values a replacement table starts from. */
+	for (size_t i = 0; st.applied && i < n; i++)
+		for (size_t j = 0; j < st.n; j++)
+			if (strcmp(names[i], st.names[j]) == 0)
+				st.last[j] = out[i];
+	rc = 0;
+out:
+	free(names);
+	return rc;
+}
+
+void nmf_remove(void)
+{
+	struct batch b;
+	struct nlmsghdr *nlh;
+
+	batch_init(&b);
+	if ((nlh = batch_hdr(&b, NFNL_MSG_BATCH_BEGIN, 0, "begin transaction")) != NULL) {
+		batch_put(&b, nlh);
+		if (put_table(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE, "add") == 0 &&
+		    put_table(&b, NFT_MSG_DELTABLE, 0, "delete") == 0 &&
+		    batch_send(&b, "remove table") == 0)
+			log_debug("nftables: removed table inet %s", NMF_TABLE);
+	}
+	batch_free(&b);
+	forget();
+}

@@ -1,0 +1,28 @@
+/* nft.h — the daemon's own nftables table "inet vpc_failover": one named
+ * counter per zone and direction, fed by interval maps from base chains that
+ * only count (policy accept, no verdicts). Netlink only (libmnl + libnftnl).
+ * Layout and what is counted where: docs/netmon.md. */
+#ifndef VPCF_NETMON_NFT_H
+#define VPCF_NETMON_NFT_H
+
+#include <stddef.h>
+
+#include "netmon/netmon.h"
+
+#define NMF_TABLE "vpc_failover" /* family inet */
+
+struct nmz;
+
+/* Create the table for the zones of z, or replace the one there in one
+ * transaction. Counters of zones that were in the table this process made
+ * before keep counting from their values (a reload resets nothing); new zones
+ * start at 0; a table left by another process is replaced from 0. 0 or -1. */
+int nmf_apply(const struct nmz *z);
+/* Read every counter in one dump into out[0 .. nmz_count(z) - 1] (cumulative).
+ * -1 if the table or any of z's counters is missing (flushed by someone:
+ * nmf_apply again restores it from the values read last). */
+int nmf_read(const struct nmz *z, struct nm_zone_counters *out);
+/* Delete the table; a missing table is fine. Logged on failure. */
+void nmf_remove(void);
+
+#endif

@@ -1,0 +1,549 @@
+/* prom.c — the metrics snapshot as Prometheus text format 0.0.4, served on
+ * /metrics.
+ *
+ * Rendering is a pure function of the snapshot: samples are collected per
+ * family first, so that each family is printed once, with HELP and TYPE,
+ * in a fixed order, and a series that appears twice in a malformed
+ * snapshot is printed once.
+ *
+ * The endpoint is libmicrohttpd in external epoll mode: its epoll fd is
+ * watched by our ev loop and MHD_run() is called when it is readable or when
+ * MHD's own timeout (MHD_get_timeout) expires. Scrapes therefore run on the
+ * loop's thread and read the daemon's state without locks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/ev.h"
+#include "daemon/log.h"
+#include "daemon/util.h"
+#include "netmon/prom.h"
+
+#define LABELS_MAX 4096	  /* one series' label set; longer ones are skipped */
+#define SEEN_MAX   100000 /* series per family; more are dropped */
+
+enum fam_id {
+	F_UP,
+	F_GROUP_STATE,
+	F_TRANSITIONS,
+	F_ROUTE_UPDATES,
+	F_CONVERGENCE,
+	F_API,
+	F_ZONE_PACKETS,
+	F_ZONE_BYTES,
+	F_TCP_OUT,
+	F_TCP_RETRANS,
+	F_ZONE_TCP_OUT,
+	F_ZONE_TCP_RETRANS,
+	F_ZONE_TCP_RATIO,
+	F_NETMON_COLLECTIONS,
+	F_NETMON_LOST,
+	F_COUNT,
+};
+
+static const struct {
+	const char *name;
+	int counter; /* else gauge */
+	const char *help;
+} defs[F_COUNT] = {
+    [F_UP] = {"vpc_failover_up", 0, "1 while vpc-failoverd runs and answers scrapes."},
+    [F_GROUP_STATE] = {"vpc_failover_group_state", 0,
+		       "keepalived state of the failover group: 1 for the current "
+		       "state, 0 for the others (UNKNOWN before the first event)."},
+    [F_TRANSITIONS] = {"vpc_failover_transitions_total", 1,
+		       "keepalived state changes of the group into each state since "
+		       "the daemon started."},
+    [F_ROUTE_UPDATES] = {"vpc_failover_route_updates_total", 1,
+			 "Route table entries the group wrote to point at this node "
+			 "(result=ok) or failed to converge in a pass (result=failed)."},
+    [F_CONVERGENCE] = {"vpc_failover_convergence_seconds", 0,
+		       "Last failover of the group: seconds from the keepalived "
+		       "transition until every route table pointed at this node. "
+		       "Absent before the first failover."},
+    [F_API] = {"vpc_failover_api_requests_total", 1,
+	       "EC2 API answers by action and code: OK, the EC2 error code, "
+	       "HTTP_<status> for an error without one, TransportError when no "
+	       "answer came. Retries count once each."},
+    [F_ZONE_PACKETS] = {"vpc_failover_zone_packets_total", 1,
+			"Packets between this host and the zone (in: source address "
+			"in the zone, out: destination in the zone). Netfilter sees "
+			"GSO/GRO skbs, so this counts skbs: one may carry several "
+			"wire packets."},
+    [F_ZONE_BYTES] = {"vpc_failover_zone_bytes_total", 1,
+		      "Bytes between this host and the zone (in: source address in "
+		      "the zone, out: destination in the zone). Netfilter sees "
+		      "GSO/GRO skbs whole, so byte counts are exact."},
+    [F_TCP_OUT] = {"vpc_failover_tcp_segments_out_total", 1,
+		   "TCP segments this host sent, retransmissions excluded "
+		   "(/proc/net/snmp Tcp OutSegs)."},
+    [F_TCP_RETRANS] = {"vpc_failover_tcp_retrans_segments_total", 1,
+		       "TCP segments this host retransmitted (/proc/net/snmp Tcp "
+		       "RetransSegs)."},
+    [F_ZONE_TCP_OUT] = {"vpc_failover_zone_tcp_segments_out_total", 1,
+			"TCP segments sent to peers in the zone, retransmissions "
+			"included (tcp_info tcpi_segs_out)."},
+    [F_ZONE_TCP_RETRANS] = {"vpc_failover_zone_tcp_retrans_segments_total", 1,
+			    "TCP segments retransmitted to peers in the zone "
+			    "(tcp_info tcpi_total_retrans)."},
+    [F_ZONE_TCP_RATIO] = {"vpc_failover_zone_tcp_retrans_ratio", 0,
+			  "Retransmitted / sent TCP segments to peers in the zone "
+			  "over the last collection interval, 0..1."},
+    [F_NETMON_COLLECTIONS] = {"vpc_failover_netmon_collections_total", 1,
+			      "Collection rounds of the network monitor."},
+    [F_NETMON_LOST] = {"vpc_failover_netmon_lost_events_total", 1,
+		       "Times the kernel dropped netlink events for the network "
+		       "monitor (ENOBUFS); each was followed by a full re-dump."},
+};
+
+struct fam {
+	struct buf text;
+	char **seen; /* label sets already printed */
+	size_t nseen;
+};
+
+struct render {
+	struct fam f[F_COUNT];
+	int overflow;
+};
+
+/* Label values: backslash, double quote and newline escaped (0.0.4). 0, or
+ * -1 when the buffer's cap was reached. */
+static int esc_label(struct buf *b, const char *s)
+{
+	int rc = 0;
+
+	for (; *s; s++) {
+		if (*s == '\\')
+			rc |= buf_append(b, "\\\\", 2);
+		else if (*s == '"')
+			rc |= buf_append(b, "\\\"", 2);
+		else if (*s == '\n')
+			rc |= buf_append(b, "\\n", 2);
+		else
+			rc |= buf_append(b, s, 1);
+	}
+	return rc;
+}
+
+/* HELP text: backslash and newline escaped. */
+static void esc_help(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			buf_append(b, "\\\\", 2);
+		else if (*s == '\n')
+			buf_append(b, "\\n", 2);
+		else
+			buf_append(b, s, 1);
+	}
+}
+
+/* The shortest decimal that reads back as the same double. */
+static void fmt_double(double d, char *out, size_t n)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(out, n, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
+}
+
+/* A sample value from the snapshot; counters must be >= 0. 0 or -1. */
+static int fmt_value(json_t *v, int counter, char *out, size_t n)
+{
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+		if (counter && i < 0)
+			return -1;
+		snprintf(out, n, "%lld", (long long)i);
+		return 0;
+	}
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		if (!isfinite(d) || (counter && d < 0))
+			return -1;
+		fmt_double(d, out, n);
+		return 0;
+	}
+	return -1;
+}
+
+/* Add one sample; labels are NULL-terminated name, value pairs. Label values
+ * that are not strings skip the sample. */
+static void sample(struct render *r, enum fam_id id, json_t *value, ...)
+{
+	struct fam *f = &r->f[id];
+	struct buf lb;
+	char num[64];
+	const char *k;
+	va_list ap;
+	int bad = 0;
+
+	if (fmt_value(value, defs[id].counter, num, sizeof(num)) == -1)
+		return;
+	buf_init(&lb, LABELS_MAX);
+	va_start(ap, value);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		const char *v = va_arg(ap, const char *);
+		if (v == NULL) {
+			bad = 1;
+			continue;
+		}
+		buf_append(&lb, lb.len ? "," : "{", 1);
+		buf_append(&lb, k, strlen(k));
+		buf_append(&lb, "=\"", 2);
+		bad |= esc_label(&lb, v) == -1;
+		bad |= buf_append(&lb, "\"", 1) == -1;
+	}
+	va_end(ap);
+	if (lb.len)
+		bad |= buf_append(&lb, "}", 1) == -1;
+	if (bad || f->nseen >= SEEN_MAX)
+		goto out;
+	for (size_t i = 0; i < f->nseen; i++)
+		if (strcmp(f->seen[i], buf_str(&lb)) == 0)
+			goto out;
+	f->seen = xreallocarray(f->seen, f->nseen + 1, sizeof(*f->seen));
+	f->seen[f->nseen++] = xstrdup(buf_str(&lb));
+	if (buf_append(&f->text, defs[id].name, strlen(defs[id].name)) == -1 ||
+	    buf_append(&f->text, lb.data ? lb.data : "", lb.len) == -1 ||
+	    buf_append(&f->text, " ", 1) == -1 ||
+	    buf_append(&f->text, num, strlen(num)) == -1 ||
+	    buf_append(&f->text, "\n", 1) == -1)
+		r->overflow = 1;
+out:
+	buf_free(&lb);
+}
+
+static const char *str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static void render_group(struct render *r, json_t *g)
+{
+	static const char *const states[] = {"MASTER", "BACKUP",  "FAULT",
+					     "STOP",   "DELETED", "UNKNOWN"};
+	const char *name = str(g, "group"), *cur = str(g, "state"), *key;
+	json_t *one = json_integer(1), *zero = json_integer(0), *v;
+	int known = 0;
+
+	if (name == NULL)
+		goto out;
+	/* A state set: every state present, so that absence is never
+	 * ambiguous and sum by (group) is always 1. */
+	for (size_t i = 0; i < ARRAY_SIZE(states); i++) {
+		int is = cur && strcmp(cur, states[i]) == 0;
+		known |= is;
+		sample(r, F_GROUP_STATE, is ? one : zero, "group", name, "state",
+		       states[i], NULL);
+	}
+	if (cur && !known)
+		sample(r, F_GROUP_STATE, one, "group", name, "state", cur, NULL);
+	json_object_foreach(json_object_get(g, "transitions"), key, v)
+	    sample(r, F_TRANSITIONS, v, "group", name, "state", key, NULL);
+	json_object_foreach(json_object_get(g, "route_updates"), key, v)
+	    sample(r, F_ROUTE_UPDATES, v, "group", name, "result", key, NULL);
+	sample(r, F_CONVERGENCE, json_object_get(g, "convergence_seconds"), "group", name,
+	       NULL);
+out:
+	json_decref(one);
+	json_decref(zero);
+}
+
+static void render_zone(struct render *r, json_t *z)
+{
+	const char *name = str(z, "zone");
+
+	if (name == NULL)
+		return;
+	sample(r, F_ZONE_PACKETS, json_object_get(z, "packets_in"), "zone", name,
+	       "direction", "in", NULL);
+	sample(r, F_ZONE_PACKETS, json_object_get(z, "packets_out"), "zone", name,
+	       "direction", "out", NULL);
+	sample(r, F_ZONE_BYTES, json_object_get(z, "bytes_in"), "zone", name, "direction",
+	       "in", NULL);
+	sample(r, F_ZONE_BYTES, json_object_get(z, "bytes_out"), "zone", name,
+	       "direction", "out", NULL);
+	sample(r, F_ZONE_TCP_OUT, json_object_get(z, "tcp_segments_out"), "zone", name,
+	       NULL);
+	sample(r, F_ZONE_TCP_RETRANS, json_object_get(z, "tcp_retrans_segments"), "zone",
+	       name, NULL);
+	sample(r, F_ZONE_TCP_RATIO, json_object_get(z, "tcp_retrans_ratio"), "zone", name,
+	       NULL);
+}
+
+char *nmp_render(json_t *snap)
+{
+	struct render r;
+	struct buf out;
+	json_t *v, *tcp = json_object_get(snap, "tcp"),
+		   *nm = json_object_get(snap, "netmon");
+	size_t i;
+	char *text = NULL;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < F_COUNT; i++)
+		buf_init(&r.f[i].text, NMP_TEXT_MAX);
+	buf_init(&out, NMP_TEXT_MAX);
+
+	sample(&r, F_UP, json_object_get(snap, "up"), NULL);
+	json_array_foreach(json_object_get(snap, "groups"), i, v) render_group(&r, v);
+	json_array_foreach(json_object_get(snap, "api_requests"), i, v)
+	    sample(&r, F_API, json_object_get(v, "count"), "action", str(v, "action"),
+		   "code", str(v, "code"), NULL);
+	json_array_foreach(json_object_get(snap, "zones"), i, v) render_zone(&r, v);
+	sample(&r, F_TCP_OUT, json_object_get(tcp, "segments_out"), NULL);
+	sample(&r, F_TCP_RETRANS, json_object_get(tcp, "retrans_segments"), NULL);
+	sample(&r, F_NETMON_COLLECTIONS, json_object_get(nm, "collections"), NULL);
+	sample(&r, F_NETMON_LOST, json_object_get(nm, "lost_events"), NULL);
+
+	for (i = 0; i < F_COUNT && !r.overflow; i++) {
+		struct fam *f = &r.f[i];
+		if (f->text.len == 0)
+			continue;
+		buf_append(&out, "# HELP ", 7);
+		buf_append(&out, defs[i].name, strlen(defs[i].name));
+		buf_append(&out, " ", 1);
+		esc_help(&out, defs[i].help);
+		buf_append(&out, "\n# TYPE ", 8);
+		buf_append(&out, defs[i].name, strlen(defs[i].name));
+		buf_append(&out, defs[i].counter ? " counter\n" : " gauge\n",
+			   defs[i].counter ? 9 : 7);
+		if (buf_append(&out, f->text.data, f->text.len) == -1)
+			r.overflow = 1;
+	}
+	if (!r.overflow)
+		text = xstrdup(buf_str(&out));
+	for (i = 0; i < F_COUNT; i++) {
+		buf_free(&r.f[i].text);
+		for (size_t j = 0; j < r.f[i].nseen; j++)
+			free(r.f[i].seen[j]);
+		free(r.f[i].seen);
+	}
+	buf_free(&out);
+	return text;
+}
+
+/* --- the HTTP endpoint ---------------------------------------------------- */
+
+static struct MHD_Daemon *mhd;
+static int mhd_epfd = -1;
+static uint64_t mhd_timer;
+static int bound_port;
+static json_t *(*snapshot_fn)(void);
+
+static void mhd_rearm(void);
+
+static void mhd_drive(void)
+{
+	if (MHD_run(mhd) != MHD_YES)
+		log_warnx("metrics: MHD_run failed");
+	mhd_rearm();
+}
+
+static void on_mhd_timer(void *arg)
+{
+	mhd_timer = 0;
+	mhd_drive();
+}
+
+static void on_mhd_fd(int fd, uint32_t events, void *arg)
+{
+	mhd_drive();
+}
+
+/* MHD says how soon it must run again even without socket activity
+ * (connection timeouts, data already buffered on edge-triggered sockets). */
+static void mhd_rearm(void)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (mhd_timer)
+		ev_timer_cancel(mhd_timer);
+	mhd_timer = 0;
+	if (mhd && MHD_get_timeout(mhd, &t) == MHD_YES)
+		mhd_timer = ev_timer_add((uint64_t)t, on_mhd_timer, NULL);
+}
+
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
+							  va_list ap)
+{
+	char msg[512];
+
+	/* Debug only: most of these are about a client's bad request, which
+	 * anyone who can connect could repeat at will; our own failures are
+	 * logged where they happen. */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("metrics: libmicrohttpd: %s", msg);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
+			     const char *ctype, char *body, const char *allow)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result rc;
+
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	rc = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **con_cls)
+{
+	static const char text[] = "text/plain; charset=utf-8";
+
+	if (strcmp(url, "/metrics") != 0)
+		return reply(conn, MHD_HTTP_NOT_FOUND, text,
+			     xstrdup("not found: metrics are at /metrics\n"), NULL);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text,
+			     xstrdup("method not allowed: GET /metrics\n"), "GET, HEAD");
+	json_t *snap = snapshot_fn();
+	char *body = snap ? nmp_render(snap) : NULL;
+	json_decref(snap);
+	if (body == NULL) {
+		log_warnx("metrics: the snapshot could not be rendered");
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, text,
+			     xstrdup("metrics could not be rendered\n"), NULL);
+	}
+	return reply(conn, MHD_HTTP_OK, NMP_CONTENT_TYPE, body, NULL);
+}
+
+/* HOST:PORT, numeric, IPv6 in brackets, into a listening socket. */
+static int listen_socket(const char *listen_addr, int *family)
+{
+	char host[128];
+	const char *colon = strrchr(listen_addr, ':');
+	struct addrinfo hints, *ai = NULL;
+	int fd = -1, one = 1, rc;
+	size_t hl;
+
+	if (colon == NULL || (hl = (size_t)(colon - listen_addr)) == 0 ||
+	    hl >= sizeof(host)) {
+		log_warnx("metrics: listen '%s' is not ADDRESS:PORT", listen_addr);
+		return -1;
+	}
+	memcpy(host, listen_addr, hl);
+	host[hl] = '\0';
+	if (host[0] == '[' && host[hl - 1] == ']') {
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &ai)) != 0) {
+		log_warnx("metrics: listen '%s': %s", listen_addr, gai_strerror(rc));
+		return -1;
+	}
+	*family = ai->ai_family;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("metrics: socket");
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		log_warn("metrics: cannot listen on %s: bind", listen_addr);
+		goto fail;
+	}
+	if (listen(fd, 64) == -1) {
+		log_warn("metrics: listen on %s", listen_addr);
+		goto fail;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		bound_port = ntohs(ss.ss_family == AF_INET6
+				       ? ((struct sockaddr_in6 *)&ss)->sin6_port
+				       : ((struct sockaddr_in *)&ss)->sin_port);
+	goto out;
+fail:
+	close(fd);
+	fd = -1;
+out:
+	freeaddrinfo(ai);
+	return fd;
+}
+
+int nmp_serve(const char *listen_addr, json_t *(*snapshot)(void))
+{
+	int family = AF_INET;
+	int fd = listen_socket(listen_addr, &family);
+	const union MHD_DaemonInfo *info;
+
+	if (fd == -1)
+		return -1;
+	snapshot_fn = snapshot;
+	mhd = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (family == AF_INET6 ? MHD_USE_IPv6 : 0),
+	    0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)NMP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)NMP_CONN_TIMEOUT_S, MHD_OPTION_END);
+	if (mhd == NULL) {
+		log_warnx("metrics: libmicrohttpd could not start on %s", listen_addr);
+		/* MHD may or may not have closed it on its way out. */
+		if (fcntl(fd, F_GETFD) != -1)
+			close(fd);
+		bound_port = 0;
+		return -1;
+	}
+	info = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL || (mhd_epfd = info->epoll_fd) < 0 ||
+	    ev_fd_set(mhd_epfd, EPOLLIN, on_mhd_fd, NULL) == -1) {
+		log_warnx("metrics: cannot watch libmicrohttpd's epoll fd");
+		nmp_stop();
+		return -1;
+	}
+	mhd_rearm();
+	log_info("metrics: Prometheus endpoint on http://%s/metrics (port %d)",
+		 listen_addr, bound_port);
+	return 0;
+}
+
+int nmp_port(void)
+{
+	return mhd ? bound_port : 0;
+}
+
+void nmp_stop(void)
+{
+	if (mhd == NULL)
+		return;
+	if (mhd_epfd >= 0)
+		ev_fd_del(mhd_epfd);
+	mhd_epfd = -1;
+	if (mhd_timer)
+		ev_timer_cancel(mhd_timer);
+	mhd_timer = 0;
+	/* Closes the listening socket and every connection. */
+	MHD_stop_daemon(mhd);
+	mhd = NULL;
+	bound_port = 0;
+	log_info("metrics: endpoint stopped");
+}

@@ -1,0 +1,294 @@
+#!/bin/bash
+# netmon TCP accounting (netmon/tcp.c through tests/tools/tcp-probe) in
+# namespaces of its own: a "host" namespace running the probe, with veth links
+# to two server namespaces in two zones (198.18.10.0/24, 198.18.20.0/24).
+# One link loses 20% of the segments the host sends (nftables numgen: this
+# kernel has no netem). Checks: per-zone retransmission ratios, host-wide
+# counters against the namespace's own /proc/net/snmp, short connections
+# counted from destroy events alone, and lost events (ENOBUFS) counted.
+# VPCF_BUILD=build/h-x runs the probe of another build directory.
+. "$(dirname "$0")/../lib.sh"
+
+[ -n "${VPCF_BUILD:-}" ] && B=$(cd "$VPCF_BUILD" && pwd)
+PROBE=$B/tools/tcp-probe
+PY=/usr/bin/python3
+PORT=5001
+Z1=198.18.10.0/24 # lossy
+Z2=198.18.20.0/24
+
+if [ ! -x "$PROBE" ]; then
+	not_ok "tcp-probe is built" "no $PROBE (run make)"
+	exit 1
+fi
+
+cat >"$T/sink.py" <<'EOF'
+# TCP sink: reads every connection to EOF, then closes it.
+import socket, sys, threading
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", int(sys.argv[1])))
+l.listen(1024)
+open(sys.argv[2], "w").close()
+def serve(c):
+    c.settimeout(120)
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    c.close()
+while True:
+    c, _ = l.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+
+cat >"$T/client.py" <<'EOF'
+# client.py HOST PORT CONNS BYTES CHUNK PARALLEL [HOLD]: each connection
+# writes BYTES in CHUNK-byte writes (no Nagle), then (once the file HOLD
+# exists, if given) half-closes and waits for the sink's EOF. Prints the sum
+# of tcpi_segs_out read just before the half-close: a lower bound of what
+# the connections sent. HOST "::ffff:a.b.c.d" makes IPv6 sockets.
+import os, socket, struct, sys, threading, time
+SEGS_OUT = 136  # offsetof(struct tcp_info, tcpi_segs_out), <linux/tcp.h>
+host, port = sys.argv[1], int(sys.argv[2])
+conns, nbytes, chunk, par = (int(a) for a in sys.argv[3:7])
+hold = sys.argv[7] if len(sys.argv) > 7 else None
+lock = threading.Lock()
+st = {"next": 0, "segs": 0, "bytes": 0, "errors": 0}
+def one():
+    s = socket.create_connection((host, port), timeout=60)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buf, sent = b"x" * chunk, 0
+    while sent < nbytes:
+        s.sendall(buf)
+        sent += chunk
+    for _ in range(600):
+        if hold is None or os.path.exists(hold):
+            break
+        time.sleep(0.05)
+    ti = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    segs = struct.unpack_from("I", ti, SEGS_OUT)[0]
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(4096):
+        pass
+    s.close()
+    return segs, sent
+def worker():
+    while True:
+        with lock:
+            if st["next"] >= conns:
+                return
+            st["next"] += 1
+        try:
+            segs, sent = one()
+            with lock:
+                st["segs"] += segs
+                st["bytes"] += sent
+        except OSError as e:
+            print("error:", e, file=sys.stderr)
+            with lock:
+                st["errors"] += 1
+ts = [threading.Thread(target=worker) for _ in range(par)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+print("segs=%d bytes=%d errors=%d" % (st["segs"], st["bytes"], st["errors"]))
+sys.exit(1 if st["errors"] else 0)
+EOF
+
+# kv FILE LINE_REGEX KEY: KEY's value on the last line matching LINE_REGEX
+kv() {
+	awk -v k="$3" -v re="$2" '$0 ~ re { for (i = 1; i <= NF; i++) { n = index($i, "=");
+		if (n && substr($i, 1, n - 1) == k) v = substr($i, n + 1) } } END { print v }' "$1"
+}
+# maxkv FILE LINE_REGEX KEY: the largest value of KEY on matching lines
+maxkv() {
+	awk -v k="$3" -v re="$2" 'BEGIN { m = 0 } $0 ~ re { for (i = 1; i <= NF; i++) {
+		n = index($i, "="); if (n && substr($i, 1, n - 1) == k && substr($i, n + 1) + 0 > m)
+		m = substr($i, n + 1) + 0 } } END { print m }' "$1"
+}
+# cmp_ok NAME A OP B (awk arithmetic, floats allowed)
+cmp_ok() {
+	if [ -n "$2" ] && [ -n "$4" ] && awk -v a="$2" -v b="$4" "BEGIN { exit !(a $3 b) }"; then
+		ok "$1"
+	else
+		not_ok "$1" "want $2 $3 $4"
+	fi
+}
+div() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > 0 ? a / b : 0) }'; }
+# Tcp: OutSegs RetransSegs of the host namespace
+snmp() {
+	ip netns exec "$NS_H" awk '/^Tcp:/ { if (h) { for (i = 2; i <= NF; i++) v[k[i]] = $i;
+		print v["OutSegs"], v["RetransSegs"]; exit } for (i = 2; i <= NF; i++) k[i] = $i; h = 1 }' \
+		/proc/net/snmp
+}
+# No socket in a state that still sends, on either end (TIME_WAIT only ACKs a
+# retransmitted FIN, and no peer is left in LAST_ACK to send one).
+quiet() {
+	local n
+	for n in "$NS_H" "$NS_1" "$NS_2"; do
+		[ -z "$(ip netns exec "$n" ss -Htn state syn-sent state syn-recv \
+			state established state fin-wait-1 state fin-wait-2 state close-wait \
+			state last-ack state closing)" ] || return 1
+	done
+}
+# probe_start LOG ARGS...: sets PROBE_PID once the probe has its baseline
+probe_start() {
+	local log=$1
+	shift
+	spawn "$log" ip netns exec "$NS_H" "$PROBE" "$@"
+	PROBE_PID=$SPAWNED_PID
+	wait_for 10 grep -q '^start host' "$log"
+}
+# probe_stop LOG: SIGTERM (final collection), wait for the report; sets probe_rc
+probe_stop() {
+	kill -TERM "$PROBE_PID"
+	if wait_for 20 grep -q '^end stats' "$1"; then
+		wait "$PROBE_PID"
+		probe_rc=$?
+	else
+		probe_rc=timeout
+	fi
+}
+client() { # ZONE_HOST CONNS BYTES CHUNK PARALLEL OUT [HOLD]
+	timeout --kill-after=5 120 ip netns exec "$NS_H" $PY "$T/client.py" "$1" $PORT \
+		"$2" "$3" "$4" "$5" ${7:+"$7"} >"$6" 2>&1
+}
+
+NS_H=$(ns_new tcph) && NS_1=$(ns_new tcpz1) && NS_2=$(ns_new tcpz2) || {
+	not_ok "namespaces"
+	exit 1
+}
+ip -n "$NS_H" link add name vh1 type veth peer name vs1 netns "$NS_1" &&
+	ip -n "$NS_H" link add name vh2 type veth peer name vs2 netns "$NS_2" &&
+	ip -n "$NS_H" addr add 198.18.10.1/24 dev vh1 &&
+	ip -n "$NS_H" addr add 198.18.20.1/24 dev vh2 &&
+	ip -n "$NS_1" addr add 198.18.10.2/24 dev vs1 &&
+	ip -n "$NS_2" addr add 198.18.20.2/24 dev vs2 &&
+	ip -n "$NS_H" link set vh1 up && ip -n "$NS_H" link set vh2 up &&
+	ip -n "$NS_1" link set vs1 up && ip -n "$NS_2" link set vs2 up
+check "veth links to both zones" test $? = 0
+# The lossless link must not retransmit at all: on a link this fast a tail
+# loss probe fires before the sink's delayed ACK and counts as a
+# retransmission. Zone 1 still recovers by fast retransmit and RTO.
+ip netns exec "$NS_H" sysctl -qw net.ipv4.tcp_early_retrans=0
+check "no tail loss probes in the host namespace" test $? = 0
+# 20% of what the host sends to zone 1's sink never arrives.
+ip netns exec "$NS_1" nft -f - <<EOF
+table inet lossy {
+	chain pre {
+		type filter hook prerouting priority raw; policy accept;
+		tcp dport $PORT numgen random mod 100 < 20 drop
+	}
+}
+EOF
+check "20% loss towards zone 1" test $? = 0
+spawn "$T/sink1.log" ip netns exec "$NS_1" $PY "$T/sink.py" $PORT "$T/sink1.ready"
+spawn "$T/sink2.log" ip netns exec "$NS_2" $PY "$T/sink.py" $PORT "$T/sink2.ready"
+check "sinks listening" wait_for 10 test -e "$T/sink1.ready" -a -e "$T/sink2.ready"
+
+# ---- 1. ratios and host-wide counters
+read -r out0 re0 < <(snmp)
+probe_start "$T/p1.out" "$Z1" "$Z2" -- 300 0.5
+check "probe took its baseline" test $? = 0
+client 198.18.10.2 8 262144 512 4 "$T/c1.out" &
+c1=$!
+client 198.18.20.2 8 262144 512 4 "$T/c2.out" &
+c2=$!
+wait $c1
+rc1=$?
+wait $c2
+rc2=$?
+sed 's/^/# zone 1 clients: /' "$T/c1.out"
+sed 's/^/# zone 2 clients: /' "$T/c2.out"
+expect_eq "clients to zone 1 done" "$rc1 $(kv "$T/c1.out" . bytes)" "0 2097152"
+expect_eq "clients to zone 2 done" "$rc2 $(kv "$T/c2.out" . bytes)" "0 2097152"
+check "connections closed on both ends" wait_for 60 quiet
+probe_stop "$T/p1.out"
+read -r out1 re1 < <(snmp)
+expect_eq "probe exits 0" "$probe_rc" 0
+sed 's/^/# /' "$T/p1.out" | grep -v '^# interval' | head -20
+grep '^interval .* zone=1 ' "$T/p1.out" | awk '{ print "# " $0 }' | grep -v ' retrans_segs=0 ' | head -5
+
+z1_segs=$(kv "$T/p1.out" '^end zone=0 ' segs_out)
+z1_re=$(kv "$T/p1.out" '^end zone=0 ' retrans_segs)
+z2_segs=$(kv "$T/p1.out" '^end zone=1 ' segs_out)
+z2_re=$(kv "$T/p1.out" '^end zone=1 ' retrans_segs)
+cmp_ok "zone 1 retransmitted" "$z1_re" '>' 0
+cmp_ok "zone 1 interval ratio clearly above 0" "$(maxkv "$T/p1.out" '^interval .* zone=0 ' ratio)" '>' 0.02
+cmp_ok "zone 1 cumulative ratio clearly above 0" "$(div "$z1_re" "$z1_segs")" '>' 0.02
+cmp_ok "zone 2 interval ratio stays near 0" "$(maxkv "$T/p1.out" '^interval .* zone=1 ' ratio)" '<' 0.01
+cmp_ok "zone 2 cumulative ratio near 0" "$(div "$z2_re" "$z2_segs")" '<' 0.01
+cmp_ok "zone 1 segs_out >= what the clients saw sent" "$z1_segs" '>=' "$(kv "$T/c1.out" . segs)"
+cmp_ok "zone 2 segs_out >= what the clients saw sent" "$z2_segs" '>=' "$(kv "$T/c2.out" . segs)"
+cmp_ok "zone 1 bytes_sent >= bytes written" "$(kv "$T/p1.out" '^end zone=0 ' bytes_sent)" '>=' 2097152
+cmp_ok "zone 2 bytes_sent >= bytes written" "$(kv "$T/p1.out" '^end zone=1 ' bytes_sent)" '>=' 2097152
+cmp_ok "zone 1 bytes_retrans > 0" "$(kv "$T/p1.out" '^end zone=0 ' bytes_retrans)" '>' 0
+# The probe's first and last reading lie inside the script's: with no other
+# TCP in the namespace, the deltas are equal.
+expect_eq "host OutSegs delta = /proc/net/snmp delta" \
+	"$(kv "$T/p1.out" '^end host ' d_out_segs)" "$((out1 - out0))"
+expect_eq "host RetransSegs delta = /proc/net/snmp delta" \
+	"$(kv "$T/p1.out" '^end host ' d_retrans_segs)" "$((re1 - re0))"
+# Every retransmission in the namespace was one of these sockets'.
+expect_eq "zones' retransmissions add up to the host's" "$((z1_re + z2_re))" "$((re1 - re0))"
+mono=$(awk '/^interval / { split($3, z, "="); split($4, s, "=");
+	if (s[2] + 0 < last[z[2]]) bad++; last[z[2]] = s[2] + 0 } END { print bad + 0 }' "$T/p1.out")
+expect_eq "zone counters never decrease between intervals" "$mono" 0
+expect_eq "no lost events with the default buffer" "$(kv "$T/p1.out" '^end stats' lost_events)" 0
+
+# ---- 2. short connections: no dump ever sees them, destroy events count them
+probe_start "$T/p2.out" "$Z1" "$Z2" -- 600 600
+check "probe 2 took its baseline" test $? = 0
+client 198.18.20.2 20 20000 1000 4 "$T/c3.out"
+expect_eq "short connections done" "$?" 0
+check "short connections closed" wait_for 60 quiet
+probe_stop "$T/p2.out"
+expect_eq "probe 2 exits 0" "$probe_rc" 0
+sed 's/^/# /' "$T/p2.out" | head -20
+expect_eq "only the baseline and the final dump ran" "$(kv "$T/p2.out" '^end stats' dumps)" 2
+cmp_ok "destroy events for every short connection" \
+	"$(kv "$T/p2.out" '^end stats' destroyed_unseen)" '>=' 20
+cmp_ok "zone 2 segs_out >= segments the short connections sent" \
+	"$(kv "$T/p2.out" '^end zone=1 ' segs_out)" '>=' "$(kv "$T/c3.out" . segs)"
+cmp_ok "zone 2 bytes_sent >= bytes they wrote" \
+	"$(kv "$T/p2.out" '^end zone=1 ' bytes_sent)" '>=' 400000
+expect_eq "zone 1 untouched" "$(kv "$T/p2.out" '^end zone=0 ' segs_out)" 0
+
+# ---- 3. lost events: a stopped probe with a tiny buffer overflows
+probe_start "$T/p3.out" -b 4096 "$Z1" "$Z2" -- 600 600
+check "probe 3 took its baseline" test $? = 0
+kill -STOP "$PROBE_PID"
+client 198.18.20.2 300 1000 1000 8 "$T/c4.out"
+expect_eq "burst of connections done" "$?" 0
+kill -CONT "$PROBE_PID"
+check "burst closed" wait_for 60 quiet
+probe_stop "$T/p3.out"
+expect_eq "probe 3 exits 0" "$probe_rc" 0
+sed 's/^/# /' "$T/p3.out" | head -20
+cmp_ok "ENOBUFS counted as lost events" "$(kv "$T/p3.out" '^end stats' lost_events)" '>=' 1
+cmp_ok "some destroy events really were lost" \
+	"$(kv "$T/p3.out" '^end stats' destroy_events)" '<' 300
+cmp_ok "a dump followed the loss" "$(kv "$T/p3.out" '^end stats' dumps)" '>=' 2
+check "the loss was logged" grep -q 'destroy events lost' "$T/p3.out"
+
+# ---- 4. an open IPv6 socket (IPv4-mapped destination) counted by dumps
+probe_start "$T/p4.out" "$Z1" "$Z2" -- 300 0.3
+check "probe 4 took its baseline" test $? = 0
+client ::ffff:198.18.20.2 1 100000 1000 1 "$T/c5.out" "$T/release" &
+c5=$!
+# Still open (it waits for $T/release): only a dump can have counted it.
+dumped() { [ "$(kv "$T/p4.out" '^interval .* zone=1 ' bytes_sent)" -ge 100000 ]; }
+check "a dump counts the open IPv6 socket in zone 2" wait_for 30 dumped
+touch "$T/release"
+wait $c5
+expect_eq "IPv6 client done" "$?" 0
+check "IPv6 connection closed" wait_for 60 quiet
+probe_stop "$T/p4.out"
+expect_eq "probe 4 exits 0" "$probe_rc" 0
+sed 's/^/# /' "$T/p4.out" | grep -v '^# interval' | head -20
+cmp_ok "its destroy event came too" "$(kv "$T/p4.out" '^end stats' destroy_events)" '>=' 1
+expect_eq "it was no unseen socket" "$(kv "$T/p4.out" '^end stats' destroyed_unseen)" 0
+cmp_ok "zone 2 has all it sent" "$(kv "$T/p4.out" '^end zone=1 ' segs_out)" '>=' \
+	"$(kv "$T/c5.out" . segs)"

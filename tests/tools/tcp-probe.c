@@ -1,0 +1,222 @@
+/* tcp-probe — runs netmon/tcp on the event loop, for integration tests.
+ *
+ *   tcp-probe [-b RCVBUF] ZONE_CIDR [ZONE_CIDR...] -- SECONDS INTERVAL
+ *
+ * Zone i is the i-th CIDR (longest prefix wins). Collects every INTERVAL
+ * seconds and after SECONDS, or at once on SIGTERM/SIGINT, then prints the
+ * totals and exits: 0 if every collection succeeded. -b sets the destroy
+ * event socket's receive buffer (small values provoke ENOBUFS). Lines:
+ *   start host out_segs=N retrans_segs=N
+ *   interval n=K zone=Z segs_out=N retrans_segs=N bytes_sent=N bytes_retrans=N ratio=R
+ *   end zone=Z segs_out=N retrans_segs=N bytes_sent=N bytes_retrans=N ratio=R
+ *   end host out_segs=N retrans_segs=N d_out_segs=N d_retrans_segs=N ...
+ *   end stats collections=N dumps=N ... lost_events=N   (always the last line)
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/cfg.h"
+#include "daemon/ev.h"
+#include "daemon/log.h"
+#include "daemon/util.h"
+#include "netmon/tcp.h"
+
+static struct cfg_cidr *zones;
+static size_t nzones;
+static uint64_t interval_ms, seconds_ms, started;
+static uint64_t ncollect;
+static int failed, sfd = -1, finished;
+static struct nm_host_tcp host0;
+
+static int prefix_match(const unsigned char *a, const unsigned char *net, int plen)
+{
+	int bytes = plen / 8, bits = plen % 8;
+
+	if (memcmp(a, net, (size_t)bytes) != 0)
+		return 0;
+	if (bits == 0)
+		return 1;
+	unsigned char mask = (unsigned char)(0xff << (8 - bits));
+	return (a[bytes] & mask) == (net[bytes] & mask);
+}
+
+static int lookup(void *ctx, int family, const void *daddr)
+{
+	int best = -1;
+
+	for (size_t i = 0; i < nzones; i++) {
+		if (zones[i].family != family ||
+		    !prefix_match(daddr, zones[i].addr, zones[i].plen))
+			continue;
+		if (best == -1 || zones[i].plen > zones[best].plen)
+			best = (int)i;
+	}
+	return best;
+}
+
+static void print_zone(const char *what, size_t z)
+{
+	struct nm_tcp_counters c;
+
+	nmt_zone(z, &c);
+	printf("%s zone=%zu segs_out=%llu retrans_segs=%llu bytes_sent=%llu "
+	       "bytes_retrans=%llu ratio=%.6f\n",
+	       what, z, (unsigned long long)c.segs_out,
+	       (unsigned long long)c.retrans_segs, (unsigned long long)c.bytes_sent,
+	       (unsigned long long)c.bytes_retrans, nmt_ratio(z));
+}
+
+static void collect(void)
+{
+	char what[64];
+
+	if (nmt_collect() == -1)
+		failed = 1;
+	ncollect++;
+	snprintf(what, sizeof(what), "interval n=%llu", (unsigned long long)ncollect);
+	for (size_t z = 0; z < nzones; z++)
+		print_zone(what, z);
+	fflush(stdout);
+}
+
+static void finish(void)
+{
+	struct nm_host_tcp h;
+	struct nmt_tcpext x;
+	struct nmt_stats st;
+
+	if (finished)
+		return;
+	finished = 1;
+	collect();
+	for (size_t z = 0; z < nzones; z++)
+		print_zone("end", z);
+	nmt_host(&h);
+	nmt_host_ext(&x);
+	printf("end host out_segs=%llu retrans_segs=%llu d_out_segs=%llu "
+	       "d_retrans_segs=%llu timeouts=%llu lost_retransmit=%llu "
+	       "fast_retrans=%llu loss_probes=%llu\n",
+	       (unsigned long long)h.out_segs, (unsigned long long)h.retrans_segs,
+	       (unsigned long long)(h.out_segs - host0.out_segs),
+	       (unsigned long long)(h.retrans_segs - host0.retrans_segs),
+	       (unsigned long long)x.timeouts, (unsigned long long)x.lost_retransmit,
+	       (unsigned long long)x.fast_retrans, (unsigned long long)x.loss_probes);
+	nmt_stats(&st);
+	printf("end stats collections=%llu dumps=%llu redumps=%llu destroy_events=%llu "
+	       "destroyed_unseen=%llu lost_events=%llu sockets=%zu bad_messages=%llu "
+	       "untracked=%llu\n",
+	       (unsigned long long)st.collections, (unsigned long long)st.dumps,
+	       (unsigned long long)st.redumps, (unsigned long long)st.destroy_events,
+	       (unsigned long long)st.destroyed_unseen,
+	       (unsigned long long)nmt_lost_events(), st.sockets,
+	       (unsigned long long)st.bad_messages, (unsigned long long)st.untracked);
+	fflush(stdout);
+	ev_stop();
+}
+
+static void on_tick(void *arg)
+{
+	uint64_t now = ev_now();
+
+	if (now - started >= seconds_ms) {
+		finish();
+		return;
+	}
+	collect();
+	uint64_t left = seconds_ms - (ev_now() - started);
+	ev_timer_add(left < interval_ms ? left : interval_ms, on_tick, NULL);
+}
+
+static void on_signal(int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si))
+		finish();
+}
+
+static int signals_init(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -1;
+	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd == -1)
+		return -1;
+	return ev_fd_set(sfd, EPOLLIN, on_signal, NULL);
+}
+
+static int parse_secs(const char *s, uint64_t *ms)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(d > 0) || d > 86400)
+		return -1;
+	*ms = (uint64_t)(d * 1000);
+	if (*ms == 0)
+		*ms = 1;
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: tcp-probe [-b RCVBUF] ZONE_CIDR [ZONE_CIDR...] -- SECONDS "
+		"INTERVAL\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	int ch, i, rcvbuf = 0;
+
+	log_init("tcp-probe", 1, LOG_LVL_INFO);
+	while ((ch = getopt(argc, argv, "+b:")) != -1) {
+		if (ch != 'b')
+			usage();
+		rcvbuf = atoi(optarg);
+	}
+	zones = xcalloc((size_t)argc, sizeof(*zones));
+	for (i = optind; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (cfg_parse_cidr(argv[i], &zones[nzones]) == -1) {
+			fprintf(stderr, "tcp-probe: bad CIDR %s\n", argv[i]);
+			return 2;
+		}
+		nzones++;
+	}
+	if (nzones == 0 || i + 3 != argc || parse_secs(argv[i + 1], &seconds_ms) == -1 ||
+	    parse_secs(argv[i + 2], &interval_ms) == -1)
+		usage();
+	if (rcvbuf > 0)
+		nmt_set_event_rcvbuf(rcvbuf);
+	if (ev_init() == -1 || signals_init() == -1)
+		fatal("event loop");
+	if (nmt_init(nzones, lookup, NULL) == -1)
+		fatalx("netmon tcp: init failed");
+	nmt_host(&host0);
+	started = ev_now();
+	printf("start host out_segs=%llu retrans_segs=%llu\n",
+	       (unsigned long long)host0.out_segs,
+	       (unsigned long long)host0.retrans_segs);
+	fflush(stdout);
+	ev_timer_add(interval_ms < seconds_ms ? interval_ms : seconds_ms, on_tick, NULL);
+	if (ev_run() == -1)
+		failed = 1;
+	nmt_fini();
+	ev_fini();
+	free(zones);
+	return failed;
+}
