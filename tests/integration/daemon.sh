@@ -172,7 +172,7 @@ expect_eq "status after the burst: MASTER, converged" "$(status_of "g['state'], 
 # Throttling and 5xx during a failover still converge
 vf notify INSTANCE VI_1 BACKUP 100
 set_all $ENI_A 3
-sim_post /_sim/faults '{"throttle": 0.4, "error5xx": 0.2, "reset": 0.1}' >/dev/null
+sim_post /_sim/faults '{"throttle": 0.4, "error5xx": 0.2, "reset": 0.1, "fail_next": 2}' >/dev/null
 vf notify INSTANCE VI_1 MASTER 150
 check "converged under throttling, 5xx and resets" wait_for 15 all_at $ENI_C 3
 sim_post /_sim/faults '{"throttle": 0, "error5xx": 0, "reset": 0}' >/dev/null

@@ -1,0 +1,107 @@
+#!/bin/bash
+# The network monitor inside vpc-failoverd: zone counters and per-zone TCP
+# through `vpc-failover metrics`, exact to the packet; reload with changed
+# zones keeps counters monotonic; the nftables table goes away on stop.
+. "$(dirname "$0")/../lib.sh"
+PY=/usr/bin/python3
+
+H=$(ns_new host) && A=$(ns_new zone-a) && Bn=$(ns_new zone-b) || { not_ok "namespaces"; exit 1; }
+ip -n "$H" link add ha type veth peer name ah netns "$A" &&
+	ip -n "$H" link add hb type veth peer name bh netns "$Bn" &&
+	ip -n "$H" addr add 198.18.10.1/24 dev ha && ip -n "$A" addr add 198.18.10.2/24 dev ah &&
+	ip -n "$H" addr add 198.18.20.1/24 dev hb && ip -n "$Bn" addr add 198.18.20.2/24 dev bh &&
+	ip -n "$H" link set ha up && ip -n "$H" link set hb up &&
+	ip -n "$A" link set ah up && ip -n "$Bn" link set bh up || { not_ok "links"; exit 1; }
+
+conf() { # ZONES_TEXT
+	cat >"$T/vpcf.conf" <<-C
+	[aws]
+	region = us-east-1
+	endpoint = http://127.0.0.1:9
+	[daemon]
+	control_socket = $T/ctl.sock
+	state_dir = $T/state
+	[metrics]
+	listen =
+	[netmon]
+	interval = 1
+	$1
+	[group g]
+	vrrp_instance = VI_1
+	destinations = 198.19.255.10/32
+	route_tables = rtb-00000000000000001
+	network_interface = eni-0aaaaaaaaaaaaaaa1
+	C
+}
+metric() { # python expression over the snapshot m, zones by name in z
+	"$VPCF" -c "$T/vpcf.conf" metrics --json |
+		$PY -c "import json,sys; m=json.load(sys.stdin); m=m.get('metrics',m); z={x['zone']: x for x in m['zones']}; print($1)"
+}
+udp() { # NS DST COUNT PAYLOAD: COUNT datagrams to a closed port
+	ip netns exec "$1" $PY -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range($3): s.sendto(b'x' * $4, ('$2', 9))"
+}
+
+conf "zone.a = 198.18.10.0/24
+	zone.b = 198.18.20.0/24"
+spawn "$T/daemon.log" ip netns exec "$H" "$VPCFD" -f -c "$T/vpcf.conf"
+DPID=$SPAWNED_PID
+check "daemon starts with two zones" wait_for 5 test -S "$T/ctl.sock"
+check "its nftables table exists" bash -c "ip netns exec $H nft list tables | grep -q 'inet vpc_failover'"
+
+# 50 datagrams of 100 bytes to zone a, 7 to zone b. An IPv4 UDP datagram is
+# 20 + 8 + payload bytes on the wire, as netfilter counts it.
+udp "$H" 198.18.10.2 50 100
+udp "$H" 198.18.20.2 7 100
+sleep 2.5 # two collections
+expect_eq "zone a: 50 packets out" "$(metric "z['a']['packets_out']")" 50
+expect_eq "zone a: 50 x 128 bytes out" "$(metric "z['a']['bytes_out']")" 6400
+expect_eq "zone b: 7 packets out" "$(metric "z['b']['packets_out']")" 7
+check "zone a: the ICMP port-unreachable answers counted in" \
+	test "$(metric "z['a']['packets_in']")" -ge 1
+
+# TCP to zone a only: per-zone TCP accounting sees it, zone b stays at 0
+spawn "$T/sink.log" ip netns exec "$A" $PY -c "
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('198.18.10.2', 5001)); s.listen(8)
+while True:
+    c, _ = s.accept()
+    while c.recv(65536): pass
+    c.close()"
+wait_for 5 ip netns exec "$A" $PY -c "import socket; socket.create_connection(('198.18.10.2', 5001), 1).close()"
+ip netns exec "$H" $PY -c "
+import socket
+c = socket.create_connection(('198.18.10.2', 5001), 2)
+for i in range(200): c.sendall(b'y' * 1000)
+c.close()"
+sleep 2.5
+check "zone a: TCP segments out counted" test "$(metric "z['a']['tcp_segments_out']")" -ge 100
+expect_eq "zone b: no TCP" "$(metric "z['b']['tcp_segments_out']")" 0
+check "host-wide TCP segments out counted" test "$(metric "m['tcp']['segments_out']")" -gt 0
+
+# Reload: zone b goes, zone c comes; zone a keeps counting from where it was
+before=$(metric "z['a']['packets_out']")
+conf "zone.a = 198.18.10.0/24
+	zone.c = 198.18.30.0/24"
+kill -HUP "$DPID"
+check "reload logged" wait_for 5 grep -q "netmon: reloaded, 2 zones" "$T/daemon.log"
+udp "$H" 198.18.10.2 5 100
+sleep 2.5
+expect_eq "after reload zone a continues (+5)" "$(metric "z['a']['packets_out']")" $((before + 5))
+expect_eq "zone b is gone" "$(metric "'b' in z")" False
+expect_eq "zone c starts at 0" "$(metric "z['c']['packets_out']")" 0
+
+# Prometheus text for the zones
+"$VPCF" -c "$T/vpcf.conf" metrics --format=prometheus >"$T/prom.txt"
+check "prometheus text has the zone counter" \
+	grep -q "^vpc_failover_zone_packets_total{zone=\"a\",direction=\"out\"} $((before + 5))" "$T/prom.txt"
+
+# Stop: the table is removed
+kill -TERM "$DPID"
+wait "$DPID"
+expect_eq "daemon exits 0" "$?" 0
+check "the nftables table is gone after stop" \
+	bash -c "! ip netns exec $H nft list tables | grep -q vpc_failover"
