@@ -100,7 +100,8 @@ t1=$(date +%s%N)
 expect_eq "notify MASTER exits 0" "$rc" 0
 echo "# notify returned in $(((t1 - t0) / 1000000)) ms"
 check "all tables point at this node" wait_for 5 all_at $ENI_C 3
-expect_eq "status says MASTER, converged" "$(status_of "g['state'], g['phase']")" "MASTER converged"
+check "status says MASTER, converged" \
+	wait_for 5 bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -q 'group redis: MASTER.*converged'"
 check "status shows a convergence time" test "$(status_of "g['convergence_ms']")" -gt 0
 check "status text names the group and this node" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -q 'group redis: MASTER'"
 
@@ -167,7 +168,9 @@ echo "# 1000 notifies in $((t1 - t0)) s cost $calls EC2 calls"
 # costs at most 1 describe + 3 writes here.
 bound=$((4 * (t1 - t0 + 2)))
 check "the burst cost at most one pass a second ($calls <= $bound EC2 calls)" test "$calls" -le "$bound"
-expect_eq "status after the burst: MASTER, converged" "$(status_of "g['state'], g['phase']")" "MASTER converged"
+# The last pass may still wait out the flapping gap: converged within a bound.
+check "status after the burst: MASTER, converged" \
+	wait_for 10 bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -q 'group redis: MASTER.*converged'"
 
 # Throttling and 5xx during a failover still converge
 vf notify INSTANCE VI_1 BACKUP 100
