@@ -7,31 +7,15 @@
 . "$(dirname "$0")/../tests/lib.sh"
 
 REPS=${1:-7}
-ENI_A=eni-0aaaaaaaaaaaaaaa1 ENI_C=eni-0ccccccccccccccc3
-AKID=AKIASIMULATED000001 SECRET=simulated/secret/key/0000000000000000001
-DEST=10.255.0.10/32
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-rtb() { printf 'rtb-%017x' "$1"; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ms_now() { date +%s%N | cut -c1-13; }
 
 setup() { # N LATENCY
-	local n=$1 i tables="" ids=""
-	for ((i = 1; i <= n; i++)); do
-		tables+="${tables:+,}{\"id\": \"$(rtb "$i")\", \"routes\": [{\"dest\": \"$DEST\", \"eni\": \"$ENI_A\"}]}"
-		ids+=" $(rtb "$i")"
-	done
-	cat >"$T/state.json" <<-J
-	{"region": "us-east-1",
-	 "vpc": {"id": "vpc-0123456789abcdef0", "cidr": "198.18.0.0/16", "owner": "123456789012"},
-	 "credentials": [{"access_key_id": "$AKID", "secret_access_key": "$SECRET"}],
-	 "instances": [
-	  {"id": "i-0aaaaaaaaaaaaaaa1", "az": "us-east-1a", "eni": "$ENI_A", "mac": "02:00:00:00:0a:01", "address": "198.18.1.2"},
-	  {"id": "i-0ccccccccccccccc3", "az": "us-east-1c", "eni": "$ENI_C", "mac": "02:00:00:00:0c:03", "address": "198.18.3.2"}],
-	 "imds_default_instance": "i-0ccccccccccccccc3",
-	 "route_tables": [$tables]}
-	J
+	local n=$1 i ids=""
+	for ((i = 1; i <= n; i++)); do ids+=" $(rtb "$i")"; done
+	sim_vpc "$T/state.json" "$n"
 	[ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	[ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
 	sim_start "$T/state.json" --latency "$2" --log /dev/null || exit 1

@@ -71,6 +71,17 @@ int64_t wall_s(void)
 	return (int64_t)time(NULL);
 }
 
+void errf(char *errbuf, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errbuf == NULL || errsz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errsz, fmt, ap);
+	va_end(ap);
+}
+
 int strlcpy_chk(char *dst, const char *src, size_t size)
 {
 	size_t n = strlen(src);

@@ -11,6 +11,8 @@
 #   sim_start STATEFILE [ARGS]    start the simulated VPC on 127.0.0.1,
 #                                 sets SIM_URL, SIM_PID
 #   sim_get PATH / sim_post PATH [JSON]   the simulator's /_sim/ control API
+#   sim_vpc FILE N [EMPTY] [CREDS]  write the loopback tests' simulated VPC
+#   rtb I                         the id of route table I of sim_vpc
 #   tmp                           a per-script temp dir ($T), removed on exit
 # Everything a script started is stopped by PID, and its namespaces deleted,
 # on exit, interrupt or failure.
@@ -86,6 +88,37 @@ sim_start() {
 	fi
 	SIM_URL="http://127.0.0.1:$(head -1 "$T/sim.port")"
 }
+# The simulated VPC of the loopback tests and benchmarks: node a (AZ a) and
+# node c (AZ c, the instance the metadata answers for), one key pair, and N
+# route tables whose route to $DEST points at node a, except table EMPTY
+# (no route). CREDS: extra credential objects, JSON, comma-first.
+ENI_A=eni-0aaaaaaaaaaaaaaa1 ENI_C=eni-0ccccccccccccccc3
+I_A=i-0aaaaaaaaaaaaaaa1 I_C=i-0ccccccccccccccc3
+AKID=AKIASIMULATED000001
+SECRET=simulated/secret/key/0000000000000000001
+DEST=10.255.0.10/32
+rtb() { printf 'rtb-%017x' "$1"; }
+sim_vpc() { # FILE N [EMPTY] [CREDS]
+	local i routes tables=""
+	for ((i = 1; i <= $2; i++)); do
+		routes="[{\"dest\": \"$DEST\", \"eni\": \"$ENI_A\"}]"
+		[ "$i" = "${3:-0}" ] && routes="[]"
+		tables+="${tables:+,}{\"id\": \"$(rtb "$i")\", \"routes\": $routes}"
+	done
+	cat >"$1" <<-J
+	{"region": "us-east-1",
+	 "vpc": {"id": "vpc-0123456789abcdef0", "cidr": "198.18.0.0/16", "owner": "123456789012"},
+	 "credentials": [{"access_key_id": "$AKID", "secret_access_key": "$SECRET"}${4:-}],
+	 "instances": [
+	  {"id": "$I_A", "az": "us-east-1a", "eni": "$ENI_A", "mac": "02:00:00:00:0a:01",
+	   "address": "198.18.1.2", "role": "vpcf-node"},
+	  {"id": "$I_C", "az": "us-east-1c", "eni": "$ENI_C", "mac": "02:00:00:00:0c:03",
+	   "address": "198.18.3.2", "role": "vpcf-node"}],
+	 "imds_default_instance": "$I_C",
+	 "route_tables": [$tables]}
+	J
+}
+
 sim_get() { curl -sS --max-time 5 "$SIM_URL$1"; }
 sim_post() { curl -sS --max-time 5 -X POST --data "${2:-}" "$SIM_URL$1"; }
 

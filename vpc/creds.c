@@ -24,19 +24,6 @@
 #define CREDS_FILE_MAX (64 * 1024) /* a credentials file is a few hundred bytes */
 #define CREDS_JSON_MAX (64 * 1024) /* IMDS answers ~1.5 KiB */
 
-static void seterr(char *errbuf, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *errbuf, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errsz, fmt, ap);
-	va_end(ap);
-}
 
 /* Copy one credential into dst. Keys and tokens are printable ASCII without
  * spaces; anything else (a newline would split an HTTP header) is refused.
@@ -45,17 +32,17 @@ static int cred_field(char *dst, size_t dstsz, const char *val, size_t len,
 		      const char *what, char *errbuf, size_t errsz)
 {
 	if (len == 0) {
-		seterr(errbuf, errsz, "%s is empty", what);
+		errf(errbuf, errsz, "%s is empty", what);
 		return -1;
 	}
 	if (len >= dstsz) {
-		seterr(errbuf, errsz, "%s is too long (%zu bytes, at most %zu)", what,
+		errf(errbuf, errsz, "%s is too long (%zu bytes, at most %zu)", what,
 		       len, dstsz - 1);
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)val[i] <= 0x20 || (unsigned char)val[i] >= 0x7f) {
-			seterr(errbuf, errsz, "%s contains a space or non-printable byte",
+			errf(errbuf, errsz, "%s contains a space or non-printable byte",
 			       what);
 			return -1;
 		}
@@ -185,27 +172,27 @@ static int read_private(const char *path, char **out, char *errbuf, size_t errsz
 	/* Symlinks are followed (~/.aws often is one), but what was opened is
 	 * what gets checked; O_NONBLOCK so a FIFO cannot hang us before that. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
-		seterr(errbuf, errsz, "credentials file %s: %s", path, strerror(errno));
+		errf(errbuf, errsz, "credentials file %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
-		seterr(errbuf, errsz, "credentials file %s: fstat: %s", path,
+		errf(errbuf, errsz, "credentials file %s: fstat: %s", path,
 		       strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(errbuf, errsz, "credentials file %s: not a regular file", path);
+		errf(errbuf, errsz, "credentials file %s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		seterr(errbuf, errsz,
+		errf(errbuf, errsz,
 		       "credentials file %s: mode %04o is %s by others; chmod 600 it",
 		       path, (unsigned)(st.st_mode & 07777),
 		       (st.st_mode & 044) ? "readable" : "accessible");
 		goto out;
 	}
 	if (st.st_size > CREDS_FILE_MAX) {
-		seterr(errbuf, errsz, "credentials file %s: larger than %d bytes", path,
+		errf(errbuf, errsz, "credentials file %s: larger than %d bytes", path,
 		       CREDS_FILE_MAX);
 		goto out;
 	}
@@ -216,7 +203,7 @@ static int read_private(const char *path, char **out, char *errbuf, size_t errsz
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			seterr(errbuf, errsz, "credentials file %s: read: %s", path,
+			errf(errbuf, errsz, "credentials file %s: read: %s", path,
 			       strerror(errno));
 			goto out;
 		}
@@ -225,13 +212,13 @@ static int read_private(const char *path, char **out, char *errbuf, size_t errsz
 		len += (size_t)n;
 	}
 	if (len > CREDS_FILE_MAX) {
-		seterr(errbuf, errsz, "credentials file %s: larger than %d bytes", path,
+		errf(errbuf, errsz, "credentials file %s: larger than %d bytes", path,
 		       CREDS_FILE_MAX);
 		goto out;
 	}
 	/* inih stops at a NUL: whatever followed would be ignored silently. */
 	if (memchr(buf, '\0', len) != NULL) {
-		seterr(errbuf, errsz, "credentials file %s: contains a NUL byte", path);
+		errf(errbuf, errsz, "credentials file %s: contains a NUL byte", path);
 		goto out;
 	}
 	buf[len] = '\0';
@@ -266,22 +253,22 @@ int creds_from_file(const char *path, const char *profile, struct aws_creds *c,
 	textlen = strlen(text);
 	if ((ln = ini_parse_all(text, &x)) != 0) {
 		if (ln < 0)
-			seterr(errbuf, errsz, "credentials file %s: out of memory", path);
+			errf(errbuf, errsz, "credentials file %s: out of memory", path);
 		else if (x.err[0])
-			seterr(errbuf, errsz, "credentials file %s:%d: %s", path, ln,
+			errf(errbuf, errsz, "credentials file %s:%d: %s", path, ln,
 			       x.err);
 		else
-			seterr(errbuf, errsz, "credentials file %s:%d: syntax error",
+			errf(errbuf, errsz, "credentials file %s:%d: syntax error",
 			       path, ln);
 		goto out;
 	}
 	if (!x.in_profile) {
-		seterr(errbuf, errsz, "credentials file %s: no [%s] profile", path,
+		errf(errbuf, errsz, "credentials file %s: no [%s] profile", path,
 		       x.profile);
 		goto out;
 	}
 	if (!x.have_ak || !x.have_sk) {
-		seterr(errbuf, errsz, "credentials file %s: profile [%s] has no %s", path,
+		errf(errbuf, errsz, "credentials file %s: profile [%s] has no %s", path,
 		       x.profile,
 		       x.have_ak ? "aws_secret_access_key" : "aws_access_key_id");
 		goto out;
@@ -306,7 +293,7 @@ static int json_field(json_t *o, const char *key, char *dst, size_t dstsz, char 
 	char what[64];
 
 	if (!json_is_string(v)) {
-		seterr(errbuf, errsz, "IMDS credentials: %s is %s", key,
+		errf(errbuf, errsz, "IMDS credentials: %s is %s", key,
 		       v ? "not a string" : "missing");
 		return -1;
 	}
@@ -327,28 +314,28 @@ int creds_parse_imds(const char *body, size_t len, struct aws_creds *c, char *er
 
 	memset(&t, 0, sizeof(t));
 	if (body == NULL || len == 0) {
-		seterr(errbuf, errsz, "IMDS credentials: empty body");
+		errf(errbuf, errsz, "IMDS credentials: empty body");
 		goto out;
 	}
 	if (len > CREDS_JSON_MAX) {
-		seterr(errbuf, errsz, "IMDS credentials: body of %zu bytes exceeds %d",
+		errf(errbuf, errsz, "IMDS credentials: body of %zu bytes exceeds %d",
 		       len, CREDS_JSON_MAX);
 		goto out;
 	}
 	/* jerr.text quotes the input near the error, which may be the secret:
 	 * only the position is reported. */
 	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		seterr(errbuf, errsz,
+		errf(errbuf, errsz,
 		       "IMDS credentials: invalid JSON at line %d column %d", jerr.line,
 		       jerr.column);
 		goto out;
 	}
 	if (!json_is_object(root)) {
-		seterr(errbuf, errsz, "IMDS credentials: not a JSON object");
+		errf(errbuf, errsz, "IMDS credentials: not a JSON object");
 		goto out;
 	}
 	if (!json_is_string(cv = json_object_get(root, "Code"))) {
-		seterr(errbuf, errsz,
+		errf(errbuf, errsz,
 		       "IMDS credentials: Code is missing or not a string");
 		goto out;
 	}
@@ -358,7 +345,7 @@ int creds_parse_imds(const char *body, size_t len, struct aws_creds *c, char *er
 		for (char *p = code; *p; p++)
 			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 				*p = '?';
-		seterr(errbuf, errsz, "IMDS credentials: Code is \"%s\", not \"Success\"",
+		errf(errbuf, errsz, "IMDS credentials: Code is \"%s\", not \"Success\"",
 		       code);
 		goto out;
 	}
@@ -371,7 +358,7 @@ int creds_parse_imds(const char *body, size_t len, struct aws_creds *c, char *er
 	    json_field(root, "Expiration", exp, sizeof(exp), errbuf, errsz) == -1)
 		goto out;
 	if ((t.expiration = creds_parse_time(exp)) == -1) {
-		seterr(errbuf, errsz,
+		errf(errbuf, errsz,
 		       "IMDS credentials: Expiration \"%s\" is not YYYY-MM-DDTHH:MM:SSZ",
 		       exp);
 		goto out;

@@ -31,19 +31,6 @@
 #define ROUTES_MAX 10000
 #define TEXT_MAX   4096 /* longest element text we ever look at */
 
-static void seterr(char *errbuf, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *errbuf, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errsz, fmt, ap);
-	va_end(ap);
-}
 
 /* Server text ends up in log lines: no control characters in there. */
 static void sanitize(char *s)
@@ -103,7 +90,7 @@ static int field(const xmlNode *el, char *dst, size_t dstsz, const char *where,
 {
 	if (node_text(el, dst, dstsz) == 0)
 		return 0;
-	seterr(errbuf, errsz, "%s/%s: value longer than %zu bytes", where, el->name,
+	errf(errbuf, errsz, "%s/%s: value longer than %zu bytes", where, el->name,
 	       dstsz - 1);
 	return -1;
 }
@@ -115,17 +102,17 @@ static xmlDoc *parse(const char *body, size_t len, char *errbuf, size_t errsz)
 	xmlDoc *doc = NULL;
 
 	if (body == NULL || len == 0) {
-		seterr(errbuf, errsz, "empty response body");
+		errf(errbuf, errsz, "empty response body");
 		goto out;
 	}
 	if (len > EC2_BODY_MAX) {
-		seterr(errbuf, errsz,
+		errf(errbuf, errsz,
 		       "response body of %zu bytes exceeds the %d byte limit", len,
 		       EC2_BODY_MAX);
 		goto out;
 	}
 	if ((ctxt = xmlNewParserCtxt()) == NULL) {
-		seterr(errbuf, errsz, "out of memory creating an XML parser");
+		errf(errbuf, errsz, "out of memory creating an XML parser");
 		goto out;
 	}
 	/* No NOENT (entities stay references), no DTDLOAD, no HUGE. */
@@ -140,19 +127,19 @@ static xmlDoc *parse(const char *body, size_t len, char *errbuf, size_t errsz)
 			    sizeof(msg));
 		msg[strcspn(msg, "\n")] = '\0';
 		sanitize(msg);
-		seterr(errbuf, errsz, "malformed XML at line %d: %s", e->line, msg);
+		errf(errbuf, errsz, "malformed XML at line %d: %s", e->line, msg);
 		xmlFreeDoc(doc);
 		doc = NULL;
 		goto out;
 	}
 	if (doc->intSubset != NULL || doc->extSubset != NULL) {
-		seterr(errbuf, errsz, "XML with a DOCTYPE declaration is refused");
+		errf(errbuf, errsz, "XML with a DOCTYPE declaration is refused");
 		xmlFreeDoc(doc);
 		doc = NULL;
 		goto out;
 	}
 	if (xmlDocGetRootElement(doc) == NULL) {
-		seterr(errbuf, errsz, "XML without a root element");
+		errf(errbuf, errsz, "XML without a root element");
 		xmlFreeDoc(doc);
 		doc = NULL;
 	}
@@ -191,7 +178,7 @@ static void error_root(const xmlNode *root, char *errbuf, size_t errsz)
 	}
 	sanitize(code);
 	sanitize(msg);
-	seterr(errbuf, errsz, "error response: %s: %s", code[0] ? code : "(no code)",
+	errf(errbuf, errsz, "error response: %s: %s", code[0] ? code : "(no code)",
 	       msg[0] ? msg : "(no message)");
 }
 
@@ -205,7 +192,7 @@ static int wrong_root(const xmlNode *root, const char *want, char *errbuf, size_
 	}
 	strlcpy_chk(name, (const char *)root->name, sizeof(name));
 	sanitize(name);
-	seterr(errbuf, errsz, "unexpected root element <%s>, wanted <%s>", name, want);
+	errf(errbuf, errsz, "unexpected root element <%s>, wanted <%s>", name, want);
 	return -1;
 }
 
@@ -226,7 +213,7 @@ static int gateway_field(const xmlNode *el, char *dst, size_t dstsz, const char 
 		id = p + 1;
 	}
 	if (strlcpy_chk(dst, id, dstsz) == -1) {
-		seterr(errbuf, errsz, "%s/%s: value longer than %zu bytes", where,
+		errf(errbuf, errsz, "%s/%s: value longer than %zu bytes", where,
 		       el->name, dstsz - 1);
 		return -1;
 	}
@@ -281,7 +268,7 @@ static int parse_route(const xmlNode *item, struct ec2_route *r, const char *whe
 			rc = field(n, r->origin, sizeof(r->origin), where, errbuf, errsz);
 	}
 	if (rc == 0 && r->dest[0] == '\0') {
-		seterr(errbuf, errsz, "%s: route without a destination", where);
+		errf(errbuf, errsz, "%s: route without a destination", where);
 		rc = -1;
 	}
 	return rc;
@@ -296,7 +283,7 @@ static int parse_routes(const xmlNode *set, struct ec2_table *t, const char *whe
 		if (!is_elem(n, "item"))
 			continue;
 		if (t->nroutes >= ROUTES_MAX) {
-			seterr(errbuf, errsz, "%s: more than %d routes", where,
+			errf(errbuf, errsz, "%s: more than %d routes", where,
 			       ROUTES_MAX);
 			return -1;
 		}
@@ -326,7 +313,7 @@ static int parse_table(const xmlNode *item, struct ec2_table *t, const char *whe
 			rc = parse_routes(n, t, where, errbuf, errsz);
 	}
 	if (rc == 0 && t->id[0] == '\0') {
-		seterr(errbuf, errsz, "%s: route table without a routeTableId", where);
+		errf(errbuf, errsz, "%s: route table without a routeTableId", where);
 		rc = -1;
 	}
 	return rc;
@@ -366,7 +353,7 @@ int ec2_xml_describe(const char *body, size_t len, struct ec2_table **tables,
 			if (!is_elem(it, "item"))
 				continue;
 			if (ngot >= TABLES_MAX) {
-				seterr(errbuf, errsz, "more than %d route tables",
+				errf(errbuf, errsz, "more than %d route tables",
 				       TABLES_MAX);
 				goto out;
 			}
@@ -381,7 +368,7 @@ int ec2_xml_describe(const char *body, size_t len, struct ec2_table **tables,
 	/* Losing a page silently would hide routes: a token must fit. */
 	if (token[0] != '\0') {
 		if (next == NULL || strlcpy_chk(next, token, nextsz) == -1) {
-			seterr(errbuf, errsz, "nextToken longer than %zu bytes",
+			errf(errbuf, errsz, "nextToken longer than %zu bytes",
 			       nextsz ? nextsz - 1 : 0);
 			if (next && nextsz)
 				next[0] = '\0';
@@ -415,7 +402,7 @@ int ec2_xml_ok(const char *body, size_t len, const char *action, char *errbuf,
 		goto out;
 	root = xmlDocGetRootElement(doc);
 	if ((size_t)snprintf(want, sizeof(want), "%sResponse", action) >= sizeof(want)) {
-		seterr(errbuf, errsz, "action name too long");
+		errf(errbuf, errsz, "action name too long");
 		goto out;
 	}
 	if (!is_elem(root, want)) {
@@ -425,12 +412,12 @@ int ec2_xml_ok(const char *body, size_t len, const char *action, char *errbuf,
 	if ((n = child(root, "return")) != NULL) {
 		if (node_text(n, ret, sizeof(ret)) == -1 ||
 		    (strcmp(ret, "true") != 0 && strcmp(ret, "false") != 0)) {
-			seterr(errbuf, errsz, "%s: <return> is neither true nor false",
+			errf(errbuf, errsz, "%s: <return> is neither true nor false",
 			       want);
 			goto out;
 		}
 		if (strcmp(ret, "false") == 0) {
-			seterr(errbuf, errsz, "%s: <return>false</return>", want);
+			errf(errbuf, errsz, "%s: <return>false</return>", want);
 			goto out;
 		}
 	}

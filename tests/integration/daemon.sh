@@ -4,30 +4,8 @@
 # a 1,000-event burst, faults, split brain, FIFO, reload, bad input.
 . "$(dirname "$0")/../lib.sh"
 
-ENI_A=eni-0aaaaaaaaaaaaaaa1 ENI_C=eni-0ccccccccccccccc3
-I_A=i-0aaaaaaaaaaaaaaa1 I_C=i-0ccccccccccccccc3
-AKID=AKIASIMULATED000001
-SECRET=simulated/secret/key/0000000000000000001
-DEST=10.255.0.10/32
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
-rtb() { printf 'rtb-%017x' "$1"; }
-
-write_state() {
-	local n=$1 i tables=""
-	for ((i = 1; i <= n; i++)); do
-		tables+="${tables:+,}{\"id\": \"$(rtb "$i")\", \"routes\": [{\"dest\": \"$DEST\", \"eni\": \"$ENI_A\"}]}"
-	done
-	cat >"$T/state.json" <<-J
-	{"region": "us-east-1",
-	 "vpc": {"id": "vpc-0123456789abcdef0", "cidr": "198.18.0.0/16", "owner": "123456789012"},
-	 "credentials": [{"access_key_id": "$AKID", "secret_access_key": "$SECRET"}],
-	 "instances": [
-	  {"id": "$I_A", "az": "us-east-1a", "eni": "$ENI_A", "mac": "02:00:00:00:0a:01", "address": "198.18.1.2", "role": "vpcf-node"},
-	  {"id": "$I_C", "az": "us-east-1c", "eni": "$ENI_C", "mac": "02:00:00:00:0c:03", "address": "198.18.3.2", "role": "vpcf-node"}],
-	 "imds_default_instance": "$I_C",
-	 "route_tables": [$tables]}
-	J
-}
+write_state() { sim_vpc "$T/state.json" "$1"; }
 
 # write_conf NTABLES RECHECK [EXTRA]
 write_conf() {
