@@ -21,7 +21,8 @@ uint64_t mono_ms(void);
 int64_t wall_s(void);
 
 /* Format an error message into errbuf (NULL or size 0: ignored). */
-void errf(char *errbuf, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void errf(char *errbuf, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Copy with truncation; returns -1 if src did not fit (dst still terminated). */
 int strlcpy_chk(char *dst, const char *src, size_t size);

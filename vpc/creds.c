@@ -24,7 +24,6 @@
 #define CREDS_FILE_MAX (64 * 1024) /* a credentials file is a few hundred bytes */
 #define CREDS_JSON_MAX (64 * 1024) /* IMDS answers ~1.5 KiB */
 
-
 /* Copy one credential into dst. Keys and tokens are printable ASCII without
  * spaces; anything else (a newline would split an HTTP header) is refused.
  * The message names what, never the value. */
@@ -36,14 +35,14 @@ static int cred_field(char *dst, size_t dstsz, const char *val, size_t len,
 		return -1;
 	}
 	if (len >= dstsz) {
-		errf(errbuf, errsz, "%s is too long (%zu bytes, at most %zu)", what,
-		       len, dstsz - 1);
+		errf(errbuf, errsz, "%s is too long (%zu bytes, at most %zu)", what, len,
+		     dstsz - 1);
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)val[i] <= 0x20 || (unsigned char)val[i] >= 0x7f) {
 			errf(errbuf, errsz, "%s contains a space or non-printable byte",
-			       what);
+			     what);
 			return -1;
 		}
 	}
@@ -177,7 +176,7 @@ static int read_private(const char *path, char **out, char *errbuf, size_t errsz
 	}
 	if (fstat(fd, &st) == -1) {
 		errf(errbuf, errsz, "credentials file %s: fstat: %s", path,
-		       strerror(errno));
+		     strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -186,14 +185,14 @@ static int read_private(const char *path, char **out, char *errbuf, size_t errsz
 	}
 	if (st.st_mode & 077) {
 		errf(errbuf, errsz,
-		       "credentials file %s: mode %04o is %s by others; chmod 600 it",
-		       path, (unsigned)(st.st_mode & 07777),
-		       (st.st_mode & 044) ? "readable" : "accessible");
+		     "credentials file %s: mode %04o is %s by others; chmod 600 it", path,
+		     (unsigned)(st.st_mode & 07777),
+		     (st.st_mode & 044) ? "readable" : "accessible");
 		goto out;
 	}
 	if (st.st_size > CREDS_FILE_MAX) {
 		errf(errbuf, errsz, "credentials file %s: larger than %d bytes", path,
-		       CREDS_FILE_MAX);
+		     CREDS_FILE_MAX);
 		goto out;
 	}
 	/* One byte more than allowed, to notice a file that grew after fstat. */
@@ -204,7 +203,7 @@ static int read_private(const char *path, char **out, char *errbuf, size_t errsz
 			continue;
 		if (n == -1) {
 			errf(errbuf, errsz, "credentials file %s: read: %s", path,
-			       strerror(errno));
+			     strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -213,7 +212,7 @@ static int read_private(const char *path, char **out, char *errbuf, size_t errsz
 	}
 	if (len > CREDS_FILE_MAX) {
 		errf(errbuf, errsz, "credentials file %s: larger than %d bytes", path,
-		       CREDS_FILE_MAX);
+		     CREDS_FILE_MAX);
 		goto out;
 	}
 	/* inih stops at a NUL: whatever followed would be ignored silently. */
@@ -256,21 +255,21 @@ int creds_from_file(const char *path, const char *profile, struct aws_creds *c,
 			errf(errbuf, errsz, "credentials file %s: out of memory", path);
 		else if (x.err[0])
 			errf(errbuf, errsz, "credentials file %s:%d: %s", path, ln,
-			       x.err);
+			     x.err);
 		else
-			errf(errbuf, errsz, "credentials file %s:%d: syntax error",
-			       path, ln);
+			errf(errbuf, errsz, "credentials file %s:%d: syntax error", path,
+			     ln);
 		goto out;
 	}
 	if (!x.in_profile) {
 		errf(errbuf, errsz, "credentials file %s: no [%s] profile", path,
-		       x.profile);
+		     x.profile);
 		goto out;
 	}
 	if (!x.have_ak || !x.have_sk) {
 		errf(errbuf, errsz, "credentials file %s: profile [%s] has no %s", path,
-		       x.profile,
-		       x.have_ak ? "aws_secret_access_key" : "aws_access_key_id");
+		     x.profile,
+		     x.have_ak ? "aws_secret_access_key" : "aws_access_key_id");
 		goto out;
 	}
 	strlcpy_chk(t.source, "file", sizeof(t.source));
@@ -294,7 +293,7 @@ static int json_field(json_t *o, const char *key, char *dst, size_t dstsz, char 
 
 	if (!json_is_string(v)) {
 		errf(errbuf, errsz, "IMDS credentials: %s is %s", key,
-		       v ? "not a string" : "missing");
+		     v ? "not a string" : "missing");
 		return -1;
 	}
 	/* No NUL inside: json_loadb refuses "\u0000" without JSON_ALLOW_NUL. */
@@ -318,16 +317,15 @@ int creds_parse_imds(const char *body, size_t len, struct aws_creds *c, char *er
 		goto out;
 	}
 	if (len > CREDS_JSON_MAX) {
-		errf(errbuf, errsz, "IMDS credentials: body of %zu bytes exceeds %d",
-		       len, CREDS_JSON_MAX);
+		errf(errbuf, errsz, "IMDS credentials: body of %zu bytes exceeds %d", len,
+		     CREDS_JSON_MAX);
 		goto out;
 	}
 	/* jerr.text quotes the input near the error, which may be the secret:
 	 * only the position is reported. */
 	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		errf(errbuf, errsz,
-		       "IMDS credentials: invalid JSON at line %d column %d", jerr.line,
-		       jerr.column);
+		errf(errbuf, errsz, "IMDS credentials: invalid JSON at line %d column %d",
+		     jerr.line, jerr.column);
 		goto out;
 	}
 	if (!json_is_object(root)) {
@@ -335,8 +333,7 @@ int creds_parse_imds(const char *body, size_t len, struct aws_creds *c, char *er
 		goto out;
 	}
 	if (!json_is_string(cv = json_object_get(root, "Code"))) {
-		errf(errbuf, errsz,
-		       "IMDS credentials: Code is missing or not a string");
+		errf(errbuf, errsz, "IMDS credentials: Code is missing or not a string");
 		goto out;
 	}
 	if (strcmp(json_string_value(cv), "Success") != 0) {
@@ -346,7 +343,7 @@ int creds_parse_imds(const char *body, size_t len, struct aws_creds *c, char *er
 			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 				*p = '?';
 		errf(errbuf, errsz, "IMDS credentials: Code is \"%s\", not \"Success\"",
-		       code);
+		     code);
 		goto out;
 	}
 	if (json_field(root, "AccessKeyId", t.access_key_id, sizeof(t.access_key_id),
@@ -359,8 +356,8 @@ int creds_parse_imds(const char *body, size_t len, struct aws_creds *c, char *er
 		goto out;
 	if ((t.expiration = creds_parse_time(exp)) == -1) {
 		errf(errbuf, errsz,
-		       "IMDS credentials: Expiration \"%s\" is not YYYY-MM-DDTHH:MM:SSZ",
-		       exp);
+		     "IMDS credentials: Expiration \"%s\" is not YYYY-MM-DDTHH:MM:SSZ",
+		     exp);
 		goto out;
 	}
 	strlcpy_chk(t.source, "instance-role", sizeof(t.source));

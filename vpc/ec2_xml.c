@@ -31,7 +31,6 @@
 #define ROUTES_MAX 10000
 #define TEXT_MAX   4096 /* longest element text we ever look at */
 
-
 /* Server text ends up in log lines: no control characters in there. */
 static void sanitize(char *s)
 {
@@ -91,7 +90,7 @@ static int field(const xmlNode *el, char *dst, size_t dstsz, const char *where,
 	if (node_text(el, dst, dstsz) == 0)
 		return 0;
 	errf(errbuf, errsz, "%s/%s: value longer than %zu bytes", where, el->name,
-	       dstsz - 1);
+	     dstsz - 1);
 	return -1;
 }
 
@@ -107,8 +106,8 @@ static xmlDoc *parse(const char *body, size_t len, char *errbuf, size_t errsz)
 	}
 	if (len > EC2_BODY_MAX) {
 		errf(errbuf, errsz,
-		       "response body of %zu bytes exceeds the %d byte limit", len,
-		       EC2_BODY_MAX);
+		     "response body of %zu bytes exceeds the %d byte limit", len,
+		     EC2_BODY_MAX);
 		goto out;
 	}
 	if ((ctxt = xmlNewParserCtxt()) == NULL) {
@@ -179,7 +178,7 @@ static void error_root(const xmlNode *root, char *errbuf, size_t errsz)
 	sanitize(code);
 	sanitize(msg);
 	errf(errbuf, errsz, "error response: %s: %s", code[0] ? code : "(no code)",
-	       msg[0] ? msg : "(no message)");
+	     msg[0] ? msg : "(no message)");
 }
 
 static int wrong_root(const xmlNode *root, const char *want, char *errbuf, size_t errsz)
@@ -213,8 +212,8 @@ static int gateway_field(const xmlNode *el, char *dst, size_t dstsz, const char 
 		id = p + 1;
 	}
 	if (strlcpy_chk(dst, id, dstsz) == -1) {
-		errf(errbuf, errsz, "%s/%s: value longer than %zu bytes", where,
-		       el->name, dstsz - 1);
+		errf(errbuf, errsz, "%s/%s: value longer than %zu bytes", where, el->name,
+		     dstsz - 1);
 		return -1;
 	}
 	return 0;
@@ -283,8 +282,7 @@ static int parse_routes(const xmlNode *set, struct ec2_table *t, const char *whe
 		if (!is_elem(n, "item"))
 			continue;
 		if (t->nroutes >= ROUTES_MAX) {
-			errf(errbuf, errsz, "%s: more than %d routes", where,
-			       ROUTES_MAX);
+			errf(errbuf, errsz, "%s: more than %d routes", where, ROUTES_MAX);
 			return -1;
 		}
 		snprintf(at, sizeof(at), "%s/routeSet/item[%zu]", where, t->nroutes + 1);
@@ -354,7 +352,7 @@ int ec2_xml_describe(const char *body, size_t len, struct ec2_table **tables,
 				continue;
 			if (ngot >= TABLES_MAX) {
 				errf(errbuf, errsz, "more than %d route tables",
-				       TABLES_MAX);
+				     TABLES_MAX);
 				goto out;
 			}
 			snprintf(where, sizeof(where), "routeTableSet/item[%zu]",
@@ -369,7 +367,7 @@ int ec2_xml_describe(const char *body, size_t len, struct ec2_table **tables,
 	if (token[0] != '\0') {
 		if (next == NULL || strlcpy_chk(next, token, nextsz) == -1) {
 			errf(errbuf, errsz, "nextToken longer than %zu bytes",
-			       nextsz ? nextsz - 1 : 0);
+			     nextsz ? nextsz - 1 : 0);
 			if (next && nextsz)
 				next[0] = '\0';
 			goto out;
@@ -413,7 +411,7 @@ int ec2_xml_ok(const char *body, size_t len, const char *action, char *errbuf,
 		if (node_text(n, ret, sizeof(ret)) == -1 ||
 		    (strcmp(ret, "true") != 0 && strcmp(ret, "false") != 0)) {
 			errf(errbuf, errsz, "%s: <return> is neither true nor false",
-			       want);
+			     want);
 			goto out;
 		}
 		if (strcmp(ret, "false") == 0) {

@@ -286,18 +286,25 @@ static const struct bad_case {
 	const char *msg;
 } bad_cases[] = {
     {"[bogus]\nfoo = 1\n" GROUP_OK, 1, "unknown section [bogus]"},
-    {"[netmon]\nzone.a = 10.0.0.0/8\nzone.b = 10.0.0.0/8\n" GROUP_OK, 3, "zone.b: 10.0.0.0/8 is already in zone a"},
-    {"[netmon]\nzone.a = 10.0.0.1/8\n" GROUP_OK, 2, "zone.a: bad CIDR '10.0.0.1/8': host bits set"},
-    {"[netmon]\nzone.a = 10.0.0.0/8\nzone.a = 11.0.0.0/8\n" GROUP_OK, 3, "duplicate zone 'a' (first at line 2)"},
+    {"[netmon]\nzone.a = 10.0.0.0/8\nzone.b = 10.0.0.0/8\n" GROUP_OK, 3,
+     "zone.b: 10.0.0.0/8 is already in zone a"},
+    {"[netmon]\nzone.a = 10.0.0.1/8\n" GROUP_OK, 2,
+     "zone.a: bad CIDR '10.0.0.1/8': host bits set"},
+    {"[netmon]\nzone.a = 10.0.0.0/8\nzone.a = 11.0.0.0/8\n" GROUP_OK, 3,
+     "duplicate zone 'a' (first at line 2)"},
     {"[netmon]\nzone.a/b = 10.0.0.0/8\n" GROUP_OK, 2, "bad zone name 'a/b'"},
     {"[netmon]\nenabled = maybe\n" GROUP_OK, 2, "enabled: 'maybe' is not yes or no"},
     {"[netmon]\ninterval = 0\n" GROUP_OK, 2, "interval: 0 is out of range 1..3600"},
-    {"[metrics]\nlisten = localhost:9641\n" GROUP_OK, 2, "listen: 'localhost:9641' is not ADDRESS:PORT"},
-    {"[metrics]\nlisten = 127.0.0.1:70000\n" GROUP_OK, 2, "listen: '127.0.0.1:70000' is not ADDRESS:PORT"},
+    {"[metrics]\nlisten = localhost:9641\n" GROUP_OK, 2,
+     "listen: 'localhost:9641' is not ADDRESS:PORT"},
+    {"[metrics]\nlisten = 127.0.0.1:70000\n" GROUP_OK, 2,
+     "listen: '127.0.0.1:70000' is not ADDRESS:PORT"},
     {"[daemon]\nfoo = 1\n" GROUP_OK, 2, "unknown key 'foo' in [daemon]"},
-    {"[daemon]\nstate_dir = var/lib\n" GROUP_OK, 2, "state_dir: 'var/lib' is not an absolute path"},
+    {"[daemon]\nstate_dir = var/lib\n" GROUP_OK, 2,
+     "state_dir: 'var/lib' is not an absolute path"},
     {"[group x]\nvip_device = a/b\n", 2, "vip_device: 'a/b' is not an interface name"},
-    {"[group x]\nrecheck_interval = 86401\n", 2, "recheck_interval: 86401 is out of range 0..86400"},
+    {"[group x]\nrecheck_interval = 86401\n", 2,
+     "recheck_interval: 86401 is out of range 0..86400"},
     {"[aws]\nregoin = us-east-1\n" GROUP_OK, 2, "unknown key 'regoin' in [aws]"},
     {GROUP_OK "color = red\n", 5, "unknown key 'color' in [group ok]"},
     {"region = us-east-1\n" GROUP_OK, 1, "'region' is outside any section"},
@@ -458,7 +465,7 @@ static void every_error_reported(void **state)
 			   "region = nowhere\n"		      /* 2 */
 			   "api_deadline = 0\n"		      /* 3 */
 			   "bogus = 1\n"		      /* 4 */
-			   "[tuning]\n"		      /* 5 */
+			   "[tuning]\n"			      /* 5 */
 			   "listen = 127.0.0.1:9100\n"	      /* 6: ignored */
 			   "[group a]\n"		      /* 7 */
 			   "vrrp_instance = VI_1\n"	      /* 8 */
