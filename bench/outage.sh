@@ -35,21 +35,7 @@ node_up() {
 	mkdir -p "$d"
 	[ "$mode" = fifo ] && fifo="[keepalived]
 notify_fifo = $d/notify.fifo"
-	cat >"$d/vpcf.conf" <<-C
-	[aws]
-	endpoint = http://$EC2_ADDR
-	request_timeout = 2
-	api_deadline = 15
-	[daemon]
-	control_socket = $d/ctl.sock
-	state_dir = $d/state
-	$fifo
-	[group overlay]
-	vrrp_instance = VI_1
-	destinations = $OVERLAY_CIDR
-	route_tables = $TOPO_TABLES
-	recheck_interval = 0
-	C
+	topo_conf "$d/vpcf.conf" "$d" "$fifo" "recheck_interval = 0"
 	rm -rf "$d/state" "$d/notify.fifo" "$d/daemon.log"
 	spawn "$d/daemon.log" ip netns exec "${NS[$n]}" "$VPCFD" -f -c "$d/vpcf.conf"
 	DPID[$n]=$SPAWNED_PID

@@ -7,8 +7,7 @@ echo "## takeover --force (CLI, EC2 directly)"
 bash bench/takeover.sh "${REPS:-5}"
 echo
 echo "## keepalived notify -> routes converged (daemon)"
-echo "(the shell hook column: see the awscli loop in the table above)"
-SKIP_SHELL=1 bash bench/notify.sh "${REPS:-7}"
+bash bench/notify.sh "${REPS:-7}"
 if [ -f bench/outage.sh ]; then
 	echo
 	echo "## client-visible outage with real keepalived"

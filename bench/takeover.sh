@@ -5,6 +5,7 @@
 # against the same simulator. Prints a markdown table of medians.
 #   bench/takeover.sh [REPS]     (default 5; the awscli loop uses min(REPS, 3))
 . "$(dirname "$0")/../tests/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 REPS=${1:-5}
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
@@ -29,17 +30,6 @@ setup() { # N LATENCY
 	C
 	TABLES=$ids
 }
-
-# point every table back at node a, through the control API (not timed)
-reset_routes() {
-	local t
-	for t in $TABLES; do
-		sim_post /_sim/route "{\"table\":\"$t\",\"dest\":\"$DEST\",\"eni\":\"$ENI_A\"}" >/dev/null
-	done
-}
-
-ms_now() { date +%s%N | cut -c1-13; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 
 run_ours() {
 	local i t0 t1

@@ -27,19 +27,7 @@ die() {
 node() {
 	local n=$1 ns=$2 d=$T/$1
 	mkdir -p "$d"
-	cat >"$d/vpcf.conf" <<-C
-	[aws]
-	endpoint = http://$EC2_ADDR
-	request_timeout = 2
-	api_deadline = 15
-	[daemon]
-	control_socket = $d/ctl.sock
-	state_dir = $d/state
-	[group overlay]
-	vrrp_instance = VI_1
-	destinations = $OVERLAY_CIDR
-	route_tables = $TOPO_TABLES
-	C
+	topo_conf "$d/vpcf.conf" "$d"
 	spawn "$d/daemon.log" ip netns exec "$ns" "$VPCFD" -f -c "$d/vpcf.conf"
 	wait_for 10 grep -q "instance i-" "$d/daemon.log" || return 1
 	ka_conf "$ns" "$3" "$4" "$5" "$d/keepalived.conf" advert_int 1 \

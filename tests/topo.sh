@@ -64,17 +64,21 @@ topo_state() { # write the simulator's state file to $1
 }
 
 # Node config: everything from metadata, like a real instance.
-topo_conf() { # write a node's vpc-failover.conf to $1
-	cat >"$1" <<-C
-	[aws]
-	endpoint = http://$EC2_ADDR
-	request_timeout = 2
-	api_deadline = 15
-	[group overlay]
-	vrrp_instance = VI_1
-	destinations = $OVERLAY_CIDR
-	route_tables = $TOPO_TABLES
-	C
+# topo_conf FILE [DIR [SECTIONS [GROUP_KEYS]]]: a node's vpc-failover.conf.
+# DIR holds the daemon's control socket and state; SECTIONS are more INI
+# sections (e.g. [keepalived]); GROUP_KEYS more keys of [group overlay].
+topo_conf() {
+	{
+		printf '[aws]\nendpoint = http://%s\nrequest_timeout = 2\napi_deadline = 15\n' \
+			"$EC2_ADDR"
+		[ -n "${2:-}" ] &&
+			printf '[daemon]\ncontrol_socket = %s/ctl.sock\nstate_dir = %s/state\n' "$2" "$2"
+		[ -n "${3:-}" ] && printf '%s\n' "$3"
+		printf '[group overlay]\nvrrp_instance = VI_1\ndestinations = %s\nroute_tables = %s\n' \
+			"$OVERLAY_CIDR" "$TOPO_TABLES"
+		[ -n "${4:-}" ] && printf '%s\n' "$4"
+	} >"$1"
+	return 0
 }
 
 # topo_up [VPCSIM ARGS]: sets NS_R NS_A NS_C NS_CL
