@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <ini.h>
 #include <regex.h>
@@ -66,6 +67,7 @@ struct key {
 	parse_fn parse;
 	size_t off, size; /* the field in struct cfg_aws / struct cfg_group */
 	const char *def;  /* default, parsed like a value; NULL = zero/empty */
+	int empty_off;	  /* an empty value turns the feature off (not the default) */
 	unsigned min, max, scale;
 };
 
@@ -82,6 +84,7 @@ static int p_path(struct ctx *, const struct key *, void *, const char *);
 static int p_ifname(struct ctx *, const struct key *, void *, const char *);
 static int p_bool(struct ctx *, const struct key *, void *, const char *);
 static int p_listen(struct ctx *, const struct key *, void *, const char *);
+static int p_unixgroup(struct ctx *, const struct key *, void *, const char *);
 
 #define AWS(f) offsetof(struct cfg_aws, f), sizeof(((struct cfg_aws *)0)->f)
 #define GRP(f) offsetof(struct cfg_group, f), sizeof(((struct cfg_group *)0)->f)
@@ -91,7 +94,8 @@ static int p_listen(struct ctx *, const struct key *, void *, const char *);
 #define MET(f) offsetof(struct cfg_metrics, f), sizeof(((struct cfg_metrics *)0)->f)
 
 /* Every key of the file: section, key, parser, field, default and, for
- * numbers, range and unit. An empty value ("region =") means the default. */
+ * numbers, range and unit. An empty value ("region =") means the default,
+ * except for keys where empty means off. */
 /* clang-format off */
 static const struct key keys[] = {
 	{S_AWS, "region", p_region, AWS(region), .def = NULL},
@@ -112,13 +116,15 @@ static const struct key keys[] = {
 	{S_GROUP, "recheck_interval", p_uint, GRP(recheck_interval_ms), .def = "60", .min = 0, .max = 86400, .scale = 1000},
 	{S_GROUP, "split_brain_flips", p_uint, GRP(split_brain_flips), .def = "3", .min = 1, .max = 1000, .scale = 1},
 	{S_GROUP, "split_brain_window", p_uint, GRP(split_brain_window_ms), .def = "600", .min = 1, .max = 86400, .scale = 1000},
+	{S_GROUP, "track_file", p_path, GRP(track_file), .def = NULL},
 	{S_DAEMON, "control_socket", p_path, DMN(control_socket), .def = CFG_CONTROL_SOCKET_DEFAULT},
 	{S_DAEMON, "state_dir", p_path, DMN(state_dir), .def = CFG_STATE_DIR_DEFAULT},
+	{S_DAEMON, "control_group", p_unixgroup, DMN(control_group), .def = "root"},
 	{S_KEEPALIVED, "notify_fifo", p_path, KAL(notify_fifo), .def = NULL},
 	{S_KEEPALIVED, "pid_file", p_path, KAL(pid_file), .def = "/run/keepalived.pid"},
 	{S_NETMON, "enabled", p_bool, NMN(enabled), .def = "yes"},
 	{S_NETMON, "interval", p_uint, NMN(interval_ms), .def = "10", .min = 1, .max = 3600, .scale = 1000},
-	{S_METRICS, "listen", p_listen, MET(listen), .def = "127.0.0.1:9641"},
+	{S_METRICS, "listen", p_listen, MET(listen), .def = "127.0.0.1:9641", .empty_off = 1},
 };
 /* clang-format on */
 
@@ -310,6 +316,16 @@ static int p_path(struct ctx *x, const struct key *k, void *base, const char *v)
 {
 	if (*v != '\0' && *v != '/') {
 		perr(x, x->line, "%s: '" SHOW "' is not an absolute path", k->name, v);
+		return -1;
+	}
+	return p_str(x, k, base, v);
+}
+
+/* A group of this system (/etc/group or NSS), by name. */
+static int p_unixgroup(struct ctx *x, const struct key *k, void *base, const char *v)
+{
+	if (getgrnam(v) == NULL) {
+		perr(x, x->line, "%s: no group '" SHOW "' on this system", k->name, v);
 		return -1;
 	}
 	return p_str(x, k, base, v);
@@ -683,7 +699,7 @@ static void set_key(struct ctx *x, const char *name, const char *value)
 		     x->sname, x->seen[i]);
 	}
 	x->seen[i] = x->line;
-	if (*value == '\0')
+	if (*value == '\0' && !k->empty_off)
 		value = k->def != NULL ? k->def : "";
 	k->parse(x, k, sect_base(x), value);
 }

@@ -34,7 +34,9 @@ struct cfg_group {
 	unsigned recheck_interval_ms;	    /* 0 = no re-verification while MASTER */
 	unsigned split_brain_flips;	    /* routes lost this often while MASTER ... */
 	unsigned split_brain_window_ms;	    /* ... within this window: stop fighting */
-	int line;			    /* where [group NAME] starts */
+	char
+	    track_file[PATH_MAX]; /* keepalived track_file `failover` writes; "" = none */
+	int line;		  /* where [group NAME] starts */
 };
 
 struct cfg_aws {
@@ -52,6 +54,7 @@ struct cfg_aws {
 struct cfg_daemon {
 	char control_socket[PATH_MAX];
 	char state_dir[PATH_MAX];
+	char control_group[CFG_NAME_MAX]; /* owns the 0660 socket; "root" default */
 };
 
 struct cfg_keepalived {

@@ -3,7 +3,9 @@
  * non-blocking and dropped after CTL_IDLE_MS. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 
 struct client {
 	int fd;
+	struct ctl_peer peer;
 	char in[CTL_REQUEST_MAX + 1];
 	size_t inlen;
 	char *out;
@@ -116,7 +119,7 @@ static void client_request(struct client *c)
 		client_reply(c, ctl_error("request must be a JSON object"));
 		return;
 	}
-	json_t *reply = handler(req);
+	json_t *reply = handler(req, &c->peer);
 	json_decref(req);
 	client_reply(c, reply);
 }
@@ -157,6 +160,42 @@ static void client_io(int fd, uint32_t events, void *arg)
 	}
 }
 
+/* The kernel's word on who connected: checked, never taken from the request. */
+static int peer_get(int fd, struct ctl_peer *p)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		return -1;
+	}
+	p->pid = uc.pid;
+	p->uid = uc.uid;
+	p->gid = uc.gid;
+	return 0;
+}
+
+/* The user name is looked up only here, for the few requests that are
+ * logged: a slow NSS source must not stall every status call. */
+const char *ctl_peer_describe(const struct ctl_peer *peer, char *buf, size_t n)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	if (getpwuid_r(peer->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
+		snprintf(buf, n, "%s (uid %u, pid %d)", pw.pw_name, (unsigned)peer->uid,
+			 (int)peer->pid);
+	else
+		snprintf(buf, n, "uid %u (pid %d)", (unsigned)peer->uid, (int)peer->pid);
+	return buf;
+}
+
+int ctl_peer_privileged(const struct ctl_peer *peer)
+{
+	return peer->uid == 0 || peer->uid == geteuid();
+}
+
 static void on_accept(int fd, uint32_t events, void *arg)
 {
 	for (int i = 0; i < 64; i++) {
@@ -168,6 +207,11 @@ static void on_accept(int fd, uint32_t events, void *arg)
 		}
 		struct client *c = xcalloc(1, sizeof(*c));
 		c->fd = cfd;
+		if (peer_get(cfd, &c->peer) == -1) {
+			close(cfd);
+			free(c);
+			continue;
+		}
 		c->next = clients;
 		clients = c;
 		if (ev_fd_set(cfd, EPOLLIN, client_io, c) == -1) {
@@ -178,10 +222,16 @@ static void on_accept(int fd, uint32_t events, void *arg)
 	}
 }
 
-int ctl_init(const char *path, ctl_handler_fn fn)
+int ctl_init(const char *path, const char *group, ctl_handler_fn fn)
 {
 	struct sockaddr_un sun;
 	char dir[sizeof(sock_path)];
+	struct group *gr = getgrnam(group);
+
+	if (gr == NULL) {
+		log_warnx("control_group: no group '%s' on this system", group);
+		return -1;
+	}
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -189,13 +239,14 @@ int ctl_init(const char *path, ctl_handler_fn fn)
 		log_warnx("control socket path %s is too long", path);
 		return -1;
 	}
-	/* The directory: created 0750 if missing (systemd's RuntimeDirectory
-	 * normally makes it). */
+	/* The directory: created if missing (systemd's RuntimeDirectory
+	 * normally makes it); searchable, so that control_group's members
+	 * reach the socket, whose own mode is what guards it. */
 	snprintf(dir, sizeof(dir), "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
 			log_warn("control socket directory %s", dir);
 			return -1;
 		}
@@ -224,8 +275,8 @@ int ctl_init(const char *path, ctl_handler_fn fn)
 		log_warn("control: bind %s", path);
 		goto fail;
 	}
-	if (chmod(path, 0660) == -1) {
-		log_warn("control: chmod %s", path);
+	if (chown(path, (uid_t)-1, gr->gr_gid) == -1 || chmod(path, 0660) == -1) {
+		log_warn("control: chown/chmod %s (group %s, mode 0660)", path, group);
 		goto fail;
 	}
 	if (listen(lfd, 128) == -1) {

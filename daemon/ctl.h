@@ -4,12 +4,27 @@
 
 #include <jansson.h>
 
-/* A request handler: returns the reply object (ownership passes to ctl). */
-typedef json_t *(*ctl_handler_fn)(json_t *req);
+#include <sys/types.h>
 
-/* Listen on path (created 0660 under a 0117 umask; a stale socket is
- * replaced, a live one is an error). 0 or -1. */
-int ctl_init(const char *path, ctl_handler_fn handler);
+/* Who is on the other end of a connection (SO_PEERCRED at accept). */
+struct ctl_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* A request handler: returns the reply object (ownership passes to ctl). */
+typedef json_t *(*ctl_handler_fn)(json_t *req, const struct ctl_peer *peer);
+
+/* Listen on path, created 0660 and owned by group (a group name; the socket
+ * directory is created 0755 when missing). A stale socket is replaced, a
+ * live one is an error. 0 or -1. */
+int ctl_init(const char *path, const char *group, ctl_handler_fn handler);
+/* May this peer change routing (notify, failover, takeover)? Root or the
+ * daemon's own user. */
+int ctl_peer_privileged(const struct ctl_peer *peer);
+/* "root (uid 0, pid 4242)" into buf, for the log: who asked. Returns buf. */
+const char *ctl_peer_describe(const struct ctl_peer *peer, char *buf, size_t n);
 void ctl_fini(void);
 /* A reply {"ok":false,"error":msg}. */
 json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

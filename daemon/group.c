@@ -31,6 +31,7 @@
 #include "daemon/ev.h"
 #include "daemon/group.h"
 #include "daemon/log.h"
+#include "daemon/track.h"
 #include "daemon/util.h"
 #include "daemon/vip.h"
 #include "vpc/backoff.h"
@@ -647,7 +648,7 @@ static json_t *group_json(const struct grp *g)
 		phase = "retrying";
 	else
 		phase = "converging";
-	return json_pack(
+	json_t *o = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:b, s:I, s:s, s:I, s:I, "
 	    "s:I, s:o, s:I, s:I, s:b, s:{s:I, s:I}, s:s, s:o}",
 	    "name", g->name, "vrrp_type", g->cfg->vrrp_instance[0] ? "INSTANCE" : "GROUP",
@@ -663,6 +664,26 @@ static json_t *group_json(const struct grp *g)
 	    (json_int_t)g->passes, "damped", g->damped, "route_updates", "ok",
 	    (json_int_t)g->updates_ok, "failed", (json_int_t)g->updates_failed,
 	    "last_error", g->last_error, "routes", tables);
+	if (g->cfg->track_file[0]) {
+		char err[300];
+		int d = trk_read(g->cfg->track_file, err, sizeof(err));
+		json_object_set_new(o, "track_file", json_string(g->cfg->track_file));
+		json_object_set_new(o, "demoted",
+				    d == -1 ? json_string(err) : json_boolean(d));
+	}
+	return o;
+}
+
+int grp_info(const char *name, enum ka_state *state, char *eni, size_t n)
+{
+	for (size_t i = 0; i < ngroups; i++) {
+		if (strcmp(groups[i]->name, name) != 0)
+			continue;
+		*state = groups[i]->state;
+		snprintf(eni, n, "%s", grp_eni(groups[i]));
+		return 0;
+	}
+	return -1;
 }
 
 json_t *grp_status(void)

@@ -34,6 +34,9 @@ enum grp_verdict grp_event(const struct ka_event *ev, const char *source);
 /* The state of every group, for `vpc-failover status`. */
 json_t *grp_status(void);
 const char *grp_verdict_name(enum grp_verdict v);
+/* A group's keepalived state and the ENI it points routes at (eni "" before
+ * the instance identity is known). 0, or -1 when no group has that name. */
+int grp_info(const char *name, enum ka_state *state, char *eni, size_t n);
 /* Per group, for the metrics snapshot (netmon/netmon.h): state, transitions
  * per state, route updates ok/failed, convergence_seconds of the last
  * failover (null before the first). A new array. */

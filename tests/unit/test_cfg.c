@@ -252,6 +252,34 @@ static void empty_value_is_default(void **state)
 	cfg_free(c);
 }
 
+/* ... except where empty means off: the metrics endpoint. */
+static void empty_listen_is_off(void **state)
+{
+	struct cfg *c = load("[metrics]\nlisten =\n" GROUP_OK);
+
+	assert_non_null(c);
+	assert_string_equal(c->metrics.listen, "");
+	cfg_free(c);
+	c = load(GROUP_OK);
+	assert_non_null(c);
+	assert_string_equal(c->metrics.listen, "127.0.0.1:9641");
+	assert_string_equal(c->daemon.control_group, "root");
+	cfg_free(c);
+}
+
+static void switchover_keys(void **state)
+{
+	struct cfg *c = load("[daemon]\ncontrol_group = nogroup\n" GROUP_OK
+			     "track_file = /run/vpc-failover/redis.demote\n");
+
+	assert_non_null(c);
+	assert_string_equal(c->daemon.control_group, "nogroup");
+	assert_string_equal(c->groups[0].track_file, "/run/vpc-failover/redis.demote");
+	cfg_free(c);
+	assert_null(load(GROUP_OK "track_file = relative/path\n"));
+	assert_non_null(strstr(logbuf, "track_file: 'relative/path' is not an absolute path"));
+}
+
 static void regions(void **state)
 {
 	const char *good[] = {"us-east-1",  "ap-northeast-1", "us-gov-west-1",
@@ -684,6 +712,8 @@ int main(void)
 	    cmocka_unit_test(full_config),
 	    cmocka_unit_test(defaults),
 	    cmocka_unit_test(empty_value_is_default),
+	    cmocka_unit_test(empty_listen_is_off),
+	    cmocka_unit_test(switchover_keys),
 	    cmocka_unit_test(regions),
 	    cmocka_unit_test(each_error),
 	    cmocka_unit_test(no_group),
