@@ -8,7 +8,14 @@
  *    "priority":150,"mono":<CLOCK_MONOTONIC ms>,"wall":<unix s>}
  *   {"cmd":"status"}
  *   {"cmd":"metrics"}   -> {"ok":true,"metrics":<snapshot, see netmon/netmon.h>}
- * Replies: {"ok":true, ...} or {"ok":false,"error":"what was wrong"}. */
+ *   {"cmd":"failover","group":"redis"|"all":true,"clear":false}
+ *        -> {"ok":true,"groups":[{"name","state","eni","track_file"}]}
+ *        writes each group's track_file ("1", or "0" with clear)
+ *   {"cmd":"takeover","groups":["redis"]}   -> {"ok":true}  (logged: who)
+ * Replies: {"ok":true, ...} or {"ok":false,"error":"what was wrong",
+ * "reason":"permission"|"config"|"state"|"environment"} (reason optional).
+ * notify, failover and takeover are for root (or the daemon's user) only,
+ * judged by SO_PEERCRED, never by anything in the request. */
 #ifndef VPCF_CTL_PROTO_H
 #define VPCF_CTL_PROTO_H
 

@@ -1,14 +1,19 @@
 /* cli.c — vpc-failover, the operator's and keepalived's command line.
  *
  *   vpc-failover [-c FILE] [-v] routes [GROUP]
- *   vpc-failover [-c FILE] [-v] takeover --force|--dry-run [GROUP | --all]
+ *   vpc-failover [-c FILE] [-v] takeover --force|--dry-run [--yes] [GROUP | --all]
+ *   vpc-failover [-c FILE] [-v] failover [--timeout SECONDS] [GROUP | --all]
+ *   vpc-failover [-c FILE] failover --clear [GROUP | --all]  (also: resume)
  *   vpc-failover [-c FILE] notify INSTANCE|GROUP NAME STATE PRIORITY
  *   vpc-failover [-c FILE] status [--json]
  *   vpc-failover [-c FILE] metrics [--format=prometheus|mackerel] [--json]
  *                                  [--state FILE]
  *
  * routes and takeover talk to EC2 directly (they do not need the daemon):
- * the same event loop, EC2 client and convergence code as the daemon. */
+ * the same event loop, EC2 client and convergence code as the daemon.
+ * failover asks the daemon to demote this node through keepalived, then
+ * watches keepalived's state (through the daemon) and the route tables
+ * (DescribeRouteTables) until the peer has them. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -82,9 +87,18 @@ static void usage(FILE *f)
 	    "                                    the daemon's metrics: Prometheus text,\n"
 	    "                                    a mackerel-agent plugin, or JSON\n"
 	    "  routes [GROUP]                    show where each destination points\n"
-	    "  takeover --force [GROUP | --all]  point the group's routes at this node "
+	    "  failover [--timeout S] [GROUP | --all]\n"
+	    "                                    planned switchover: demote this MASTER\n"
+	    "                                    through keepalived (track_file), wait "
+	    "until\n"
+	    "                                    every table points at the peer "
+	    "(default 60 s)\n"
+	    "  resume [GROUP | --all]            undo the demotion (failover --clear)\n"
+	    "  takeover --force [--yes] [GROUP | --all]\n"
+	    "                                    point the group's routes at this node "
 	    "now,\n"
-	    "                                    bypassing keepalived (emergency use)\n"
+	    "                                    bypassing keepalived (emergency use;\n"
+	    "                                    asks on a terminal unless --yes)\n"
 	    "  takeover --dry-run [GROUP | --all]  what takeover would change, and "
 	    "whether\n"
 	    "                                    IAM allows it (DryRun=true writes)\n"
