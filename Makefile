@@ -4,10 +4,21 @@
 #   make test       install missing Debian packages, build, run every test tier
 #   make demo       the simulated-VPC failover demo (see README)
 #   make bench      benchmarks (numbers go into the README)
-#   make install    honours DESTDIR and PREFIX
+#   make install    honours DESTDIR and PREFIX (and the *DIR variables below)
 
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# systemd searches /usr/local/lib/systemd/system and /usr/local/lib/tmpfiles.d
+# too; a Debian 12 package (PREFIX=/usr) puts units where its systemd.pc says,
+# /lib/systemd/system, and tmpfiles.d files in /usr/lib/tmpfiles.d.
+ifeq ($(PREFIX),/usr)
+UNITDIR ?= /lib/systemd/system
+else
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+endif
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 B       := build
 
 PKGS     := libcurl libxml-2.0 jansson libnl-3.0 libnl-route-3.0 inih libsystemd \
@@ -97,6 +108,17 @@ install: $(B)/vpc-failoverd $(B)/vpc-failover
 	install -m 0755 $(B)/vpc-failoverd $(B)/vpc-failover $(DESTDIR)$(SBINDIR)/
 	install -d $(DESTDIR)/etc/vpc-failover
 	install -m 0644 hooks/vpc-failover.conf.example $(DESTDIR)/etc/vpc-failover/
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR)
+	sed 's|/usr/sbin/vpc-failoverd|$(SBINDIR)/vpc-failoverd|g' \
+		systemd/vpc-failoverd.service >$(DESTDIR)$(UNITDIR)/vpc-failoverd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vpc-failoverd.service
+	install -m 0644 systemd/vpc-failover.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vpc-failover.conf
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 docs/man/vpc-failover.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 docs/man/vpc-failover.8 docs/man/vpc-failoverd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 hooks/vpc-failover.bash-completion $(DESTDIR)$(BASHCOMPDIR)/vpc-failover
+	ln -sf vpc-failover $(DESTDIR)$(BASHCOMPDIR)/vpc-failoverd
 
 clean:
 	rm -rf $(B)

@@ -275,7 +275,12 @@ int ctl_init(const char *path, const char *group, ctl_handler_fn fn)
 		log_warn("control: bind %s", path);
 		goto fail;
 	}
-	if (chown(path, (uid_t)-1, gr->gr_gid) == -1 || chmod(path, 0660) == -1) {
+	/* Under the systemd unit the daemon runs with Group=control_group and
+	 * without CAP_CHOWN: the socket already has the right group then. */
+	struct stat st;
+	if (stat(path, &st) == -1 ||
+	    (st.st_gid != gr->gr_gid && chown(path, (uid_t)-1, gr->gr_gid) == -1) ||
+	    chmod(path, 0660) == -1) {
 		log_warn("control: chown/chmod %s (group %s, mode 0660)", path, group);
 		goto fail;
 	}

@@ -23,6 +23,7 @@
 #include "daemon/kaevent.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/sdnotify.h"
 #include "daemon/state.h"
 #include "daemon/track.h"
 #include "daemon/util.h"
@@ -431,12 +432,15 @@ static void on_signal(int fd, uint32_t events, void *arg)
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			log_info("SIGHUP: reloading %s", cfg_path);
+			sdn_reloading();
 			reload();
+			sdn_ready("running: %zu groups", cfg->ngroups);
 			break;
 		case SIGTERM:
 		case SIGINT:
 			log_info("%s: exiting; routes are left as they are",
 				 strsignal((int)si.ssi_signo));
+			sdn_stopping();
 			ev_stop();
 			break;
 		}
@@ -547,6 +551,7 @@ int main(int argc, char **argv)
 		 cfg->keepalived.notify_fifo[0] ? ", notify fifo " : "",
 		 cfg->keepalived.notify_fifo);
 	start_identity();
+	sdn_ready("running: %zu groups", cfg->ngroups);
 
 	ev_run();
 

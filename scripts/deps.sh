@@ -11,6 +11,7 @@ libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
 libmnl-dev libnftnl-dev
 keepalived awscli iproute2 nftables curl openssl python3
 prometheus
+systemd man-db groff-base mandoc
 "
 
 missing=""

@@ -1,0 +1,162 @@
+#!/bin/bash
+# The man pages (groff and mandoc report no warning; every key of
+# daemon/cfg.c's table is in vpc-failover.conf(5); every command of the CLI
+# in vpc-failover(8)) and the bash completion (sourced, driven through
+# COMP_WORDS / COMP_CWORD, COMPREPLY checked).
+. "$(dirname "$0")/../lib.sh"
+
+MAN=$TOP/docs/man
+PAGES="vpc-failover.8 vpc-failoverd.8 vpc-failover.conf.5"
+
+# --- man pages ----------------------------------------------------------------
+for tool in groff mandoc; do
+	if ! command -v $tool >/dev/null; then
+		not_ok "$tool is installed" "run scripts/deps.sh"
+		exit 1
+	fi
+done
+for p in $PAGES; do
+	check "$p exists" test -s "$MAN/$p"
+	out=$(groff -man -t -z -ww "$MAN/$p" 2>&1)
+	expect_eq "groff -man -ww: no warning in $p" "$out" ""
+	out=$(mandoc -T lint -W warning "$MAN/$p" 2>&1)
+	expect_eq "mandoc -T lint: no warning in $p" "$out" ""
+	# man(1) formats it as a reader would see it, with warnings on.
+	out=$(MANWIDTH=80 man --warnings -l "$MAN/$p" 2>&1 >/dev/null)
+	expect_eq "man --warnings -l: no warning in $p" "$out" ""
+	check "$p has NAME, SYNOPSIS, DESCRIPTION, SEE ALSO" bash -c \
+		"grep -q '^\.SH NAME' '$MAN/$p' && grep -q '^\.SH SYNOPSIS' '$MAN/$p' &&
+		 grep -q '^\.SH DESCRIPTION' '$MAN/$p' && grep -q '^\.SH \"\?SEE ALSO' '$MAN/$p'"
+done
+
+# Every key of the configuration table, under its own section. Keys others add
+# to daemon/cfg.c later must be documented too: the message names the key.
+/usr/bin/python3 - "$TOP/daemon/cfg.c" "$MAN/vpc-failover.conf.5" >"$T/keys.tap" <<'PY'
+import re, sys
+cfg, page = sys.argv[1], sys.argv[2]
+src = open(cfg).read().split("\n")
+sections = {}  # S_AWS -> "aws"
+keys = []      # (S_AWS, "region", line)
+for n, l in enumerate(src, 1):
+    m = re.match(r'\s*\{"([a-z_]+)",\s*(S_[A-Z_]+),', l)
+    if m:
+        sections[m.group(2)] = m.group(1)
+    m = re.match(r'\s*\{(S_[A-Z_]+),\s*"([^"]+)"', l)
+    if m:
+        keys.append((m.group(1), m.group(2), n))
+man = open(page).read().split("\n")
+
+def block(name):
+    """The lines of the page's ".SS [name..." subsection, or None."""
+    for i, l in enumerate(man):
+        if re.match(r'\.SS\s+"?\[%s[] ]' % re.escape(name), l):
+            j = i + 1
+            while j < len(man) and not re.match(r'\.S[HS]\b', man[j]):
+                j += 1
+            return man[i + 1:j]
+    return None
+
+n = 0
+def tap(good, what, why=""):
+    global n
+    n += 1
+    print("%s %d - %s%s" % ("ok" if good else "not ok", n, what, ": " + why if why and not good else ""))
+
+tap(len(keys) >= 20 and len(sections) >= 6, "read the key table of daemon/cfg.c",
+    "found %d keys in %d sections: has the table's format changed?" % (len(keys), len(sections)))
+for s, name in sorted(sections.items(), key=lambda x: x[1]):
+    tap(block(name) is not None, "vpc-failover.conf.5 has a section [%s]" % name,
+        "add '.SS [%s]' (daemon/cfg.c sections[])" % name)
+for s, k, line in keys:
+    name = sections.get(s, s)
+    b = block(name) or []
+    found = any(re.match(r'\.BI?\s+"?%s"?(\s|$)' % re.escape(k), l) and
+                i > 0 and b[i - 1].startswith(".TP") for i, l in enumerate(b))
+    tap(found, "vpc-failover.conf.5 documents [%s] %s" % (name, k),
+        "no '.TP' / '.B %s' entry under '.SS [%s]' for the key at daemon/cfg.c:%d"
+        % (k, name, line))
+PY
+rc=$?
+while IFS= read -r l; do
+	case $l in
+	"ok "*) ok "${l#ok * - }" ;;
+	"not ok "*) not_ok "${l#not ok * - }" ;;
+	esac
+done <"$T/keys.tap"
+expect_eq "the key check ran" "$rc" 0
+
+# Every command and option of the CLI surface in vpc-failover(8).
+for w in notify status metrics routes takeover failover resume doctor \
+	'\\-\\-json' '\\-\\-format' '\\-\\-state' '\\-\\-force' '\\-\\-dry\\-run' \
+	'\\-\\-all' '\\-\\-yes' '\\-\\-timeout' '\\-\\-clear' '\\-\\-keepalived\\-conf'; do
+	check "vpc-failover.8 mentions $w" grep -q -- "$w" "$MAN/vpc-failover.8"
+done
+for code in 0 1 2 3; do
+	check "vpc-failover.8 explains exit status $code" \
+		bash -c "sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' '$MAN/vpc-failover.8' | grep -qx '\.B $code'"
+done
+for w in '\\-c' '\\-f' '\\-v' '\\-n' '\\-h' SIGHUP SIGTERM WATCHDOG=1 READY=1; do
+	check "vpc-failoverd.8 mentions $w" grep -q -- "$w" "$MAN/vpc-failoverd.8"
+done
+
+# --- bash completion ------------------------------------------------------------
+COMP=$TOP/hooks/vpc-failover.bash-completion
+cat >"$T/c.conf" <<'C'
+[aws]
+region = us-east-1
+[group db]
+vrrp_instance = VI_1
+ [group  cache.1 ]   ; a comment
+vrrp_group = VG_2
+#[group commented]
+C
+# comp WORDS...: COMPREPLY, space-separated, for completing the last word.
+comp() {
+	bash -c '. "$0" || exit 9
+		COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		complete -p vpc-failover >/dev/null || exit 8
+		case ${COMP_WORDS[0]} in
+		vpc-failoverd) _vpc_failoverd ;;
+		*) _vpc_failover ;;
+		esac
+		echo "${COMPREPLY[*]}"' "$COMP" "$@"
+}
+c() { # WANT WORDS...
+	local want=$1
+	shift
+	expect_eq "complete '$*'" "$(comp "$@")" "$want"
+}
+c "notify status metrics routes takeover failover resume doctor" vpc-failover ""
+c "status" vpc-failover st
+c "-c -v -h" vpc-failover -
+c "db cache.1" vpc-failover -c "$T/c.conf" routes ""
+c "db cache.1" vpc-failover "-c$T/c.conf" -v takeover ""
+c "cache.1" vpc-failover -c "$T/c.conf" failover c
+c "--force --dry-run --all --yes" vpc-failover -c "$T/c.conf" takeover --
+c "--dry-run" vpc-failover takeover --d
+c "--all --timeout --clear" vpc-failover failover --
+c "" vpc-failover failover --timeout ""
+c "--all" vpc-failover resume --
+c "--keepalived-conf" vpc-failover doctor -
+c "$T/c.conf" vpc-failover doctor --keepalived-conf "$T/c.c"
+c "$T/c.conf" vpc-failover -c "$T/c.c"
+c "--json" vpc-failover status -
+c "--format= --json --state" vpc-failover metrics -
+c "--format=prometheus --format=mackerel" vpc-failover metrics --format=
+c "--format=mackerel" vpc-failover metrics --format=m
+c "prometheus mackerel" vpc-failover metrics --format = ""
+c "prometheus" vpc-failover metrics --format = pr
+c "prometheus mackerel" vpc-failover metrics --format ""
+c "INSTANCE GROUP" vpc-failover -c "$T/c.conf" notify ""
+c "VI_1" vpc-failover -c "$T/c.conf" notify INSTANCE ""
+c "VG_2" vpc-failover -c "$T/c.conf" notify GROUP ""
+c "MASTER BACKUP FAULT STOP DELETED" vpc-failover -c "$T/c.conf" notify INSTANCE VI_1 ""
+c "" vpc-failover -c "$T/c.conf" notify INSTANCE VI_1 MASTER ""
+# An unreadable or missing configuration completes nothing, silently.
+c "" vpc-failover -c "$T/missing.conf" routes ""
+mkdir "$T/dir.conf"
+c "" vpc-failover -c "$T/dir.conf" routes ""
+expect_eq "a missing configuration prints nothing on stderr" \
+	"$(comp vpc-failover -c "$T/missing.conf" takeover "" 2>&1 >/dev/null)" ""
+c "--config --check" vpc-failoverd --c
+c "$T/c.conf" vpc-failoverd -c "$T/c.c"
