@@ -67,6 +67,7 @@ struct key {
 	size_t off, size; /* the field in struct cfg_aws / struct cfg_group */
 	const char *def;  /* default, parsed like a value; NULL = zero/empty */
 	unsigned min, max, scale;
+	int empty_off; /* "key =" turns the feature off instead of the default */
 };
 
 static int p_str(struct ctx *, const struct key *, void *, const char *);
@@ -91,7 +92,8 @@ static int p_listen(struct ctx *, const struct key *, void *, const char *);
 #define MET(f) offsetof(struct cfg_metrics, f), sizeof(((struct cfg_metrics *)0)->f)
 
 /* Every key of the file: section, key, parser, field, default and, for
- * numbers, range and unit. An empty value ("region =") means the default. */
+ * numbers, range and unit. An empty value ("region =") means the default,
+ * except for empty_off keys, where it means off ("listen =", as documented). */
 /* clang-format off */
 static const struct key keys[] = {
 	{S_AWS, "region", p_region, AWS(region), .def = NULL},
@@ -118,7 +120,7 @@ static const struct key keys[] = {
 	{S_KEEPALIVED, "pid_file", p_path, KAL(pid_file), .def = "/run/keepalived.pid"},
 	{S_NETMON, "enabled", p_bool, NMN(enabled), .def = "yes"},
 	{S_NETMON, "interval", p_uint, NMN(interval_ms), .def = "10", .min = 1, .max = 3600, .scale = 1000},
-	{S_METRICS, "listen", p_listen, MET(listen), .def = "127.0.0.1:9641"},
+	{S_METRICS, "listen", p_listen, MET(listen), .def = "127.0.0.1:9641", .empty_off = 1},
 };
 /* clang-format on */
 
@@ -684,7 +686,7 @@ static void set_key(struct ctx *x, const char *name, const char *value)
 	}
 	x->seen[i] = x->line;
 	if (*value == '\0')
-		value = k->def != NULL ? k->def : "";
+		value = k->def != NULL && !k->empty_off ? k->def : "";
 	k->parse(x, k, sect_base(x), value);
 }
 
