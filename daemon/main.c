@@ -22,6 +22,7 @@
 #include "daemon/kaevent.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/notify.h"
 #include "daemon/state.h"
 #include "daemon/util.h"
 #include "daemon/vip.h"
@@ -117,6 +118,7 @@ static json_t *handle_request(json_t *req)
 					      (int)getpid(), "config", cfg->path,
 					      "started", (json_int_t)started,
 					      "credentials", auth_source()));
+		json_object_set_new(st, "notifications", ntf_status());
 		return st;
 	}
 	if (strcmp(cmd, "metrics") == 0)
@@ -153,6 +155,7 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id,
 	}
 	identity = *id;
 	have_identity = 1;
+	ntf_set_identity(id);
 	if (ec2_init(&cfg->aws, cfg->aws.region[0] ? cfg->aws.region : id->region) == -1)
 		fatalx("cannot set up the EC2 client");
 	log_info("instance %s in %s (%s), primary ENI %s; EC2 endpoint %s",
@@ -235,6 +238,7 @@ static void reload(void)
 	}
 	grp_reload(fresh);
 	nm_reload(&fresh->netmon);
+	ntf_reload(fresh);
 	if (have_identity)
 		ec2_init(&fresh->aws,
 			 fresh->aws.region[0] ? fresh->aws.region : identity.region);
@@ -330,7 +334,10 @@ int main(int argc, char **argv)
 	if ((cfg = cfg_load(cfg_path)) == NULL)
 		return 1;
 	if (check) {
+		int bad = ntf_check(cfg) == -1;
 		cfg_free(cfg);
+		if (bad)
+			return 1;
 		printf("configuration OK\n");
 		return 0;
 	}
@@ -344,6 +351,8 @@ int main(int argc, char **argv)
 	if (auth_init(&cfg->aws) == -1)
 		fatalx("credentials: see above");
 	grp_init(cfg);
+	ntf_init(cfg);
+	grp_set_observer(ntf_report, NULL);
 	int n = st_load(cfg->daemon.state_dir, on_persisted, NULL);
 	if (ctl_init(cfg->daemon.control_socket, handle_request) == -1)
 		fatalx("cannot listen on the control socket %s",
@@ -374,7 +383,9 @@ int main(int argc, char **argv)
 	nm_fini();
 	fifo_fini();
 	ctl_fini();
+	grp_set_observer(NULL, NULL);
 	grp_fini();
+	ntf_fini();
 	vip_fini();
 	ec2_fini();
 	auth_fini();
