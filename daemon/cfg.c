@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/cfg.h"
 #include "daemon/log.h"
@@ -52,6 +53,8 @@ enum sect {
 	S_KEEPALIVED,
 	S_NETMON,
 	S_METRICS,
+	S_MACKEREL,
+	S_WEBHOOK,
 	S_GROUP,
 	S_COUNT
 };
@@ -67,8 +70,8 @@ struct key {
 	parse_fn parse;
 	size_t off, size; /* the field in struct cfg_aws / struct cfg_group */
 	const char *def;  /* default, parsed like a value; NULL = zero/empty */
-	int empty_off;	  /* an empty value turns the feature off (not the default) */
 	unsigned min, max, scale;
+	int empty_off; /* "key =" turns the feature off instead of the default */
 };
 
 static int p_str(struct ctx *, const struct key *, void *, const char *);
@@ -85,6 +88,11 @@ static int p_ifname(struct ctx *, const struct key *, void *, const char *);
 static int p_bool(struct ctx *, const struct key *, void *, const char *);
 static int p_listen(struct ctx *, const struct key *, void *, const char *);
 static int p_unixgroup(struct ctx *, const struct key *, void *, const char *);
+static int p_keyfile(struct ctx *, const struct key *, void *, const char *);
+static int p_mkrname(struct ctx *, const struct key *, void *, const char *);
+static int p_roles(struct ctx *, const struct key *, void *, const char *);
+static int p_hookurl(struct ctx *, const struct key *, void *, const char *);
+static int p_apiurl(struct ctx *, const struct key *, void *, const char *);
 
 #define AWS(f) offsetof(struct cfg_aws, f), sizeof(((struct cfg_aws *)0)->f)
 #define GRP(f) offsetof(struct cfg_group, f), sizeof(((struct cfg_group *)0)->f)
@@ -92,10 +100,12 @@ static int p_unixgroup(struct ctx *, const struct key *, void *, const char *);
 #define KAL(f) offsetof(struct cfg_keepalived, f), sizeof(((struct cfg_keepalived *)0)->f)
 #define NMN(f) offsetof(struct cfg_netmon, f), sizeof(((struct cfg_netmon *)0)->f)
 #define MET(f) offsetof(struct cfg_metrics, f), sizeof(((struct cfg_metrics *)0)->f)
+#define MKR(f) offsetof(struct cfg_mackerel, f), sizeof(((struct cfg_mackerel *)0)->f)
+#define WHK(f) offsetof(struct cfg_webhook, f), sizeof(((struct cfg_webhook *)0)->f)
 
 /* Every key of the file: section, key, parser, field, default and, for
  * numbers, range and unit. An empty value ("region =") means the default,
- * except for keys where empty means off. */
+ * except for empty_off keys, where it means off ("listen =", as documented). */
 /* clang-format off */
 static const struct key keys[] = {
 	{S_AWS, "region", p_region, AWS(region), .def = NULL},
@@ -125,6 +135,11 @@ static const struct key keys[] = {
 	{S_NETMON, "enabled", p_bool, NMN(enabled), .def = "yes"},
 	{S_NETMON, "interval", p_uint, NMN(interval_ms), .def = "10", .min = 1, .max = 3600, .scale = 1000},
 	{S_METRICS, "listen", p_listen, MET(listen), .def = "127.0.0.1:9641", .empty_off = 1},
+	{S_MACKEREL, "api_key_file", p_keyfile, MKR(api_key_file), .def = NULL},
+	{S_MACKEREL, "service", p_mkrname, MKR(service), .def = NULL},
+	{S_MACKEREL, "roles", p_roles, MKR(roles), .def = NULL},
+	{S_MACKEREL, "api_url", p_apiurl, MKR(api_url), .def = "https://api.mackerelio.com"},
+	{S_WEBHOOK, "url", p_hookurl, WHK(url), .def = NULL},
 };
 /* clang-format on */
 
@@ -141,6 +156,8 @@ static const struct section {
     {"keepalived", S_KEEPALIVED, 0, offsetof(struct cfg, keepalived)},
     {"netmon", S_NETMON, 0, offsetof(struct cfg, netmon)},
     {"metrics", S_METRICS, 0, offsetof(struct cfg, metrics)},
+    {"mackerel", S_MACKEREL, 0, offsetof(struct cfg, mackerel)},
+    {"webhook", S_WEBHOOK, 0, offsetof(struct cfg, webhook)},
     {"group", S_GROUP, 1, 0},
 };
 
@@ -399,6 +416,187 @@ static int p_listen(struct ctx *x, const struct key *k, void *base, const char *
 		return -1;
 	}
 	return p_str(x, k, base, v);
+}
+
+int cfg_private_file(const struct stat *st, char *why, size_t whylen)
+{
+	if (!S_ISREG(st->st_mode)) {
+		errf(why, whylen, "not a regular file");
+		return -1;
+	}
+	if (st->st_mode & 077) {
+		errf(why, whylen, "mode %04o %s; chmod 600 it",
+		     (unsigned)(st->st_mode & 07777),
+		     (st->st_mode & 044) ? "is readable by group or others"
+					 : "gives group or others access");
+		return -1;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		errf(why, whylen, "owned by uid %u, not by root or uid %u; chown it",
+		     (unsigned)st->st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+/* A file holding a secret: it must exist now. Whether it is private is
+ * checked by the daemon that reads it (--check, start, reload), never here:
+ * the CLI loads this file too, and a key file's mode must not stop the
+ * notify hook from finding the daemon. */
+static int p_keyfile(struct ctx *x, const struct key *k, void *base, const char *v)
+{
+	struct stat st;
+
+	if (*v == '\0')
+		return p_str(x, k, base, v);
+	if (*v != '/') {
+		perr(x, x->line, "%s: '" SHOW "' is not an absolute path", k->name, v);
+		return -1;
+	}
+	if (stat(v, &st) == -1) {
+		perr(x, x->line, "%s: '" SHOW "': %s", k->name, v, strerror(errno));
+		return -1;
+	}
+	((struct cfg_mackerel *)base)->key_line = x->line;
+	return p_str(x, k, base, v);
+}
+
+/* Mackerel's rule for service and role names: 2 to 63 of A-Z a-z 0-9 _ -. */
+static int valid_mkr_name(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			     "0123456789_-");
+	return n >= 2 && n <= 63 && s[n] == '\0';
+}
+
+static int p_mkrname(struct ctx *x, const struct key *k, void *base, const char *v)
+{
+	if (*v != '\0' && !valid_mkr_name(v)) {
+		perr(x, x->line,
+		     "%s: '" SHOW "' is not a Mackerel name (2 to 63 of A-Z a-z 0-9 _ -)",
+		     k->name, v);
+		return -1;
+	}
+	return p_str(x, k, base, v);
+}
+
+/* Role names separated by spaces or commas. */
+static int p_roles(struct ctx *x, const struct key *k, void *base, const char *v)
+{
+	struct cfg_mackerel *m = base;
+	char *copy = xstrdup(v), *save = NULL, *w;
+	int rc = 0;
+
+	m->nroles = 0;
+	for (w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+		int dup = 0;
+
+		if (!valid_mkr_name(w)) {
+			perr(x, x->line,
+			     "%s: '" SHOW
+			     "' is not a Mackerel role name (2 to 63 of A-Z a-z 0-9 _ -)",
+			     k->name, w);
+			rc = -1;
+			continue;
+		}
+		for (size_t i = 0; i < m->nroles; i++)
+			dup |= strcmp(m->roles[i], w) == 0;
+		if (dup) {
+			perr(x, x->line, "%s: %s is listed twice", k->name, w);
+			rc = -1;
+			continue;
+		}
+		if (m->nroles == CFG_ROLES_MAX) {
+			perr(x, x->line, "%s: more than %d roles", k->name,
+			     CFG_ROLES_MAX);
+			rc = -1;
+			break;
+		}
+		snprintf(m->roles[m->nroles++], CFG_NAME_MAX, "%s", w);
+	}
+	free(copy);
+	return rc;
+}
+
+static int loopback_host(const char *host)
+{
+	unsigned char a[4];
+
+	if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+		return 1;
+	return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
+}
+
+/* Checked by libcurl's URL parser. query: also refuse ?query and #fragment
+ * (a path is appended to the URL). */
+static int notify_url(const char *url, int query, char *why, size_t whylen)
+{
+	CURLU *u;
+	CURLUcode rc;
+	char *scheme = NULL, *host = NULL, *q = NULL, *frag = NULL;
+	int ret = -1;
+
+	if ((u = curl_url()) == NULL)
+		fatalx("cfg: out of memory");
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc != CURLUE_OK) {
+		errf(why, whylen, "%s", curl_url_strerror(rc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || *host == '\0') {
+		errf(why, whylen, "no host");
+		goto out;
+	}
+	if (strcmp(scheme, "https") != 0 &&
+	    (strcmp(scheme, "http") != 0 || !loopback_host(host))) {
+		errf(why, whylen,
+		     "the scheme must be https (http only to 127.0.0.1, ::1 or "
+		     "localhost)");
+		goto out;
+	}
+	if (!query && (curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK ||
+		       curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK)) {
+		errf(why, whylen, "no ?query or #fragment: the API path is appended");
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(q);
+	curl_free(frag);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+int cfg_notify_url(const char *url, char *why, size_t whylen)
+{
+	return notify_url(url, 1, why, whylen);
+}
+
+static int url_key(struct ctx *x, const struct key *k, void *base, const char *v,
+		   int query)
+{
+	char why[160];
+
+	if (*v != '\0' && notify_url(v, query, why, sizeof(why)) == -1) {
+		/* The URL itself may hold a secret (webhook tokens live in the
+		 * path): name the key, not the value. */
+		perr(x, x->line, "%s: not a usable URL: %s", k->name, why);
+		return -1;
+	}
+	return p_str(x, k, base, v);
+}
+
+static int p_hookurl(struct ctx *x, const struct key *k, void *base, const char *v)
+{
+	return url_key(x, k, base, v, 1);
+}
+
+static int p_apiurl(struct ctx *x, const struct key *k, void *base, const char *v)
+{
+	return url_key(x, k, base, v, 0);
 }
 
 static int valid_group_name(const char *s);
@@ -864,6 +1062,16 @@ static void check_overlap(struct ctx *x, const struct cfg_group *g,
 	}
 }
 
+/* [mackerel] needs a service to annotate once it has a key. */
+static void check_mackerel(struct ctx *x)
+{
+	const struct cfg_mackerel *m = &x->c->mackerel;
+
+	if (m->api_key_file[0] && m->service[0] == '\0')
+		perr(x, x->first[S_MACKEREL],
+		     "[mackerel]: service is required with api_key_file");
+}
+
 /* Checks that need the whole group, or all groups. */
 static void check_groups(struct ctx *x)
 {
@@ -917,6 +1125,7 @@ struct cfg *cfg_load(const char *path)
 	parse_lines(&x, fp);
 	fclose(fp);
 	check_groups(&x);
+	check_mackerel(&x);
 	report_errors(&x);
 	if (c->ngroups == 0 && !x.cut) {
 		log_warnx("%s: no [group NAME] section: nothing to fail over", path);

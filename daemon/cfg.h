@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #define CFG_PATH_DEFAULT	   "/etc/vpc-failover/vpc-failover.conf"
 #define CFG_CONTROL_SOCKET_DEFAULT "/run/vpc-failover/control.sock"
@@ -81,6 +82,22 @@ struct cfg_metrics {
 	char listen[128]; /* "127.0.0.1:9641", "[::1]:9641"; "" = no HTTP endpoint */
 };
 
+/* Mackerel graph annotations on each failover; off when api_key_file is "". */
+#define CFG_ROLES_MAX 16
+struct cfg_mackerel {
+	char api_key_file[PATH_MAX]; /* holds the API key; mode 0600/0400 */
+	char service[CFG_NAME_MAX];  /* required with api_key_file */
+	char roles[CFG_ROLES_MAX][CFG_NAME_MAX];
+	size_t nroles;
+	char api_url[CFG_URL_MAX]; /* default https://api.mackerelio.com */
+	int key_line;		   /* where api_key_file was set, for messages */
+};
+
+/* A JSON webhook (Slack-compatible "text"); off when url is "". */
+struct cfg_webhook {
+	char url[CFG_URL_MAX];
+};
+
 struct cfg {
 	char path[PATH_MAX];
 	struct cfg_aws aws;
@@ -88,6 +105,8 @@ struct cfg {
 	struct cfg_keepalived keepalived;
 	struct cfg_netmon netmon;
 	struct cfg_metrics metrics;
+	struct cfg_mackerel mackerel;
+	struct cfg_webhook webhook;
 	struct cfg_group *groups;
 	size_t ngroups;
 };
@@ -104,6 +123,12 @@ int cfg_parse_cidr(const char *s, struct cfg_cidr *out);
 /* cfg_parse_cidr that also says why s was refused ("host bits set: the network
  * is 10.0.0.0/24") into why; logs nothing. */
 int cfg_parse_cidr_why(const char *s, struct cfg_cidr *out, char *why, size_t whylen);
+/* Is st (of a file holding a secret) safe: a regular file, no group or other
+ * permission bits, owned by root or by us? 0, or -1 with the reason in why. */
+int cfg_private_file(const struct stat *st, char *why, size_t whylen);
+/* May a notification go to url: https, or http to a loopback host only
+ * (127.0.0.0/8, ::1, localhost)? 0, or -1 with the reason in why. */
+int cfg_notify_url(const char *url, char *why, size_t whylen);
 /* Is s a well-formed AWS id with this prefix ("rtb", "eni", "i"): the prefix,
  * '-', then 8 or 17 lowercase hex digits? 1 or 0. */
 int cfg_valid_id(const char *s, const char *prefix);

@@ -52,6 +52,11 @@ struct route_status {
 	char outcome[16];
 	char error[600];
 	uint64_t ms;
+	/* This generation's first success, for the observer's report. */
+	uint64_t gen;
+	char gen_outcome[16];
+	char gen_before[EC2_ID_MAX];
+	uint64_t gen_ms; /* since the state change */
 };
 
 struct grp {
@@ -59,6 +64,8 @@ struct grp {
 	const struct cfg_group *cfg;
 	struct cfg_aws aws; /* copy: deadlines */
 	enum ka_state state;
+	enum ka_state prev_state; /* before the last transition */
+	uint64_t trans_gen;	  /* generation the last transition started */
 	int priority;
 	uint64_t generation;	/* bumped by every state change */
 	uint64_t converged_gen; /* generation of the last complete pass, 0 = none */
@@ -97,6 +104,8 @@ static size_t ngroups;
 static char ka_pid_file[PATH_MAX];
 static int ready;
 static struct imds_identity identity;
+static grp_observer_fn observer;
+static void *observer_arg;
 
 static void kick(struct grp *g);
 
@@ -118,6 +127,48 @@ const char *grp_verdict_name(enum grp_verdict v)
 static const char *grp_eni(const struct grp *g)
 {
 	return g->cfg->network_interface[0] ? g->cfg->network_interface : identity.eni;
+}
+
+void grp_set_observer(grp_observer_fn fn, void *arg)
+{
+	observer = fn;
+	observer_arg = arg;
+}
+
+static void report(struct grp *g, enum grp_report_kind kind)
+{
+	struct grp_report_route *rr = NULL;
+	struct grp_report r = {
+	    .kind = kind,
+	    .group = g->name,
+	    .state = g->state,
+	    .previous = g->prev_state,
+	    .source = g->event_source,
+	    .generation = g->generation,
+	    .failover = g->state == KA_MASTER && g->trans_gen == g->generation,
+	    .event_wall = g->event_wall,
+	    .wall = wall_s(),
+	    .eni = grp_eni(g),
+	    .ntables = g->cfg->nroute_tables,
+	    .convergence_ms = g->convergence_ms,
+	};
+
+	if (observer == NULL)
+		return;
+	if (kind == GRP_REPORT_CONVERGED) {
+		rr = xcalloc(g->nroutes ? g->nroutes : 1, sizeof(*rr));
+		for (size_t i = 0; i < g->nroutes; i++) {
+			const struct route_status *s = &g->routes[i];
+			int cur = s->gen == g->generation;
+			rr[i] = (struct grp_report_route){
+			    s->table, s->dest, cur ? s->gen_outcome : s->outcome,
+			    cur ? s->gen_before : "", cur ? s->gen_ms : 0};
+		}
+		r.routes = rr;
+		r.nroutes = g->nroutes;
+	}
+	observer(&r, observer_arg);
+	free(rr);
 }
 
 static void grp_bind(struct grp *g, const struct cfg *cfg, const struct cfg_group *cg)
@@ -355,6 +406,19 @@ static void on_pass(void *arg, const struct cv_result *res)
 				g->updates_failed++;
 				continue;
 			}
+			if (!observe && gen == g->generation && r->gen != gen) {
+				r->gen = gen;
+				snprintf(r->gen_outcome, sizeof(r->gen_outcome), "%s",
+					 r->outcome);
+				snprintf(r->gen_before, sizeof(r->gen_before), "%s",
+					 !it->existed	     ? ""
+					 : it->before.eni[0] ? it->before.eni
+							     : it->before.gateway);
+				r->gen_ms =
+				    g->last_pass + it->done_ms > g->event_mono
+					? g->last_pass + it->done_ms - g->event_mono
+					: 0;
+			}
 			if (it->outcome == CV_REPLACED || it->outcome == CV_CREATED) {
 				snprintf(r->target, sizeof(r->target), "%s", grp_eni(g));
 				g->updates_ok++;
@@ -398,6 +462,7 @@ static void on_pass(void *arg, const struct cv_result *res)
 		log_info("group %s: all %zu route tables point at %s, %llu ms after %s",
 			 g->name, res->ntables, grp_eni(g),
 			 (unsigned long long)g->convergence_ms, ka_state_name(g->state));
+		report(g, GRP_REPORT_CONVERGED);
 	}
 	if (g->cfg->recheck_interval_ms) {
 		/* +-10% so that many groups and nodes do not re-check in step. */
@@ -579,10 +644,12 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 		 ka_state_name(g->state), ka_state_name(ev->state),
 		 ka_type_name(ev->type), ev->name, ev->priority, source);
 	int was_master = g->state == KA_MASTER;
+	g->prev_state = g->state;
 	/* A recorded event replayed at start may be long stale: look first. */
 	g->fresh_master = ev->state == KA_MASTER && strcmp(source, "state") != 0;
 	g->state = ev->state;
 	g->generation++;
+	g->trans_gen = g->generation;
 	g->event_mono = mono;
 	g->received_mono = ev_now();
 	g->event_wall = ev->wall ? ev->wall : wall_s();
@@ -598,6 +665,9 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	if (g->cfg->vip_device[0] && (was_master || g->state == KA_MASTER))
 		vip_set(g->cfg->vip_device, g->cfg->destinations, g->cfg->ndestinations,
 			g->state == KA_MASTER);
+	/* Before kick(): a pid-check inside it may apply STOP at once, and
+	 * the observer must see the transitions in order. */
+	report(g, GRP_REPORT_TRANSITION);
 	kick(g);
 	return GRP_APPLIED;
 }

@@ -7,6 +7,7 @@
 #define VPCF_GROUP_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "daemon/cfg.h"
 #include "daemon/kaevent.h"
@@ -19,6 +20,42 @@ enum grp_verdict {
 	GRP_STALE,     /* older than the event already applied */
 	GRP_NO_GROUP,  /* no group uses this keepalived name */
 };
+
+/* What an observer (daemon/notify.c) is told: a keepalived state change was
+ * applied, or every route of a group now points at this node. */
+enum grp_report_kind { GRP_REPORT_TRANSITION, GRP_REPORT_CONVERGED };
+
+/* One (route table, destination) of a CONVERGED report. */
+struct grp_report_route {
+	const char *table;
+	const char *destination;
+	const char *outcome; /* "replaced", "created", "unchanged" */
+	const char *before;  /* its target before this generation wrote it; "" unknown */
+	uint64_t ms;	     /* from the state change until written (or found right) */
+};
+
+/* Valid during the observer call only. */
+struct grp_report {
+	enum grp_report_kind kind;
+	const char *group;
+	enum ka_state state, previous; /* previous: before the last transition */
+	const char *source;	       /* "notify", "fifo", "state", "pid-check" */
+	uint64_t generation;
+	int failover;	    /* CONVERGED: this generation began with a transition to
+			     * MASTER (not a reload that moved routes) */
+	int64_t event_wall; /* unix seconds when the current state was entered */
+	int64_t wall;	    /* unix seconds of this report */
+	const char *eni;    /* where this node's routes point while MASTER */
+	size_t ntables;	    /* route tables of the group */
+	const struct grp_report_route *routes; /* CONVERGED only, else none */
+	size_t nroutes;
+	uint64_t convergence_ms; /* CONVERGED: state change -> all tables written */
+};
+typedef void (*grp_observer_fn)(const struct grp_report *r, void *arg);
+
+/* Call fn (NULL: nobody) on every applied state change and every
+ * convergence; fn runs inside the reconciler and must not block. */
+void grp_set_observer(grp_observer_fn fn, void *arg);
 
 /* Create the groups of cfg (idle until grp_set_identity). */
 void grp_init(const struct cfg *cfg);

@@ -23,6 +23,7 @@
 #include "daemon/kaevent.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/notify.h"
 #include "daemon/sdnotify.h"
 #include "daemon/state.h"
 #include "daemon/track.h"
@@ -128,6 +129,7 @@ static json_t *handle_status(json_t *req, const struct ctl_peer *peer)
 			    json_pack("{s:i, s:s, s:I, s:s}", "pid", (int)getpid(),
 				      "config", cfg->path, "started", (json_int_t)started,
 				      "credentials", auth_source()));
+	json_object_set_new(st, "notifications", ntf_status());
 	return st;
 }
 
@@ -333,6 +335,7 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id,
 	}
 	identity = *id;
 	have_identity = 1;
+	ntf_set_identity(id);
 	if (ec2_init(&cfg->aws, cfg->aws.region[0] ? cfg->aws.region : id->region) == -1)
 		fatalx("cannot set up the EC2 client");
 	log_info("instance %s in %s (%s), primary ENI %s; EC2 endpoint %s",
@@ -416,6 +419,7 @@ static void reload(void)
 	}
 	grp_reload(fresh);
 	nm_reload(&fresh->netmon);
+	ntf_reload(fresh);
 	if (have_identity)
 		ec2_init(&fresh->aws,
 			 fresh->aws.region[0] ? fresh->aws.region : identity.region);
@@ -514,7 +518,10 @@ int main(int argc, char **argv)
 	if ((cfg = cfg_load(cfg_path)) == NULL)
 		return 1;
 	if (check) {
+		int bad = ntf_check(cfg) == -1;
 		cfg_free(cfg);
+		if (bad)
+			return 1;
 		printf("configuration OK\n");
 		return 0;
 	}
@@ -528,6 +535,8 @@ int main(int argc, char **argv)
 	if (auth_init(&cfg->aws) == -1)
 		fatalx("credentials: see above");
 	grp_init(cfg);
+	ntf_init(cfg);
+	grp_set_observer(ntf_report, NULL);
 	int n = st_load(cfg->daemon.state_dir, on_persisted, NULL);
 	if (ctl_init(cfg->daemon.control_socket, cfg->daemon.control_group,
 		     handle_request) == -1)
@@ -560,7 +569,9 @@ int main(int argc, char **argv)
 	nm_fini();
 	fifo_fini();
 	ctl_fini();
+	grp_set_observer(NULL, NULL);
 	grp_fini();
+	ntf_fini();
 	vip_fini();
 	ec2_fini();
 	auth_fini();
