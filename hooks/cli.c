@@ -923,8 +923,31 @@ static void print_status(json_t *st)
 	       (long long)json_integer_value(json_object_get(api, "requests")),
 	       (long long)json_integer_value(json_object_get(api, "retries")),
 	       (long long)json_integer_value(json_object_get(api, "throttled")));
+	json_t *nt = json_object_get(st, "notifications");
+	if (json_is_true(json_object_get(nt, "mackerel")) ||
+	    json_is_true(json_object_get(nt, "webhook"))) {
+		const char *le = json_string_value(json_object_get(nt, "last_error"));
+		printf(
+		    "notifications (%s%s%s): %lld sent, %lld queued, %lld failed, %lld "
+		    "dropped%s%s\n",
+		    json_is_true(json_object_get(nt, "mackerel")) ? "mackerel" : "",
+		    json_is_true(json_object_get(nt, "mackerel")) &&
+			    json_is_true(json_object_get(nt, "webhook"))
+			? ", "
+			: "",
+		    json_is_true(json_object_get(nt, "webhook")) ? "webhook" : "",
+		    (long long)json_integer_value(json_object_get(nt, "sent")),
+		    (long long)json_integer_value(json_object_get(nt, "queued")),
+		    (long long)json_integer_value(json_object_get(nt, "failed")),
+		    (long long)json_integer_value(json_object_get(nt, "dropped")),
+		    le && *le ? "; last error: " : "", le ? le : "");
+	}
 	json_array_foreach(json_object_get(st, "groups"), i, g)
 	{
+		const char *demoted = json_is_true(json_object_get(g, "demoted"))
+					  ? "  (demoted for a planned switchover: "
+					    "`vpc-failover resume` undoes it)\n"
+					  : "";
 		json_t *tr = json_object_get(g, "transitions"), *r;
 		json_t *ru = json_object_get(g, "route_updates");
 		const char *eni = json_string_value(json_object_get(g, "eni"));
@@ -936,6 +959,7 @@ static void print_status(json_t *st)
 		       json_string_value(json_object_get(g, "vrrp_name")),
 		       (long long)json_integer_value(json_object_get(g, "priority")),
 		       json_string_value(json_object_get(g, "phase")));
+		fputs(demoted, stdout);
 		char conv[64] = "no failover converged yet";
 		if (json_integer_value(json_object_get(g, "converged_at")) > 0)
 			snprintf(conv, sizeof(conv), "last failover converged in %lld ms",

@@ -168,6 +168,8 @@ expect_eq "converged webhook tables" \
 check "transition webhook text" rx_true "hooks[1]['j']['text'] == 'vpc-failover: group redis on $HOST (us-east-1c): BACKUP → MASTER (notify), moving 3 route tables to $ENI_C'"
 check "status counts the sent messages" \
 	wait_for 5 ntf_is "n['sent'], n['failed'], n['queued'], n['mackerel'], n['webhook']" "4 0 0 True True"
+check "status text shows the notifications" bash -c \
+	"'$VPCF' -c '$T/vpcf.conf' status | grep -q '^notifications (mackerel, webhook): 4 sent, 0 queued, 0 failed, 0 dropped$'"
 
 # A second converged failover: a second annotation.
 failover

@@ -79,6 +79,8 @@ check "failover: client answered by node-c" within 5 traffic_at node-c
 expect_eq "failover: node-a is FAULT" "$(ka_state "$NS_A")" FAULT
 expect_eq "failover: track_file holds 1" "$(trk a)" 1
 check "failover: status says demoted" status_is a "g['demoted']" True
+check "failover: status text says demoted and how to undo it" bash -c \
+	"$VPCF -c $T/a/vpcf.conf status | grep -q 'demoted for a planned switchover: .vpc-failover resume. undoes it'"
 check "failover: the log says who demoted it" \
 	grep -q "group overlay demoted (planned switchover) through $T/a/overlay.demote, for root (uid 0, pid" "$T/a/daemon.log"
 last=$(last_answer 9e9 node-a) first=$(first_answer "$t0" node-c)
