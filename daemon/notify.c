@@ -243,7 +243,7 @@ static char *description(const struct ntf_who *who, const struct grp_report *r)
 	if (prev)
 		line(&b, "routes: %s " ARROW " %s", prev, r->eni);
 	else
-		line(&b, "routes " ARROW " %s (previous target not looked up)", r->eni);
+		line(&b, "routes " ARROW " %s", r->eni);
 	for (size_t i = 0; i < r->nroutes && i < NTF_DESC_ROUTES; i++)
 		line(&b, "%s %s: %s after %llu ms", r->routes[i].table,
 		     r->routes[i].destination, r->routes[i].outcome,

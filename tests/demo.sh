@@ -2,7 +2,11 @@
 # make demo: a keepalived failover on the simulated VPC. Real keepalived and
 # vpc-failoverd run on node-a and node-c (network namespaces); a client asks
 # the overlay IP every 20 ms while node-a crashes, and the timeline shows
-# what happened when: VRRP, each route table, the client's traffic.
+# what happened when: VRRP, each route table, the client's traffic. Then
+# node-a comes back and the operator switches back with a planned
+# switchover (vpc-failover failover on node-c); last, what each node told
+# "Mackerel" (graph annotations) and "the chat" (webhook), as received by a
+# local HTTP receiver in each node's namespace.
 # Everything it starts is removed on exit, also on Ctrl-C (tests/lib.sh).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/topo.sh"
@@ -23,15 +27,37 @@ die() {
 	exit 1
 }
 
-# node N NS MY_ADDR PEER_ADDR PRIORITY: config, daemon and keepalived for a node
+# receiver N NS: the node's stand-in for Mackerel and the chat, on its own
+# loopback; sets RX_PORT
+receiver() {
+	local d=$T/$1
+	spawn "$d/rx.out" ip netns exec "$2" /usr/bin/python3 "$TOP/tests/tools/receiver.py" \
+		--port-file "$d/rx.port" --log "$d/rx.log" --lifetime 600
+	wait_for 10 test -s "$d/rx.port" || return 1
+	RX_PORT=$(cat "$d/rx.port")
+}
+
+# node N NS MY_ADDR PEER_ADDR PRIORITY: config, daemon and keepalived for a
+# node: the notify hook, nopreempt (a node that comes back stays BACKUP),
+# and a track_file for planned switchover (weight 0: FAULT)
 node() {
 	local n=$1 ns=$2 d=$T/$1
 	mkdir -p "$d"
-	topo_conf "$d/vpcf.conf" "$d"
-	spawn "$d/daemon.log" ip netns exec "$ns" "$VPCFD" -f -c "$d/vpcf.conf"
+	receiver "$n" "$ns" || return 1
+	echo "demo-key-$n" >"$d/mackerel.key"
+	chmod 600 "$d/mackerel.key"
+	topo_conf "$d/vpcf.conf" "$d" "$(printf '%s\n' "[mackerel]" \
+		"api_key_file = $d/mackerel.key" "service = demo" "roles = db" \
+		"api_url = http://127.0.0.1:$RX_PORT" "[webhook]" \
+		"url = http://127.0.0.1:$RX_PORT/chat")" "track_file = $d/overlay.demote"
+	# its own host name (UTS namespace), as a real node has: the
+	# notifications name the node
+	spawn "$d/daemon.log" unshare --uts /bin/bash -c 'hostname "$1" && exec ip netns exec "$2" "$3" -f -c "$4"' \
+		_ "node-$n" "$ns" "$VPCFD" "$d/vpcf.conf"
 	wait_for 10 grep -q "instance i-" "$d/daemon.log" || return 1
-	ka_conf "$ns" "$3" "$4" "$5" "$d/keepalived.conf" advert_int 1 \
-		notify "$VPCF -c $d/vpcf.conf notify" || return 1
+	ka_conf "$ns" "$3" "$4" "$5" "$d/keepalived.conf" advert_int 1 nopreempt \
+		notify "$VPCF -c $d/vpcf.conf notify" \
+		track_file vpcf_overlay "$d/overlay.demote" 0 || return 1
 	ka_start "$ns" "$d/keepalived.conf" || return 1
 	KPID[$n]=$KA_PID
 }
@@ -114,6 +140,42 @@ echo "the router's kernel: $(ip -n "$NS_R" route show "$OVERLAY")"
 
 say "vpc-failover status on node-c"
 "$VPCF" -c "$T/c/vpcf.conf" status | indent
+[ -n "$moved" ] || die "the crash failover did not move the client's traffic"
+
+say "node-a comes back: keepalived and the service restart (nopreempt: node-a stays BACKUP)"
+topo_responder "$NS_A" node-a || die "node-a's service did not restart"
+ka_start "$NS_A" "$T/a/keepalived.conf" || die "node-a's keepalived did not restart"
+KPID[a]=$KA_PID
+ka_wait_state "$NS_A" BACKUP 10 || die "node-a did not come back as BACKUP"
+echo "node-a: $(ka_state "$NS_A")    node-c: $(ka_state "$NS_C")"
+
+say "Planned switchover back to node-a: vpc-failover failover, run on node-c (the MASTER)"
+echo "keepalived.conf tracks $T/c/overlay.demote with weight 0: writing 1 puts node-c in FAULT"
+ip netns exec "$NS_C" "$VPCF" -c "$T/c/vpcf.conf" failover --timeout 30 2>/dev/null | indent
+[ "${PIPESTATUS[0]}" = 0 ] || die "the planned switchover did not complete"
+echo "client answers since: $(awk -v t="$(date +%s)" '$1 > t - 2 {n[$2]++} END {for (k in n) printf "%s %d  ", k, n[k]}' "$T/probe.log")"
+ip netns exec "$NS_C" "$VPCF" -c "$T/c/vpcf.conf" resume 2>/dev/null | indent
+ka_wait_state "$NS_C" BACKUP 10 || die "node-c did not come back as BACKUP after resume"
+echo "node-a: $(ka_state "$NS_A")    node-c: $(ka_state "$NS_C")"
+
+say "What the nodes told Mackerel (graph annotations) and the chat (webhook)"
+sleep 1 # the last messages are sent beside the failover, not before it
+for n in c a; do
+	/usr/bin/python3 - "$T/$n/rx.log" <<-'P' | indent
+	import json, sys
+	for line in open(sys.argv[1]):
+	    r = json.loads(line)
+	    if r.get("event") != "request":
+	        continue
+	    b = json.loads(r["body"])
+	    if r["path"] == "/api/v0/graph-annotations":
+	        print("annotation: %s  [from %d to %d, service %s, roles %s]" % (
+	            b["title"], b["from"], b["to"], b["service"], ",".join(b.get("roles", []))))
+	        for d in b["description"].splitlines():
+	            print("    " + d)
+	    else:
+	        print("chat: " + b["text"])
+	P
+done
 
 say "Cleaning up"
-[ -n "$moved" ]
