@@ -31,6 +31,7 @@
 #include "daemon/state.h"
 #include "daemon/log.h"
 #include "daemon/util.h"
+#include "hooks/doctor.h"
 #include "netmon/mackerel.h"
 #include "netmon/prom.h"
 #include "vpc/auth.h"
@@ -102,6 +103,7 @@ static void usage(FILE *f)
 	    "  takeover --dry-run [GROUP | --all]  what takeover would change, and "
 	    "whether\n"
 	    "                                    IAM allows it (DryRun=true writes)\n"
+	    "  doctor [--keepalived-conf FILE]   check the live setup, say what to fix\n"
 	    "options:\n"
 	    "  -c FILE   configuration (default " CFG_PATH_DEFAULT ")\n"
 	    "  -v        verbose (repeat for debug)\n");
@@ -1200,6 +1202,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (strcmp(argv[0], "doctor") == 0) /* loads and reports the config itself */
+		return doctor_main(cli.cfg_path, argc, argv);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[0], commands[i].name) != 0)
 			continue;

@@ -54,9 +54,9 @@ topo_state() { # write the simulator's state file to $1
 	 "credentials": [],
 	 "instances": [
 	  {"id": "$I_A", "az": "us-east-1a", "eni": "$ENI_A", "mac": "02:00:00:00:0a:01",
-	   "address": "198.18.1.2", "role": "vpcf-node"},
+	   "address": "198.18.1.2", "role": "vpcf-node", "source_dest_check": false},
 	  {"id": "$I_C", "az": "us-east-1c", "eni": "$ENI_C", "mac": "02:00:00:00:0c:03",
-	   "address": "198.18.3.2", "role": "vpcf-node"}],
+	   "address": "198.18.3.2", "role": "vpcf-node", "source_dest_check": false}],
 	 "imds_default_instance": "$I_A",
 	 "route_tables": [$tables],
 	 "kernel_table": "${TOPO_TABLES%% *}"}

@@ -251,8 +251,9 @@ static void on_response(struct http_req *r, void *arg)
 
 	if (cls == EC2_OK && status >= 200 && status < 300) {
 		char errbuf[256];
-		if (ec2_xml_ok(body, len, c->action, errbuf, sizeof(errbuf)) == -1 &&
-		    strcmp(c->action, "DescribeRouteTables") != 0) {
+		/* Describe* answers are parsed by their own callers. */
+		if (strncmp(c->action, "Describe", 8) != 0 &&
+		    ec2_xml_ok(body, len, c->action, errbuf, sizeof(errbuf)) == -1) {
 			/* A 2xx that is not the answer we asked for: treat as transient.
 			 */
 			snprintf(c->err.message, sizeof(c->err.message), "%s", errbuf);
@@ -406,15 +407,19 @@ void ec2_call_cancel(struct ec2_call *c)
 	slot_release();
 }
 
-/* DescribeRouteTables across pages. */
+/* DescribeRouteTables and DescribeNetworkInterfaces across pages. */
 
 struct ec2_describe {
+	const char *action; /* "DescribeRouteTables" | "DescribeNetworkInterfaces" */
 	char *ids_params;
 	uint64_t deadline;
-	ec2_describe_fn fn;
+	ec2_describe_fn tables_fn; /* exactly one of these two is set */
+	ec2_enis_fn enis_fn;
 	void *arg;
 	struct ec2_table *tables;
 	size_t ntables;
+	struct ec2_eni *enis;
+	size_t nenis;
 	int pages;
 	struct ec2_call *call;
 };
@@ -422,8 +427,21 @@ struct ec2_describe {
 static void describe_free(struct ec2_describe *d)
 {
 	ec2_tables_free(d->tables, d->ntables);
+	free(d->enis);
 	free(d->ids_params);
 	free(d);
+}
+
+/* The caller's callback, once, then d is gone. */
+static void describe_done(struct ec2_describe *d, int rc, const struct ec2_error *err)
+{
+	if (d->tables_fn)
+		d->tables_fn(d->arg, rc, rc == 0 ? d->tables : NULL,
+			     rc == 0 ? d->ntables : 0, err);
+	else
+		d->enis_fn(d->arg, rc, rc == 0 ? d->enis : NULL, rc == 0 ? d->nenis : 0,
+			   err);
+	describe_free(d);
 }
 
 static int describe_page(struct ec2_describe *d, const char *next);
@@ -434,32 +452,35 @@ static void on_describe(void *arg, enum ec2_class cls, const struct ec2_error *e
 	struct ec2_describe *d = arg;
 	struct ec2_error perr;
 	char next[1024];
+	int rc;
 
 	d->call = NULL;
 	if (cls != EC2_OK) {
-		d->fn(d->arg, -1, NULL, 0, err);
-		describe_free(d);
+		describe_done(d, -1, err);
 		return;
 	}
 	memset(&perr, 0, sizeof(perr));
-	if (ec2_xml_describe(body, len, &d->tables, &d->ntables, next, sizeof(next),
-			     perr.message, sizeof(perr.message)) == -1) {
+	if (d->tables_fn)
+		rc = ec2_xml_describe(body, len, &d->tables, &d->ntables, next,
+				      sizeof(next), perr.message, sizeof(perr.message));
+	else
+		rc = ec2_xml_describe_enis(body, len, &d->enis, &d->nenis, next,
+					   sizeof(next), perr.message,
+					   sizeof(perr.message));
+	if (rc == -1) {
 		snprintf(perr.code, sizeof(perr.code), "MalformedResponse");
-		d->fn(d->arg, -1, NULL, 0, &perr);
-		describe_free(d);
+		describe_done(d, -1, &perr);
 		return;
 	}
 	if (next[0] && ++d->pages < EC2_MAX_PAGES) {
 		if (describe_page(d, next) == 0)
 			return;
-		snprintf(perr.message, sizeof(perr.message),
-			 "could not start DescribeRouteTables");
-		d->fn(d->arg, -1, NULL, 0, &perr);
-		describe_free(d);
+		snprintf(perr.message, sizeof(perr.message), "could not start %s",
+			 d->action);
+		describe_done(d, -1, &perr);
 		return;
 	}
-	d->fn(d->arg, 0, d->tables, d->ntables, NULL);
-	describe_free(d);
+	describe_done(d, 0, NULL);
 }
 
 static int describe_page(struct ec2_describe *d, const char *next)
@@ -470,34 +491,59 @@ static int describe_page(struct ec2_describe *d, const char *next)
 	buf_append(&b, d->ids_params, strlen(d->ids_params));
 	if (next && *next)
 		form_add(&b, "NextToken", next);
-	d->call =
-	    ec2_call("DescribeRouteTables", buf_str(&b), d->deadline, on_describe, d);
+	d->call = ec2_call(d->action, buf_str(&b), d->deadline, on_describe, d);
 	buf_free(&b);
 	return d->call ? 0 : -1;
+}
+
+/* A describe of ids as key.1, key.2, ...; started, or NULL. */
+static struct ec2_describe *describe_start(struct ec2_describe *d, const char *key,
+					   const char *const *ids, size_t n)
+{
+	struct buf b;
+	char k[48];
+
+	buf_init(&b, 1 << 20);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "%s.%zu", key, i + 1);
+		form_add(&b, k, ids[i]);
+	}
+	d->ids_params = xstrdup(buf_str(&b));
+	buf_free(&b);
+	if (describe_page(d, NULL) == -1) {
+		describe_free(d);
+		return NULL;
+	}
+	return d;
 }
 
 struct ec2_describe *ec2_describe_tables(char (*ids)[CFG_ID_MAX], size_t n,
 					 uint64_t deadline, ec2_describe_fn fn, void *arg)
 {
 	struct ec2_describe *d = xcalloc(1, sizeof(*d));
-	struct buf b;
-	char key[32];
+	const char **v = xcalloc(n + 1, sizeof(*v));
 
-	buf_init(&b, 1 << 20);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "RouteTableId.%zu", i + 1);
-		form_add(&b, key, ids[i]);
-	}
-	d->ids_params = xstrdup(buf_str(&b));
-	buf_free(&b);
+	for (size_t i = 0; i < n; i++)
+		v[i] = ids[i];
+	d->action = "DescribeRouteTables";
 	d->deadline = deadline;
-	d->fn = fn;
+	d->tables_fn = fn;
 	d->arg = arg;
-	if (describe_page(d, NULL) == -1) {
-		describe_free(d);
-		return NULL;
-	}
+	d = describe_start(d, "RouteTableId", v, n);
+	free(v);
 	return d;
+}
+
+struct ec2_describe *ec2_describe_enis(const char *const *ids, size_t n,
+				       uint64_t deadline, ec2_enis_fn fn, void *arg)
+{
+	struct ec2_describe *d = xcalloc(1, sizeof(*d));
+
+	d->action = "DescribeNetworkInterfaces";
+	d->deadline = deadline;
+	d->enis_fn = fn;
+	d->arg = arg;
+	return describe_start(d, "NetworkInterfaceId", ids, n);
 }
 
 void ec2_describe_cancel(struct ec2_describe *d)

@@ -23,6 +23,11 @@ typedef void (*ec2_call_fn)(void *arg, enum ec2_class cls, const struct ec2_erro
 typedef void (*ec2_describe_fn)(void *arg, int rc, const struct ec2_table *tables,
 				size_t n, const struct ec2_error *err);
 
+/* rc 0 with the interfaces (owned by the callee, valid during the call), or
+ * -1 with err. */
+typedef void (*ec2_enis_fn)(void *arg, int rc, const struct ec2_eni *enis, size_t n,
+			    const struct ec2_error *err);
+
 /* Endpoint and signing scope from config and the resolved region. 0 or -1. */
 int ec2_init(const struct cfg_aws *aws, const char *region);
 void ec2_fini(void);
@@ -40,6 +45,11 @@ void ec2_call_cancel(struct ec2_call *c);
 struct ec2_describe *ec2_describe_tables(char (*ids)[CFG_ID_MAX], size_t n,
 					 uint64_t deadline, ec2_describe_fn fn,
 					 void *arg);
+/* DescribeNetworkInterfaces for these ids (NetworkInterfaceId.N), all pages;
+ * cancelled with ec2_describe_cancel. */
+struct ec2_describe *ec2_describe_enis(const char *const *ids, size_t n,
+				       uint64_t deadline, ec2_enis_fn fn, void *arg);
+/* Abandon a describe of either kind: its callback is never called. */
 void ec2_describe_cancel(struct ec2_describe *d);
 
 /* Form parameters for a route write (ReplaceRoute/CreateRoute), IPv4 or

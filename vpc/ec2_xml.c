@@ -29,6 +29,7 @@
  * table, and we only ever ask for a handful of tables. */
 #define TABLES_MAX 10000
 #define ROUTES_MAX 10000
+#define ENIS_MAX   10000
 #define TEXT_MAX   4096 /* longest element text we ever look at */
 
 /* Server text ends up in log lines: no control characters in there. */
@@ -317,6 +318,23 @@ static int parse_table(const xmlNode *item, struct ec2_table *t, const char *whe
 	return rc;
 }
 
+/* Hand a page's nextToken to the caller. Losing a page silently would hide
+ * routes or interfaces: a token must fit. */
+static int take_token(const char *token, char *next, size_t nextsz, char *errbuf,
+		      size_t errsz)
+{
+	if (token[0] == '\0')
+		return 0;
+	if (next == NULL || strlcpy_chk(next, token, nextsz) == -1) {
+		errf(errbuf, errsz, "nextToken longer than %zu bytes",
+		     nextsz ? nextsz - 1 : 0);
+		if (next && nextsz)
+			next[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 int ec2_xml_describe(const char *body, size_t len, struct ec2_table **tables,
 		     size_t *ntables, char *next, size_t nextsz, char *errbuf,
 		     size_t errsz)
@@ -363,16 +381,8 @@ int ec2_xml_describe(const char *body, size_t len, struct ec2_table **tables,
 				goto out;
 		}
 	}
-	/* Losing a page silently would hide routes: a token must fit. */
-	if (token[0] != '\0') {
-		if (next == NULL || strlcpy_chk(next, token, nextsz) == -1) {
-			errf(errbuf, errsz, "nextToken longer than %zu bytes",
-			     nextsz ? nextsz - 1 : 0);
-			if (next && nextsz)
-				next[0] = '\0';
-			goto out;
-		}
-	}
+	if (take_token(token, next, nextsz, errbuf, errsz) == -1)
+		goto out;
 	if (ngot > 0) {
 		*tables = xreallocarray(*tables, *ntables + ngot, sizeof(**tables));
 		memcpy(*tables + *ntables, got, ngot * sizeof(*got));
@@ -384,6 +394,123 @@ int ec2_xml_describe(const char *body, size_t len, struct ec2_table **tables,
 	rc = 0;
 out:
 	ec2_tables_free(got, ngot);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/* "true" / "false" of a boolean element into *out (1 / 0). */
+static int bool_field(const xmlNode *el, int *out, const char *where, char *errbuf,
+		      size_t errsz)
+{
+	char v[16];
+
+	if (field(el, v, sizeof(v), where, errbuf, errsz) == -1)
+		return -1;
+	if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+		*out = v[0] == 't';
+		return 0;
+	}
+	sanitize(v);
+	errf(errbuf, errsz, "%s/%s: '%s' is neither true nor false", where, el->name, v);
+	return -1;
+}
+
+/* One networkInterfaceSet item. Only the item's own children count: status
+ * and instanceId also appear inside attachment, groupSet and friends. */
+static int parse_eni(const xmlNode *item, struct ec2_eni *e, const char *where,
+		     char *errbuf, size_t errsz)
+{
+	char at[128];
+	int rc = 0;
+
+	memset(e, 0, sizeof(*e));
+	e->source_dest_check = -1;
+	for (const xmlNode *n = item->children; n && rc == 0; n = n->next) {
+		if (is_elem(n, "networkInterfaceId"))
+			rc = field(n, e->id, sizeof(e->id), where, errbuf, errsz);
+		else if (is_elem(n, "availabilityZone"))
+			rc = field(n, e->az, sizeof(e->az), where, errbuf, errsz);
+		else if (is_elem(n, "subnetId"))
+			rc = field(n, e->subnet, sizeof(e->subnet), where, errbuf, errsz);
+		else if (is_elem(n, "vpcId"))
+			rc = field(n, e->vpc, sizeof(e->vpc), where, errbuf, errsz);
+		else if (is_elem(n, "status"))
+			rc = field(n, e->status, sizeof(e->status), where, errbuf, errsz);
+		else if (is_elem(n, "sourceDestCheck"))
+			rc = bool_field(n, &e->source_dest_check, where, errbuf, errsz);
+		else if (is_elem(n, "attachment")) {
+			const xmlNode *iid = child(n, "instanceId");
+			snprintf(at, sizeof(at), "%s/attachment", where);
+			if (iid)
+				rc = field(iid, e->instance, sizeof(e->instance), at,
+					   errbuf, errsz);
+		}
+	}
+	if (rc == 0 && e->id[0] == '\0') {
+		errf(errbuf, errsz, "%s: network interface without a networkInterfaceId",
+		     where);
+		rc = -1;
+	}
+	return rc;
+}
+
+int ec2_xml_describe_enis(const char *body, size_t len, struct ec2_eni **enis,
+			  size_t *nenis, char *next, size_t nextsz, char *errbuf,
+			  size_t errsz)
+{
+	struct ec2_eni *got = NULL;
+	size_t ngot = 0;
+	char token[TEXT_MAX] = "";
+	char where[64];
+	xmlDoc *doc;
+	xmlNode *root;
+	int rc = -1;
+
+	if (next && nextsz)
+		next[0] = '\0';
+	if ((doc = parse(body, len, errbuf, errsz)) == NULL)
+		goto out;
+	root = xmlDocGetRootElement(doc);
+	if (!is_elem(root, "DescribeNetworkInterfacesResponse")) {
+		wrong_root(root, "DescribeNetworkInterfacesResponse", errbuf, errsz);
+		goto out;
+	}
+	for (xmlNode *n = root->children; n; n = n->next) {
+		if (is_elem(n, "nextToken")) {
+			if (field(n, token, sizeof(token),
+				  "DescribeNetworkInterfacesResponse", errbuf,
+				  errsz) == -1)
+				goto out;
+			continue;
+		}
+		if (!is_elem(n, "networkInterfaceSet"))
+			continue;
+		for (xmlNode *it = n->children; it; it = it->next) {
+			if (!is_elem(it, "item"))
+				continue;
+			if (ngot >= ENIS_MAX) {
+				errf(errbuf, errsz, "more than %d network interfaces",
+				     ENIS_MAX);
+				goto out;
+			}
+			snprintf(where, sizeof(where), "networkInterfaceSet/item[%zu]",
+				 ngot + 1);
+			got = xreallocarray(got, ngot + 1, sizeof(*got));
+			if (parse_eni(it, &got[ngot], where, errbuf, errsz) == -1)
+				goto out;
+			ngot++;
+		}
+	}
+	if (take_token(token, next, nextsz, errbuf, errsz) == -1)
+		goto out;
+	if (ngot > 0) {
+		*enis = xreallocarray(*enis, *nenis + ngot, sizeof(**enis));
+		memcpy(*enis + *nenis, got, ngot * sizeof(*got));
+		*nenis += ngot;
+	}
+	rc = 0;
+out:
+	free(got);
 	xmlFreeDoc(doc);
 	return rc;
 }

@@ -25,6 +25,17 @@ struct ec2_table {
 	size_t nroutes;
 };
 
+/* One item of DescribeNetworkInterfaces. */
+struct ec2_eni {
+	char id[EC2_ID_MAX];
+	char az[32];		   /* availabilityZone */
+	char subnet[EC2_ID_MAX];   /* subnetId */
+	char vpc[EC2_ID_MAX];	   /* vpcId */
+	char status[32];	   /* available | in-use | attaching | detaching */
+	char instance[EC2_ID_MAX]; /* attachment/instanceId, "" when unattached */
+	int source_dest_check;	   /* 1 on (EC2's default), 0 off, -1 not reported */
+};
+
 struct ec2_error {
 	int http_status;
 	char code[64];
@@ -48,6 +59,12 @@ enum ec2_class {
 int ec2_xml_describe(const char *body, size_t len, struct ec2_table **tables,
 		     size_t *ntables, char *next, size_t nextsz, char *errbuf,
 		     size_t errsz);
+/* Parse a DescribeNetworkInterfacesResponse like ec2_xml_describe: appends
+ * to *enis (*nenis entries; caller frees), nextToken into next. 0, or -1
+ * with a reason in errbuf. */
+int ec2_xml_describe_enis(const char *body, size_t len, struct ec2_eni **enis,
+			  size_t *nenis, char *next, size_t nextsz, char *errbuf,
+			  size_t errsz);
 /* Parse a success body of a mutating call (ReplaceRouteResponse, ...): the
  * root element must be <Action>Response; <return> is not required, but
  * <return>false</return> is a failure. 0 or -1 with errbuf. */

@@ -210,6 +210,35 @@ expect_code "one unknown id fails the whole describe" InvalidRouteTableID.NotFou
 out=$(ec2 describe-route-tables --route-table-ids rtb-0deadbeefdeadbeef 2>&1)
 has "NotFound message is EC2's" "$out" "The routeTable ID 'rtb-0deadbeefdeadbeef' does not exist"
 
+# DescribeNetworkInterfaces: the instances' ENIs, as awscli reads them
+ec2 describe-network-interfaces --network-interface-ids $ENI_A >"$T/out" 2>&1
+expect_eq "describe-network-interfaces exits 0" "$?" 0
+expect_eq "ENI: id, AZ, subnet, VPC, status, source/dest check" \
+	"$(py "[(e['NetworkInterfaceId'], e['AvailabilityZone'], e['SubnetId'], e['VpcId'], e['Status'], e['SourceDestCheck']) for e in d['NetworkInterfaces']]" <"$T/out")" \
+	"[('$ENI_A', 'us-east-1a', 'subnet-0aaaaaaaaaaaaaaa1', 'vpc-0123456789abcdef0', 'in-use', False)]"
+expect_eq "ENI: attachment to its instance" \
+	"$(py "[(a['InstanceId'], a['DeviceIndex'], a['Status']) for a in [d['NetworkInterfaces'][0]['Attachment']]][0]" <"$T/out")" \
+	"('$I_A', 0, 'attached')"
+ec2 describe-network-interfaces >"$T/out" 2>&1
+expect_eq "describe all ENIs: defaults are source/dest check on, own subnet" \
+	"$(py "[(e['NetworkInterfaceId'], e['AvailabilityZone'], e['SourceDestCheck'], e['SubnetId'][:7]) for e in d['NetworkInterfaces']]" <"$T/out")" \
+	"[('$ENI_A', 'us-east-1a', False, 'subnet-'), ('$ENI_C', 'us-east-1c', True, 'subnet-')]"
+ec2 describe-network-interfaces --filters Name=attachment.instance-id,Values=$I_C >"$T/out" 2>&1
+expect_eq "ENI filter attachment.instance-id" \
+	"$(py "[e['NetworkInterfaceId'] for e in d['NetworkInterfaces']]" <"$T/out")" "['$ENI_C']"
+expect_code "unknown ENI: InvalidNetworkInterfaceID.NotFound" InvalidNetworkInterfaceID.NotFound \
+	ec2 describe-network-interfaces --network-interface-ids $ENI_A eni-0deadbeefdeadbeef
+out=$(ec2 describe-network-interfaces --network-interface-ids eni-0deadbeefdeadbeef 2>&1)
+has "ENI NotFound message is EC2's" "$out" "The networkInterface ID 'eni-0deadbeefdeadbeef' does not exist"
+expect_code "describe-network-interfaces --dry-run: DryRunOperation" DryRunOperation \
+	ec2 describe-network-interfaces --dry-run --network-interface-ids $ENI_A
+sim_post /_sim/eni "{\"eni\":\"$ENI_C\",\"source_dest_check\":false}" >/dev/null
+expect_eq "control API turns source/dest check off" \
+	"$(ec2 describe-network-interfaces --network-interface-ids $ENI_C | py "d['NetworkInterfaces'][0]['SourceDestCheck']")" False
+expect_eq "GET /_sim/enis shows it" "$(sim_get /_sim/enis | py "d['$ENI_C']['source_dest_check']")" False
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X POST --data '{"eni":"eni-0nope","source_dest_check":true}' "$SIM_URL/_sim/eni")
+expect_eq "control ENI change of an unknown ENI: 404" "$code" 404
+
 # ReplaceRoute
 sim_post /_sim/stats/reset >/dev/null
 ec2 replace-route --route-table-id $RTB1 --destination-cidr-block $DEST \
@@ -282,6 +311,15 @@ expect_code "denied action with --dry-run: UnauthorizedOperation" UnauthorizedOp
 aws_at "$SIM_URL" "$AK2" "$SK2" "" describe-route-tables --route-table-ids $RTB1 >"$T/out" 2>&1
 expect_eq "the denied key may still describe" "$?" 0
 expect_eq "denied call wrote nothing" "$(route_of $RTB3 10.255.0.31/32)" none
+# a deny list set at run time: for a key, and for an instance role's
+# temporary credentials
+sim_post /_sim/deny "{\"access_key_id\":\"$AK1\",\"deny\":[\"DescribeNetworkInterfaces\"]}" >/dev/null
+expect_code "a key denied at run time: UnauthorizedOperation" UnauthorizedOperation \
+	ec2 describe-network-interfaces --dry-run
+sim_post /_sim/deny "{\"access_key_id\":\"$AK1\",\"deny\":[]}" >/dev/null
+expect_code "and allowed again" DryRunOperation ec2 describe-network-interfaces --dry-run
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X POST --data '{"role":"nope","deny":[]}' "$SIM_URL/_sim/deny")
+expect_eq "deny for an unknown role: 404" "$code" 404
 
 # signatures
 expect_code "wrong secret: AuthFailure" AuthFailure \
@@ -357,6 +395,15 @@ ec2_tmp "$ttok" replace-route --route-table-id $RTB1 --destination-cidr-block $D
 expect_eq "awscli with IMDS temporary credentials exits 0" "$?" 0
 expect_eq "temporary credentials wrote the route" "$(route_of $RTB1 $DEST)" "$ENI_A"
 check "the write is logged with the temporary key id" log_has "^$TS ReplaceRoute $RTB1 .* by $tak\$"
+sim_post /_sim/deny '{"role":"vpcf-node","deny":["ReplaceRoute"]}' >/dev/null
+expect_code "a role's deny list applies to its temporary credentials" UnauthorizedOperation \
+	ec2_tmp "$ttok" replace-route --dry-run --route-table-id $RTB1 --destination-cidr-block $DEST \
+	--network-interface-id $ENI_A
+expect_code "and only to the actions it names" DryRunOperation \
+	ec2_tmp "$ttok" create-route --dry-run --route-table-id $RTB1 --destination-cidr-block 10.255.0.99/32 \
+	--network-interface-id $ENI_A
+sim_post /_sim/deny '{"role":"vpcf-node","deny":[]}' >/dev/null
+check "run-time deny lists are logged" log_has "^$TS SimDeny role vpcf-node: 1 action\\(s\\)\$"
 expect_code "temporary credentials with a wrong token: AuthFailure" AuthFailure \
 	ec2_tmp "x$ttok" describe-route-tables
 expect_code "temporary credentials without a token: AuthFailure" AuthFailure \

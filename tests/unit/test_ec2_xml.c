@@ -659,6 +659,140 @@ static void test_classify(void **state)
 #f, f, NULL, NULL, NULL                                                  \
 	}
 
+/* ---- DescribeNetworkInterfaces ---- */
+
+static int enis_file(const char *rel, struct ec2_eni **e, size_t *n, char *next,
+		     size_t nextsz, char *err, size_t errsz)
+{
+	size_t len;
+	char *body = read_data(rel, &len);
+	int rc = ec2_xml_describe_enis(body, len, e, n, next, nextsz, err, errsz);
+	free(body);
+	return rc;
+}
+
+/* AWS's documented response shape: the item's own status and instanceId,
+ * never the attachment's status or a nested item's fields. */
+static void test_enis_full(void **state)
+{
+	struct ec2_eni *e = NULL;
+	size_t n = 0;
+	char next[64] = "stale", err[256] = "";
+
+	assert_int_equal(enis_file("ec2/describe_network_interfaces.xml", &e, &n, next,
+				   sizeof(next), err, sizeof(err)),
+			 0);
+	assert_string_equal(next, "");
+	assert_int_equal(n, 2);
+	assert_string_equal(e[0].id, "eni-0f782d2ba00b8e7d2");
+	assert_string_equal(e[0].az, "ap-northeast-1a");
+	assert_string_equal(e[0].subnet, "subnet-0c93466a0b1a2c3d4");
+	assert_string_equal(e[0].vpc, "vpc-0cc3466a5e6f7a8b9");
+	assert_string_equal(e[0].status, "in-use");
+	assert_string_equal(e[0].instance, "i-0a0ea1d6e1ef4e9e4");
+	assert_int_equal(e[0].source_dest_check, 0);
+	/* Unattached, check on. */
+	assert_string_equal(e[1].id, "eni-0b1cafe0b1cafe0b1");
+	assert_string_equal(e[1].az, "ap-northeast-1c");
+	assert_string_equal(e[1].status, "available");
+	assert_string_equal(e[1].instance, "");
+	assert_int_equal(e[1].source_dest_check, 1);
+	free(e);
+}
+
+static void test_enis_paged_empty(void **state)
+{
+	struct ec2_eni *e = NULL;
+	size_t n = 0;
+	char next[64], err[256] = "";
+
+	assert_int_equal(enis_file("ec2/describe_network_interfaces_page1.xml", &e, &n,
+				   next, sizeof(next), err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(next, "eyJ2IjoiMiIsImMiOiJwYWdlMiJ9");
+	assert_string_equal(e[0].instance, "i-0aaaaaaaaaaaaaaa1");
+	assert_string_equal(e[0].status, "in-use");
+	assert_int_equal(e[0].source_dest_check, 1);
+	/* The next page appends (here: nothing) and clears the token. */
+	assert_int_equal(enis_file("ec2/describe_network_interfaces_empty.xml", &e, &n,
+				   next, sizeof(next), err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(next, "");
+	/* A token that does not fit is an error, not a lost page. */
+	assert_int_equal(enis_file("ec2/describe_network_interfaces_page1.xml", &e, &n,
+				   next, 8, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "nextToken"));
+	assert_int_equal(n, 1);
+	free(e);
+}
+
+static const struct bad_case bad_enis[] = {
+    {"wrong root", NULL,
+     "<DescribeRouteTablesResponse><routeTableSet/></DescribeRouteTablesResponse>",
+     "unexpected root element <DescribeRouteTablesResponse>"},
+    {"error document", "ec2/error_eni_not_found.xml", NULL,
+     "InvalidNetworkInterfaceID.NotFound"},
+    {"sourceDestCheck not a boolean", NULL,
+     "<DescribeNetworkInterfacesResponse><networkInterfaceSet><item>"
+     "<networkInterfaceId>eni-1</networkInterfaceId><sourceDestCheck>yes"
+     "</sourceDestCheck></item></networkInterfaceSet>"
+     "</DescribeNetworkInterfacesResponse>",
+     "networkInterfaceSet/item[1]/sourceDestCheck: 'yes' is neither true nor false"},
+    {"item without an id", NULL,
+     "<DescribeNetworkInterfacesResponse><networkInterfaceSet><item>"
+     "<status>in-use</status></item></networkInterfaceSet>"
+     "</DescribeNetworkInterfacesResponse>",
+     "without a networkInterfaceId"},
+    {"oversize availabilityZone", NULL,
+     "<DescribeNetworkInterfacesResponse><networkInterfaceSet><item>"
+     "<networkInterfaceId>eni-1</networkInterfaceId><availabilityZone>"
+     "us-east-1a-us-east-1a-us-east-1a-us-east-1a</availabilityZone></item>"
+     "</networkInterfaceSet></DescribeNetworkInterfacesResponse>",
+     "availabilityZone: value longer than 31 bytes"},
+    {"oversize attachment instanceId", NULL,
+     "<DescribeNetworkInterfacesResponse><networkInterfaceSet><item>"
+     "<networkInterfaceId>eni-1</networkInterfaceId><attachment><instanceId>"
+     "i-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"
+     "</instanceId></attachment></item></networkInterfaceSet>"
+     "</DescribeNetworkInterfacesResponse>",
+     "item[1]/attachment/instanceId: value longer than"},
+    {"truncated", NULL,
+     "<DescribeNetworkInterfacesResponse><networkInterfaceSet><item>"
+     "<networkInterfaceId>eni-1</networkInterfaceId>",
+     "malformed XML"},
+    {"billion laughs", "ec2/billion_laughs.xml", NULL, "entity reference loop"},
+};
+
+/* A failed page leaves what earlier pages gave untouched. */
+static void test_enis_bad(void **state)
+{
+	const struct bad_case *c = *state;
+	struct ec2_eni *e = NULL;
+	size_t n = 0, len;
+	char next[64] = "x", err[256] = "";
+	char *body = c->file ? read_data(c->file, &len) : xstrdup(c->body);
+
+	if (c->file == NULL)
+		len = strlen(body);
+	assert_int_equal(enis_file("ec2/describe_network_interfaces_page1.xml", &e, &n,
+				   next, sizeof(next), err, sizeof(err)),
+			 0);
+	struct ec2_eni *before = e;
+	assert_int_equal(ec2_xml_describe_enis(body, len, &e, &n, next, sizeof(next), err,
+					       sizeof(err)),
+			 -1);
+	print_message("# %s: %s\n", c->name, err);
+	assert_non_null(strstr(err, c->errsub));
+	assert_int_equal(n, 1);
+	assert_ptr_equal(e, before);
+	assert_string_equal(e[0].id, "eni-0aaaaaaaaaaaaaaa1");
+	free(e);
+	free(body);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -674,10 +808,12 @@ int main(void)
 	    T(test_ok_bad),
 	    T(test_error_unparseable),
 	    T(test_classify),
+	    T(test_enis_full),
+	    T(test_enis_paged_empty),
 	};
 	size_t nfixed = ARRAY_SIZE(fixed), nbad = ARRAY_SIZE(bad_describe),
-	       nerr = ARRAY_SIZE(err_cases);
-	size_t n = nfixed + nbad + nerr;
+	       nerr = ARRAY_SIZE(err_cases), nbadeni = ARRAY_SIZE(bad_enis);
+	size_t n = nfixed + nbad + nerr + nbadeni;
 	struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));
 	char **names = xcalloc(n, sizeof(*names));
 	size_t k = 0;
@@ -695,6 +831,12 @@ int main(void)
 				     err_cases[i].http);
 		tests[k] = (struct CMUnitTest){names[k], test_error_case, NULL, NULL,
 					       (void *)&err_cases[i]};
+	}
+	for (size_t i = 0; i < nbadeni; i++, k++) {
+		names[k] =
+		    xasprintf("DescribeNetworkInterfaces refuses %s", bad_enis[i].name);
+		tests[k] = (struct CMUnitTest){names[k], test_enis_bad, NULL, NULL,
+					       (void *)&bad_enis[i]};
 	}
 	int rc = _cmocka_run_group_tests("ec2_xml", tests, n, NULL, NULL);
 	for (size_t i = 0; i < n; i++)

@@ -113,6 +113,93 @@ static enum MHD_Result set_route(struct sim *s, struct sim_req *r, json_t *o)
 			       "eni", eni));
 }
 
+static json_t *enis_json(struct sim *s)
+{
+	json_t *all = json_object();
+
+	for (size_t i = 0; i < s->st.ninsts; i++) {
+		const struct sim_instance *in = &s->st.insts[i];
+		json_object_set_new(all, in->eni,
+				    json_pack("{s:s, s:s, s:s, s:b}", "instance", in->id,
+					      "az", in->az, "subnet", in->subnet,
+					      "source_dest_check",
+					      in->source_dest_check));
+	}
+	return all;
+}
+
+/* {"eni":.., "source_dest_check": bool}: what modify-network-interface-
+ * attribute would do. */
+static enum MHD_Result set_eni(struct sim *s, struct sim_req *r, json_t *o)
+{
+	const char *eni = json_string_value(json_object_get(o, "eni"));
+	json_t *sdc = json_object_get(o, "source_dest_check");
+	struct sim_instance *in = NULL;
+
+	if (eni == NULL || !json_is_boolean(sdc) || json_object_size(o) != 2)
+		return reply_err(r, 400,
+				 "need {\"eni\": str, \"source_dest_check\": bool}");
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->st.ninsts && in == NULL; i++)
+		if (strcmp(s->st.insts[i].eni, eni) == 0)
+			in = &s->st.insts[i];
+	if (in == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		return reply_err(r, 404, "no such network interface");
+	}
+	in->source_dest_check = json_is_true(sdc);
+	pthread_mutex_unlock(&s->mu);
+	sim_log(s, "SimSetEni %.64s source_dest_check=%s by control", eni,
+		json_is_true(sdc) ? "true" : "false");
+	return reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* {"access_key_id"|"role": .., "deny": [action, ...]}: replace what that key
+ * or role may not call ([] allows everything again). */
+static enum MHD_Result set_deny(struct sim *s, struct sim_req *r, json_t *o)
+{
+	const char *akid = json_string_value(json_object_get(o, "access_key_id"));
+	const char *role = json_string_value(json_object_get(o, "role"));
+	json_t *deny = json_object_get(o, "deny"), *v;
+	const char *acts[64];
+	size_t n = 0, i;
+	char ***list = NULL;
+	size_t *nlist = NULL;
+
+	if ((akid == NULL) == (role == NULL) || !json_is_array(deny) ||
+	    json_array_size(deny) > ARRAY_SIZE(acts) || json_object_size(o) != 2)
+		return reply_err(r, 400,
+				 "need {\"access_key_id\" or \"role\": str, \"deny\": "
+				 "[action, ...]} (at most 64)");
+	json_array_foreach(deny, i, v)
+	{
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > 64)
+			return reply_err(r, 400, "deny: action names, please");
+		acts[n++] = json_string_value(v);
+	}
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; akid && i < s->st.ncreds && list == NULL; i++)
+		if (strcmp(s->st.creds[i].akid, akid) == 0) {
+			list = &s->st.creds[i].deny;
+			nlist = &s->st.creds[i].ndeny;
+		}
+	struct sim_role *ro = role ? sim_role_find(&s->st, role) : NULL;
+	if (ro) {
+		list = &ro->deny;
+		nlist = &ro->ndeny;
+	}
+	if (list == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		return reply_err(r, 404, akid ? "no such access key" : "no such role");
+	}
+	sim_deny_set(list, nlist, acts, n);
+	pthread_mutex_unlock(&s->mu);
+	sim_log(s, "SimDeny %s %.64s: %zu action(s)", akid ? "key" : "role",
+		akid ? akid : role, n);
+	return reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
 static json_t *stats_json(struct sim *s)
 {
 	/* Copies: the reply is written after mu is released. */
@@ -267,6 +354,16 @@ static enum MHD_Result route_ctl(struct sim *s, struct sim_req *r, const char *p
 	}
 	if (post && strcmp(path, "route") == 0)
 		return set_route(s, r, o);
+	if (!post && strcmp(path, "enis") == 0) {
+		pthread_mutex_lock(&s->mu);
+		out = enis_json(s);
+		pthread_mutex_unlock(&s->mu);
+		return reply(r, 200, out);
+	}
+	if (post && strcmp(path, "eni") == 0)
+		return set_eni(s, r, o);
+	if (post && strcmp(path, "deny") == 0)
+		return set_deny(s, r, o);
 	if (!post && strcmp(path, "stats") == 0) {
 		pthread_mutex_lock(&s->mu);
 		out = stats_json(s);

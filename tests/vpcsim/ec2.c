@@ -1,7 +1,7 @@
-/* ec2.c — the EC2 Query API (Version 2016-11-15) for route tables, with
- * EC2's wire format: form-encoded requests, XML answers, EC2's error codes,
- * messages and HTTP statuses, injected faults, and a change log line per
- * accepted write. */
+/* ec2.c — the EC2 Query API (Version 2016-11-15) for route tables and
+ * network interfaces, with EC2's wire format: form-encoded requests, XML
+ * answers, EC2's error codes, messages and HTTP statuses, injected faults,
+ * and a change log line per accepted write. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -45,8 +45,9 @@ struct call {
 	struct buf body;
 };
 
-static const char *const actions[] = {"DescribeRouteTables", "ReplaceRoute",
-				      "CreateRoute", "DeleteRoute", NULL};
+static const char *const actions[] = {"DescribeRouteTables", "DescribeNetworkInterfaces",
+				      "ReplaceRoute",	     "CreateRoute",
+				      "DeleteRoute",	     NULL};
 
 static const struct {
 	const char *code;
@@ -442,6 +443,155 @@ out:
 	return rc;
 }
 
+/* ---- DescribeNetworkInterfaces ---- */
+
+/* One ENI per instance, attached at device index 0, in the instance's AZ,
+ * with EC2's element order. */
+static int eni_xml(struct call *c, const struct sim_instance *in)
+{
+	const struct sim_state *st = &c->s->st;
+	const char *hex = strchr(in->eni, '-') ? strchr(in->eni, '-') + 1 : in->eni;
+	struct buf *b = &c->body;
+	int rc = 0;
+
+	rc |= sim_bprintf(b, "<item><networkInterfaceId>");
+	rc |= sim_xml_escape(b, in->eni);
+	rc |= sim_bprintf(b, "</networkInterfaceId><subnetId>");
+	rc |= sim_xml_escape(b, in->subnet);
+	rc |=
+	    sim_bprintf(b, "</subnetId><vpcId>%s</vpcId><availabilityZone>", st->vpc_id);
+	rc |= sim_xml_escape(b, in->az);
+	rc |= sim_bprintf(b,
+			  "</availabilityZone><description/><ownerId>%s</ownerId>"
+			  "<requesterManaged>false</requesterManaged>"
+			  "<status>in-use</status><macAddress>",
+			  st->owner);
+	rc |= sim_xml_escape(b, in->mac);
+	rc |= sim_bprintf(b,
+			  "</macAddress><privateIpAddress>%s</privateIpAddress>"
+			  "<sourceDestCheck>%s</sourceDestCheck><groupSet/>"
+			  "<attachment><attachmentId>eni-attach-",
+			  in->address, in->source_dest_check ? "true" : "false");
+	rc |= sim_xml_escape(b, hex);
+	rc |= sim_bprintf(b, "</attachmentId><instanceId>");
+	rc |= sim_xml_escape(b, in->id);
+	rc |= sim_bprintf(b,
+			  "</instanceId><instanceOwnerId>%s</instanceOwnerId>"
+			  "<deviceIndex>0</deviceIndex><status>attached</status>"
+			  "<attachTime>2026-01-01T00:00:00.000Z</attachTime>"
+			  "<deleteOnTermination>true</deleteOnTermination></attachment>"
+			  "<tagSet/><privateIpAddressesSet><item>"
+			  "<privateIpAddress>%s</privateIpAddress><primary>true</primary>"
+			  "</item></privateIpAddressesSet><ipv6AddressesSet/>"
+			  "<interfaceType>interface</interfaceType></item>",
+			  st->owner, in->address);
+	return rc ? -1 : 0;
+}
+
+static int eni_filter_match(struct call *c, const struct sim_instance *in,
+			    const char *name, const char *value)
+{
+	if (strcmp(name, "network-interface-id") == 0)
+		return strcmp(in->eni, value) == 0;
+	if (strcmp(name, "attachment.instance-id") == 0)
+		return strcmp(in->id, value) == 0;
+	if (strcmp(name, "availability-zone") == 0)
+		return strcmp(in->az, value) == 0;
+	if (strcmp(name, "subnet-id") == 0)
+		return strcmp(in->subnet, value) == 0;
+	return strcmp(c->s->st.vpc_id, value) == 0; /* vpc-id */
+}
+
+/* Filter.N.Name / Filter.N.Value.M, as for route tables. */
+static int eni_filters(struct call *c, const struct sim_instance **sel, size_t *nsel)
+{
+	static const char *const names[] = {"network-interface-id",
+					    "attachment.instance-id",
+					    "availability-zone",
+					    "subnet-id",
+					    "vpc-id",
+					    NULL};
+	struct indexed fn[32], fv[64];
+	size_t nf = indexed(c, "Filter.", ".Name", fn, ARRAY_SIZE(fn));
+
+	for (size_t i = 0; i < nf; i++) {
+		char prefix[64];
+		size_t nv, keep = 0;
+		int known = 0;
+
+		for (const char *const *n = names; *n; n++)
+			known |= strcmp(*n, fn[i].v) == 0;
+		if (!known)
+			return seterr(c, 400, "InvalidParameterValue",
+				      "The filter '%.100s' is invalid", fn[i].v);
+		snprintf(prefix, sizeof(prefix), "Filter.%u.Value.", fn[i].n);
+		nv = indexed(c, prefix, "", fv, ARRAY_SIZE(fv));
+		for (size_t k = 0; k < *nsel; k++) {
+			int m = 0;
+			for (size_t v = 0; v < nv && !m; v++)
+				m = eni_filter_match(c, sel[k], fn[i].v, fv[v].v);
+			if (m)
+				sel[keep++] = sel[k];
+		}
+		*nsel = keep;
+	}
+	return 0;
+}
+
+static int do_describe_enis(struct call *c)
+{
+	struct sim_state *st = &c->s->st;
+	struct indexed *ids = xcalloc(INDEX_MAX, sizeof(*ids));
+	const struct sim_instance **sel = xcalloc(st->ninsts + 1, sizeof(*sel));
+	size_t nids = indexed(c, "NetworkInterfaceId.", "", ids, INDEX_MAX), nsel = 0;
+	int rc = -1;
+
+	if (param(c, "MaxResults") || param(c, "NextToken")) {
+		seterr(c, 400, "InvalidParameterValue",
+		       "vpcsim does not page DescribeNetworkInterfaces: leave out "
+		       "MaxResults and NextToken");
+		goto out;
+	}
+	for (size_t i = 0; i < nids; i++) {
+		const struct sim_instance *in = sim_inst_by_eni(st, ids[i].v);
+		int dup = 0;
+		/* As for route tables: one unknown id fails the whole call. */
+		if (in == NULL) {
+			seterr(c, 400, "InvalidNetworkInterfaceID.NotFound",
+			       "The networkInterface ID '%.100s' does not exist",
+			       ids[i].v);
+			goto out;
+		}
+		for (size_t k = 0; k < nsel; k++)
+			dup |= sel[k] == in;
+		if (!dup)
+			sel[nsel++] = in;
+	}
+	if (nids == 0)
+		for (size_t i = 0; i < st->ninsts; i++)
+			sel[nsel++] = &st->insts[i];
+	if (eni_filters(c, sel, &nsel) == -1)
+		goto out;
+	if (xml_open(c) == -1 || sim_bprintf(&c->body, "<networkInterfaceSet>") == -1)
+		goto toolarge;
+	for (size_t i = 0; i < nsel; i++)
+		if (eni_xml(c, sel[i]) == -1)
+			goto toolarge;
+	if (sim_bprintf(&c->body,
+			"</networkInterfaceSet></DescribeNetworkInterfacesResponse>") ==
+	    -1)
+		goto toolarge;
+	c->status = 200;
+	rc = 0;
+	goto out;
+toolarge:
+	seterr(c, 500, "InternalError", "An internal error has occurred.");
+out:
+	free(ids);
+	free(sel);
+	return rc;
+}
+
 /* ---- ReplaceRoute, CreateRoute, DeleteRoute ---- */
 
 struct route_args {
@@ -673,6 +823,15 @@ static void identify_action(struct call *c)
 	c->action_text[n ? n : 1] = '\0';
 }
 
+/* Temporary credentials carry their role's deny list; caller holds mu. */
+static int role_denies(struct call *c)
+{
+	const struct sim_tmpcred *t = imds_tmpcred_find(c->s, c->akid);
+	const struct sim_role *r = t ? sim_role_find(&c->s->st, t->role) : NULL;
+
+	return r && sim_role_denies(r, c->action);
+}
+
 /* Everything after the signature: which action, may this key, dry run. */
 static int authorised_call(struct call *c, const struct sim_cred *cred)
 {
@@ -690,6 +849,8 @@ static int authorised_call(struct call *c, const struct sim_cred *cred)
 			      "The request must contain the parameter Version");
 	if (cred && sim_cred_denies(cred, c->action))
 		return setcode(c, "UnauthorizedOperation");
+	if (cred == NULL && role_denies(c))
+		return setcode(c, "UnauthorizedOperation");
 	if (dry && strcasecmp(dry, "true") == 0)
 		return setcode(c, "DryRunOperation");
 	if (dry && strcasecmp(dry, "false") != 0)
@@ -697,6 +858,8 @@ static int authorised_call(struct call *c, const struct sim_cred *cred)
 			      "Value (%.40s) for parameter dryRun is invalid.", dry);
 	if (strcmp(c->action, "DescribeRouteTables") == 0)
 		return do_describe(c);
+	if (strcmp(c->action, "DescribeNetworkInterfaces") == 0)
+		return do_describe_enis(c);
 	if (strcmp(c->action, "ReplaceRoute") == 0)
 		return do_replace(c);
 	if (strcmp(c->action, "CreateRoute") == 0)

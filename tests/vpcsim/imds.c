@@ -114,6 +114,7 @@ static char *issue_creds(struct sim *s, const struct sim_instance *in)
 		s->ntmp--;
 	}
 	t = &s->tmp[s->ntmp++];
+	strlcpy_chk(t->role, in->role, sizeof(t->role));
 	memcpy(t->akid, "ASIA", 4);
 	sim_random_text(t->akid + 4, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
 	sim_random_text(t->secret, 40, B64CHARS);

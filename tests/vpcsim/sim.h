@@ -50,13 +50,23 @@ struct sim_cred {
 	size_t ndeny;
 };
 
+/* An instance and its one ENI (the ENI's AZ is the instance's). */
 struct sim_instance {
 	char id[SIM_ID_MAX];
 	char az[SIM_ID_MAX];
 	char eni[SIM_ID_MAX];
 	char mac[32];
-	char address[64];	/* IPv4 */
-	char role[SIM_KEY_MAX]; /* "" = no instance profile */
+	char address[64];	 /* IPv4 */
+	char role[SIM_KEY_MAX];	 /* "" = no instance profile */
+	char subnet[SIM_ID_MAX]; /* the ENI's subnetId */
+	int source_dest_check;	 /* the ENI's; 1 = on, EC2's default */
+};
+
+/* An instance profile's role: what its temporary credentials may not call. */
+struct sim_role {
+	char name[SIM_KEY_MAX];
+	char **deny;
+	size_t ndeny;
 };
 
 struct sim_state {
@@ -68,6 +78,8 @@ struct sim_state {
 	size_t ncreds;
 	struct sim_instance *insts;
 	size_t ninsts;
+	struct sim_role *roles; /* one per distinct instance role */
+	size_t nroles;
 	struct sim_table *tables;
 	size_t ntables;
 	int default_inst; /* index into insts, -1 when there are none */
@@ -94,6 +106,7 @@ struct sim_token {
 
 /* Temporary credentials handed out through IMDS. */
 struct sim_tmpcred {
+	char role[SIM_KEY_MAX]; /* whose they are: the role's deny list applies */
 	char akid[32];
 	char secret[48];
 	char token[160];
@@ -159,6 +172,12 @@ const struct sim_instance *sim_inst_by_id(const struct sim_state *st, const char
 const struct sim_instance *sim_inst_by_addr(const struct sim_state *st, const char *addr);
 /* 1 if the key's deny list names action. */
 int sim_cred_denies(const struct sim_cred *c, const char *action);
+/* The role called name, or NULL. */
+struct sim_role *sim_role_find(struct sim_state *st, const char *name);
+/* 1 if the role's deny list names action. */
+int sim_role_denies(const struct sim_role *r, const char *action);
+/* Replace a deny list with a copy of the n actions. */
+void sim_deny_set(char ***deny, size_t *ndeny, const char *const *actions, size_t n);
 
 /* simutil.c */
 /* Append printf output to b; -1 when b's limit is reached. */

@@ -209,8 +209,9 @@ static int load_creds(struct loader *l, json_t *root, struct sim_state *st)
 
 static int load_insts(struct loader *l, json_t *root, struct sim_state *st)
 {
-	static const char *const keys[] = {"id",      "az",   "eni", "mac",
-					   "address", "role", NULL};
+	static const char *const keys[] = {
+	    "id", "az", "eni", "mac", "address", "role", "subnet", "source_dest_check",
+	    NULL};
 	json_t *arr, *o;
 	size_t i;
 	char path[96];
@@ -236,6 +237,17 @@ static int load_insts(struct loader *l, json_t *root, struct sim_state *st)
 			-1 ||
 		    get_str(l, o, "role", path, in->role, sizeof(in->role), 1) == -1)
 			return -1;
+		if (get_str(l, o, "subnet", path, in->subnet, sizeof(in->subnet), 1) ==
+		    -1)
+			return -1;
+		/* Every instance gets a subnet of its own unless told otherwise. */
+		if (in->subnet[0] == '\0')
+			snprintf(in->subnet, sizeof(in->subnet), "subnet-%017zx", i + 1);
+		json_t *sdc = json_object_get(o, "source_dest_check");
+		if (sdc && !json_is_boolean(sdc))
+			return lerr(l, path,
+				    "\"source_dest_check\" must be true or false");
+		in->source_dest_check = sdc == NULL || json_is_true(sdc);
 		if (inet_pton(AF_INET, in->address, bin) != 1)
 			return lerr(l, path, "address \"%s\" is not an IPv4 address",
 				    in->address);
@@ -247,6 +259,20 @@ static int load_insts(struct loader *l, json_t *root, struct sim_state *st)
 			if (strcmp(st->insts[k].eni, in->eni) == 0)
 				return lerr(l, path, "duplicate eni %s", in->eni);
 		}
+	}
+	return 0;
+}
+
+/* One role entry per distinct instance role, each with an empty deny list
+ * (the control API fills it). */
+static int load_roles(struct sim_state *st)
+{
+	st->roles = xcalloc(st->ninsts + 1, sizeof(*st->roles));
+	for (size_t i = 0; i < st->ninsts; i++) {
+		const char *r = st->insts[i].role;
+		if (r[0] == '\0' || sim_role_find(st, r))
+			continue;
+		strlcpy_chk(st->roles[st->nroles++].name, r, sizeof(st->roles[0].name));
 	}
 	return 0;
 }
@@ -364,8 +390,8 @@ int sim_state_load(const char *path, struct sim_state *st, char *err, size_t err
 	if (check_keys(&l, root, "$", keys) == -1 ||
 	    get_str(&l, root, "region", "$", st->region, sizeof(st->region), 0) == -1 ||
 	    load_vpc(&l, root, st) == -1 || load_creds(&l, root, st) == -1 ||
-	    load_insts(&l, root, st) == -1 || load_tables(&l, root, st) == -1 ||
-	    load_refs(&l, root, st) == -1)
+	    load_insts(&l, root, st) == -1 || load_roles(st) == -1 ||
+	    load_tables(&l, root, st) == -1 || load_refs(&l, root, st) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -383,6 +409,12 @@ void sim_state_free(struct sim_state *st)
 		free(st->creds[i].deny);
 	}
 	free(st->creds);
+	for (size_t i = 0; i < st->nroles; i++) {
+		for (size_t j = 0; j < st->roles[i].ndeny; j++)
+			free(st->roles[i].deny[j]);
+		free(st->roles[i].deny);
+	}
+	free(st->roles);
 	for (size_t i = 0; i < st->ntables; i++)
 		free(st->tables[i].routes);
 	/* A table that failed half-way may hold routes without being counted. */
@@ -457,4 +489,31 @@ int sim_cred_denies(const struct sim_cred *c, const char *action)
 		if (strcmp(c->deny[i], action) == 0)
 			return 1;
 	return 0;
+}
+
+struct sim_role *sim_role_find(struct sim_state *st, const char *name)
+{
+	for (size_t i = 0; i < st->nroles; i++)
+		if (strcmp(st->roles[i].name, name) == 0)
+			return &st->roles[i];
+	return NULL;
+}
+
+int sim_role_denies(const struct sim_role *r, const char *action)
+{
+	for (size_t i = 0; i < r->ndeny; i++)
+		if (strcmp(r->deny[i], action) == 0)
+			return 1;
+	return 0;
+}
+
+void sim_deny_set(char ***deny, size_t *ndeny, const char *const *actions, size_t n)
+{
+	for (size_t i = 0; i < *ndeny; i++)
+		free((*deny)[i]);
+	free(*deny);
+	*deny = n ? xcalloc(n, sizeof(**deny)) : NULL;
+	for (size_t i = 0; i < n; i++)
+		(*deny)[i] = xstrdup(actions[i]);
+	*ndeny = n;
 }

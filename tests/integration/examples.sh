@@ -1,0 +1,83 @@
+#!/bin/bash
+# hooks/examples: every keepalived.conf passes keepalived's own
+# --config-test, every vpc-failover.conf passes vpc-failoverd --check, the
+# IAM policy is valid JSON of the right shape, and each pair of files agrees
+# (instance names, track_file and FIFO paths, route tables in the policy,
+# the notify path where make install puts the CLI).
+. "$(dirname "$0")/../lib.sh"
+
+EX=$TOP/hooks/examples
+KA_BIN=/usr/sbin/keepalived
+
+# keepalived checks that interfaces exist: give it the examples' eth0 (one
+# end of a veth pair: the kernel here may lack the dummy driver) in a
+# namespace of our own.
+NS=$(ns_new kacheck) || { not_ok "namespace"; exit 1; }
+ip -n "$NS" link add eth0 type veth peer name eth1 && ip -n "$NS" link set eth0 up ||
+	{ not_ok "eth0 in the namespace"; exit 1; }
+
+# ka_test FILE: keepalived --config-test; sets rc and out (stdout+stderr).
+# keepalived 2.2.7 exits 0 for some problems (a missing file) and prints
+# them: a clean check is exit 0 AND no output. Under timeout because 2.2.7
+# loops forever on a track_file reference no block defines.
+ka_test() {
+	out=$(ip netns exec "$NS" timeout 20 "$KA_BIN" --config-test -f "$1" 2>&1)
+	rc=$?
+}
+
+# The check itself must be able to fail.
+ka_test "$EX/db/keepalived.conf.nope"
+check "keepalived --config-test reports a missing file" test -n "$out"
+sed 's/^\tnopreempt$/\tnopreempt_typo/' "$EX/db/keepalived.conf" >"$T/typo.conf"
+ka_test "$T/typo.conf"
+check "keepalived --config-test fails on an unknown keyword" test "$rc" != 0
+check "and names the line" grep -q "Line [0-9]*) Unknown keyword 'nopreempt_typo'" <<<"$out"
+
+prefix=$(sed -n 's/^PREFIX *?= *//p' "$TOP/Makefile")
+for dir in "$EX"/*/; do
+	ex=$(basename "$dir")
+	ka=$dir/keepalived.conf
+	vf=$dir/vpc-failover.conf
+	ka_test "$ka"
+	expect_eq "$ex: keepalived --config-test exits 0" "$rc" 0
+	expect_eq "$ex: keepalived --config-test prints nothing" "$out" ""
+
+	cp "$vf" "$T/$ex.conf"
+	got=$("$VPCFD" --check -c "$T/$ex.conf" 2>&1)
+	expect_eq "$ex: vpc-failoverd --check" "$got" "configuration OK"
+
+	# the pair agrees
+	inst=$(sed -n 's/^vrrp_instance *= *//p' "$vf")
+	check "$ex: vrrp_instance $inst is in keepalived.conf" grep -q "^vrrp_instance $inst {" "$ka"
+	tf=$(sed -n 's/^track_file *= *//p' "$vf")
+	check "$ex: track_file $tf is watched by a track_file block" \
+		grep -q "^[[:space:]]*file $tf\$" "$ka"
+	fifo=$(sed -n 's/^notify_fifo *= *//p' "$vf")
+	if [ -n "$fifo" ]; then
+		check "$ex: keepalived writes the FIFO the daemon reads" \
+			grep -q "^[[:space:]]*vrrp_notify_fifo $fifo\$" "$ka"
+	else
+		check "$ex: the notify hook is where make install puts it" \
+			grep -q "^[[:space:]]*notify \"$prefix/sbin/vpc-failover notify\"\$" "$ka"
+	fi
+	for t in $(sed -n 's/^route_tables *= *//p' "$vf"); do
+		check "$ex: $t is in the IAM policy" \
+			grep -q "\"arn:aws:ec2:[a-z0-9-]*:[0-9]\{12\}:route-table/$t\"" "$EX/iam-policy.json"
+	done
+done
+
+# The policy: JSON, Describe* on "*", the writes scoped to route tables.
+pol() { jq -r "$1" "$EX/iam-policy.json"; }
+expect_eq "iam-policy.json is a JSON object" "$(pol type 2>&1)" object
+expect_eq "Describe actions on Resource *" \
+	"$(pol '[.Statement[] | select(.Action | index("ec2:DescribeRouteTables")) | .Resource] | .[0]')" "*"
+expect_eq "DescribeNetworkInterfaces is allowed" \
+	"$(pol '[.Statement[] | select(.Effect == "Allow") | .Action[]] | index("ec2:DescribeNetworkInterfaces") != null')" true
+expect_eq "ReplaceRoute and CreateRoute in one statement" \
+	"$(pol '[.Statement[] | select(.Action | index("ec2:ReplaceRoute")) | .Action | sort | join(" ")] | .[0]')" \
+	"ec2:CreateRoute ec2:ReplaceRoute"
+expect_eq "the writes only on route-table ARNs" \
+	"$(pol '[.Statement[] | select(.Action | index("ec2:ReplaceRoute")) | .Resource[] | test("^arn:aws:ec2:[a-z0-9-]+:[0-9]{12}:route-table/rtb-[0-9a-f]{8,17}$")] | all')" true
+expect_eq "no other actions" \
+	"$(pol '[.Statement[].Action[]] | sort | join(" ")')" \
+	"ec2:CreateRoute ec2:DescribeNetworkInterfaces ec2:DescribeRouteTables ec2:ReplaceRoute"
