@@ -122,6 +122,24 @@ sim_vpc() { # FILE N [EMPTY] [CREDS]
 sim_get() { curl -sS --max-time 5 "$SIM_URL$1"; }
 sim_post() { curl -sS --max-time 5 -X POST --data "${2:-}" "$SIM_URL$1"; }
 
+# The loopback simulator's routes to $DEST (sim_vpc's tables rtb 1..N).
+route_of() { # TABLE: the ENI its route to $DEST points at, or "none"
+	sim_get /_sim/routes | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin).get('$1',{}).get('$DEST','none'))"
+}
+all_at() { # ENI N: tables 1..N all point at ENI
+	local i
+	for ((i = 1; i <= $2; i++)); do [ "$(route_of "$(rtb $i)")" = "$1" ] || return 1; done
+}
+set_all() { # ENI N: another writer (the control API) points tables 1..N at ENI
+	local i
+	for ((i = 1; i <= $2; i++)); do
+		sim_post /_sim/route "{\"table\":\"$(rtb $i)\",\"dest\":\"$DEST\",\"eni\":\"$1\"}" >/dev/null
+	done
+}
+stat_of() { # EXPR: a Python subscript of the simulator's /_sim/stats, e.g. "['writes']"
+	sim_get /_sim/stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"
+}
+
 _cleanup() {
 	local p n
 	for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done

@@ -35,24 +35,8 @@ write_conf() {
 }
 
 vf() { "$VPCF" -c "$T/vpcf.conf" "$@"; }
-route_of() {
-	sim_get /_sim/routes | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin).get('$1',{}).get('$DEST','none'))"
-}
-stat_of() {
-	sim_get /_sim/stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"
-}
 status_of() { # python expression on the status JSON's first group, g
 	vf status --json | /usr/bin/python3 -c "import json,sys; s=json.load(sys.stdin); g=s['groups'][0]; print($1)"
-}
-all_at() { # ENI NTABLES: every table points at ENI
-	local i
-	for ((i = 1; i <= $2; i++)); do [ "$(route_of "$(rtb $i)")" = "$1" ] || return 1; done
-}
-set_all() { # ENI NTABLES
-	local i
-	for ((i = 1; i <= $2; i++)); do
-		sim_post /_sim/route "{\"table\":\"$(rtb $i)\",\"dest\":\"$DEST\",\"eni\":\"$1\"}" >/dev/null
-	done
 }
 daemon_start() {
 	rm -f "$T/ctl.sock"

@@ -33,18 +33,7 @@ free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-cat >"$T/state.json" <<J
-{"region": "us-east-1",
- "vpc": {"id": "vpc-0123456789abcdef0", "cidr": "198.18.0.0/16", "owner": "123456789012"},
- "credentials": [{"access_key_id": "$AKID", "secret_access_key": "$SECRET"}],
- "instances": [
-  {"id": "$I_A", "az": "us-east-1a", "eni": "$ENI_A", "mac": "02:00:00:00:0a:01", "address": "198.18.1.2", "role": "vpcf-node"},
-  {"id": "$I_C", "az": "us-east-1c", "eni": "$ENI_C", "mac": "02:00:00:00:0c:03", "address": "198.18.3.2", "role": "vpcf-node"}],
- "imds_default_instance": "$I_C",
- "route_tables": [
-  {"id": "$RTB1", "routes": [{"dest": "$DEST", "eni": "$ENI_A"}]},
-  {"id": "$RTB2", "routes": [{"dest": "$DEST", "eni": "$ENI_A"}]}]}
-J
+sim_vpc "$T/state.json" 2
 sim_start "$T/state.json" || exit 1
 
 # write_conf FILE NAME LISTEN
@@ -72,16 +61,6 @@ write_conf() {
 MPORT=$(free_port)
 write_conf "$T/vpcf.conf" d "127.0.0.1:$MPORT"
 vf() { "$VPCF" -c "$T/vpcf.conf" "$@"; }
-route_of() {
-	sim_get /_sim/routes | $PY -c "import json,sys; print(json.load(sys.stdin).get('$1',{}).get('$DEST','none'))"
-}
-all_ours() { [ "$(route_of $RTB1)" = $ENI_C ] && [ "$(route_of $RTB2)" = $ENI_C ]; }
-set_all() {
-	local t
-	for t in $RTB1 $RTB2; do
-		sim_post /_sim/route "{\"table\":\"$t\",\"dest\":\"$DEST\",\"eni\":\"$1\"}" >/dev/null
-	done
-}
 URL=http://127.0.0.1:$MPORT
 scrape() { curl -sS --max-time 5 "$URL/metrics"; }
 # value FILE SERIES: the sample value of one exact series ("" when absent)
@@ -103,7 +82,7 @@ check "no convergence time before the first failover" \
 
 # MASTER: converge, then look at what the exporter says about it.
 vf notify INSTANCE VI_1 MASTER 150
-check "MASTER converged" wait_for 5 all_ours
+check "MASTER converged" wait_for 5 all_at $ENI_C 2
 scrape >"$T/m1.txt"
 "$PROMTOOL" check metrics <"$T/m1.txt" >"$T/promtool.out" 2>&1
 rc=$?
@@ -179,13 +158,13 @@ check "Mackerel: odd group names sanitised" grep -qP '^vpc-failover\.group_state
 
 # EC2 error codes: throttle every call while a failover runs.
 vf notify INSTANCE VI_1 BACKUP 100
-set_all $ENI_A
+set_all $ENI_A 2
 sim_post /_sim/faults '{"throttle": 1.0}' >/dev/null
 vf notify INSTANCE VI_1 MASTER 150
 check "a throttled answer is counted by its EC2 code" wait_for 5 bash -c \
 	"curl -sS '$URL/metrics' | grep -qE '^vpc_failover_api_requests_total\{action=\"[A-Za-z]+\",code=\"RequestLimitExceeded\"\} [1-9]'"
 sim_post /_sim/faults '{"throttle": 0}' >/dev/null
-check "converged after the throttling" wait_for 15 all_ours
+check "converged after the throttling" wait_for 15 all_at $ENI_C 2
 scrape >"$T/m2.txt"
 expect_eq "two MASTER transitions now" \
 	"$(value "$T/m2.txt" 'vpc_failover_transitions_total{group="redis",state="MASTER"}')" 2
@@ -246,9 +225,9 @@ check "the state file was written" $PY -c "import json; json.load(open('$MK'))['
 check "first run: gauges (group state)" grep -qP '^vpc-failover\.group_state\.redis\.master\t1\t\d{10}$' "$T/mk1.txt"
 check "first run: no rates yet" bash -c "! grep -q 'api_requests' '$T/mk1.txt'"
 vf notify INSTANCE VI_1 BACKUP 100
-set_all $ENI_A
+set_all $ENI_A 2
 vf notify INSTANCE VI_1 MASTER 150
-check "a third failover converged" wait_for 5 all_ours
+check "a third failover converged" wait_for 5 all_at $ENI_C 2
 sleep 0.3
 vf metrics --format=mackerel --state "$MK" >"$T/mk2.txt"
 sed 's/^/# /' "$T/mk2.txt"

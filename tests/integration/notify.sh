@@ -63,19 +63,6 @@ write_conf() {
 }
 
 vf() { "$VPCF" -c "$T/vpcf.conf" "$@"; }
-route_of() {
-	sim_get /_sim/routes | $PY -c "import json,sys; print(json.load(sys.stdin).get('$1',{}).get('$DEST','none'))"
-}
-all_at() { # ENI
-	local i
-	for i in 1 2 3; do [ "$(route_of "$(rtb $i)")" = "$1" ] || return 1; done
-}
-set_all() { # ENI
-	local i
-	for i in 1 2 3; do
-		sim_post /_sim/route "{\"table\":\"$(rtb $i)\",\"dest\":\"$DEST\",\"eni\":\"$1\"}" >/dev/null
-	done
-}
 ntf() { # python expression on the status's "notifications", n
 	vf status --json | $PY -c "import json,sys; n=json.load(sys.stdin)['notifications']; print($1)"
 }
@@ -108,7 +95,7 @@ reload() { # wait for the reload to be applied
 }
 failover() { # BACKUP, routes back at node a, MASTER
 	vf notify INSTANCE VI_1 BACKUP 100
-	set_all $ENI_A
+	set_all $ENI_A 3
 	vf notify INSTANCE VI_1 MASTER 150
 }
 
@@ -179,7 +166,7 @@ check "one annotation per converged failover (2 now)" wait_for 10 rx_true "len(o
 # A MASTER that never converges (EC2 answers 5xx), then BACKUP: a webhook
 # message for each transition, no annotation, no convergence message.
 vf notify INSTANCE VI_1 BACKUP 100
-set_all $ENI_A
+set_all $ENI_A 3
 sim_post /_sim/faults '{"error5xx": 1}' >/dev/null
 vf notify INSTANCE VI_1 MASTER 150
 check "the unconverged MASTER was announced" wait_for 10 rx_true "len(ok(hooks)) == 8"
@@ -212,7 +199,7 @@ failover
 check "the receiver holds a request" wait_for 10 rx_true "len(reqs) > $before and len(ans) < len(reqs)"
 check "converged while the receiver is stalled" wait_for 10 converged
 check "the receiver is still stalled (request unanswered)" rx_true "len(ans) < len(reqs)"
-expect_eq "routes moved meanwhile" "$(all_at $ENI_C && echo yes)" yes
+expect_eq "routes moved meanwhile" "$(all_at $ENI_C 3 && echo yes)" yes
 check "messages wait their turn in the queue" test "$(ntf "n['queued']")" -ge 1
 rm -f "$T/hold"
 # (>=: a request held past the daemon's timeout is sent again)
@@ -239,7 +226,7 @@ wait "$RX_PID" 2>/dev/null
 errors0=$(ntf "n['errors']")
 failover
 check "failover converges with nothing listening" wait_for 10 converged
-expect_eq "every table moved" "$(all_at $ENI_C && echo yes)" yes
+expect_eq "every table moved" "$(all_at $ENI_C 3 && echo yes)" yes
 check "status counts the failed attempts" wait_for 10 ntf_is "n['errors'] > $errors0" True
 check "status names the last error" ntf_is "'onnect' in n['last_error']" True
 

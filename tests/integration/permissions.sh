@@ -44,10 +44,6 @@ as() {
 	shift
 	setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups "$@"
 }
-writes() { sim_get /_sim/stats | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['writes'])"; }
-route_of() {
-	sim_get /_sim/routes | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin).get('$1',{}).get('$DEST','none'))"
-}
 
 spawn "$T/daemon.log" "$VPCFD" -f -c "$T/vpcf.conf"
 DPID=$SPAWNED_PID
@@ -67,7 +63,7 @@ as nobody "$VPCF" -c "$T/vpcf.conf" metrics --json >/dev/null
 expect_eq "nobody: metrics --json exits 0" "$?" 0
 
 # -- ... but changes nothing ------------------------------------------------------
-w0=$(writes)
+w0=$(stat_of "['writes']")
 out=$(as nobody "$VPCF" -c "$T/vpcf.conf" notify INSTANCE VI_1 BACKUP 100 2>&1)
 rc=$?
 check "nobody: notify refused (exit $rc)" test "$rc" -ne 0
@@ -86,7 +82,7 @@ check "the daemon logs each refusal with the uid" \
 	grep -q "refused 'takeover' from nobody (uid 65534" "$T/daemon.log"
 expect_eq "refusals: status still MASTER" \
 	"$(vf status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["groups"][0]["state"])')" MASTER
-expect_eq "refusals: no route writes" "$(writes)" "$w0"
+expect_eq "refusals: no route writes" "$(stat_of "['writes']")" "$w0"
 
 # -- a user outside control_group cannot connect -------------------------------------
 out=$(as daemon "$VPCF" -c "$T/vpcf.conf" status 2>&1)
@@ -107,12 +103,12 @@ check "forged uid in the request: still refused" grep -q '"reason": *"permission
 set_to() { sim_post /_sim/route "{\"table\":\"$(rtb "$1")\",\"dest\":\"$DEST\",\"eni\":\"$2\"}" >/dev/null; }
 set_to 1 "$ENI_A"
 set_to 2 "$ENI_A"
-w0=$(writes)
+w0=$(stat_of "['writes']")
 # script(1) gives the command a terminal; "no" declines
 out=$(echo no | script -qec "$VPCF -c $T/vpcf.conf takeover --force" /dev/null 2>&1)
 check "takeover on a terminal asks" grep -q "Type yes to go on" <<<"$out"
 check "takeover on a terminal: 'no' changes nothing" grep -q "not confirmed; nothing changed" <<<"$out"
-expect_eq "takeover declined: no route writes" "$(writes)" "$w0"
+expect_eq "takeover declined: no route writes" "$(stat_of "['writes']")" "$w0"
 expect_eq "takeover declined: table 1 still at node a" "$(route_of "$(rtb 1)")" "$ENI_A"
 out=$(echo yes | script -qec "$VPCF -c $T/vpcf.conf takeover --force" /dev/null 2>&1)
 check "takeover on a terminal: 'yes' goes on" grep -q "converged" <<<"$out"
