@@ -122,19 +122,56 @@ sim_vpc() { # FILE N [EMPTY] [CREDS]
 sim_get() { curl -sS --max-time 5 "$SIM_URL$1"; }
 sim_post() { curl -sS --max-time 5 -X POST --data "${2:-}" "$SIM_URL$1"; }
 
+# sim_conf NTABLES RECHECK [SECTIONS [GROUP_KEYS]]: $T/vpcf.conf for a daemon
+# on loopback against the simulator (SIM_URL): group redis (VI_1, $DEST in
+# tables rtb 1..NTABLES), re-check every RECHECK s, no metrics endpoint.
+# SECTIONS: more INI sections; GROUP_KEYS: more keys of [group redis];
+# SC_DEADLINE / SC_TIMEOUT: api_deadline / request_timeout (10 / 2 s).
+sim_conf() {
+	local i tables=""
+	for ((i = 1; i <= $1; i++)); do tables+=" $(rtb "$i")"; done
+	cat >"$T/vpcf.conf" <<-C
+	[aws]
+	region = us-east-1
+	endpoint = $SIM_URL
+	metadata_endpoint = $SIM_URL
+	api_deadline = ${SC_DEADLINE:-10}
+	request_timeout = ${SC_TIMEOUT:-2}
+	[daemon]
+	control_socket = $T/ctl.sock
+	state_dir = $T/state
+	[metrics]
+	listen =
+	${3:-}
+	[group redis]
+	vrrp_instance = VI_1
+	destinations = $DEST
+	route_tables =$tables
+	recheck_interval = $2
+	split_brain_flips = 3
+	split_brain_window = 60
+	${4:-}
+	C
+}
+
 # The loopback simulator's routes to $DEST (sim_vpc's tables rtb 1..N).
 route_of() { # TABLE: the ENI its route to $DEST points at, or "none"
 	sim_get /_sim/routes | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin).get('$1',{}).get('$DEST','none'))"
 }
-all_at() { # ENI N: tables 1..N all point at ENI
-	local i
-	for ((i = 1; i <= $2; i++)); do [ "$(route_of "$(rtb $i)")" = "$1" ] || return 1; done
+all_at() { # ENI N: tables 1..N all point at ENI (one read of the routes)
+	sim_get /_sim/routes | /usr/bin/python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if all(d.get('rtb-%017x' % i, {}).get('$DEST') == '$1' for i in range(1, $2 + 1)) else 1)"
 }
 set_all() { # ENI N: another writer (the control API) points tables 1..N at ENI
-	local i
+	local i args=()
 	for ((i = 1; i <= $2; i++)); do
-		sim_post /_sim/route "{\"table\":\"$(rtb $i)\",\"dest\":\"$DEST\",\"eni\":\"$1\"}" >/dev/null
+		((i > 1)) && args+=(--next)
+		args+=(-sS --max-time 5 -X POST -o /dev/null --data
+			"{\"table\":\"$(rtb $i)\",\"dest\":\"$DEST\",\"eni\":\"$1\"}" "$SIM_URL/_sim/route")
 	done
+	curl "${args[@]}"
 }
 stat_of() { # EXPR: a Python subscript of the simulator's /_sim/stats, e.g. "['writes']"
 	sim_get /_sim/stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"

@@ -7,32 +7,6 @@
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
 write_state() { sim_vpc "$T/state.json" "$1"; }
 
-# write_conf NTABLES RECHECK [EXTRA]
-write_conf() {
-	local i tables=""
-	for ((i = 1; i <= $1; i++)); do tables+=" $(rtb "$i")"; done
-	cat >"$T/vpcf.conf" <<-C
-	[aws]
-	region = us-east-1
-	endpoint = $SIM_URL
-	metadata_endpoint = $SIM_URL
-	api_deadline = 10
-	request_timeout = 2
-	[daemon]
-	control_socket = $T/ctl.sock
-	state_dir = $T/state
-	[metrics]
-	listen =
-	${3:-}
-	[group redis]
-	vrrp_instance = VI_1
-	destinations = $DEST
-	route_tables =$tables
-	recheck_interval = $2
-	split_brain_flips = 3
-	split_brain_window = 60
-	C
-}
 
 vf() { "$VPCF" -c "$T/vpcf.conf" "$@"; }
 status_of() { # python expression on the status JSON's first group, g
@@ -51,7 +25,7 @@ daemon_stop() {
 
 write_state 3
 sim_start "$T/state.json" || exit 1
-write_conf 3 0
+sim_conf 3 0
 check "daemon starts" daemon_start
 
 # MASTER: converge, quickly handed over
@@ -158,7 +132,7 @@ cp "$T/good.conf" "$T/vpcf.conf"
 daemon_stop
 write_state 2
 sim_start "$T/state.json" || exit 1
-write_conf 2 1
+sim_conf 2 1
 check "daemon restarts for split brain" daemon_start
 vf notify INSTANCE VI_1 MASTER 150
 check "converged before the split" wait_for 5 all_at $ENI_C 2
@@ -181,9 +155,9 @@ check "leaving MASTER and coming back un-damps and converges" wait_for 5 all_at 
 
 # FIFO mode
 daemon_stop
-write_conf 2 0 "[keepalived]
+sim_conf 2 0 "[keepalived]
 notify_fifo = $T/notify.fifo"
-# keep [keepalived] after [daemon]: write_conf put it there
+# keep [keepalived] after [daemon]: sim_conf put it there
 check "daemon starts with a notify FIFO" daemon_start
 check "the FIFO exists" test -p "$T/notify.fifo"
 echo 'INSTANCE "VI_1" BACKUP 100' >"$T/notify.fifo"
@@ -203,7 +177,7 @@ daemon_stop
 deadpid=$!
 wait $deadpid
 echo $deadpid >"$T/ka.pid"
-write_conf 2 0 "[keepalived]
+sim_conf 2 0 "[keepalived]
 pid_file = $T/ka.pid"
 check "daemon starts with a keepalived pid file" daemon_start
 set_all $ENI_A 2
