@@ -1122,6 +1122,24 @@ struct cfg *cfg_load(const char *path)
 		fclose(fp);
 		goto out;
 	}
+	/* The file decides where routes point and which endpoints get our
+	 * credentials: only its owner (root or us) and root's group may
+	 * change it. */
+	if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+		log_warnx("%s: refused: %s (mode %04o, owner uid %u, group gid %u); "
+			  "chown root and chmod go-w it",
+			  path,
+			  (st.st_mode & S_IWOTH) ? "writable by anyone"
+			  : (st.st_mode & S_IWGRP) && st.st_gid != 0
+			      ? "writable by a group other than root"
+			      : "owned by another user",
+			  (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+			  (unsigned)st.st_gid);
+		x.nerr++;
+		fclose(fp);
+		goto out;
+	}
 	parse_lines(&x, fp);
 	fclose(fp);
 	check_groups(&x);

@@ -246,6 +246,8 @@ static void on_response(struct http_req *r, void *arg)
 		c->err.http_status = (int)status;
 	}
 	cls = ec2_classify((int)status, c->err.code, c->err.message);
+	if (status == 0 && http_req_permanent(r))
+		cls = EC2_PERMANENT;
 	if (strcmp(c->err.code, "RequestLimitExceeded") == 0)
 		counters.throttled++;
 
@@ -321,7 +323,12 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 		return;
 	}
 	if (now >= c->deadline) {
-		snprintf(c->err.message, sizeof(c->err.message), "deadline passed");
+		/* Keep what the last attempt ran into: that is what to fix. */
+		char last[sizeof(c->err.message)];
+		snprintf(last, sizeof(last), "%s%s%s", c->err.code,
+			 c->err.code[0] ? ": " : "", c->err.message);
+		snprintf(c->err.message, sizeof(c->err.message), "deadline passed%s%s%s",
+			 last[0] ? " (last error: " : "", last, last[0] ? ")" : "");
 		call_finish(c, EC2_RETRY, NULL, 0);
 		return;
 	}

@@ -26,6 +26,7 @@ struct http_req {
 	void *arg;
 	int running;
 	int too_big;
+	CURLcode rc;
 };
 
 static CURLM *multi;
@@ -43,6 +44,7 @@ static void check_done(void)
 		struct http_req *r = NULL;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		CURLcode rc = m->data.result;
+		r->rc = rc;
 		curl_multi_remove_handle(multi, r->easy);
 		r->running = 0;
 		r->elapsed = ev_now() - r->started;
@@ -268,6 +270,23 @@ void http_req_free(struct http_req *r)
 long http_req_status(const struct http_req *r)
 {
 	return r->status;
+}
+
+int http_req_permanent(const struct http_req *r)
+{
+	switch (r->rc) {
+	case CURLE_PEER_FAILED_VERIFICATION: /* the certificate does not verify */
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return 1;
+	case CURLE_WRITE_ERROR:
+		return r->too_big;
+	default:
+		return 0;
+	}
 }
 
 const char *http_req_error(const struct http_req *r)

@@ -41,6 +41,9 @@ void http_req_free(struct http_req *r);
  * the exchange completed), body, and elapsed ms. */
 long http_req_status(const struct http_req *r);
 const char *http_req_error(const struct http_req *r);
+/* 1 if the transport failure cannot get better by retrying: the server's
+ * certificate does not verify, the body is over the cap, a bad URL. */
+int http_req_permanent(const struct http_req *r);
 const char *http_req_body_text(const struct http_req *r, size_t *len);
 uint64_t http_req_elapsed(const struct http_req *r);
 

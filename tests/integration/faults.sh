@@ -117,7 +117,7 @@ for ((run = 1; run <= KILL_RUNS; run++)); do
 		continue
 	fi
 	[ "$(g "sum(r['outcome'] in ('unknown', 'failed') for r in g['routes'])")" = 0 ] ||
-		{ bad=$((bad + 1)); echo "# kill run $run: status leaves routes unknown or failed"; }
+		{ bad=$((bad + 1)); echo "# kill run $run: status leaves routes unknown or failed: $(g "g['phase'], g['generation'], [(r['table'][-2:], r['outcome'], r['error']) for r in g['routes']]")"; }
 	echo "$moved" >>"$T/kill.txt"
 done
 sim_post /_sim/faults '{"latency_ms": 0}' >/dev/null

@@ -44,6 +44,15 @@ static const struct sim_instance *which_instance(struct sim *s, struct sim_req *
 	return in;
 }
 
+/* Record an issued secret for --secrets-log; caller holds mu. */
+static void sim_secret(struct sim *s, const char *secret)
+{
+	if (s->secrets == NULL)
+		return;
+	fprintf(s->secrets, "%s\n", secret);
+	fflush(s->secrets);
+}
+
 static enum MHD_Result put_token(struct sim *s, struct sim_req *r)
 {
 	const char *h = MHD_lookup_connection_value(
@@ -71,6 +80,7 @@ static enum MHD_Result put_token(struct sim *s, struct sim_req *r)
 	sim_random_text(t->tok, 56, TOKCHARS);
 	t->expires_ms = mono_ms() + (uint64_t)v * 1000;
 	strlcpy_chk(tok, t->tok, sizeof(tok));
+	sim_secret(s, t->tok);
 	sim_bump(s->imds_stats, "token");
 	pthread_mutex_unlock(&s->mu);
 	snprintf(ttl, sizeof(ttl), "%lu", v);
@@ -129,6 +139,8 @@ static char *issue_creds(struct sim *s, const struct sim_instance *in)
 		return NULL;
 	out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_INDENT(2));
 	json_decref(o);
+	sim_secret(s, t->secret);
+	sim_secret(s, t->token);
 	sim_bump(s->imds_stats, "credentials");
 	sim_log(s, "imds issued %s to %s (role %s) until %s", t->akid, in->id, in->role,
 		exp);

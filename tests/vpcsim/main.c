@@ -27,6 +27,7 @@ struct opts {
 	const char *state;
 	const char *port_file;
 	const char *log;
+	const char *secrets_log;
 	struct listener ls[SIM_LISTEN_MAX];
 	size_t nls;
 	int kernel_routes;
@@ -42,7 +43,8 @@ static void usage(void)
 		"[--error5xx RATIO]\n"
 		"              [--reset RATIO] [--stall-ratio R --stall-ms MS]\n"
 		"              [--fail-next N [--fail-code CODE]] [--page-size N]\n"
-		"              [--cred-ttl SECONDS] [--kernel-routes] [--seed N]\n");
+		"              [--cred-ttl SECONDS] [--kernel-routes] [--seed N]\n"
+		"              [--secrets-log FILE]\n");
 	exit(2);
 }
 
@@ -130,12 +132,14 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		O_TTL,
 		O_KERNEL,
 		O_SEED,
-		O_PORTFILE
+		O_PORTFILE,
+		O_SECRETS
 	};
 	static const struct option lo[] = {
 	    {"state", required_argument, NULL, 's'},
 	    {"listen", required_argument, NULL, 'l'},
 	    {"port-file", required_argument, NULL, O_PORTFILE},
+	    {"secrets-log", required_argument, NULL, O_SECRETS},
 	    {"log", required_argument, NULL, 'L'},
 	    {"latency", required_argument, NULL, O_LATENCY},
 	    {"throttle", required_argument, NULL, O_THROTTLE},
@@ -166,6 +170,9 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 			break;
 		case O_PORTFILE:
 			o->port_file = optarg;
+			break;
+		case O_SECRETS:
+			o->secrets_log = optarg;
 			break;
 		case 'L':
 			o->log = optarg;
@@ -346,6 +353,10 @@ int main(int argc, char **argv)
 	if (sim_state_load(o.state, &s.st, err, sizeof(err)) == -1)
 		die2("%s", err);
 	sim_init(&s, &o);
+	/* Tests grep every output for what is written here: the secrets a
+	 * client must never show. */
+	if (o.secrets_log && (s.secrets = fopen(o.secrets_log, "a")) == NULL)
+		die2("--secrets-log %s: %s", o.secrets_log, strerror(errno));
 	seed = s.prng;
 
 	/* Connection threads inherit this mask: only main sees the signals. */
@@ -388,5 +399,7 @@ int main(int argc, char **argv)
 	sim_state_free(&s.st);
 	if (s.log != stdout)
 		fclose(s.log);
+	if (s.secrets)
+		fclose(s.secrets);
 	return 0;
 }

@@ -140,6 +140,7 @@ struct sim {
 
 	pthread_mutex_t logmu;
 	FILE *log;
+	FILE *secrets; /* --secrets-log: issued secrets, one per line; under mu */
 
 	struct kroute *kr; /* NULL unless --kernel-routes */
 	volatile sig_atomic_t stopping;
