@@ -29,6 +29,7 @@ asan)
 	export ASAN_OPTIONS="detect_leaks=1:$common:detect_stack_use_after_return=1"
 	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:$common"
 	export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
+	export VPCF_BURST=${VPCF_BURST:-200} # daemon.sh's notify storm
 	;;
 valgrind)
 	vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect"
@@ -47,6 +48,7 @@ valgrind)
 	export VPCF_CLI=$build/vg-bin/vpc-failover VPCF_DAEMON=$build/vg-bin/vpc-failoverd
 	# memcheck is ~20x slower: longer waits and script limits.
 	export VPCF_TIMEOUT_MULT=${VPCF_TIMEOUT_MULT:-4}
+	export VPCF_BURST=${VPCF_BURST:-40} # daemon.sh's notify storm
 	;;
 *)
 	echo "tests/check.sh: unknown mode $mode (asan or valgrind)" >&2

@@ -26,6 +26,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=$(cd "${VPCF_BUILD:-$TOP/build}" && pwd)
 VPCF=${VPCF_CLI:-$B/vpc-failover}
 VPCFD=${VPCF_DAEMON:-$B/vpc-failoverd}
+VPCF_EXE=$B/vpc-failover # the binary itself (/proc/self/exe), even when wrapped
 TMULT=${VPCF_TIMEOUT_MULT:-1}
 VPCSIM=$B/vpcsim
 AWS=/usr/bin/aws # Debian's awscli, not whatever else is first on PATH
