@@ -133,7 +133,8 @@ _cleanup() {
 	for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${_pids[@]}"; do
 		for ((n = 0; n < 40 * TMULT; n++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-		kill -9 "$p" 2>/dev/null
+		# Said in the log: a SIGKILLed process skips its leak check.
+		kill -9 "$p" 2>/dev/null && echo "# cleanup: pid $p outlived SIGTERM, killed"
 	done
 	for n in $(cat "$T/.netns" 2>/dev/null); do
 		# processes left in the namespace (keepalived children) die with it
