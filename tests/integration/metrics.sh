@@ -90,8 +90,9 @@ value() { awk -v s="$2" '$1 == s { print $2 }' "$1"; }
 spawn "$T/daemon.log" "$VPCFD" -f -c "$T/vpcf.conf"
 DPID=$SPAWNED_PID
 check "daemon starts with [metrics] listen = 127.0.0.1:$MPORT" wait_for 5 test -S "$T/d.sock"
+# The control socket comes up before the metrics endpoint: wait for the line.
 check "the daemon says where it serves metrics" \
-	grep -q "metrics: Prometheus endpoint on http://127.0.0.1:$MPORT/metrics" "$T/daemon.log"
+	wait_for 5 grep -q "metrics: Prometheus endpoint on http://127.0.0.1:$MPORT/metrics" "$T/daemon.log"
 
 # Before any keepalived event: up, the group UNKNOWN, no convergence yet.
 scrape >"$T/m0.txt"
