@@ -14,7 +14,8 @@ cd "$top" || exit 1
 mode=${1:?usage: tests/check.sh asan|valgrind BUILDDIR [FILTER]}
 build=$(cd "${2:?usage: tests/check.sh asan|valgrind BUILDDIR [FILTER]}" && pwd) || exit 2
 shift 2
-logs=$build/san-logs
+# VPCF_SAN_LOGS: another report directory, for two runs on one build.
+logs=${VPCF_SAN_LOGS:-$build/san-logs}
 rm -rf "$logs"
 # 1777: the permissions test runs the CLI as nobody and daemon.
 mkdir -p "$logs" && chmod 1777 "$logs" && chmod o+x "$build"
@@ -38,14 +39,16 @@ valgrind)
 	# The daemon and CLI through wrappers that keep the pid (exec): the
 	# tests signal, watch and compare pids. Outside $logs' sticky bit and
 	# not group/world writable: keepalived's script security runs the CLI.
-	mkdir -p "$build/vg-bin"
-	chmod 0755 "$build/vg-bin"
+	wrap=$logs-bin
+	rm -rf "$wrap"
+	mkdir -p "$wrap"
+	chmod 0755 "$wrap"
 	for b in vpc-failover vpc-failoverd; do
 		printf '#!/bin/sh\nexec %s --log-file=%s/vg.%s.%%p %s "$@"\n' \
-			"$vg" "$logs" "$b" "$build/$b" >"$build/vg-bin/$b"
-		chmod 0755 "$build/vg-bin/$b"
+			"$vg" "$logs" "$b" "$build/$b" >"$wrap/$b"
+		chmod 0755 "$wrap/$b"
 	done
-	export VPCF_CLI=$build/vg-bin/vpc-failover VPCF_DAEMON=$build/vg-bin/vpc-failoverd
+	export VPCF_CLI=$wrap/vpc-failover VPCF_DAEMON=$wrap/vpc-failoverd
 	# memcheck is ~20x slower: longer waits and script limits.
 	export VPCF_TIMEOUT_MULT=${VPCF_TIMEOUT_MULT:-4}
 	export VPCF_BURST=${VPCF_BURST:-40} # daemon.sh's notify storm
