@@ -34,6 +34,8 @@ asan)
 	;;
 valgrind)
 	vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect"
+	# Shown = counted: "possibly lost" (libnl's constructors) would fill the logs.
+	vg+=" --show-leak-kinds=definite,indirect"
 	vg+=" --error-exitcode=99 --suppressions=$top/tests/valgrind.supp"
 	export VPCF_UNIT_WRAP="$vg --log-file=$logs/vg.unit.%p"
 	# The daemon and CLI through wrappers that keep the pid (exec): the
