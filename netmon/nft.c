@@ -152,7 +152,10 @@ static int nl_open(struct nl *nl)
 	nl->portid = mnl_socket_get_portid(nl->sk);
 	nl->seq = (uint32_t)time(NULL);
 	nl->bufsz = MNL_SOCKET_BUFFER_SIZE;
-	nl->buf = xmalloc(nl->bufsz);
+	/* Zeroed: libmnl 1.0.4 leaves attribute padding as it finds it, and
+	 * heap garbage must not go to the kernel (valgrind: uninitialised
+	 * bytes in sendto). */
+	nl->buf = xcalloc(1, nl->bufsz);
 	return 0;
 }
 
@@ -421,7 +424,7 @@ static void batch_init(struct batch *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->cap = MSG_ROOM * 2;
-	b->buf = xmalloc(b->cap);
+	b->buf = xcalloc(1, b->cap); /* zeroed padding: see nl_open */
 	b->seq0 = b->seq = (uint32_t)time(NULL);
 }
 
@@ -449,8 +452,9 @@ static struct nlmsghdr *batch_hdr(struct batch *b, uint16_t type, uint16_t flags
 				  BATCH_MAX >> 20);
 			return NULL;
 		}
+		b->buf = xrealloc(b->buf, b->cap * 2);
+		memset(b->buf + b->cap, 0, b->cap);
 		b->cap *= 2;
-		b->buf = xrealloc(b->buf, b->cap);
 	}
 	b->what = xreallocarray(b->what, i + 1, sizeof(*b->what));
 	va_start(ap, fmt);

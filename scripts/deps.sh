@@ -12,6 +12,7 @@ libmnl-dev libnftnl-dev
 keepalived awscli iproute2 nftables curl openssl python3
 prometheus
 systemd man-db groff-base mandoc
+valgrind
 "
 
 missing=""

@@ -19,9 +19,15 @@
 set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-B=$TOP/build
-VPCF=$B/vpc-failover
-VPCFD=$B/vpc-failoverd
+# VPCF_BUILD: another build directory (make check-asan); VPCF_CLI and
+# VPCF_DAEMON: what to run as the CLI and the daemon (tests/check.sh points
+# them at valgrind wrappers); VPCF_TIMEOUT_MULT stretches wait_for and the
+# shutdown grace period for slow runs (valgrind).
+B=$(cd "${VPCF_BUILD:-$TOP/build}" && pwd)
+VPCF=${VPCF_CLI:-$B/vpc-failover}
+VPCFD=${VPCF_DAEMON:-$B/vpc-failoverd}
+VPCF_EXE=$B/vpc-failover # the binary itself (/proc/self/exe), even when wrapped
+TMULT=${VPCF_TIMEOUT_MULT:-1}
 VPCSIM=$B/vpcsim
 AWS=/usr/bin/aws # Debian's awscli, not whatever else is first on PATH
 T=$(mktemp -d /tmp/vpcf-test.XXXXXX)
@@ -67,7 +73,7 @@ spawn() {
 wait_for() {
 	local secs=$1 i
 	shift
-	for ((i = 0; i < secs * 20; i++)); do
+	for ((i = 0; i < secs * 20 * TMULT; i++)); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done
@@ -181,8 +187,9 @@ _cleanup() {
 	local p n
 	for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${_pids[@]}"; do
-		for ((n = 0; n < 40; n++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-		kill -9 "$p" 2>/dev/null
+		for ((n = 0; n < 40 * TMULT; n++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+		# Said in the log: a SIGKILLed process skips its leak check.
+		kill -9 "$p" 2>/dev/null && echo "# cleanup: pid $p outlived SIGTERM, killed"
 	done
 	for n in $(cat "$T/.netns" 2>/dev/null); do
 		# processes left in the namespace (keepalived children) die with it

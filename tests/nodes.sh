@@ -16,7 +16,7 @@ FAILS=0
 # within SECONDS CMD...: like wait_for, but bounded by the clock even when
 # CMD itself is slow (a client ask that times out)
 within() {
-	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
+	local end=$((${EPOCHREALTIME/./} + $1 * 1000000 * TMULT))
 	shift
 	until "$@" >/dev/null 2>&1; do
 		((${EPOCHREALTIME/./} < end)) || return 1

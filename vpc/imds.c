@@ -32,10 +32,26 @@ struct imds_op {
 	int renewed; /* a 401 already led to a new token */
 	struct backoff bo;
 	struct http_req *req;
+	uint64_t timer; /* the pending retry */
 	char err[256];
+	struct imds_op *prev, *next; /* live: imds_fini cancels them */
 };
 
+static struct imds_op *live;
+
 static void op_send(struct imds_op *op);
+static void ident_got(void *arg, int rc, const char *body, size_t len, const char *err);
+
+static void op_unlink(struct imds_op *op)
+{
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		live = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	op->prev = op->next = NULL;
+}
 
 int imds_init(const char *endpoint)
 {
@@ -53,6 +69,18 @@ int imds_init(const char *endpoint)
 
 void imds_fini(void)
 {
+	/* Requests still in flight at shutdown: cancelled without callbacks
+	 * (nothing is left to run them). An identity fetch's state is ours. */
+	while (live) {
+		struct imds_op *op = live;
+		op_unlink(op);
+		http_req_cancel(op->req);
+		if (op->timer)
+			ev_timer_cancel(op->timer);
+		if (op->fn == ident_got)
+			free(op->arg);
+		free(op);
+	}
 	imds_drop_token();
 	free(base);
 	base = NULL;
@@ -66,13 +94,17 @@ void imds_drop_token(void)
 
 static void op_finish(struct imds_op *op, int rc, const char *body, size_t len)
 {
+	op_unlink(op);
 	op->fn(op->arg, rc, body, len, op->err);
 	free(op);
 }
 
 static void op_resend(void *arg)
 {
-	op_send(arg);
+	struct imds_op *op = arg;
+
+	op->timer = 0;
+	op_send(op);
 }
 
 /* Retry later if the deadline allows; otherwise fail with op->err. */
@@ -85,7 +117,7 @@ static void op_retry(struct imds_op *op)
 	}
 	log_debug("imds %s: %s; retrying in %llu ms", op->path, op->err,
 		  (unsigned long long)d);
-	ev_timer_add(d, op_resend, op);
+	op->timer = ev_timer_add(d, op_resend, op);
 }
 
 static void on_get(struct http_req *r, void *arg)
@@ -210,6 +242,10 @@ int imds_get(const char *path, imds_fn fn, void *arg)
 	}
 	op->fn = fn;
 	op->arg = arg;
+	op->next = live;
+	if (live)
+		live->prev = op;
+	live = op;
 	backoff_init(&op->bo, 100, 1000, ev_now() + IMDS_DEADLINE_MS);
 	op_send(op);
 	return 0;

@@ -1,10 +1,9 @@
 #!/bin/bash
 # vpc-failoverd --check on good and bad configuration files: exit codes,
 # "configuration OK", every "file:line: message", usage errors.
-# VPCF_BUILD=build/h-x runs the binary of another build directory.
+# VPCF_BUILD=build/h-x runs the binary of another build directory (lib.sh).
 . "$(dirname "$0")/../lib.sh"
 
-[ -n "${VPCF_BUILD:-}" ] && VPCFD=$(cd "$VPCF_BUILD" && pwd)/vpc-failoverd
 DATA=$TOP/tests/data/cfg
 
 # run ARGS...: sets rc, out (stdout) and err (stderr)

@@ -88,18 +88,21 @@ check "the recorded MASTER converged on start" wait_for 5 all_at $ENI_C 3
 expect_eq "status shows the recorded source" "$(status_of "g['last_source']")" state
 
 # A burst of 1,000 alternating events ends in the final state, with a
-# bounded number of API calls.
+# bounded number of API calls. VPCF_BURST (tests/check.sh) makes it shorter
+# under ASan and valgrind, where every CLI start costs 0.3-2 s: the
+# coalescing checked here does not depend on the count.
+burst=${VPCF_BURST:-1000}
 sim_post /_sim/stats/reset >/dev/null
 set_all $ENI_A 3
 t0=$(date +%s)
-for ((i = 0; i < 1000; i++)); do
+for ((i = 0; i < burst; i++)); do
 	if ((i % 2)); then s=MASTER; else s=BACKUP; fi
 	vf notify INSTANCE VI_1 $s 100 || echo "# notify $i failed"
 done
 t1=$(date +%s)
 check "after the burst (final MASTER) every table is ours" wait_for 10 all_at $ENI_C 3
 calls=$(stat_of "['total']")
-echo "# 1000 notifies in $((t1 - t0)) s cost $calls EC2 calls"
+echo "# $burst notifies in $((t1 - t0)) s cost $calls EC2 calls"
 # Coalescing: while keepalived flaps, at most one pass a second, and a pass
 # costs at most 1 describe + 3 writes here.
 bound=$((4 * (t1 - t0 + 2)))

@@ -153,7 +153,7 @@ grep -v 'notify "' "$KA" >"$D/nohook.conf"
 doctor "$D/nohook.conf"
 expect_eq "no hook: exit 1" "$rc" 1
 has_line "no hook: what to add, and where" \
-	"FAIL  [overlay] keepalived never tells vpc-failover about vrrp_instance VI_1: add notify \"$VPCF notify\" to it ($D/nohook.conf:$VI_LINE), or vrrp_notify_fifo PATH to global_defs and notify_fifo = PATH to [keepalived]"
+	"FAIL  [overlay] keepalived never tells vpc-failover about vrrp_instance VI_1: add notify \"$VPCF_EXE notify\" to it ($D/nohook.conf:$VI_LINE), or vrrp_notify_fifo PATH to global_defs and notify_fifo = PATH to [keepalived]"
 only_fails "no hook" 1
 
 # == the group's vrrp_instance missing =========================================

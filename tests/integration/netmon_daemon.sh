@@ -49,7 +49,8 @@ conf "zone.a = 198.18.10.0/24
 spawn "$T/daemon.log" ip netns exec "$H" "$VPCFD" -f -c "$T/vpcf.conf"
 DPID=$SPAWNED_PID
 check "daemon starts with two zones" wait_for 5 test -S "$T/ctl.sock"
-check "its nftables table exists" bash -c "ip netns exec $H nft list tables | grep -q 'inet vpc_failover'"
+# The control socket comes up before the monitor: wait for the table.
+check "its nftables table exists" wait_for 5 bash -c "ip netns exec $H nft list tables | grep -q 'inet vpc_failover'"
 
 # 50 datagrams of 100 bytes to zone a, 7 to zone b. An IPv4 UDP datagram is
 # 20 + 8 + payload bytes on the wire, as netfilter counts it.
