@@ -243,13 +243,15 @@ static const struct {
      "primary interface id"},
 };
 
-/* Metadata values are short tokens: letters, digits, '-', ':' and '.'. */
+/* Metadata values are short tokens: letters, digits, '-', ':' and '.'.
+ * Not strchr: it finds the terminating NUL too, and a body with NUL bytes
+ * passed as a value cut short (found by fuzzing). */
 static int ident_value_ok(const char *s, size_t len, size_t max)
 {
 	if (len == 0 || len >= max)
 		return 0;
 	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("-:.", s[i]))
+		if (!isalnum((unsigned char)s[i]) && !memchr("-:.", s[i], 3))
 			return 0;
 	return 1;
 }
