@@ -1,7 +1,10 @@
-/* fuzz_mackerel — the Mackerel plugin's state file (netmon/mackerel.c
- * mkr_state_load on a file holding the input), then a render against it as
- * the previous run's values, as `vpc-failover metrics --format=mackerel`
- * does. */
+/* fuzz_mackerel — the Mackerel plugin's state file (netmon/mackerel.c), then
+ * a render against it as the previous run's values, as `vpc-failover metrics
+ * --format=mackerel` does. An input starting with a space (JSON white space,
+ * so the text means the same) goes through mkr_state_load on a file holding
+ * it; others straight to mkr_state_parse, which is what mkr_state_load runs
+ * on what it read: the load allocates its 1 MiB cap each time, ~50 times
+ * slower under ASan. */
 #include "netmon/mackerel.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -38,8 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > MKR_STATE_MAX + 1)
 		return 0;
-	const char *path = fuzz_file(MKR_STATE_FILE, data, size, 0600);
-	if (mkr_state_load(path, &prev, err, sizeof(err)) == 0 && prev) {
+	if (size > 0 && data[0] == ' ') {
+		const char *path = fuzz_file(MKR_STATE_FILE, data, size, 0600);
+		if (mkr_state_load(path, &prev, err, sizeof(err)) == -1)
+			prev = NULL;
+	} else {
+		prev = mkr_state_parse((const char *)data, size, err, sizeof(err));
+	}
+	if (prev) {
 		free(mkr_render(snap, prev, &next));
 		json_decref(next);
 		json_decref(prev);
