@@ -1,11 +1,14 @@
 /* fuzz_imds — IMDSv2 answers to vpc/imds.c's identity sequence (token, then
- * instance id, region, AZ, MAC and the primary ENI). HTTP is stubbed here:
+ * instance id, region, AZ, MAC and the primary ENI), or, when the input
+ * starts with 'R', to vpc/auth.c's instance-role fetch (token, the role
+ * listing, the role's credentials JSON). HTTP is stubbed here:
  * the input is a list of answers, each a status byte (200, or 401 / 404 when
  * it says so) and the body up to the next "\n--\n"; the real imds.c
  * requests, checks and copies them. Runs out of answers: a 404 ends the
  * sequence. */
 #include "daemon/ev.h"
 #include "tests/fuzz/fuzz.h"
+#include "vpc/auth.h"
 #include "vpc/http.h"
 #include "vpc/imds.h"
 
@@ -69,9 +72,22 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id,
 		abort(); /* success must mean every value is there */
 }
 
+static void on_creds(void *arg, const struct aws_creds *c, const char *err)
+{
+	finished = 1;
+	if (err[0] == '\0' && (c == NULL || c->access_key_id[0] == '\0'))
+		abort(); /* success must mean a key */
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_log_init();
+	/* The role path runs only when no other source has credentials. */
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_SESSION_TOKEN");
+	if (ev_init() == -1) /* auth.c arms a refresh timer */
+		abort();
 	imds_init("http://169.254.169.254");
 	return 0;
 }
@@ -80,9 +96,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size;
 
+	struct cfg_aws aws;
+	int role = size > 0 && data[0] == 'R';
+
 	imds_drop_token();
 	finished = 0;
-	imds_identity(on_identity, NULL);
+	if (role) {
+		memset(&aws, 0, sizeof(aws));
+		if (auth_init(&aws) == -1)
+			abort();
+		p++;
+		auth_get(on_creds, NULL);
+	} else {
+		imds_identity(on_identity, NULL);
+	}
 	/* Each answer starts another request at most: bounded by the input. */
 	for (int i = 0; pending && i < 64; i++) {
 		struct http_req *r = pending;
@@ -104,6 +131,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r->done(r, r->arg);
 	}
 	if (pending || !finished)
-		abort(); /* the identity callback must come, once */
+		abort(); /* the callback must come, once */
+	if (role)
+		auth_fini();
+	log_redact_clear();
 	return 0;
 }
