@@ -204,7 +204,9 @@ static int on_error(const struct nlmsghdr *nlh, void *data)
 		t->err = t->err ? t->err : EBADMSG;
 		return MNL_CB_ERROR;
 	}
-	err = -e->error;
+	/* 0 or -errno from the kernel; anything else is malformed (and -INT_MIN
+	 * would overflow: found by fuzz_nft, corpus/nft/regress-error-int-min). */
+	err = e->error <= 0 && e->error >= -4095 ? -e->error : EPROTO;
 	if (err == 0) {
 		if (nlh->nlmsg_seq == t->ack_seq)
 			t->acked = 1;

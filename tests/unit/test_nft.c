@@ -131,12 +131,39 @@ static void overlong_message_refused(void **state)
 	assert_int_equal(parse((char *)buf, len, out, seen), MNL_CB_ERROR);
 }
 
+/* An error message: 0 is an ack, -errno an error, anything else malformed
+ * (INT_MIN used to be negated: fuzz_nft). */
+static void error_messages(void **state)
+{
+	static uint64_t buf[64];
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	struct nlmsgerr *e = (struct nlmsgerr *)(nlh + 1);
+	struct nm_zone_counters out[2];
+	unsigned char seen[3];
+	const int errs[] = {-ENOENT, INT_MIN, 7}, want[] = {ENOENT, EPROTO, EPROTO};
+
+	for (size_t i = 0; i < ARRAY_SIZE(errs); i++) {
+		struct counts cs = {.names = names, .n = 2, .out = out, .seen = seen};
+		struct talk t = {.what = "test", .data = &cs, .quiet_enoent = 1};
+		struct nl nl = {.buf = (char *)buf, .bufsz = sizeof(buf)};
+
+		memset(buf, 0, sizeof(buf));
+		nlh->nlmsg_len = NLMSG_LENGTH(sizeof(*e));
+		nlh->nlmsg_type = NLMSG_ERROR;
+		e->error = errs[i];
+		assert_int_equal(nl_parse(&nl, nlh->nlmsg_len, 0, on_obj, &t),
+				 MNL_CB_STOP);
+		assert_int_equal(t.err, want[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(counters_read),
 	    cmocka_unit_test(malformed_attributes_skipped),
 	    cmocka_unit_test(overlong_message_refused),
+	    cmocka_unit_test(error_messages),
 	};
 	log_init("test_nft", 1, LOG_LVL_ERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
