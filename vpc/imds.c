@@ -126,6 +126,19 @@ static void on_get(struct http_req *r, void *arg)
 		op_finish(op, -1, NULL, 0);
 }
 
+/* A token goes into a request header as it is: visible ASCII only. An
+ * empty-looking one ("\0...") also made op_send ask for a token again, at
+ * once and forever (found by fuzz_imds: corpus/imds/regress-nul-token). */
+static int token_ok(const char *s, size_t len)
+{
+	if (len == 0 || len >= sizeof(token))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 static void on_token(struct http_req *r, void *arg)
 {
 	struct imds_op *op = arg;
@@ -134,7 +147,7 @@ static void on_token(struct http_req *r, void *arg)
 	const char *body = http_req_body_text(r, &len);
 
 	op->req = NULL;
-	if (status == 200 && len > 0 && len < sizeof(token)) {
+	if (status == 200 && token_ok(body, len)) {
 		memcpy(token, body, len);
 		token[len] = '\0';
 		/* Renew well before IMDS would refuse it. */
