@@ -164,3 +164,41 @@ check-valgrind: deps
 	./tests/check.sh valgrind $(B)
 
 .PHONY: unit check-asan test-unit-asan check-valgrind
+
+# ---- fuzzing (libFuzzer; docs/fuzzing.md) ------------------------------------
+# The library's sources again, built with clang and the sanitizers into
+# build/fuzz/, apart from the gcc build; each tests/fuzz/fuzz_NAME.c becomes
+# build/fuzz/fuzz_NAME. `make fuzz` runs every target for FUZZ_TIME seconds
+# on a copy of its corpus (tests/fuzz/corpus/NAME/ is never grown) and writes
+# build/fuzz/summary.txt.
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 60
+FUZZ_JOBS   ?= 2
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+               -I. $(PKGCFLAGS) -MMD -MP
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
+
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/libvpcf.a: $(FUZZ_LIBOBJ)
+	$(AR) rcs $@ $^
+
+# Targets may #include a module's .c (as the unit tests do) to reach static
+# functions or stub its I/O; the archive supplies the rest.
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/fuzz/libvpcf.a
+	@mkdir -p $(B)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/fuzz/libvpcf.a $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) ./tests/fuzz/run.sh
+
+.PHONY: fuzz fuzz-build
+-include $(FUZZ_LIBOBJ:.o=.d) $(FUZZ_BIN:=.d)
+# ---- end of fuzzing -----------------------------------------------------------

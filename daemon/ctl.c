@@ -48,6 +48,30 @@ json_t *ctl_error(const char *fmt, ...)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
+int ctl_notify_event(json_t *req, uint64_t now_ms, int64_t now_s, struct ka_event *ev,
+		     char *err, size_t errsz)
+{
+	const char *type, *name, *state;
+	json_int_t prio, mono = 0, wall = 0;
+	json_error_t je;
+	char pbuf[24];
+
+	if (json_unpack_ex(req, &je, 0, "{s:s, s:s, s:s, s:I, s?:I, s?:I}", "type", &type,
+			   "name", &name, "state", &state, "priority", &prio, "mono",
+			   &mono, "wall", &wall) == -1) {
+		snprintf(err, errsz, "%s", je.text);
+		return -1;
+	}
+	snprintf(pbuf, sizeof(pbuf), "%lld", (long long)prio);
+	char *argv[] = {(char *)type, (char *)name, (char *)state, pbuf};
+	if (ka_parse_args(4, argv, ev, err, errsz) == -1)
+		return -1;
+	/* A time from the future cannot be ordered against others: use ours. */
+	ev->mono = mono > 0 && (uint64_t)mono <= now_ms ? (uint64_t)mono : now_ms;
+	ev->wall = wall > 0 ? (int64_t)wall : now_s;
+	return 0;
+}
+
 static void client_close(struct client *c)
 {
 	for (struct client **pp = &clients; *pp; pp = &(*pp)->next)

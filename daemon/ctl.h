@@ -3,8 +3,10 @@
 #define VPCF_CTL_H
 
 #include <jansson.h>
-
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "daemon/kaevent.h"
 
 /* Who is on the other end of a connection (SO_PEERCRED at accept). */
 struct ctl_peer {
@@ -29,6 +31,12 @@ void ctl_fini(void);
 /* A reply {"ok":false,"error":msg}. */
 json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The event of a "notify" request, checked like keepalived's notify
+ * arguments (ka_parse_args); a "mono" that is absent or from the future
+ * becomes now_ms, an absent "wall" now_s. 0, or -1 with what was wrong in
+ * err. */
+int ctl_notify_event(json_t *req, uint64_t now_ms, int64_t now_s, struct ka_event *ev,
+		     char *err, size_t errsz);
 /* Client side (the CLI; blocking with a timeout): send req, get the reply.
  * Returns 0 with *reply, -1 with err; *down = 1 when no daemon listens. */
 int ctl_request(const char *path, json_t *req, json_t **reply, int timeout_ms, int *down,

@@ -4,6 +4,7 @@
 #ifndef VPCF_KAEVENT_H
 #define VPCF_KAEVENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define KA_NAME_MAX 64

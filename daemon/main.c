@@ -98,24 +98,11 @@ static json_t *refuse(const char *reason, const char *fmt, ...)
 
 static json_t *handle_notify(json_t *req, const struct ctl_peer *peer)
 {
-	const char *type, *name, *state;
-	json_int_t prio, mono = 0, wall = 0;
-	json_error_t je;
 	struct ka_event ev;
-	char pbuf[24], err[256];
+	char err[256];
 
-	if (json_unpack_ex(req, &je, 0, "{s:s, s:s, s:s, s:I, s?:I, s?:I}", "type", &type,
-			   "name", &name, "state", &state, "priority", &prio, "mono",
-			   &mono, "wall", &wall) == -1)
-		return ctl_error("notify: %s", je.text);
-	snprintf(pbuf, sizeof(pbuf), "%lld", (long long)prio);
-	char *argv[] = {(char *)type, (char *)name, (char *)state, pbuf};
-	if (ka_parse_args(4, argv, &ev, err, sizeof(err)) == -1)
+	if (ctl_notify_event(req, ev_now(), wall_s(), &ev, err, sizeof(err)) == -1)
 		return ctl_error("notify: %s", err);
-	uint64_t now = ev_now();
-	/* A time from the future cannot be ordered against others: use ours. */
-	ev.mono = mono > 0 && (uint64_t)mono <= now ? (uint64_t)mono : now;
-	ev.wall = wall > 0 ? (int64_t)wall : wall_s();
 	enum grp_verdict v = grp_event(&ev, "notify");
 	if (v == GRP_APPLIED || v == GRP_DUPLICATE)
 		record(&ev);

@@ -29,6 +29,8 @@
  * (st.last, refreshed by every nmf_read), so that a table someone else
  * flushed comes back where the exporter last saw it.
  */
+#include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <linux/if_arp.h>
 #include <linux/netfilter.h>
@@ -205,7 +207,9 @@ static int on_error(const struct nlmsghdr *nlh, void *data)
 		t->err = t->err ? t->err : EBADMSG;
 		return MNL_CB_ERROR;
 	}
-	err = -e->error;
+	/* 0 or -errno from the kernel; anything else is malformed (and -INT_MIN
+	 * would overflow: found by fuzz_nft, corpus/nft/regress-error-int-min). */
+	err = e->error <= 0 && e->error >= -4095 ? -e->error : EPROTO;
 	if (err == 0) {
 		if (nlh->nlmsg_seq == t->ack_seq)
 			t->acked = 1;
@@ -240,6 +244,25 @@ static ssize_t nl_recv(struct nl *nl, int flags)
 	return n;
 }
 
+/* Does every message of the datagram fit in it? libmnl 1.0.4's
+ * mnl_nlmsg_ok compares (int)nlmsg_len, so a length of 2 GiB or more passes
+ * as negative and mnl_nlmsg_next then steps gigabytes past the buffer (found
+ * by fuzzing: tests/fuzz/corpus/nft/regress-huge-nlmsg-len). */
+static int nl_fits(const char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off + sizeof(struct nlmsghdr) <= len) {
+		const struct nlmsghdr *nlh = (const void *)(buf + off);
+		if (nlh->nlmsg_len < sizeof(*nlh))
+			break; /* libmnl stops here too */
+		if (nlh->nlmsg_len > len - off)
+			return 0;
+		off += MNL_ALIGN(nlh->nlmsg_len);
+	}
+	return 1;
+}
+
 /* Replies to one datagram: data messages to cb, errors and acks to t.
  * seq 0: a batch, whose replies carry each message's own number. */
 static int nl_parse(struct nl *nl, size_t len, uint32_t seq, mnl_cb_t cb, struct talk *t)
@@ -247,6 +270,10 @@ static int nl_parse(struct nl *nl, size_t len, uint32_t seq, mnl_cb_t cb, struct
 	/* NLMSG_DONE and the rest keep libmnl's defaults (DONE stops). */
 	mnl_cb_t ctl[NLMSG_ERROR + 1] = {[NLMSG_ERROR] = on_error};
 
+	if (!nl_fits(nl->buf, len)) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
 	return mnl_cb_run2(nl->buf, len, seq, nl->portid, cb, t, ctl, ARRAY_SIZE(ctl));
 }
 
@@ -297,45 +324,93 @@ static int zone_index(const struct counts *cs, const char *name, size_t len)
 	return -1;
 }
 
+/* The attributes of one level, each checked for its type: libnftnl's own
+ * parser (nftnl_obj_nlmsg_parse) calls exit() on an attribute of a wrong
+ * size ("ABI breakage"), which a reply must not be able to do to the
+ * daemon (found by fuzzing: tests/fuzz/corpus/nft/regress-bad-attr). */
+struct attrs {
+	const struct nlattr *a[NFTA_OBJ_MAX + NFTA_COUNTER_MAX + 2];
+	int max;
+	int bad;
+};
+
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	struct attrs *as = data;
+	int type = mnl_attr_get_type(a);
+	enum mnl_attr_data_type want;
+
+	if (mnl_attr_type_valid(a, (uint16_t)as->max) < 0)
+		return MNL_CB_OK; /* newer than us: ignored */
+	switch (as->max) {
+	case NFTA_OBJ_MAX:
+		want = type == NFTA_OBJ_TABLE || type == NFTA_OBJ_NAME
+			   ? MNL_TYPE_NUL_STRING
+		       : type == NFTA_OBJ_TYPE ? MNL_TYPE_U32
+		       : type == NFTA_OBJ_DATA ? MNL_TYPE_NESTED
+					       : MNL_TYPE_UNSPEC;
+		break;
+	default: /* NFTA_COUNTER_MAX */
+		want = type == NFTA_COUNTER_BYTES || type == NFTA_COUNTER_PACKETS
+			   ? MNL_TYPE_U64
+			   : MNL_TYPE_UNSPEC;
+		break;
+	}
+	if (want != MNL_TYPE_UNSPEC && mnl_attr_validate(a, want) < 0) {
+		as->bad = 1;
+		return MNL_CB_OK;
+	}
+	as->a[type] = a;
+	return MNL_CB_OK;
+}
+
 static int on_obj(const struct nlmsghdr *nlh, void *data)
 {
 	struct talk *t = data;
 	struct counts *cs = t->data;
-	struct nftnl_obj *o = nn(nftnl_obj_alloc());
-	const char *name, *table;
+	struct attrs o = {.max = NFTA_OBJ_MAX}, c = {.max = NFTA_COUNTER_MAX};
+	const char *name;
 	size_t len;
 	int i, out;
 
 	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
 		cs->intr = 1;
-	if (nftnl_obj_nlmsg_parse(nlh, o) < 0) {
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg) ||
+	    mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &o) < 0 || o.bad ||
+	    (o.a[NFTA_OBJ_DATA] &&
+	     (mnl_attr_parse_nested(o.a[NFTA_OBJ_DATA], attr_cb, &c) < 0 || c.bad))) {
 		log_warnx("nftables: %s: unparsable object", t->what);
-		goto out;
+		return MNL_CB_OK;
 	}
-	name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
-	table = nftnl_obj_get_str(o, NFTNL_OBJ_TABLE);
-	if (name == NULL || table == NULL || strcmp(table, NMF_TABLE) != 0 ||
-	    nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) != NFT_OBJECT_COUNTER)
-		goto out;
+	if (!o.a[NFTA_OBJ_NAME] || !o.a[NFTA_OBJ_TABLE] || !o.a[NFTA_OBJ_TYPE] ||
+	    strcmp(mnl_attr_get_str(o.a[NFTA_OBJ_TABLE]), NMF_TABLE) != 0 ||
+	    ntohl(mnl_attr_get_u32(o.a[NFTA_OBJ_TYPE])) != NFT_OBJECT_COUNTER)
+		return MNL_CB_OK;
+	name = mnl_attr_get_str(o.a[NFTA_OBJ_NAME]);
 	len = strlen(name);
 	if (len > 4 && strcmp(name + len - 4, "_out") == 0)
 		out = 1, len -= 4;
 	else if (len > 3 && strcmp(name + len - 3, "_in") == 0)
 		out = 0, len -= 3;
 	else
-		goto out;
+		return MNL_CB_OK;
 	if ((i = zone_index(cs, name, len)) < 0)
-		goto out; /* a zone a reload removed, or not ours */
+		return MNL_CB_OK; /* a zone a reload removed, or not ours */
+	/* Absent values are 0, as libnftnl gave them. */
+	uint64_t pk = c.a[NFTA_COUNTER_PACKETS]
+			  ? be64toh(mnl_attr_get_u64(c.a[NFTA_COUNTER_PACKETS]))
+			  : 0;
+	uint64_t by = c.a[NFTA_COUNTER_BYTES]
+			  ? be64toh(mnl_attr_get_u64(c.a[NFTA_COUNTER_BYTES]))
+			  : 0;
 	if (out) {
-		cs->out[i].packets_out = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS);
-		cs->out[i].bytes_out = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES);
+		cs->out[i].packets_out = pk;
+		cs->out[i].bytes_out = by;
 	} else {
-		cs->out[i].packets_in = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS);
-		cs->out[i].bytes_in = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES);
+		cs->out[i].packets_in = pk;
+		cs->out[i].bytes_in = by;
 	}
 	cs->seen[i] |= (unsigned char)(out ? 2 : 1);
-out:
-	nftnl_obj_free(o);
 	return MNL_CB_OK;
 }
 

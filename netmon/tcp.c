@@ -507,6 +507,7 @@ static int dump_input(const void *buf, size_t len, uint32_t seq, uint32_t port,
 
 	for (; nlmsg_ok(nlh, rem); nlh = nlmsg_next((struct nlmsghdr *)nlh, &rem)) {
 		struct nmt_sock s;
+		int e;
 
 		/* Left over from a dump that timed out: not ours. */
 		if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != port)
@@ -519,7 +520,11 @@ static int dump_input(const void *buf, size_t len, uint32_t seq, uint32_t port,
 				errno = EPROTO;
 				return -1;
 			}
-			errno = -((const struct nlmsgerr *)nlmsg_data(nlh))->error;
+			e = ((const struct nlmsgerr *)nlmsg_data(nlh))->error;
+			/* 0 or -errno from the kernel; anything else is malformed
+			 * (and -INT_MIN would overflow: found by fuzz_tcp,
+			 * corpus/tcp/regress-error-int-min). */
+			errno = e <= 0 && e >= -4095 ? -e : EPROTO;
 			if (errno == 0)
 				continue; /* an ACK */
 			return -1;

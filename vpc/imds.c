@@ -158,6 +158,19 @@ static void on_get(struct http_req *r, void *arg)
 		op_finish(op, -1, NULL, 0);
 }
 
+/* A token goes into a request header as it is: visible ASCII only. An
+ * empty-looking one ("\0...") also made op_send ask for a token again, at
+ * once and forever (found by fuzz_imds: corpus/imds/regress-nul-token). */
+static int token_ok(const char *s, size_t len)
+{
+	if (len == 0 || len >= sizeof(token))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 static void on_token(struct http_req *r, void *arg)
 {
 	struct imds_op *op = arg;
@@ -166,7 +179,7 @@ static void on_token(struct http_req *r, void *arg)
 	const char *body = http_req_body_text(r, &len);
 
 	op->req = NULL;
-	if (status == 200 && len > 0 && len < sizeof(token)) {
+	if (status == 200 && token_ok(body, len)) {
 		memcpy(token, body, len);
 		token[len] = '\0';
 		/* Renew well before IMDS would refuse it. */
@@ -279,13 +292,15 @@ static const struct {
      "primary interface id"},
 };
 
-/* Metadata values are short tokens: letters, digits, '-', ':' and '.'. */
+/* Metadata values are short tokens: letters, digits, '-', ':' and '.'.
+ * Not strchr: it finds the terminating NUL too, and a body with NUL bytes
+ * passed as a value cut short (found by fuzzing). */
 static int ident_value_ok(const char *s, size_t len, size_t max)
 {
 	if (len == 0 || len >= max)
 		return 0;
 	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("-:.", s[i]))
+		if (!isalnum((unsigned char)s[i]) && !memchr("-:.", s[i], 3))
 			return 0;
 	return 1;
 }

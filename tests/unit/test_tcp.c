@@ -601,6 +601,13 @@ static void datagrams(void **state)
 	errno = 0;
 	assert_int_equal(dump_input(p, nlh->nlmsg_len, 77, 4242, 0), -1);
 	assert_int_equal(errno, EPERM);
+	/* Not a -errno: malformed, and INT_MIN must not be negated (fuzz_tcp). */
+	((struct nlmsgerr *)NLMSG_DATA(nlh))->error = INT_MIN;
+	assert_int_equal(dump_input(p, nlh->nlmsg_len, 77, 4242, 0), -1);
+	assert_int_equal(errno, EPROTO);
+	((struct nlmsgerr *)NLMSG_DATA(nlh))->error = 5;
+	assert_int_equal(dump_input(p, nlh->nlmsg_len, 77, 4242, 0), -1);
+	assert_int_equal(errno, EPROTO);
 	nlh->nlmsg_len = NLMSG_LENGTH(2); /* too short to hold the error */
 	assert_int_equal(dump_input(p, nlh->nlmsg_len, 77, 4242, 0), -1);
 	nlh->nlmsg_len = NLMSG_LENGTH(4);
