@@ -48,6 +48,12 @@ void http_req_free(struct http_req *r)
 {
 	free(r);
 }
+void http_req_cancel(struct http_req *r)
+{
+	if (pending == r)
+		pending = NULL;
+	free(r);
+}
 long http_req_status(const struct http_req *r)
 {
 	return r->status;
