@@ -56,13 +56,12 @@ static int mkdir_p(const char *path, mode_t mode)
 
 int st_record(const char *state_dir, const struct ka_event *ev, char *err, size_t errsz)
 {
-	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX];
 	char *text = NULL;
-	int fd = -1, rc = -1;
+	int rc;
 
 	snprintf(dir, sizeof(dir), "%s/events", state_dir);
 	snprintf(path, sizeof(path), "%s/%s.%s", dir, ka_type_name(ev->type), ev->name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	if (mkdir_p(dir, 0750) == -1) {
 		snprintf(err, errsz, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
@@ -81,34 +80,11 @@ int st_record(const char *state_dir, const struct ka_event *ev, char *err, size_
 		snprintf(err, errsz, "cannot encode the event");
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd == -1) {
-		snprintf(err, errsz, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	size_t n = strlen(text);
-	if (write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
-		snprintf(err, errsz, "cannot write %s: %s", tmp,
-			 errno ? strerror(errno) : "short write");
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		snprintf(err, errsz, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errsz, "cannot rename %s to %s: %s", tmp, path,
-			 strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (rc == -1)
-		unlink(tmp);
+	/* Not fsynced: the hook must stay quick, and an event lost to a crash
+	 * of the whole host is superseded by keepalived's state at boot. */
+	char *line = xasprintf("%s\n", text);
+	rc = write_file_atomic(path, line, strlen(line), 0640, 0, err, errsz);
+	free(line);
 	free(text);
 	return rc;
 }

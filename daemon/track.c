@@ -8,60 +8,18 @@
 #include <unistd.h>
 
 #include "daemon/track.h"
+#include "daemon/util.h"
 
 #define TRK_READ_MAX 64 /* keepalived's own files hold one number */
 
 int trk_write(const char *path, int demote, char *err, size_t errsz)
 {
-	char tmp[4200], dir[4096];
-	const char *val = demote ? "1\n" : "0\n";
-	int fd = -1, rc = -1;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
-		(int)sizeof(tmp) ||
-	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		snprintf(err, errsz, "%s: path too long", path);
-		return -1;
-	}
-	char *slash = strrchr(dir, '/');
-	if (slash == NULL) {
+	if (path[0] != '/') {
 		snprintf(err, errsz, "%s: not an absolute path", path);
 		return -1;
 	}
-	*slash = '\0';
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		snprintf(err, errsz, "cannot create %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	if (write(fd, val, 2) != 2 || fsync(fd) == -1) {
-		snprintf(err, errsz, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		snprintf(err, errsz, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errsz, "cannot rename %s to %s: %s", tmp, path,
-			 strerror(errno));
-		goto out;
-	}
-	/* The rename itself survives a crash only once the directory is synced. */
-	int dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd != -1) {
-		fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (rc == -1)
-		unlink(tmp);
-	return rc;
+	/* Durable: a demotion must survive a crash of this host. */
+	return write_file_atomic(path, demote ? "1\n" : "0\n", 2, 0644, 1, err, errsz);
 }
 
 int trk_read(const char *path, char *err, size_t errsz)

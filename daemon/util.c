@@ -1,9 +1,13 @@
 /* util.c — allocation wrappers, clocks, bounded buffers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/log.h"
 #include "daemon/util.h"
@@ -135,4 +139,59 @@ void buf_free(struct buf *b)
 {
 	free(b->data);
 	memset(b, 0, sizeof(*b));
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, int mode,
+		      int durable, char *err, size_t errsz)
+{
+	char tmp[PATH_MAX + 32], dir[PATH_MAX];
+	int fd, rc = -1;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
+		(int)sizeof(tmp) ||
+	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		snprintf(err, errsz, "%s: path too long", path);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -1) {
+		snprintf(err, errsz, "cannot create %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	errno = 0;
+	if (write(fd, data, len) != (ssize_t)len || (durable && fsync(fd) == -1)) {
+		snprintf(err, errsz, "cannot write %s: %s", tmp,
+			 errno ? strerror(errno) : "short write");
+		close(fd);
+		goto out;
+	}
+	if (close(fd) == -1) {
+		snprintf(err, errsz, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, path) == -1) {
+		snprintf(err, errsz, "cannot rename %s to %s: %s", tmp, path,
+			 strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	if (durable) {
+		/* The rename itself survives a crash only once the directory is
+		 * synced. */
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		int dfd = open(slash && *dir ? dir
+			       : slash	     ? "/"
+					     : ".",
+			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd != -1) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+out:
+	if (rc == -1)
+		unlink(tmp);
+	return rc;
 }

@@ -42,4 +42,10 @@ const char *buf_str(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 
+/* Replace path with len bytes of data atomically: a temporary file beside
+ * it (mode), then rename. durable: fsync the file and the directory, so the
+ * new content survives a crash. 0, or -1 with err; logs nothing. */
+int write_file_atomic(const char *path, const void *data, size_t len, int mode,
+		      int durable, char *err, size_t errsz);
+
 #endif

@@ -1005,29 +1005,16 @@ static void print_status(json_t *st)
 
 static int cmd_status(struct cli *cli, int argc, char **argv)
 {
-	char err[512];
 	json_t *reply = NULL, *req;
-	int down, json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
 	if (argc > 2 || (argc == 2 && !json)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	req = json_pack("{s:s}", "cmd", "status");
-	int rc = ctl_request(cli->cfg->daemon.control_socket, req, &reply, 5000, &down,
-			     err, sizeof(err));
-	json_decref(req);
-	if (rc == -1) {
-		fprintf(stderr, "vpc-failover status: %s%s\n", err,
-			down ? " (is vpc-failoverd running?)" : "");
+	if (daemon_ask(cli, "status", req, &reply) != 0)
 		return EXIT_ENVIRONMENT;
-	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		fprintf(stderr, "vpc-failover status: %s\n",
-			json_string_value(json_object_get(reply, "error")));
-		json_decref(reply);
-		return EXIT_ENVIRONMENT;
-	}
 	if (json) {
 		json_object_del(reply, "ok");
 		json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -1078,9 +1065,8 @@ static int cmd_metrics(struct cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *format = NULL, *state_path = NULL, *meta;
-	int json = 0, ch, down, rc = EXIT_ENVIRONMENT;
+	int json = 0, ch, rc = EXIT_ENVIRONMENT;
 	json_t *reply = NULL, *req, *snap;
-	char err[512];
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -1123,19 +1109,11 @@ static int cmd_metrics(struct cli *cli, int argc, char **argv)
 		return EXIT_CONVERGED;
 	}
 	req = json_pack("{s:s}", "cmd", "metrics");
-	int r = ctl_request(cli->cfg->daemon.control_socket, req, &reply, 5000, &down,
-			    err, sizeof(err));
-	json_decref(req);
-	if (r == -1) {
-		fprintf(stderr, "vpc-failover metrics: %s%s\n", err,
-			down ? " (is vpc-failoverd running?)" : "");
+	if (daemon_ask(cli, "metrics", req, &reply) != 0)
 		return EXIT_ENVIRONMENT;
-	}
 	snap = json_object_get(reply, "metrics");
-	if (!json_is_true(json_object_get(reply, "ok")) || !json_is_object(snap)) {
-		const char *e = json_string_value(json_object_get(reply, "error"));
-		fprintf(stderr, "vpc-failover metrics: %s\n",
-			e ? e : "the daemon sent no metrics");
+	if (!json_is_object(snap)) {
+		fprintf(stderr, "vpc-failover metrics: the daemon sent no metrics\n");
 		goto out;
 	}
 	if (json) {

@@ -277,7 +277,8 @@ static void switchover_keys(void **state)
 	assert_string_equal(c->groups[0].track_file, "/run/vpc-failover/redis.demote");
 	cfg_free(c);
 	assert_null(load(GROUP_OK "track_file = relative/path\n"));
-	assert_non_null(strstr(logbuf, "track_file: 'relative/path' is not an absolute path"));
+	assert_non_null(
+	    strstr(logbuf, "track_file: 'relative/path' is not an absolute path"));
 }
 
 static void regions(void **state)
