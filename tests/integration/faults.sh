@@ -120,10 +120,25 @@ for ((run = 1; run <= KILL_RUNS; run++)); do
 		{ bad=$((bad + 1)); echo "# kill run $run: status leaves routes unknown or failed: $(g "g['phase'], g['generation'], [(r['table'][-2:], r['outcome'], r['error']) for r in g['routes']]")"; }
 	echo "$moved" >>"$T/kill.txt"
 done
-sim_post /_sim/faults '{"latency_ms": 0}' >/dev/null
 expect_eq "SIGKILL x $KILL_RUNS: every restart converged with every route accounted for" "$bad" 0
 echo "# SIGKILL: $half of $KILL_RUNS kills left the tables half-moved (0 < moved < $N) before the restart"
-check "SIGKILL: some kills landed mid-convergence (half-moved tables)" test "$half" -gt 0
+# And one kill that surely lands mid-convergence: 500 ms per call, 2 in
+# flight (2.5 s for the 10 tables), killed as soon as a first table moved.
+sim_post /_sim/faults '{"latency_ms": 500}' >/dev/null
+set_all "$ENI_A" $N
+vf notify INSTANCE VI_1 BACKUP 100
+vf notify INSTANCE VI_1 MASTER 150
+wait_for 10 bash -c "[ \"\$(curl -sS '$SIM_URL/_sim/routes' | grep -o '$ENI_C' | wc -l)\" -gt 0 ]"
+kill -KILL "$DPID" 2>/dev/null
+wait "$DPID" 2>/dev/null
+moved=0
+for ((i = 1; i <= N; i++)); do [ "$(route_of "$(rtb $i)")" = "$ENI_C" ] && moved=$((moved + 1)); done
+echo "# SIGKILL once the first table of a slow convergence moved: $moved of $N tables had moved"
+check "SIGKILL mid-convergence: the tables were half-moved ($moved of $N)" test "$moved" -gt 0 -a "$moved" -lt $N
+sim_post /_sim/faults '{"latency_ms": 60}' >/dev/null
+check "SIGKILL mid-convergence: the daemon restarts" daemon_start
+check "SIGKILL mid-convergence: the restart finishes the job" wait_for 20 all_at "$ENI_C" $N
+sim_post /_sim/faults '{"latency_ms": 0}' >/dev/null
 check "SIGKILL: the restarted daemon says it applied the recorded event" \
 	grep -q "1 recorded events" "$T/daemon.log"
 daemon_stop
