@@ -196,7 +196,7 @@ static void perr(struct ctx *x, int line, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
-		x->errs = xreallocarray(x->errs, (size_t)x->nerr + 1, sizeof(*x->errs));
+		x->errs = xgrow(x->errs, (size_t)x->nerr, sizeof(*x->errs));
 		x->errs[x->nerr] = (struct cfg_err){line, x->nerr, xstrdup(msg)};
 	}
 	x->nerr++;
@@ -620,7 +620,7 @@ static void set_zone(struct ctx *x, const char *zname, const char *v)
 			     nm->zones[i].line);
 			return;
 		}
-	nm->zones = xreallocarray(nm->zones, nm->nzones + 1, sizeof(*nm->zones));
+	nm->zones = xgrow(nm->zones, nm->nzones, sizeof(*nm->zones));
 	z = &nm->zones[nm->nzones++];
 	memset(z, 0, sizeof(*z));
 	snprintf(z->name, sizeof(z->name), "%s", zname);
@@ -639,7 +639,7 @@ static void set_zone(struct ctx *x, const char *zname, const char *v)
 					perr(x, x->line,
 					     "zone.%s: %s is already in zone %s", zname,
 					     c.text, nm->zones[i].name);
-		z->cidrs = xreallocarray(z->cidrs, z->ncidrs + 1, sizeof(*z->cidrs));
+		z->cidrs = xgrow(z->cidrs, z->ncidrs, sizeof(*z->cidrs));
 		z->cidrs[z->ncidrs++] = c;
 	}
 	free(copy);
@@ -724,8 +724,8 @@ static int p_cidrs(struct ctx *x, const struct key *k, void *base, const char *v
 			rc = -1;
 			continue;
 		}
-		g->destinations = xreallocarray(g->destinations, g->ndestinations + 1,
-						sizeof(*g->destinations));
+		g->destinations =
+		    xgrow(g->destinations, g->ndestinations, sizeof(*g->destinations));
 		g->destinations[g->ndestinations++] = cidr;
 	}
 	free(copy);
@@ -756,8 +756,8 @@ static int p_rtbs(struct ctx *x, const struct key *k, void *base, const char *v)
 			rc = -1;
 			continue;
 		}
-		g->route_tables = xreallocarray(g->route_tables, g->nroute_tables + 1,
-						sizeof(*g->route_tables));
+		g->route_tables =
+		    xgrow(g->route_tables, g->nroute_tables, sizeof(*g->route_tables));
 		strlcpy_chk(g->route_tables[g->nroute_tables++], w, CFG_ID_MAX);
 	}
 	free(copy);
@@ -807,7 +807,7 @@ static void open_group(struct ctx *x, const char *name)
 			     c->groups[i].line);
 			break;
 		}
-	c->groups = xreallocarray(c->groups, c->ngroups + 1, sizeof(*c->groups));
+	c->groups = xgrow(c->groups, c->ngroups, sizeof(*c->groups));
 	g = &c->groups[c->ngroups++];
 	memset(g, 0, sizeof(*g));
 	strlcpy_chk(g->name, name, sizeof(g->name));

@@ -170,7 +170,7 @@ int st_load(const char *state_dir, void (*fn)(const struct ka_event *ev, void *a
 			log_warn("state: %s", path);
 			continue;
 		}
-		evs = xreallocarray(evs, n + 1, sizeof(*evs));
+		evs = xgrow(evs, n, sizeof(*evs));
 		if (st_parse(buf, (size_t)len, st_boot_id(), &evs[n], err, sizeof(err)) ==
 		    -1) {
 			log_info("state: ignoring %s: %s", path, err);

@@ -12,6 +12,10 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
 /* Grow an array of nmemb elements of size to hold at least want. */
 void *xreallocarray(void *p, size_t nmemb, size_t size);
+/* Room for element n of an array that only xgrow grows, one element at a
+ * time: the allocation doubles when n is a power of two, so n appends copy
+ * O(n) bytes, not O(n^2). */
+void *xgrow(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -345,8 +345,7 @@ static void collect(struct doc *d)
 					break;
 			if (k < d->ntables)
 				continue;
-			d->tables =
-			    xreallocarray(d->tables, d->ntables + 1, sizeof(*d->tables));
+			d->tables = xgrow(d->tables, d->ntables, sizeof(*d->tables));
 			memset(&d->tables[d->ntables], 0, sizeof(d->tables[0]));
 			snprintf(d->tables[d->ntables].id, CFG_ID_MAX, "%s",
 				 g->route_tables[t]);
@@ -360,7 +359,7 @@ static void collect(struct doc *d)
 				break;
 		if (k < d->nenis)
 			continue;
-		d->enis = xreallocarray(d->enis, d->nenis + 1, sizeof(*d->enis));
+		d->enis = xgrow(d->enis, d->nenis, sizeof(*d->enis));
 		memset(&d->enis[d->nenis], 0, sizeof(d->enis[0]));
 		snprintf(d->enis[d->nenis].id, EC2_ID_MAX, "%s", eni);
 		d->enis[d->nenis++].g = g;

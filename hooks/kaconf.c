@@ -65,7 +65,7 @@ static void note(struct kc_conf *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	c->notes = xreallocarray(c->notes, c->nnotes + 1, sizeof(*c->notes));
+	c->notes = xgrow(c->notes, c->nnotes, sizeof(*c->notes));
 	c->notes[c->nnotes++] = xstrdup(msg);
 }
 
@@ -102,7 +102,7 @@ static int flush(struct builder *b)
 		return 0;
 	if (++b->c->nnodes > KC_NODES_MAX)
 		return berr(b, b->file, b->line, "more than %d statements", KC_NODES_MAX);
-	blk->kids = xreallocarray(blk->kids, blk->nkids + 1, sizeof(*blk->kids));
+	blk->kids = xgrow(blk->kids, blk->nkids, sizeof(*blk->kids));
 	n = &blk->kids[blk->nkids++];
 	memset(n, 0, sizeof(*n));
 	n->w = xcalloc(b->nwords, sizeof(*n->w));
@@ -375,7 +375,7 @@ fail:
 
 static const char *intern_file(struct builder *b, const char *path)
 {
-	b->c->files = xreallocarray(b->c->files, b->c->nfiles + 1, sizeof(*b->c->files));
+	b->c->files = xgrow(b->c->files, b->c->nfiles, sizeof(*b->c->files));
 	b->c->files[b->c->nfiles] = xstrdup(path);
 	return b->c->files[b->c->nfiles++];
 }

@@ -371,8 +371,8 @@ bad:
 
 int mkr_state_load(const char *path, json_t **state, char *err, size_t errsz)
 {
-	char *text = NULL;
-	size_t len = 0;
+	struct buf text;
+	char chunk[4096];
 	ssize_t n;
 	int fd, rc = -1;
 
@@ -383,23 +383,26 @@ int mkr_state_load(const char *path, json_t **state, char *err, size_t errsz)
 		snprintf(err, errsz, "%s", strerror(errno));
 		return -1;
 	}
-	/* One byte more than allowed tells "too large" from "exactly full". */
-	text = xmalloc(MKR_STATE_MAX + 2);
-	while (len <= MKR_STATE_MAX &&
-	       (n = read(fd, text + len, MKR_STATE_MAX + 1 - len)) != 0) {
+	/* Room for one byte more than allowed: mkr_state_parse tells "too
+	 * large" from "exactly full"; a chunk past that is too large anyway. */
+	buf_init(&text, MKR_STATE_MAX + 1);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
 			snprintf(err, errsz, "%s", strerror(errno));
 			goto out;
 		}
-		len += (size_t)n;
+		if (buf_append(&text, chunk, (size_t)n) == -1) {
+			snprintf(err, errsz, "larger than %d bytes", MKR_STATE_MAX);
+			goto out;
+		}
 	}
-	if ((*state = mkr_state_parse(text, len, err, errsz)) != NULL)
+	if ((*state = mkr_state_parse(buf_str(&text), text.len, err, errsz)) != NULL)
 		rc = 0;
 out:
 	close(fd);
-	free(text);
+	buf_free(&text);
 	return rc;
 }
 

@@ -531,7 +531,7 @@ static struct nlmsghdr *batch_hdr(struct batch *b, uint16_t type, uint16_t flags
 		memset(b->buf + b->cap, 0, b->cap);
 		b->cap *= 2;
 	}
-	b->what = xreallocarray(b->what, i + 1, sizeof(*b->what));
+	b->what = xgrow(b->what, i, sizeof(*b->what));
 	va_start(ap, fmt);
 	vsnprintf(b->what[i], sizeof(b->what[i]), fmt, ap);
 	va_end(ap);

@@ -212,7 +212,7 @@ static void sample(struct render *r, enum fam_id id, json_t *value, ...)
 	for (size_t i = 0; i < f->nseen; i++)
 		if (strcmp(f->seen[i], buf_str(&lb)) == 0)
 			goto out;
-	f->seen = xreallocarray(f->seen, f->nseen + 1, sizeof(*f->seen));
+	f->seen = xgrow(f->seen, f->nseen, sizeof(*f->seen));
 	f->seen[f->nseen++] = xstrdup(buf_str(&lb));
 	if (buf_append(&f->text, defs[id].name, strlen(defs[id].name)) == -1 ||
 	    buf_append(&f->text, lb.data ? lb.data : "", lb.len) == -1 ||

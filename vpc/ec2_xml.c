@@ -287,7 +287,7 @@ static int parse_routes(const xmlNode *set, struct ec2_table *t, const char *whe
 			return -1;
 		}
 		snprintf(at, sizeof(at), "%s/routeSet/item[%zu]", where, t->nroutes + 1);
-		t->routes = xreallocarray(t->routes, t->nroutes + 1, sizeof(*t->routes));
+		t->routes = xgrow(t->routes, t->nroutes, sizeof(*t->routes));
 		if (parse_route(n, &t->routes[t->nroutes], at, errbuf, errsz) == -1)
 			return -1;
 		t->nroutes++;
@@ -375,7 +375,7 @@ int ec2_xml_describe(const char *body, size_t len, struct ec2_table **tables,
 			}
 			snprintf(where, sizeof(where), "routeTableSet/item[%zu]",
 				 ngot + 1);
-			got = xreallocarray(got, ngot + 1, sizeof(*got));
+			got = xgrow(got, ngot, sizeof(*got));
 			/* Counted before parsing so a failed table's routes are freed. */
 			if (parse_table(it, &got[ngot++], where, errbuf, errsz) == -1)
 				goto out;
@@ -495,7 +495,7 @@ int ec2_xml_describe_enis(const char *body, size_t len, struct ec2_eni **enis,
 			}
 			snprintf(where, sizeof(where), "networkInterfaceSet/item[%zu]",
 				 ngot + 1);
-			got = xreallocarray(got, ngot + 1, sizeof(*got));
+			got = xgrow(got, ngot, sizeof(*got));
 			if (parse_eni(it, &got[ngot], where, errbuf, errsz) == -1)
 				goto out;
 			ngot++;

@@ -3,8 +3,7 @@
  * --format=mackerel` does. An input starting with a space (JSON white space,
  * so the text means the same) goes through mkr_state_load on a file holding
  * it; others straight to mkr_state_parse, which is what mkr_state_load runs
- * on what it read: the load allocates its 1 MiB cap each time, ~50 times
- * slower under ASan. */
+ * on what it read. */
 #include "netmon/mackerel.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -38,7 +38,7 @@ static void fake_timer_cancel(uint64_t id)
 {
 	timer_fn = NULL;
 }
-#define ev_timer_add    fake_timer_add
+#define ev_timer_add	fake_timer_add
 #define ev_timer_cancel fake_timer_cancel
 
 /* Metadata: requests are queued; tests answer them. */
@@ -130,8 +130,9 @@ static void env_beats_file_and_role(void **state)
 	char path[] = "/tmp/vpcf-auth-XXXXXX";
 	int fd = mkstemp(path);
 	close(fd);
-	write_file(path, "[default]\naws_access_key_id = AKIAFROMFILE00000001\n"
-			 "aws_secret_access_key = file/secret/000000000000000000000001\n",
+	write_file(path,
+		   "[default]\naws_access_key_id = AKIAFROMFILE00000001\n"
+		   "aws_secret_access_key = file/secret/000000000000000000000001\n",
 		   0600);
 	memset(&aws, 0, sizeof(aws));
 	snprintf(aws.credentials_file, sizeof(aws.credentials_file), "%s", path);
@@ -143,7 +144,7 @@ static void env_beats_file_and_role(void **state)
 	auth_get(got, NULL);
 	assert_int_equal(got_calls, 1);
 	assert_string_equal(got_akid, "AKIAFROMENV000000001");
-	assert_int_equal(npend, 0); /* never asked metadata */
+	assert_int_equal(npend, 0);		/* never asked metadata */
 	assert_int_equal(auth_invalidate(), 0); /* static keys: refetching is no help */
 
 	/* Without the environment, the file. */
@@ -171,8 +172,9 @@ static void unsafe_file_is_refused(void **state)
 	char path[] = "/tmp/vpcf-auth-XXXXXX";
 	int fd = mkstemp(path);
 	close(fd);
-	write_file(path, "[default]\naws_access_key_id = AKIAFROMFILE00000001\n"
-			 "aws_secret_access_key = file/secret/000000000000000000000001\n",
+	write_file(path,
+		   "[default]\naws_access_key_id = AKIAFROMFILE00000001\n"
+		   "aws_secret_access_key = file/secret/000000000000000000000001\n",
 		   0644);
 	memset(&aws, 0, sizeof(aws));
 	snprintf(aws.credentials_file, sizeof(aws.credentials_file), "%s", path);
@@ -294,7 +296,8 @@ static void malformed_role_json_is_an_error(void **state)
 	auth_init(&aws);
 	auth_get(got, NULL);
 	answer("meta-data/iam/security-credentials/", 0, "vpcf-node");
-	answer("meta-data/iam/security-credentials/vpcf-node", 0, "{\"Code\":\"Success\"");
+	answer("meta-data/iam/security-credentials/vpcf-node", 0,
+	       "{\"Code\":\"Success\"");
 	assert_string_equal(got_akid, "");
 	assert_non_null(strstr(got_err, "instance role vpcf-node"));
 }
@@ -302,15 +305,15 @@ static void malformed_role_json_is_an_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(env_beats_file_and_role, reset),
-		cmocka_unit_test_setup(half_set_environment_is_an_error, reset),
-		cmocka_unit_test_setup(unsafe_file_is_refused, reset),
-		cmocka_unit_test_setup(role_fetched_once_for_queued_callers, reset),
-		cmocka_unit_test_setup(role_refreshed_before_expiration, reset),
-		cmocka_unit_test_setup(short_lived_role_keys_refresh_at_a_quarter, reset),
-		cmocka_unit_test_setup(invalidate_forces_refetch, reset),
-		cmocka_unit_test_setup(metadata_failure_reaches_every_waiter, reset),
-		cmocka_unit_test_setup(malformed_role_json_is_an_error, reset),
+	    cmocka_unit_test_setup(env_beats_file_and_role, reset),
+	    cmocka_unit_test_setup(half_set_environment_is_an_error, reset),
+	    cmocka_unit_test_setup(unsafe_file_is_refused, reset),
+	    cmocka_unit_test_setup(role_fetched_once_for_queued_callers, reset),
+	    cmocka_unit_test_setup(role_refreshed_before_expiration, reset),
+	    cmocka_unit_test_setup(short_lived_role_keys_refresh_at_a_quarter, reset),
+	    cmocka_unit_test_setup(invalidate_forces_refetch, reset),
+	    cmocka_unit_test_setup(metadata_failure_reaches_every_waiter, reset),
+	    cmocka_unit_test_setup(malformed_role_json_is_an_error, reset),
 	};
 	log_init("test_auth", 1, LOG_LVL_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

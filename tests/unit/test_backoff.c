@@ -113,11 +113,11 @@ static void zero_base_is_sane(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(ceiling_doubles_then_caps),
-		cmocka_unit_test(full_jitter_stays_in_range),
-		cmocka_unit_test(gives_up_after_deadline),
-		cmocka_unit_test(clamps_to_time_left),
-		cmocka_unit_test(zero_base_is_sane),
+	    cmocka_unit_test(ceiling_doubles_then_caps),
+	    cmocka_unit_test(full_jitter_stays_in_range),
+	    cmocka_unit_test(gives_up_after_deadline),
+	    cmocka_unit_test(clamps_to_time_left),
+	    cmocka_unit_test(zero_base_is_sane),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
