@@ -169,11 +169,12 @@ check-valgrind: deps
 # The library's sources again, built with clang and the sanitizers into
 # build/fuzz/, apart from the gcc build; each tests/fuzz/fuzz_NAME.c becomes
 # build/fuzz/fuzz_NAME. `make fuzz` runs every target for FUZZ_TIME seconds
-# on a copy of its corpus (tests/fuzz/corpus/NAME/ is never grown) and writes
-# build/fuzz/summary.txt.
+# (or FUZZ_RUNS inputs, whichever ends first) on a copy of its corpus
+# (tests/fuzz/corpus/NAME/ is never grown) and writes build/fuzz/summary.txt.
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
 FUZZ_JOBS   ?= 2
+FUZZ_RUNS   ?=
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
                -I. $(PKGCFLAGS) -MMD -MP
@@ -197,7 +198,7 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/fuzz/libvpcf.a
 fuzz-build: $(FUZZ_BIN)
 
 fuzz: fuzz-build
-	FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) ./tests/fuzz/run.sh
+	FUZZ_TIME=$(FUZZ_TIME) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) ./tests/fuzz/run.sh
 
 .PHONY: fuzz fuzz-build
 -include $(FUZZ_LIBOBJ:.o=.d) $(FUZZ_BIN:=.d)

@@ -3,7 +3,8 @@
 #   tests/fuzz/run.sh [TARGET...]      default: every build/fuzz/fuzz_* binary
 # Environment:
 #   FUZZ_TIME=60    seconds per target (-max_total_time)
-#   FUZZ_RUNS=N     instead of a time: the seeds plus N new inputs (-runs)
+#   FUZZ_RUNS=N     the seeds plus N new inputs (-runs); with FUZZ_TIME too,
+#                   whichever comes first ends the target
 #   FUZZ_JOBS=2     targets run at once
 # Each target runs on a copy of tests/fuzz/corpus/NAME (build/fuzz/work/NAME):
 # the checked-in corpus never grows by itself. Crashes, leaks, timeouts and
@@ -39,11 +40,8 @@ run_target() {
 	cp tests/fuzz/corpus/"$name"/* "$work"/ 2>/dev/null
 	opts=(-max_len="$(max_len "$name")" -timeout=5 -rss_limit_mb=2048
 		-print_final_stats=1 -artifact_prefix="$art")
-	if [ -n "$runs" ]; then
-		opts+=(-runs="$runs")
-	else
-		opts+=(-max_total_time="$time")
-	fi
+	[ -n "$runs" ] && opts+=(-runs="$runs")
+	[ -z "$runs" ] || [ -n "${FUZZ_TIME:-}" ] && opts+=(-max_total_time="$time")
 	[ -f tests/fuzz/"$name".dict ] && opts+=(-dict=tests/fuzz/"$name".dict)
 	start=$(date +%s)
 	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
