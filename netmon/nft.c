@@ -299,7 +299,10 @@ static int nl_request(struct nl *nl, const struct nlmsghdr *req, mnl_cb_t cb,
 		rc = nl_parse(nl, (size_t)n, req->nlmsg_seq, cb, t);
 	} while (rc > MNL_CB_STOP);
 	if (rc == MNL_CB_ERROR && t->err == 0) {
-		log_warn("nftables: %s: bad reply", t->what);
+		/* libmnl stops at a message flagged NLM_F_DUMP_INTR (the ruleset
+		 * changed during the dump) with EINTR: the caller dumps again. */
+		if (errno != EINTR)
+			log_warn("nftables: %s: bad reply", t->what);
 		return -1;
 	}
 	return 0;
@@ -313,7 +316,6 @@ struct counts {
 	size_t n;
 	struct nm_zone_counters *out;
 	unsigned char *seen; /* per zone: 1 = _in, 2 = _out */
-	int intr;	     /* the ruleset changed during the dump */
 };
 
 static int zone_index(const struct counts *cs, const char *name, size_t len)
@@ -373,8 +375,6 @@ static int on_obj(const struct nlmsghdr *nlh, void *data)
 	size_t len;
 	int i, out;
 
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		cs->intr = 1;
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg) ||
 	    mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &o) < 0 || o.bad ||
 	    (o.a[NFTA_OBJ_DATA] &&
@@ -426,7 +426,7 @@ static int get_counters(const name_t *names, size_t n, struct nm_zone_counters *
 	struct talk t = {.what = "read counters", .data = &cs};
 	struct nlmsghdr *nlh;
 	struct nl nl;
-	int rc = -1, ok, lost;
+	int rc = -1, ok, lost, intr;
 
 	cs.seen = xcalloc(n + 1, 1);
 	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NMF_TABLE);
@@ -435,7 +435,6 @@ static int get_counters(const name_t *names, size_t n, struct nm_zone_counters *
 		if (nl_open(&nl) == -1)
 			break;
 		memset(cs.seen, 0, n);
-		cs.intr = 0;
 		t.err = 0;
 		nlh = nftnl_nlmsg_build_hdr(nl.buf, NFT_MSG_GETOBJ, NFPROTO_INET,
 					    NLM_F_DUMP, ++nl.seq);
@@ -443,13 +442,14 @@ static int get_counters(const name_t *names, size_t n, struct nm_zone_counters *
 		errno = 0;
 		ok = nl_request(&nl, nlh, on_obj, &t) == 0 && t.err == 0;
 		lost = errno == ENOBUFS || t.err == ENOBUFS;
+		intr = !ok && errno == EINTR;
 		nl_close(&nl);
-		if (ok && !cs.intr) {
+		if (ok) {
 			rc = 0;
 			break;
 		}
-		if (!(cs.intr || lost) || try == TRIES) {
-			if (cs.intr)
+		if (!(intr || lost) || try == TRIES) {
+			if (intr)
 				log_warnx(
 				    "nftables: read counters: ruleset kept changing");
 			break;
