@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -500,6 +501,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* The daemon holds AWS secret keys and tokens (curl keeps copies too):
+	 * no core dump may write them to disk, and no process of the same user
+	 * may read its memory or environment. Root can still debug it. */
+	prctl(PR_SET_DUMPABLE, 0);
 	/* --check reports to the person who ran it, not to syslog. */
 	log_init("vpc-failoverd", foreground || check, level);
 	if ((cfg = cfg_load(cfg_path)) == NULL)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -1152,6 +1153,9 @@ int main(int argc, char **argv)
 	int ch, verbose = 0, rc = EXIT_USAGE;
 
 	cli_started_mono = mono_ms();
+	/* routes, takeover and doctor hold AWS secret keys: never in a core
+	 * dump, never readable by another process of the same user. */
+	prctl(PR_SET_DUMPABLE, 0);
 	memset(&cli, 0, sizeof(cli));
 	cli.cfg_path = CFG_PATH_DEFAULT;
 	while ((ch = getopt(argc, argv, "+c:vh")) != -1) {
