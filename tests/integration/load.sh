@@ -156,7 +156,9 @@ for run in 1 2; do
 	check "storm $run: EC2 calls bounded by coalescing ($calls <= $bound)" test "$calls" -le "$bound"
 	for n in a c; do rss1[$n]=$(rss_kib "${DPID[$n]}"); done
 	echo "# storm $run: RSS node a ${rss0[a]} -> ${rss1[a]} KiB, node c ${rss0[c]} -> ${rss1[c]} KiB"
-	if [ $run = 2 ]; then
+	if [ $run = 2 ] && [ -n "${VPCF_SAN_DIR:-}" ]; then
+		ok "memory flat over the second storm # SKIP under ASan or valgrind (freed memory is held in quarantine; leaks are their reports)"
+	elif [ $run = 2 ]; then
 		for n in a c; do
 			grow=$((rss1[$n] - after1[$n]))
 			check "node $n: memory flat over the second storm (grew $grow KiB, limit 512)" \

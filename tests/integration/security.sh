@@ -101,6 +101,54 @@ expect_eq "no secret (of $(wc -l <"$T/needles")) in any of $(find "$T/out" -type
 check "the outputs are not empty (the search searched something)" \
 	test "$(cat "$T"/out/* 2>/dev/null | wc -c)" -gt 5000
 
+# == secrets not readable from the processes ======================================
+# The daemon and the CLI are not dumpable: no core dump holds the keys, and
+# another process of the same user cannot read their memory or environment.
+# A daemon run as nobody, beside a plain process of nobody's as the control.
+mkdir -m 0777 "$T/nb"
+cat >"$T/nb.conf" <<-C
+[aws]
+region = us-east-1
+endpoint = $SIM_URL
+metadata_endpoint = $SIM_URL
+[daemon]
+control_socket = $T/nb/ctl.sock
+state_dir = $T/nb/state
+control_group = nogroup
+[netmon]
+enabled = no
+[metrics]
+listen =
+[group redis]
+vrrp_instance = VI_1
+destinations = $DEST
+route_tables = $(rtb 1)
+network_interface = $ENI_C
+C
+chmod 0644 "$T/nb.conf"
+chmod 0711 "$T"
+nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+spawn "$T/nb.log" env AWS_ACCESS_KEY_ID="$AKID" AWS_SECRET_ACCESS_KEY="$SECRET" \
+	"${nobody[@]}" "$VPCFD" -f -c "$T/nb.conf"
+NPID=$SPAWNED_PID
+spawn /dev/null env AWS_SECRET_ACCESS_KEY="$SECRET" "${nobody[@]}" sleep 30
+CPID=$SPAWNED_PID
+if check "a daemon runs as nobody" wait_for 10 test -S "$T/nb/ctl.sock"; then
+	check "control: nobody reads the environment of its own plain process" \
+		"${nobody[@]}" grep -qF "$SECRET" "/proc/$CPID/environ"
+	if "${nobody[@]}" cat "/proc/$NPID/environ" >"$T/nb.environ" 2>/dev/null; then
+		not_ok "nobody cannot read its daemon's environment (the secret key)" \
+			"$(grep -cF "$SECRET" "$T/nb.environ") copies of the key read"
+	else
+		ok "nobody cannot read its daemon's environment (the secret key)"
+	fi
+	check "nor its daemon's memory" bash -c "! ${nobody[*]} cat /proc/$NPID/maps >/dev/null 2>&1"
+else
+	sed 's/^/# /' "$T/nb.log"
+fi
+kill "$NPID" "$CPID" 2>/dev/null
+wait "$NPID" "$CPID" 2>/dev/null
+
 # == unsafe files refused ========================================================
 cp "$T/vpcf.conf" "$T/ww.conf"
 chmod 666 "$T/ww.conf"
