@@ -6,15 +6,18 @@
 #   FUZZ_RUNS=N     the seeds plus N new inputs (-runs); with FUZZ_TIME too,
 #                   whichever comes first ends the target
 #   FUZZ_JOBS=2     targets run at once
-# Each target runs on a copy of tests/fuzz/corpus/NAME (build/fuzz/work/NAME):
-# the checked-in corpus never grows by itself. Crashes, leaks, timeouts and
-# out-of-memory inputs land in build/fuzz/artifacts/NAME/, the fuzzer's
-# output in build/fuzz/logs/NAME.log, one line per target in
-# build/fuzz/summary.txt. Exit status 1 if any target found something.
+#   FUZZ_OUT=build/fuzz   where a run keeps its files (below: OUT), so that
+#                   two runs (a long one and make test's smoke) stay apart
+# Each target runs on a copy of tests/fuzz/corpus/NAME (OUT/work/NAME): the
+# checked-in corpus never grows by itself. Crashes, leaks, timeouts and
+# out-of-memory inputs land in OUT/artifacts/NAME/, the fuzzer's output in
+# OUT/logs/NAME.log, one line per target in OUT/summary.txt. Exit status 1
+# if any target found something.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 B=build/fuzz
+O=${FUZZ_OUT:-$B}
 time=${FUZZ_TIME:-60}
 runs=${FUZZ_RUNS:-}
 jobs=${FUZZ_JOBS:-2}
@@ -33,10 +36,10 @@ max_len() {
 }
 
 run_target() {
-	local name=$1 bin=$B/fuzz_$1 work=$B/work/$1 art=$B/artifacts/$1/
-	local log=$B/logs/$1.log opts start end
+	local name=$1 bin=$B/fuzz_$1 work=$O/work/$1 art=$O/artifacts/$1/
+	local log=$O/logs/$1.log opts start end
 	rm -rf "$work" "$art"
-	mkdir -p "$work" "$art" "$B/logs" "$B/results"
+	mkdir -p "$work" "$art" "$O/logs" "$O/results"
 	cp tests/fuzz/corpus/"$name"/* "$work"/ 2>/dev/null
 	opts=(-max_len="$(max_len "$name")" -timeout=5 -rss_limit_mb=2048
 		-print_final_stats=1 -artifact_prefix="$art")
@@ -52,12 +55,12 @@ run_target() {
 	local execs eps cov found
 	execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -1)
 	eps=$(awk '/stat::average_exec_per_sec/ {print $2}' "$log" | tail -1)
-	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+	cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
 	found=$(find "$art" -type f | wc -l)
 	[ "$rc" != 0 ] && [ "$found" = 0 ] && found=1 # died without an artifact
 	printf '%-12s %10s %8s %6s %7s %5s %s\n' "$name" "${execs:-0}" "${eps:-0}" \
 		"${cov:-0}" "$found" "$((end - start))" \
-		"$(find "$art" -type f -printf '%f ' | head -c 200)" >"$B/results/$name"
+		"$(find "$art" -type f -printf '%f ' | head -c 200)" >"$O/results/$name"
 }
 
 if [ $# -gt 0 ]; then
@@ -72,7 +75,7 @@ fi
 	echo "fuzz: no targets in $B (make fuzz-build)" >&2
 	exit 1
 }
-rm -f "$B"/results/*
+rm -f "$O"/results/*
 for t in "${targets[@]}"; do
 	[ -x "$B/fuzz_$t" ] || {
 		echo "fuzz: no $B/fuzz_$t" >&2
@@ -93,7 +96,7 @@ wait
 	fi
 	printf '%-12s %10s %8s %6s %7s %5s %s\n' target executions exec/s cov crashes \
 		secs artifacts
-	for t in "${targets[@]}"; do cat "$B/results/$t"; done
-} >"$B/summary.txt"
-cat "$B/summary.txt"
-! awk 'NR > 2 && $5 != 0 { bad = 1 } END { exit !bad }' "$B/summary.txt"
+	for t in "${targets[@]}"; do cat "$O/results/$t"; done
+} >"$O/summary.txt"
+cat "$O/summary.txt"
+! awk 'NR > 2 && $5 != 0 { bad = 1 } END { exit !bad }' "$O/summary.txt"

@@ -16,7 +16,9 @@ if ! make -C "$TOP" -j2 fuzz-build >"$T/build.log" 2>&1; then
 fi
 ok "fuzz targets build"
 
-FUZZ_RUNS=${FUZZ_SMOKE_RUNS:-2000} FUZZ_JOBS=2 "$TOP/tests/fuzz/run.sh" >"$T/run.log" 2>&1
+# Its own output directory: a long `make fuzz` may be running beside it.
+out=$TOP/build/fuzz/smoke
+FUZZ_OUT=$out FUZZ_RUNS=${FUZZ_SMOKE_RUNS:-2000} FUZZ_JOBS=2 "$TOP/tests/fuzz/run.sh" >"$T/run.log" 2>&1
 cat "$T/run.log"
 n=0
 while read -r name execs eps cov found secs artifacts; do
@@ -24,10 +26,10 @@ while read -r name execs eps cov found secs artifacts; do
 	if [ "$found" = 0 ] && [ "$execs" -gt 0 ]; then
 		ok "fuzz_$name: $execs inputs, coverage $cov, nothing found"
 	else
-		not_ok "fuzz_$name" "$found finding(s): build/fuzz/artifacts/$name/$artifacts" \
-			"(log: build/fuzz/logs/$name.log)"
+		not_ok "fuzz_$name" "$found finding(s): build/fuzz/smoke/artifacts/$name/$artifacts" \
+			"(log: build/fuzz/smoke/logs/$name.log)"
 	fi
-done < <(tail -n +3 "$TOP/build/fuzz/summary.txt")
+done < <(tail -n +3 "$out/summary.txt")
 if [ "$n" -lt "$(find "$TOP/tests/fuzz" -name 'fuzz_*.c' | wc -l)" ]; then
-	not_ok "every target ran" "$n results in build/fuzz/summary.txt"
+	not_ok "every target ran" "$n results in build/fuzz/smoke/summary.txt"
 fi
