@@ -88,6 +88,10 @@ vrrp_instance = VI_2
 destinations = $DEST2
 route_tables = $(rtb 4) $(rtb 5) $(rtb 6)
 C
+out=$(VPCF_FAKE_CLOCK=fast timeout 10 ip netns exec "$NS" "$VPCFD" -f -c "$T/vpcf.conf" 2>&1)
+rc=$?
+check "a malformed VPCF_FAKE_CLOCK is refused at start, naming the variable (exit $rc)" \
+	test "$rc" = 1 -a -n "$(echo "$out" | grep "VPCF_FAKE_CLOCK: 'fast' is not SCALE@EPOCH")"
 spawn "$T/daemon.log" env VPCF_FAKE_CLOCK="$FAKE" ip netns exec "$NS" \
 	"$VPCFD" -f -c "$T/vpcf.conf"
 DPID=$SPAWNED_PID
