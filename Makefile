@@ -4,6 +4,8 @@
 #   make test       install missing Debian packages, build, run every test tier
 #   make demo       the simulated-VPC failover demo (see README)
 #   make bench      benchmarks (numbers go into the README)
+#   make soak       24 simulated hours on the fake clock (about 90 s; results
+#                   in build/soak/results.txt and the README)
 #   make install    honours DESTDIR and PREFIX (and the *DIR variables below)
 
 PREFIX  ?= /usr/local
@@ -101,6 +103,10 @@ bench: deps
 	$(MAKE) all
 	./bench/run.sh
 
+# SOAK_HOURS (24) simulated hours at SOAK_SCALE (1000) times real time.
+soak: all
+	./tests/soak/soak.sh
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -124,7 +130,7 @@ install: $(B)/vpc-failoverd $(B)/vpc-failover
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps test demo bench format install clean
+.PHONY: all deps test demo bench soak format install clean
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(B)/hooks/cli.d \
 	$(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

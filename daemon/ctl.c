@@ -66,9 +66,12 @@ int ctl_notify_event(json_t *req, uint64_t now_ms, int64_t now_s, struct ka_even
 	char *argv[] = {(char *)type, (char *)name, (char *)state, pbuf};
 	if (ka_parse_args(4, argv, ev, err, errsz) == -1)
 		return -1;
-	/* A time from the future cannot be ordered against others: use ours. */
-	ev->mono = mono > 0 && (uint64_t)mono <= now_ms ? (uint64_t)mono : now_ms;
-	ev->wall = wall > 0 ? (int64_t)wall : now_s;
+	/* The hook stamps with the real clocks; the loop may run on a test's
+	 * fake clock. A time from the future cannot be ordered against others:
+	 * use ours. */
+	uint64_t m = mono > 0 ? ev_from_real((uint64_t)mono) : 0;
+	ev->mono = m > 0 && m <= now_ms ? m : now_ms;
+	ev->wall = wall > 0 ? ev_wall_from_real((int64_t)wall) : now_s;
 	return 0;
 }
 
@@ -242,7 +245,7 @@ static void on_accept(int fd, uint32_t events, void *arg)
 			client_close(c);
 			continue;
 		}
-		c->timer = ev_timer_add(CTL_IDLE_MS, client_timeout, c);
+		c->timer = ev_timer_add(ev_from_real(CTL_IDLE_MS), client_timeout, c);
 	}
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/ev.h"
@@ -32,6 +33,7 @@ static struct ev_timer *timers;
 static uint64_t next_timer_id = 1;
 static int stopping;
 static uint64_t (*clock_fn)(void) = mono_ms;
+static struct fake_clock fake = {.scale = 1};
 
 uint64_t ev_now(void)
 {
@@ -43,6 +45,50 @@ void ev_set_clock(uint64_t (*now)(void))
 	clock_fn = now ? now : mono_ms;
 }
 
+static uint64_t fake_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return fake_mono_ms(&fake, &ts);
+}
+
+void ev_set_fake_clock(const struct fake_clock *fc)
+{
+	fake.scale = fc ? fc->scale : 1;
+	fake.epoch = fc ? fc->epoch : 0;
+	clock_fn = fake.scale > 1 ? fake_now : mono_ms;
+}
+
+int64_t ev_wall(void)
+{
+	struct timespec ts;
+
+	if (fake.scale <= 1)
+		return wall_s();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return fake_wall_ms(&fake, &ts) / 1000;
+}
+
+uint64_t ev_from_real(uint64_t real_ms)
+{
+	if (real_ms > UINT64_MAX / fake.scale)
+		return UINT64_MAX;
+	return real_ms * fake.scale;
+}
+
+int64_t ev_wall_from_real(int64_t real_s)
+{
+	/* From a client: clamped to years 1970..5138, where the product fits. */
+	struct timespec ts = {.tv_sec = real_s < 0		 ? 0
+					: real_s > 99999999999LL ? 99999999999LL
+								 : real_s};
+
+	if (fake.scale <= 1)
+		return real_s;
+	return fake_wall_ms(&fake, &ts) / 1000;
+}
+
 static void timer_arm(void)
 {
 	struct itimerspec its;
@@ -51,9 +97,17 @@ static void timer_arm(void)
 	if (timers) {
 		uint64_t now = ev_now();
 		uint64_t d = timers->when > now ? timers->when - now : 0;
+		if (fake.scale > 1) {
+			/* The timerfd counts real time, shorter than fake time. */
+			uint64_t ns = fake_real_ns(&fake, d);
+			its.it_value.tv_sec = (time_t)(ns / 1000000000);
+			its.it_value.tv_nsec = (long)(ns % 1000000000);
+		} else {
+			its.it_value.tv_sec = d / 1000;
+			its.it_value.tv_nsec = (d % 1000) * 1000000;
+		}
 		/* Zero disarms a timerfd: a due timer fires after 1 ns instead. */
-		its.it_value.tv_sec = d / 1000;
-		its.it_value.tv_nsec = (d % 1000) * 1000000 + (d == 0);
+		its.it_value.tv_nsec += d == 0;
 	}
 	if (timerfd_settime(tfd, 0, &its, NULL) == -1)
 		log_warn("timerfd_settime");

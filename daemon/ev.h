@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 
+struct fake_clock; /* daemon/util.h */
+
 typedef void (*ev_fd_fn)(int fd, uint32_t events, void *arg);
 typedef void (*ev_timer_fn)(void *arg);
 
@@ -34,5 +36,17 @@ void ev_stop(void);
 uint64_t ev_now(void);
 /* Replace the clock (tests); NULL restores the monotonic clock. */
 void ev_set_clock(uint64_t (*now)(void));
+/* Run the loop on a fake clock (VPCF_FAKE_CLOCK): ev_now() and ev_wall()
+ * run fc->scale times faster, timers fire that much sooner in real time.
+ * NULL: real time again. */
+void ev_set_fake_clock(const struct fake_clock *fc);
+/* Wall-clock seconds on the loop's clock: what the daemon judges wall time
+ * by (credential expiry, event stamps). */
+int64_t ev_wall(void);
+/* Loop ms for real ms: a real timeout (curl's, MHD's, a client's idle
+ * limit) or a CLOCK_MONOTONIC stamp another process took. Saturates. */
+uint64_t ev_from_real(uint64_t real_ms);
+/* Loop wall seconds for a real wall-clock stamp another process took. */
+int64_t ev_wall_from_real(int64_t real_s);
 
 #endif

@@ -33,7 +33,7 @@ static void handle_line(void)
 		return;
 	}
 	ev.mono = ev_now();
-	ev.wall = wall_s();
+	ev.wall = ev_wall();
 	on_event(&ev);
 }
 

@@ -147,7 +147,7 @@ static void report(struct grp *g, enum grp_report_kind kind)
 	    .generation = g->generation,
 	    .failover = g->state == KA_MASTER && g->trans_gen == g->generation,
 	    .event_wall = g->event_wall,
-	    .wall = wall_s(),
+	    .wall = ev_wall(),
 	    .eni = grp_eni(g),
 	    .ntables = g->cfg->nroute_tables,
 	    .convergence_ms = g->convergence_ms,
@@ -456,7 +456,7 @@ static void on_pass(void *arg, const struct cv_result *res)
 	backoff_init(&g->retry, RETRY_BASE_MS, RETRY_CAP_MS, UINT64_MAX);
 	if (!observe && g->converged_gen != gen) {
 		g->converged_gen = gen;
-		g->converged_wall = wall_s();
+		g->converged_wall = ev_wall();
 		g->convergence_ms = now - g->event_mono;
 		g->handoff_ms = g->received_mono - g->event_mono;
 		log_info("group %s: all %zu route tables point at %s, %llu ms after %s",
@@ -652,7 +652,7 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	g->trans_gen = g->generation;
 	g->event_mono = mono;
 	g->received_mono = ev_now();
-	g->event_wall = ev->wall ? ev->wall : wall_s();
+	g->event_wall = ev->wall ? ev->wall : ev_wall();
 	snprintf(g->event_source, sizeof(g->event_source), "%s", source);
 	if (ev->state <= KA_DELETED)
 		g->transitions[ev->state]++;

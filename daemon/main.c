@@ -102,7 +102,7 @@ static json_t *handle_notify(json_t *req, const struct ctl_peer *peer)
 	struct ka_event ev;
 	char err[256];
 
-	if (ctl_notify_event(req, ev_now(), wall_s(), &ev, err, sizeof(err)) == -1)
+	if (ctl_notify_event(req, ev_now(), ev_wall(), &ev, err, sizeof(err)) == -1)
 		return ctl_error("notify: %s", err);
 	enum grp_verdict v = grp_event(&ev, "notify");
 	if (v == GRP_APPLIED || v == GRP_DUPLICATE)
@@ -472,6 +472,8 @@ int main(int argc, char **argv)
 	};
 	int ch, check = 0, foreground = 0;
 	enum log_level level = LOG_LVL_INFO;
+	struct fake_clock fake;
+	char err[512];
 
 	while ((ch = getopt_long(argc, argv, "c:fvnh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -517,7 +519,17 @@ int main(int argc, char **argv)
 		printf("configuration OK\n");
 		return 0;
 	}
-	started = wall_s();
+	int fake_on = fake_clock_env(&fake, err, sizeof(err));
+	if (fake_on == -1)
+		fatalx("%s", err);
+	if (fake_on) {
+		log_warnx("FAKE CLOCK (%s=%s): time runs %llu times faster than real "
+			  "time; a test facility, never for production",
+			  FAKE_CLOCK_ENV, getenv(FAKE_CLOCK_ENV),
+			  (unsigned long long)fake.scale);
+		ev_set_fake_clock(&fake);
+	}
+	started = ev_wall();
 	srandom((unsigned)(mono_ms() ^ (uint64_t)getpid()));
 	if (ev_init() == -1 || signals_init() == -1)
 		fatalx("cannot set up the event loop");

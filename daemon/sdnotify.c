@@ -45,7 +45,7 @@ static void send_state(const char *state)
 static void watchdog_ping(void *arg)
 {
 	send_state("WATCHDOG=1");
-	ev_timer_add(watchdog_ms, watchdog_ping, NULL);
+	ev_timer_add(ev_from_real(watchdog_ms), watchdog_ping, NULL);
 }
 
 static void watchdog_start(void)
@@ -62,7 +62,7 @@ static void watchdog_start(void)
 	log_info("systemd watchdog: %llu ms, pinging every %llu ms",
 		 (unsigned long long)(usec / 1000), (unsigned long long)watchdog_ms);
 	send_state("WATCHDOG=1");
-	ev_timer_add(watchdog_ms, watchdog_ping, NULL);
+	ev_timer_add(ev_from_real(watchdog_ms), watchdog_ping, NULL);
 }
 
 void sdn_ready(const char *fmt, ...)

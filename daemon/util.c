@@ -1,4 +1,5 @@
 /* util.c — allocation wrappers, clocks, bounded buffers. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -80,6 +81,75 @@ uint64_t mono_ms(void)
 int64_t wall_s(void)
 {
 	return (int64_t)time(NULL);
+}
+
+int fake_clock_parse(const char *val, struct fake_clock *fc, char *err, size_t errsz)
+{
+	const char *whole = val;
+	unsigned long long scale;
+	long long epoch;
+	char *end;
+
+	fc->scale = 1;
+	fc->epoch = 0;
+	/* Digits only: strto* would also take blanks and signs. */
+	if (!isdigit((unsigned char)val[0]))
+		goto bad;
+	errno = 0;
+	scale = strtoull(val, &end, 10);
+	if (errno || *end != '@' || scale < 1 || scale > FAKE_CLOCK_SCALE_MAX)
+		goto bad;
+	val = end + 1;
+	if (!isdigit((unsigned char)val[0]))
+		goto bad;
+	errno = 0;
+	epoch = strtoll(val, &end, 10);
+	/* Up to year 5138: keeps the products below in 64 bits. */
+	if (errno || *end || epoch > 99999999999LL)
+		goto bad;
+	fc->scale = scale;
+	fc->epoch = epoch;
+	return 0;
+bad:
+	errf(err, errsz,
+	     "%s: '%.64s' is not SCALE@EPOCH (SCALE 1..%d times faster than real "
+	     "time, EPOCH unix seconds; e.g. 1000@%lld)",
+	     FAKE_CLOCK_ENV, whole, FAKE_CLOCK_SCALE_MAX, (long long)wall_s());
+	return -1;
+}
+
+int fake_clock_env(struct fake_clock *fc, char *err, size_t errsz)
+{
+	const char *v = getenv(FAKE_CLOCK_ENV);
+
+	fc->scale = 1;
+	fc->epoch = 0;
+	if (v == NULL || *v == '\0')
+		return 0;
+	return fake_clock_parse(v, fc, err, errsz) == 0 ? 1 : -1;
+}
+
+/* Both clocks scale seconds and nanoseconds apart: a product of nanoseconds
+ * since boot (or since EPOCH) and SCALE would overflow 64 bits. */
+uint64_t fake_mono_ms(const struct fake_clock *fc, const struct timespec *real)
+{
+	return (uint64_t)real->tv_sec * 1000 * fc->scale +
+	       (uint64_t)real->tv_nsec * fc->scale / 1000000;
+}
+
+int64_t fake_wall_ms(const struct fake_clock *fc, const struct timespec *real)
+{
+	int64_t s = (int64_t)fc->scale;
+	return fc->epoch * 1000 + ((int64_t)real->tv_sec - fc->epoch) * 1000 * s +
+	       (int64_t)real->tv_nsec * s / 1000000;
+}
+
+uint64_t fake_real_ns(const struct fake_clock *fc, uint64_t ms)
+{
+	if (ms / fc->scale >= UINT64_MAX / 1000000 - 1)
+		return UINT64_MAX;
+	return ms / fc->scale * 1000000 +
+	       ((ms % fc->scale) * 1000000 + fc->scale - 1) / fc->scale;
 }
 
 void errf(char *errbuf, size_t errsz, const char *fmt, ...)

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -23,6 +24,28 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t mono_ms(void);
 /* Wall-clock seconds. */
 int64_t wall_s(void);
+
+/* The test clock, VPCF_FAKE_CLOCK=SCALE@EPOCH: time runs SCALE times faster
+ * than real time, and wall time is EPOCH + (real - EPOCH) * SCALE, so that
+ * processes given the same value agree (the daemon and the simulator).
+ * Monotonic time is real monotonic time * SCALE. A test facility only. */
+#define FAKE_CLOCK_ENV	     "VPCF_FAKE_CLOCK"
+#define FAKE_CLOCK_SCALE_MAX 100000
+struct fake_clock {
+	uint64_t scale; /* 1: real time */
+	int64_t epoch;	/* unix seconds where fake and real wall time meet */
+};
+/* Parse a SCALE@EPOCH value; 0, or -1 with err naming the variable. */
+int fake_clock_parse(const char *val, struct fake_clock *fc, char *err, size_t errsz);
+/* fc from the environment: 1 if set, 0 if unset or empty (fc is real
+ * time), -1 if malformed (err says why). */
+int fake_clock_env(struct fake_clock *fc, char *err, size_t errsz);
+/* Fake monotonic ms for a CLOCK_MONOTONIC reading. */
+uint64_t fake_mono_ms(const struct fake_clock *fc, const struct timespec *real);
+/* Fake wall-clock ms for a CLOCK_REALTIME reading. */
+int64_t fake_wall_ms(const struct fake_clock *fc, const struct timespec *real);
+/* Real nanoseconds that make ms of fake time, rounded up. */
+uint64_t fake_real_ns(const struct fake_clock *fc, uint64_t ms);
 
 /* Format an error message into errbuf (NULL or size 0: ignored). */
 void errf(char *errbuf, size_t errsz, const char *fmt, ...)

@@ -1,5 +1,6 @@
 /* monitor.c — glue between the daemon and the netmon modules: one timer,
- * one collection per interval, values kept monotonic across reloads. */
+ * one collection per interval on a fixed grid (a late or slow collection
+ * does not push the next ones back), values kept monotonic across reloads. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ static struct nmz *zones;
 static int running, have_nft, have_tcp;
 static unsigned interval_ms;
 static uint64_t timer;
+static uint64_t next_due; /* ev_now() of the next collection */
 static uint64_t collections;
 static struct nm_zone_counters *packets; /* per zone, from the last read */
 static struct nm_tcp_counters *tcp_base; /* per zone: carried over reloads */
@@ -44,11 +46,25 @@ static void collect(void)
 	collections++;
 }
 
+static void on_timer(void *arg);
+
+/* The next point of the grid next_due + k * interval that is still ahead:
+ * ticks missed by a stopped or starved process are skipped, not burst. */
+static void arm(void)
+{
+	uint64_t now = ev_now();
+
+	next_due += interval_ms;
+	if (next_due <= now)
+		next_due += ((now - next_due) / interval_ms + 1) * interval_ms;
+	timer = ev_timer_add(next_due - now, on_timer, NULL);
+}
+
 static void on_timer(void *arg)
 {
 	timer = 0;
 	collect();
-	timer = ev_timer_add(interval_ms, on_timer, NULL);
+	arm();
 }
 
 int nm_init(const struct cfg_netmon *nm)
@@ -74,7 +90,8 @@ int nm_init(const struct cfg_netmon *nm)
 	if (!have_tcp)
 		log_warnx("netmon: no TCP retransmission accounting (see above)");
 	running = 1;
-	timer = ev_timer_add(interval_ms, on_timer, NULL);
+	next_due = ev_now();
+	arm();
 	log_info("netmon: %zu zones, collecting every %u s", n, interval_ms / 1000);
 	return have_nft || have_tcp || n == 0 ? 0 : -1;
 }
@@ -124,7 +141,8 @@ void nm_reload(const struct cfg_netmon *nm)
 		interval_ms = nm->interval_ms;
 		if (timer)
 			ev_timer_cancel(timer);
-		timer = ev_timer_add(interval_ms, on_timer, NULL);
+		next_due = ev_now();
+		arm();
 	}
 	log_info("netmon: reloaded, %zu zones", n);
 }

@@ -372,7 +372,7 @@ static void mhd_rearm(void)
 		ev_timer_cancel(mhd_timer);
 	mhd_timer = 0;
 	if (mhd && MHD_get_timeout(mhd, &t) == MHD_YES)
-		mhd_timer = ev_timer_add((uint64_t)t, on_mhd_timer, NULL);
+		mhd_timer = ev_timer_add(ev_from_real((uint64_t)t), on_mhd_timer, NULL);
 }
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,

@@ -97,7 +97,7 @@ static int creds_fresh(void)
 		return 0;
 	if (creds.expiration == 0)
 		return 1;
-	return wall_s() < creds.expiration - refresh_margin();
+	return ev_wall() < creds.expiration - refresh_margin();
 }
 
 static void wake_waiters(const char *err)
@@ -150,7 +150,7 @@ static void on_role_creds(void *arg, int rc, const char *body, size_t len,
 	creds = fresh;
 	explicit_bzero(&fresh, sizeof(fresh));
 	have_creds = 1;
-	fetched_at = wall_s();
+	fetched_at = ev_wall();
 	if (creds.expiration > 0 && creds.expiration <= fetched_at) {
 		have_creds = 0;
 		wake_waiters(

@@ -105,7 +105,8 @@ static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 	curl_timer = 0;
 	/* -1 deletes; 0 means "call me soon", but never from inside this callback. */
 	if (timeout_ms >= 0)
-		curl_timer = ev_timer_add((uint64_t)timeout_ms, on_curl_timer, NULL);
+		curl_timer =
+		    ev_timer_add(ev_from_real((uint64_t)timeout_ms), on_curl_timer, NULL);
 	return 0;
 }
 

@@ -23,7 +23,7 @@ static int64_t fake_wall_s(void)
 {
 	return fake_now;
 }
-#define wall_s fake_wall_s
+#define ev_wall fake_wall_s
 
 /* Timers: remember the last one; tests fire it by hand. */
 static ev_timer_fn timer_fn;

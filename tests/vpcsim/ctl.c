@@ -203,12 +203,12 @@ static enum MHD_Result set_deny(struct sim *s, struct sim_req *r, json_t *o)
 static json_t *stats_json(struct sim *s)
 {
 	/* Copies: the reply is written after mu is released. */
-	return json_pack("{s:I, s:o, s:o, s:I, s:i, s:I, s:o}", "total",
-			 (json_int_t)s->total, "actions", json_deep_copy(s->actions),
-			 "errors", json_deep_copy(s->errors), "writes",
-			 (json_int_t)s->writes, "max_concurrent", (int)s->max_concurrent,
-			 "connections", (json_int_t)s->connections, "imds",
-			 json_deep_copy(s->imds_stats));
+	return json_pack(
+	    "{s:I, s:o, s:o, s:I, s:i, s:I, s:o, s:I}", "total", (json_int_t)s->total,
+	    "actions", json_deep_copy(s->actions), "errors", json_deep_copy(s->errors),
+	    "writes", (json_int_t)s->writes, "max_concurrent", (int)s->max_concurrent,
+	    "connections", (json_int_t)s->connections, "imds",
+	    json_deep_copy(s->imds_stats), "time", (json_int_t)sim_wall_s(s));
 }
 
 static json_t *faults_json(const struct sim_faults *f)

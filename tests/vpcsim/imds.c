@@ -78,7 +78,7 @@ static enum MHD_Result put_token(struct sim *s, struct sim_req *r)
 	}
 	t = &s->tokens[s->ntokens++];
 	sim_random_text(t->tok, 56, TOKCHARS);
-	t->expires_ms = mono_ms() + (uint64_t)v * 1000;
+	t->expires_ms = sim_mono_ms(s) + (uint64_t)v * 1000;
 	strlcpy_chk(tok, t->tok, sizeof(tok));
 	sim_secret(s, t->tok);
 	sim_bump(s->imds_stats, "token");
@@ -93,7 +93,7 @@ static int token_ok(struct sim *s, struct sim_req *r)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 						    "X-aws-ec2-metadata-token");
-	uint64_t now = mono_ms();
+	uint64_t now = sim_mono_ms(s);
 
 	if (h == NULL)
 		return 0;
@@ -129,8 +129,8 @@ static char *issue_creds(struct sim *s, const struct sim_instance *in)
 	sim_random_text(t->akid + 4, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
 	sim_random_text(t->secret, 40, B64CHARS);
 	sim_random_text(t->token, 152, B64CHARS);
-	t->expires = wall_s() + s->cred_ttl;
-	sim_iso_time(wall_s(), now, sizeof(now));
+	t->expires = sim_wall_s(s) + s->cred_ttl;
+	sim_iso_time(sim_wall_s(s), now, sizeof(now));
 	sim_iso_time(t->expires, exp, sizeof(exp));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Code", "Success",
 		      "LastUpdated", now, "Type", "AWS-HMAC", "AccessKeyId", t->akid,

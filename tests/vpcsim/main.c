@@ -350,6 +350,8 @@ int main(int argc, char **argv)
 		    sizeof(s.faults.fail_code));
 	s.cred_ttl = 21600;
 	parse_opts(argc, argv, &o, &s.faults, &s.cred_ttl);
+	if (fake_clock_env(&s.clock, err, sizeof(err)) == -1)
+		die2("%s", err);
 	if (sim_state_load(o.state, &s.st, err, sizeof(err)) == -1)
 		die2("%s", err);
 	sim_init(&s, &o);
@@ -380,6 +382,12 @@ int main(int argc, char **argv)
 			exit(1);
 	}
 	log_start(&s, &o, seed);
+	if (s.clock.scale > 1)
+		sim_log(&s,
+			"FAKE CLOCK (%s=%s): credentials and tokens expire %llu times "
+			"faster than real time",
+			FAKE_CLOCK_ENV, getenv(FAKE_CLOCK_ENV),
+			(unsigned long long)s.clock.scale);
 	pthread_mutex_lock(&s.mu);
 	kroute_sync_all(&s);
 	pthread_mutex_unlock(&s.mu);

@@ -398,7 +398,7 @@ static const char *find_secret(struct sim *s, struct sim_req *r, const char *aki
 			 tok ? "wrong security token" : "no security token");
 		return NULL;
 	}
-	if (wall_s() >= t->expires) {
+	if (sim_wall_s(s) >= t->expires) {
 		snprintf(why, whysz, "temporary credentials expired");
 		return NULL;
 	}
@@ -447,6 +447,7 @@ enum sigv4_result sigv4_verify(struct sim *s, struct sim_req *r,
 		snprintf(why, whysz, "signature does not match");
 		goto out;
 	}
+	/* Real time: curl signs with the real clock, fake clock or not. */
 	if (t < wall_s() - SKEW_MAX_S || t > wall_s() + SKEW_MAX_S) {
 		snprintf(why, whysz, "X-Amz-Date %s is more than 5 minutes off", amzdate);
 		rc = SIGV4_EXPIRED;

@@ -136,7 +136,9 @@ struct sim {
 	struct sim_tmpcred tmp[SIM_TMPCREDS_MAX];
 	size_t ntmp;
 	int imds_down;
-	unsigned cred_ttl;
+	unsigned cred_ttl;	 /* seconds of the (possibly fake) wall clock */
+	struct fake_clock clock; /* VPCF_FAKE_CLOCK: what credentials and tokens
+				    expire by; SigV4 dates stay real */
 
 	pthread_mutex_t logmu;
 	FILE *log;
@@ -190,6 +192,10 @@ int sim_xml_escape(struct buf *b, const char *s);
 void sim_iso_now_ms(char *out, size_t outsz);
 /* "2026-11-25T16:01:02Z" for t (unix seconds). */
 void sim_iso_time(int64_t t, char *out, size_t outsz);
+/* Wall-clock seconds and monotonic ms on the simulator's clock (fake under
+ * VPCF_FAKE_CLOCK, like the daemon's). */
+int64_t sim_wall_s(const struct sim *s);
+uint64_t sim_mono_ms(const struct sim *s);
 /* Random version-4 UUID (37 bytes with NUL) from the system CSPRNG. */
 void sim_uuid(char out[37]);
 /* n random characters from alphabet, NUL-terminated (out holds n + 1). */

@@ -85,6 +85,22 @@ static void random_bytes(unsigned char *p, size_t n)
 		fatalx("RAND_bytes failed");
 }
 
+int64_t sim_wall_s(const struct sim *s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return fake_wall_ms(&s->clock, &ts) / 1000;
+}
+
+uint64_t sim_mono_ms(const struct sim *s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return fake_mono_ms(&s->clock, &ts);
+}
+
 void sim_uuid(char out[37])
 {
 	unsigned char u[16];
