@@ -1,9 +1,22 @@
 /* fuzz_kaconf — keepalived.conf as doctor reads it (hooks/kaconf.c
- * kc_parse_text), then the lookups doctor makes on the tree. The file claims
- * to live in a directory that does not exist, so relative includes match
- * nothing. */
+ * kc_parse_text), then the lookups doctor makes on the tree. Includes match
+ * nothing: this glob() stands in for libc's (the harness is linked before
+ * it), so an input's include of an absolute pattern does not make the
+ * fuzzer read the machine's files (it did: 536 inputs/s instead of 13,000). The unit tests
+ * cover includes. */
+#include <glob.h>
+
 #include "hooks/kaconf.h"
 #include "tests/fuzz/fuzz.h"
+
+int glob(const char *pattern, int flags, int (*errfunc)(const char *, int), glob_t *g)
+{
+	if (!(flags & GLOB_APPEND)) {
+		g->gl_pathc = 0;
+		g->gl_pathv = NULL;
+	}
+	return GLOB_NOMATCH;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
