@@ -2,8 +2,8 @@
  * kc_parse_text), then the lookups doctor makes on the tree. Includes match
  * nothing: this glob() stands in for libc's (the harness is linked before
  * it), so an input's include of an absolute pattern does not make the
- * fuzzer read the machine's files (it did: 536 inputs/s instead of 13,000). The unit tests
- * cover includes. */
+ * fuzzer read the machine's files (it did: 536 inputs/s instead of 13,000). The unit
+ * tests cover includes. */
 #include <glob.h>
 
 #include "hooks/kaconf.h"

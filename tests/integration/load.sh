@@ -77,9 +77,9 @@ status_match() {
 	for n in a c; do
 		"$VPCF" -c "$T/$n.conf" status --json >"$T/$n.status" || return 1
 	done
-	/usr/bin/python3 - "$T" "$n" "${master[@]}" <<-'P'
+	/usr/bin/python3 - "$T" "${master[@]}" <<-'P'
 	import json, sys
-	t, masters = sys.argv[1], sys.argv[3:]
+	t, masters = sys.argv[1], sys.argv[2:]
 	for node in 'ac':
 	    s = json.load(open('%s/%s.status' % (t, node)))
 	    for g in s['groups']:
@@ -127,7 +127,7 @@ storm() {
 	STORM_MS=$(((${EPOCHREALTIME/./} - t0) / 1000))
 }
 
-declare -A rss0 rss1
+declare -A rss0 rss1 after1
 for run in 1 2; do
 	for n in a c; do rss0[$n]=$(rss_kib "${DPID[$n]}"); done
 	sim_post /_sim/stats/reset >/dev/null
@@ -165,7 +165,6 @@ for run in 1 2; do
 				test "$grow" -le 512
 		done
 	fi
-	declare -A after1
 	for n in a c; do after1[$n]=${rss1[$n]}; done
 done
 exec 3>&- 4>&-
