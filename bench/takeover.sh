@@ -18,10 +18,7 @@ setup() { # N LATENCY
 	[ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
 	sim_start "$T/state.json" --latency "$2" --log /dev/null || exit 1
 	cat >"$T/vpcf.conf" <<-C
-	[aws]
-	region = us-east-1
-	endpoint = $SIM_URL
-	metadata_endpoint = $SIM_URL
+	$(sim_aws)
 	[group bench]
 	vrrp_instance = VI_1
 	destinations = $DEST

@@ -128,6 +128,15 @@ sim_vpc() { # FILE N [EMPTY] [CREDS]
 sim_get() { curl -sS --max-time 5 "$SIM_URL$1"; }
 sim_post() { curl -sS --max-time 5 -X POST --data "${2:-}" "$SIM_URL$1"; }
 
+# sim_aws [LINE...]: the [aws] section of a config for a daemon or the CLI
+# on loopback against the simulator (SIM_URL), with LINEs ("key = value")
+# added to it.
+sim_aws() {
+	printf '[aws]\nregion = us-east-1\nendpoint = %s\nmetadata_endpoint = %s\n' \
+		"$SIM_URL" "$SIM_URL"
+	if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi
+}
+
 # sim_conf NTABLES RECHECK [SECTIONS [GROUP_KEYS]]: $T/vpcf.conf for a daemon
 # on loopback against the simulator (SIM_URL): group redis (VI_1, $DEST in
 # tables rtb 1..NTABLES), re-check every RECHECK s, no metrics endpoint.
@@ -137,12 +146,7 @@ sim_conf() {
 	local i tables=""
 	for ((i = 1; i <= $1; i++)); do tables+=" $(rtb "$i")"; done
 	cat >"$T/vpcf.conf" <<-C
-	[aws]
-	region = us-east-1
-	endpoint = $SIM_URL
-	metadata_endpoint = $SIM_URL
-	api_deadline = ${SC_DEADLINE:-10}
-	request_timeout = ${SC_TIMEOUT:-2}
+	$(sim_aws "api_deadline = ${SC_DEADLINE:-10}" "request_timeout = ${SC_TIMEOUT:-2}")
 	[daemon]
 	control_socket = $T/ctl.sock
 	state_dir = $T/state

@@ -14,12 +14,7 @@ write_conf() {
 	local n=$1 i tables=""
 	for ((i = 1; i <= n; i++)); do tables+=" $(rtb "$i")"; done
 	cat >"$T/vpcf.conf" <<-C
-	[aws]
-	region = us-east-1
-	endpoint = $SIM_URL
-	metadata_endpoint = $SIM_URL
-	api_deadline = 20
-	request_timeout = 3
+	$(sim_aws "api_deadline = 20" "request_timeout = 3")
 	[group redis]
 	vrrp_instance = VI_1
 	destinations = $DEST

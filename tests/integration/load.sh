@@ -22,10 +22,7 @@ sim_start "$T/state.json" || exit 1
 node_conf() { # NODE ENI: $T/NODE.conf, groups g1..g8 on tables 2g-1, 2g
 	local g c="$T/$1.conf"
 	cat >"$c" <<-C
-	[aws]
-	region = us-east-1
-	endpoint = $SIM_URL
-	metadata_endpoint = $SIM_URL
+	$(sim_aws)
 	[daemon]
 	control_socket = $T/$1.sock
 	state_dir = $T/$1.state

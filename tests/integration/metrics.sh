@@ -39,12 +39,7 @@ sim_start "$T/state.json" || exit 1
 # write_conf FILE NAME LISTEN
 write_conf() {
 	cat >"$1" <<-C
-	[aws]
-	region = us-east-1
-	endpoint = $SIM_URL
-	metadata_endpoint = $SIM_URL
-	api_deadline = 10
-	request_timeout = 2
+	$(sim_aws "api_deadline = 10" "request_timeout = 2")
 	[daemon]
 	control_socket = $T/$2.sock
 	state_dir = $T/$2.state

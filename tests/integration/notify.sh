@@ -36,12 +36,7 @@ receiver_start() {
 # write_conf PORT: both sinks at the receiver on PORT
 write_conf() {
 	cat >"$T/vpcf.conf" <<-C
-	[aws]
-	region = us-east-1
-	endpoint = $SIM_URL
-	metadata_endpoint = $SIM_URL
-	api_deadline = 10
-	request_timeout = 2
+	$(sim_aws "api_deadline = 10" "request_timeout = 2")
 	[daemon]
 	control_socket = $T/ctl.sock
 	state_dir = $T/state

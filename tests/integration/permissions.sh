@@ -15,12 +15,7 @@ mkdir -m 0755 "$T/run"
 sim_vpc "$T/state.json" 2
 sim_start "$T/state.json" || exit 1
 cat >"$T/vpcf.conf" <<-C
-[aws]
-region = us-east-1
-endpoint = $SIM_URL
-metadata_endpoint = $SIM_URL
-api_deadline = 10
-request_timeout = 2
+$(sim_aws "api_deadline = 10" "request_timeout = 2")
 [daemon]
 control_socket = $T/run/ctl.sock
 state_dir = $T/state

@@ -107,10 +107,7 @@ check "the outputs are not empty (the search searched something)" \
 # A daemon run as nobody, beside a plain process of nobody's as the control.
 mkdir -m 0777 "$T/nb"
 cat >"$T/nb.conf" <<-C
-[aws]
-region = us-east-1
-endpoint = $SIM_URL
-metadata_endpoint = $SIM_URL
+$(sim_aws)
 [daemon]
 control_socket = $T/nb/ctl.sock
 state_dir = $T/nb/state

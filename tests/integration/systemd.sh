@@ -160,10 +160,7 @@ export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
 sim_vpc "$T/state.json" 1
 sim_start "$T/state.json" || exit 1
 cat >"$T/vpcf.conf" <<C
-[aws]
-region = us-east-1
-endpoint = $SIM_URL
-metadata_endpoint = $SIM_URL
+$(sim_aws)
 [daemon]
 control_socket = $T/ctl.sock
 state_dir = $T/state

@@ -68,12 +68,7 @@ SIM_URL="http://127.0.0.1:$(head -1 "$T/sim.port")"
 # api_deadline 120: at 1000x, a millisecond of real API latency is a
 # simulated second; the default 20 s would be 20 real ms.
 cat >"$T/vpcf.conf" <<-C
-[aws]
-region = us-east-1
-endpoint = $SIM_URL
-metadata_endpoint = $SIM_URL
-api_deadline = 120
-max_parallel = $MAXPAR
+$(sim_aws "api_deadline = 120" "max_parallel = $MAXPAR")
 [daemon]
 control_socket = $T/ctl.sock
 state_dir = $T/state

@@ -18,6 +18,7 @@
 
 #include "daemon/log.h"
 #include "daemon/util.h"
+#include "tests/unit/read_data.h"
 #include "vpc/creds.h"
 
 #define AK  "AKIAIOSFODNN7EXAMPLE"
@@ -31,39 +32,6 @@ static char tmpdir[PATH_MAX];
 static char imds_token[4096]; /* the Token of the IMDS test file */
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static char *read_data(const char *rel, size_t *len)
-{
-	char exe[PATH_MAX], path[PATH_MAX * 2];
-	const char *tops[4] = {".", getenv("VPCF_TOP"), NULL, NULL};
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	FILE *f = NULL;
-
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-		tops[2] = exe;
-	}
-	for (size_t i = 0; i < 4 && f == NULL; i++) {
-		if (tops[i] == NULL)
-			continue;
-		const char *up[] = {"", "/..", "/../.."};
-		for (size_t j = 0; j < 3 && f == NULL; j++) {
-			snprintf(path, sizeof(path), "%s%s/tests/data/%s", tops[i], up[j],
-				 rel);
-			f = fopen(path, "rb");
-		}
-	}
-	if (f == NULL)
-		fail_msg("test data %s not found (run from the source top)", rel);
-	char *buf = xmalloc(1 << 20);
-	*len = fread(buf, 1, (1 << 20) - 1, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
 
 /* stderr capture, so log lines can be searched for secrets. */
 static int cap_fd = -1, saved_fd = -1;

@@ -20,21 +20,7 @@ static uint64_t fake_now(void)
 }
 #define ev_now fake_now
 
-/* Timers: remember the pending one; tests fire it by hand. */
-static ev_timer_fn timer_fn;
-static uint64_t timer_delay;
-static uint64_t fake_timer_add(uint64_t delay_ms, ev_timer_fn fn, void *arg)
-{
-	timer_fn = fn;
-	timer_delay = delay_ms;
-	return 1;
-}
-static void fake_timer_cancel(uint64_t id)
-{
-	timer_fn = NULL;
-}
-#define ev_timer_add	fake_timer_add
-#define ev_timer_cancel fake_timer_cancel
+#include "tests/unit/fake_timer.h"
 
 /* No nftables, no sock_diag: TCP accounting "starts" and counts nothing. */
 static int fake_nmt_init(size_t nzones, nmt_zone_fn fn, void *ctx)
