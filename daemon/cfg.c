@@ -985,8 +985,9 @@ static void ini_opts_swap(struct ini_opts *o)
 static void parse_lines(struct ctx *x, FILE *fp)
 {
 	static char semicolon_hash[] = ";#";
-	/* A heap line buffer of initial_alloc bytes, never grown: room for our
-	 * longest line and its "\r\n\0". */
+	/* A heap line buffer of initial_alloc bytes, never grown: room for the
+	 * line and its "\r\n\0", sized for each line below (4 KiB a line
+	 * made many short lines slow under ASan, which fills each block). */
 	struct ini_opts o = {
 	    .use_stack = false,
 	    .allow_realloc = false,
@@ -1015,6 +1016,7 @@ static void parse_lines(struct ctx *x, FILE *fp)
 		}
 		x->probed = 0;
 		snprintf(text, sizeof(text), "%s\n" PROBE " =\n", line);
+		ini_initial_alloc = (int)strlen(line) + (int)sizeof(PROBE " =") + 8;
 		rc = ini_parse_string(text, ini_cb, x);
 		if (rc == -2)
 			fatalx("cfg: out of memory");

@@ -13,6 +13,9 @@
 #define CFG_NAME_MAX		   64
 #define CFG_ID_MAX		   32 /* rtb-/eni- ids: "rtb-" + 8 or 17 hex digits */
 #define CFG_URL_MAX		   512
+/* Not PATH_MAX: a group is copied and zeroed per [group], and 4 KiB a group
+ * made a config of many groups slow to parse. */
+#define CFG_TRACK_PATH_MAX 256
 
 /* A destination CIDR, validated and in canonical text form. */
 struct cfg_cidr {
@@ -35,9 +38,9 @@ struct cfg_group {
 	unsigned recheck_interval_ms;	    /* 0 = no re-verification while MASTER */
 	unsigned split_brain_flips;	    /* routes lost this often while MASTER ... */
 	unsigned split_brain_window_ms;	    /* ... within this window: stop fighting */
-	char
-	    track_file[PATH_MAX]; /* keepalived track_file `failover` writes; "" = none */
-	int line;		  /* where [group NAME] starts */
+	/* keepalived track_file `failover` writes; "" = none */
+	char track_file[CFG_TRACK_PATH_MAX];
+	int line; /* where [group NAME] starts */
 };
 
 struct cfg_aws {

@@ -464,6 +464,21 @@ static void each_error(void **state)
 	expect_error("[aws]\ncredentials_file = @D@/nonexistent\n" GROUP_OK, 2,
 		     "credentials_file: '");
 	assert_non_null(strstr(logbuf, "/nonexistent': No such file or directory\n"));
+	/* track_file: 255 characters, not PATH_MAX */
+	char text[1024], path[300];
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[255] = '\0';
+	snprintf(text, sizeof(text), GROUP_OK "track_file = %s\n", path);
+	struct cfg *c = load(text);
+	assert_non_null(c);
+	assert_string_equal(c->groups[0].track_file, path);
+	cfg_free(c);
+	path[255] = 'a';
+	path[256] = '\0';
+	snprintf(text, sizeof(text), GROUP_OK "track_file = %s\n", path);
+	expect_error(text, 5, "track_file: '/aaaa");
+	assert_non_null(strstr(logbuf, "...' is too long (at most 255 characters)"));
 }
 
 static void no_group(void **state)
