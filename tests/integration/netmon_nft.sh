@@ -136,7 +136,9 @@ C
 
 # One probe process for the whole run, so that a reload carries counters.
 coproc PROBE_CO { exec ip netns exec "$H" "$PROBE" session 2>>"$T/probe.err"; }
-_pids+=("$PROBE_CO_PID")
+# bash unsets PROBE_CO_PID once it reaps the coprocess: keep the pid.
+PROBE_PID=$PROBE_CO_PID
+_pids+=("$PROBE_PID")
 # probe CMD: its output in $OUT; status 0 when it answered "ok".
 probe() {
 	local l
@@ -283,7 +285,7 @@ else
 fi
 check "remove with no table is fine" hx "$PROBE" remove
 echo quit >&"${PROBE_CO[1]}"
-check "probe session ends" wait_for 5 bash -c "! kill -0 $PROBE_CO_PID"
+check "probe session ends" wait_for 5 bash -c "! kill -0 $PROBE_PID"
 
 # A leftover from a crashed run, made by hand to be harmful (policy drop on
 # output): a new process replaces it, says so, and starts from 0.
