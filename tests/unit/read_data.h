@@ -17,7 +17,7 @@
 static char *read_data(const char *rel, size_t *len)
 {
 	char exe[PATH_MAX], path[PATH_MAX * 2];
-	const char *tops[4] = {".", getenv("VPCF_TOP"), NULL, NULL};
+	const char *tops[3] = {".", getenv("VPCF_TOP"), NULL};
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	FILE *f = NULL;
 
@@ -28,7 +28,7 @@ static char *read_data(const char *rel, size_t *len)
 			*slash = '\0';
 		tops[2] = exe;
 	}
-	for (size_t i = 0; i < 4 && f == NULL; i++) {
+	for (size_t i = 0; i < 3 && f == NULL; i++) {
 		if (tops[i] == NULL)
 			continue;
 		const char *up[] = {"", "/..", "/../.."};
