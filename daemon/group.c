@@ -19,7 +19,28 @@
  * A keepalived that crashed sends no notify: its daemon would still believe
  * it is MASTER and take the routes back from the new one at the next
  * re-check. So before writing, the group checks keepalived's pid file; a
- * pid file whose process is gone means "not MASTER any more". */
+ * pid file whose process is gone means "not MASTER any more".
+ *
+ * Settle: a write EC2 accepted cannot be called back, and a node that has
+ * just left MASTER may still have writes in flight that land after this
+ * node converged. So a MASTER looks again after each generation converged
+ * and after every pass that wrote: SETTLE_FIRST_MS later, and once the
+ * longest time a demoted peer's request may still be in flight has passed
+ * (request_timeout + SETTLE_MARGIN_MS after the transition reached us). A
+ * route found taken then is a late write: taken back at once and counted,
+ * apart from split-brain flips (a re-check finding a live competitor).
+ * "Converged" in status and in reports means converged and settled.
+ *
+ * Hand-back: when a VRRP partition heals, the node that stayed MASTER may
+ * hear nothing from keepalived (the other node can hear it first and step
+ * down without ever sending it a lower-priority advert), so the tables the
+ * other node took during the partition would point at a BACKUP until the
+ * next re-check. So a node that leaves MASTER for BACKUP (keepalived heard
+ * a higher-priority MASTER) looks at its tables and points each route that
+ * still points at itself at the peer: the ENI this daemon last saw in the
+ * group's routes other than its own (learnt from every describe, and from
+ * one read of the tables at start). In a pair that is the MASTER keepalived
+ * just heard. Without a known peer it only says so. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -44,6 +65,13 @@
 #define RETRY_BASE_MS	1000
 #define RETRY_CAP_MS	30000
 #define FLIPS_KEPT	64
+#define SETTLE_FIRST_MS 1000 /* first look after convergence */
+#define SETTLE_MARGIN_MS                                                                 \
+	1000 /* beyond request_timeout: the two nodes hear                               \
+	      * keepalived at different moments */
+#define SETTLE_PASSES_MAX                                                                \
+	10 /* per generation; beyond, a node that keeps                                  \
+	    * writing is a live competitor, not a late one */
 
 struct route_status {
 	char table[CFG_ID_MAX];
@@ -77,10 +105,30 @@ struct grp {
 	uint64_t op_gen;
 	int op_observe;
 	int op_recheck;	    /* the pass re-verifies a converged generation */
+	int op_settle;	    /* the pass is a settle check */
+	int op_handback;    /* the pass hands routes back to peer_eni */
 	int fresh_master;   /* entered MASTER live: the first pass writes blind */
 	uint64_t last_pass; /* ev_now() of the last pass start */
-	uint64_t timer;	    /* the next pass (retry, recheck, or coalescing) */
+	uint64_t timer;	    /* the next pass (retry, recheck, settle, coalescing) */
 	int recheck_due;
+	int settle_due;
+	int settling;		/* settle checks pending for settle_gen */
+	uint64_t settle_gen;	/* the generation they serve */
+	uint64_t settle_end;	/* ev_now() of the last settle check */
+	unsigned settle_passes; /* of settle_gen */
+	uint64_t settled_gen;	/* last generation converged and settled */
+	int64_t settled_wall;
+	uint64_t settle_ms;	   /* last failover: state entered -> settled */
+	uint64_t late_total;	   /* late writes taken back, ever */
+	unsigned gen_late;	   /* of settle_gen */
+	char last_late[320];	   /* the last one, for status */
+	int look_due;		   /* read the tables once (start): learn the peer */
+	int handback_due;	   /* left MASTER for BACKUP: hand routes back */
+	char peer_eni[EC2_ID_MAX]; /* the other ENI last seen in our routes */
+	uint64_t aside_gen;	   /* generation a look or hand-back serves */
+	uint64_t pass_gen;	   /* generation of the last convergence pass */
+	uint64_t handbacks;	   /* routes handed back, ever */
+	char last_handback[160];
 	struct backoff retry;
 	int retrying;
 	int damped;
@@ -108,6 +156,7 @@ static grp_observer_fn observer;
 static void *observer_arg;
 
 static void kick(struct grp *g);
+static void schedule_recheck(struct grp *g);
 
 const char *grp_verdict_name(enum grp_verdict v)
 {
@@ -151,6 +200,9 @@ static void report(struct grp *g, enum grp_report_kind kind)
 	    .eni = grp_eni(g),
 	    .ntables = g->cfg->nroute_tables,
 	    .convergence_ms = g->convergence_ms,
+	    .settle_ms = g->settle_ms,
+	    .late_writes = g->gen_late,
+	    .last_late = g->gen_late ? g->last_late : "",
 	};
 
 	if (observer == NULL)
@@ -264,8 +316,20 @@ void grp_reload(const struct cfg *cfg)
 				grp_bind(old, cfg, cg);
 				log_info("group %s: configuration changed", old->name);
 			} else {
+				int recheck_changed = old->cfg->recheck_interval_ms !=
+						      cg->recheck_interval_ms;
 				old->cfg = cg;
 				old->aws = cfg->aws;
+				/* A settled MASTER waits for its next re-check
+				 * (or none): put it on the new interval now. */
+				if (recheck_changed && old->state == KA_MASTER &&
+				    old->converged_gen == old->generation &&
+				    !old->settling && !old->retrying && old->op == NULL) {
+					if (old->timer)
+						ev_timer_cancel(old->timer);
+					old->timer = 0;
+					schedule_recheck(old);
+				}
 			}
 			fresh[i] = old;
 			groups[j] = NULL;
@@ -315,8 +379,10 @@ void grp_set_identity(const struct imds_identity *id)
 {
 	identity = *id;
 	ready = 1;
-	for (size_t i = 0; i < ngroups; i++)
+	for (size_t i = 0; i < ngroups; i++) {
+		groups[i]->look_due = 1;
 		kick(groups[i]);
+	}
 }
 
 static void on_timer(void *arg)
@@ -331,6 +397,14 @@ static void on_recheck(void *arg)
 	struct grp *g = arg;
 	g->timer = 0;
 	g->recheck_due = 1;
+	kick(g);
+}
+
+static void on_settle(void *arg)
+{
+	struct grp *g = arg;
+	g->timer = 0;
+	g->settle_due = 1;
 	kick(g);
 }
 
@@ -376,15 +450,90 @@ static void record_flip(struct grp *g, const struct cv_table *tb,
 	}
 }
 
+static void schedule_recheck(struct grp *g)
+{
+	if (g->cfg->recheck_interval_ms) {
+		/* +-10% so that many groups and nodes do not re-check in step. */
+		uint64_t iv = g->cfg->recheck_interval_ms;
+		uint64_t jitter = iv / 5 ? (uint64_t)random() % (iv / 5) : 0;
+		schedule(g, iv - iv / 10 + jitter, on_recheck);
+	}
+}
+
+static void settled(struct grp *g, uint64_t now)
+{
+	g->settling = 0;
+	if (g->settled_gen == g->generation)
+		return; /* settled again after a re-check wrote: reported already */
+	g->settled_gen = g->generation;
+	g->settled_wall = ev_wall();
+	g->settle_ms = now - g->event_mono;
+	log_info("group %s: settled: all %zu route tables still point at %s, %llu ms "
+		 "after %s (%u late write%s taken back)",
+		 g->name, g->cfg->nroute_tables, grp_eni(g),
+		 (unsigned long long)g->settle_ms, ka_state_name(g->state), g->gen_late,
+		 g->gen_late == 1 ? "" : "s");
+	report(g, GRP_REPORT_CONVERGED);
+}
+
+/* This generation converged, or a pass of it wrote: look again, because
+ * writes of a node that was MASTER a moment ago may still land. */
+static void settle_begin(struct grp *g, uint64_t now)
+{
+	if (g->settle_gen != g->generation) {
+		g->settle_gen = g->generation;
+		g->settle_passes = 0;
+		g->settle_end = 0;
+		g->gen_late = 0;
+	}
+	uint64_t end = g->received_mono + g->aws.request_timeout_ms + SETTLE_MARGIN_MS;
+	if (end < now + 2 * SETTLE_FIRST_MS)
+		end = now + 2 * SETTLE_FIRST_MS; /* two looks, a second apart */
+	if (end > g->settle_end)
+		g->settle_end = end;
+	if (g->settle_passes >= SETTLE_PASSES_MAX) {
+		log_warnx("group %s: routes were taken %u times while settling: another "
+			  "node keeps writing; leaving it to re-checks and split-brain "
+			  "damping",
+			  g->name, g->settle_passes);
+		settled(g, now);
+		schedule_recheck(g);
+		return;
+	}
+	g->settling = 1;
+	schedule(g, SETTLE_FIRST_MS, on_settle);
+}
+
+static void late_write(struct grp *g, const struct cv_table *tb, const struct cv_item *it)
+{
+	const char *was = !it->existed		  ? "nothing"
+			  : it->before.eni[0]	  ? it->before.eni
+			  : it->before.gateway[0] ? it->before.gateway
+						  : "?";
+
+	g->late_total++;
+	g->gen_late++;
+	snprintf(g->last_late, sizeof(g->last_late), "%s %s pointed at %s", tb->id,
+		 it->dest.text, was);
+	log_warnx("LATE WRITE: group %s: %s in %s pointed at %s after this node had "
+		  "converged (a write of a node that was MASTER a moment ago, landing "
+		  "late); taken back",
+		  g->name, it->dest.text, tb->id, was);
+}
+
 static void on_pass(void *arg, const struct cv_result *res)
 {
 	struct grp *g = arg;
 	uint64_t now = ev_now();
-	int recheck = g->op_recheck, observe = g->op_observe;
+	int recheck = g->op_recheck, observe = g->op_observe, settle = g->op_settle;
 	uint64_t gen = g->op_gen;
 	unsigned failed = res->failed_tables;
 	const struct cv_table *lost_tb = NULL;
 	const struct cv_item *lost_it = NULL;
+	size_t wrote = 0;
+
+	int handback = g->op_handback;
+	const char *to = handback ? g->peer_eni : grp_eni(g);
 
 	g->op = NULL;
 	g->last_error[0] = '\0';
@@ -406,7 +555,13 @@ static void on_pass(void *arg, const struct cv_result *res)
 				g->updates_failed++;
 				continue;
 			}
-			if (!observe && gen == g->generation && r->gen != gen) {
+			if (it->existed && it->before.eni[0] &&
+			    strcmp(it->before.eni, grp_eni(g)) != 0 &&
+			    strcmp(it->before.state, "active") == 0)
+				snprintf(g->peer_eni, sizeof(g->peer_eni), "%s",
+					 it->before.eni);
+			if (!observe && !handback && gen == g->generation &&
+			    r->gen != gen) {
 				r->gen = gen;
 				snprintf(r->gen_outcome, sizeof(r->gen_outcome), "%s",
 					 r->outcome);
@@ -419,10 +574,21 @@ static void on_pass(void *arg, const struct cv_result *res)
 					? g->last_pass + it->done_ms - g->event_mono
 					: 0;
 			}
-			if (it->outcome == CV_REPLACED || it->outcome == CV_CREATED) {
-				snprintf(r->target, sizeof(r->target), "%s", grp_eni(g));
+			if (handback &&
+			    (it->outcome == CV_REPLACED || it->outcome == CV_CREATED)) {
+				snprintf(r->target, sizeof(r->target), "%s", to);
+				g->handbacks++;
+				wrote++;
+				snprintf(g->last_handback, sizeof(g->last_handback),
+					 "%s %s -> %s", tb->id, it->dest.text, to);
+			} else if (it->outcome == CV_REPLACED ||
+				   it->outcome == CV_CREATED) {
+				snprintf(r->target, sizeof(r->target), "%s", to);
 				g->updates_ok++;
-				if (recheck && lost_it == NULL) {
+				wrote++;
+				if (settle)
+					late_write(g, tb, it);
+				else if (recheck && lost_it == NULL) {
 					lost_tb = tb;
 					lost_it = it;
 				}
@@ -435,6 +601,18 @@ static void on_pass(void *arg, const struct cv_result *res)
 			}
 		}
 	}
+	if (handback) {
+		if (wrote)
+			log_warnx("group %s: this node left MASTER for BACKUP with %zu "
+				  "route%s still pointing at it: handed back to %s (the "
+				  "peer keepalived heard as MASTER)",
+				  g->name, wrote, wrote == 1 ? "" : "s", to);
+		else if (failed)
+			log_warnx("group %s: handing routes back to %s failed (%s); "
+				  "the MASTER's re-check will take them",
+				  g->name, to, g->last_error);
+		return;
+	}
 	/* One flip per re-check, however many routes were taken. */
 	if (lost_it)
 		record_flip(g, lost_tb, lost_it);
@@ -445,6 +623,9 @@ static void on_pass(void *arg, const struct cv_result *res)
 		if (d == BACKOFF_GIVE_UP)
 			d = RETRY_CAP_MS;
 		g->retrying = 1;
+		/* The retry is the same kind of pass: it looks first. */
+		g->settle_due = settle;
+		g->recheck_due = recheck && !settle;
 		log_warnx(
 		    "group %s: %u of %zu route tables not converged (%s); retrying in "
 		    "%llu ms",
@@ -454,22 +635,34 @@ static void on_pass(void *arg, const struct cv_result *res)
 	}
 	g->retrying = 0;
 	backoff_init(&g->retry, RETRY_BASE_MS, RETRY_CAP_MS, UINT64_MAX);
-	if (!observe && g->converged_gen != gen) {
+	if (observe) {
+		schedule_recheck(g);
+		return;
+	}
+	if (g->converged_gen != gen) {
 		g->converged_gen = gen;
 		g->converged_wall = ev_wall();
 		g->convergence_ms = now - g->event_mono;
 		g->handoff_ms = g->received_mono - g->event_mono;
-		log_info("group %s: all %zu route tables point at %s, %llu ms after %s",
+		log_info("group %s: all %zu route tables point at %s, %llu ms after %s; "
+			 "settling",
 			 g->name, res->ntables, grp_eni(g),
 			 (unsigned long long)g->convergence_ms, ka_state_name(g->state));
-		report(g, GRP_REPORT_CONVERGED);
+		settle_begin(g, now);
+		return;
 	}
-	if (g->cfg->recheck_interval_ms) {
-		/* +-10% so that many groups and nodes do not re-check in step. */
-		uint64_t iv = g->cfg->recheck_interval_ms;
-		uint64_t jitter = iv / 5 ? (uint64_t)random() % (iv / 5) : 0;
-		schedule(g, iv - iv / 10 + jitter, on_recheck);
+	if (wrote) {
+		settle_begin(g, now);
+		return;
 	}
+	if (g->settling) {
+		if (now < g->settle_end) {
+			schedule(g, g->settle_end - now, on_settle);
+			return;
+		}
+		settled(g, now);
+	}
+	schedule_recheck(g);
 }
 
 static void start_pass(struct grp *g, int observe)
@@ -495,10 +688,50 @@ static void start_pass(struct grp *g, int observe)
 	g->op_gen = g->generation;
 	g->op_observe = observe;
 	g->op_recheck = g->converged_gen == g->generation;
+	g->op_settle = g->settle_due && g->op_recheck;
+	g->op_handback = 0;
+	g->pass_gen = g->generation;
+	g->look_due = 0; /* this pass reads the tables too */
+	g->settle_passes += g->op_settle;
 	g->recheck_due = 0;
+	g->settle_due = 0;
 	g->last_pass = ev_now();
 	g->passes++;
 	g->op = cv_start(&spec, on_pass, g);
+}
+
+/* A pass outside MASTER: read the tables (once, at start), or hand the
+ * routes that still point here back to the peer. Neither counts as a
+ * convergence pass. */
+static void start_aside(struct grp *g, int handback)
+{
+	struct cv_spec spec = {
+	    .tables = g->cfg->route_tables,
+	    .ntables = g->cfg->nroute_tables,
+	    .dests = g->cfg->destinations,
+	    .ndests = g->cfg->ndestinations,
+	    .eni = handback ? g->peer_eni : grp_eni(g),
+	    .only_from = handback ? grp_eni(g) : NULL,
+	    .deadline = ev_now() + g->aws.api_deadline_ms,
+	    .observe_only = !handback,
+	};
+
+	g->look_due = 0;
+	g->handback_due = 0;
+	g->op_gen = g->generation;
+	g->op_observe = !handback;
+	g->op_recheck = 0;
+	g->op_settle = 0;
+	g->op_handback = handback;
+	g->op = cv_start(&spec, on_pass, g);
+}
+
+static void on_handback(void *arg)
+{
+	struct grp *g = arg;
+	g->timer = 0;
+	if (g->state == KA_BACKUP && g->aside_gen == g->generation)
+		start_aside(g, 1);
 }
 
 /* Is keepalived alive per its pid file? 1 yes, 0 no (the file names a
@@ -545,7 +778,34 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 static void kick(struct grp *g)
 {
 	if (g->state != KA_MASTER) {
+		int quiet = g->state == KA_STOP || g->state == KA_DELETED;
+		if (!quiet && g->aside_gen == g->generation && (g->op || g->timer))
+			return; /* a look or a hand-back of this state is under way */
 		grp_stop_work(g);
+		if (!ready || quiet)
+			return;
+		if (g->handback_due && g->state == KA_BACKUP && g->peer_eni[0]) {
+			/* Not at once: keepalived may be flapping, and a storm of
+			 * transitions must not become a storm of describes. */
+			uint64_t now = ev_now(), at = now + PASS_MIN_GAP_MS;
+			uint64_t gap =
+			    g->generation > g->pass_gen + 2 ? FLAP_GAP_MS : PASS_MIN_GAP_MS;
+			if (g->passes && at < g->last_pass + gap)
+				at = g->last_pass + gap;
+			g->aside_gen = g->generation;
+			schedule(g, at - now, on_handback);
+		} else if (g->handback_due && g->state == KA_BACKUP)
+			log_warnx(
+			    "group %s: left MASTER for BACKUP; no other node's ENI "
+			    "seen in its routes yet, so nothing to hand back to: if "
+			    "routes still point here, the MASTER's re-check takes "
+			    "them",
+			    g->name);
+		else if (g->look_due) {
+			g->aside_gen = g->generation;
+			start_aside(g, 0);
+		}
+		g->handback_due = 0;
 		return;
 	}
 	if (!ready)
@@ -577,14 +837,14 @@ static void kick(struct grp *g)
 		cv_cancel(g->op);
 		g->op = NULL;
 	}
-	int due = g->converged_gen != g->generation || g->recheck_due;
+	int due = g->converged_gen != g->generation || g->recheck_due || g->settle_due;
 	if (!due)
 		return;
 	if (g->timer && g->retrying)
 		return; /* a retry is scheduled */
 	uint64_t now = ev_now();
 	/* Left MASTER and came back since the last pass: keepalived flaps. */
-	uint64_t gap = g->generation > g->op_gen + 1 ? FLAP_GAP_MS : PASS_MIN_GAP_MS;
+	uint64_t gap = g->generation > g->pass_gen + 1 ? FLAP_GAP_MS : PASS_MIN_GAP_MS;
 	if (g->passes && now < g->last_pass + gap) {
 		schedule(g, g->last_pass + gap - now, on_timer);
 		return;
@@ -644,6 +904,9 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 		 ka_state_name(g->state), ka_state_name(ev->state),
 		 ka_type_name(ev->type), ev->name, ev->priority, source);
 	int was_master = g->state == KA_MASTER;
+	/* keepalived heard a MASTER of higher priority: ours may still be
+	 * the routes' target (a healed partition). */
+	g->handback_due = was_master && ev->state == KA_BACKUP;
 	g->prev_state = g->state;
 	/* A recorded event replayed at start may be long stale: look first. */
 	g->fresh_master = ev->state == KA_MASTER && strcmp(source, "state") != 0;
@@ -657,6 +920,8 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	if (ev->state <= KA_DELETED)
 		g->transitions[ev->state]++;
 	g->retrying = 0;
+	g->settling = 0;
+	g->settle_due = 0;
 	backoff_init(&g->retry, RETRY_BASE_MS, RETRY_CAP_MS, UINT64_MAX);
 	if (g->state != KA_MASTER) {
 		g->damped = 0;
@@ -712,6 +977,8 @@ static json_t *group_json(const struct grp *g)
 		phase = "waiting for instance identity";
 	else if (g->damped)
 		phase = "damped (split brain)";
+	else if (g->converged_gen == g->generation && g->settling)
+		phase = "settling";
 	else if (g->converged_gen == g->generation)
 		phase = "converged";
 	else if (g->retrying)
@@ -726,14 +993,23 @@ static json_t *group_json(const struct grp *g)
 	    g->cfg->vrrp_instance[0] ? g->cfg->vrrp_instance : g->cfg->vrrp_group,
 	    "state", ka_state_name(g->state), "priority", g->priority, "generation",
 	    (json_int_t)g->generation, "phase", phase, "eni", grp_eni(g), "converged",
-	    g->state == KA_MASTER && g->converged_gen == g->generation, "last_transition",
-	    (json_int_t)g->event_wall, "last_source", g->event_source, "convergence_ms",
-	    (json_int_t)g->convergence_ms, "handoff_ms", (json_int_t)g->handoff_ms,
-	    "converged_at", (json_int_t)g->converged_wall, "transitions", trans,
-	    "split_brain_flips", (json_int_t)g->flips_total, "passes",
-	    (json_int_t)g->passes, "damped", g->damped, "route_updates", "ok",
+	    g->state == KA_MASTER && g->converged_gen == g->generation && !g->settling,
+	    "last_transition", (json_int_t)g->event_wall, "last_source", g->event_source,
+	    "convergence_ms", (json_int_t)g->convergence_ms, "handoff_ms",
+	    (json_int_t)g->handoff_ms, "converged_at", (json_int_t)g->converged_wall,
+	    "transitions", trans, "split_brain_flips", (json_int_t)g->flips_total,
+	    "passes", (json_int_t)g->passes, "damped", g->damped, "route_updates", "ok",
 	    (json_int_t)g->updates_ok, "failed", (json_int_t)g->updates_failed,
 	    "last_error", g->last_error, "routes", tables);
+	/* Settle: converged_at/convergence_ms say when the tables were written,
+	 * settled_at/settle_ms when they had stayed through the settle checks. */
+	json_object_set_new(o, "settled_at", json_integer((json_int_t)g->settled_wall));
+	json_object_set_new(o, "settle_ms", json_integer((json_int_t)g->settle_ms));
+	json_object_set_new(o, "late_writes", json_integer((json_int_t)g->late_total));
+	json_object_set_new(o, "last_late_write", json_string(g->last_late));
+	json_object_set_new(o, "peer_eni", json_string(g->peer_eni));
+	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
+	json_object_set_new(o, "last_hand_back", json_string(g->last_handback));
 	if (g->cfg->track_file[0]) {
 		char err[300];
 		int d = trk_read(g->cfg->track_file, err, sizeof(err));
@@ -782,13 +1058,18 @@ json_t *grp_metrics(void)
 					    json_integer((json_int_t)g->transitions[s]));
 		json_array_append_new(
 		    arr,
-		    json_pack("{s:s, s:s, s:o, s:{s:I, s:I}, s:o}", "group", g->name,
-			      "state", ka_state_name(g->state), "transitions", trans,
-			      "route_updates", "ok", (json_int_t)g->updates_ok, "failed",
-			      (json_int_t)g->updates_failed, "convergence_seconds",
-			      g->converged_wall
-				  ? json_real((double)g->convergence_ms / 1000.0)
-				  : json_null()));
+		    json_pack(
+			"{s:s, s:s, s:o, s:{s:I, s:I}, s:o, s:o, s:I, s:I}", "group",
+			g->name, "state", ka_state_name(g->state), "transitions", trans,
+			"route_updates", "ok", (json_int_t)g->updates_ok, "failed",
+			(json_int_t)g->updates_failed, "convergence_seconds",
+			g->converged_wall ? json_real((double)g->convergence_ms / 1000.0)
+					  : json_null(),
+			"settle_seconds",
+			g->settled_wall ? json_real((double)g->settle_ms / 1000.0)
+					: json_null(),
+			"late_writes", (json_int_t)g->late_total, "split_brain_flips",
+			(json_int_t)g->flips_total));
 	}
 	return arr;
 }

@@ -22,7 +22,8 @@ enum grp_verdict {
 };
 
 /* What an observer (daemon/notify.c) is told: a keepalived state change was
- * applied, or every route of a group now points at this node. */
+ * applied, or every route of a group points at this node and stayed there
+ * through the settle checks (converged and settled). */
 enum grp_report_kind { GRP_REPORT_TRANSITION, GRP_REPORT_CONVERGED };
 
 /* One (route table, destination) of a CONVERGED report. */
@@ -50,6 +51,10 @@ struct grp_report {
 	const struct grp_report_route *routes; /* CONVERGED only, else none */
 	size_t nroutes;
 	uint64_t convergence_ms; /* CONVERGED: state change -> all tables written */
+	uint64_t settle_ms;	 /* CONVERGED: state change -> settled */
+	unsigned late_writes;	 /* CONVERGED: other nodes' writes landing after
+				  * ours, taken back while settling */
+	const char *last_late;	 /* the last of them, "" if none */
 };
 typedef void (*grp_observer_fn)(const struct grp_report *r, void *arg);
 

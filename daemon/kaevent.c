@@ -102,10 +102,13 @@ int ka_parse_args(int argc, char *const argv[], struct ka_event *ev, char *err,
 	if (parse_type(argv[0], ev, err, errsz) == -1 ||
 	    parse_name(argv[1], ev, err, errsz) == -1)
 		return -1;
-	ev->state = ka_state_parse(argv[2]);
+	/* MASTER_RX_LOWER_PRI: what a notify_master_rx_lower_pri script passes
+	 * (keepalived appends nothing to it). */
+	ev->state = state_lookup(argv[2], KA_MASTER_RX_LOWER_PRI);
 	if (ev->state == KA_UNKNOWN) {
 		snprintf(err, errsz,
-			 "state '%.40s' is not MASTER, BACKUP, FAULT, STOP or DELETED",
+			 "state '%.40s' is not MASTER, BACKUP, FAULT, STOP, DELETED or "
+			 "MASTER_RX_LOWER_PRI",
 			 argv[2]);
 		return -1;
 	}

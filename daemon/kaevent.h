@@ -34,7 +34,8 @@ struct ka_event {
 	int64_t wall;  /* unix seconds when seen */
 };
 
-/* The notify form: TYPE NAME STATE PRIORITY ("INSTANCE VI_1 MASTER 150").
+/* The notify form: TYPE NAME STATE PRIORITY ("INSTANCE VI_1 MASTER 150");
+ * STATE is one of the five states or the MASTER_RX_LOWER_PRI hint.
  * 0, or -1 with what was wrong in err. */
 int ka_parse_args(int argc, char *const argv[], struct ka_event *ev, char *err,
 		  size_t errsz);

@@ -143,6 +143,19 @@ static const char *plural(size_t n)
 	return n == 1 ? "" : "s";
 }
 
+/* " (2 late writes by another node taken back)", or "". Static buffer: one
+ * report is formatted at a time, on the loop. */
+static const char *late_note(const struct grp_report *r)
+{
+	static char note[64];
+
+	if (r->late_writes == 0)
+		return "";
+	snprintf(note, sizeof(note), " (%u late write%s by another node taken back)",
+		 r->late_writes, plural(r->late_writes));
+	return note;
+}
+
 static char *webhook_text(const struct ntf_who *who, const struct grp_report *r)
 {
 	char node[320];
@@ -151,10 +164,12 @@ static char *webhook_text(const struct ntf_who *who, const struct grp_report *r)
 	if (r->kind == GRP_REPORT_CONVERGED)
 		return xasprintf(
 		    "vpc-failover: group %s on %s: %s " ARROW
-		    " %s (%s), all %zu route table%s " ARROW " %s in %llu ms",
+		    " %s (%s), all %zu route table%s " ARROW " %s in %llu ms, settled in "
+		    "%llu ms%s",
 		    r->group, node, ka_state_name(r->previous), ka_state_name(r->state),
 		    r->source, r->ntables, plural(r->ntables), r->eni,
-		    (unsigned long long)r->convergence_ms);
+		    (unsigned long long)r->convergence_ms,
+		    (unsigned long long)r->settle_ms, late_note(r));
 	if (r->state == KA_MASTER)
 		return xasprintf("vpc-failover: group %s on %s: %s " ARROW
 				 " %s (%s), moving %zu route table%s to %s",
@@ -205,6 +220,12 @@ char *ntf_webhook_body(const struct ntf_who *who, const struct grp_report *r)
 	    conv ? previous_eni(r) : NULL, "tables", tables, "convergence_ms",
 	    conv ? json_integer((json_int_t)r->convergence_ms) : json_null(), "time",
 	    (json_int_t)r->wall);
+	if (o && conv) {
+		json_object_set_new(o, "settle_ms",
+				    json_integer((json_int_t)r->settle_ms));
+		json_object_set_new(o, "late_writes",
+				    json_integer((json_int_t)r->late_writes));
+	}
 	free(text);
 	if (o == NULL)
 		fatalx("notify: cannot build the webhook message");
@@ -254,6 +275,11 @@ static char *description(const struct ntf_who *who, const struct grp_report *r)
 	line(&b, "all %zu route table%s in %llu ms on %s%s%s", r->ntables,
 	     plural(r->ntables), (unsigned long long)r->convergence_ms, node,
 	     who->instance_id[0] ? ", " : "", who->instance_id);
+	line(&b, "settled: still there %llu ms after the transition",
+	     (unsigned long long)r->settle_ms);
+	if (r->late_writes)
+		line(&b, "%u late write%s by another node taken back (last: %s)",
+		     r->late_writes, plural(r->late_writes), r->last_late);
 	char *s = xstrdup(buf_str(&b));
 	buf_free(&b);
 	return s;

@@ -60,6 +60,10 @@ int st_record(const char *state_dir, const struct ka_event *ev, char *err, size_
 	char *text = NULL;
 	int rc;
 
+	/* A hint (MASTER_RX_LOWER_PRI, priority changes) is no state to come
+	 * back to after a restart. */
+	if (ev->state > KA_DELETED)
+		return 0;
 	snprintf(dir, sizeof(dir), "%s/events", state_dir);
 	snprintf(path, sizeof(path), "%s/%s.%s", dir, ka_type_name(ev->type), ev->name);
 	if (mkdir_p(dir, 0750) == -1) {
@@ -126,6 +130,10 @@ int st_parse(const char *text, size_t len, const char *boot, struct ka_event *ev
 	argv[3] = pbuf;
 	if (prio < 0 || mono < 0 || ka_parse_args(4, argv, ev, err, errsz) == -1)
 		goto out;
+	if (ev->state > KA_DELETED) {
+		snprintf(err, errsz, "state %s is a hint, not a state", state);
+		goto out;
+	}
 	ev->mono = (uint64_t)mono;
 	ev->wall = (int64_t)wall;
 	rc = 0;

@@ -877,6 +877,14 @@ static int cmd_notify(struct cli *cli, int argc, char **argv)
 		json_decref(reply);
 		return ok ? EXIT_CONVERGED : EXIT_USAGE;
 	}
+	if (ev.state > KA_DELETED) {
+		fprintf(
+		    stderr,
+		    "vpc-failover notify: vpc-failoverd is not %s (%s); %s is a hint, "
+		    "not a state: not recorded\n",
+		    down ? "running" : "answering", err, ka_state_name(ev.state));
+		return EXIT_CONVERGED;
+	}
 	/* Not delivered: the daemon applies the latest recorded event on start. */
 	char serr[512];
 	if (st_record(cli->cfg->daemon.state_dir, &ev, serr, sizeof(serr)) == -1) {
@@ -963,17 +971,23 @@ static void print_status(json_t *st)
 		       (long long)json_integer_value(json_object_get(g, "priority")),
 		       json_string_value(json_object_get(g, "phase")));
 		fputs(demoted, stdout);
-		char conv[64] = "no failover converged yet";
+		char conv[96] = "no failover converged yet";
 		if (json_integer_value(json_object_get(g, "converged_at")) > 0)
 			snprintf(conv, sizeof(conv), "last failover converged in %lld ms",
 				 (long long)json_integer_value(
 				     json_object_get(g, "convergence_ms")));
+		if (json_integer_value(json_object_get(g, "settled_at")) > 0)
+			snprintf(conv + strlen(conv), sizeof(conv) - strlen(conv),
+				 ", settled in %lld ms",
+				 (long long)json_integer_value(
+				     json_object_get(g, "settle_ms")));
 		printf("  last transition %s via %s; %s\n",
 		       ago(json_integer_value(json_object_get(g, "last_transition")), buf,
 			   sizeof(buf)),
 		       json_string_value(json_object_get(g, "last_source")), conv);
 		printf("  transitions: MASTER %lld, BACKUP %lld, FAULT %lld, STOP %lld; "
-		       "split-brain flips %lld%s; route updates %lld ok, %lld failed\n",
+		       "split-brain flips %lld%s; late writes taken back %lld; route "
+		       "updates %lld ok, %lld failed\n",
 		       (long long)json_integer_value(json_object_get(tr, "MASTER")),
 		       (long long)json_integer_value(json_object_get(tr, "BACKUP")),
 		       (long long)json_integer_value(json_object_get(tr, "FAULT")),
@@ -981,6 +995,7 @@ static void print_status(json_t *st)
 		       (long long)json_integer_value(
 			   json_object_get(g, "split_brain_flips")),
 		       json_is_true(json_object_get(g, "damped")) ? " (DAMPED)" : "",
+		       (long long)json_integer_value(json_object_get(g, "late_writes")),
 		       (long long)json_integer_value(json_object_get(ru, "ok")),
 		       (long long)json_integer_value(json_object_get(ru, "failed")));
 		json_array_foreach(json_object_get(g, "routes"), j, r)
@@ -998,6 +1013,9 @@ static void print_status(json_t *st)
 			       json_string_value(json_object_get(r, "outcome")),
 			       err ? err : "");
 		}
+		const char *ll = json_string_value(json_object_get(g, "last_late_write"));
+		if (ll && *ll)
+			printf("  last late write: %s\n", ll);
 		const char *le = json_string_value(json_object_get(g, "last_error"));
 		if (le && *le)
 			printf("  last error: %s\n", le);

@@ -17,6 +17,7 @@
  *   transitions.<group>.<state>          per minute
  *   route_updates.<group>.ok|failed      per minute
  *   convergence_seconds.<group>          last failover
+ *   route_guard.<group>.late_writes|split_brain_flips  per minute
  *   api_requests.<action>_<code>         per minute
  *   netmon.lost_events                   per minute */
 #include <errno.h>
@@ -201,6 +202,11 @@ static void render_group(struct mr *m, json_t *g)
 	if (json_is_number(conv) &&
 	    mkname(name, sizeof(name), MKR_PREFIX ".convergence_seconds.%s", gn) == 0)
 		emit(m, name, json_number_value(conv));
+	if (mkname(name, sizeof(name), MKR_PREFIX ".route_guard.%s.late_writes", gn) == 0)
+		rate(m, name, json_object_get(g, "late_writes"));
+	if (mkname(name, sizeof(name), MKR_PREFIX ".route_guard.%s.split_brain_flips",
+		   gn) == 0)
+		rate(m, name, json_object_get(g, "split_brain_flips"));
 }
 
 static void render_api(struct mr *m, json_t *a)
@@ -299,6 +305,9 @@ char *mkr_meta(void)
 									     NULL};
 	static const char *const ru[] = {"ok", "failed", NULL};
 	static const char *const ru_l[] = {"Written", "Failed", NULL};
+	static const char *const rg[] = {"late_writes", "split_brain_flips", NULL};
+	static const char *const rg_l[] = {"Late writes taken back", "Split-brain flips",
+					   NULL};
 	static const char *const lost[] = {"lost_events", NULL};
 	static const char *const lost_l[] = {"Lost netlink events", NULL};
 	json_t *g = json_object();
@@ -320,6 +329,8 @@ char *mkr_meta(void)
 	G("transitions.#", "VPC failover: group transitions per minute", "float", st,
 	  st_l);
 	G("route_updates.#", "VPC failover: route updates per minute", "float", ru, ru_l);
+	G("route_guard.#", "VPC failover: routes taken by another node, per minute",
+	  "float", rg, rg_l);
 	G("convergence_seconds", "VPC failover: last failover convergence", "seconds",
 	  any, any_l);
 	G("api_requests", "VPC failover: EC2 API answers per minute", "float", any,

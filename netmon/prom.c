@@ -37,6 +37,9 @@ enum fam_id {
 	F_TRANSITIONS,
 	F_ROUTE_UPDATES,
 	F_CONVERGENCE,
+	F_SETTLE,
+	F_LATE_WRITES,
+	F_FLIPS,
 	F_API,
 	F_ZONE_PACKETS,
 	F_ZONE_BYTES,
@@ -69,6 +72,17 @@ static const struct {
 		       "Last failover of the group: seconds from the keepalived "
 		       "transition until every route table pointed at this node. "
 		       "Absent before the first failover."},
+    [F_SETTLE] = {"vpc_failover_settle_seconds", 0,
+		  "Last failover of the group: seconds from the keepalived transition "
+		  "until the settle checks found every route table still pointing at "
+		  "this node. Absent before the first failover settled."},
+    [F_LATE_WRITES] = {"vpc_failover_late_writes_total", 1,
+		       "Routes another node's write took from this MASTER after it had "
+		       "converged (a demoted node's write landing late), found by the "
+		       "settle checks and taken back."},
+    [F_FLIPS] = {"vpc_failover_split_brain_flips_total", 1,
+		 "Re-checks of a converged MASTER that found a route taken by a live "
+		 "competitor (split brain?) and re-asserted it."},
     [F_API] = {"vpc_failover_api_requests_total", 1,
 	       "EC2 API answers by action and code: OK, the EC2 error code, "
 	       "HTTP_<status> for an error without one, TransportError when no "
@@ -255,6 +269,9 @@ static void render_group(struct render *r, json_t *g)
 	    sample(r, F_ROUTE_UPDATES, v, "group", name, "result", key, NULL);
 	sample(r, F_CONVERGENCE, json_object_get(g, "convergence_seconds"), "group", name,
 	       NULL);
+	sample(r, F_SETTLE, json_object_get(g, "settle_seconds"), "group", name, NULL);
+	sample(r, F_LATE_WRITES, json_object_get(g, "late_writes"), "group", name, NULL);
+	sample(r, F_FLIPS, json_object_get(g, "split_brain_flips"), "group", name, NULL);
 out:
 	json_decref(one);
 	json_decref(zero);

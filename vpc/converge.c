@@ -36,7 +36,8 @@ struct cv_op {
 	uint64_t deadline;
 	int observe_only;
 	int dry_run;
-	size_t pending; /* items and describes outstanding */
+	char only_from[EC2_ID_MAX]; /* "" = write whatever differs */
+	size_t pending;		    /* items and describes outstanding */
 	struct ec2_describe **describes;
 	size_t ndescribes;
 	uint64_t timer;
@@ -220,7 +221,9 @@ static void table_observed(struct cv_op *op, size_t t, const struct ec2_table *o
 			}
 		}
 		if (op->observe_only ||
-		    (it->existed && cv_route_is(&it->before, op->eni))) {
+		    (it->existed && cv_route_is(&it->before, op->eni)) ||
+		    (op->only_from[0] &&
+		     !(it->existed && strcmp(it->before.eni, op->only_from) == 0))) {
 			it->outcome = CV_UNCHANGED;
 			it->done_ms = ev_now() - op->started;
 			continue;
@@ -324,6 +327,8 @@ struct cv_op *cv_start(const struct cv_spec *spec, cv_done_fn fn, void *arg)
 	op->deadline = spec->deadline;
 	op->observe_only = spec->observe_only;
 	op->dry_run = spec->dry_run;
+	if (spec->only_from)
+		strlcpy_chk(op->only_from, spec->only_from, sizeof(op->only_from));
 	if (spec->eni)
 		strlcpy_chk(op->eni, spec->eni, sizeof(op->eni));
 	op->res.ntables = spec->ntables;
@@ -344,7 +349,7 @@ struct cv_op *cv_start(const struct cv_spec *spec, cv_done_fn fn, void *arg)
 	}
 	/* Held until set-up finishes, so no early completion. */
 	op->pending = 1;
-	if (spec->blind && !spec->observe_only) {
+	if (spec->blind && !spec->observe_only && !op->only_from[0]) {
 		for (size_t t = 0; t < spec->ntables; t++)
 			table_observed(op, t, NULL);
 	} else if (spec->ntables > 0 &&

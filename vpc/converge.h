@@ -54,10 +54,12 @@ struct cv_spec {
 	const char *eni;   /* target; ignored when observe_only */
 	uint64_t deadline; /* ev_now() ms */
 	int observe_only;
-	int dry_run; /* writes carry DryRun=true: a permission probe */
-	int blind;   /* write without describing first (ReplaceRoute,
-		      * CreateRoute if there is no route): one round
-		      * trip instead of two, for a fresh failover */
+	int dry_run;	       /* writes carry DryRun=true: a permission probe */
+	int blind;	       /* write without describing first (ReplaceRoute,
+				* CreateRoute if there is no route): one round
+				* trip instead of two, for a fresh failover */
+	const char *only_from; /* non-NULL: write only routes that point at this
+				* ENI now (a hand-back); never blind */
 };
 
 struct cv_op;

@@ -140,7 +140,7 @@ expect_eq "the webhook gets no API key" "$(rx "[h['headers'].get('x-api-key') fo
 expect_eq "webhook events in order" "$(rx "[(h['j']['event'], h['j']['state']) for h in hooks]")" \
 	"[('transition', 'BACKUP'), ('transition', 'MASTER'), ('converged', 'MASTER')]"
 h=$(rx "json.dumps(hooks[2]['j'])")
-check "converged webhook text" $PY -c "import json,re,sys; t=json.loads(sys.argv[1])['text']; sys.exit(0 if re.fullmatch(r'vpc-failover: group redis on $HOST \(us-east-1c\): BACKUP → MASTER \(notify\), all 3 route tables → $ENI_C in [0-9]+ ms', t) else 1)" "$h"
+check "converged webhook text" $PY -c "import json,re,sys; t=json.loads(sys.argv[1])['text']; sys.exit(0 if re.fullmatch(r'vpc-failover: group redis on $HOST \(us-east-1c\): BACKUP → MASTER \(notify\), all 3 route tables → $ENI_C in [0-9]+ ms, settled in [0-9]+ ms', t) else 1)" "$h"
 expect_eq "converged webhook fields" \
 	"$(echo "$h" | $PY -c 'import json,sys; j=json.load(sys.stdin); print(j["group"], j["host"], j["instance_id"], j["az"], j["state"], j["previous_state"], j["source"], j["eni"], type(j["convergence_ms"]).__name__, type(j["time"]).__name__)')" \
 	"redis $HOST $I_C us-east-1c MASTER BACKUP notify $ENI_C int int"

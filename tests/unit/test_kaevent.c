@@ -37,6 +37,11 @@ static void notify_args_valid(void **state)
 	assert_int_equal(args("INSTANCE", "VI_1", "STOP", "0", &ev, err), 0);
 	assert_int_equal(ev.state, KA_STOP);
 	assert_int_equal(args("INSTANCE", "VI_1", "DELETED", "0", &ev, err), 0);
+	/* notify_master_rx_lower_pri "vpc-failover notify INSTANCE VI_1
+	 * MASTER_RX_LOWER_PRI 0": a hint the hook passes on. */
+	assert_int_equal(args("INSTANCE", "VI_1", "MASTER_RX_LOWER_PRI", "0", &ev, err),
+			 0);
+	assert_int_equal(ev.state, KA_MASTER_RX_LOWER_PRI);
 }
 
 static void notify_args_invalid(void **state)
@@ -52,7 +57,7 @@ static void notify_args_invalid(void **state)
 	    {"INSTANCE", "\"VI_1\"", "MASTER", "150", "not a keepalived instance"},
 	    {"INSTANCE", "VI_1", "PRIMARY", "150", "is not MASTER, BACKUP"},
 	    {"INSTANCE", "VI_1", "master", "150", "is not MASTER, BACKUP"},
-	    {"INSTANCE", "VI_1", "MASTER_RX_LOWER_PRI", "150", "is not MASTER, BACKUP"},
+	    {"INSTANCE", "VI_1", "MASTER_PRIORITY", "150", "is not MASTER, BACKUP"},
 	    {"INSTANCE", "VI_1", "MASTER", "256", "not a number 0..255"},
 	    {"INSTANCE", "VI_1", "MASTER", "-1", "not a number 0..255"},
 	    {"INSTANCE", "VI_1", "MASTER", "1x", "not a number 0..255"},
@@ -136,6 +141,11 @@ static void state_roundtrip(void **state)
 	assert_int_equal(args("INSTANCE", "VI_1", "BACKUP", "100", &ev, err), 0);
 	ev.mono = 12346;
 	assert_int_equal(st_record(dir, &ev, err, sizeof(err)), 0);
+	/* A hint is not a state: recording it leaves the state as it was. */
+	assert_int_equal(args("INSTANCE", "VI_1", "MASTER_RX_LOWER_PRI", "0", &ev, err),
+			 0);
+	ev.mono = 12347;
+	assert_int_equal(st_record(dir, &ev, err, sizeof(err)), 0);
 	char path[512], text[4096];
 	snprintf(path, sizeof(path), "%s/events/INSTANCE.VI_1", dir);
 	FILE *f = fopen(path, "r");
@@ -167,6 +177,9 @@ static void state_rejects(void **state)
 	     "150,"
 	     "\"mono\":1,\"wall\":1,\"boot_id\":\"other\"}",
 	     "before the last reboot"},
+	    {"{\"type\":\"INSTANCE\",\"name\":\"VI_1\",\"state\":\"MASTER_RX_LOWER_PRI\","
+	     "\"priority\":0,\"mono\":1,\"wall\":1,\"boot_id\":\"b0\"}",
+	     "a hint, not a state"},
 	    {"{\"type\":\"INSTANCE\",\"name\":\"VI_1\",\"state\":\"MASTER\",\"priority\":"
 	     "150,"
 	     "\"mono\":1,\"wall\":1,\"boot_id\":\"b0\",\"extra\":1}",

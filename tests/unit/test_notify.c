@@ -54,6 +54,9 @@ static struct grp_report converged(void)
 	    .routes = routes,
 	    .nroutes = 2,
 	    .convergence_ms = 46,
+	    .settle_ms = 3046,
+	    .late_writes = 1,
+	    .last_late = RTB2 " 10.255.0.10/32 pointed at " ENI_A,
 	};
 }
 
@@ -92,7 +95,8 @@ static void test_webhook_converged(void **state)
 	assert_non_null(s);
 	assert_string_equal(
 	    s, "{\"text\":\"vpc-failover: group redis on node-c (us-east-1c): BACKUP → "
-	       "MASTER (notify), all 2 route tables → " ENI_C " in 46 ms\","
+	       "MASTER (notify), all 2 route tables → " ENI_C " in 46 ms, settled in "
+	       "3046 ms (1 late write by another node taken back)\","
 	       "\"event\":\"converged\",\"group\":\"redis\",\"host\":\"node-c\","
 	       "\"instance_id\":\"i-0ccccccccccccccc3\",\"az\":\"us-east-1c\","
 	       "\"state\":\"MASTER\",\"previous_state\":\"BACKUP\",\"source\":\"notify\","
@@ -100,7 +104,8 @@ static void test_webhook_converged(void **state)
 	       "\"tables\":[{\"table\":\"" RTB1 "\",\"destination\":\"10.255.0.10/32\","
 	       "\"outcome\":\"replaced\",\"ms\":41},{\"table\":\"" RTB2 "\","
 	       "\"destination\":\"10.255.0.10/32\",\"outcome\":\"created\",\"ms\":44}],"
-	       "\"convergence_ms\":46,\"time\":1764000001}");
+	       "\"convergence_ms\":46,\"time\":1764000001,\"settle_ms\":3046,"
+	       "\"late_writes\":1}");
 	free(s);
 }
 
@@ -149,7 +154,10 @@ static void test_annotation(void **state)
 	    "\"description\":\"keepalived BACKUP → MASTER (via notify), generation 7\\n"
 	    "routes: " ENI_A " → " ENI_C "\\n" RTB1 " 10.255.0.10/32: replaced after 41 "
 	    "ms\\n" RTB2 " 10.255.0.10/32: created after 44 ms\\n"
-	    "all 2 route tables in 46 ms on node-c (us-east-1c), i-0ccccccccccccccc3\","
+	    "all 2 route tables in 46 ms on node-c (us-east-1c), i-0ccccccccccccccc3\\n"
+	    "settled: still there 3046 ms after the transition\\n"
+	    "1 late write by another node taken back (last: " RTB2
+	    " 10.255.0.10/32 pointed at " ENI_A ")\","
 	    "\"from\":1764000000,\"to\":1764000001,\"service\":\"db-service\","
 	    "\"roles\":[\"redis\",\"cache\"]}");
 	free(s);
