@@ -202,6 +202,8 @@ void sim_uuid(char out[37]);
 void sim_random_text(char *out, size_t n, const char *alphabet);
 /* Uniform [0,1) from the seeded fault PRNG; caller holds mu. */
 double sim_rand01(struct sim *s);
+/* The connection's peer address as text (IPv4-mapped IPv6 as IPv4), or "". */
+void sim_client_addr(struct MHD_Connection *conn, char *out, size_t outsz);
 /* Sleep ms milliseconds, returning early when the simulator stops. */
 void sim_sleep_ms(struct sim *s, unsigned ms);
 /* One timestamped line in the change log. */
