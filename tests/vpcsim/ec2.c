@@ -4,6 +4,7 @@
  * and a change log line per accepted write. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,11 @@ struct call {
 	const char *action;   /* a known action name, or NULL */
 	char action_text[64]; /* what the client sent, sanitised, for the log */
 	char akid[SIM_KEY_MAX];
-	char why[160]; /* detail for the log only */
+	char peer[64];		      /* source address, for --slow */
+	char client_key[SIM_KEY_MAX]; /* the key id claimed, for --slow */
+	int lose_answer;	      /* --lost-answer: drop the answer if it succeeds */
+	char by[SIM_KEY_MAX + 16];    /* the writer, as the change log names it */
+	char why[160];		      /* detail for the log only */
 	char reqid[37];
 	/* the answer */
 	unsigned status;
@@ -711,7 +716,7 @@ static int do_replace(struct call *c)
 	strlcpy_chk(old, r->eni, sizeof(old));
 	strlcpy_chk(r->eni, a.eni, sizeof(r->eni));
 	c->s->writes++;
-	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, old, a.eni, c->akid);
+	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, old, a.eni, c->by);
 	return return_true(c);
 }
 
@@ -729,7 +734,7 @@ static int do_create(struct call *c)
 			      "The maximum number of routes has been reached.");
 	sim_route_add(a.t, a.dest, a.family, a.eni);
 	c->s->writes++;
-	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, NULL, a.eni, c->akid);
+	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, NULL, a.eni, c->by);
 	return return_true(c);
 }
 
@@ -752,7 +757,7 @@ static int do_delete(struct call *c)
 	strlcpy_chk(old, r->eni, sizeof(old));
 	sim_route_del(a.t, r);
 	c->s->writes++;
-	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, old, NULL, c->akid);
+	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, old, NULL, c->by);
 	return return_true(c);
 }
 
@@ -772,18 +777,59 @@ int ec2_code_valid(const char *code)
 
 struct fault_plan {
 	unsigned latency_ms;
+	unsigned slow_ms;
+	unsigned delay_ms;
 	unsigned stall_ms;
 	int reset;
+	int lose_answer;
 	char code[SIM_CODE_MAX]; /* "" = no injected error */
 };
 
-static void plan_faults(struct sim *s, struct fault_plan *fp)
+static int mutating(const char *action)
 {
+	return action &&
+	       (strcmp(action, "ReplaceRoute") == 0 ||
+		strcmp(action, "CreateRoute") == 0 || strcmp(action, "DeleteRoute") == 0);
+}
+
+/* The longest --slow wait among the entries naming the call's source address
+ * or the key id it claims: a node is slow whether or not it signs well. */
+static unsigned slow_ms(const struct sim_faults *f, const struct call *c)
+{
+	unsigned ms = 0;
+
+	for (size_t i = 0; i < f->nslow; i++)
+		if ((strcmp(f->slow[i].who, c->peer) == 0 ||
+		     strcmp(f->slow[i].who, c->client_key) == 0) &&
+		    f->slow[i].ms > ms)
+			ms = f->slow[i].ms;
+	return ms;
+}
+
+/* A random wait in delay_min_ms..delay_max_ms. Long-tailed: Lomax (Pareto
+ * II) of shape 1.16, the "80/20" one, scaled to a twentieth of the range
+ * and cut at the top, so half the calls wait less than 4% of the range
+ * above the minimum and about 3% wait the maximum. Caller holds mu. */
+static unsigned delay_ms(struct sim *s, const struct sim_faults *f)
+{
+	double u = sim_rand01(s), range = f->delay_max_ms - f->delay_min_ms, x;
+
+	if (f->delay_dist == SIM_DIST_PARETO)
+		x = range / 20 * (pow(1 - u, -1 / 1.16) - 1);
+	else
+		x = u * (range + 1);
+	return f->delay_min_ms + (unsigned)(x < range ? x : range);
+}
+
+static void plan_faults(struct call *c, struct fault_plan *fp)
+{
+	struct sim *s = c->s;
 	struct sim_faults *f = &s->faults;
 
 	memset(fp, 0, sizeof(*fp));
 	pthread_mutex_lock(&s->mu);
 	fp->latency_ms = f->latency_ms;
+	fp->slow_ms = slow_ms(f, c);
 	if (f->reset > 0 && sim_rand01(s) < f->reset) {
 		fp->reset = 1;
 		goto out;
@@ -800,7 +846,23 @@ static void plan_faults(struct sim *s, struct fault_plan *fp)
 			    sim_rand01(s) < 0.5 ? "InternalError" : "Unavailable",
 			    sizeof(fp->code));
 	}
+	/* Drawn after the older faults, so that their seeds replay as before. */
+	if (f->delay_max_ms > 0) {
+		fp->delay_ms = delay_ms(s, f);
+		/* Logged under mu: the log's order is the draws' order. */
+		sim_log(s, "delay %s (injected): waits %u ms, client %s at %s",
+			c->action_text, fp->delay_ms,
+			c->client_key[0] ? c->client_key : "-",
+			c->peer[0] ? c->peer : "-");
+	}
+	if (f->lost_answer > 0 && mutating(c->action) && sim_rand01(s) < f->lost_answer)
+		fp->lose_answer = 1;
 out:
+	if (fp->slow_ms)
+		sim_log(s, "slow %s (injected): waits %u ms, client %s at %s",
+			c->action_text, fp->slow_ms,
+			c->client_key[0] ? c->client_key : "-",
+			c->peer[0] ? c->peer : "-");
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -821,6 +883,25 @@ static void identify_action(struct call *c)
 		if (isalnum((unsigned char)*p))
 			c->action_text[n++] = *p;
 	c->action_text[n ? n : 1] = '\0';
+}
+
+/* Who calls, for --slow: the source address, and the key id the
+ * Authorization header names, before (and whether or not) it verifies. */
+static void identify_client(struct call *c)
+{
+	const char *h = MHD_lookup_connection_value(c->r->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *p = h ? strstr(h, "Credential=") : NULL;
+	size_t n = 0;
+
+	sim_client_addr(c->r->conn, c->peer, sizeof(c->peer));
+	if (p == NULL)
+		return;
+	for (p += strlen("Credential=");
+	     isalnum((unsigned char)*p) && n < sizeof(c->client_key) - 1; p++)
+		c->client_key[n++] = *p;
+	/* Only a whole key id, the scope's first part, names a client. */
+	c->client_key[*p == '/' ? n : 0] = '\0';
 }
 
 /* Temporary credentials carry their role's deny list; caller holds mu. */
@@ -876,6 +957,8 @@ static void execute(struct call *c)
 			     sizeof(c->why))) {
 	case SIGV4_OK:
 		c->why[0] = '\0';
+		snprintf(c->by, sizeof(c->by), "%s%s", c->akid,
+			 c->lose_answer ? " (answer lost)" : "");
 		authorised_call(c, cred);
 		break;
 	case SIGV4_EXPIRED:
@@ -934,8 +1017,11 @@ static enum MHD_Result handle(struct call *c)
 		return answer(c, NULL);
 	}
 	identify_action(c);
-	plan_faults(c->s, &fp);
-	sim_sleep_ms(c->s, fp.latency_ms);
+	identify_client(c);
+	plan_faults(c, &fp);
+	/* Every wait comes before the call is applied: a call overtaken by a
+	 * later one while it waits is applied after it. */
+	sim_sleep_ms(c->s, fp.latency_ms + fp.slow_ms + fp.delay_ms);
 	if (fp.reset) {
 		pthread_mutex_lock(&c->s->mu);
 		sim_count(c->s, c->action, "ConnectionReset");
@@ -949,7 +1035,15 @@ static enum MHD_Result handle(struct call *c)
 		setcode(c, fp.code);
 		return answer(c, " (injected)");
 	}
+	c->lose_answer = fp.lose_answer;
 	execute(c);
+	if (c->lose_answer && c->status == 200) {
+		/* The change is made and logged; the client never hears of it. */
+		pthread_mutex_lock(&c->s->mu);
+		sim_count(c->s, c->action, "AnswerLost");
+		pthread_mutex_unlock(&c->s->mu);
+		return MHD_NO;
+	}
 	return answer(c, NULL);
 }
 

@@ -29,6 +29,8 @@
 #define SIM_TOKENS_MAX	 1024 /* live IMDS tokens; the oldest go first */
 #define SIM_TMPCREDS_MAX 256  /* live temporary credentials */
 #define SIM_LISTEN_MAX	 8
+#define SIM_SLOW_MAX	 8	/* --slow entries */
+#define SIM_FAULT_MS_MAX 600000 /* ten minutes of any injected wait is plenty */
 
 struct sim_route {
 	char dest[SIM_CIDR_MAX]; /* canonical CIDR text */
@@ -86,6 +88,15 @@ struct sim_state {
 	int kernel_table; /* index into tables, -1 when none is mirrored */
 };
 
+/* A client whose EC2 calls wait before they are applied: who is a source
+ * address (canonical text) or an access key id. */
+struct sim_slow {
+	char who[SIM_KEY_MAX];
+	unsigned ms;
+};
+
+enum sim_dist { SIM_DIST_UNIFORM, SIM_DIST_PARETO };
+
 /* Fault injection for EC2 calls; ratios are 0..1. */
 struct sim_faults {
 	unsigned latency_ms;
@@ -97,6 +108,12 @@ struct sim_faults {
 	unsigned fail_next;
 	char fail_code[SIM_CODE_MAX];
 	unsigned page_size; /* 0 = DescribeRouteTables does not page by itself */
+	/* the faults behind failover races */
+	struct sim_slow slow[SIM_SLOW_MAX];
+	size_t nslow;
+	unsigned delay_min_ms, delay_max_ms; /* max 0 = no random delay */
+	enum sim_dist delay_dist;
+	double lost_answer; /* successful writes whose answer is dropped */
 };
 
 struct sim_token {
@@ -204,6 +221,15 @@ void sim_random_text(char *out, size_t n, const char *alphabet);
 double sim_rand01(struct sim *s);
 /* The connection's peer address as text (IPv4-mapped IPv6 as IPv4), or "". */
 void sim_client_addr(struct MHD_Connection *conn, char *out, size_t outsz);
+/* Canonical form of a --slow client: an IP address or an access key id;
+ * -1 when it is neither. */
+int sim_who_canon(const char *in, char *out, size_t outsz);
+/* Add or replace a --slow entry; -1 when SIM_SLOW_MAX are in use or who is
+ * not a client (sim_who_canon). */
+int sim_slow_set(struct sim_faults *f, const char *who, unsigned ms);
+/* "uniform" or "pareto" -> enum sim_dist, -1 otherwise; and back. */
+int sim_dist_parse(const char *name);
+const char *sim_dist_name(enum sim_dist d);
 /* Sleep ms milliseconds, returning early when the simulator stops. */
 void sim_sleep_ms(struct sim *s, unsigned ms);
 /* One timestamped line in the change log. */
