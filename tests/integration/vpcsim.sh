@@ -143,7 +143,7 @@ check "the bad flag is named" grep -q -- "--throttle" "$T/err"
 expect_eq "an unknown flag exits 2" "$?" 2
 # the race faults' flags: each bad value exits 2 naming its flag
 for args in "--slow nope" "--slow 127.0.0.1=soon" "--slow not/a/client=5" \
-	"--delay 50-10" "--delay 0-10 --delay-dist normal" "--lost-answer 1.5"; do
+	"--delay 50-10" "--delay 0-10 --delay-dist normal" "--lost-answer 1.5" "--stale-ms -1"; do
 	# shellcheck disable=SC2086
 	"$VPCSIM" --state "$STATE" $args >"$T/err" 2>&1
 	rc=$?
@@ -501,8 +501,8 @@ expect_eq "all 3 parallel calls succeeded" "$(for i in 1 2 3; do tail -n1 "$T/pa
 ###########################################################################
 # The faults behind failover races, each on a simulator of its own and
 # replayable from --seed: a slow client, random delays that reorder
-# concurrent calls, and writes applied but answered with a closed
-# connection.
+# concurrent calls, writes applied but answered with a closed connection,
+# and describes that lag writes.
 MAIN_URL=$SIM_URL
 # race_sim NAME ARGS...: start one (change log $T/NAME.log = $RLOG); SIM_URL
 # points at it until the next
@@ -531,6 +531,14 @@ q_route() { # ACTION TABLE DEST [ENI]: a route call's form body
 }
 Q_DESCRIBE="Action=DescribeRouteTables&Version=2016-11-15"
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# shown TABLE DEST: where a DescribeRouteTables call shows TABLE's route to
+# DEST ("none": not there)
+shown() {
+	curl_ec2 "$AK1:$SK1" "$Q_DESCRIBE&RouteTableId.1=$1" | /usr/bin/python3 -c "
+import re, sys
+m = re.search(r'<destinationCidrBlock>$2</destinationCidrBlock><networkInterfaceId>([^<]*)<', sys.stdin.read())
+print(m.group(1) if m else 'none')"
+}
 # bad_fault JSON KEY: POST /_sim/faults answers 400 with an error naming KEY
 bad_fault() {
 	local out
@@ -664,12 +672,48 @@ check "lost answer 0.5: some answers lost, some not ($(cat "$T/lost1.rc"))" \
 	bash -c "grep -q 52 '$T/lost1.rc' && grep -qw 0 '$T/lost1.rc'"
 expect_eq "lost answer 0.5: the same seed loses the same answers" "$(cat "$T/lost2.rc")" "$(cat "$T/lost1.rc")"
 
+# eventual consistency: for 2 s after a write, describes show the route as
+# it was; /_sim/routes and the writes see the truth
+race_sim stale --stale-ms 2000
+start=$(date +%s%N)
+code=$(curl_ec2 "$AK1:$SK1" "$(q_route ReplaceRoute $RTB1 $DEST $ENI_C)" | tail -1)
+expect_eq "stale: ReplaceRoute answered" "$code" 200
+expect_eq "stale: a describe right after still shows the old target" "$(shown $RTB1 $DEST)" "$ENI_A"
+expect_eq "stale: /_sim/routes shows the new one" "$(route_of $RTB1 $DEST)" "$ENI_C"
+curl_ec2 "$AK1:$SK1" "$(q_route CreateRoute $RTB3 10.255.0.88/32 $ENI_A)" >/dev/null
+expect_eq "stale: a route just created is not shown yet" "$(shown $RTB3 10.255.0.88/32)" none
+has "stale: but creating it again meets RouteAlreadyExists" \
+	"$(curl_ec2 "$AK1:$SK1" "$(q_route CreateRoute $RTB3 10.255.0.88/32 $ENI_A)")" \
+	"<Code>RouteAlreadyExists</Code>" "${NL}400"
+curl_ec2 "$AK1:$SK1" "$(q_route DeleteRoute $RTB2 $DEST)" >/dev/null
+expect_eq "stale: a route just deleted is still shown" "$(shown $RTB2 $DEST)" "$ENI_A"
+has "stale: but replacing it fails: no route" \
+	"$(curl_ec2 "$AK1:$SK1" "$(q_route ReplaceRoute $RTB2 $DEST $ENI_C)")" \
+	"<Code>InvalidParameterValue</Code>" "There is no route defined" "${NL}400"
+sim_post /_sim/route "{\"table\":\"$RTB2\",\"dest\":\"10.255.0.20/32\",\"eni\":\"$ENI_C\"}" >/dev/null
+expect_eq "stale: a control-API write lags too" "$(shown $RTB2 10.255.0.20/32)" eni-0deaddeaddeaddead
+check "stale: describes showing a lagging route are logged" \
+	grep -Eq "^$TS stale DescribeRouteTables by $AK1 \(injected\): $RTB1 10\.255\.0\.10/32 shown as $ENI_A, is $ENI_C \(changed [0-9]+ ms ago\)\$" "$RLOG"
+shows() { test "$(shown "$1" "$2")" = "$3"; } # TABLE DEST ENI
+wait_for 5 shows $RTB1 $DEST $ENI_C
+ms=$(ms_since "$start")
+check "stale: the new target shows once 2 s have passed (${ms} ms)" test "$ms" -ge 2000 -a "$ms" -lt 5000
+check "stale: then the created route shows" wait_for 5 shows $RTB3 10.255.0.88/32 $ENI_A
+check "stale: and the deleted one is gone" wait_for 5 shows $RTB2 $DEST none
+sim_post /_sim/faults '{"stale_ms": 0}' >/dev/null
+curl_ec2 "$AK1:$SK1" "$(q_route ReplaceRoute $RTB1 $DEST $ENI_A)" >/dev/null
+expect_eq "stale_ms 0 through the control API: consistent again" "$(shown $RTB1 $DEST)" "$ENI_A"
+bad_fault '{"stale_ms": "soon"}' stale_ms
+bad_fault '{"stale_ms": 100, "lost_answer": 2}' lost_answer
+expect_eq "a refused POST changes no fault" "$(sim_get /_sim/faults | py "d['stale_ms'], d['lost_answer']")" "(0, 0.0)"
+race_stop
 SIM_URL=$MAIN_URL
 
 ###########################################################################
 # kernel routes: the sim in a "router" namespace mirrors rtb-1 into its
 # main table; an "instance" namespace behind a veth asks IMDS at
-# 169.254.169.254 and is recognised by its source address.
+# 169.254.169.254 and is recognised by its source address. Describes lag
+# writes by a minute (--stale-ms): the kernel must not.
 NS=$(ns_new router) && NI=$(ns_new inst) || { not_ok "namespaces"; exit 1; }
 if ip -n "$NS" link add sim0 type dummy 2>/dev/null; then
 	ip -n "$NS" addr add 198.18.1.1/24 dev sim0
@@ -687,7 +731,8 @@ ip -n "$NI" route add 169.254.169.254/32 via 198.18.2.1
 ip -n "$NS" addr add 169.254.169.254/32 dev lo
 rm -f "$T/k.port"
 spawn "$T/k.log" ip netns exec "$NS" "$VPCSIM" --state "$STATE" --listen 127.0.0.1:0 \
-	--listen 169.254.169.254:80 --port-file "$T/k.port" --kernel-routes --page-size 1
+	--listen 169.254.169.254:80 --port-file "$T/k.port" --kernel-routes --page-size 1 \
+	--stale-ms 60000
 if ! wait_for 10 test -s "$T/k.port"; then
 	not_ok "simulator in a namespace started" "$(tr '\n' ' ' <"$T/k.log")"
 	exit 1
@@ -700,6 +745,9 @@ nsec2 replace-route --route-table-id $RTB1 --destination-cidr-block $DEST \
 	--network-interface-id $ENI_C >"$T/out" 2>&1
 expect_eq "replace-route in the namespace exits 0" "$?" 0
 expect_eq "kernel route after replace-route: via node c" "$(via)" "via 198.18.2.2"
+expect_eq "the kernel follows the true route, not what describes show (--stale-ms)" \
+	"$(nsec2 describe-route-tables --route-table-ids $RTB1 | py "[r['NetworkInterfaceId'] for r in d['RouteTables'][0]['Routes'] if r['DestinationCidrBlock'] == '$DEST'][0]")" \
+	"$ENI_A"
 nsec2 replace-route --route-table-id $RTB2 --destination-cidr-block $DEST \
 	--network-interface-id $ENI_C >"$T/out" 2>&1
 expect_eq "a write to another table leaves the kernel alone" "$(via)" "via 198.18.2.2"
@@ -711,6 +759,7 @@ check "a route to an unknown ENI is a kernel blackhole" \
 nsec2 delete-route --route-table-id $RTB1 --destination-cidr-block $DEST >"$T/out" 2>&1
 expect_eq "delete-route in the namespace exits 0" "$?" 0
 expect_eq "delete-route removed the kernel route" "$(ip -n "$NS" route show 10.255.0.10/32)" ""
+ip netns exec "$NS" curl -sS --max-time 5 -X POST "$KURL/_sim/stats/reset" >/dev/null
 nsec2 describe-route-tables >"$T/out" 2>&1
 expect_eq "--page-size 1: awscli still sees all tables" "$(py "len(d['RouteTables'])" <"$T/out")" 3
 expect_eq "--page-size 1: one call per table" \

@@ -215,15 +215,16 @@ static json_t *faults_json(const struct sim_faults *f)
 
 	for (size_t i = 0; i < f->nslow; i++)
 		json_object_set_new(slow, f->slow[i].who, json_integer(f->slow[i].ms));
-	return json_pack(
-	    "{s:i, s:f, s:f, s:f, s:f, s:i, s:i, s:s, s:i, s:o, s:i, s:i, "
-	    "s:s, s:f}",
-	    "latency_ms", (int)f->latency_ms, "throttle", f->throttle, "error5xx",
-	    f->error5xx, "reset", f->reset, "stall_ratio", f->stall_ratio, "stall_ms",
-	    (int)f->stall_ms, "fail_next", (int)f->fail_next, "fail_code", f->fail_code,
-	    "page_size", (int)f->page_size, "slow", slow, "delay_min_ms",
-	    (int)f->delay_min_ms, "delay_max_ms", (int)f->delay_max_ms, "delay_dist",
-	    sim_dist_name(f->delay_dist), "lost_answer", f->lost_answer);
+	return json_pack("{s:i, s:f, s:f, s:f, s:f, s:i, s:i, s:s, s:i, s:o, s:i, s:i, "
+			 "s:s, s:f, s:i}",
+			 "latency_ms", (int)f->latency_ms, "throttle", f->throttle,
+			 "error5xx", f->error5xx, "reset", f->reset, "stall_ratio",
+			 f->stall_ratio, "stall_ms", (int)f->stall_ms, "fail_next",
+			 (int)f->fail_next, "fail_code", f->fail_code, "page_size",
+			 (int)f->page_size, "slow", slow, "delay_min_ms",
+			 (int)f->delay_min_ms, "delay_max_ms", (int)f->delay_max_ms,
+			 "delay_dist", sim_dist_name(f->delay_dist), "lost_answer",
+			 f->lost_answer, "stale_ms", (int)f->stale_ms);
 }
 
 static int ratio(json_t *v, double *out)
@@ -312,6 +313,8 @@ static int parse_faults(json_t *o, struct sim_faults *f, char *err, size_t errsz
 			bad = dist(v, &f->delay_dist);
 		else if (strcmp(k, "lost_answer") == 0)
 			bad = ratio(v, &f->lost_answer);
+		else if (strcmp(k, "stale_ms") == 0)
+			bad = count(v, SIM_FAULT_MS_MAX, &f->stale_ms);
 		else if (strcmp(k, "fail_code") == 0)
 			bad = !json_is_string(v) ||
 			      !ec2_code_valid(json_string_value(v)) ||
@@ -371,11 +374,12 @@ static enum MHD_Result faults(struct sim *s, struct sim_req *r, json_t *o, int p
 			"faults latency_ms=%u throttle=%g error5xx=%g reset=%g "
 			"stall_ratio=%g "
 			"stall_ms=%u fail_next=%u fail_code=%s page_size=%u slow=%s "
-			"delay_min_ms=%u delay_max_ms=%u delay_dist=%s lost_answer=%g",
+			"delay_min_ms=%u delay_max_ms=%u delay_dist=%s lost_answer=%g "
+			"stale_ms=%u",
 			f.latency_ms, f.throttle, f.error5xx, f.reset, f.stall_ratio,
 			f.stall_ms, f.fail_next, f.fail_code, f.page_size, slow,
 			f.delay_min_ms, f.delay_max_ms, sim_dist_name(f.delay_dist),
-			f.lost_answer);
+			f.lost_answer, f.stale_ms);
 	}
 	return reply(r, 200, out);
 }

@@ -22,6 +22,9 @@
 #define PARAM_KEY_MAX 256
 #define INDEX_MAX     1000 /* highest N in RouteTableId.N, Filter.N, ... */
 #define TOKEN_PREFIX  "vpcsim-page-"
+/* Recent changes kept per table for --stale-ms: every route of a full table
+ * and as many just deleted; beyond that the oldest is forgotten early. */
+#define CHANGES_MAX (2 * SIM_ROUTES_MAX)
 
 struct param {
 	char *k, *v;
@@ -251,10 +254,59 @@ static int return_true(struct call *c)
 	return 0;
 }
 
+/* 1 if ch is recent enough that describes still show the state before it. */
+static int in_window(const struct sim *s, const struct sim_change *ch, uint64_t now)
+{
+	return now - ch->at_ms < s->faults.stale_ms;
+}
+
+/* The change of dest in t that describes still lag behind, or NULL. */
+static const struct sim_change *recent_change(const struct sim *s,
+					      const struct sim_table *t, const char *dest,
+					      uint64_t now)
+{
+	for (size_t i = 0; i < t->nchanges; i++)
+		if (strcmp(t->changes[i].dest, dest) == 0)
+			return in_window(s, &t->changes[i], now) ? &t->changes[i] : NULL;
+	return NULL;
+}
+
+/* Remember what a route was before a write, for --stale-ms describes. Only
+ * the last change of a destination counts; older ones and those past the
+ * window are dropped here, which keeps the list short. */
+static void keep_change(struct sim *s, struct sim_table *t, const char *dest, int family,
+			const char *old_eni)
+{
+	uint64_t now = sim_mono_ms(s);
+	struct sim_change *ch;
+	size_t keep = 0;
+
+	if (s->faults.stale_ms == 0) {
+		t->nchanges = 0;
+		return;
+	}
+	for (size_t i = 0; i < t->nchanges; i++)
+		if (strcmp(t->changes[i].dest, dest) != 0 &&
+		    in_window(s, &t->changes[i], now))
+			t->changes[keep++] = t->changes[i];
+	t->nchanges = keep;
+	if (t->nchanges == CHANGES_MAX)
+		memmove(&t->changes[0], &t->changes[1],
+			--t->nchanges * sizeof(t->changes[0]));
+	t->changes = xreallocarray(t->changes, t->nchanges + 1, sizeof(*t->changes));
+	ch = &t->changes[t->nchanges++];
+	memset(ch, 0, sizeof(*ch));
+	strlcpy_chk(ch->dest, dest, sizeof(ch->dest));
+	strlcpy_chk(ch->prev_eni, old_eni ? old_eni : "", sizeof(ch->prev_eni));
+	ch->family = family;
+	ch->at_ms = now;
+}
+
 void sim_route_changed(struct sim *s, const char *action, struct sim_table *t,
 		       const char *dest, int family, const char *old_eni,
 		       const char *new_eni, const char *by)
 {
+	keep_change(s, t, dest, family, old_eni);
 	sim_log(s, "%s %s %s %s -> %s by %s", action, t->id, dest,
 		old_eni && *old_eni ? old_eni : "-", new_eni && *new_eni ? new_eni : "-",
 		by);
@@ -397,6 +449,58 @@ static int page_limits(struct call *c, size_t nsel, size_t *offset, size_t *limi
 	return 0;
 }
 
+/* What a describe shows of t while --stale-ms lags it: each route changed
+ * within the window as it was before (gone if it was just created, still
+ * there if just deleted). v's routes are the caller's to free. */
+static void stale_view(struct call *c, struct sim_table *t, uint64_t now,
+		       struct sim_table *v)
+{
+	const struct sim_change *ch;
+
+	memset(v, 0, sizeof(*v));
+	memcpy(v->id, t->id, sizeof(v->id));
+	v->routes = xcalloc(t->nroutes + t->nchanges, sizeof(*v->routes));
+	for (size_t i = 0; i < t->nroutes; i++) {
+		ch = recent_change(c->s, t, t->routes[i].dest, now);
+		if (ch && ch->prev_eni[0] == '\0')
+			continue;
+		v->routes[v->nroutes] = t->routes[i];
+		if (ch)
+			memcpy(v->routes[v->nroutes].eni, ch->prev_eni,
+			       sizeof(ch->prev_eni));
+		v->nroutes++;
+	}
+	for (size_t i = 0; i < t->nchanges; i++) {
+		struct sim_route *r = &v->routes[v->nroutes];
+		ch = &t->changes[i];
+		if (ch->prev_eni[0] == '\0' || !in_window(c->s, ch, now) ||
+		    sim_route_find(t, ch->dest))
+			continue;
+		memcpy(r->dest, ch->dest, sizeof(r->dest));
+		memcpy(r->eni, ch->prev_eni, sizeof(r->eni));
+		r->family = ch->family;
+		v->nroutes++;
+	}
+}
+
+/* One line per route a describe showed as it was before its last change. */
+static void log_stale(struct call *c, struct sim_table *t, uint64_t now)
+{
+	for (size_t i = 0; i < t->nchanges; i++) {
+		const struct sim_change *ch = &t->changes[i];
+		const struct sim_route *r = sim_route_find(t, ch->dest);
+		const char *cur = r ? r->eni : "";
+		if (!in_window(c->s, ch, now) || strcmp(cur, ch->prev_eni) == 0)
+			continue;
+		sim_log(
+		    c->s,
+		    "stale DescribeRouteTables by %s (injected): %s %s shown as %s, is "
+		    "%s (changed %llu ms ago)",
+		    c->akid, t->id, ch->dest, ch->prev_eni[0] ? ch->prev_eni : "-",
+		    *cur ? cur : "-", (unsigned long long)(now - ch->at_ms));
+	}
+}
+
 static int do_describe(struct call *c)
 {
 	struct sim_state *st = &c->s->st;
@@ -404,8 +508,15 @@ static int do_describe(struct call *c)
 	const struct sim_table **sel = xcalloc(st->ntables + 1, sizeof(*sel));
 	size_t nids = indexed(c, "RouteTableId.", "", ids, INDEX_MAX), nsel = 0;
 	size_t offset, limit, end;
+	struct sim_table *views = NULL; /* --stale-ms: what describes show */
+	uint64_t now = sim_mono_ms(c->s);
 	int rc = -1;
 
+	if (c->s->faults.stale_ms > 0) {
+		views = xcalloc(st->ntables + 1, sizeof(*views));
+		for (size_t i = 0; i < st->ntables; i++)
+			stale_view(c, &st->tables[i], now, &views[i]);
+	}
 	for (size_t i = 0; i < nids; i++) {
 		const struct sim_table *t = sim_table_find(st, ids[i].v);
 		int dup = 0;
@@ -415,6 +526,8 @@ static int do_describe(struct call *c)
 			       "The routeTable ID '%.100s' does not exist", ids[i].v);
 			goto out;
 		}
+		if (views)
+			t = &views[t - st->tables];
 		for (size_t k = 0; k < nsel; k++)
 			dup |= sel[k] == t;
 		if (!dup)
@@ -422,7 +535,7 @@ static int do_describe(struct call *c)
 	}
 	if (nids == 0)
 		for (size_t i = 0; i < st->ntables; i++)
-			sel[nsel++] = &st->tables[i];
+			sel[nsel++] = views ? &views[i] : &st->tables[i];
 	if (filters(c, sel, &nsel) == -1 || page_limits(c, nsel, &offset, &limit) == -1)
 		goto out;
 	end = limit && offset + limit < nsel ? offset + limit : nsel;
@@ -437,12 +550,17 @@ static int do_describe(struct call *c)
 		 -1) ||
 	    sim_bprintf(&c->body, "</DescribeRouteTablesResponse>") == -1)
 		goto toolarge;
+	for (size_t i = offset; views && i < end; i++)
+		log_stale(c, &st->tables[sel[i] - views], now);
 	c->status = 200;
 	rc = 0;
 	goto out;
 toolarge:
 	seterr(c, 500, "InternalError", "An internal error has occurred.");
 out:
+	for (size_t i = 0; views && i < st->ntables; i++)
+		free(views[i].routes);
+	free(views);
 	free(ids);
 	free(sel);
 	return rc;

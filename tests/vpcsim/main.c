@@ -45,7 +45,7 @@ static void usage(void)
 		"              [--fail-next N [--fail-code CODE]] [--page-size N]\n"
 		"              [--slow WHO=MS]... [--delay MIN-MAX [--delay-dist "
 		"uniform|pareto]]\n"
-		"              [--lost-answer RATIO]\n"
+		"              [--lost-answer RATIO] [--stale-ms MS]\n"
 		"              [--cred-ttl SECONDS] [--kernel-routes] [--seed N]\n"
 		"              [--secrets-log FILE]\n");
 	exit(2);
@@ -175,7 +175,8 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		O_SLOW,
 		O_DELAY,
 		O_DELAY_DIST,
-		O_LOST
+		O_LOST,
+		O_STALE
 	};
 	static const struct option lo[] = {
 	    {"state", required_argument, NULL, 's'},
@@ -196,6 +197,7 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 	    {"delay", required_argument, NULL, O_DELAY},
 	    {"delay-dist", required_argument, NULL, O_DELAY_DIST},
 	    {"lost-answer", required_argument, NULL, O_LOST},
+	    {"stale-ms", required_argument, NULL, O_STALE},
 	    {"cred-ttl", required_argument, NULL, O_TTL},
 	    {"kernel-routes", no_argument, NULL, O_KERNEL},
 	    {"seed", required_argument, NULL, O_SEED},
@@ -270,6 +272,10 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 			break;
 		case O_LOST:
 			f->lost_answer = ratio("--lost-answer", optarg);
+			break;
+		case O_STALE:
+			f->stale_ms =
+			    (unsigned)num("--stale-ms", optarg, SIM_FAULT_MS_MAX);
 			break;
 		case O_TTL:
 			*cred_ttl = (unsigned)num("--cred-ttl", optarg, 43200);

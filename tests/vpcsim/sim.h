@@ -39,10 +39,21 @@ struct sim_route {
 	int local;		 /* the VPC's own route: gatewayId local */
 };
 
+/* A route's last change, kept while describes may still show the state
+ * before it (--stale-ms); one per destination, the route may be gone. */
+struct sim_change {
+	char dest[SIM_CIDR_MAX];
+	int family;
+	char prev_eni[SIM_ID_MAX]; /* "" = the route did not exist */
+	uint64_t at_ms;		   /* sim_mono_ms */
+};
+
 struct sim_table {
 	char id[SIM_ID_MAX];
 	struct sim_route *routes; /* routes[0] is the local route */
 	size_t nroutes;
+	struct sim_change *changes; /* recent changes, oldest first */
+	size_t nchanges;
 };
 
 struct sim_cred {
@@ -114,6 +125,7 @@ struct sim_faults {
 	unsigned delay_min_ms, delay_max_ms; /* max 0 = no random delay */
 	enum sim_dist delay_dist;
 	double lost_answer; /* successful writes whose answer is dropped */
+	unsigned stale_ms;  /* describes lag a route's change by this much */
 };
 
 struct sim_token {
@@ -252,7 +264,8 @@ enum MHD_Result sim_respond(struct MHD_Connection *c, unsigned status, const cha
 enum MHD_Result ec2_handle(struct sim *s, struct sim_req *r);
 /* 1 if code may be injected as an EC2 error code (letters, digits, dots). */
 int ec2_code_valid(const char *code);
-/* Log a route change and mirror it to the kernel; caller holds mu. */
+/* Log a route change, keep it for --stale-ms describes and mirror it to the
+ * kernel; caller holds mu. */
 void sim_route_changed(struct sim *s, const char *action, struct sim_table *t,
 		       const char *dest, int family, const char *old_eni,
 		       const char *new_eni, const char *by);
