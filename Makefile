@@ -28,7 +28,7 @@ PKGS     := libcurl libxml-2.0 jansson libnl-3.0 libnl-route-3.0 inih libsystemd
 SIMPKGS  := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libcrypto inih
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) $(SIMPKGS) 2>/dev/null)
 LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-SIMLIBS   = $(shell pkg-config --libs $(SIMPKGS) 2>/dev/null) -lpthread
+SIMLIBS   = $(shell pkg-config --libs $(SIMPKGS) 2>/dev/null) -lpthread -lm
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wno-unused-parameter -Werror \

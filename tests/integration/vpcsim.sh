@@ -141,6 +141,25 @@ expect_eq "a ratio above 1 exits 2" "$?" 2
 check "the bad flag is named" grep -q -- "--throttle" "$T/err"
 "$VPCSIM" --state "$STATE" --no-such-flag >"$T/err" 2>&1
 expect_eq "an unknown flag exits 2" "$?" 2
+# the race faults' flags: each bad value exits 2 naming its flag
+for args in "--slow nope" "--slow 127.0.0.1=soon" "--slow not/a/client=5" \
+	"--delay 50-10" "--delay 0-10 --delay-dist normal" "--lost-answer 1.5" "--stale-ms -1"; do
+	# shellcheck disable=SC2086
+	"$VPCSIM" --state "$STATE" $args >"$T/err" 2>&1
+	rc=$?
+	flag=${args##*--}
+	flag=--${flag%% *}
+	if [ "$rc" = 2 ] && grep -q -- "^vpcsim: $flag: " "$T/err"; then
+		ok "$args: exit 2 naming $flag"
+	else
+		not_ok "$args: exit 2 naming $flag" "exit $rc: $(cat "$T/err")"
+	fi
+done
+slows=()
+for i in 1 2 3 4 5 6 7 8 9; do slows+=(--slow "198.18.1.$i=5"); done
+"$VPCSIM" --state "$STATE" "${slows[@]}" >"$T/err" 2>&1
+expect_eq "a ninth --slow client exits 2" "$?" 2
+check "and says at most 8" grep -q -- "--slow: at most 8 clients" "$T/err"
 
 ###########################################################################
 # SIGTERM: clean stop, exit 0
@@ -480,9 +499,221 @@ expect_eq "3 calls were in flight at once" "$(stat "d['max_concurrent']")" 3
 expect_eq "all 3 parallel calls succeeded" "$(for i in 1 2 3; do tail -n1 "$T/par$i"; echo; done | tr '\n' ' ')" "200 200 200 "
 
 ###########################################################################
+# The faults behind failover races, each on a simulator of its own and
+# replayable from --seed: a slow client, random delays that reorder
+# concurrent calls, writes applied but answered with a closed connection,
+# and describes that lag writes.
+MAIN_URL=$SIM_URL
+# race_sim NAME ARGS...: start one (change log $T/NAME.log = $RLOG); SIM_URL
+# points at it until the next
+race_sim() {
+	local name=$1
+	shift
+	rm -f "$T/$name.port"
+	spawn "$T/$name.out" "$VPCSIM" --state "$STATE" --listen 127.0.0.1:0 \
+		--port-file "$T/$name.port" --log "$T/$name.log" "$@"
+	RACE_PID=$SPAWNED_PID
+	RLOG=$T/$name.log
+	if ! wait_for 10 test -s "$T/$name.port"; then
+		not_ok "simulator $name started" "$(tr '\n' ' ' <"$T/$name.out")"
+		return 1
+	fi
+	SIM_URL="http://127.0.0.1:$(head -1 "$T/$name.port")"
+}
+race_stop() {
+	kill "$RACE_PID"
+	wait "$RACE_PID" 2>/dev/null
+}
+# the first line of $RLOG matching an ERE (0: none)
+line_of() { grep -n -E -m1 "$1" "$RLOG" | cut -d: -f1 | grep . || echo 0; }
+q_route() { # ACTION TABLE DEST [ENI]: a route call's form body
+	echo "Action=$1&Version=2016-11-15&RouteTableId=$2&DestinationCidrBlock=${3/\//%2F}${4:+&NetworkInterfaceId=$4}"
+}
+Q_DESCRIBE="Action=DescribeRouteTables&Version=2016-11-15"
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# shown TABLE DEST: where a DescribeRouteTables call shows TABLE's route to
+# DEST ("none": not there)
+shown() {
+	curl_ec2 "$AK1:$SK1" "$Q_DESCRIBE&RouteTableId.1=$1" | /usr/bin/python3 -c "
+import re, sys
+m = re.search(r'<destinationCidrBlock>$2</destinationCidrBlock><networkInterfaceId>([^<]*)<', sys.stdin.read())
+print(m.group(1) if m else 'none')"
+}
+# bad_fault JSON KEY: POST /_sim/faults answers 400 with an error naming KEY
+bad_fault() {
+	local out
+	out=$(curl -sS --max-time 5 -w '\n%{http_code}' -X POST --data "$1" "$SIM_URL/_sim/faults")
+	has "faults $1: 400 naming $2" "$out" "{\"error\":" "\\\"$2\\\"" "${NL}400"
+}
+
+# slow client, by access key: key 2's write is sent first but waits 1 s;
+# key 1's, sent 0.3 s later, lands first, and key 2's overwrites it, as a
+# demoted node's late write does
+race_sim slow --slow "$AK2=1000"
+start=$(date +%s%N)
+curl_ec2 "$AK2:$SK2" "$(q_route ReplaceRoute $RTB1 $DEST $ENI_C)" >"$T/slow2" 2>&1 &
+slow_pid=$!
+sleep 0.3
+out=$(curl_ec2 "$AK1:$SK1" "$(q_route ReplaceRoute $RTB1 $DEST $ENI_A)")
+ms1=$(ms_since "$start")
+wait "$slow_pid"
+ms2=$(ms_since "$start")
+has "slow: the fast client's write is answered" "$out" "<return>true</return>" "${NL}200"
+check "slow: ... within 0.8 s of the slow one's start (${ms1} ms)" test "$ms1" -lt 800
+has "slow: the slow client's write is answered too" "$(cat "$T/slow2")" "<return>true</return>" "${NL}200"
+check "slow: ... after its 1 s wait (${ms2} ms)" test "$ms2" -ge 1000
+l_slow=$(line_of "slow ReplaceRoute \(injected\): waits 1000 ms, client $AK2 at 127\.0\.0\.1\$")
+l_fast=$(line_of "ReplaceRoute $RTB1 10\.255\.0\.10/32 $ENI_A -> $ENI_A by $AK1\$")
+l_late=$(line_of "ReplaceRoute $RTB1 10\.255\.0\.10/32 $ENI_A -> $ENI_C by $AK2\$")
+check "slow: change log: key 2 arrived first, key 1 applied, then key 2 ($l_slow < $l_fast < $l_late)" \
+	test 0 -lt "$l_slow" -a "$l_slow" -lt "$l_fast" -a "$l_fast" -lt "$l_late"
+expect_eq "slow: the late write is what stays" "$(route_of $RTB1 $DEST)" "$ENI_C"
+# by source address, through the control API (replacing the list)
+sim_post /_sim/faults '{"slow": {"127.0.0.1": 600}}' >/dev/null
+expect_eq "slow: GET /_sim/faults shows the clients" "$(sim_get /_sim/faults | py "d['slow']")" "{'127.0.0.1': 600}"
+start=$(date +%s%N)
+code=$(curl_ec2 "$AK1:$SK1" "$Q_DESCRIBE" | tail -1)
+ms=$(ms_since "$start")
+check "slow: a call from 127.0.0.1 waits 600 ms ($code, ${ms} ms)" test "$code" = 200 -a "$ms" -ge 600
+sim_post /_sim/faults '{"slow": {}}' >/dev/null
+start=$(date +%s%N)
+code=$(curl_ec2 "$AK1:$SK1" "$Q_DESCRIBE" | tail -1)
+ms=$(ms_since "$start")
+check "slow: {} clears the list ($code, ${ms} ms)" test "$code" = 200 -a "$ms" -lt 500
+bad_fault '{"slow": {"not a client": 5}}' slow
+bad_fault '{"slow": {"127.0.0.1": -5}}' slow
+bad_fault '{"slow": []}' slow
+race_stop
+
+# random delay: 20 concurrent CreateRoutes, sent 20 ms apart, are applied in
+# another order; the same seed draws the same delays
+delay_run() { # N: run N, writes $T/delay$N.{order,delays}
+	local i pids=()
+	race_sim "delay$1" --seed 42 --delay 0-300 || return 1
+	for i in $(seq 1 20); do
+		curl_ec2 "$AK1:$SK1" "$(q_route CreateRoute $RTB3 10.255.1.$i/32 $ENI_A)" >"$T/d$i" 2>&1 &
+		pids+=($!)
+		sleep 0.02
+	done
+	wait "${pids[@]}"
+	grep -oE "CreateRoute $RTB3 10\.255\.1\.[0-9]+/32" "$RLOG" | sed -E 's/.*\.([0-9]+)\/32/\1/' |
+		tr '\n' ' ' >"$T/delay$1.order"
+	grep -oE '^[^ ]+ delay CreateRoute \(injected\): waits [0-9]+ ms' "$RLOG" | grep -oE '[0-9]+ ms' |
+		tr '\n' ' ' >"$T/delay$1.delays"
+	race_stop
+}
+delay_run 1
+delay_run 2
+expect_eq "delay: all 20 writes applied" "$(wc -w <"$T/delay1.order")" 20
+check "delay: applied in another order than sent ($(cat "$T/delay1.order"))" \
+	test "$(cat "$T/delay1.order")" != "$(seq 1 20 | tr '\n' ' ')"
+check "delay: each call's delay is logged, within 0..300 ms" /usr/bin/python3 -c "
+import sys; v = [int(x) for x in open('$T/delay1.delays').read().split() if x != 'ms']
+sys.exit(0 if len(v) == 20 and min(v) >= 0 and max(v) <= 300 and len(set(v)) > 10 else 1)"
+expect_eq "delay: the same seed draws the same delays" "$(cat "$T/delay2.delays")" "$(cat "$T/delay1.delays")"
+# long-tailed: one call at a time, so each call's delay is replayed
+pareto_run() { # N
+	local i
+	race_sim "pareto$1" --seed 7 --delay 20-500 --delay-dist pareto || return 1
+	for i in $(seq 1 20); do curl_ec2 "$AK1:$SK1" "$Q_DESCRIBE" >/dev/null 2>&1; done
+	grep -oE 'delay DescribeRouteTables \(injected\): waits [0-9]+ ms' "$RLOG" | grep -oE '[0-9]+ ms' |
+		tr '\n' ' ' >"$T/pareto$1.delays"
+	sim_get /_sim/faults | py "d['delay_min_ms'], d['delay_max_ms'], d['delay_dist']" >"$T/pareto$1.faults"
+	race_stop
+}
+pareto_run 1
+pareto_run 2
+expect_eq "pareto: GET /_sim/faults shows the delay" "$(cat "$T/pareto1.faults")" "(20, 500, 'pareto')"
+check "pareto: most calls wait near 20 ms, a few long, none over 500 ($(cat "$T/pareto1.delays"))" \
+	/usr/bin/python3 -c "
+import sys; v = sorted(int(x) for x in open('$T/pareto1.delays').read().split() if x != 'ms')
+sys.exit(0 if len(v) == 20 and v[0] >= 20 and v[-1] <= 500 and v[10] < 80 and v[-1] > 260 else 1)"
+expect_eq "pareto: the same seed gives each call the same delay" "$(cat "$T/pareto2.delays")" "$(cat "$T/pareto1.delays")"
+race_sim delayctl || true
+bad_fault '{"delay_dist": "normal"}' delay_dist
+bad_fault '{"delay_min_ms": 500, "delay_max_ms": 100}' delay_min_ms
+bad_fault '{"delay_max_ms": 700000}' delay_max_ms
+sim_post /_sim/faults '{"delay_min_ms": 200, "delay_max_ms": 200}' >/dev/null
+start=$(date +%s%N)
+code=$(curl_ec2 "$AK1:$SK1" "$Q_DESCRIBE" | tail -1)
+ms=$(ms_since "$start")
+check "delay set through the control API: 200 ms ($code, ${ms} ms)" test "$code" = 200 -a "$ms" -ge 200
+race_stop
+
+# applied, answer lost: the write is made, the connection closed unanswered
+race_sim lost --lost-answer 1
+curl_ec2 "$AK1:$SK1" "$(q_route CreateRoute $RTB3 10.255.0.77/32 $ENI_A)" >"$T/out" 2>&1
+expect_eq "lost answer: curl gets an empty reply (exit 52)" "$?" 52
+expect_eq "lost answer: the route was created all the same" "$(route_of $RTB3 10.255.0.77/32)" "$ENI_A"
+check "lost answer: the change log marks it" \
+	grep -Eq "^$TS CreateRoute $RTB3 10\.255\.0\.77/32 - -> $ENI_A by $AK1 \(answer lost\)\$" "$RLOG"
+expect_code "lost answer: awscli's retried CreateRoute meets RouteAlreadyExists" RouteAlreadyExists \
+	ec2 create-route --route-table-id $RTB3 --destination-cidr-block 10.255.0.77/32 --network-interface-id $ENI_A
+curl_ec2 "$AK1:$SK1" "$(q_route ReplaceRoute $RTB1 $DEST $ENI_C)" >"$T/out" 2>&1
+expect_eq "lost answer: a ReplaceRoute too (exit 52)" "$?" 52
+expect_eq "lost answer: ... and it was applied" "$(route_of $RTB1 $DEST)" "$ENI_C"
+expect_eq "lost answer: describes are answered" "$(curl_ec2 "$AK1:$SK1" "$Q_DESCRIBE" | tail -1)" 200
+expect_eq "lost answer: counted as AnswerLost, the writes as writes" \
+	"$(stat "d['errors'].get('AnswerLost'), d['writes'], d['errors'].get('RouteAlreadyExists')")" "(2, 2, 1)"
+bad_fault '{"lost_answer": 1.5}' lost_answer
+race_stop
+lost_run() { # N: 12 ReplaceRoutes with --lost-answer 0.5: curl's exit codes
+	local i
+	race_sim "lost$1" --seed 5 --lost-answer 0.5 || return 1
+	for i in $(seq 1 12); do
+		curl_ec2 "$AK1:$SK1" "$(q_route ReplaceRoute $RTB1 $DEST $ENI_C)" >/dev/null 2>&1
+		printf '%s ' $?
+	done >"$T/lost$1.rc"
+	race_stop
+}
+lost_run 1
+lost_run 2
+check "lost answer 0.5: some answers lost, some not ($(cat "$T/lost1.rc"))" \
+	bash -c "grep -q 52 '$T/lost1.rc' && grep -qw 0 '$T/lost1.rc'"
+expect_eq "lost answer 0.5: the same seed loses the same answers" "$(cat "$T/lost2.rc")" "$(cat "$T/lost1.rc")"
+
+# eventual consistency: for 2 s after a write, describes show the route as
+# it was; /_sim/routes and the writes see the truth
+race_sim stale --stale-ms 2000
+start=$(date +%s%N)
+code=$(curl_ec2 "$AK1:$SK1" "$(q_route ReplaceRoute $RTB1 $DEST $ENI_C)" | tail -1)
+expect_eq "stale: ReplaceRoute answered" "$code" 200
+expect_eq "stale: a describe right after still shows the old target" "$(shown $RTB1 $DEST)" "$ENI_A"
+expect_eq "stale: /_sim/routes shows the new one" "$(route_of $RTB1 $DEST)" "$ENI_C"
+curl_ec2 "$AK1:$SK1" "$(q_route CreateRoute $RTB3 10.255.0.88/32 $ENI_A)" >/dev/null
+expect_eq "stale: a route just created is not shown yet" "$(shown $RTB3 10.255.0.88/32)" none
+has "stale: but creating it again meets RouteAlreadyExists" \
+	"$(curl_ec2 "$AK1:$SK1" "$(q_route CreateRoute $RTB3 10.255.0.88/32 $ENI_A)")" \
+	"<Code>RouteAlreadyExists</Code>" "${NL}400"
+curl_ec2 "$AK1:$SK1" "$(q_route DeleteRoute $RTB2 $DEST)" >/dev/null
+expect_eq "stale: a route just deleted is still shown" "$(shown $RTB2 $DEST)" "$ENI_A"
+has "stale: but replacing it fails: no route" \
+	"$(curl_ec2 "$AK1:$SK1" "$(q_route ReplaceRoute $RTB2 $DEST $ENI_C)")" \
+	"<Code>InvalidParameterValue</Code>" "There is no route defined" "${NL}400"
+sim_post /_sim/route "{\"table\":\"$RTB2\",\"dest\":\"10.255.0.20/32\",\"eni\":\"$ENI_C\"}" >/dev/null
+expect_eq "stale: a control-API write lags too" "$(shown $RTB2 10.255.0.20/32)" eni-0deaddeaddeaddead
+check "stale: describes showing a lagging route are logged" \
+	grep -Eq "^$TS stale DescribeRouteTables by $AK1 \(injected\): $RTB1 10\.255\.0\.10/32 shown as $ENI_A, is $ENI_C \(changed [0-9]+ ms ago\)\$" "$RLOG"
+shows() { test "$(shown "$1" "$2")" = "$3"; } # TABLE DEST ENI
+wait_for 5 shows $RTB1 $DEST $ENI_C
+ms=$(ms_since "$start")
+check "stale: the new target shows once 2 s have passed (${ms} ms)" test "$ms" -ge 2000 -a "$ms" -lt 5000
+check "stale: then the created route shows" wait_for 5 shows $RTB3 10.255.0.88/32 $ENI_A
+check "stale: and the deleted one is gone" wait_for 5 shows $RTB2 $DEST none
+sim_post /_sim/faults '{"stale_ms": 0}' >/dev/null
+curl_ec2 "$AK1:$SK1" "$(q_route ReplaceRoute $RTB1 $DEST $ENI_A)" >/dev/null
+expect_eq "stale_ms 0 through the control API: consistent again" "$(shown $RTB1 $DEST)" "$ENI_A"
+bad_fault '{"stale_ms": "soon"}' stale_ms
+bad_fault '{"stale_ms": 100, "lost_answer": 2}' lost_answer
+expect_eq "a refused POST changes no fault" "$(sim_get /_sim/faults | py "d['stale_ms'], d['lost_answer']")" "(0, 0.0)"
+race_stop
+SIM_URL=$MAIN_URL
+
+###########################################################################
 # kernel routes: the sim in a "router" namespace mirrors rtb-1 into its
 # main table; an "instance" namespace behind a veth asks IMDS at
-# 169.254.169.254 and is recognised by its source address.
+# 169.254.169.254 and is recognised by its source address. Describes lag
+# writes by a minute (--stale-ms): the kernel must not.
 NS=$(ns_new router) && NI=$(ns_new inst) || { not_ok "namespaces"; exit 1; }
 if ip -n "$NS" link add sim0 type dummy 2>/dev/null; then
 	ip -n "$NS" addr add 198.18.1.1/24 dev sim0
@@ -500,7 +731,8 @@ ip -n "$NI" route add 169.254.169.254/32 via 198.18.2.1
 ip -n "$NS" addr add 169.254.169.254/32 dev lo
 rm -f "$T/k.port"
 spawn "$T/k.log" ip netns exec "$NS" "$VPCSIM" --state "$STATE" --listen 127.0.0.1:0 \
-	--listen 169.254.169.254:80 --port-file "$T/k.port" --kernel-routes --page-size 1
+	--listen 169.254.169.254:80 --port-file "$T/k.port" --kernel-routes --page-size 1 \
+	--stale-ms 60000
 if ! wait_for 10 test -s "$T/k.port"; then
 	not_ok "simulator in a namespace started" "$(tr '\n' ' ' <"$T/k.log")"
 	exit 1
@@ -513,6 +745,9 @@ nsec2 replace-route --route-table-id $RTB1 --destination-cidr-block $DEST \
 	--network-interface-id $ENI_C >"$T/out" 2>&1
 expect_eq "replace-route in the namespace exits 0" "$?" 0
 expect_eq "kernel route after replace-route: via node c" "$(via)" "via 198.18.2.2"
+expect_eq "the kernel follows the true route, not what describes show (--stale-ms)" \
+	"$(nsec2 describe-route-tables --route-table-ids $RTB1 | py "[r['NetworkInterfaceId'] for r in d['RouteTables'][0]['Routes'] if r['DestinationCidrBlock'] == '$DEST'][0]")" \
+	"$ENI_A"
 nsec2 replace-route --route-table-id $RTB2 --destination-cidr-block $DEST \
 	--network-interface-id $ENI_C >"$T/out" 2>&1
 expect_eq "a write to another table leaves the kernel alone" "$(via)" "via 198.18.2.2"
@@ -524,6 +759,7 @@ check "a route to an unknown ENI is a kernel blackhole" \
 nsec2 delete-route --route-table-id $RTB1 --destination-cidr-block $DEST >"$T/out" 2>&1
 expect_eq "delete-route in the namespace exits 0" "$?" 0
 expect_eq "delete-route removed the kernel route" "$(ip -n "$NS" route show 10.255.0.10/32)" ""
+ip netns exec "$NS" curl -sS --max-time 5 -X POST "$KURL/_sim/stats/reset" >/dev/null
 nsec2 describe-route-tables >"$T/out" 2>&1
 expect_eq "--page-size 1: awscli still sees all tables" "$(py "len(d['RouteTables'])" <"$T/out")" 3
 expect_eq "--page-size 1: one call per table" \

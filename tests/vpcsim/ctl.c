@@ -5,8 +5,6 @@
 
 #include "tests/vpcsim/sim.h"
 
-#define FAULT_MS_MAX 600000 /* ten minutes of latency or stall is plenty */
-
 static enum MHD_Result reply(struct sim_req *r, unsigned status, json_t *o)
 {
 	char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -213,11 +211,20 @@ static json_t *stats_json(struct sim *s)
 
 static json_t *faults_json(const struct sim_faults *f)
 {
-	return json_pack("{s:i, s:f, s:f, s:f, s:f, s:i, s:i, s:s, s:i}", "latency_ms",
-			 (int)f->latency_ms, "throttle", f->throttle, "error5xx",
-			 f->error5xx, "reset", f->reset, "stall_ratio", f->stall_ratio,
-			 "stall_ms", (int)f->stall_ms, "fail_next", (int)f->fail_next,
-			 "fail_code", f->fail_code, "page_size", (int)f->page_size);
+	json_t *slow = json_object();
+
+	for (size_t i = 0; i < f->nslow; i++)
+		json_object_set_new(slow, f->slow[i].who, json_integer(f->slow[i].ms));
+	return json_pack("{s:i, s:f, s:f, s:f, s:f, s:i, s:i, s:s, s:i, s:o, s:i, s:i, "
+			 "s:s, s:f, s:i}",
+			 "latency_ms", (int)f->latency_ms, "throttle", f->throttle,
+			 "error5xx", f->error5xx, "reset", f->reset, "stall_ratio",
+			 f->stall_ratio, "stall_ms", (int)f->stall_ms, "fail_next",
+			 (int)f->fail_next, "fail_code", f->fail_code, "page_size",
+			 (int)f->page_size, "slow", slow, "delay_min_ms",
+			 (int)f->delay_min_ms, "delay_max_ms", (int)f->delay_max_ms,
+			 "delay_dist", sim_dist_name(f->delay_dist), "lost_answer",
+			 f->lost_answer, "stale_ms", (int)f->stale_ms);
 }
 
 static int ratio(json_t *v, double *out)
@@ -237,20 +244,53 @@ static int count(json_t *v, unsigned max, unsigned *out)
 	return 0;
 }
 
+/* {"ADDRESS or KEY ID": ms, ...} replaces every --slow entry ({} clears). */
+static int slow_clients(json_t *v, struct sim_faults *f)
+{
+	const char *who;
+	json_t *ms;
+	unsigned n;
+
+	if (!json_is_object(v) || json_object_size(v) > SIM_SLOW_MAX)
+		return -1;
+	f->nslow = 0;
+	json_object_foreach(v, who, ms)
+	{
+		if (count(ms, SIM_FAULT_MS_MAX, &n) == -1 ||
+		    sim_slow_set(f, who, n) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int dist(json_t *v, enum sim_dist *out)
+{
+	int d = json_is_string(v) ? sim_dist_parse(json_string_value(v)) : -1;
+
+	if (d == -1)
+		return -1;
+	*out = (enum sim_dist)d;
+	return 0;
+}
+
 /* Validate every key into a copy; the live faults change only when all
  * of them are good. */
 static int parse_faults(json_t *o, struct sim_faults *f, char *err, size_t errsz)
 {
-	const char *k;
+	static const char *const hint[][2] = {
+	    {"slow", ": want {\"IP address or access key id\": ms, ...}, at most 8"},
+	    {"delay_dist", ": want \"uniform\" or \"pareto\""},
+	};
+	const char *k, *why;
 	json_t *v;
 	int bad;
 
 	json_object_foreach(o, k, v)
 	{
 		if (strcmp(k, "latency_ms") == 0)
-			bad = count(v, FAULT_MS_MAX, &f->latency_ms);
+			bad = count(v, SIM_FAULT_MS_MAX, &f->latency_ms);
 		else if (strcmp(k, "stall_ms") == 0)
-			bad = count(v, FAULT_MS_MAX, &f->stall_ms);
+			bad = count(v, SIM_FAULT_MS_MAX, &f->stall_ms);
 		else if (strcmp(k, "fail_next") == 0)
 			bad = count(v, 1000000, &f->fail_next);
 		else if (strcmp(k, "page_size") == 0)
@@ -263,6 +303,18 @@ static int parse_faults(json_t *o, struct sim_faults *f, char *err, size_t errsz
 			bad = ratio(v, &f->reset);
 		else if (strcmp(k, "stall_ratio") == 0)
 			bad = ratio(v, &f->stall_ratio);
+		else if (strcmp(k, "slow") == 0)
+			bad = slow_clients(v, f);
+		else if (strcmp(k, "delay_min_ms") == 0)
+			bad = count(v, SIM_FAULT_MS_MAX, &f->delay_min_ms);
+		else if (strcmp(k, "delay_max_ms") == 0)
+			bad = count(v, SIM_FAULT_MS_MAX, &f->delay_max_ms);
+		else if (strcmp(k, "delay_dist") == 0)
+			bad = dist(v, &f->delay_dist);
+		else if (strcmp(k, "lost_answer") == 0)
+			bad = ratio(v, &f->lost_answer);
+		else if (strcmp(k, "stale_ms") == 0)
+			bad = count(v, SIM_FAULT_MS_MAX, &f->stale_ms);
 		else if (strcmp(k, "fail_code") == 0)
 			bad = !json_is_string(v) ||
 			      !ec2_code_valid(json_string_value(v)) ||
@@ -273,17 +325,38 @@ static int parse_faults(json_t *o, struct sim_faults *f, char *err, size_t errsz
 			return -1;
 		}
 		if (bad) {
-			snprintf(err, errsz, "bad value for \"%s\"", k);
+			why = "";
+			for (size_t i = 0; i < ARRAY_SIZE(hint); i++)
+				if (strcmp(hint[i][0], k) == 0)
+					why = hint[i][1];
+			snprintf(err, errsz, "bad value for \"%s\"%s", k, why);
 			return -1;
 		}
 	}
+	if (f->delay_min_ms > f->delay_max_ms) {
+		snprintf(err, errsz,
+			 "\"delay_min_ms\" (%u) is above \"delay_max_ms\" (%u)",
+			 f->delay_min_ms, f->delay_max_ms);
+		return -1;
+	}
 	return 0;
+}
+
+/* "WHO=MS,..." or "-" for the change log. */
+static void slow_text(const struct sim_faults *f, char *out, size_t outsz)
+{
+	size_t n = 0;
+
+	snprintf(out, outsz, "-");
+	for (size_t i = 0; i < f->nslow && n < outsz; i++)
+		n += (size_t)snprintf(out + n, outsz - n, "%s%s=%u", i ? "," : "",
+				      f->slow[i].who, f->slow[i].ms);
 }
 
 static enum MHD_Result faults(struct sim *s, struct sim_req *r, json_t *o, int post)
 {
 	struct sim_faults f;
-	char err[128];
+	char err[256], slow[SIM_SLOW_MAX * (SIM_KEY_MAX + 12)];
 	json_t *out;
 
 	pthread_mutex_lock(&s->mu);
@@ -295,13 +368,19 @@ static enum MHD_Result faults(struct sim *s, struct sim_req *r, json_t *o, int p
 	s->faults = f;
 	out = faults_json(&f);
 	pthread_mutex_unlock(&s->mu);
-	if (post)
+	if (post) {
+		slow_text(&f, slow, sizeof(slow));
 		sim_log(s,
 			"faults latency_ms=%u throttle=%g error5xx=%g reset=%g "
 			"stall_ratio=%g "
-			"stall_ms=%u fail_next=%u fail_code=%s page_size=%u",
+			"stall_ms=%u fail_next=%u fail_code=%s page_size=%u slow=%s "
+			"delay_min_ms=%u delay_max_ms=%u delay_dist=%s lost_answer=%g "
+			"stale_ms=%u",
 			f.latency_ms, f.throttle, f.error5xx, f.reset, f.stall_ratio,
-			f.stall_ms, f.fail_next, f.fail_code, f.page_size);
+			f.stall_ms, f.fail_next, f.fail_code, f.page_size, slow,
+			f.delay_min_ms, f.delay_max_ms, sim_dist_name(f.delay_dist),
+			f.lost_answer, f.stale_ms);
+	}
 	return reply(r, 200, out);
 }
 

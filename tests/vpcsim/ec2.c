@@ -4,6 +4,7 @@
  * and a change log line per accepted write. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 #define PARAM_KEY_MAX 256
 #define INDEX_MAX     1000 /* highest N in RouteTableId.N, Filter.N, ... */
 #define TOKEN_PREFIX  "vpcsim-page-"
+/* Recent changes kept per table for --stale-ms: every route of a full table
+ * and as many just deleted; beyond that the oldest is forgotten early. */
+#define CHANGES_MAX (2 * SIM_ROUTES_MAX)
 
 struct param {
 	char *k, *v;
@@ -36,7 +40,11 @@ struct call {
 	const char *action;   /* a known action name, or NULL */
 	char action_text[64]; /* what the client sent, sanitised, for the log */
 	char akid[SIM_KEY_MAX];
-	char why[160]; /* detail for the log only */
+	char peer[64];		      /* source address, for --slow */
+	char client_key[SIM_KEY_MAX]; /* the key id claimed, for --slow */
+	int lose_answer;	      /* --lost-answer: drop the answer if it succeeds */
+	char by[SIM_KEY_MAX + 16];    /* the writer, as the change log names it */
+	char why[160];		      /* detail for the log only */
 	char reqid[37];
 	/* the answer */
 	unsigned status;
@@ -246,10 +254,59 @@ static int return_true(struct call *c)
 	return 0;
 }
 
+/* 1 if ch is recent enough that describes still show the state before it. */
+static int in_window(const struct sim *s, const struct sim_change *ch, uint64_t now)
+{
+	return now - ch->at_ms < s->faults.stale_ms;
+}
+
+/* The change of dest in t that describes still lag behind, or NULL. */
+static const struct sim_change *recent_change(const struct sim *s,
+					      const struct sim_table *t, const char *dest,
+					      uint64_t now)
+{
+	for (size_t i = 0; i < t->nchanges; i++)
+		if (strcmp(t->changes[i].dest, dest) == 0)
+			return in_window(s, &t->changes[i], now) ? &t->changes[i] : NULL;
+	return NULL;
+}
+
+/* Remember what a route was before a write, for --stale-ms describes. Only
+ * the last change of a destination counts; older ones and those past the
+ * window are dropped here, which keeps the list short. */
+static void keep_change(struct sim *s, struct sim_table *t, const char *dest, int family,
+			const char *old_eni)
+{
+	uint64_t now = sim_mono_ms(s);
+	struct sim_change *ch;
+	size_t keep = 0;
+
+	if (s->faults.stale_ms == 0) {
+		t->nchanges = 0;
+		return;
+	}
+	for (size_t i = 0; i < t->nchanges; i++)
+		if (strcmp(t->changes[i].dest, dest) != 0 &&
+		    in_window(s, &t->changes[i], now))
+			t->changes[keep++] = t->changes[i];
+	t->nchanges = keep;
+	if (t->nchanges == CHANGES_MAX)
+		memmove(&t->changes[0], &t->changes[1],
+			--t->nchanges * sizeof(t->changes[0]));
+	t->changes = xreallocarray(t->changes, t->nchanges + 1, sizeof(*t->changes));
+	ch = &t->changes[t->nchanges++];
+	memset(ch, 0, sizeof(*ch));
+	strlcpy_chk(ch->dest, dest, sizeof(ch->dest));
+	strlcpy_chk(ch->prev_eni, old_eni ? old_eni : "", sizeof(ch->prev_eni));
+	ch->family = family;
+	ch->at_ms = now;
+}
+
 void sim_route_changed(struct sim *s, const char *action, struct sim_table *t,
 		       const char *dest, int family, const char *old_eni,
 		       const char *new_eni, const char *by)
 {
+	keep_change(s, t, dest, family, old_eni);
 	sim_log(s, "%s %s %s %s -> %s by %s", action, t->id, dest,
 		old_eni && *old_eni ? old_eni : "-", new_eni && *new_eni ? new_eni : "-",
 		by);
@@ -392,6 +449,58 @@ static int page_limits(struct call *c, size_t nsel, size_t *offset, size_t *limi
 	return 0;
 }
 
+/* What a describe shows of t while --stale-ms lags it: each route changed
+ * within the window as it was before (gone if it was just created, still
+ * there if just deleted). v's routes are the caller's to free. */
+static void stale_view(struct call *c, struct sim_table *t, uint64_t now,
+		       struct sim_table *v)
+{
+	const struct sim_change *ch;
+
+	memset(v, 0, sizeof(*v));
+	memcpy(v->id, t->id, sizeof(v->id));
+	v->routes = xcalloc(t->nroutes + t->nchanges, sizeof(*v->routes));
+	for (size_t i = 0; i < t->nroutes; i++) {
+		ch = recent_change(c->s, t, t->routes[i].dest, now);
+		if (ch && ch->prev_eni[0] == '\0')
+			continue;
+		v->routes[v->nroutes] = t->routes[i];
+		if (ch)
+			memcpy(v->routes[v->nroutes].eni, ch->prev_eni,
+			       sizeof(ch->prev_eni));
+		v->nroutes++;
+	}
+	for (size_t i = 0; i < t->nchanges; i++) {
+		struct sim_route *r = &v->routes[v->nroutes];
+		ch = &t->changes[i];
+		if (ch->prev_eni[0] == '\0' || !in_window(c->s, ch, now) ||
+		    sim_route_find(t, ch->dest))
+			continue;
+		memcpy(r->dest, ch->dest, sizeof(r->dest));
+		memcpy(r->eni, ch->prev_eni, sizeof(r->eni));
+		r->family = ch->family;
+		v->nroutes++;
+	}
+}
+
+/* One line per route a describe showed as it was before its last change. */
+static void log_stale(struct call *c, struct sim_table *t, uint64_t now)
+{
+	for (size_t i = 0; i < t->nchanges; i++) {
+		const struct sim_change *ch = &t->changes[i];
+		const struct sim_route *r = sim_route_find(t, ch->dest);
+		const char *cur = r ? r->eni : "";
+		if (!in_window(c->s, ch, now) || strcmp(cur, ch->prev_eni) == 0)
+			continue;
+		sim_log(
+		    c->s,
+		    "stale DescribeRouteTables by %s (injected): %s %s shown as %s, is "
+		    "%s (changed %llu ms ago)",
+		    c->akid, t->id, ch->dest, ch->prev_eni[0] ? ch->prev_eni : "-",
+		    *cur ? cur : "-", (unsigned long long)(now - ch->at_ms));
+	}
+}
+
 static int do_describe(struct call *c)
 {
 	struct sim_state *st = &c->s->st;
@@ -399,8 +508,15 @@ static int do_describe(struct call *c)
 	const struct sim_table **sel = xcalloc(st->ntables + 1, sizeof(*sel));
 	size_t nids = indexed(c, "RouteTableId.", "", ids, INDEX_MAX), nsel = 0;
 	size_t offset, limit, end;
+	struct sim_table *views = NULL; /* --stale-ms: what describes show */
+	uint64_t now = sim_mono_ms(c->s);
 	int rc = -1;
 
+	if (c->s->faults.stale_ms > 0) {
+		views = xcalloc(st->ntables + 1, sizeof(*views));
+		for (size_t i = 0; i < st->ntables; i++)
+			stale_view(c, &st->tables[i], now, &views[i]);
+	}
 	for (size_t i = 0; i < nids; i++) {
 		const struct sim_table *t = sim_table_find(st, ids[i].v);
 		int dup = 0;
@@ -410,6 +526,8 @@ static int do_describe(struct call *c)
 			       "The routeTable ID '%.100s' does not exist", ids[i].v);
 			goto out;
 		}
+		if (views)
+			t = &views[t - st->tables];
 		for (size_t k = 0; k < nsel; k++)
 			dup |= sel[k] == t;
 		if (!dup)
@@ -417,7 +535,7 @@ static int do_describe(struct call *c)
 	}
 	if (nids == 0)
 		for (size_t i = 0; i < st->ntables; i++)
-			sel[nsel++] = &st->tables[i];
+			sel[nsel++] = views ? &views[i] : &st->tables[i];
 	if (filters(c, sel, &nsel) == -1 || page_limits(c, nsel, &offset, &limit) == -1)
 		goto out;
 	end = limit && offset + limit < nsel ? offset + limit : nsel;
@@ -432,12 +550,17 @@ static int do_describe(struct call *c)
 		 -1) ||
 	    sim_bprintf(&c->body, "</DescribeRouteTablesResponse>") == -1)
 		goto toolarge;
+	for (size_t i = offset; views && i < end; i++)
+		log_stale(c, &st->tables[sel[i] - views], now);
 	c->status = 200;
 	rc = 0;
 	goto out;
 toolarge:
 	seterr(c, 500, "InternalError", "An internal error has occurred.");
 out:
+	for (size_t i = 0; views && i < st->ntables; i++)
+		free(views[i].routes);
+	free(views);
 	free(ids);
 	free(sel);
 	return rc;
@@ -711,7 +834,7 @@ static int do_replace(struct call *c)
 	strlcpy_chk(old, r->eni, sizeof(old));
 	strlcpy_chk(r->eni, a.eni, sizeof(r->eni));
 	c->s->writes++;
-	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, old, a.eni, c->akid);
+	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, old, a.eni, c->by);
 	return return_true(c);
 }
 
@@ -729,7 +852,7 @@ static int do_create(struct call *c)
 			      "The maximum number of routes has been reached.");
 	sim_route_add(a.t, a.dest, a.family, a.eni);
 	c->s->writes++;
-	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, NULL, a.eni, c->akid);
+	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, NULL, a.eni, c->by);
 	return return_true(c);
 }
 
@@ -752,7 +875,7 @@ static int do_delete(struct call *c)
 	strlcpy_chk(old, r->eni, sizeof(old));
 	sim_route_del(a.t, r);
 	c->s->writes++;
-	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, old, NULL, c->akid);
+	sim_route_changed(c->s, c->action, a.t, a.dest, a.family, old, NULL, c->by);
 	return return_true(c);
 }
 
@@ -772,18 +895,59 @@ int ec2_code_valid(const char *code)
 
 struct fault_plan {
 	unsigned latency_ms;
+	unsigned slow_ms;
+	unsigned delay_ms;
 	unsigned stall_ms;
 	int reset;
+	int lose_answer;
 	char code[SIM_CODE_MAX]; /* "" = no injected error */
 };
 
-static void plan_faults(struct sim *s, struct fault_plan *fp)
+static int mutating(const char *action)
 {
+	return action &&
+	       (strcmp(action, "ReplaceRoute") == 0 ||
+		strcmp(action, "CreateRoute") == 0 || strcmp(action, "DeleteRoute") == 0);
+}
+
+/* The longest --slow wait among the entries naming the call's source address
+ * or the key id it claims: a node is slow whether or not it signs well. */
+static unsigned slow_ms(const struct sim_faults *f, const struct call *c)
+{
+	unsigned ms = 0;
+
+	for (size_t i = 0; i < f->nslow; i++)
+		if ((strcmp(f->slow[i].who, c->peer) == 0 ||
+		     strcmp(f->slow[i].who, c->client_key) == 0) &&
+		    f->slow[i].ms > ms)
+			ms = f->slow[i].ms;
+	return ms;
+}
+
+/* A random wait in delay_min_ms..delay_max_ms. Long-tailed: Lomax (Pareto
+ * II) of shape 1.16, the "80/20" one, scaled to a twentieth of the range
+ * and cut at the top, so half the calls wait less than 4% of the range
+ * above the minimum and about 3% wait the maximum. Caller holds mu. */
+static unsigned delay_ms(struct sim *s, const struct sim_faults *f)
+{
+	double u = sim_rand01(s), range = f->delay_max_ms - f->delay_min_ms, x;
+
+	if (f->delay_dist == SIM_DIST_PARETO)
+		x = range / 20 * (pow(1 - u, -1 / 1.16) - 1);
+	else
+		x = u * (range + 1);
+	return f->delay_min_ms + (unsigned)(x < range ? x : range);
+}
+
+static void plan_faults(struct call *c, struct fault_plan *fp)
+{
+	struct sim *s = c->s;
 	struct sim_faults *f = &s->faults;
 
 	memset(fp, 0, sizeof(*fp));
 	pthread_mutex_lock(&s->mu);
 	fp->latency_ms = f->latency_ms;
+	fp->slow_ms = slow_ms(f, c);
 	if (f->reset > 0 && sim_rand01(s) < f->reset) {
 		fp->reset = 1;
 		goto out;
@@ -800,7 +964,23 @@ static void plan_faults(struct sim *s, struct fault_plan *fp)
 			    sim_rand01(s) < 0.5 ? "InternalError" : "Unavailable",
 			    sizeof(fp->code));
 	}
+	/* Drawn after the older faults, so that their seeds replay as before. */
+	if (f->delay_max_ms > 0) {
+		fp->delay_ms = delay_ms(s, f);
+		/* Logged under mu: the log's order is the draws' order. */
+		sim_log(s, "delay %s (injected): waits %u ms, client %s at %s",
+			c->action_text, fp->delay_ms,
+			c->client_key[0] ? c->client_key : "-",
+			c->peer[0] ? c->peer : "-");
+	}
+	if (f->lost_answer > 0 && mutating(c->action) && sim_rand01(s) < f->lost_answer)
+		fp->lose_answer = 1;
 out:
+	if (fp->slow_ms)
+		sim_log(s, "slow %s (injected): waits %u ms, client %s at %s",
+			c->action_text, fp->slow_ms,
+			c->client_key[0] ? c->client_key : "-",
+			c->peer[0] ? c->peer : "-");
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -821,6 +1001,25 @@ static void identify_action(struct call *c)
 		if (isalnum((unsigned char)*p))
 			c->action_text[n++] = *p;
 	c->action_text[n ? n : 1] = '\0';
+}
+
+/* Who calls, for --slow: the source address, and the key id the
+ * Authorization header names, before (and whether or not) it verifies. */
+static void identify_client(struct call *c)
+{
+	const char *h = MHD_lookup_connection_value(c->r->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *p = h ? strstr(h, "Credential=") : NULL;
+	size_t n = 0;
+
+	sim_client_addr(c->r->conn, c->peer, sizeof(c->peer));
+	if (p == NULL)
+		return;
+	for (p += strlen("Credential=");
+	     isalnum((unsigned char)*p) && n < sizeof(c->client_key) - 1; p++)
+		c->client_key[n++] = *p;
+	/* Only a whole key id, the scope's first part, names a client. */
+	c->client_key[*p == '/' ? n : 0] = '\0';
 }
 
 /* Temporary credentials carry their role's deny list; caller holds mu. */
@@ -876,6 +1075,8 @@ static void execute(struct call *c)
 			     sizeof(c->why))) {
 	case SIGV4_OK:
 		c->why[0] = '\0';
+		snprintf(c->by, sizeof(c->by), "%s%s", c->akid,
+			 c->lose_answer ? " (answer lost)" : "");
 		authorised_call(c, cred);
 		break;
 	case SIGV4_EXPIRED:
@@ -934,8 +1135,11 @@ static enum MHD_Result handle(struct call *c)
 		return answer(c, NULL);
 	}
 	identify_action(c);
-	plan_faults(c->s, &fp);
-	sim_sleep_ms(c->s, fp.latency_ms);
+	identify_client(c);
+	plan_faults(c, &fp);
+	/* Every wait comes before the call is applied: a call overtaken by a
+	 * later one while it waits is applied after it. */
+	sim_sleep_ms(c->s, fp.latency_ms + fp.slow_ms + fp.delay_ms);
 	if (fp.reset) {
 		pthread_mutex_lock(&c->s->mu);
 		sim_count(c->s, c->action, "ConnectionReset");
@@ -949,7 +1153,15 @@ static enum MHD_Result handle(struct call *c)
 		setcode(c, fp.code);
 		return answer(c, " (injected)");
 	}
+	c->lose_answer = fp.lose_answer;
 	execute(c);
+	if (c->lose_answer && c->status == 200) {
+		/* The change is made and logged; the client never hears of it. */
+		pthread_mutex_lock(&c->s->mu);
+		sim_count(c->s, c->action, "AnswerLost");
+		pthread_mutex_unlock(&c->s->mu);
+		return MHD_NO;
+	}
 	return answer(c, NULL);
 }
 

@@ -2,7 +2,6 @@
  * GETs that carry it. The answering instance is the one whose address is the
  * client's source address (so each namespace of a test sees its own), else
  * the state file's imds_default_instance. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -23,20 +22,10 @@ static enum MHD_Result text(struct sim_req *r, unsigned status, const char *body
 
 static const struct sim_instance *which_instance(struct sim *s, struct sim_req *r)
 {
-	const union MHD_ConnectionInfo *ci;
 	const struct sim_instance *in = NULL;
-	char addr[INET6_ADDRSTRLEN] = "";
+	char addr[INET6_ADDRSTRLEN];
 
-	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)ci->client_addr;
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-	} else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)ci->client_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], addr,
-				  sizeof(addr));
-	}
+	sim_client_addr(r->conn, addr, sizeof(addr));
 	if (addr[0])
 		in = sim_inst_by_addr(&s->st, addr);
 	if (in == NULL && s->st.default_inst >= 0)

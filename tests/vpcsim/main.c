@@ -43,6 +43,9 @@ static void usage(void)
 		"[--error5xx RATIO]\n"
 		"              [--reset RATIO] [--stall-ratio R --stall-ms MS]\n"
 		"              [--fail-next N [--fail-code CODE]] [--page-size N]\n"
+		"              [--slow WHO=MS]... [--delay MIN-MAX [--delay-dist "
+		"uniform|pareto]]\n"
+		"              [--lost-answer RATIO] [--stale-ms MS]\n"
 		"              [--cred-ttl SECONDS] [--kernel-routes] [--seed N]\n"
 		"              [--secrets-log FILE]\n");
 	exit(2);
@@ -84,6 +87,41 @@ static double ratio(const char *flag, const char *v)
 	if (errno || end == v || *end || !(r >= 0 && r <= 1))
 		die2("%s: \"%s\" is not a ratio in 0..1", flag, v);
 	return r;
+}
+
+/* --slow WHO=MS: WHO a source address or an access key id. */
+static void parse_slow(struct sim_faults *f, const char *v)
+{
+	const char *eq = strrchr(v, '=');
+	char who[SIM_KEY_MAX], canon[SIM_KEY_MAX];
+	size_t n = eq ? (size_t)(eq - v) : 0;
+
+	if (eq == NULL || n >= sizeof(who))
+		die2("--slow: \"%s\" is not WHO=MS", v);
+	memcpy(who, v, n);
+	who[n] = '\0';
+	if (sim_who_canon(who, canon, sizeof(canon)) == -1)
+		die2("--slow: \"%s\" is neither an IP address nor an access key id", who);
+	if (sim_slow_set(f, canon, (unsigned)num("--slow", eq + 1, SIM_FAULT_MS_MAX)) ==
+	    -1)
+		die2("--slow: at most %d clients", SIM_SLOW_MAX);
+}
+
+/* --delay MIN-MAX, in ms. */
+static void parse_delay(struct sim_faults *f, const char *v)
+{
+	const char *dash = strchr(v, '-');
+	char min[16];
+	size_t n = dash ? (size_t)(dash - v) : 0;
+
+	if (dash == NULL || n == 0 || n >= sizeof(min))
+		die2("--delay: \"%s\" is not MIN-MAX (milliseconds)", v);
+	memcpy(min, v, n);
+	min[n] = '\0';
+	f->delay_min_ms = (unsigned)num("--delay", min, SIM_FAULT_MS_MAX);
+	f->delay_max_ms = (unsigned)num("--delay", dash + 1, SIM_FAULT_MS_MAX);
+	if (f->delay_min_ms > f->delay_max_ms || f->delay_max_ms == 0)
+		die2("--delay: \"%s\": want MIN <= MAX and MAX above 0", v);
 }
 
 /* "127.0.0.1:0", "[::1]:8080", "169.254.169.254:80". */
@@ -133,7 +171,12 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		O_KERNEL,
 		O_SEED,
 		O_PORTFILE,
-		O_SECRETS
+		O_SECRETS,
+		O_SLOW,
+		O_DELAY,
+		O_DELAY_DIST,
+		O_LOST,
+		O_STALE
 	};
 	static const struct option lo[] = {
 	    {"state", required_argument, NULL, 's'},
@@ -150,13 +193,18 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 	    {"fail-next", required_argument, NULL, O_FAIL_N},
 	    {"fail-code", required_argument, NULL, O_FAIL_CODE},
 	    {"page-size", required_argument, NULL, O_PAGE},
+	    {"slow", required_argument, NULL, O_SLOW},
+	    {"delay", required_argument, NULL, O_DELAY},
+	    {"delay-dist", required_argument, NULL, O_DELAY_DIST},
+	    {"lost-answer", required_argument, NULL, O_LOST},
+	    {"stale-ms", required_argument, NULL, O_STALE},
 	    {"cred-ttl", required_argument, NULL, O_TTL},
 	    {"kernel-routes", no_argument, NULL, O_KERNEL},
 	    {"seed", required_argument, NULL, O_SEED},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int ch;
+	int ch, d, have_dist = 0;
 
 	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (ch) {
@@ -178,7 +226,8 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 			o->log = optarg;
 			break;
 		case O_LATENCY:
-			f->latency_ms = (unsigned)num("--latency", optarg, 600000);
+			f->latency_ms =
+			    (unsigned)num("--latency", optarg, SIM_FAULT_MS_MAX);
 			break;
 		case O_THROTTLE:
 			f->throttle = ratio("--throttle", optarg);
@@ -193,7 +242,8 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 			f->stall_ratio = ratio("--stall-ratio", optarg);
 			break;
 		case O_STALL_MS:
-			f->stall_ms = (unsigned)num("--stall-ms", optarg, 600000);
+			f->stall_ms =
+			    (unsigned)num("--stall-ms", optarg, SIM_FAULT_MS_MAX);
 			break;
 		case O_FAIL_N:
 			f->fail_next = (unsigned)num("--fail-next", optarg, 1000000);
@@ -206,6 +256,26 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		case O_PAGE:
 			f->page_size =
 			    (unsigned)num("--page-size", optarg, SIM_TABLES_MAX);
+			break;
+		case O_SLOW:
+			parse_slow(f, optarg);
+			break;
+		case O_DELAY:
+			parse_delay(f, optarg);
+			break;
+		case O_DELAY_DIST:
+			if ((d = sim_dist_parse(optarg)) == -1)
+				die2("--delay-dist: \"%s\" is not uniform or pareto",
+				     optarg);
+			f->delay_dist = (enum sim_dist)d;
+			have_dist = 1;
+			break;
+		case O_LOST:
+			f->lost_answer = ratio("--lost-answer", optarg);
+			break;
+		case O_STALE:
+			f->stale_ms =
+			    (unsigned)num("--stale-ms", optarg, SIM_FAULT_MS_MAX);
 			break;
 		case O_TTL:
 			*cred_ttl = (unsigned)num("--cred-ttl", optarg, 43200);
@@ -229,6 +299,8 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		die2("--state FILE is required");
 	if (f->stall_ratio > 0 && f->stall_ms == 0)
 		die2("--stall-ratio needs --stall-ms");
+	if (have_dist && f->delay_max_ms == 0)
+		die2("--delay-dist needs --delay");
 	if (o->nls == 0)
 		parse_listen(&o->ls[o->nls++], "127.0.0.1:0");
 }

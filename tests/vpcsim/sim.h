@@ -29,6 +29,8 @@
 #define SIM_TOKENS_MAX	 1024 /* live IMDS tokens; the oldest go first */
 #define SIM_TMPCREDS_MAX 256  /* live temporary credentials */
 #define SIM_LISTEN_MAX	 8
+#define SIM_SLOW_MAX	 8	/* --slow entries */
+#define SIM_FAULT_MS_MAX 600000 /* ten minutes of any injected wait is plenty */
 
 struct sim_route {
 	char dest[SIM_CIDR_MAX]; /* canonical CIDR text */
@@ -37,10 +39,21 @@ struct sim_route {
 	int local;		 /* the VPC's own route: gatewayId local */
 };
 
+/* A route's last change, kept while describes may still show the state
+ * before it (--stale-ms); one per destination, the route may be gone. */
+struct sim_change {
+	char dest[SIM_CIDR_MAX];
+	int family;
+	char prev_eni[SIM_ID_MAX]; /* "" = the route did not exist */
+	uint64_t at_ms;		   /* sim_mono_ms */
+};
+
 struct sim_table {
 	char id[SIM_ID_MAX];
 	struct sim_route *routes; /* routes[0] is the local route */
 	size_t nroutes;
+	struct sim_change *changes; /* recent changes, oldest first */
+	size_t nchanges;
 };
 
 struct sim_cred {
@@ -86,6 +99,15 @@ struct sim_state {
 	int kernel_table; /* index into tables, -1 when none is mirrored */
 };
 
+/* A client whose EC2 calls wait before they are applied: who is a source
+ * address (canonical text) or an access key id. */
+struct sim_slow {
+	char who[SIM_KEY_MAX];
+	unsigned ms;
+};
+
+enum sim_dist { SIM_DIST_UNIFORM, SIM_DIST_PARETO };
+
 /* Fault injection for EC2 calls; ratios are 0..1. */
 struct sim_faults {
 	unsigned latency_ms;
@@ -97,6 +119,13 @@ struct sim_faults {
 	unsigned fail_next;
 	char fail_code[SIM_CODE_MAX];
 	unsigned page_size; /* 0 = DescribeRouteTables does not page by itself */
+	/* the faults behind failover races */
+	struct sim_slow slow[SIM_SLOW_MAX];
+	size_t nslow;
+	unsigned delay_min_ms, delay_max_ms; /* max 0 = no random delay */
+	enum sim_dist delay_dist;
+	double lost_answer; /* successful writes whose answer is dropped */
+	unsigned stale_ms;  /* describes lag a route's change by this much */
 };
 
 struct sim_token {
@@ -202,6 +231,17 @@ void sim_uuid(char out[37]);
 void sim_random_text(char *out, size_t n, const char *alphabet);
 /* Uniform [0,1) from the seeded fault PRNG; caller holds mu. */
 double sim_rand01(struct sim *s);
+/* The connection's peer address as text (IPv4-mapped IPv6 as IPv4), or "". */
+void sim_client_addr(struct MHD_Connection *conn, char *out, size_t outsz);
+/* Canonical form of a --slow client: an IP address or an access key id;
+ * -1 when it is neither. */
+int sim_who_canon(const char *in, char *out, size_t outsz);
+/* Add or replace a --slow entry; -1 when SIM_SLOW_MAX are in use or who is
+ * not a client (sim_who_canon). */
+int sim_slow_set(struct sim_faults *f, const char *who, unsigned ms);
+/* "uniform" or "pareto" -> enum sim_dist, -1 otherwise; and back. */
+int sim_dist_parse(const char *name);
+const char *sim_dist_name(enum sim_dist d);
 /* Sleep ms milliseconds, returning early when the simulator stops. */
 void sim_sleep_ms(struct sim *s, unsigned ms);
 /* One timestamped line in the change log. */
@@ -224,7 +264,8 @@ enum MHD_Result sim_respond(struct MHD_Connection *c, unsigned status, const cha
 enum MHD_Result ec2_handle(struct sim *s, struct sim_req *r);
 /* 1 if code may be injected as an EC2 error code (letters, digits, dots). */
 int ec2_code_valid(const char *code);
-/* Log a route change and mirror it to the kernel; caller holds mu. */
+/* Log a route change, keep it for --stale-ms describes and mirror it to the
+ * kernel; caller holds mu. */
 void sim_route_changed(struct sim *s, const char *action, struct sim_table *t,
 		       const char *dest, int family, const char *old_eni,
 		       const char *new_eni, const char *by);

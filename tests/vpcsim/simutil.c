@@ -1,6 +1,9 @@
 /* simutil.c — the simulator's small helpers: bounded text building, time
  * stamps, randomness (system CSPRNG for ids and secrets, a seeded PRNG for
  * fault decisions so a run can be replayed), the change log and counters. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +140,79 @@ double sim_rand01(struct sim *s)
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	z ^= z >> 31;
 	return (double)(z >> 11) * 0x1.0p-53;
+}
+
+void sim_client_addr(struct MHD_Connection *conn, char *out, size_t outsz)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	out[0] = '\0';
+	if (sa && sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+			  (socklen_t)outsz);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		/* A dual-stack listener's IPv4 client is still that IPv4 address. */
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)outsz);
+		else
+			inet_ntop(AF_INET6, a, out, (socklen_t)outsz);
+	}
+}
+
+int sim_who_canon(const char *in, char *out, size_t outsz)
+{
+	unsigned char bin[16];
+	size_t n = strlen(in);
+
+	/* The text inet_ntop gives, as sim_client_addr reports peers. */
+	if (inet_pton(AF_INET, in, bin) == 1)
+		return inet_ntop(AF_INET, bin, out, (socklen_t)outsz) ? 0 : -1;
+	if (inet_pton(AF_INET6, in, bin) == 1)
+		return inet_ntop(AF_INET6, bin, out, (socklen_t)outsz) ? 0 : -1;
+	if (n == 0 || n >= outsz)
+		return -1;
+	for (const char *p = in; *p; p++)
+		if (!isalnum((unsigned char)*p))
+			return -1;
+	memcpy(out, in, n + 1);
+	return 0;
+}
+
+int sim_slow_set(struct sim_faults *f, const char *who, unsigned ms)
+{
+	char canon[SIM_KEY_MAX];
+	size_t i;
+
+	if (sim_who_canon(who, canon, sizeof(canon)) == -1)
+		return -1;
+	for (i = 0; i < f->nslow && strcmp(f->slow[i].who, canon) != 0; i++)
+		;
+	if (i == SIM_SLOW_MAX)
+		return -1;
+	if (i == f->nslow)
+		f->nslow++;
+	memcpy(f->slow[i].who, canon, sizeof(canon));
+	f->slow[i].ms = ms;
+	return 0;
+}
+
+static const char *const dist_names[] = {
+    [SIM_DIST_UNIFORM] = "uniform", [SIM_DIST_PARETO] = "pareto"};
+
+int sim_dist_parse(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(dist_names); i++)
+		if (strcmp(dist_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *sim_dist_name(enum sim_dist d)
+{
+	return dist_names[d];
 }
 
 void sim_sleep_ms(struct sim *s, unsigned ms)

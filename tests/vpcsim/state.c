@@ -415,8 +415,10 @@ void sim_state_free(struct sim_state *st)
 		free(st->roles[i].deny);
 	}
 	free(st->roles);
-	for (size_t i = 0; i < st->ntables; i++)
+	for (size_t i = 0; i < st->ntables; i++) {
 		free(st->tables[i].routes);
+		free(st->tables[i].changes);
+	}
 	/* A table that failed half-way may hold routes without being counted. */
 	free(st->tables);
 	free(st->insts);
