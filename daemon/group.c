@@ -122,10 +122,10 @@ struct grp {
 	uint64_t late_total;	   /* late writes taken back, ever */
 	unsigned gen_late;	   /* of settle_gen */
 	char last_late[320];	   /* the last one, for status */
-	int look_due;		   /* read the tables once (start): learn the peer */
+	struct cv_op *look;	   /* the one read of the tables at start */
 	int handback_due;	   /* left MASTER for BACKUP: hand routes back */
 	char peer_eni[EC2_ID_MAX]; /* the other ENI last seen in our routes */
-	uint64_t aside_gen;	   /* generation a look or hand-back serves */
+	uint64_t aside_gen;	   /* generation a hand-back serves */
 	uint64_t pass_gen;	   /* generation of the last convergence pass */
 	uint64_t handbacks;	   /* routes handed back, ever */
 	char last_handback[160];
@@ -263,6 +263,8 @@ static void grp_stop_work(struct grp *g)
 static void grp_free(struct grp *g)
 {
 	grp_stop_work(g);
+	if (g->look)
+		cv_cancel(g->look);
 	free(g->routes);
 	free(g);
 }
@@ -307,6 +309,9 @@ void grp_reload(const struct cfg *cfg)
 			if (changed) {
 				/* Old work was for the old tables: start over. */
 				grp_stop_work(old);
+				if (old->look)
+					cv_cancel(old->look);
+				old->look = NULL;
 				if (old->cfg->vip_device[0] && old->state == KA_MASTER)
 					vip_set(old->cfg->vip_device,
 						old->cfg->destinations,
@@ -375,12 +380,54 @@ void grp_fini(void)
 	ngroups = 0;
 }
 
+/* Where the routes point at start: the peer's ENI for a later hand-back,
+ * and the status of a group that is not MASTER. Read-only, once; a MASTER
+ * pass meanwhile does not cancel it. */
+static void on_look(void *arg, const struct cv_result *res)
+{
+	struct grp *g = arg;
+
+	g->look = NULL;
+	for (size_t t = 0; t < res->ntables; t++)
+		for (size_t d = 0; d < res->ndest; d++) {
+			const struct cv_item *it = &res->tables[t].items[d];
+			struct route_status *r = &g->routes[t * res->ndest + d];
+			if (!it->existed || it->outcome == CV_FAILED)
+				continue;
+			if (it->before.eni[0] &&
+			    strcmp(it->before.eni, grp_eni(g)) != 0 &&
+			    strcmp(it->before.state, "active") == 0 &&
+			    g->peer_eni[0] == '\0')
+				snprintf(g->peer_eni, sizeof(g->peer_eni), "%s",
+					 it->before.eni);
+			if (g->state != KA_MASTER && strcmp(r->outcome, "unknown") == 0)
+				snprintf(r->target, sizeof(r->target), "%s",
+					 it->before.eni[0] ? it->before.eni
+							   : it->before.gateway);
+		}
+}
+
+static void look(struct grp *g)
+{
+	struct cv_spec spec = {
+	    .tables = g->cfg->route_tables,
+	    .ntables = g->cfg->nroute_tables,
+	    .dests = g->cfg->destinations,
+	    .ndests = g->cfg->ndestinations,
+	    .deadline = ev_now() + g->aws.api_deadline_ms,
+	    .observe_only = 1,
+	};
+
+	if (g->look == NULL && g->nroutes > 0)
+		g->look = cv_start(&spec, on_look, g);
+}
+
 void grp_set_identity(const struct imds_identity *id)
 {
 	identity = *id;
 	ready = 1;
 	for (size_t i = 0; i < ngroups; i++) {
-		groups[i]->look_due = 1;
+		look(groups[i]);
 		kick(groups[i]);
 	}
 }
@@ -691,7 +738,6 @@ static void start_pass(struct grp *g, int observe)
 	g->op_settle = g->settle_due && g->op_recheck;
 	g->op_handback = 0;
 	g->pass_gen = g->generation;
-	g->look_due = 0; /* this pass reads the tables too */
 	g->settle_passes += g->op_settle;
 	g->recheck_due = 0;
 	g->settle_due = 0;
@@ -700,38 +746,30 @@ static void start_pass(struct grp *g, int observe)
 	g->op = cv_start(&spec, on_pass, g);
 }
 
-/* A pass outside MASTER: read the tables (once, at start), or hand the
- * routes that still point here back to the peer. Neither counts as a
- * convergence pass. */
-static void start_aside(struct grp *g, int handback)
+/* Left MASTER for BACKUP: point the routes that still point here at the
+ * peer. Not a convergence pass. */
+static void on_handback(void *arg)
 {
+	struct grp *g = arg;
 	struct cv_spec spec = {
 	    .tables = g->cfg->route_tables,
 	    .ntables = g->cfg->nroute_tables,
 	    .dests = g->cfg->destinations,
 	    .ndests = g->cfg->ndestinations,
-	    .eni = handback ? g->peer_eni : grp_eni(g),
-	    .only_from = handback ? grp_eni(g) : NULL,
+	    .eni = g->peer_eni,
+	    .only_from = grp_eni(g),
 	    .deadline = ev_now() + g->aws.api_deadline_ms,
-	    .observe_only = !handback,
 	};
 
-	g->look_due = 0;
-	g->handback_due = 0;
+	g->timer = 0;
+	if (g->state != KA_BACKUP || g->aside_gen != g->generation)
+		return;
 	g->op_gen = g->generation;
-	g->op_observe = !handback;
+	g->op_observe = 0;
 	g->op_recheck = 0;
 	g->op_settle = 0;
-	g->op_handback = handback;
+	g->op_handback = 1;
 	g->op = cv_start(&spec, on_pass, g);
-}
-
-static void on_handback(void *arg)
-{
-	struct grp *g = arg;
-	g->timer = 0;
-	if (g->state == KA_BACKUP && g->aside_gen == g->generation)
-		start_aside(g, 1);
 }
 
 /* Is keepalived alive per its pid file? 1 yes, 0 no (the file names a
@@ -780,7 +818,7 @@ static void kick(struct grp *g)
 	if (g->state != KA_MASTER) {
 		int quiet = g->state == KA_STOP || g->state == KA_DELETED;
 		if (!quiet && g->aside_gen == g->generation && (g->op || g->timer))
-			return; /* a look or a hand-back of this state is under way */
+			return; /* a hand-back of this state is under way */
 		grp_stop_work(g);
 		if (!ready || quiet)
 			return;
@@ -788,8 +826,8 @@ static void kick(struct grp *g)
 			/* Not at once: keepalived may be flapping, and a storm of
 			 * transitions must not become a storm of describes. */
 			uint64_t now = ev_now(), at = now + PASS_MIN_GAP_MS;
-			uint64_t gap =
-			    g->generation > g->pass_gen + 2 ? FLAP_GAP_MS : PASS_MIN_GAP_MS;
+			uint64_t gap = g->generation > g->pass_gen + 2 ? FLAP_GAP_MS
+								       : PASS_MIN_GAP_MS;
 			if (g->passes && at < g->last_pass + gap)
 				at = g->last_pass + gap;
 			g->aside_gen = g->generation;
@@ -801,10 +839,6 @@ static void kick(struct grp *g)
 			    "routes still point here, the MASTER's re-check takes "
 			    "them",
 			    g->name);
-		else if (g->look_due) {
-			g->aside_gen = g->generation;
-			start_aside(g, 0);
-		}
 		g->handback_due = 0;
 		return;
 	}

@@ -78,6 +78,40 @@ uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t proc_started_mono_ms(void)
+{
+	uint64_t now = mono_ms();
+	char buf[1024], *p;
+	unsigned long long start;
+	struct timespec bt;
+	ssize_t n;
+	long hz = sysconf(_SC_CLK_TCK);
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		return now;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &bt) == -1)
+		return now;
+	buf[n] = '\0';
+	/* Field 22, starttime, counting from the one after the command name
+	 * (which may hold spaces and parentheses: the last ')' ends it). */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1,
+		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+		   "%*d %*d %*d %*d %llu",
+		   &start) != 1)
+		return now;
+	uint64_t boot = (uint64_t)bt.tv_sec * 1000 + (uint64_t)bt.tv_nsec / 1000000;
+	uint64_t tick = 1000 / (uint64_t)hz, forked = start * 1000 / (uint64_t)hz;
+	uint64_t age = boot > forked ? boot - forked : 0;
+	if (age > now)
+		return now;
+	uint64_t tick_end = now - age + (tick ? tick - 1 : 0);
+	return tick_end < now ? tick_end : now;
+}
+
 int64_t wall_s(void)
 {
 	return (int64_t)time(NULL);

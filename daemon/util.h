@@ -22,6 +22,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Monotonic milliseconds. */
 uint64_t mono_ms(void);
+/* When this process was forked, in mono_ms() time, to within the kernel's
+ * clock tick (/proc/self/stat; 10 ms): mono_ms() now, or the end of the
+ * tick the fork fell in if that is earlier. mono_ms() if unknown. */
+uint64_t proc_started_mono_ms(void);
 /* Wall-clock seconds. */
 int64_t wall_s(void);
 

@@ -1170,7 +1170,10 @@ int main(int argc, char **argv)
 	struct cli cli;
 	int ch, verbose = 0, rc = EXIT_USAGE;
 
-	cli_started_mono = mono_ms();
+	/* keepalived forks notify scripts without waiting for them: on a busy
+	 * machine one may reach main() after a later one, so the fork orders
+	 * them (to the clock tick), not main(). */
+	cli_started_mono = proc_started_mono_ms();
 	/* routes, takeover and doctor hold AWS secret keys: never in a core
 	 * dump, never readable by another process of the same user. */
 	prctl(PR_SET_DUMPABLE, 0);

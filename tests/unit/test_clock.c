@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -187,6 +188,32 @@ static void real_delay_is_rounded_up_never_early(void **state)
 	}
 }
 
+/* The notify hook is stamped with its fork, not its main(): a child that
+ * sleeps 300 ms before asking still says it started about when forked. */
+static void process_start_is_the_fork(void **state)
+{
+	int fds[2];
+	uint64_t forked, stamp;
+
+	assert_int_equal(pipe(fds), 0);
+	forked = mono_ms();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		usleep(300 * 1000);
+		uint64_t t = proc_started_mono_ms();
+		_exit(write(fds[1], &t, sizeof(t)) == sizeof(t) ? 0 : 1);
+	}
+	assert_int_equal(read(fds[0], &stamp, sizeof(stamp)), sizeof(stamp));
+	waitpid(pid, NULL, 0);
+	close(fds[0]);
+	close(fds[1]);
+	/* Within the clock tick (10 ms at 100 Hz) and the fork's own cost. */
+	assert_true(stamp + 20 >= forked);
+	assert_true(stamp <= forked + 100);
+	assert_true(proc_started_mono_ms() <= mono_ms());
+}
+
 static void loop_on_the_fake_clock(void **state)
 {
 	struct fake_clock fc = {.scale = 1000, .epoch = EPOCH};
@@ -233,6 +260,7 @@ int main(void)
 	    cmocka_unit_test(wall_time_meets_real_time_at_epoch),
 	    cmocka_unit_test(real_delay_is_rounded_up_never_early),
 	    cmocka_unit_test(loop_on_the_fake_clock),
+	    cmocka_unit_test(process_start_is_the_fork),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
