@@ -6,6 +6,8 @@
 #   make bench      benchmarks (numbers go into the README)
 #   make soak       24 simulated hours on the fake clock (about 90 s; results
 #                   in build/soak/results.txt and the README)
+#   make chaos      500 random fault schedules against two daemons (about
+#                   90 min; build/chaos/summary.txt and the README)
 #   make install    honours DESTDIR and PREFIX (and the *DIR variables below)
 
 PREFIX  ?= /usr/local
@@ -103,6 +105,15 @@ bench: deps
 	$(MAKE) all
 	./bench/run.sh
 
+# CHAOS_RUNS (500) schedules from seed CHAOS_FIRST (1), about 11 s each;
+# results in build/chaos/ (docs/chaos.md).
+CHAOS_RUNS  ?= 500
+CHAOS_FIRST ?= 1
+chaos: all
+	@mkdir -p $(B)/chaos
+	./tests/chaos/chaos.py --build $(B) --runs $(CHAOS_RUNS) --first $(CHAOS_FIRST) \
+		--summary $(B)/chaos/summary.txt --out $(B)/chaos/results.txt
+
 # SOAK_HOURS (24) simulated hours at SOAK_SCALE (1000) times real time.
 soak: all
 	./tests/soak/soak.sh
@@ -130,7 +141,7 @@ install: $(B)/vpc-failoverd $(B)/vpc-failover
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps test demo bench soak format install clean
+.PHONY: all deps test demo bench soak chaos format install clean
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(B)/hooks/cli.d \
 	$(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

@@ -20,7 +20,7 @@ MASTER and converged, the other does not say MASTER; both daemons still
 run. Each schedule prints as text and replays from its seed.
 
 usage: chaos.py [--seed N]... [--runs K [--first S]] [--print] [--summary FILE]
-                [--build DIR] [--keep] [--no-faults]
+                [--out FILE] [--build DIR] [--keep] [--no-faults]
   --seed N     run the schedule of seed N (repeatable)
   --runs K     run K schedules, seeds S..S+K-1 (--first, default 1)
   --print      print the schedules and exit
@@ -427,6 +427,7 @@ def main():
     ap.add_argument("--first", type=int, default=1)
     ap.add_argument("--print", action="store_true")
     ap.add_argument("--summary")
+    ap.add_argument("--out", help="a copy of everything printed")
     ap.add_argument("--build", default=os.environ.get("VPCF_BUILD", os.path.join(TOP, "build")))
     ap.add_argument("--keep", action="store_true", help="keep each run's directory")
     ap.add_argument("--no-faults", action="store_true",
@@ -439,6 +440,8 @@ def main():
         for s in seeds:
             print(describe_schedule(make_schedule(s)))
         return 0
+    if args.out:
+        sys.stdout = Tee(sys.stdout, open(args.out, "w"))
     results = []
     started = time.monotonic()
     for i, seed in enumerate(seeds, 1):
@@ -488,6 +491,19 @@ def main():
                 time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), seed_range(seeds)))
             f.write("\n".join(table) + "\n")
     return 1 if nb else 0
+
+
+class Tee:
+    def __init__(self, *files):
+        self.files = files
+
+    def write(self, text):
+        for f in self.files:
+            f.write(text)
+
+    def flush(self):
+        for f in self.files:
+            f.flush()
 
 
 def seed_range(seeds):

@@ -81,6 +81,18 @@ late=$(st_of a "g['late_writes']")
 echo "# startup race: $STARTS starts, node-c was MASTER at some point in $both, $late late write(s) taken back by node-a"
 expect_eq "startup race: every table at node-a within the settle bound, $STARTS starts" "$bad" 0
 
+show() { # WHEN: what an operator sees on both nodes, as '#' lines
+	local n
+	for n in a c; do
+		echo "# node-$n $1: vpc-failover status"
+		vf $n status 2>&1 | sed -n '/^group/,$p' | sed 's/^/#     /'
+		echo "# node-$n $1: vpc-failover metrics (route guard)"
+		vf $n metrics 2>&1 | grep -E '^vpc_failover_(late_writes|split_brain_flips|route_updates)_total' | sed 's/^/#     /'
+	done
+	echo "# $1: the daemons' warnings so far"
+	grep -h -E "SPLIT BRAIN|LATE WRITE|handed back|settled" "$T/a/daemon.log" "$T/c/daemon.log" | tail -6 | sed 's/^/#     /'
+}
+
 # == partition heal, default configuration ===============================================
 d_stop a
 d_stop c
@@ -109,6 +121,7 @@ for ((i = 1; i <= HEALS; i++)); do
 		done
 	fi
 	w1=$(writes)
+	((i == 1)) && show "during the cut"
 	t0=$EPOCHREALTIME
 	ka_restore_vrrp
 	if within 5 all_at "$ENI_A"; then
@@ -120,6 +133,7 @@ for ((i = 1; i <= HEALS; i++)); do
 	fi
 	ka_wait_state "$NS_C" BACKUP 10
 	sleep 1
+	((i == 1)) && show "after the heal"
 done
 echo "# node-c handed back $(st_of c "g['handed_back']") route(s); node-a status: $(st_of a "g['state'], g['phase']")"
 expect_eq "partition heal: every table at node-a within 5 s of the heal, $HEALS runs" "$bad" 0
