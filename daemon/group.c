@@ -61,6 +61,7 @@
 
 #define PASS_MIN_GAP_MS 200
 #define FLAP_GAP_MS	1000 /* state changed more than once since the last pass */
+#define HOOK_TIE_MS	20   /* hooks' fork times closer than this: order by pid */
 #define BLIND_QUIET_MS	2000 /* blind writes only after this long without a pass */
 #define RETRY_BASE_MS	1000
 #define RETRY_CAP_MS	30000
@@ -69,9 +70,10 @@
 #define SETTLE_MARGIN_MS                                                                 \
 	1000 /* beyond request_timeout: the two nodes hear                               \
 	      * keepalived at different moments */
-#define SETTLE_PASSES_MAX                                                                \
-	10 /* per generation; beyond, a node that keeps                                  \
-	    * writing is a live competitor, not a late one */
+/* Settle passes per generation. A second one that finds routes taken means
+ * another node keeps writing: a live competitor, counted as a split-brain
+ * flip too (damping), and beyond the cap settling ends. */
+#define SETTLE_PASSES_MAX 4
 
 struct route_status {
 	char table[CFG_ID_MAX];
@@ -98,6 +100,8 @@ struct grp {
 	uint64_t generation;	/* bumped by every state change */
 	uint64_t converged_gen; /* generation of the last complete pass, 0 = none */
 	uint64_t event_mono;	/* when the current state was entered (hook start) */
+	uint64_t order_mono;	/* the newest event seen, a repeat included: */
+	int order_pid;		/* what the next event is ordered against */
 	uint64_t received_mono; /* when the daemon got that event */
 	int64_t event_wall;
 	char event_source[16];
@@ -116,6 +120,7 @@ struct grp {
 	uint64_t settle_gen;	/* the generation they serve */
 	uint64_t settle_end;	/* ev_now() of the last settle check */
 	unsigned settle_passes; /* of settle_gen */
+	unsigned settle_takes;	/* of its settle passes, those that found routes taken */
 	uint64_t settled_gen;	/* last generation converged and settled */
 	int64_t settled_wall;
 	uint64_t settle_ms;	   /* last failover: state entered -> settled */
@@ -530,6 +535,7 @@ static void settle_begin(struct grp *g, uint64_t now)
 	if (g->settle_gen != g->generation) {
 		g->settle_gen = g->generation;
 		g->settle_passes = 0;
+		g->settle_takes = 0;
 		g->settle_end = 0;
 		g->gen_late = 0;
 	}
@@ -635,7 +641,7 @@ static void on_pass(void *arg, const struct cv_result *res)
 				wrote++;
 				if (settle)
 					late_write(g, tb, it);
-				else if (recheck && lost_it == NULL) {
+				if ((recheck || settle) && lost_it == NULL) {
 					lost_tb = tb;
 					lost_it = it;
 				}
@@ -660,8 +666,9 @@ static void on_pass(void *arg, const struct cv_result *res)
 				  g->name, to, g->last_error);
 		return;
 	}
-	/* One flip per re-check, however many routes were taken. */
-	if (lost_it)
+	/* One flip per re-check, however many routes were taken; a settle
+	 * check's first take is a late write only. */
+	if (lost_it && (!settle || ++g->settle_takes > 1))
 		record_flip(g, lost_tb, lost_it);
 	if (g->state != KA_MASTER || gen != g->generation)
 		return; /* superseded meanwhile; kick() already moved on */
@@ -726,9 +733,12 @@ static void start_pass(struct grp *g, int observe)
 	     * old master: write at once, one round trip instead of two.
 	     * Retries and re-checks look first, and so does a flapping group
 	     * (a cancelled describe costs one call, a blind pass one per
-	     * route). */
+	     * route). A node that does not know its peer's ENI yet looks
+	     * too: whom it takes the routes from is whom it hands them back
+	     * to after a healed partition. */
 	    .blind = g->fresh_master && !observe &&
-		     (g->passes == 0 || ev_now() >= g->last_pass + BLIND_QUIET_MS),
+		     (g->passes == 0 || ev_now() >= g->last_pass + BLIND_QUIET_MS) &&
+		     g->peer_eni[0],
 	};
 
 	g->fresh_master = 0;
@@ -897,17 +907,37 @@ static int uses_name(const struct grp *g, const struct ka_event *ev)
 	return want[0] && strcmp(want, ev->name) == 0;
 }
 
+/* Is ev older than the state already applied? keepalived forks notify hooks
+ * without waiting for them; each is stamped with its fork, but only to the
+ * kernel's clock tick (10 ms), so two hooks stamped within HOOK_TIE_MS of
+ * each other are ordered by process id: the later fork has the higher one
+ * (barring a wrap of the pid space, taken as wrapped beyond half of it). */
+static int older(const struct ka_event *ev, uint64_t mono, const struct grp *g)
+{
+	uint64_t d = mono > g->order_mono ? mono - g->order_mono : g->order_mono - mono;
+
+	if (ev->pid > 0 && g->order_pid > 0 && d < HOOK_TIE_MS) {
+		unsigned diff = (unsigned)ev->pid - (unsigned)g->order_pid;
+		return diff == 0 ? mono < g->order_mono : diff > (1u << 21);
+	}
+	return mono < g->order_mono;
+}
+
 static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 			      const char *source)
 {
 	uint64_t mono = ev->mono ? ev->mono : ev_now();
 
-	if (mono < g->event_mono) {
+	if (older(ev, mono, g)) {
 		log_info(
 		    "group %s: %s %s from %s is older than the state already applied; "
 		    "ignored",
 		    g->name, ka_state_name(ev->state), ev->name, source);
 		return GRP_STALE;
+	}
+	if (ev->state <= KA_DELETED) {
+		g->order_mono = mono;
+		g->order_pid = ev->pid;
 	}
 	switch (ev->state) {
 	case KA_MASTER_RX_LOWER_PRI:
@@ -1104,6 +1134,9 @@ json_t *grp_metrics(void)
 					: json_null(),
 			"late_writes", (json_int_t)g->late_total, "split_brain_flips",
 			(json_int_t)g->flips_total));
+		json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
+				    "handed_back",
+				    json_integer((json_int_t)g->handbacks));
 	}
 	return arr;
 }

@@ -31,6 +31,9 @@ struct ka_event {
 	enum ka_state state;
 	int priority;  /* 0..255 */
 	uint64_t mono; /* CLOCK_MONOTONIC ms when the event was seen, 0 = unknown */
+	int pid;       /* the notify hook's process (its peer credentials), 0 = not
+			* a hook: hooks forked within one clock tick are ordered by
+			* it, their times being no finer than the tick */
 	int64_t wall;  /* unix seconds when seen */
 };
 

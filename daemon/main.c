@@ -104,6 +104,7 @@ static json_t *handle_notify(json_t *req, const struct ctl_peer *peer)
 
 	if (ctl_notify_event(req, ev_now(), ev_wall(), &ev, err, sizeof(err)) == -1)
 		return ctl_error("notify: %s", err);
+	ev.pid = (int)peer->pid;
 	enum grp_verdict v = grp_event(&ev, "notify");
 	if (v == GRP_APPLIED || v == GRP_DUPLICATE)
 		record(&ev);

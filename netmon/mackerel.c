@@ -17,7 +17,7 @@
  *   transitions.<group>.<state>          per minute
  *   route_updates.<group>.ok|failed      per minute
  *   convergence_seconds.<group>          last failover
- *   route_guard.<group>.late_writes|split_brain_flips  per minute
+ *   route_guard.<group>.late_writes|split_brain_flips|handed_back  per minute
  *   api_requests.<action>_<code>         per minute
  *   netmon.lost_events                   per minute */
 #include <errno.h>
@@ -207,6 +207,8 @@ static void render_group(struct mr *m, json_t *g)
 	if (mkname(name, sizeof(name), MKR_PREFIX ".route_guard.%s.split_brain_flips",
 		   gn) == 0)
 		rate(m, name, json_object_get(g, "split_brain_flips"));
+	if (mkname(name, sizeof(name), MKR_PREFIX ".route_guard.%s.handed_back", gn) == 0)
+		rate(m, name, json_object_get(g, "handed_back"));
 }
 
 static void render_api(struct mr *m, json_t *a)
@@ -305,9 +307,10 @@ char *mkr_meta(void)
 									     NULL};
 	static const char *const ru[] = {"ok", "failed", NULL};
 	static const char *const ru_l[] = {"Written", "Failed", NULL};
-	static const char *const rg[] = {"late_writes", "split_brain_flips", NULL};
+	static const char *const rg[] = {"late_writes", "split_brain_flips",
+					 "handed_back", NULL};
 	static const char *const rg_l[] = {"Late writes taken back", "Split-brain flips",
-					   NULL};
+					   "Routes handed back", NULL};
 	static const char *const lost[] = {"lost_events", NULL};
 	static const char *const lost_l[] = {"Lost netlink events", NULL};
 	json_t *g = json_object();

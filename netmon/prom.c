@@ -40,6 +40,7 @@ enum fam_id {
 	F_SETTLE,
 	F_LATE_WRITES,
 	F_FLIPS,
+	F_HANDED_BACK,
 	F_API,
 	F_ZONE_PACKETS,
 	F_ZONE_BYTES,
@@ -83,6 +84,9 @@ static const struct {
     [F_FLIPS] = {"vpc_failover_split_brain_flips_total", 1,
 		 "Re-checks of a converged MASTER that found a route taken by a live "
 		 "competitor (split brain?) and re-asserted it."},
+    [F_HANDED_BACK] = {"vpc_failover_handed_back_total", 1,
+		       "Routes this node pointed at the peer when it left MASTER for "
+		       "BACKUP while they still pointed here (a healed partition)."},
     [F_API] = {"vpc_failover_api_requests_total", 1,
 	       "EC2 API answers by action and code: OK, the EC2 error code, "
 	       "HTTP_<status> for an error without one, TransportError when no "
@@ -272,6 +276,7 @@ static void render_group(struct render *r, json_t *g)
 	sample(r, F_SETTLE, json_object_get(g, "settle_seconds"), "group", name, NULL);
 	sample(r, F_LATE_WRITES, json_object_get(g, "late_writes"), "group", name, NULL);
 	sample(r, F_FLIPS, json_object_get(g, "split_brain_flips"), "group", name, NULL);
+	sample(r, F_HANDED_BACK, json_object_get(g, "handed_back"), "group", name, NULL);
 out:
 	json_decref(one);
 	json_decref(zero);

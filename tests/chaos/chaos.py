@@ -420,7 +420,13 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
+def on_signal(signum, frame):
+    # Unwinds through each run's cleanup: its daemons and simulator stop.
+    raise KeyboardInterrupt
+
+
 def main():
+    signal.signal(signal.SIGTERM, on_signal)
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, action="append", default=[])
     ap.add_argument("--runs", type=int, default=0)

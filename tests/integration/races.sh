@@ -89,8 +89,11 @@ show() { # WHEN: what an operator sees on both nodes, as '#' lines
 		echo "# node-$n $1: vpc-failover metrics (route guard)"
 		vf $n metrics 2>&1 | grep -E '^vpc_failover_(late_writes|split_brain_flips|route_updates)_total' | sed 's/^/#     /'
 	done
-	echo "# $1: the daemons' warnings so far"
-	grep -h -E "SPLIT BRAIN|LATE WRITE|handed back|settled" "$T/a/daemon.log" "$T/c/daemon.log" | tail -6 | sed 's/^/#     /'
+	echo "# $1: the daemons' last lines"
+	for n in a c; do
+		grep -E "SPLIT BRAIN|LATE WRITE|hand|settl|->" "$T/$n/daemon.log" | tail -4 |
+			sed "s/^vpc-failoverd: /#     node-$n: /"
+	done
 }
 
 # == partition heal, default configuration ===============================================
@@ -100,9 +103,9 @@ node_conf a
 node_conf c
 ka_node_conf a notify "$(hook a)"
 ka_node_conf c notify "$(hook c)"
+set_all "$ENI_A"
 d_start a && d_start c
 expect_eq "partition heal: daemons start (re-check 60 s, hook only)" "$?" 0
-set_all "$ENI_A"
 k_start a && k_start c
 check "partition heal: node-a MASTER" ka_wait_state "$NS_A" MASTER 10
 check "partition heal: node-c BACKUP" ka_wait_state "$NS_C" BACKUP 10
