@@ -95,6 +95,26 @@ static int collect(int k, const char *conf)
 
 	if (cf == NULL || ev_init() == -1)
 		goto out;
+	/* The kernel-side filter by the zones' prefixes, as the daemon sets it
+	 * (NM_COST_NOFILTER: every socket listed, for comparison). */
+	if (getenv("NM_COST_NOFILTER") == NULL) {
+		size_t np = 0;
+		struct nmt_prefix *p;
+
+		for (size_t i = 0; i < cf->netmon.nzones; i++)
+			np += cf->netmon.zones[i].ncidrs;
+		p = xcalloc(np + 1, sizeof(*p));
+		np = 0;
+		for (size_t i = 0; i < cf->netmon.nzones; i++)
+			for (size_t j = 0; j < cf->netmon.zones[i].ncidrs; j++, np++) {
+				const struct cfg_cidr *cc = &cf->netmon.zones[i].cidrs[j];
+				p[np].family = cc->family;
+				memcpy(p[np].addr, cc->addr, sizeof(p[np].addr));
+				p[np].plen = cc->plen;
+			}
+		nmt_set_filter(p, np);
+		free(p);
+	}
 	if (nmt_init(nmz_count(z), zone_of, z) == -1)
 		goto out;
 	for (int i = 0; i < k; i++) {
