@@ -64,16 +64,24 @@
 	((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) |         \
 	 (1u << 9) | (1u << 11))
 
+/* 40 bytes: 50k sockets fit in 3 MiB. The destination address is not kept:
+ * every dump message and destroy event carries it, so after a reload a
+ * socket is re-zoned when it is next seen (zgen). */
 struct sock_ent {
 	uint64_t cookie;
 	uint64_t bytes_sent, bytes_retrans;
 	uint32_t segs_out, retrans;
-	uint32_t seen; /* dump generation that last listed it */
-	int zone;      /* -1: in no zone */
+	uint16_t seen; /* dump generation that last listed it, mod 2^16: a socket
+			  is seen or dropped within NMT_GONE_DUMPS dumps */
+	int16_t zone;  /* -1: in no zone */
 	uint8_t used, dead;
-	uint8_t family;
-	unsigned char daddr[16];
+	uint8_t zgen; /* mod.zgen when zone was looked up */
 };
+
+_Static_assert(sizeof(struct sock_ent) == 40, "socket table entries grew");
+
+/* Dumps since e was last listed. */
+#define GONE(e) ((uint16_t)(mod.gen - (e)->seen))
 
 static struct {
 	struct nl_sock *dsk; /* dumps, blocking */
@@ -91,6 +99,7 @@ static struct {
 	struct sock_ent *tab; /* open addressing, linear probing */
 	size_t cap, used, live;
 	uint32_t gen;
+	uint8_t zgen; /* bumped by nmt_reload: entries' zones are stale */
 	int redump;
 
 	/* The dump in progress. On the loop (nmt_collect_start, a re-dump after
@@ -353,7 +362,7 @@ static int zone_of(int family, const void *daddr)
 	if (mod.zfn == NULL)
 		return -1;
 	z = mod.zfn(mod.zctx, family, daddr);
-	return z >= 0 && (size_t)z < mod.nzones ? z : -1;
+	return z >= 0 && (size_t)z < mod.nzones && z <= INT16_MAX ? z : -1;
 }
 
 static void zone_add(int z, uint64_t segs, uint64_t retrans, uint64_t bytes,
@@ -367,16 +376,23 @@ static void zone_add(int z, uint64_t segs, uint64_t retrans, uint64_t bytes,
 	mod.zc[z].bytes_retrans += bytes_retrans;
 }
 
+/* Any capacity, not only powers of two (the table's size follows the
+ * sockets closely): the hash's top 32 bits scaled to [0, cap). */
 static size_t slot_of(uint64_t cookie, size_t cap)
 {
-	return (size_t)((cookie * 0x9e3779b97f4a7c15ull) >> 40) & (cap - 1);
+	return (size_t)(((cookie * 0x9e3779b97f4a7c15ull) >> 32) * cap >> 32);
+}
+
+static size_t next_slot(size_t i, size_t cap)
+{
+	return i + 1 == cap ? 0 : i + 1;
 }
 
 static struct sock_ent *find(uint64_t cookie)
 {
 	if (mod.cap == 0)
 		return NULL;
-	for (size_t i = slot_of(cookie, mod.cap);; i = (i + 1) & (mod.cap - 1)) {
+	for (size_t i = slot_of(cookie, mod.cap);; i = next_slot(i, mod.cap)) {
 		if (!mod.tab[i].used)
 			return NULL;
 		if (mod.tab[i].cookie == cookie)
@@ -425,10 +441,9 @@ static void rebuild(size_t newcap)
 		struct sock_ent *e = &mod.tab[i];
 		size_t j;
 
-		if (!e->used || e->dead || mod.gen - e->seen > NMT_GONE_DUMPS)
+		if (!e->used || e->dead || GONE(e) > NMT_GONE_DUMPS)
 			continue;
-		for (j = slot_of(e->cookie, newcap); nt[j].used;
-		     j = (j + 1) & (newcap - 1))
+		for (j = slot_of(e->cookie, newcap); nt[j].used; j = next_slot(j, newcap))
 			;
 		nt[j] = *e;
 		live++;
@@ -439,13 +454,13 @@ static void rebuild(size_t newcap)
 	mod.used = mod.live = live;
 }
 
+/* Slots for n entries: the table is rebuilt two-thirds full and grows when
+ * three quarters full (linear probing stays short; 64 slots at least). */
 static size_t cap_for(size_t n)
 {
-	size_t c = 64;
+	size_t c = n + n / 2 + 64;
 
-	while (c < 2 * n)
-		c *= 2;
-	return c;
+	return c - c % 64;
 }
 
 /* A new zeroed entry for cookie (not in the table), or NULL when full. */
@@ -460,9 +475,9 @@ static struct sock_ent *insert(uint64_t cookie)
 				  NMT_SOCKETS_MAX);
 		return NULL;
 	}
-	if (2 * (mod.used + 1) > mod.cap)
+	if (4 * (mod.used + 1) > 3 * mod.cap)
 		rebuild(cap_for(mod.live + 1));
-	for (i = slot_of(cookie, mod.cap); mod.tab[i].used; i = (i + 1) & (mod.cap - 1))
+	for (i = slot_of(cookie, mod.cap); mod.tab[i].used; i = next_slot(i, mod.cap))
 		;
 	memset(&mod.tab[i], 0, sizeof(mod.tab[i]));
 	mod.tab[i].used = 1;
@@ -470,6 +485,15 @@ static struct sock_ent *insert(uint64_t cookie)
 	mod.used++;
 	mod.live++;
 	return &mod.tab[i];
+}
+
+/* After a reload e's zone is looked up again, from the address s carries. */
+static void rezone(struct sock_ent *e, const struct nmt_sock *s)
+{
+	if (e->zgen != mod.zgen) {
+		e->zone = (int16_t)zone_of(s->family, s->daddr);
+		e->zgen = mod.zgen;
+	}
 }
 
 /* Add what s sent since e was last seen to e's zone; e takes s's counts. */
@@ -507,9 +531,8 @@ static void sock_dumped(const struct nmt_sock *s, int baseline)
 		e = insert(s->cookie);
 		if (e == NULL)
 			return;
-		e->family = (uint8_t)s->family;
-		memcpy(e->daddr, s->daddr, sizeof(e->daddr));
-		e->zone = zone_of(s->family, s->daddr);
+		e->zone = (int16_t)zone_of(s->family, s->daddr);
+		e->zgen = mod.zgen;
 		if (baseline) { /* 1 or 2 */
 			e->segs_out = s->segs_out;
 			e->retrans = s->total_retrans;
@@ -517,15 +540,17 @@ static void sock_dumped(const struct nmt_sock *s, int baseline)
 			e->bytes_retrans = s->bytes_retrans;
 		}
 		if (baseline == 2) {
-			e->seen = mod.gen;
+			e->seen = (uint16_t)mod.gen;
 			return;
 		}
 	} else if (e->dead) {
 		return; /* its destroy event came first: nothing more to add */
+	} else {
+		rezone(e, s);
 	}
 	if (baseline != 1)
 		add_delta(e, s);
-	e->seen = mod.gen;
+	e->seen = (uint16_t)mod.gen;
 }
 
 /* A socket's final counts from the destroy group. */
@@ -546,6 +571,7 @@ static void sock_destroyed(const struct nmt_sock *s)
 			 s->bytes_sent, s->bytes_retrans);
 		return;
 	}
+	rezone(e, s);
 	add_delta(e, s);
 	e->dead = 1;
 	mod.live--;
@@ -558,7 +584,7 @@ static void sweep(void)
 
 	for (size_t i = 0; i < mod.cap; i++)
 		if (mod.tab[i].used &&
-		    (mod.tab[i].dead || mod.gen - mod.tab[i].seen > NMT_GONE_DUMPS))
+		    (mod.tab[i].dead || GONE(&mod.tab[i]) > NMT_GONE_DUMPS))
 			drop++;
 	if (drop > 0)
 		rebuild(cap_for(mod.live));
@@ -1195,9 +1221,7 @@ int nmt_reload(size_t nzones, nmt_zone_fn fn, void *ctx)
 	if (mod.dsk == NULL)
 		return -1;
 	set_zones(nzones, fn, ctx);
-	for (size_t i = 0; i < mod.cap; i++)
-		if (mod.tab[i].used)
-			mod.tab[i].zone = zone_of(mod.tab[i].family, mod.tab[i].daddr);
+	mod.zgen++; /* each socket is re-zoned when next seen */
 	return 0;
 }
 
