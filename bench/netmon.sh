@@ -14,7 +14,8 @@
 # from 198.18.1.1 .. 198.18.4.1, one address per zone. Everything started is
 # stopped by PID and the namespaces removed on exit (tests/lib.sh).
 # Not a test: nothing is asserted. Medians of REPS runs.
-#   bench/netmon.sh [REPS]     (default 9; NETMON_SOCKETS="1000 10000 50000")
+#   bench/netmon.sh [REPS]     (default 9; NETMON_SOCKETS="1000 10000 50000";
+#                               NETMON_PACKETS=0 skips the per-packet part)
 . "$(dirname "$0")/../tests/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -100,6 +101,7 @@ field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; } # KEY from "a=1 b=2" on stdin
 ms() { awk '{printf "%.1f", $1 / 1000}'; }       # microseconds -> ms, one decimal
 
 # ---- 1. collection CPU against ss -tin ----------------------------------------
+HOLD=""
 echo "### TCP collection CPU against \`ss -tin\`"
 echo
 echo "| established sockets | vpc-failoverd collection: CPU ms (user + sys) | wall ms | \`ss -tin\`: CPU ms (user + sys) | ratio |"
@@ -108,6 +110,10 @@ for n in $COUNTS; do
 	conns_up "$n"
 	ours=$(ip netns exec "$H" "$TOOLS/nm-cost" collect "$REPS" "$T/zones.conf")
 	theirs=$(ip netns exec "$H" "$TOOLS/nm-cost" run "$REPS" ss -tin)
+	held=$(ip netns exec "$H" "$TOOLS/nm-cost" hold "$REPS" "$T/zones.conf")
+	HOLD+=$(printf '| %d | %s | %s | %s | %s |' "$n" "$(field wall_us <<<"$held" | ms)" \
+		"$(field late_p50_us <<<"$held" | ms)" "$(field late_p99_us <<<"$held" | ms)" \
+		"$(field late_max_us <<<"$held" | ms)")$'\n'
 	oc=$(field cpu_us <<<"$ours") tc=$(field cpu_us <<<"$theirs")
 	printf '| %d | %s (%s + %s) | %s | %s (%s + %s) | %s× cheaper |\n' "$n" \
 		"$(ms <<<"$oc")" "$(field user_us <<<"$ours" | ms)" "$(field sys_us <<<"$ours" | ms)" \
@@ -115,9 +121,28 @@ for n in $COUNTS; do
 		"$(ms <<<"$tc")" "$(field user_us <<<"$theirs" | ms)" "$(field sys_us <<<"$theirs" | ms)" \
 		"$(awk -v a="$tc" -v b="$oc" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}')"
 done
+# The kernel-side filter: the same sockets, one zone of the four configured
+ZONE1="zone.z1 = 198.18.1.0/24"
+conf "$T/zone1.conf" "$ZONE1"
+for f in on off; do
+	nf=""
+	[ $f = off ] && nf=NM_COST_NOFILTER=1
+	ours=$(ip netns exec "$H" env $nf "$TOOLS/nm-cost" collect "$REPS" "$T/zone1.conf")
+	printf '| %d, a quarter towards the one zone configured, filter %s | %s (%s + %s) | %s | | |\n' "$BIG" "$f" \
+		"$(field cpu_us <<<"$ours" | ms)" "$(field user_us <<<"$ours" | ms)" "$(field sys_us <<<"$ours" | ms)" \
+		"$(field wall_us <<<"$ours" | ms)"
+done
 conns_down
 echo
 echo "(medians of $REPS; CPU from getrusage around nmt_collect() in tests/tools/nm-cost, and from wait4() for ss; sockets spread over 4 zones)"
+echo
+echo "### the event loop while a collection runs on it"
+echo
+echo "| established sockets | collection, start to end (ms) | 1 ms timer late by: median ms | p99 ms | max ms |"
+echo "|---:|---:|---:|---:|---:|"
+printf '%s' "$HOLD"
+echo
+echo "($REPS collections read on the loop as the daemon reads them, nmt_collect_start, beside a timer re-armed every 1 ms: its lateness is how long the loop was held)"
 echo
 
 # ---- 3. counter reads -----------------------------------------------------------
@@ -218,6 +243,7 @@ echo
 kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 
 # ---- 5. per-packet cost -----------------------------------------------------------
+[ "${NETMON_PACKETS:-1}" = 0 ] && exit 0
 echo "### the counting table's per-packet cost (sender)"
 echo
 # CPU time per packet is what the table adds; packets/s also depends on how

@@ -5,6 +5,12 @@
  *       as the daemon runs it); prints the medians over the K of CPU time
  *       (user, system) and wall time per collection, and the sockets tracked:
  *       "collect sockets=N user_us=U sys_us=S cpu_us=C wall_us=W"
+ *   nm-cost hold K CONF
+ *       K collections as the daemon runs them (nmt_collect_start, read on
+ *       the event loop), beside a 1 ms timer: how late the timer fired while
+ *       they ran, i.e. how long the loop was held (median, p99 and max of
+ *       the ticks) and how long one collection took from start to end:
+ *       "hold ticks=N late_p50_us=A late_p99_us=B late_max_us=C wall_us=W"
  *   nm-cost run K CMD [ARG...]
  *       run CMD K times (stdout to /dev/null), each one's CPU time from
  *       wait4(): "run user_us=U sys_us=S cpu_us=C wall_us=W" (medians)
@@ -82,6 +88,30 @@ static int zone_of(void *ctx, int family, const void *daddr)
 	return nmz_lookup(ctx, family, daddr);
 }
 
+/* The kernel-side filter by the zones' prefixes, as the daemon sets it
+ * (NM_COST_NOFILTER: every socket listed, for comparison). */
+static void set_filter(const struct cfg *cf)
+{
+	size_t np = 0;
+	struct nmt_prefix *p;
+
+	if (getenv("NM_COST_NOFILTER") != NULL)
+		return;
+	for (size_t i = 0; i < cf->netmon.nzones; i++)
+		np += cf->netmon.zones[i].ncidrs;
+	p = xcalloc(np + 1, sizeof(*p));
+	np = 0;
+	for (size_t i = 0; i < cf->netmon.nzones; i++)
+		for (size_t j = 0; j < cf->netmon.zones[i].ncidrs; j++, np++) {
+			const struct cfg_cidr *cc = &cf->netmon.zones[i].cidrs[j];
+			p[np].family = cc->family;
+			memcpy(p[np].addr, cc->addr, sizeof(p[np].addr));
+			p[np].plen = cc->plen;
+		}
+	nmt_set_filter(p, np);
+	free(p);
+}
+
 static int collect(int k, const char *conf)
 {
 	double *u = xcalloc((size_t)k, sizeof(double)),
@@ -95,26 +125,7 @@ static int collect(int k, const char *conf)
 
 	if (cf == NULL || ev_init() == -1)
 		goto out;
-	/* The kernel-side filter by the zones' prefixes, as the daemon sets it
-	 * (NM_COST_NOFILTER: every socket listed, for comparison). */
-	if (getenv("NM_COST_NOFILTER") == NULL) {
-		size_t np = 0;
-		struct nmt_prefix *p;
-
-		for (size_t i = 0; i < cf->netmon.nzones; i++)
-			np += cf->netmon.zones[i].ncidrs;
-		p = xcalloc(np + 1, sizeof(*p));
-		np = 0;
-		for (size_t i = 0; i < cf->netmon.nzones; i++)
-			for (size_t j = 0; j < cf->netmon.zones[i].ncidrs; j++, np++) {
-				const struct cfg_cidr *cc = &cf->netmon.zones[i].cidrs[j];
-				p[np].family = cc->family;
-				memcpy(p[np].addr, cc->addr, sizeof(p[np].addr));
-				p[np].plen = cc->plen;
-			}
-		nmt_set_filter(p, np);
-		free(p);
-	}
+	set_filter(cf);
 	if (nmt_init(nmz_count(z), zone_of, z) == -1)
 		goto out;
 	for (int i = 0; i < k; i++) {
@@ -143,6 +154,77 @@ out:
 	free(u);
 	free(s);
 	free(c);
+	free(w);
+	return rc;
+}
+
+static double tick_due, *late;
+static size_t nlate, late_cap;
+static uint64_t ticker;
+static int hold_done;
+
+static void on_tick(void *arg)
+{
+	double now = mono_us();
+
+	if (nlate < late_cap)
+		late[nlate++] = now > tick_due ? now - tick_due : 0;
+	tick_due = now + 1000;
+	ticker = ev_timer_add(1, on_tick, NULL);
+}
+
+static void on_done(int rc, void *arg)
+{
+	hold_done = rc == 0 ? 1 : -1;
+	ev_stop();
+}
+
+static int hold(int k, const char *conf)
+{
+	double *w = xcalloc((size_t)k, sizeof(double));
+	struct nmz *z = NULL;
+	struct cfg *cf = load(conf, &z);
+	int rc = 1;
+
+	late_cap = 100000;
+	late = xcalloc(late_cap, sizeof(double));
+	if (cf == NULL || ev_init() == -1)
+		goto out;
+	set_filter(cf);
+	if (nmt_init(nmz_count(z), zone_of, z) == -1)
+		goto out;
+	for (int i = 0; i < k; i++) {
+		double t0 = mono_us();
+
+		hold_done = 0;
+		if (nmt_collect_start(on_done, NULL) != 0)
+			goto out;
+		tick_due = mono_us() + 1000;
+		ticker = ev_timer_add(1, on_tick, NULL);
+		if (ev_run() == -1 || hold_done != 1)
+			goto out;
+		ev_timer_cancel(ticker);
+		w[i] = mono_us() - t0;
+	}
+	if (nlate == 0)
+		late[nlate++] = 0;
+	{
+		double m = median(late, (int)nlate); /* sorts late */
+
+		printf(
+		    "hold ticks=%zu late_p50_us=%.0f late_p99_us=%.0f late_max_us=%.0f "
+		    "wall_us=%.0f\n",
+		    nlate, m, late[(size_t)((double)(nlate - 1) * 0.99)], late[nlate - 1],
+		    median(w, k));
+	}
+	rc = 0;
+out:
+	nmt_fini();
+	ev_fini();
+	nmz_free(z);
+	if (cf)
+		cfg_free(cf);
+	free(late);
 	free(w);
 	return rc;
 }
@@ -262,13 +344,16 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "udp") == 0)
 		return udp(atol(argv[2]), argv[3], argv[4]);
 	if (argc < 4 || k < 1 || k > K_MAX) {
-		fprintf(stderr, "usage: nm-cost collect|read K CONF | run K CMD [ARG...] "
-				"| udp K ADDR "
-				"PORT\n");
+		fprintf(stderr,
+			"usage: nm-cost collect|hold|read K CONF | run K CMD [ARG...] "
+			"| udp K ADDR "
+			"PORT\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "collect") == 0 && argc == 4)
 		return collect(k, argv[3]);
+	if (strcmp(argv[1], "hold") == 0 && argc == 4)
+		return hold(k, argv[3]);
 	if (strcmp(argv[1], "read") == 0 && argc == 4)
 		return read_counters(k, argv[3]);
 	if (strcmp(argv[1], "run") == 0)
