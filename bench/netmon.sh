@@ -111,9 +111,10 @@ for n in $COUNTS; do
 	ours=$(ip netns exec "$H" "$TOOLS/nm-cost" collect "$REPS" "$T/zones.conf")
 	theirs=$(ip netns exec "$H" "$TOOLS/nm-cost" run "$REPS" ss -tin)
 	held=$(ip netns exec "$H" "$TOOLS/nm-cost" hold "$REPS" "$T/zones.conf")
-	HOLD+=$(printf '| %d | %s | %s | %s | %s |' "$n" "$(field wall_us <<<"$held" | ms)" \
+	HOLD+=$(printf '| %d | %s | %s | %s | %s | %s |' "$n" "$(field wall_us <<<"$held" | ms)" \
 		"$(field late_p50_us <<<"$held" | ms)" "$(field late_p99_us <<<"$held" | ms)" \
-		"$(field late_max_us <<<"$held" | ms)")$'\n'
+		"$(field late_max_us <<<"$held" | ms)" \
+		"$(field slice_max_us <<<"$held" | awk '{printf "%.2f", $1 / 1000}')")$'\n'
 	oc=$(field cpu_us <<<"$ours") tc=$(field cpu_us <<<"$theirs")
 	printf '| %d | %s (%s + %s) | %s | %s (%s + %s) | %s× cheaper |\n' "$n" \
 		"$(ms <<<"$oc")" "$(field user_us <<<"$ours" | ms)" "$(field sys_us <<<"$ours" | ms)" \
@@ -138,11 +139,11 @@ echo "(medians of $REPS; CPU from getrusage around nmt_collect() in tests/tools/
 echo
 echo "### the event loop while a collection runs on it"
 echo
-echo "| established sockets | collection, start to end (ms) | 1 ms timer late by: median ms | p99 ms | max ms |"
-echo "|---:|---:|---:|---:|---:|"
+echo "| established sockets | collection, start to end (ms) | 1 ms timer late by: median ms | p99 ms | max ms | longest slice, CPU ms |"
+echo "|---:|---:|---:|---:|---:|---:|"
 printf '%s' "$HOLD"
 echo
-echo "($REPS collections read on the loop as the daemon reads them, nmt_collect_start, beside a timer re-armed every 1 ms: its lateness is how long the loop was held)"
+echo "($REPS collections read on the loop as the daemon reads them, nmt_collect_start, beside a timer re-armed every 1 ms: its lateness is how long the loop was held, preemption by other work on the machine included; the longest slice is the CPU time of the longest read between two loop rounds)"
 echo
 
 # ---- 3. counter reads -----------------------------------------------------------

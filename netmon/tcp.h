@@ -38,6 +38,8 @@ struct nmt_stats {
 	uint64_t lost_events;	   /* ENOBUFS (or truncation) on the event socket */
 	uint64_t untracked;	   /* sightings of sockets not tracked: table full */
 	uint64_t bad_messages;	   /* malformed sock_diag messages skipped */
+	uint64_t slice_max_us;	   /* CPU time of the longest dump slice read on
+				      the loop (nmt_collect_start) */
 	size_t sockets;		   /* sockets tracked now */
 };
 

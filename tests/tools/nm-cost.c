@@ -9,8 +9,10 @@
  *       K collections as the daemon runs them (nmt_collect_start, read on
  *       the event loop), beside a 1 ms timer: how late the timer fired while
  *       they ran, i.e. how long the loop was held (median, p99 and max of
- *       the ticks) and how long one collection took from start to end:
- *       "hold ticks=N late_p50_us=A late_p99_us=B late_max_us=C wall_us=W"
+ *       the ticks), how long one collection took from start to end, and the
+ *       CPU time of the longest slice read on the loop (preemption aside):
+ *       "hold ticks=N late_p50_us=A late_p99_us=B late_max_us=C wall_us=W
+ *        slice_max_us=S"
  *   nm-cost run K CMD [ARG...]
  *       run CMD K times (stdout to /dev/null), each one's CPU time from
  *       wait4(): "run user_us=U sys_us=S cpu_us=C wall_us=W" (medians)
@@ -211,11 +213,14 @@ static int hold(int k, const char *conf)
 	{
 		double m = median(late, (int)nlate); /* sorts late */
 
+		struct nmt_stats st;
+
+		nmt_stats(&st);
 		printf(
 		    "hold ticks=%zu late_p50_us=%.0f late_p99_us=%.0f late_max_us=%.0f "
-		    "wall_us=%.0f\n",
+		    "wall_us=%.0f slice_max_us=%llu\n",
 		    nlate, m, late[(size_t)((double)(nlate - 1) * 0.99)], late[nlate - 1],
-		    median(w, k));
+		    median(w, k), (unsigned long long)st.slice_max_us);
 	}
 	rc = 0;
 out:
