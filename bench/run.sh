@@ -8,6 +8,9 @@ bash bench/takeover.sh "${REPS:-5}"
 echo
 echo "## keepalived notify -> routes converged (daemon)"
 bash bench/notify.sh "${REPS:-7}"
+echo
+echo "## network monitor: collection, notify latency, counter reads, RSS, per packet"
+bash bench/netmon.sh "${REPS:-9}"
 if [ -f bench/outage.sh ]; then
 	echo
 	echo "## client-visible outage with real keepalived"

@@ -29,9 +29,39 @@ static int zone_of(void *ctx, int family, const void *daddr)
 	return nmz_lookup(ctx, family, daddr);
 }
 
-static void collect(void)
+/* Only sockets towards a zone are worth their tcp_info: the kernel filters
+ * the dumps by the zones' prefixes. */
+static void set_filter(const struct cfg_netmon *nm)
+{
+	size_t n = 0, k = 0;
+	struct nmt_prefix *p;
+
+	for (size_t i = 0; i < nm->nzones; i++)
+		n += nm->zones[i].ncidrs;
+	p = xcalloc(n + 1, sizeof(*p));
+	for (size_t i = 0; i < nm->nzones; i++)
+		for (size_t j = 0; j < nm->zones[i].ncidrs; j++, k++) {
+			p[k].family = nm->zones[i].cidrs[j].family;
+			memcpy(p[k].addr, nm->zones[i].cidrs[j].addr, sizeof(p[k].addr));
+			p[k].plen = nm->zones[i].cidrs[j].plen;
+		}
+	nmt_set_filter(p, n);
+	free(p);
+}
+
+static void on_tcp_done(int rc, void *arg)
+{
+	if (rc == -1)
+		log_warnx("netmon: TCP collection failed");
+}
+
+/* sync: the TCP part done before returning (a reload needs the values);
+ * otherwise it runs on the loop beside everything else, so that a failover
+ * never waits for a dump of many sockets. */
+static void collect(int sync)
 {
 	size_t n = nmz_count(zones);
+	int rc;
 
 	if (have_nft && n && nmf_read(zones, packets) == -1) {
 		/* Flushed by someone (a firewall reload): rebuild from the last
@@ -41,8 +71,12 @@ static void collect(void)
 		if (nmf_apply(zones) == 0)
 			nmf_read(zones, packets);
 	}
-	if (have_tcp && nmt_collect() == -1)
+	if (have_tcp && sync && nmt_collect() == -1)
 		log_warnx("netmon: TCP collection failed");
+	if (have_tcp && !sync && (rc = nmt_collect_start(on_tcp_done, NULL)) != 0)
+		log_warnx("netmon: TCP collection %s",
+			  rc == 1 ? "skipped: the previous one is still running"
+				  : "failed");
 	collections++;
 }
 
@@ -63,7 +97,7 @@ static void arm(void)
 static void on_timer(void *arg)
 {
 	timer = 0;
-	collect();
+	collect(0);
 	arm();
 }
 
@@ -86,6 +120,7 @@ int nm_init(const struct cfg_netmon *nm)
 			    "not be created; see above)",
 			    NMF_TABLE);
 	}
+	set_filter(nm);
 	have_tcp = nmt_init(n, zone_of, zones) == 0;
 	if (!have_tcp)
 		log_warnx("netmon: no TCP retransmission accounting (see above)");
@@ -106,7 +141,7 @@ void nm_reload(const struct cfg_netmon *nm)
 		nm_fini();
 		return;
 	}
-	collect(); /* the latest values of the zones that go away */
+	collect(1); /* the latest values of the zones that go away */
 	struct nmz *fresh = nmz_build(nm);
 	size_t n = nmz_count(fresh);
 	struct nm_zone_counters *np = xcalloc(n + 1, sizeof(*np));
@@ -129,8 +164,10 @@ void nm_reload(const struct cfg_netmon *nm)
 		nmf_remove();
 		have_nft = 0;
 	}
-	if (have_tcp)
+	if (have_tcp) {
+		set_filter(nm);
 		nmt_reload(n, zone_of, fresh);
+	}
 	nmz_free(zones);
 	free(packets);
 	free(tcp_base);

@@ -314,16 +314,72 @@ static int nl_request(struct nl *nl, const struct nlmsghdr *req, mnl_cb_t cb,
 struct counts {
 	const name_t *names;
 	size_t n;
+	const size_t *ord; /* names' indices sorted by name (names_order); NULL:
+			      scan (a handful of names) */
 	struct nm_zone_counters *out;
 	unsigned char *seen; /* per zone: 1 = _in, 2 = _out */
 };
 
+/* The first len bytes of name (no NUL among them) against the string s, in
+ * strcmp's order. */
+static int name_cmp(const char *name, size_t len, const char *s)
+{
+	int c = strncmp(name, s, len);
+
+	return c != 0 ? c : s[len] == '\0' ? 0 : -1;
+}
+
+static const name_t *sort_names; /* qsort has no context argument */
+
+static int ord_cmp(const void *a, const void *b)
+{
+	return strcmp(sort_names[*(const size_t *)a], sort_names[*(const size_t *)b]);
+}
+
+/* Indices of names[0..n) sorted by name: a read matches 2n counters to n
+ * names, so each lookup must be O(log n), not a scan (1000 zones: 7.7 ms a
+ * read with scans). Free with free(). */
+static size_t *names_order(const name_t *names, size_t n)
+{
+	size_t *ord = xcalloc(n + 1, sizeof(*ord));
+
+	for (size_t i = 0; i < n; i++)
+		ord[i] = i;
+	sort_names = names;
+	qsort(ord, n, sizeof(*ord), ord_cmp);
+	sort_names = NULL;
+	return ord;
+}
+
+/* Index in names of the name of len bytes, or -1. */
+static int name_find(const name_t *names, const size_t *ord, size_t n, const char *name,
+		     size_t len)
+{
+	size_t lo = 0, hi = n;
+
+	if (ord == NULL) {
+		for (size_t i = 0; i < n; i++)
+			if (name_cmp(name, len, names[i]) == 0)
+				return (int)i;
+		return -1;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = name_cmp(name, len, names[ord[mid]]);
+
+		if (c == 0)
+			return (int)ord[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
 static int zone_index(const struct counts *cs, const char *name, size_t len)
 {
-	for (size_t i = 0; i < cs->n; i++)
-		if (strlen(cs->names[i]) == len && memcmp(cs->names[i], name, len) == 0)
-			return (int)i;
-	return -1;
+	return name_find(cs->names, cs->ord, cs->n, name, len);
 }
 
 /* The attributes of one level, each checked for its type: libnftnl's own
@@ -422,12 +478,14 @@ static int get_counters(const name_t *names, size_t n, struct nm_zone_counters *
 			size_t *missing)
 {
 	struct counts cs = {.names = names, .n = n, .out = out};
+	size_t *ord = names_order(names, n);
 	struct nftnl_obj *o = nn(nftnl_obj_alloc());
 	struct talk t = {.what = "read counters", .data = &cs};
 	struct nlmsghdr *nlh;
 	struct nl nl;
 	int rc = -1, ok, lost, intr;
 
+	cs.ord = ord;
 	cs.seen = xcalloc(n + 1, 1);
 	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NMF_TABLE);
 	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
@@ -461,6 +519,7 @@ static int get_counters(const name_t *names, size_t n, struct nm_zone_counters *
 			*missing += (size_t)(cs.seen[i] != 3) + (cs.seen[i] == 0);
 	}
 	free(cs.seen);
+	free(ord);
 	nftnl_obj_free(o);
 	return rc;
 }
@@ -887,7 +946,7 @@ static name_t *names_of(const struct nmz *z)
  * the table this process made, brought up to date from the kernel. */
 static void carry(const struct nmz *z, int exists, struct nm_zone_counters *start)
 {
-	size_t missing = 1;
+	size_t missing = 1, *ord;
 
 	if (exists && get_counters(st.names, st.n, st.last, &missing) == -1)
 		missing = 1;
@@ -895,10 +954,15 @@ static void carry(const struct nmz *z, int exists, struct nm_zone_counters *star
 		log_warnx("nftables: table inet %s was changed by someone else: counters "
 			  "continue from the values read last",
 			  NMF_TABLE);
-	for (size_t i = 0; i < nmz_count(z); i++)
-		for (size_t j = 0; j < st.n; j++)
-			if (strcmp(nmz_name(z, i), st.names[j]) == 0)
-				start[i] = st.last[j];
+	ord = names_order(st.names, st.n);
+	for (size_t i = 0; i < nmz_count(z); i++) {
+		const char *name = nmz_name(z, i);
+		int j = name_find(st.names, ord, st.n, name, strlen(name));
+
+		if (j >= 0)
+			start[i] = st.last[j];
+	}
+	free(ord);
 }
 
 static void forget(void)
@@ -954,11 +1018,23 @@ int nmf_read(const struct nmz *z, struct nm_zone_counters *out)
 			  missing, 2 * n, NMF_TABLE);
 		goto out;
 	}
-	/* Remember them: the values a replacement table starts from. */
-	for (size_t i = 0; st.applied && i < n; i++)
-		for (size_t j = 0; j < st.n; j++)
-			if (strcmp(names[i], st.names[j]) == 0)
+	/* Remember them: the values a replacement table starts from. z is
+	 * nearly always the table this process applied, names in the same
+	 * order: then it is a copy, and only otherwise a lookup per name. */
+	if (st.applied && st.n == n && memcmp(st.names, names, n * sizeof(*names)) == 0) {
+		memcpy(st.last, out, n * sizeof(*out));
+	} else if (st.applied) {
+		size_t *ord = names_order(st.names, st.n);
+
+		for (size_t i = 0; i < n; i++) {
+			int j =
+			    name_find(st.names, ord, st.n, names[i], strlen(names[i]));
+
+			if (j >= 0)
 				st.last[j] = out[i];
+		}
+		free(ord);
+	}
 	rc = 0;
 out:
 	free(names);

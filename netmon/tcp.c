@@ -36,8 +36,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/ev.h"
@@ -50,6 +52,9 @@
 #define NMT_SOCKETS_MAX	     (1u << 19) /* tracked sockets; beyond: untracked */
 #define NMT_GONE_DUMPS	     32		/* dumps a vanished socket is remembered */
 #define NMT_DRAIN_MAX	     256	/* event datagrams read per callback */
+#define NMT_DUMP_SLICE	     2		/* dump datagrams read per loop callback */
+#define NMT_FILTER_MAX	     1024	/* zone prefixes in a dump filter, at most */
+#define NMT_FILTER_BYTES     (NMT_FILTER_MAX * 32) /* a v6 condition and its jump */
 #define NMT_DUMP_TIMEOUT_S   5
 #define NMT_EVENT_RCVBUF_DEF (4 << 20)
 
@@ -60,16 +65,24 @@
 	((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) |         \
 	 (1u << 9) | (1u << 11))
 
+/* 40 bytes: 50k sockets fit in 3 MiB. The destination address is not kept:
+ * every dump message and destroy event carries it, so after a reload a
+ * socket is re-zoned when it is next seen (zgen). */
 struct sock_ent {
 	uint64_t cookie;
 	uint64_t bytes_sent, bytes_retrans;
 	uint32_t segs_out, retrans;
-	uint32_t seen; /* dump generation that last listed it */
-	int zone;      /* -1: in no zone */
+	uint16_t seen; /* dump generation that last listed it, mod 2^16: a socket
+			  is seen or dropped within NMT_GONE_DUMPS dumps */
+	int16_t zone;  /* -1: in no zone */
 	uint8_t used, dead;
-	uint8_t family;
-	unsigned char daddr[16];
+	uint8_t zgen; /* mod.zgen when zone was looked up */
 };
+
+_Static_assert(sizeof(struct sock_ent) == 40, "socket table entries grew");
+
+/* Dumps since e was last listed. */
+#define GONE(e) ((uint16_t)(mod.gen - (e)->seen))
 
 static struct {
 	struct nl_sock *dsk; /* dumps, blocking */
@@ -87,12 +100,64 @@ static struct {
 	struct sock_ent *tab; /* open addressing, linear probing */
 	size_t cap, used, live;
 	uint32_t gen;
+	uint8_t zgen; /* bumped by nmt_reload: entries' zones are stale */
 	int redump;
+
+	/* The dump in progress. On the loop (nmt_collect_start, a re-dump after
+	 * lost events) it is read NMT_DUMP_SLICE datagrams per callback, so
+	 * that a dump of many sockets never holds the loop for long; the kernel
+	 * fills the next datagram only when the previous one has been read. */
+	struct {
+		int kind;	  /* DUMP_* */
+		size_t fam;	  /* step: dump_steps() of them */
+		uint32_t seq;	  /* of the request being answered */
+		uint32_t port;	  /* our netlink port */
+		int watched;	  /* the dump socket is on the loop */
+		uint64_t timer;	  /* its time limit, on the loop */
+		nmt_done_fn done; /* for DUMP_COLLECT on the loop */
+		void *arg;
+	} d;
+	int last_rc; /* of the last dump_end */
+
+	/* The kernel-side filter of the dumps (nmt_set_filter): only sockets
+	 * whose destination is in a zone are listed, so that sockets the zones
+	 * do not count cost no tcp_info. NULL: every socket. */
+	unsigned char *bc;
+	size_t bclen;
+	int filtered;
+	int new_as_baseline; /* the next dump counts new sockets from then on */
 
 	struct nm_host_tcp host;
 	struct nmt_tcpext ext;
 	struct nmt_stats st;
 } mod = {.efd = -1, .rcvbuf = NMT_EVENT_RCVBUF_DEF};
+
+enum { DUMP_NONE, DUMP_BASELINE, DUMP_COLLECT, DUMP_REDUMP };
+
+static const int dump_families[] = {AF_INET, AF_INET6};
+
+/* One walk for both families: the older TCPDIAG_GETSOCK request dumps with
+ * family AF_UNSPEC, IPv4 and IPv6 sockets in one pass over the kernel's
+ * established-socket hash table. Two SOCK_DIAG_BY_FAMILY dumps walk it
+ * twice, and the IPv6 one skips every IPv4 socket while filling a single
+ * datagram: at 50k sockets that one read held the loop 13 ms. A kernel
+ * that refuses the older request gets the two dumps (diag_v1_refused). */
+static int diag_v1_refused;
+
+static size_t dump_steps(void)
+{
+	return diag_v1_refused ? ARRAY_SIZE(dump_families) : 1;
+}
+
+static int step_family(size_t step)
+{
+	return diag_v1_refused ? dump_families[step] : AF_UNSPEC;
+}
+
+static const char *family_name(int family)
+{
+	return family == AF_INET ? "IPv4" : family == AF_INET6 ? "IPv6" : "TCP";
+}
 
 static uint64_t rbuf[NMT_RECV_BUF / sizeof(uint64_t)]; /* aligned for nlmsghdr */
 static char pbuf[NMT_PROC_MAX + 1];
@@ -321,7 +386,7 @@ static int zone_of(int family, const void *daddr)
 	if (mod.zfn == NULL)
 		return -1;
 	z = mod.zfn(mod.zctx, family, daddr);
-	return z >= 0 && (size_t)z < mod.nzones ? z : -1;
+	return z >= 0 && (size_t)z < mod.nzones && z <= INT16_MAX ? z : -1;
 }
 
 static void zone_add(int z, uint64_t segs, uint64_t retrans, uint64_t bytes,
@@ -335,16 +400,23 @@ static void zone_add(int z, uint64_t segs, uint64_t retrans, uint64_t bytes,
 	mod.zc[z].bytes_retrans += bytes_retrans;
 }
 
+/* Any capacity, not only powers of two (the table's size follows the
+ * sockets closely): the hash's top 32 bits scaled to [0, cap). */
 static size_t slot_of(uint64_t cookie, size_t cap)
 {
-	return (size_t)((cookie * 0x9e3779b97f4a7c15ull) >> 40) & (cap - 1);
+	return (size_t)(((cookie * 0x9e3779b97f4a7c15ull) >> 32) * cap >> 32);
+}
+
+static size_t next_slot(size_t i, size_t cap)
+{
+	return i + 1 == cap ? 0 : i + 1;
 }
 
 static struct sock_ent *find(uint64_t cookie)
 {
 	if (mod.cap == 0)
 		return NULL;
-	for (size_t i = slot_of(cookie, mod.cap);; i = (i + 1) & (mod.cap - 1)) {
+	for (size_t i = slot_of(cookie, mod.cap);; i = next_slot(i, mod.cap)) {
 		if (!mod.tab[i].used)
 			return NULL;
 		if (mod.tab[i].cookie == cookie)
@@ -352,38 +424,67 @@ static struct sock_ent *find(uint64_t cookie)
 	}
 }
 
+/* A large socket table is mapped, not malloc'd, so that shrinking it after
+ * many sockets closed gives the memory back at once. From malloc, glibc
+ * raises its mmap threshold at the first large free, later tables come from
+ * the heap, and the heap keeps its high-water mark: RSS grew by 4 MB after
+ * 50k sockets closed and stayed there. */
+#define NMT_TAB_MAP (128u << 10)
+
+static struct sock_ent *tab_alloc(size_t cap)
+{
+	size_t sz = cap * sizeof(struct sock_ent);
+	void *p;
+
+	if (sz < NMT_TAB_MAP)
+		return xcalloc(cap, sizeof(struct sock_ent));
+	p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fatal("tcp: socket table of %zu bytes", sz);
+	return p; /* zero-filled */
+}
+
+static void tab_free(struct sock_ent *t, size_t cap)
+{
+	if (t == NULL)
+		return;
+	if (cap * sizeof(struct sock_ent) < NMT_TAB_MAP)
+		free(t);
+	else
+		munmap(t, cap * sizeof(struct sock_ent));
+}
+
 /* Move the entries worth keeping into a table of newcap slots: dead ones and
  * those missing from more than NMT_GONE_DUMPS dumps are dropped. */
 static void rebuild(size_t newcap)
 {
-	struct sock_ent *nt = xcalloc(newcap, sizeof(*nt));
+	struct sock_ent *nt = tab_alloc(newcap);
 	size_t live = 0;
 
 	for (size_t i = 0; i < mod.cap; i++) {
 		struct sock_ent *e = &mod.tab[i];
 		size_t j;
 
-		if (!e->used || e->dead || mod.gen - e->seen > NMT_GONE_DUMPS)
+		if (!e->used || e->dead || GONE(e) > NMT_GONE_DUMPS)
 			continue;
-		for (j = slot_of(e->cookie, newcap); nt[j].used;
-		     j = (j + 1) & (newcap - 1))
+		for (j = slot_of(e->cookie, newcap); nt[j].used; j = next_slot(j, newcap))
 			;
 		nt[j] = *e;
 		live++;
 	}
-	free(mod.tab);
+	tab_free(mod.tab, mod.cap);
 	mod.tab = nt;
 	mod.cap = newcap;
 	mod.used = mod.live = live;
 }
 
+/* Slots for n entries: the table is rebuilt two-thirds full and grows when
+ * three quarters full (linear probing stays short; 64 slots at least). */
 static size_t cap_for(size_t n)
 {
-	size_t c = 64;
+	size_t c = n + n / 2 + 64;
 
-	while (c < 2 * n)
-		c *= 2;
-	return c;
+	return c - c % 64;
 }
 
 /* A new zeroed entry for cookie (not in the table), or NULL when full. */
@@ -398,9 +499,9 @@ static struct sock_ent *insert(uint64_t cookie)
 				  NMT_SOCKETS_MAX);
 		return NULL;
 	}
-	if (2 * (mod.used + 1) > mod.cap)
+	if (4 * (mod.used + 1) > 3 * mod.cap)
 		rebuild(cap_for(mod.live + 1));
-	for (i = slot_of(cookie, mod.cap); mod.tab[i].used; i = (i + 1) & (mod.cap - 1))
+	for (i = slot_of(cookie, mod.cap); mod.tab[i].used; i = next_slot(i, mod.cap))
 		;
 	memset(&mod.tab[i], 0, sizeof(mod.tab[i]));
 	mod.tab[i].used = 1;
@@ -408,6 +509,15 @@ static struct sock_ent *insert(uint64_t cookie)
 	mod.used++;
 	mod.live++;
 	return &mod.tab[i];
+}
+
+/* After a reload e's zone is looked up again, from the address s carries. */
+static void rezone(struct sock_ent *e, const struct nmt_sock *s)
+{
+	if (e->zgen != mod.zgen) {
+		e->zone = (int16_t)zone_of(s->family, s->daddr);
+		e->zgen = mod.zgen;
+	}
 }
 
 /* Add what s sent since e was last seen to e's zone; e takes s's counts. */
@@ -429,8 +539,11 @@ static void add_delta(struct sock_ent *e, const struct nmt_sock *s)
 	e->bytes_retrans = s->bytes_retrans;
 }
 
-/* A socket listed by a dump. A baseline dump (nmt_init) records counts
- * without adding them: zones count from the daemon's start. */
+/* A socket listed by a dump. A baseline dump (nmt_init, baseline 1) records
+ * counts without adding them: zones count from the daemon's start. With
+ * baseline 2 only sockets first seen are recorded so (the first dump after
+ * the filter widened: they existed before, unlisted), the others add their
+ * deltas. */
 static void sock_dumped(const struct nmt_sock *s, int baseline)
 {
 	struct sock_ent *e;
@@ -442,21 +555,26 @@ static void sock_dumped(const struct nmt_sock *s, int baseline)
 		e = insert(s->cookie);
 		if (e == NULL)
 			return;
-		e->family = (uint8_t)s->family;
-		memcpy(e->daddr, s->daddr, sizeof(e->daddr));
-		e->zone = zone_of(s->family, s->daddr);
-		if (baseline) {
+		e->zone = (int16_t)zone_of(s->family, s->daddr);
+		e->zgen = mod.zgen;
+		if (baseline) { /* 1 or 2 */
 			e->segs_out = s->segs_out;
 			e->retrans = s->total_retrans;
 			e->bytes_sent = s->bytes_sent;
 			e->bytes_retrans = s->bytes_retrans;
 		}
+		if (baseline == 2) {
+			e->seen = (uint16_t)mod.gen;
+			return;
+		}
 	} else if (e->dead) {
 		return; /* its destroy event came first: nothing more to add */
+	} else {
+		rezone(e, s);
 	}
-	if (!baseline)
+	if (baseline != 1)
 		add_delta(e, s);
-	e->seen = mod.gen;
+	e->seen = (uint16_t)mod.gen;
 }
 
 /* A socket's final counts from the destroy group. */
@@ -477,6 +595,7 @@ static void sock_destroyed(const struct nmt_sock *s)
 			 s->bytes_sent, s->bytes_retrans);
 		return;
 	}
+	rezone(e, s);
 	add_delta(e, s);
 	e->dead = 1;
 	mod.live--;
@@ -489,7 +608,7 @@ static void sweep(void)
 
 	for (size_t i = 0; i < mod.cap; i++)
 		if (mod.tab[i].used &&
-		    (mod.tab[i].dead || mod.gen - mod.tab[i].seen > NMT_GONE_DUMPS))
+		    (mod.tab[i].dead || GONE(&mod.tab[i]) > NMT_GONE_DUMPS))
 			drop++;
 	if (drop > 0)
 		rebuild(cap_for(mod.live));
@@ -529,6 +648,7 @@ static int dump_input(const void *buf, size_t len, uint32_t seq, uint32_t port,
 				continue; /* an ACK */
 			return -1;
 		case SOCK_DIAG_BY_FAMILY:
+		case TCPDIAG_GETSOCK: /* the answer to a one-walk dump */
 			if (nmt_parse_diag_msg(nlh, &s) == -1) {
 				mod.st.bad_messages++;
 				continue;
@@ -582,64 +702,226 @@ static ssize_t nl_read(int fd, int flags, int *trunc)
 	}
 }
 
-static int dump_family(int family, int baseline)
+/* Ask for the dump of step mod.d.fam. 0 or -1 (logged). */
+static int dump_request(void)
 {
 	struct inet_diag_req_v2 req;
+	struct inet_diag_req req1;
 	struct nl_msg *msg;
-	uint32_t seq, port;
-	int fd = nl_socket_get_fd(mod.dsk), err, done = 0, trunc;
-	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	int family = step_family(mod.d.fam), err;
 
-	memset(&req, 0, sizeof(req));
-	req.sdiag_family = (uint8_t)family;
-	req.sdiag_protocol = IPPROTO_TCP;
-	req.idiag_states = NMT_STATES;
-	req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
-	msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
-	if (msg == NULL || nlmsg_append(msg, &req, sizeof(req), NLMSG_ALIGNTO) < 0)
+	if (family == AF_UNSPEC) {
+		memset(&req1, 0, sizeof(req1));
+		req1.idiag_family = AF_INET; /* ignored by a dump */
+		req1.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+		req1.idiag_states = NMT_STATES;
+		msg = nlmsg_alloc_simple(TCPDIAG_GETSOCK, NLM_F_REQUEST | NLM_F_DUMP);
+		if (msg != NULL &&
+		    nlmsg_append(msg, &req1, sizeof(req1), NLMSG_ALIGNTO) < 0)
+			fatalx("tcp: out of memory");
+	} else {
+		memset(&req, 0, sizeof(req));
+		req.sdiag_family = (uint8_t)family;
+		req.sdiag_protocol = IPPROTO_TCP;
+		req.idiag_states = NMT_STATES;
+		req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+		msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
+		if (msg != NULL &&
+		    nlmsg_append(msg, &req, sizeof(req), NLMSG_ALIGNTO) < 0)
+			fatalx("tcp: out of memory");
+	}
+	if (msg == NULL || (mod.filtered && nla_put(msg, INET_DIAG_REQ_BYTECODE,
+						    (int)mod.bclen, mod.bc) < 0))
 		fatalx("tcp: out of memory");
 	err = nl_send_auto(mod.dsk, msg); /* fills in sequence number and port */
-	seq = nlmsg_hdr(msg)->nlmsg_seq;
-	port = nl_socket_get_local_port(mod.dsk);
+	mod.d.seq = nlmsg_hdr(msg)->nlmsg_seq;
+	mod.d.port = nl_socket_get_local_port(mod.dsk);
 	nlmsg_free(msg);
 	if (err < 0) {
-		log_warnx("tcp: sock_diag %s dump request: %s", fam, nl_geterror(err));
+		log_warnx("tcp: sock_diag %s dump request: %s", family_name(family),
+			  nl_geterror(err));
 		return -1;
-	}
-	while (!done) {
-		ssize_t n = nl_read(fd, 0, &trunc);
-
-		if (n == -1) {
-			log_warn("tcp: sock_diag %s dump", fam);
-			return -1;
-		}
-		if (trunc) {
-			log_warnx("tcp: sock_diag %s dump: datagram larger than %d bytes",
-				  fam, NMT_RECV_BUF);
-			return -1;
-		}
-		done = dump_input(rbuf, (size_t)n, seq, port, baseline);
-		if (done == -1) {
-			/* No IPv6 in this kernel: nothing to list. */
-			if (family == AF_INET6 &&
-			    (errno == ENOENT || errno == EAFNOSUPPORT))
-				return 0;
-			log_warn("tcp: sock_diag %s dump", fam);
-			return -1;
-		}
 	}
 	return 0;
 }
 
-static int dump_all(int baseline)
+static void dump_end(int rc);
+static int read_host(void);
+static void close_interval(void);
+
+/* Read up to max datagrams of the dump in progress: flags MSG_DONTWAIT on
+ * the loop, 0 to wait for them (the socket's receive timeout bounds each
+ * wait). 1 when the dump ended (dump_end ran), 0 when more is to come. */
+static int dump_read(int flags, int max)
+{
+	int fd = nl_socket_get_fd(mod.dsk), trunc;
+
+	for (int i = 0; i < max; i++) {
+		int family = step_family(mod.d.fam), done;
+		const char *fam = family_name(family);
+		ssize_t n = nl_read(fd, flags, &trunc);
+
+		if (n == -1 && (flags & MSG_DONTWAIT) &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n == -1) {
+			log_warn("tcp: sock_diag %s dump", fam);
+			goto fail;
+		}
+		if (trunc) {
+			log_warnx("tcp: sock_diag %s dump: datagram larger than %d bytes",
+				  fam, NMT_RECV_BUF);
+			goto fail;
+		}
+		done = dump_input(rbuf, (size_t)n, mod.d.seq, mod.d.port,
+				  mod.d.kind == DUMP_BASELINE ? 1
+				  : mod.new_as_baseline	      ? 2
+							      : 0);
+		if (done == -1 && family == AF_UNSPEC &&
+		    (errno == EINVAL || errno == EOPNOTSUPP || errno == ENOENT)) {
+			/* No TCPDIAG_GETSOCK here: a dump per family. */
+			log_info("tcp: sock_diag: the one-walk TCP dump is refused (%s); "
+				 "dumping IPv4 and IPv6 apart",
+				 strerror(errno));
+			diag_v1_refused = 1;
+			if (dump_request() == -1)
+				goto fail;
+			continue;
+		}
+		if (done == -1) {
+			/* No IPv6 in this kernel: nothing to list. */
+			if (family == AF_INET6 &&
+			    (errno == ENOENT || errno == EAFNOSUPPORT))
+				done = 1;
+			else {
+				log_warn("tcp: sock_diag %s dump", fam);
+				goto fail;
+			}
+		}
+		if (done == 1) {
+			if (++mod.d.fam < dump_steps()) {
+				if (dump_request() == -1)
+					goto fail;
+				continue;
+			}
+			dump_end(0);
+			return 1;
+		}
+	}
+	return 0;
+fail:
+	dump_end(-1);
+	return 1;
+}
+
+/* CPU time of this thread, in microseconds: what a slice costs the loop,
+ * whatever else the machine runs. */
+static uint64_t thread_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void on_dump(int fd, uint32_t events, void *arg)
+{
+	uint64_t t0 = thread_us(), t;
+
+	dump_read(MSG_DONTWAIT, NMT_DUMP_SLICE);
+	t = thread_us() - t0;
+	if (t > mod.st.slice_max_us)
+		mod.st.slice_max_us = t;
+}
+
+static void on_dump_timeout(void *arg)
+{
+	mod.d.timer = 0;
+	log_warnx("tcp: sock_diag dump unanswered for %d s; given up",
+		  NMT_DUMP_TIMEOUT_S);
+	dump_end(-1);
+}
+
+/* Start a dump of kind; on_loop: read on the loop in slices (nmt_collect_start
+ * and re-dumps), else the caller reads it to its end. 0 or -1 (logged; no
+ * dump in progress then). */
+static int dump_begin(int kind, int on_loop, nmt_done_fn done, void *arg)
 {
 	mod.gen++;
-	if (dump_family(AF_INET, baseline) == -1 || dump_family(AF_INET6, baseline) == -1)
+	mod.redump = 0; /* this dump puts every survivor back on track */
+	memset(&mod.d, 0, sizeof(mod.d));
+	mod.d.kind = kind;
+	mod.d.done = done;
+	mod.d.arg = arg;
+	if (dump_request() == -1) {
+		mod.d.kind = DUMP_NONE;
 		return -1;
-	sweep();
-	mod.st.dumps++;
-	mod.redump = 0;
+	}
+	if (on_loop) {
+		if (ev_fd_set(nl_socket_get_fd(mod.dsk), EPOLLIN, on_dump, NULL) == -1) {
+			mod.d.kind = DUMP_NONE;
+			return -1;
+		}
+		mod.d.watched = 1;
+		/* Real seconds, also on a fake clock. */
+		mod.d.timer = ev_timer_add(ev_from_real(NMT_DUMP_TIMEOUT_S * 1000),
+					   on_dump_timeout, NULL);
+	}
 	return 0;
+}
+
+/* The dump ended, complete (rc 0) or not: a complete one drops what it no
+ * longer lists; a collection also reads the host counters and closes the
+ * ratio interval, then tells whoever started it. */
+static void dump_end(int rc)
+{
+	int kind = mod.d.kind;
+	nmt_done_fn done = mod.d.done;
+	void *arg = mod.d.arg;
+
+	if (mod.d.watched)
+		ev_fd_del(nl_socket_get_fd(mod.dsk));
+	if (mod.d.timer)
+		ev_timer_cancel(mod.d.timer);
+	memset(&mod.d, 0, sizeof(mod.d));
+	mod.last_rc = rc;
+	if (rc == 0) {
+		mod.new_as_baseline = 0;
+		sweep();
+		mod.st.dumps++;
+		if (kind == DUMP_REDUMP)
+			mod.st.redumps++;
+	}
+	if (kind == DUMP_COLLECT) {
+		if (read_host() == -1)
+			rc = -1;
+		close_interval();
+	}
+	if (done != NULL)
+		done(rc, arg);
+	/* Events were lost while it ran: again, on the loop. */
+	if (mod.redump && mod.d.kind == DUMP_NONE && mod.dsk != NULL)
+		dump_begin(DUMP_REDUMP, 1, NULL, NULL);
+}
+
+/* Read the dump in progress to its end, here and now. */
+static void dump_finish(void)
+{
+	for (int guard = 0; mod.d.kind != DUMP_NONE && guard < 1000000; guard++)
+		dump_read(0, 64);
+	if (mod.d.kind != DUMP_NONE)
+		dump_end(-1);
+}
+
+/* A whole dump of kind, read here (after the one in progress, if any). 0 or
+ * -1. */
+static int dump_sync(int kind)
+{
+	dump_finish();
+	if (dump_begin(kind, 0, NULL, NULL) == -1)
+		return -1;
+	dump_finish();
+	return mod.last_rc;
 }
 
 /* Read what is queued on the event socket, up to NMT_DRAIN_MAX datagrams. */
@@ -677,8 +959,9 @@ static void drain_events(void)
 static void on_events(int fd, uint32_t events, void *arg)
 {
 	drain_events();
-	if (mod.redump && dump_all(0) == 0)
-		mod.st.redumps++;
+	/* A dump in progress re-dumps when it ends (dump_end). */
+	if (mod.redump && mod.d.kind == DUMP_NONE)
+		dump_begin(DUMP_REDUMP, 1, NULL, NULL);
 }
 
 /* ---- host-wide ---- */
@@ -735,6 +1018,125 @@ static int read_host(void)
 		rc = -1;
 	}
 	return rc;
+}
+
+/* ---- the dump filter ---- */
+
+/* Does prefix a hold prefix b (same family)? */
+static int pfx_holds(const struct nmt_prefix *a, const struct nmt_prefix *b)
+{
+	int bytes = a->plen / 8, bits = a->plen % 8;
+
+	if (a->family != b->family || a->plen > b->plen)
+		return 0;
+	if (memcmp(a->addr, b->addr, (size_t)bytes) != 0)
+		return 0;
+	return bits == 0 ||
+	       ((a->addr[bytes] ^ b->addr[bytes]) & (0xff << (8 - bits)) & 0xff) == 0;
+}
+
+size_t nmt_filter_build(const struct nmt_prefix *p, size_t n, unsigned char *bc,
+			size_t cap)
+{
+	struct inet_diag_bc_op op;
+	struct inet_diag_hostcond hc;
+	size_t len = 0, kept = 0, last = 0, *at;
+
+	if (n == 0) {
+		/* Nothing is in a zone: one jump past the end rejects all. */
+		if (cap < sizeof(op))
+			return 0;
+		op = (struct inet_diag_bc_op){INET_DIAG_BC_JMP, 4, 8};
+		memcpy(bc, &op, sizeof(op));
+		return sizeof(op);
+	}
+	at = xcalloc(n, sizeof(*at));
+	/* "destination in p[0] or p[1] or ...", laid out as ss does "a or b":
+	 * each condition matching goes on to a jump to the end (accept), not
+	 * matching skips that jump to the next condition; the last one's "no"
+	 * lands 4 bytes past the end, the kernel's reject. The kernel's audit
+	 * wants every target on the chain of "yes" steps, which this is.
+	 * Prefixes held by another add nothing and are left out. */
+	for (size_t i = 0; i < n; i++) {
+		size_t alen = p[i].family == AF_INET ? 4 : 16, csz;
+		size_t j;
+
+		for (j = 0; j < n; j++)
+			if (j != i && pfx_holds(&p[j], &p[i]) &&
+			    (!pfx_holds(&p[i], &p[j]) || j < i))
+				break;
+		if (j < n)
+			continue;
+		csz = sizeof(op) + sizeof(hc) + alen;
+		if (len + csz + sizeof(op) > cap) {
+			len = 0;
+			goto out;
+		}
+		op = (struct inet_diag_bc_op){INET_DIAG_BC_D_COND, (unsigned char)csz,
+					      (unsigned short)(csz + sizeof(op))};
+		memset(&hc, 0, sizeof(hc));
+		hc.family = (uint8_t)p[i].family;
+		hc.prefix_len = (uint8_t)p[i].plen;
+		hc.port = -1;
+		memcpy(bc + len, &op, sizeof(op));
+		memcpy(bc + len + sizeof(op), &hc, sizeof(hc));
+		memcpy(bc + len + sizeof(op) + sizeof(hc), p[i].addr, alen);
+		last = len;
+		len += csz;
+		/* the jump to the end: its "no" is filled in below */
+		op = (struct inet_diag_bc_op){INET_DIAG_BC_JMP, 4, 0};
+		memcpy(bc + len, &op, sizeof(op));
+		at[kept++] = len;
+		len += sizeof(op);
+	}
+	/* The last condition needs no jump after it: it is the end. */
+	len -= sizeof(op);
+	kept--;
+	memcpy(&op, bc + last, sizeof(op));
+	op.no = (unsigned short)(op.yes + 4);
+	memcpy(bc + last, &op, sizeof(op));
+	if (len > 0xffff) { /* a jump's reach */
+		len = 0;
+		goto out;
+	}
+	for (size_t k = 0; k < kept; k++) {
+		memcpy(&op, bc + at[k], sizeof(op));
+		op.no = (unsigned short)(len - at[k]);
+		memcpy(bc + at[k], &op, sizeof(op));
+	}
+out:
+	free(at);
+	return len;
+}
+
+void nmt_set_filter(const struct nmt_prefix *p, size_t n)
+{
+	unsigned char *bc = NULL;
+	size_t len = 0;
+	int widened;
+
+	if (n <= NMT_FILTER_MAX) {
+		bc = xcalloc(1, NMT_FILTER_BYTES);
+		len = nmt_filter_build(p, n, bc, NMT_FILTER_BYTES);
+	}
+	if (len == 0) {
+		log_info("tcp: %zu zone prefixes are too many for a kernel-side filter; "
+			 "every socket is dumped",
+			 n);
+		free(bc);
+		bc = NULL;
+	}
+	/* Sockets a new filter lets through existed before unlisted: the next
+	 * dump counts them from then on, as the first dump does. */
+	widened = mod.dsk != NULL && (mod.filtered || bc != NULL) &&
+		  (bc == NULL || !mod.filtered || len != mod.bclen ||
+		   memcmp(bc, mod.bc, len) != 0);
+	if (widened)
+		mod.new_as_baseline = 1;
+	free(mod.bc);
+	mod.bc = bc;
+	mod.bclen = len;
+	mod.filtered = bc != NULL;
 }
 
 /* ---- the module ---- */
@@ -818,7 +1220,16 @@ int nmt_init(size_t nzones, nmt_zone_fn fn, void *ctx)
 {
 	struct timeval tv = {NMT_DUMP_TIMEOUT_S, 0};
 
+	/* Keep what nmt_set_filter set; the rest starts afresh. */
+	unsigned char *bc = mod.bc;
+	size_t bclen = mod.bclen;
+	int filtered = mod.filtered;
+
+	mod.bc = NULL;
 	nmt_fini();
+	mod.bc = bc;
+	mod.bclen = bclen;
+	mod.filtered = filtered;
 	set_zones(nzones, fn, ctx);
 	mod.dsk = diag_socket();
 	if (mod.dsk == NULL)
@@ -831,7 +1242,7 @@ int nmt_init(size_t nzones, nmt_zone_fn fn, void *ctx)
 	 * the dump or in an event, never in neither. */
 	if (events_open() == -1)
 		goto fail;
-	if (dump_all(1) == -1 || read_host() == -1)
+	if (dump_sync(DUMP_BASELINE) == -1 || read_host() == -1)
 		goto fail;
 	return 0;
 fail:
@@ -841,20 +1252,33 @@ fail:
 
 int nmt_collect(void)
 {
-	int rc = 0;
-
 	if (mod.dsk == NULL)
 		return -1;
+	dump_finish(); /* one on the loop ends first, counted as it began */
 	mod.st.collections++;
 	/* Destroy events first: then a socket missing from this dump has
 	 * usually had its final count already. */
 	drain_events();
-	if (dump_all(0) == -1)
-		rc = -1;
-	if (read_host() == -1)
-		rc = -1;
-	close_interval();
-	return rc;
+	return dump_sync(DUMP_COLLECT);
+}
+
+int nmt_collect_start(nmt_done_fn done, void *arg)
+{
+	if (mod.dsk == NULL)
+		return -1;
+	if (mod.d.kind == DUMP_COLLECT || mod.d.kind == DUMP_BASELINE)
+		return 1; /* the last one is still being read */
+	mod.st.collections++;
+	drain_events();
+	if (mod.d.kind == DUMP_REDUMP) {
+		/* A re-dump under way does what this dump would: it becomes
+		 * the collection. */
+		mod.d.kind = DUMP_COLLECT;
+		mod.d.done = done;
+		mod.d.arg = arg;
+		return 0;
+	}
+	return dump_begin(DUMP_COLLECT, 1, done, arg);
 }
 
 int nmt_reload(size_t nzones, nmt_zone_fn fn, void *ctx)
@@ -862,9 +1286,7 @@ int nmt_reload(size_t nzones, nmt_zone_fn fn, void *ctx)
 	if (mod.dsk == NULL)
 		return -1;
 	set_zones(nzones, fn, ctx);
-	for (size_t i = 0; i < mod.cap; i++)
-		if (mod.tab[i].used)
-			mod.tab[i].zone = zone_of(mod.tab[i].family, mod.tab[i].daddr);
+	mod.zgen++; /* each socket is re-zoned when next seen */
 	return 0;
 }
 
@@ -872,16 +1294,23 @@ void nmt_fini(void)
 {
 	int rcvbuf = mod.rcvbuf;
 
+	/* A dump in progress is dropped; whoever started it is not called. */
+	if (mod.d.watched)
+		ev_fd_del(nl_socket_get_fd(mod.dsk));
+	if (mod.d.timer)
+		ev_timer_cancel(mod.d.timer);
+
 	if (mod.efd != -1)
 		ev_fd_del(mod.efd);
 	if (mod.esk)
 		nl_socket_free(mod.esk);
 	if (mod.dsk)
 		nl_socket_free(mod.dsk);
-	free(mod.tab);
+	tab_free(mod.tab, mod.cap);
 	free(mod.zc);
 	free(mod.snap);
 	free(mod.ratio);
+	free(mod.bc);
 	memset(&mod, 0, sizeof(mod));
 	mod.efd = -1;
 	mod.rcvbuf = rcvbuf;

@@ -38,6 +38,8 @@ struct nmt_stats {
 	uint64_t lost_events;	   /* ENOBUFS (or truncation) on the event socket */
 	uint64_t untracked;	   /* sightings of sockets not tracked: table full */
 	uint64_t bad_messages;	   /* malformed sock_diag messages skipped */
+	uint64_t slice_max_us;	   /* CPU time of the longest dump slice read on
+				      the loop (nmt_collect_start) */
 	size_t sockets;		   /* sockets tracked now */
 };
 
@@ -64,8 +66,18 @@ struct nmt_sock {
  * Needs no privilege on current kernels. 0 or -1 (logged). */
 int nmt_init(size_t nzones, nmt_zone_fn fn, void *ctx);
 /* Dump all TCP sockets, add per-socket deltas to their zones, read the host
- * counters, and close the ratio interval. 0, or -1 if part of it failed. */
+ * counters, and close the ratio interval, all before returning (a dump that
+ * nmt_collect_start began is read to its end first). 0, or -1 if part of it
+ * failed. */
 int nmt_collect(void);
+/* Called from the loop when a collection ended: rc 0, or -1 if part of it
+ * failed. */
+typedef void (*nmt_done_fn)(int rc, void *arg);
+/* The same collection, read on the event loop a few datagrams per callback
+ * so that it never holds the loop for long; done(rc, arg) when it ended
+ * (never from inside this call). 0 started, 1 the previous collection is
+ * still running (nothing started, done not called), -1 failed (logged). */
+int nmt_collect_start(nmt_done_fn done, void *arg);
 /* New zones: counters restart at 0, tracked sockets are re-zoned. 0 or -1. */
 int nmt_reload(size_t nzones, nmt_zone_fn fn, void *ctx);
 /* Close the sockets and forget everything. */
@@ -84,6 +96,22 @@ void nmt_host_ext(struct nmt_tcpext *out);
 uint64_t nmt_lost_events(void);
 /* Bookkeeping counters. */
 void nmt_stats(struct nmt_stats *out);
+/* A destination prefix of the dump filter. */
+struct nmt_prefix {
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* network order */
+	int plen;
+};
+/* Dumps list only sockets whose destination is in one of p[0..n) (IPv4
+ * prefixes also match IPv4-mapped IPv6 destinations), n == 0: none; the
+ * kernel runs the filter, so sockets in no zone cost no tcp_info. Without a
+ * call every socket is listed; past 1024 prefixes too. From the next dump;
+ * sockets a changed filter lets through count from that dump on. */
+void nmt_set_filter(const struct nmt_prefix *p, size_t n);
+/* The inet_diag bytecode of that filter into bc (cap bytes): its length, or
+ * 0 if it does not fit. (For tests.) */
+size_t nmt_filter_build(const struct nmt_prefix *p, size_t n, unsigned char *bc,
+			size_t cap);
 /* Receive buffer of the event socket (default 4 MiB); before nmt_init. */
 void nmt_set_event_rcvbuf(int bytes);
 

@@ -1,6 +1,7 @@
 /* fuzz_nft — replies to netmon/nft.c's NFT_MSG_GETOBJ counter dump: one
  * datagram through the module's own nl_parse (libmnl callbacks: on_obj for
- * the counters, on_error for errors and acks), matched against two zones. */
+ * the counters, on_error for errors and acks), matched against three zones
+ * by the sorted-name lookup that reads use. */
 #include "netmon/nft.c"
 #include "tests/fuzz/fuzz.h"
 
@@ -14,15 +15,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const name_t names[2] = {"az1", "az2"};
-	struct nm_zone_counters out[2];
-	unsigned char seen[3] = {0};
-	struct counts cs = {.names = names, .n = 2, .out = out, .seen = seen};
+	static const name_t names[3] = {"az2", "az1", "az1x"};
+	static size_t *ord;
+	struct nm_zone_counters out[3];
+	unsigned char seen[4] = {0};
+	struct counts cs = {.names = names, .n = 3, .out = out, .seen = seen};
 	struct talk t = {.what = "read counters", .data = &cs};
 	struct nl nl = {.buf = (char *)dgram, .bufsz = sizeof(dgram)};
 
 	if (size > sizeof(dgram))
 		return 0;
+	if (ord == NULL)
+		ord = names_order(names, 3); /* kept for the process's life */
+	cs.ord = ord;
 	memcpy(dgram, data, size);
 	memset(out, 0, sizeof(out));
 	/* seq 0: what a batch's replies are checked with (any sequence). */

@@ -202,6 +202,15 @@ int main(int argc, char **argv)
 		usage();
 	if (rcvbuf > 0)
 		nmt_set_event_rcvbuf(rcvbuf);
+	/* As the daemon does: the kernel lists only sockets towards a zone. */
+	struct nmt_prefix *pf = xcalloc(nzones, sizeof(*pf));
+	for (size_t z = 0; z < nzones; z++) {
+		pf[z].family = zones[z].family;
+		memcpy(pf[z].addr, zones[z].addr, sizeof(pf[z].addr));
+		pf[z].plen = zones[z].plen;
+	}
+	nmt_set_filter(pf, nzones);
+	free(pf);
 	if (ev_init() == -1 || signals_init() == -1)
 		fatal("event loop");
 	if (nmt_init(nzones, lookup, NULL) == -1)

@@ -31,6 +31,13 @@ static int fake_nmt_collect(void)
 {
 	return 0;
 }
+static int fake_nmt_collect_start(nmt_done_fn done, void *arg)
+{
+	return 0;
+}
+static void fake_nmt_set_filter(const struct nmt_prefix *p, size_t n)
+{
+}
 static int fake_nmt_reload(size_t nzones, nmt_zone_fn fn, void *ctx)
 {
 	return 0;
@@ -38,10 +45,12 @@ static int fake_nmt_reload(size_t nzones, nmt_zone_fn fn, void *ctx)
 static void fake_nmt_fini(void)
 {
 }
-#define nmt_init    fake_nmt_init
-#define nmt_collect fake_nmt_collect
-#define nmt_reload  fake_nmt_reload
-#define nmt_fini    fake_nmt_fini
+#define nmt_init	  fake_nmt_init
+#define nmt_collect	  fake_nmt_collect
+#define nmt_collect_start fake_nmt_collect_start
+#define nmt_set_filter	  fake_nmt_set_filter
+#define nmt_reload	  fake_nmt_reload
+#define nmt_fini	  fake_nmt_fini
 
 #include "netmon/monitor.c"
 

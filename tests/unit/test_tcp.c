@@ -637,6 +637,229 @@ static void datagrams(void **state)
 	assert_int_equal(mod.st.destroyed_unseen, 1);
 }
 
+/* ---- the dump filter, run as the kernel runs it ---- */
+
+/* net/ipv4/inet_diag.c (Linux 6.x): bitstring_match, inet_diag_bc_run for
+ * D_COND and JMP, and inet_diag_bc_audit with valid_hostcond and valid_cc;
+ * only what the filter uses. */
+static int k_bits(const uint32_t *a1, const uint32_t *a2, int bits)
+{
+	int words = bits >> 5;
+
+	bits &= 0x1f;
+	if (words && memcmp(a1, a2, (size_t)words << 2))
+		return 0;
+	if (bits && ((a1[words] ^ a2[words]) & htonl(0xffffffffu << (32 - bits))))
+		return 0;
+	return 1;
+}
+
+static int k_run(const unsigned char *bc, int len, int family, const uint32_t *daddr)
+{
+	while (len > 0) {
+		const struct inet_diag_bc_op *op = (const void *)bc;
+		int yes = 1;
+
+		if (op->code == INET_DIAG_BC_JMP) {
+			yes = 0;
+		} else if (op->code == INET_DIAG_BC_D_COND) {
+			const struct inet_diag_hostcond *c = (const void *)(op + 1);
+
+			if (c->port != -1) {
+				yes = 0;
+			} else if (c->family != AF_UNSPEC && c->family != family) {
+				yes = family == AF_INET6 && c->family == AF_INET &&
+				      daddr[0] == 0 && daddr[1] == 0 &&
+				      daddr[2] == htonl(0xffff) &&
+				      k_bits(daddr + 3, c->addr, c->prefix_len);
+			} else if (c->prefix_len != 0 &&
+				   !k_bits(daddr, c->addr, c->prefix_len)) {
+				yes = 0;
+			}
+		} else {
+			fail_msg("unexpected op %d", op->code);
+		}
+		bc += yes ? op->yes : op->no;
+		len -= yes ? op->yes : op->no;
+	}
+	return len == 0;
+}
+
+static int k_valid_cc(const unsigned char *bc, int len, int cc)
+{
+	while (len >= 0) {
+		const struct inet_diag_bc_op *op = (const void *)bc;
+
+		if (cc > len)
+			return 0;
+		if (cc == len)
+			return 1;
+		if (op->yes < 4 || op->yes & 3)
+			return 0;
+		len -= op->yes;
+		bc += op->yes;
+	}
+	return 0;
+}
+
+static int k_audit(const unsigned char *bytecode, int bytecode_len)
+{
+	const unsigned char *bc = bytecode;
+	int len = bytecode_len;
+
+	if (len < (int)sizeof(struct inet_diag_bc_op))
+		return -1;
+	while (len > 0) {
+		const struct inet_diag_bc_op *op = (const void *)bc;
+		int min_len = sizeof(*op);
+
+		if (op->code == INET_DIAG_BC_D_COND) {
+			const struct inet_diag_hostcond *c = (const void *)(op + 1);
+			int alen;
+
+			min_len += sizeof(*c);
+			if (len < min_len)
+				return -1;
+			alen = c->family == AF_INET ? 4 : c->family == AF_INET6 ? 16 : -1;
+			if (alen < 0 || len < (min_len += alen) ||
+			    c->prefix_len > 8 * alen)
+				return -1;
+		} else if (op->code != INET_DIAG_BC_JMP) {
+			return -1;
+		}
+		if (op->no < min_len || op->no > len + 4 || op->no & 3)
+			return -1;
+		if (op->no < len && !k_valid_cc(bytecode, bytecode_len, len - op->no))
+			return -1;
+		if (op->yes < min_len || op->yes > len + 4 || op->yes & 3)
+			return -1;
+		bc += op->yes;
+		len -= op->yes;
+	}
+	return len == 0 ? 0 : -1;
+}
+
+static int naive_match(const struct nmt_prefix *p, size_t n, int family,
+		       const unsigned char *a)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
+						 0, 0, 0, 0, 0xff, 0xff};
+
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *x = a;
+		int bits = p[i].plen;
+
+		if (p[i].family != family) {
+			if (!(family == AF_INET6 && p[i].family == AF_INET &&
+			      memcmp(a, mapped, 12) == 0))
+				continue;
+			x = a + 12;
+		}
+		int k;
+		for (k = 0; k < bits / 8 && x[k] == p[i].addr[k]; k++)
+			;
+		if (k < bits / 8)
+			continue;
+		if (bits % 8 && ((x[k] ^ p[i].addr[k]) & (0xff << (8 - bits % 8)) & 0xff))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+static void filter_as_the_kernel_runs_it(void **state)
+{
+	static unsigned char bc[NMT_FILTER_BYTES];
+	struct nmt_prefix p[40] = {0};
+	unsigned seed = 14;
+	size_t len;
+
+	/* No zone: everything rejected. */
+	len = nmt_filter_build(p, 0, bc, sizeof(bc));
+	assert_true(len > 0);
+	assert_int_equal(k_audit(bc, (int)len), 0);
+	uint32_t any[4] = {htonl(0xc6120102), 0, 0, 0};
+	assert_false(k_run(bc, (int)len, AF_INET, any));
+
+	for (int round = 0; round < 300; round++) {
+		size_t n = 1 + (size_t)(rand_r(&seed) % 40);
+
+		for (size_t i = 0; i < n; i++) {
+			memset(&p[i], 0, sizeof(p[i]));
+			p[i].family = rand_r(&seed) % 3 ? AF_INET : AF_INET6;
+			/* Few distinct prefixes: nesting and duplicates happen. */
+			p[i].addr[0] = p[i].family == AF_INET ? 198 : 0x20;
+			p[i].addr[1] = (unsigned char)(18 + rand_r(&seed) % 2);
+			p[i].addr[2] = (unsigned char)(rand_r(&seed) % 4);
+			p[i].addr[3] = (unsigned char)(rand_r(&seed) % 4);
+			p[i].plen = p[i].family == AF_INET ? 8 + rand_r(&seed) % 25
+							   : 8 + rand_r(&seed) % 121;
+			/* no host bits, as cfg guarantees */
+			int bytes = p[i].family == AF_INET ? 4 : 16;
+			for (int b = 0; b < bytes; b++) {
+				int keep = p[i].plen - 8 * b;
+				if (keep <= 0)
+					p[i].addr[b] = 0;
+				else if (keep < 8)
+					p[i].addr[b] &=
+					    (unsigned char)(0xff << (8 - keep));
+			}
+		}
+		len = nmt_filter_build(p, n, bc, sizeof(bc));
+		assert_true(len > 0);
+		assert_int_equal(k_audit(bc, (int)len), 0);
+		for (int t = 0; t < 200; t++) {
+			unsigned char a[16] = {0};
+			uint32_t w[4];
+			int fam = rand_r(&seed) % 3;
+
+			if (fam == 0) { /* IPv4 */
+				a[0] = t % 2 ? 198 : 10;
+				a[1] = (unsigned char)(18 + rand_r(&seed) % 2);
+				a[2] = (unsigned char)(rand_r(&seed) % 4);
+				a[3] = (unsigned char)(rand_r(&seed) % 4);
+			} else if (fam == 1) { /* IPv4-mapped */
+				a[10] = a[11] = 0xff;
+				a[12] = 198;
+				a[13] = (unsigned char)(18 + rand_r(&seed) % 2);
+				a[14] = (unsigned char)(rand_r(&seed) % 4);
+				a[15] = (unsigned char)(rand_r(&seed) % 4);
+			} else {
+				a[0] = 0x20;
+				for (int b = 1; b < 16; b++)
+					a[b] = (unsigned char)(rand_r(&seed) % 4);
+			}
+			memcpy(w, a, sizeof(w));
+			int family = fam == 0 ? AF_INET : AF_INET6;
+			assert_int_equal(k_run(bc, (int)len, family, w),
+					 naive_match(p, n, family, a));
+		}
+	}
+	/* Too little room: 0, the caller then dumps every socket. */
+	assert_int_equal(nmt_filter_build(p, 10, bc, 40), 0);
+}
+
+/* A widened filter: sockets first seen in the next dump count from then on,
+ * known ones add their deltas. */
+static void new_sockets_as_baseline(void **state)
+{
+	struct nmt_sock a = sk(1, "198.18.10.2", 10, 1, 1000, 100);
+	struct nmt_sock b = sk(2, "198.18.20.2", 50, 5, 5000, 500);
+
+	dump(&a, 1, 0); /* a is new: all it sent */
+	ZONE(0, 10, 1, 1000, 100);
+	a.segs_out = 15;
+	mod.gen++;
+	sock_dumped(&a, 2);
+	sock_dumped(&b, 2);
+	sweep();
+	ZONE(0, 15, 1, 1000, 100); /* a's delta */
+	ZONE(1, 0, 0, 0, 0);	   /* b's history is not counted */
+	b.segs_out = 60;
+	dump(&b, 1, 0);
+	ZONE(1, 10, 0, 0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +878,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(ratio_and_reload, setup, teardown),
 	    cmocka_unit_test_setup_teardown(many_sockets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(datagrams, setup, teardown),
+	    cmocka_unit_test(filter_as_the_kernel_runs_it),
+	    cmocka_unit_test_setup_teardown(new_sockets_as_baseline, setup, teardown),
 	};
 	log_init("test_tcp", 1, LOG_LVL_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

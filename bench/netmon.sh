@@ -1,0 +1,313 @@
+#!/bin/bash
+# What the network monitor costs, side by side in one run (issue 14):
+#   1. CPU time of one per-zone TCP collection (nmt_collect, as the daemon
+#      runs it) at 1k, 10k and 50k established sockets, against `ss -tin`
+#      listing the same sockets;
+#   2. the daemon's notify handling latency (a control-socket notify, sent
+#      every ~10 ms while collections run each second) at 0 and 50k sockets;
+#   3. one nftables counter read at 4, 100 and 1000 zones;
+#   4. the daemon's RSS before, at and after 50k sockets;
+#   5. the counting table's per-packet cost on the sender: 64-byte UDP
+#      packets/s and bulk TCP throughput (iperf3 over veth), with and without.
+# The sockets live in namespaces this script creates: a "host" (the daemon,
+# a listener on 198.18.0.1) and a "clients" namespace whose connections come
+# from 198.18.1.1 .. 198.18.4.1, one address per zone. Everything started is
+# stopped by PID and the namespaces removed on exit (tests/lib.sh).
+# Not a test: nothing is asserted. Medians of REPS runs.
+#   bench/netmon.sh [REPS]     (default 9; NETMON_SOCKETS="1000 10000 50000";
+#                               NETMON_PACKETS=0 skips the per-packet part)
+. "$(dirname "$0")/../tests/lib.sh"
+. "$(dirname "$0")/lib.sh"
+
+REPS=${1:-9}
+COUNTS=${NETMON_SOCKETS:-"1000 10000 50000"}
+BIG=${COUNTS##* }
+TOOLS=$B/tools
+PY=/usr/bin/python3
+PORT=5001
+
+H=$(ns_new nmhost) && C=$(ns_new nmcli) && R=$(ns_new nmread) ||
+	{ echo "netmon bench: namespaces" >&2; exit 1; }
+ip -n "$H" link add h0 type veth peer name c0 netns "$C" &&
+	ip -n "$H" addr add 198.18.0.1/16 dev h0 &&
+	for z in 1 2 3 4; do ip -n "$C" addr add "198.18.$z.1/16" dev c0 || exit 1; done &&
+	ip -n "$H" link set h0 up && ip -n "$C" link set c0 up ||
+	{ echo "netmon bench: links" >&2; exit 1; }
+# 50k connections from 4 addresses: 12.5k ports each out of the default range
+ip netns exec "$H" sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=8192
+
+ZONES="zone.z1 = 198.18.1.0/24
+zone.z2 = 198.18.2.0/24
+zone.z3 = 198.18.3.0/24
+zone.z4 = 198.18.4.0/24"
+conf() { # FILE ZONES_TEXT [INTERVAL]
+	cat >"$1" <<-C
+	[aws]
+	region = us-east-1
+	endpoint = http://127.0.0.1:9
+	[daemon]
+	control_socket = $T/ctl.sock
+	state_dir = $T/state
+	[metrics]
+	listen =
+	[netmon]
+	interval = ${3:-1}
+	$2
+	[group g]
+	vrrp_instance = VI_1
+	destinations = 198.19.255.10/32
+	route_tables = rtb-00000000000000001
+	network_interface = eni-0aaaaaaaaaaaaaaa1
+	C
+}
+conf "$T/zones.conf" "$ZONES"
+
+established() { ip netns exec "$H" ss -Htn state established | wc -l; }
+at_least() { [ "$(established)" -ge "$1" ]; }
+none_left() { [ "$(established)" -eq 0 ]; }
+
+# A process may hold fewer fds than the sockets wanted (RLIMIT_NOFILE's hard
+# limit; raising it needs CAP_SYS_RESOURCE): listeners share the port
+# (SO_REUSEPORT) and clients come PER_PROC connections a process.
+PER_PROC=15000
+for ((i = 0; i <= BIG / PER_PROC; i++)); do
+	spawn "$T/serve$i.log" ip netns exec "$H" "$TOOLS/tcp-conns" serve 198.18.0.1 $PORT
+	wait_for 5 grep -q listening "$T/serve$i.log" || { echo "netmon bench: listener" >&2; exit 1; }
+done
+CPIDS=()
+conns_up() { # N
+	local left=$1 i=0 k
+	conns_down
+	while [ "$left" -gt 0 ]; do
+		k=$((left < PER_PROC ? left : PER_PROC))
+		spawn "$T/conns$i.log" ip netns exec "$C" "$TOOLS/tcp-conns" connect 198.18.0.1 $PORT "$k" \
+			198.18.1.1 198.18.2.1 198.18.3.1 198.18.4.1
+		CPIDS+=("$SPAWNED_PID")
+		wait_for 150 grep -q established "$T/conns$i.log" ||
+			{ echo "netmon bench: $k connections did not come up" >&2; cat "$T/conns$i.log" >&2; exit 1; }
+		left=$((left - k)) i=$((i + 1))
+	done
+	wait_for 30 at_least "$1" || { echo "netmon bench: $1 connections did not come up" >&2; exit 1; }
+}
+conns_down() {
+	local p
+	[ ${#CPIDS[@]} -gt 0 ] || return 0
+	for p in "${CPIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${CPIDS[@]}"; do wait "$p" 2>/dev/null; done
+	CPIDS=()
+	wait_for 60 none_left
+}
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; } # KEY from "a=1 b=2" on stdin
+ms() { awk '{printf "%.1f", $1 / 1000}'; }       # microseconds -> ms, one decimal
+
+# ---- 1. collection CPU against ss -tin ----------------------------------------
+HOLD=""
+echo "### TCP collection CPU against \`ss -tin\`"
+echo
+echo "| established sockets | vpc-failoverd collection: CPU ms (user + sys) | wall ms | \`ss -tin\`: CPU ms (user + sys) | ratio |"
+echo "|---:|---:|---:|---:|---:|"
+for n in $COUNTS; do
+	conns_up "$n"
+	ours=$(ip netns exec "$H" "$TOOLS/nm-cost" collect "$REPS" "$T/zones.conf")
+	theirs=$(ip netns exec "$H" "$TOOLS/nm-cost" run "$REPS" ss -tin)
+	held=$(ip netns exec "$H" "$TOOLS/nm-cost" hold "$REPS" "$T/zones.conf")
+	HOLD+=$(printf '| %d | %s | %s | %s | %s | %s |' "$n" "$(field wall_us <<<"$held" | ms)" \
+		"$(field late_p50_us <<<"$held" | ms)" "$(field late_p99_us <<<"$held" | ms)" \
+		"$(field late_max_us <<<"$held" | ms)" \
+		"$(field slice_max_us <<<"$held" | awk '{printf "%.2f", $1 / 1000}')")$'\n'
+	oc=$(field cpu_us <<<"$ours") tc=$(field cpu_us <<<"$theirs")
+	printf '| %d | %s (%s + %s) | %s | %s (%s + %s) | %s× cheaper |\n' "$n" \
+		"$(ms <<<"$oc")" "$(field user_us <<<"$ours" | ms)" "$(field sys_us <<<"$ours" | ms)" \
+		"$(field wall_us <<<"$ours" | ms)" \
+		"$(ms <<<"$tc")" "$(field user_us <<<"$theirs" | ms)" "$(field sys_us <<<"$theirs" | ms)" \
+		"$(awk -v a="$tc" -v b="$oc" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}')"
+done
+# The kernel-side filter: the same sockets, one zone of the four configured
+ZONE1="zone.z1 = 198.18.1.0/24"
+conf "$T/zone1.conf" "$ZONE1"
+for f in on off; do
+	nf=""
+	[ $f = off ] && nf=NM_COST_NOFILTER=1
+	ours=$(ip netns exec "$H" env $nf "$TOOLS/nm-cost" collect "$REPS" "$T/zone1.conf")
+	printf '| %d, a quarter towards the one zone configured, filter %s | %s (%s + %s) | %s | | |\n' "$BIG" "$f" \
+		"$(field cpu_us <<<"$ours" | ms)" "$(field user_us <<<"$ours" | ms)" "$(field sys_us <<<"$ours" | ms)" \
+		"$(field wall_us <<<"$ours" | ms)"
+done
+conns_down
+echo
+echo "(medians of $REPS; CPU from getrusage around nmt_collect() in tests/tools/nm-cost, and from wait4() for ss; sockets spread over 4 zones)"
+echo
+echo "### the event loop while a collection runs on it"
+echo
+echo "| established sockets | collection, start to end (ms) | 1 ms timer late by: median ms | p99 ms | max ms | longest slice, CPU ms |"
+echo "|---:|---:|---:|---:|---:|---:|"
+printf '%s' "$HOLD"
+echo
+echo "($REPS collections read on the loop as the daemon reads them, nmt_collect_start, beside a timer re-armed every 1 ms: its lateness is how long the loop was held, preemption by other work on the machine included; the longest slice is the CPU time of the longest read between two loop rounds)"
+echo
+
+# ---- 3. counter reads -----------------------------------------------------------
+echo "### nftables counter read"
+echo
+echo "| zones | one read (median ms) |"
+echo "|---:|---:|"
+for nz in 4 100 1000; do
+	zt=""
+	for ((i = 0; i < nz; i++)); do zt+="zone.r$i = 10.$((i / 250)).$((i % 250)).0/24
+"; done
+	conf "$T/read$nz.conf" "$zt"
+	out=$(ip netns exec "$R" "$TOOLS/nm-cost" read $((REPS * 5)) "$T/read$nz.conf")
+	printf '| %d | %s |\n' "$nz" "$(field wall_us <<<"$out" | awk '{printf "%.2f", $1 / 1000}')"
+done
+echo
+echo "($((REPS * 5)) reads each, one NFT_MSG_GETOBJ dump of 2 counters per zone)"
+echo
+
+# ---- 2 and 4. notify latency and RSS through the daemon --------------------------
+# notify BACKUP (no route is touched) every 5..15 ms for SECS seconds, each on
+# a fresh control connection as the hook makes it; reply time in ms per line
+lat() { # SECS
+	$PY - "$T/ctl.sock" "$1" <<-'P'
+	import json, random, socket, sys, time
+	path, secs = sys.argv[1], float(sys.argv[2])
+	end = time.monotonic() + secs
+	while time.monotonic() < end:
+	    time.sleep(random.uniform(0.005, 0.015))
+	    req = {"cmd": "notify", "type": "INSTANCE", "name": "VI_1", "state": "BACKUP",
+	           "priority": 100, "mono": int(time.clock_gettime(time.CLOCK_MONOTONIC) * 1000),
+	           "wall": int(time.time())}
+	    t0 = time.monotonic()
+	    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+	    s.settimeout(5)
+	    s.connect(path)
+	    s.sendall((json.dumps(req) + "\n").encode())
+	    buf = b""
+	    while not buf.endswith(b"\n"):
+	        b = s.recv(65536)
+	        if not b:
+	            break
+	        buf += b
+	    s.close()
+	    print("%.3f" % ((time.monotonic() - t0) * 1000))
+	P
+}
+pct() { # P: the P-th percentile of the numbers on stdin
+	sort -n | awk -v p="$1" '{v[NR] = $1} END {i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.1f", v[i]}'
+}
+rss() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$DPID/status"; }
+collections() {
+	"$VPCF" -c "$T/vpcf.conf" metrics --json | $PY -c "import json,sys; m=json.load(sys.stdin); m=m.get('metrics',m); print(m['netmon']['collections'])"
+}
+settle() { # wait for 3 more collections
+	local c0
+	c0=$(collections)
+	wait_for 20 bash -c "[ \"\$('$VPCF' -c '$T/vpcf.conf' metrics --json | $PY -c 'import json,sys; m=json.load(sys.stdin); m=m.get(\"metrics\",m); print(m[\"netmon\"][\"collections\"])')\" -ge $((c0 + 3)) ]"
+}
+
+conf "$T/vpcf.conf" "$ZONES" 1
+mkdir -p "$T/state"
+spawn "$T/daemon.log" ip netns exec "$H" "$VPCFD" -f -c "$T/vpcf.conf"
+DPID=$SPAWNED_PID
+wait_for 10 test -S "$T/ctl.sock" || { echo "netmon bench: daemon did not start" >&2; exit 1; }
+settle
+R0=$(rss)
+SECS=$((REPS * 2))
+lat "$SECS" >"$T/lat0"
+conns_up "$BIG"
+settle
+R1=$(rss)
+lat "$SECS" >"$T/lat1"
+conns_down
+settle
+R2=$(rss)
+
+echo "### notify handling while collections run (every 1 s)"
+echo
+echo "| established sockets | notifies | median ms | p90 ms | p99 ms | max ms |"
+echo "|---:|---:|---:|---:|---:|---:|"
+for f in 0:lat0 "$BIG":lat1; do
+	printf '| %d | %d | %s | %s | %s | %s |\n' "${f%%:*}" "$(wc -l <"$T/${f#*:}")" \
+		"$(pct 50 <"$T/${f#*:}")" "$(pct 90 <"$T/${f#*:}")" "$(pct 99 <"$T/${f#*:}")" \
+		"$(pct 100 <"$T/${f#*:}")"
+done
+echo
+echo "(a notify BACKUP on a fresh control connection every 5-15 ms for $SECS s, connect to reply; [netmon] interval = 1, 4 zones)"
+echo
+echo "### daemon RSS"
+echo
+echo "| before | at $BIG sockets | after they closed |"
+echo "|---:|---:|---:|"
+echo "| $R0 MiB | $R1 MiB | $R2 MiB |"
+echo
+echo "(VmRSS of vpc-failoverd after 3 collections in each state)"
+echo
+kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+
+# ---- 5. per-packet cost -----------------------------------------------------------
+[ "${NETMON_PACKETS:-1}" = 0 ] && exit 0
+echo "### the counting table's per-packet cost (sender)"
+echo
+# CPU time per packet is what the table adds; packets/s also depends on how
+# much of a core the sender got on this shared machine.
+: >"$T/cpu.off" >"$T/cpu.on"
+for ((i = 0; i < REPS; i++)); do
+	for mode in off on; do
+		if [ $mode = on ]; then
+			ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2
+		else
+			ip netns exec "$H" "$TOOLS/nft-probe" remove
+		fi
+		ip netns exec "$H" "$TOOLS/nm-cost" udp 300000 198.18.1.1 9 | field cpu_ns >>"$T/cpu.$mode"
+	done
+done
+ip netns exec "$H" "$TOOLS/nft-probe" remove
+coff=$(median <"$T/cpu.off") con=$(median <"$T/cpu.on")
+echo "| 64-byte UDP to a zone, sender CPU per packet | without the table | with it | the table's cost |"
+echo "|---|---:|---:|---:|"
+printf '| nm-cost udp (300,000 packets a run) | %d ns | %d ns | %+d ns |\n' "$coff" "$con" $((con - coff))
+echo
+echo "(medians of $REPS runs each, alternating; CPU time of the sending process, which on veth includes the receiving namespace's softirq work)"
+echo
+if ! command -v iperf3 >/dev/null; then
+	echo "(iperf3 is not installed: scripts/deps.sh installs it)"
+	exit 0
+fi
+spawn "$T/iperf.log" ip netns exec "$C" iperf3 -s -B 198.18.1.1
+wait_for 5 ip netns exec "$H" bash -c "exec 3<>/dev/tcp/198.18.1.1/5201" || true
+iperf() { # ARGS...: one run from the host to zone z1; prints packets/s or bit/s
+	local out
+	for try in 1 2 3; do
+		out=$(ip netns exec "$H" iperf3 -c 198.18.1.1 -t 3 -J "$@" 2>/dev/null) && break
+		sleep 1
+	done
+	$PY -c "
+import json, sys
+j = json.loads(sys.stdin.read())
+s = j['end']['sum'] if 'sum' in j['end'] else j['end']['sum_sent']
+print(int(s['packets'] / s['seconds']) if 'packets' in s else int(s['bits_per_second']))" <<<"$out"
+}
+: >"$T/pps.off" >"$T/pps.on" >"$T/tcp.off" >"$T/tcp.on"
+nreps=$(((REPS + 1) / 2))
+for ((i = 0; i < nreps; i++)); do
+	for mode in off on; do
+		if [ $mode = on ]; then
+			ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2
+		else
+			ip netns exec "$H" "$TOOLS/nft-probe" remove
+		fi
+		iperf -u -b 0 -l 64 >>"$T/pps.$mode"
+		iperf >>"$T/tcp.$mode"
+	done
+done
+ip netns exec "$H" "$TOOLS/nft-probe" remove
+poff=$(median <"$T/pps.off") pon=$(median <"$T/pps.on")
+toff=$(median <"$T/tcp.off") ton=$(median <"$T/tcp.on")
+echo "| | without the table | with it | ratio | per packet |"
+echo "|---|---:|---:|---:|---:|"
+printf '| 64-byte UDP, packets/s | %d | %d | %.2f | %+.0f ns |\n' "$poff" "$pon" \
+	"$(awk -v a="$pon" -v b="$poff" 'BEGIN {print a / b}')" \
+	"$(awk -v a="$pon" -v b="$poff" 'BEGIN {print 1e9 / a - 1e9 / b}')"
+printf '| bulk TCP, Gbit/s | %.2f | %.2f | %.2f | |\n' "$(awk -v a="$toff" 'BEGIN {print a / 1e9}')" \
+	"$(awk -v a="$ton" 'BEGIN {print a / 1e9}')" "$(awk -v a="$ton" -v b="$toff" 'BEGIN {print a / b}')"
+echo
+echo "(iperf3 from the host namespace to zone z1 over veth, 3 s per run, medians of $nreps runs each, alternating; per packet = 1/pps with - 1/pps without)"

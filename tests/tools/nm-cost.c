@@ -1,0 +1,368 @@
+/* nm-cost — what the network monitor's parts cost, for bench/netmon.sh.
+ *
+ *   nm-cost collect K CONF
+ *       nmt_init with CONF's [netmon] zones, then K collections (nmt_collect,
+ *       as the daemon runs it); prints the medians over the K of CPU time
+ *       (user, system) and wall time per collection, and the sockets tracked:
+ *       "collect sockets=N user_us=U sys_us=S cpu_us=C wall_us=W"
+ *   nm-cost hold K CONF
+ *       K collections as the daemon runs them (nmt_collect_start, read on
+ *       the event loop), beside a 1 ms timer: how late the timer fired while
+ *       they ran, i.e. how long the loop was held (median, p99 and max of
+ *       the ticks), how long one collection took from start to end, and the
+ *       CPU time of the longest slice read on the loop (preemption aside):
+ *       "hold ticks=N late_p50_us=A late_p99_us=B late_max_us=C wall_us=W
+ *        slice_max_us=S"
+ *   nm-cost run K CMD [ARG...]
+ *       run CMD K times (stdout to /dev/null), each one's CPU time from
+ *       wait4(): "run user_us=U sys_us=S cpu_us=C wall_us=W" (medians)
+ *   nm-cost read K CONF
+ *       create the zone table of CONF, read it K times (nmf_read), remove it:
+ *       "read zones=N wall_us=W" (median)
+ *   nm-cost udp K ADDR PORT
+ *       send K datagrams of 64 bytes to ADDR:PORT as fast as it can: the
+ *       sender's CPU time per packet (its share of the stack, netfilter
+ *       hooks included, whatever else runs on the machine) and packets/s:
+ *       "udp packets=K cpu_ns=C pps=P"
+ *
+ * Not a test: it measures and prints, nothing is asserted. Exit 0, or 1 when
+ * a step failed. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "daemon/cfg.h"
+#include "daemon/ev.h"
+#include "daemon/log.h"
+#include "daemon/util.h"
+#include "netmon/nft.h"
+#include "netmon/tcp.h"
+#include "netmon/zone.h"
+
+#define K_MAX	  10000
+#define UDP_K_MAX 100000000
+
+static double tv_us(struct timeval tv)
+{
+	return (double)tv.tv_sec * 1e6 + (double)tv.tv_usec;
+}
+
+static double mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int dcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), dcmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static struct cfg *load(const char *path, struct nmz **z)
+{
+	struct cfg *c = cfg_load(path);
+
+	if (c == NULL)
+		return NULL;
+	*z = nmz_build(&c->netmon);
+	return c;
+}
+
+static int zone_of(void *ctx, int family, const void *daddr)
+{
+	return nmz_lookup(ctx, family, daddr);
+}
+
+/* The kernel-side filter by the zones' prefixes, as the daemon sets it
+ * (NM_COST_NOFILTER: every socket listed, for comparison). */
+static void set_filter(const struct cfg *cf)
+{
+	size_t np = 0;
+	struct nmt_prefix *p;
+
+	if (getenv("NM_COST_NOFILTER") != NULL)
+		return;
+	for (size_t i = 0; i < cf->netmon.nzones; i++)
+		np += cf->netmon.zones[i].ncidrs;
+	p = xcalloc(np + 1, sizeof(*p));
+	np = 0;
+	for (size_t i = 0; i < cf->netmon.nzones; i++)
+		for (size_t j = 0; j < cf->netmon.zones[i].ncidrs; j++, np++) {
+			const struct cfg_cidr *cc = &cf->netmon.zones[i].cidrs[j];
+			p[np].family = cc->family;
+			memcpy(p[np].addr, cc->addr, sizeof(p[np].addr));
+			p[np].plen = cc->plen;
+		}
+	nmt_set_filter(p, np);
+	free(p);
+}
+
+static int collect(int k, const char *conf)
+{
+	double *u = xcalloc((size_t)k, sizeof(double)),
+	       *s = xcalloc((size_t)k, sizeof(double));
+	double *c = xcalloc((size_t)k, sizeof(double)),
+	       *w = xcalloc((size_t)k, sizeof(double));
+	struct nmz *z = NULL;
+	struct cfg *cf = load(conf, &z);
+	struct nmt_stats st;
+	int rc = 1;
+
+	if (cf == NULL || ev_init() == -1)
+		goto out;
+	set_filter(cf);
+	if (nmt_init(nmz_count(z), zone_of, z) == -1)
+		goto out;
+	for (int i = 0; i < k; i++) {
+		struct rusage r0, r1;
+		double t0 = mono_us();
+
+		getrusage(RUSAGE_SELF, &r0);
+		if (nmt_collect() == -1)
+			goto out;
+		getrusage(RUSAGE_SELF, &r1);
+		w[i] = mono_us() - t0;
+		u[i] = tv_us(r1.ru_utime) - tv_us(r0.ru_utime);
+		s[i] = tv_us(r1.ru_stime) - tv_us(r0.ru_stime);
+		c[i] = u[i] + s[i];
+	}
+	nmt_stats(&st);
+	printf("collect sockets=%zu user_us=%.0f sys_us=%.0f cpu_us=%.0f wall_us=%.0f\n",
+	       st.sockets, median(u, k), median(s, k), median(c, k), median(w, k));
+	rc = 0;
+out:
+	nmt_fini();
+	ev_fini();
+	nmz_free(z);
+	if (cf)
+		cfg_free(cf);
+	free(u);
+	free(s);
+	free(c);
+	free(w);
+	return rc;
+}
+
+static double tick_due, *late;
+static size_t nlate, late_cap;
+static uint64_t ticker;
+static int hold_done;
+
+static void on_tick(void *arg)
+{
+	double now = mono_us();
+
+	if (nlate < late_cap)
+		late[nlate++] = now > tick_due ? now - tick_due : 0;
+	tick_due = now + 1000;
+	ticker = ev_timer_add(1, on_tick, NULL);
+}
+
+static void on_done(int rc, void *arg)
+{
+	hold_done = rc == 0 ? 1 : -1;
+	ev_stop();
+}
+
+static int hold(int k, const char *conf)
+{
+	double *w = xcalloc((size_t)k, sizeof(double));
+	struct nmz *z = NULL;
+	struct cfg *cf = load(conf, &z);
+	int rc = 1;
+
+	late_cap = 100000;
+	late = xcalloc(late_cap, sizeof(double));
+	if (cf == NULL || ev_init() == -1)
+		goto out;
+	set_filter(cf);
+	if (nmt_init(nmz_count(z), zone_of, z) == -1)
+		goto out;
+	for (int i = 0; i < k; i++) {
+		double t0 = mono_us();
+
+		hold_done = 0;
+		if (nmt_collect_start(on_done, NULL) != 0)
+			goto out;
+		tick_due = mono_us() + 1000;
+		ticker = ev_timer_add(1, on_tick, NULL);
+		if (ev_run() == -1 || hold_done != 1)
+			goto out;
+		ev_timer_cancel(ticker);
+		w[i] = mono_us() - t0;
+	}
+	if (nlate == 0)
+		late[nlate++] = 0;
+	{
+		double m = median(late, (int)nlate); /* sorts late */
+
+		struct nmt_stats st;
+
+		nmt_stats(&st);
+		printf(
+		    "hold ticks=%zu late_p50_us=%.0f late_p99_us=%.0f late_max_us=%.0f "
+		    "wall_us=%.0f slice_max_us=%llu\n",
+		    nlate, m, late[(size_t)((double)(nlate - 1) * 0.99)], late[nlate - 1],
+		    median(w, k), (unsigned long long)st.slice_max_us);
+	}
+	rc = 0;
+out:
+	nmt_fini();
+	ev_fini();
+	nmz_free(z);
+	if (cf)
+		cfg_free(cf);
+	free(late);
+	free(w);
+	return rc;
+}
+
+static int run(int k, char **argv)
+{
+	double *u = xcalloc((size_t)k, sizeof(double)),
+	       *s = xcalloc((size_t)k, sizeof(double));
+	double *c = xcalloc((size_t)k, sizeof(double)),
+	       *w = xcalloc((size_t)k, sizeof(double));
+	int rc = 1;
+
+	for (int i = 0; i < k; i++) {
+		struct rusage r;
+		double t0 = mono_us();
+		int status;
+		pid_t pid = fork();
+
+		if (pid == -1)
+			goto out;
+		if (pid == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			if (fd != -1)
+				dup2(fd, 1);
+			execvp(argv[0], argv);
+			_exit(127);
+		}
+		if (wait4(pid, &status, 0, &r) == -1 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0)
+			goto out;
+		w[i] = mono_us() - t0;
+		u[i] = tv_us(r.ru_utime);
+		s[i] = tv_us(r.ru_stime);
+		c[i] = u[i] + s[i];
+	}
+	printf("run user_us=%.0f sys_us=%.0f cpu_us=%.0f wall_us=%.0f\n", median(u, k),
+	       median(s, k), median(c, k), median(w, k));
+	rc = 0;
+out:
+	free(u);
+	free(s);
+	free(c);
+	free(w);
+	return rc;
+}
+
+static int read_counters(int k, const char *conf)
+{
+	double *w = xcalloc((size_t)k, sizeof(double));
+	struct nmz *z = NULL;
+	struct cfg *cf = load(conf, &z);
+	struct nm_zone_counters *v = NULL;
+	int rc = 1;
+
+	if (cf == NULL || nmf_apply(z) == -1)
+		goto out;
+	v = xcalloc(nmz_count(z) + 1, sizeof(*v));
+	for (int i = 0; i < k; i++) {
+		double t0 = mono_us();
+
+		if (nmf_read(z, v) == -1)
+			goto out;
+		w[i] = mono_us() - t0;
+	}
+	printf("read zones=%zu wall_us=%.0f\n", nmz_count(z), median(w, k));
+	rc = 0;
+out:
+	if (cf)
+		nmf_remove();
+	nmz_free(z);
+	if (cf)
+		cfg_free(cf);
+	free(v);
+	free(w);
+	return rc;
+}
+
+static int udp(long k, const char *addr, const char *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(port))};
+	struct rusage r0, r1;
+	char pkt[64] = {0};
+	double t0, t1;
+	int fd;
+
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || k < 1 || k > UDP_K_MAX)
+		return 2;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		perror("nm-cost: udp socket");
+		return 1;
+	}
+	getrusage(RUSAGE_SELF, &r0);
+	t0 = mono_us();
+	for (long i = 0; i < k; i++)
+		/* ICMP errors from the closed port come back as ECONNREFUSED:
+		 * they say nothing about the send. */
+		(void)send(fd, pkt, sizeof(pkt), 0);
+	t1 = mono_us();
+	getrusage(RUSAGE_SELF, &r1);
+	printf("udp packets=%ld cpu_ns=%.0f pps=%.0f\n", k,
+	       (tv_us(r1.ru_utime) - tv_us(r0.ru_utime) + tv_us(r1.ru_stime) -
+		tv_us(r0.ru_stime)) *
+		   1000 / (double)k,
+	       (double)k * 1e6 / (t1 - t0));
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int k = argc > 2 ? atoi(argv[2]) : 0;
+
+	log_init("nm-cost", 1, LOG_LVL_WARN);
+	if (argc == 5 && strcmp(argv[1], "udp") == 0)
+		return udp(atol(argv[2]), argv[3], argv[4]);
+	if (argc < 4 || k < 1 || k > K_MAX) {
+		fprintf(stderr,
+			"usage: nm-cost collect|hold|read K CONF | run K CMD [ARG...] "
+			"| udp K ADDR "
+			"PORT\n");
+		return 2;
+	}
+	if (strcmp(argv[1], "collect") == 0 && argc == 4)
+		return collect(k, argv[3]);
+	if (strcmp(argv[1], "hold") == 0 && argc == 4)
+		return hold(k, argv[3]);
+	if (strcmp(argv[1], "read") == 0 && argc == 4)
+		return read_counters(k, argv[3]);
+	if (strcmp(argv[1], "run") == 0)
+		return run(k, argv + 3);
+	fprintf(stderr, "nm-cost: unknown command %s\n", argv[1]);
+	return 2;
+}
