@@ -23,6 +23,11 @@ endif
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 B       := build
 
+# The one version (VERSION): --version, the User-Agent, status, the
+# build_info metric and debian/changelog (tests/integration/version.sh).
+VERSION := $(shell cat VERSION)
+VERSION_DEF := -DVPCF_VERSION='"$(VERSION)"'
+
 PKGS     := libcurl libxml-2.0 jansson libnl-3.0 libnl-route-3.0 inih libsystemd \
             libmnl libnftnl libmicrohttpd
 SIMPKGS  := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libcrypto inih
@@ -57,6 +62,10 @@ all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Only version.c sees the version: a new one rebuilds one object.
+$(B)/daemon/version.o: VERSION
+$(B)/daemon/version.o: ALL_CFLAGS += $(VERSION_DEF)
 
 $(B)/sim/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -191,6 +200,9 @@ FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
 $(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/obj/daemon/version.o: VERSION
+$(B)/fuzz/obj/daemon/version.o: FUZZ_CFLAGS += $(VERSION_DEF)
 
 $(B)/fuzz/libvpcf.a: $(FUZZ_LIBOBJ)
 	$(AR) rcs $@ $^

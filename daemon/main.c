@@ -29,6 +29,7 @@
 #include "daemon/state.h"
 #include "daemon/track.h"
 #include "daemon/util.h"
+#include "daemon/version.h"
 #include "daemon/vip.h"
 #include "vpc/auth.h"
 #include "vpc/backoff.h"
@@ -50,7 +51,8 @@ static struct imds_identity identity;
 
 static void usage(FILE *fp)
 {
-	fprintf(fp, "usage: vpc-failoverd [-c FILE] [-f] [-v] [--check|-n] [-h]\n");
+	fprintf(fp, "usage: vpc-failoverd [-c FILE] [-f] [-v] [--check|-n] [-h] "
+		    "[--version]\n");
 }
 
 static void help(void)
@@ -60,7 +62,8 @@ static void help(void)
 	       "  -f, --foreground   stay in the foreground, log to stderr\n"
 	       "  -v, --verbose      log debug messages\n"
 	       "  -n, --check        check the configuration and exit\n"
-	       "  -h, --help         this help\n",
+	       "  -h, --help         this help\n"
+	       "  -V, --version      print the version and exit\n",
 	       CFG_PATH_DEFAULT);
 }
 
@@ -114,9 +117,10 @@ static json_t *handle_status(json_t *req, const struct ctl_peer *peer)
 {
 	json_t *st = grp_status();
 	json_object_set_new(st, "daemon",
-			    json_pack("{s:i, s:s, s:I, s:s}", "pid", (int)getpid(),
+			    json_pack("{s:i, s:s, s:I, s:s, s:s}", "pid", (int)getpid(),
 				      "config", cfg->path, "started", (json_int_t)started,
-				      "credentials", auth_source()));
+				      "credentials", auth_source(), "version",
+				      vpcf_version));
 	json_object_set_new(st, "notifications", ntf_status());
 	return st;
 }
@@ -468,6 +472,7 @@ int main(int argc, char **argv)
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"check", no_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch, check = 0, foreground = 0;
@@ -475,7 +480,7 @@ int main(int argc, char **argv)
 	struct fake_clock fake;
 	char err[512];
 
-	while ((ch = getopt_long(argc, argv, "c:fvnh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fvnhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			cfg_path = optarg;
@@ -491,6 +496,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			help();
+			return 0;
+		case 'V':
+			printf("vpc-failoverd %s\n", vpcf_version);
 			return 0;
 		default: /* getopt_long said what was wrong */
 			usage(stderr);

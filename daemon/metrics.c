@@ -16,6 +16,7 @@
 #include "daemon/metrics.h"
 #include "netmon/tcp.h"
 #include "daemon/util.h"
+#include "daemon/version.h"
 #include "vpc/ec2.h"
 
 static mx_netmon_fn netmon_fn;
@@ -107,11 +108,11 @@ json_t *mx_snapshot(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* Milliseconds: the Mackerel plugin computes rates from it. */
 	double now = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
-	return json_pack("{s:f, s:i, s:o, s:{s:I, s:I}, s:o, s:o, s:{s:I, s:I, s:b}}",
-			 "time", now, "up", 1, "zones", zones, "tcp", "segments_out",
-			 (json_int_t)nm.host_tcp.out_segs, "retrans_segments",
-			 (json_int_t)nm.host_tcp.retrans_segs, "groups", grp_metrics(),
-			 "api_requests", api_json(), "netmon", "collections",
-			 (json_int_t)nm.collections, "lost_events",
-			 (json_int_t)nm.lost_events, "enabled", nm.enabled);
+	return json_pack(
+	    "{s:s, s:f, s:i, s:o, s:{s:I, s:I}, s:o, s:o, s:{s:I, s:I, s:b}}", "version",
+	    vpcf_version, "time", now, "up", 1, "zones", zones, "tcp", "segments_out",
+	    (json_int_t)nm.host_tcp.out_segs, "retrans_segments",
+	    (json_int_t)nm.host_tcp.retrans_segs, "groups", grp_metrics(), "api_requests",
+	    api_json(), "netmon", "collections", (json_int_t)nm.collections,
+	    "lost_events", (json_int_t)nm.lost_events, "enabled", nm.enabled);
 }

@@ -9,6 +9,11 @@
  *   vpc-failover [-c FILE] metrics [--format=prometheus|mackerel] [--json]
  *                                  [--state FILE]
  *
+ * Every command also takes the global options -c/--config FILE, -v/--verbose,
+ * -h/--help and -V/--version, before or after its name; its arguments are
+ * checked before the configuration is read, so --help and a usage error
+ * need no configuration.
+ *
  * routes and takeover talk to EC2 directly (they do not need the daemon):
  * the same event loop, EC2 client and convergence code as the daemon.
  * failover asks the daemon to demote this node through keepalived, then
@@ -32,6 +37,7 @@
 #include "daemon/state.h"
 #include "daemon/log.h"
 #include "daemon/util.h"
+#include "daemon/version.h"
 #include "hooks/doctor.h"
 #include "netmon/mackerel.h"
 #include "netmon/prom.h"
@@ -55,6 +61,7 @@ enum {
 
 struct cli {
 	const char *cfg_path;
+	int verbose;
 	struct cfg *cfg;
 	struct imds_identity id; /* instance_id/eni "" when not from metadata */
 	char region[32];
@@ -63,6 +70,17 @@ struct cli {
 	size_t running;
 	int failed;
 	int ident_rc;
+};
+
+/* A command's parsed arguments: each option by its character (its argument,
+ * "" for a flag, NULL when not given; the last one given wins), then the
+ * operands. */
+struct args {
+	const char *cmd;
+	const char *opt[128];
+	char **ops;
+	int nops;
+	int help, version;
 };
 
 struct group_run {
@@ -78,6 +96,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: vpc-failover [-c FILE] [-v] COMMAND [ARGS]\n"
+	    "       vpc-failover help [COMMAND] | --help | --version\n"
 	    "commands:\n"
 	    "  notify TYPE NAME STATE PRIORITY   hand a keepalived transition to the "
 	    "daemon\n"
@@ -105,9 +124,13 @@ static void usage(FILE *f)
 	    "whether\n"
 	    "                                    IAM allows it (DryRun=true writes)\n"
 	    "  doctor [--keepalived-conf FILE]   check the live setup, say what to fix\n"
-	    "options:\n"
-	    "  -c FILE   configuration (default " CFG_PATH_DEFAULT ")\n"
-	    "  -v        verbose (repeat for debug)\n");
+	    "  help [COMMAND]                    this, or one command's options\n"
+	    "global options (before or after the command):\n"
+	    "  -c, --config FILE   configuration (default " CFG_PATH_DEFAULT ")\n"
+	    "  -v, --verbose       verbose (repeat for debug)\n"
+	    "  -h, --help          help (of the command, after one)\n"
+	    "  -V, --version       print the version and exit\n"
+	    "See vpc-failover(8).\n");
 }
 
 /* Which groups a command acts on: the named one, or all of them. */
@@ -357,13 +380,18 @@ static int run_groups(struct cli *cli, int takeover, int dry_run)
 	return cli->failed ? EXIT_NOT_CONVERGED : EXIT_CONVERGED;
 }
 
-static int cmd_routes(struct cli *cli, int argc, char **argv)
+/* The configuration, read once the arguments are known to be right. */
+static int load_config(struct cli *cli)
 {
-	if (argc > 2) {
-		usage(stderr);
+	cli->cfg = cfg_load(cli->cfg_path);
+	return cli->cfg ? 0 : -1;
+}
+
+static int cmd_routes(struct cli *cli, struct args *a)
+{
+	if (load_config(cli) == -1)
 		return EXIT_USAGE;
-	}
-	if (select_groups(cli, argc == 2 ? argv[1] : NULL, 1, 0) == -1)
+	if (select_groups(cli, a->nops ? a->ops[0] : NULL, 1, 0) == -1)
 		return EXIT_USAGE;
 	if (cloud_setup(cli) == -1)
 		return EXIT_ENVIRONMENT;
@@ -436,39 +464,13 @@ static int audit_takeover(struct cli *cli)
 	return ok ? 0 : EXIT_ENVIRONMENT;
 }
 
-static int cmd_takeover(struct cli *cli, int argc, char **argv)
+static int cmd_takeover(struct cli *cli, struct args *a)
 {
-	static const struct option opts[] = {
-	    {"force", no_argument, NULL, 'f'},
-	    {"all", no_argument, NULL, 'a'},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"yes", no_argument, NULL, 'y'},
-	    {NULL, 0, NULL, 0},
-	};
-	int force = 0, all = 0, dry_run = 0, yes = 0, ch, rc;
+	int force = a->opt['f'] != NULL, all = a->opt['a'] != NULL;
+	int dry_run = a->opt['n'] != NULL, yes = a->opt['y'] != NULL, rc;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+fany", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'y':
-			yes = 1;
-			break;
-		case 'n':
-			dry_run = 1;
-			break;
-		case 'f':
-			force = 1;
-			break;
-		case 'a':
-			all = 1;
-			break;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind > 1 || (all && argc - optind == 1)) {
-		usage(stderr);
+	if (all && a->nops == 1) {
+		fprintf(stderr, "vpc-failover takeover: a GROUP or --all, not both\n");
 		return EXIT_USAGE;
 	}
 	if (!force && !dry_run) {
@@ -478,7 +480,9 @@ static int cmd_takeover(struct cli *cli, int argc, char **argv)
 			"--dry-run to see what it would do\n");
 		return EXIT_USAGE;
 	}
-	if (select_groups(cli, optind < argc ? argv[optind] : NULL, all, 1) == -1)
+	if (load_config(cli) == -1)
+		return EXIT_USAGE;
+	if (select_groups(cli, a->nops ? a->ops[0] : NULL, all, 1) == -1)
 		return EXIT_USAGE;
 	/* Asked and logged before anything is looked up or changed. */
 	if (!dry_run && !yes && isatty(STDIN_FILENO) && confirm_takeover(cli) == -1)
@@ -712,51 +716,34 @@ static void sw_report_timeout(struct switchover *sw, unsigned timeout_s)
 	}
 }
 
-static int cmd_failover(struct cli *cli, int argc, char **argv)
+static int cmd_failover(struct cli *cli, struct args *a)
 {
-	static const struct option opts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"clear", no_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {NULL, 0, NULL, 0},
-	};
-	int all = 0, clear = strcmp(argv[0], "resume") == 0, ch, rc;
+	int all = a->opt['a'] != NULL, rc;
+	int clear = strcmp(a->cmd, "resume") == 0 || a->opt['C'] != NULL;
 	unsigned timeout_s = FAILOVER_TIMEOUT_S;
 	char *end;
 	json_t *reply = NULL;
 	struct switchover sw;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+act:", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'a':
-			all = 1;
-			break;
-		case 'c':
-			clear = 1;
-			break;
-		case 't':
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || v < 1 || v > 3600) {
-				fprintf(stderr,
-					"vpc-failover failover: --timeout '%s' is not a "
-					"number of seconds from 1 to 3600\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			timeout_s = (unsigned)v;
-			break;
-		default:
-			usage(stderr);
+	if (a->opt['t']) {
+		errno = 0;
+		unsigned long v = strtoul(a->opt['t'], &end, 10);
+		if (errno || *end || end == a->opt['t'] || v < 1 || v > 3600) {
+			fprintf(stderr,
+				"vpc-failover failover: --timeout '%s' is not a number "
+				"of seconds from 1 to 3600\n",
+				a->opt['t']);
 			return EXIT_USAGE;
 		}
+		timeout_s = (unsigned)v;
 	}
-	if (argc - optind > 1 || (all && argc - optind == 1)) {
-		usage(stderr);
+	if (all && a->nops == 1) {
+		fprintf(stderr, "vpc-failover %s: a GROUP or --all, not both\n", a->cmd);
 		return EXIT_USAGE;
 	}
-	const char *name = optind < argc ? argv[optind] : NULL;
+	const char *name = a->nops ? a->ops[0] : NULL;
+	if (load_config(cli) == -1)
+		return EXIT_USAGE;
 	if (select_groups(cli, name, all, 1) == -1)
 		return EXIT_USAGE;
 	if (name == NULL && !all)
@@ -841,16 +828,31 @@ static int cmd_failover(struct cli *cli, int argc, char **argv)
 
 static uint64_t cli_started_mono;
 
-static int cmd_notify(struct cli *cli, int argc, char **argv)
+static int cmd_notify(struct cli *cli, struct args *a)
 {
 	struct ka_event ev;
 	char err[512];
 	json_t *reply = NULL;
 	int down;
 
-	if (ka_parse_args(argc - 1, argv + 1, &ev, err, sizeof(err)) == -1) {
+	if (ka_parse_args(a->nops, a->ops, &ev, err, sizeof(err)) == -1) {
 		fprintf(stderr, "vpc-failover notify: %s; nothing recorded\n", err);
 		return EXIT_USAGE;
+	}
+	cli->cfg = cfg_load(cli->cfg_path);
+	if (cli->cfg == NULL) {
+		/* A keepalived transition must not be lost to a config typo:
+		 * deliver it through the default paths. */
+		fprintf(stderr,
+			"vpc-failover notify: %s has errors (above); using the default "
+			"control socket and state directory\n",
+			cli->cfg_path);
+		cli->cfg = xcalloc(1, sizeof(*cli->cfg));
+		snprintf(cli->cfg->daemon.control_socket,
+			 sizeof(cli->cfg->daemon.control_socket), "%s",
+			 CFG_CONTROL_SOCKET_DEFAULT);
+		snprintf(cli->cfg->daemon.state_dir, sizeof(cli->cfg->daemon.state_dir),
+			 "%s", CFG_STATE_DIR_DEFAULT);
 	}
 	ev.mono = cli_started_mono;
 	ev.wall = wall_s();
@@ -892,6 +894,38 @@ static int cmd_notify(struct cli *cli, int argc, char **argv)
 	return EXIT_CONVERGED;
 }
 
+/* JSON for people and scripts: seconds keep their milliseconds and no more
+ * (0.013, not the double's 0.012999999999999999). */
+static void round_real(json_t *m)
+{
+	double d = json_real_value(m) * 1000.0;
+
+	if (d > -9e15 && d < 9e15) /* exact in a double, fits a long long */
+		json_real_set(m, (double)(long long)(d + (d < 0 ? -0.5 : 0.5)) / 1000.0);
+}
+
+static void round_reals(json_t *v)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	if (json_is_real(v))
+		round_real(v);
+	else if (json_is_object(v))
+		json_object_foreach(v, k, m) round_reals(m);
+	else if (json_is_array(v))
+		json_array_foreach(v, i, m) round_reals(m);
+}
+
+static void print_json(json_t *v)
+{
+	round_reals(v);
+	/* 15 digits print a millisecond-rounded double as its shortest form. */
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+	putchar('\n');
+}
+
 static const char *ago(int64_t when, char *buf, size_t n)
 {
 	if (when <= 0)
@@ -914,8 +948,13 @@ static void print_status(json_t *st)
 	size_t i;
 	char buf[64];
 
-	printf("vpc-failoverd pid %lld, config %s, credentials from %s\n",
+	/* A daemon older than the CLI (an upgrade not yet restarted) says so. */
+	const char *ver = json_string_value(json_object_get(d, "version"));
+	int same = ver && strcmp(ver, vpcf_version) == 0;
+	printf("vpc-failoverd %s pid %lld%s%s%s, config %s, credentials from %s\n",
+	       ver ? ver : "(version unknown)",
 	       (long long)json_integer_value(json_object_get(d, "pid")),
+	       same ? "" : " (this CLI is ", same ? "" : vpcf_version, same ? "" : ")",
 	       json_string_value(json_object_get(d, "config")),
 	       json_string_value(json_object_get(d, "credentials")));
 	printf("instance %s in %s, primary ENI %s; EC2 requests %lld (%lld retries, %lld "
@@ -1004,22 +1043,19 @@ static void print_status(json_t *st)
 	}
 }
 
-static int cmd_status(struct cli *cli, int argc, char **argv)
+static int cmd_status(struct cli *cli, struct args *a)
 {
 	json_t *reply = NULL, *req;
-	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int json = a->opt['j'] != NULL;
 
-	if (argc > 2 || (argc == 2 && !json)) {
-		usage(stderr);
+	if (load_config(cli) == -1)
 		return EXIT_USAGE;
-	}
 	req = json_pack("{s:s}", "cmd", "status");
 	if (daemon_ask(cli, "status", req, &reply) != 0)
 		return EXIT_ENVIRONMENT;
 	if (json) {
 		json_object_del(reply, "ok");
-		json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		putchar('\n');
+		print_json(reply);
 	} else {
 		print_status(reply);
 	}
@@ -1057,38 +1093,14 @@ static int print_mackerel(struct cli *cli, json_t *snap, const char *state_path)
 	return EXIT_CONVERGED;
 }
 
-static int cmd_metrics(struct cli *cli, int argc, char **argv)
+static int cmd_metrics(struct cli *cli, struct args *a)
 {
-	static const struct option opts[] = {
-	    {"format", required_argument, NULL, 'f'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"state", required_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *format = NULL, *state_path = NULL, *meta;
-	int json = 0, ch, rc = EXIT_ENVIRONMENT;
+	const char *format = a->opt['f'], *state_path = a->opt['s'], *meta;
+	int json = a->opt['j'] != NULL, rc = EXIT_ENVIRONMENT;
 	json_t *reply = NULL, *req, *snap;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			format = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 's':
-			state_path = optarg;
-			break;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc || (json && format) ||
-	    (format && strcmp(format, "prometheus") != 0 &&
-	     strcmp(format, "mackerel") != 0)) {
+	if ((json && format) || (format && strcmp(format, "prometheus") != 0 &&
+				 strcmp(format, "mackerel") != 0)) {
 		fprintf(stderr,
 			"vpc-failover metrics: want [--format=prometheus|mackerel] "
 			"or --json\n");
@@ -1109,6 +1121,8 @@ static int cmd_metrics(struct cli *cli, int argc, char **argv)
 		free(text);
 		return EXIT_CONVERGED;
 	}
+	if (load_config(cli) == -1)
+		return EXIT_USAGE;
 	req = json_pack("{s:s}", "cmd", "metrics");
 	if (daemon_ask(cli, "metrics", req, &reply) != 0)
 		return EXIT_ENVIRONMENT;
@@ -1118,8 +1132,7 @@ static int cmd_metrics(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		json_dumpf(snap, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		putchar('\n');
+		print_json(snap);
 	} else if (mackerel) {
 		rc = print_mackerel(cli, snap, state_path);
 		goto out;
@@ -1138,82 +1151,266 @@ out:
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(struct cli *, int, char **);
-} commands[] = {
-    {"routes", cmd_routes},   {"takeover", cmd_takeover}, {"notify", cmd_notify},
-    {"status", cmd_status},   {"metrics", cmd_metrics},	  {"failover", cmd_failover},
-    {"resume", cmd_failover},
+static int cmd_doctor(struct cli *cli, struct args *a)
+{
+	/* doctor reads and reports the configuration itself: a broken one is
+	 * its first FAIL line, not a reason to stop. */
+	return doctor_main(cli->cfg_path, a->opt['k']);
+}
+
+/* Every command's own options; the global ones (c, v, h, V) are added to
+ * each, so option characters here must differ from those. */
+static const struct option takeover_opts[] = {
+    {"force", no_argument, NULL, 'f'},
+    {"all", no_argument, NULL, 'a'},
+    {"dry-run", no_argument, NULL, 'n'},
+    {"yes", no_argument, NULL, 'y'},
+    {NULL, 0, NULL, 0},
 };
+static const struct option failover_opts[] = {
+    {"all", no_argument, NULL, 'a'},
+    {"clear", no_argument, NULL, 'C'},
+    {"timeout", required_argument, NULL, 't'},
+    {NULL, 0, NULL, 0},
+};
+static const struct option json_opts[] = {
+    {"json", no_argument, NULL, 'j'},
+    {NULL, 0, NULL, 0},
+};
+static const struct option metrics_opts[] = {
+    {"format", required_argument, NULL, 'f'},
+    {"json", no_argument, NULL, 'j'},
+    {"state", required_argument, NULL, 's'},
+    {NULL, 0, NULL, 0},
+};
+static const struct option doctor_opts[] = {
+    {"keepalived-conf", required_argument, NULL, 'k'},
+    {NULL, 0, NULL, 0},
+};
+static const struct option no_opts[] = {
+    {NULL, 0, NULL, 0},
+};
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct cli *, struct args *);
+	const char *shortopts; /* getopt's, without the global ones */
+	const struct option *longopts;
+	int min_ops, max_ops; /* operands; max -1: the command checks them */
+	const char *synopsis; /* after "vpc-failover " */
+	const char *help;
+} commands[] = {
+    {"notify", cmd_notify, "", no_opts, 0, -1, "notify TYPE NAME STATE PRIORITY",
+     "keepalived's notify hook: hand a VRRP transition to vpc-failoverd over the\n"
+     "control socket, or record it in state_dir when the daemon is down.\n"
+     "TYPE is INSTANCE or GROUP; keepalived appends all four arguments to\n"
+     "  notify \"/usr/sbin/vpc-failover notify\"\n"},
+    {"status", cmd_status, "", json_opts, 0, 0, "status [--json]",
+     "The daemon's view: each group's state, phase, route tables and timings.\n"
+     "  --json   the same as JSON (schema in vpc-failover(8))\n"},
+    {"metrics", cmd_metrics, "", metrics_opts, 0, 0,
+     "metrics [--format=prometheus|mackerel] [--json] [--state FILE]",
+     "The daemon's metrics snapshot.\n"
+     "  --format=prometheus   Prometheus text (the default)\n"
+     "  --format=mackerel     mackerel-agent plugin lines, rates from a state "
+     "file\n"
+     "  --state FILE          that state file (default state_dir/mackerel.json)\n"
+     "  --json                the snapshot as JSON\n"},
+    {"routes", cmd_routes, "", no_opts, 0, 1, "routes [GROUP]",
+     "Where each destination of the group (default: all) points now, asked of\n"
+     "EC2 directly: works while the daemon is down.\n"},
+    {"failover", cmd_failover, "at:", failover_opts, 0, 1,
+     "failover [--timeout S] [--clear] [GROUP | --all]",
+     "Planned switchover, on the MASTER: demote this node through keepalived\n"
+     "(the group's track_file), then wait until every route table points at the\n"
+     "peer.\n"
+     "  -t, --timeout S   give up after S seconds, 1..3600 (default 60)\n"
+     "      --clear       undo the demotion (the same as resume)\n"
+     "  -a, --all         every group with a track_file\n"},
+    {"resume", cmd_failover, "a", failover_opts, 0, 1, "resume [GROUP | --all]",
+     "Undo a planned switchover's demotion (the group's track_file back to 0).\n"
+     "  -a, --all   every group with a track_file\n"},
+    {"takeover", cmd_takeover, "fany", takeover_opts, 0, 1,
+     "takeover --force|--dry-run [--yes] [GROUP | --all]",
+     "Point the group's routes at this node now, bypassing keepalived (emergency\n"
+     "use), asked of EC2 directly.\n"
+     "  -f, --force     do it; asks for \"yes\" on a terminal\n"
+     "  -y, --yes       do not ask\n"
+     "  -n, --dry-run   what it would change, and whether IAM allows it\n"
+     "                  (DryRun=true writes; nothing changes)\n"
+     "  -a, --all       every group\n"},
+    {"doctor", cmd_doctor, "k:", doctor_opts, 0, 0, "doctor [--keepalived-conf FILE]",
+     "Check the live setup end to end, one line per check, each problem with\n"
+     "its fix; exit 1 if any check FAILs.\n"
+     "  -k, --keepalived-conf FILE   keepalived's configuration\n"
+     "                               (default " DOCTOR_KA_CONF_DEFAULT ")\n"},
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void command_help(const struct command *c)
+{
+	printf("usage: vpc-failover [-c FILE] [-v] %s\n\n%s\n"
+	       "global options (before or after the command): -c, --config FILE; "
+	       "-v, --verbose;\n-h, --help; -V, --version. See vpc-failover(8).\n",
+	       c->synopsis, c->help);
+}
+
+static const struct option global_opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+};
+#define GLOBAL_SHORTOPTS "c:vhV"
+
+/* Options of argv (argv[0]: the program, or the command's name): the
+ * global ones and, with cmd, the command's own, anywhere among the
+ * operands. Without cmd, parsing stops at the first operand (the command).
+ * A wrong option is named on stderr: -1. */
+static int parse_options(struct cli *cli, struct args *a, const struct command *cmd,
+			 int argc, char **argv)
+{
+	struct option lo[16];
+	char so[32];
+	size_t n = 0;
+	int ch;
+
+	for (size_t i = 0; i < ARRAY_SIZE(global_opts); i++)
+		lo[n++] = global_opts[i];
+	for (size_t i = 0; cmd && cmd->longopts[i].name && n < ARRAY_SIZE(lo) - 1; i++)
+		lo[n++] = cmd->longopts[i];
+	memset(&lo[n], 0, sizeof(lo[n]));
+	/* "+": stop at the command; ":": report a missing argument as ':'. */
+	snprintf(so, sizeof(so), "%s:" GLOBAL_SHORTOPTS "%s", cmd ? "" : "+",
+		 cmd ? cmd->shortopts : "");
+	optind = 0; /* glibc: start afresh, the mode may have changed */
+	opterr = 0; /* our own messages, naming the command */
+	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cli->cfg_path = optarg;
+			break;
+		case 'v':
+			cli->verbose++;
+			break;
+		case 'h':
+			a->help = 1;
+			break;
+		case 'V':
+			a->version = 1;
+			break;
+		case '?':
+		case ':': {
+			/* A long option is named as typed, without its value. */
+			const char *tok = argv[optind - 1];
+			char name[64];
+			if (strncmp(tok, "--", 2) == 0)
+				snprintf(name, sizeof(name), "%.*s",
+					 (int)strcspn(tok, "="), tok);
+			else
+				snprintf(name, sizeof(name), "-%c", optopt);
+			fprintf(stderr,
+				"vpc-failover%s%s: %s '%s' (see vpc-failover%s%s "
+				"--help)\n",
+				cmd ? " " : "", cmd ? cmd->name : "",
+				ch == ':' ? "option needs an argument:"
+					  : "unknown option",
+				name, cmd ? " " : "", cmd ? cmd->name : "");
+			return -1;
+		}
+		default:
+			a->opt[ch & 127] = optarg ? optarg : "";
+		}
+	}
+	a->ops = argv + optind;
+	a->nops = argc - optind;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
 	struct cli cli;
-	int ch, verbose = 0, rc = EXIT_USAGE;
+	struct args a;
+	const struct command *cmd;
+	int rc;
 
 	cli_started_mono = mono_ms();
 	/* routes, takeover and doctor hold AWS secret keys: never in a core
 	 * dump, never readable by another process of the same user. */
 	prctl(PR_SET_DUMPABLE, 0);
 	memset(&cli, 0, sizeof(cli));
+	memset(&a, 0, sizeof(a));
 	cli.cfg_path = CFG_PATH_DEFAULT;
-	while ((ch = getopt(argc, argv, "+c:vh")) != -1) {
-		switch (ch) {
-		case 'c':
-			cli.cfg_path = optarg;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'h':
+	if (parse_options(&cli, &a, NULL, argc, argv) == -1)
+		return EXIT_USAGE;
+	if (a.version) {
+		printf("vpc-failover %s\n", vpcf_version);
+		return 0;
+	}
+	if (a.nops == 0) {
+		if (a.help) {
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
 		}
-	}
-	argc -= optind;
-	argv += optind;
-	log_init("vpc-failover", 1,
-		 verbose > 1 ? LOG_LVL_DEBUG
-		 : verbose   ? LOG_LVL_INFO
-			     : LOG_LVL_WARN);
-	if (argc == 0) {
-		usage(stderr);
+		fprintf(stderr, "vpc-failover: no command given (see vpc-failover "
+				"--help)\n");
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[0], "doctor") == 0) /* loads and reports the config itself */
-		return doctor_main(cli.cfg_path, argc, argv);
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-		if (strcmp(argv[0], commands[i].name) != 0)
-			continue;
-		cli.cfg = cfg_load(cli.cfg_path);
-		if (cli.cfg == NULL && strcmp(argv[0], "notify") == 0) {
-			/* A keepalived transition must not be lost to a config typo:
-			 * deliver it through the default paths. */
-			fprintf(stderr,
-				"vpc-failover notify: %s has errors (above); using the "
-				"default control socket and state directory\n",
-				cli.cfg_path);
-			cli.cfg = xcalloc(1, sizeof(*cli.cfg));
-			snprintf(cli.cfg->daemon.control_socket,
-				 sizeof(cli.cfg->daemon.control_socket), "%s",
-				 CFG_CONTROL_SOCKET_DEFAULT);
-			snprintf(cli.cfg->daemon.state_dir,
-				 sizeof(cli.cfg->daemon.state_dir), "%s",
-				 CFG_STATE_DIR_DEFAULT);
-		}
-		if (cli.cfg == NULL)
-			return EXIT_USAGE;
-		rc = commands[i].fn(&cli, argc, argv);
-		cloud_teardown();
-		free(cli.groups);
-		cfg_free(cli.cfg);
-		return rc;
+	/* "help [COMMAND]", and "--help COMMAND" as people type it too. */
+	int help_cmd = strcmp(a.ops[0], "help") == 0;
+	if (help_cmd && a.nops > 2) {
+		fprintf(stderr, "vpc-failover help: one command at a time\n");
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "vpc-failover: unknown command '%s'\n", argv[0]);
-	usage(stderr);
-	return EXIT_USAGE;
+	if (help_cmd && a.nops == 1) {
+		usage(stdout);
+		return 0;
+	}
+	a.cmd = a.ops[help_cmd];
+	if ((cmd = find_command(a.cmd)) == NULL) {
+		fprintf(stderr, "vpc-failover: unknown command '%s' (commands:", a.cmd);
+		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+			fprintf(stderr, " %s", commands[i].name);
+		fprintf(stderr, " help)\n");
+		return EXIT_USAGE;
+	}
+	if (help_cmd || a.help) {
+		command_help(cmd);
+		return 0;
+	}
+	if (parse_options(&cli, &a, cmd, a.nops, a.ops) == -1)
+		return EXIT_USAGE;
+	if (a.version) {
+		printf("vpc-failover %s\n", vpcf_version);
+		return 0;
+	}
+	if (a.help) {
+		command_help(cmd);
+		return 0;
+	}
+	if (a.nops < cmd->min_ops || (cmd->max_ops >= 0 && a.nops > cmd->max_ops)) {
+		if (a.nops < cmd->min_ops)
+			fprintf(stderr, "vpc-failover %s: missing argument\n", cmd->name);
+		else
+			fprintf(stderr, "vpc-failover %s: unexpected argument '%s'\n",
+				cmd->name, a.ops[cmd->max_ops]);
+		fprintf(stderr, "usage: vpc-failover [-c FILE] [-v] %s\n", cmd->synopsis);
+		return EXIT_USAGE;
+	}
+	log_init("vpc-failover", 1,
+		 cli.verbose > 1 ? LOG_LVL_DEBUG
+		 : cli.verbose	 ? LOG_LVL_INFO
+				 : LOG_LVL_WARN);
+	rc = cmd->fn(&cli, &a);
+	cloud_teardown();
+	free(cli.groups);
+	cfg_free(cli.cfg);
+	return rc;
 }

@@ -13,7 +13,6 @@
  * (denied) and which change nothing. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -1337,12 +1336,6 @@ static void check_daemon(struct doc *d)
 
 /* ---- main ---- */
 
-static void usage(void)
-{
-	fprintf(stderr,
-		"usage: vpc-failover [-c FILE] doctor [--keepalived-conf FILE]\n");
-}
-
 static void doc_free(struct doc *d)
 {
 	for (size_t i = 0; i < d->ntables; i++)
@@ -1352,32 +1345,16 @@ static void doc_free(struct doc *d)
 	cfg_free(d->cfg);
 }
 
-int doctor_main(const char *cfg_path, int argc, char **argv)
+int doctor_main(const char *cfg_path, const char *ka_path)
 {
-	static const struct option opts[] = {
-	    {"keepalived-conf", required_argument, NULL, 'k'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct doc d;
-	int ch, cloud = 0;
+	int cloud = 0;
 	ssize_t n;
 
 	memset(&d, 0, sizeof(d));
 	d.out = stdout;
 	d.cfg_path = cfg_path;
-	d.ka_path = DOCTOR_KA_CONF_DEFAULT;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+k:", opts, NULL)) != -1) {
-		if (ch != 'k') {
-			usage();
-			return 2;
-		}
-		d.ka_path = optarg;
-	}
-	if (optind != argc) {
-		usage();
-		return 2;
-	}
+	d.ka_path = ka_path ? ka_path : DOCTOR_KA_CONF_DEFAULT;
 	/* Where this binary is: the notify path to suggest. */
 	n = readlink("/proc/self/exe", d.self, sizeof(d.self) - 1);
 	d.self[n > 0 ? n : 0] = '\0';

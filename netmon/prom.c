@@ -33,6 +33,7 @@
 
 enum fam_id {
 	F_UP,
+	F_BUILD_INFO,
 	F_GROUP_STATE,
 	F_TRANSITIONS,
 	F_ROUTE_UPDATES,
@@ -56,6 +57,8 @@ static const struct {
 	const char *help;
 } defs[F_COUNT] = {
     [F_UP] = {"vpc_failover_up", 0, "1 while vpc-failoverd runs and answers scrapes."},
+    [F_BUILD_INFO] = {"vpc_failover_build_info", 0,
+		      "Always 1; the version label is the running daemon's."},
     [F_GROUP_STATE] = {"vpc_failover_group_state", 0,
 		       "keepalived state of the failover group: 1 for the current "
 		       "state, 0 for the others (UNKNOWN before the first event)."},
@@ -297,6 +300,11 @@ char *nmp_render(json_t *snap)
 	buf_init(&out, NMP_TEXT_MAX);
 
 	sample(&r, F_UP, json_object_get(snap, "up"), NULL);
+	/* An info metric (value 1, facts as labels): join it on instance to
+	 * see which version each node runs. */
+	json_t *one = json_integer(1);
+	sample(&r, F_BUILD_INFO, one, "version", str(snap, "version"), NULL);
+	json_decref(one);
 	json_array_foreach(json_object_get(snap, "groups"), i, v) render_group(&r, v);
 	json_array_foreach(json_object_get(snap, "api_requests"), i, v)
 	    sample(&r, F_API, json_object_get(v, "count"), "action", str(v, "action"),
