@@ -1,6 +1,7 @@
 #!/bin/sh
-# The one list of Debian packages vpc-failover needs to build, test, demo and
-# benchmark. Installs the missing ones (as root); prints nothing when all are
+# The one list of Debian packages vpc-failover needs to build, test, demo,
+# benchmark and package (debhelper to lintian: make deb and its test;
+# devscripts: hardening-check). Installs the missing ones (as root); prints nothing when all are
 # present.
 set -eu
 
@@ -13,6 +14,7 @@ keepalived awscli iproute2 nftables curl openssl python3
 prometheus
 systemd man-db groff-base mandoc
 valgrind
+debhelper dpkg-dev fakeroot lintian devscripts
 "
 
 missing=""
