@@ -9,6 +9,7 @@
 #   make soak       24 simulated hours on the fake clock (about 90 s; results
 #                   in build/soak/results.txt and the README)
 #   make install    honours DESTDIR and PREFIX (and the *DIR variables below)
+#   make deb        the Debian package, build/deb/vpc-failover_VERSION_ARCH.deb
 
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -178,10 +179,27 @@ install: $(B)/vpc-failoverd $(B)/vpc-failover
 	install -m 0644 hooks/vpc-failover.bash-completion $(DESTDIR)$(BASHCOMPDIR)/vpc-failover
 	ln -sf vpc-failover $(DESTDIR)$(BASHCOMPDIR)/vpc-failoverd
 
+# The Debian package (debian/), built with dpkg-buildpackage from a copy of
+# the tree's files (tracked and new, not ignored) in $(B)/deb/, so that it
+# builds from what a clone has and leaves the tree and its parent alone.
+# The .deb and the lintian report land in $(B)/deb/.
+DEB_DIR := $(B)/deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/vpc-failover-$(VERSION)
+	git ls-files -co --exclude-standard -z | \
+		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/vpc-failover-$(VERSION)
+	# The package's own make must not inherit this one's variables (B=...).
+	cd $(DEB_DIR)/vpc-failover-$(VERSION) && \
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning,info,pedantic --pedantic --display-info \
+		$(DEB_DIR)/vpc-failover_$(VERSION)_*.changes >$(DEB_DIR)/lintian.txt; \
+		rc=$$?; cat $(DEB_DIR)/lintian.txt; exit $$rc
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check deps test demo bench soak format install clean
+.PHONY: all tests check deps test demo bench soak format install deb clean
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(B)/hooks/cli.d \
 	$(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
