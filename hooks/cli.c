@@ -62,6 +62,7 @@ enum {
 struct cli {
 	const char *cfg_path;
 	int verbose;
+	json_t *jgroups; /* --json: each group's result, printed at the end */
 	struct cfg *cfg;
 	struct imds_identity id; /* instance_id/eni "" when not from metadata */
 	char region[32];
@@ -132,6 +133,8 @@ static void usage(FILE *f)
 	    "  -V, --version       print the version and exit\n"
 	    "See vpc-failover(8).\n");
 }
+
+static void print_json(json_t *v);
 
 /* Which groups a command acts on: the named one, or all of them. */
 static int select_groups(struct cli *cli, const char *name, int all, int need_one)
@@ -321,12 +324,91 @@ static void print_takeover(const struct group_run *run, const struct cv_result *
 	       (unsigned long long)res->elapsed_ms);
 }
 
+/* The JSON of an EC2 error; null when there was none. */
+static json_t *error_json(const struct ec2_error *e)
+{
+	if (e->code[0] == '\0' && e->message[0] == '\0')
+		return json_null();
+	return json_pack("{s:s, s:s}", "code", e->code, "message", e->message);
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+/* routes --json and takeover --json: one group, as documented in
+ * docs/json.md (schema_version 1). */
+static json_t *group_json(const struct group_run *run, const struct cv_result *res)
+{
+	const char *eni = group_eni(run);
+	json_t *tables = json_array();
+	unsigned ok = 0;
+
+	for (size_t t = 0; t < res->ntables; t++) {
+		const struct cv_table *tb = &res->tables[t];
+		json_t *routes = json_array();
+		int tfailed = !tb->observed;
+		for (size_t d = 0; tb->observed && d < res->ndest; d++) {
+			const struct cv_item *it = &tb->items[d];
+			json_t *r = json_pack("{s:s, s:b}", "destination", it->dest.text,
+					      "exists", it->existed);
+			json_t *target =
+			    it->existed
+				? json_pack("{s:o, s:o, s:o, s:o, s:b}", "eni",
+					    str_or_null(it->before.eni), "instance",
+					    str_or_null(it->before.instance), "gateway",
+					    str_or_null(it->before.gateway), "state",
+					    str_or_null(it->before.state), "this_node",
+					    strcmp(it->before.eni, eni) == 0)
+				: json_null();
+			if (run->takeover) {
+				const char *what = cv_outcome_name(it->outcome);
+				if (run->dry_run && it->outcome == CV_REPLACED)
+					what = "would-replace";
+				else if (run->dry_run && it->outcome == CV_CREATED)
+					what = "would-create";
+				tfailed |= it->outcome == CV_FAILED;
+				json_object_set_new(r, "was", target);
+				json_object_set_new(r, "outcome", json_string(what));
+				json_object_set_new(
+				    r, "done_ms", json_integer((json_int_t)it->done_ms));
+				json_object_set_new(r, "error",
+						    it->outcome == CV_FAILED
+							? error_json(&it->err)
+							: json_null());
+			} else {
+				json_object_set_new(r, "target", target);
+			}
+			json_array_append_new(routes, r);
+		}
+		ok += !tfailed;
+		json_array_append_new(
+		    tables, json_pack("{s:s, s:o, s:o}", "id", tb->id, "error",
+				      tb->observed ? json_null() : error_json(&tb->err),
+				      "routes", routes));
+	}
+	json_t *g = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:o}", "name", run->g->name, "vrrp_type",
+	    run->g->vrrp_instance[0] ? "vrrp_instance" : "vrrp_group", "vrrp_name",
+	    run->g->vrrp_instance[0] ? run->g->vrrp_instance : run->g->vrrp_group, "eni",
+	    eni, "tables", tables);
+	if (run->takeover) {
+		json_object_set_new(g, "converged_tables", json_integer(ok));
+		json_object_set_new(g, "elapsed_ms",
+				    json_integer((json_int_t)res->elapsed_ms));
+	}
+	return g;
+}
+
 static void on_group_done(void *arg, const struct cv_result *res)
 {
 	struct group_run *run = arg;
 	struct cli *cli = run->cli;
 
-	if (run->takeover)
+	if (cli->jgroups)
+		json_array_append_new(cli->jgroups, group_json(run, res));
+	else if (run->takeover)
 		print_takeover(run, res);
 	else
 		print_routes(run, res);
@@ -359,7 +441,7 @@ static int run_groups(struct cli *cli, int takeover, int dry_run)
 		    .observe_only = !takeover,
 		    .dry_run = dry_run,
 		};
-		if (takeover)
+		if (takeover && !cli->jgroups)
 			printf("%stakeover of group %s: %zu destination(s) in %zu route "
 			       "table(s) "
 			       "-> %s%s%s\n",
@@ -371,7 +453,17 @@ static int run_groups(struct cli *cli, int takeover, int dry_run)
 	}
 	if (cli->ngroups)
 		ev_run();
-	if (takeover)
+	if (cli->jgroups) {
+		json_t *out =
+		    json_pack("{s:i, s:b, s:O, s:I, s:I}", "schema_version", 1, "ok",
+			      !cli->failed, "groups", cli->jgroups, "ec2_requests",
+			      (json_int_t)ec2_counters()->requests, "ec2_retries",
+			      (json_int_t)ec2_counters()->retries);
+		if (takeover)
+			json_object_set_new(out, "dry_run", json_boolean(dry_run));
+		print_json(out);
+		json_decref(out);
+	} else if (takeover)
 		printf("%s; %llu EC2 requests (%llu retries)\n",
 		       cli->failed ? (dry_run ? "NOT allowed" : "NOT converged")
 				   : (dry_run ? "allowed" : "converged"),
@@ -389,6 +481,8 @@ static int load_config(struct cli *cli)
 
 static int cmd_routes(struct cli *cli, struct args *a)
 {
+	if (a->opt['j'])
+		cli->jgroups = json_array();
 	if (load_config(cli) == -1)
 		return EXIT_USAGE;
 	if (select_groups(cli, a->nops ? a->ops[0] : NULL, 1, 0) == -1)
@@ -473,6 +567,14 @@ static int cmd_takeover(struct cli *cli, struct args *a)
 		fprintf(stderr, "vpc-failover takeover: a GROUP or --all, not both\n");
 		return EXIT_USAGE;
 	}
+	if (a->opt['j'] && !dry_run) {
+		/* A forced takeover asks on a terminal and tells a person what
+		 * it does: JSON is for what it would do. */
+		fprintf(stderr, "vpc-failover takeover: --json goes with --dry-run\n");
+		return EXIT_USAGE;
+	}
+	if (a->opt['j'])
+		cli->jgroups = json_array();
 	if (!force && !dry_run) {
 		fprintf(stderr,
 			"vpc-failover: takeover bypasses keepalived and points the "
@@ -894,34 +996,37 @@ static int cmd_notify(struct cli *cli, struct args *a)
 	return EXIT_CONVERGED;
 }
 
-/* JSON for people and scripts: seconds keep their milliseconds and no more
- * (0.013, not the double's 0.012999999999999999). */
-static void round_real(json_t *m)
+/* JSON for people and scripts: numbers rounded to what they mean. Seconds
+ * keep their milliseconds and no more (0.013, not the double's
+ * 0.012999999999999999); ratios (keys ending in _ratio) keep six decimals,
+ * as a retransmission ratio of 0.0004 still matters. */
+static void round_real(json_t *m, double scale)
 {
-	double d = json_real_value(m) * 1000.0;
+	double d = json_real_value(m) * scale;
 
 	if (d > -9e15 && d < 9e15) /* exact in a double, fits a long long */
-		json_real_set(m, (double)(long long)(d + (d < 0 ? -0.5 : 0.5)) / 1000.0);
+		json_real_set(m, (double)(long long)(d + (d < 0 ? -0.5 : 0.5)) / scale);
 }
 
-static void round_reals(json_t *v)
+static void round_reals(json_t *v, const char *key)
 {
+	size_t n = key ? strlen(key) : 0;
 	const char *k;
 	json_t *m;
 	size_t i;
 
 	if (json_is_real(v))
-		round_real(v);
+		round_real(v, n >= 6 && strcmp(key + n - 6, "_ratio") == 0 ? 1e6 : 1e3);
 	else if (json_is_object(v))
-		json_object_foreach(v, k, m) round_reals(m);
+		json_object_foreach(v, k, m) round_reals(m, k);
 	else if (json_is_array(v))
-		json_array_foreach(v, i, m) round_reals(m);
+		json_array_foreach(v, i, m) round_reals(m, key);
 }
 
 static void print_json(json_t *v)
 {
-	round_reals(v);
-	/* 15 digits print a millisecond-rounded double as its shortest form. */
+	round_reals(v, NULL);
+	/* 15 digits print a rounded double as its shortest form. */
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
 	putchar('\n');
 }
@@ -1055,6 +1160,7 @@ static int cmd_status(struct cli *cli, struct args *a)
 		return EXIT_ENVIRONMENT;
 	if (json) {
 		json_object_del(reply, "ok");
+		json_object_set_new(reply, "schema_version", json_integer(1));
 		print_json(reply);
 	} else {
 		print_status(reply);
@@ -1132,6 +1238,7 @@ static int cmd_metrics(struct cli *cli, struct args *a)
 		goto out;
 	}
 	if (json) {
+		json_object_set_new(snap, "schema_version", json_integer(1));
 		print_json(snap);
 	} else if (mackerel) {
 		rc = print_mackerel(cli, snap, state_path);
@@ -1155,17 +1262,15 @@ static int cmd_doctor(struct cli *cli, struct args *a)
 {
 	/* doctor reads and reports the configuration itself: a broken one is
 	 * its first FAIL line, not a reason to stop. */
-	return doctor_main(cli->cfg_path, a->opt['k']);
+	return doctor_main(cli->cfg_path, a->opt['k'], a->opt['j'] != NULL);
 }
 
 /* Every command's own options; the global ones (c, v, h, V) are added to
  * each, so option characters here must differ from those. */
 static const struct option takeover_opts[] = {
-    {"force", no_argument, NULL, 'f'},
-    {"all", no_argument, NULL, 'a'},
-    {"dry-run", no_argument, NULL, 'n'},
-    {"yes", no_argument, NULL, 'y'},
-    {NULL, 0, NULL, 0},
+    {"json", no_argument, NULL, 'j'}, {"force", no_argument, NULL, 'f'},
+    {"all", no_argument, NULL, 'a'},  {"dry-run", no_argument, NULL, 'n'},
+    {"yes", no_argument, NULL, 'y'},  {NULL, 0, NULL, 0},
 };
 static const struct option failover_opts[] = {
     {"all", no_argument, NULL, 'a'},
@@ -1184,6 +1289,7 @@ static const struct option metrics_opts[] = {
     {NULL, 0, NULL, 0},
 };
 static const struct option doctor_opts[] = {
+    {"json", no_argument, NULL, 'j'},
     {"keepalived-conf", required_argument, NULL, 'k'},
     {NULL, 0, NULL, 0},
 };
@@ -1216,9 +1322,10 @@ static const struct command {
      "file\n"
      "  --state FILE          that state file (default state_dir/mackerel.json)\n"
      "  --json                the snapshot as JSON\n"},
-    {"routes", cmd_routes, "", no_opts, 0, 1, "routes [GROUP]",
+    {"routes", cmd_routes, "", json_opts, 0, 1, "routes [--json] [GROUP]",
      "Where each destination of the group (default: all) points now, asked of\n"
-     "EC2 directly: works while the daemon is down.\n"},
+     "EC2 directly: works while the daemon is down.\n"
+     "  --json   the same as JSON (docs/json.md)\n"},
     {"failover", cmd_failover, "at:", failover_opts, 0, 1,
      "failover [--timeout S] [--clear] [GROUP | --all]",
      "Planned switchover, on the MASTER: demote this node through keepalived\n"
@@ -1231,19 +1338,22 @@ static const struct command {
      "Undo a planned switchover's demotion (the group's track_file back to 0).\n"
      "  -a, --all   every group with a track_file\n"},
     {"takeover", cmd_takeover, "fany", takeover_opts, 0, 1,
-     "takeover --force|--dry-run [--yes] [GROUP | --all]",
+     "takeover --force|--dry-run [--yes] [--json] [GROUP | --all]",
      "Point the group's routes at this node now, bypassing keepalived (emergency\n"
      "use), asked of EC2 directly.\n"
      "  -f, --force     do it; asks for \"yes\" on a terminal\n"
      "  -y, --yes       do not ask\n"
      "  -n, --dry-run   what it would change, and whether IAM allows it\n"
      "                  (DryRun=true writes; nothing changes)\n"
+     "      --json      with --dry-run: the result as JSON (docs/json.md)\n"
      "  -a, --all       every group\n"},
-    {"doctor", cmd_doctor, "k:", doctor_opts, 0, 0, "doctor [--keepalived-conf FILE]",
+    {"doctor", cmd_doctor, "k:", doctor_opts, 0, 0,
+     "doctor [--json] [--keepalived-conf FILE]",
      "Check the live setup end to end, one line per check, each problem with\n"
      "its fix; exit 1 if any check FAILs.\n"
      "  -k, --keepalived-conf FILE   keepalived's configuration\n"
-     "                               (default " DOCTOR_KA_CONF_DEFAULT ")\n"},
+     "                               (default " DOCTOR_KA_CONF_DEFAULT ")\n"
+     "      --json                  the checks as JSON (docs/json.md)\n"},
 };
 
 static const struct command *find_command(const char *name)
@@ -1410,6 +1520,7 @@ int main(int argc, char **argv)
 				 : LOG_LVL_WARN);
 	rc = cmd->fn(&cli, &a);
 	cloud_teardown();
+	json_decref(cli.jgroups);
 	free(cli.groups);
 	cfg_free(cli.cfg);
 	return rc;

@@ -9,8 +9,9 @@
 
 /* Check the setup of the configuration at cfg_path against keepalived.conf
  * at ka_path (NULL: DOCTOR_KA_CONF_DEFAULT), printing one line per check to
- * stdout. The CLI has checked the arguments. Returns the exit code: 0 no
- * FAIL, 1 some FAIL. */
-int doctor_main(const char *cfg_path, const char *ka_path);
+ * stdout, or with json one JSON object at the end (docs/json.md). The CLI
+ * has checked the arguments. Returns the exit code: 0 no FAIL, 1 some
+ * FAIL. */
+int doctor_main(const char *cfg_path, const char *ka_path, int json);
 
 #endif

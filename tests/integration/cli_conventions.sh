@@ -111,22 +111,68 @@ run -c "$T/a.conf" routes nosuch
 has "'-c FILE routes nosuch': a group name" "$err" "no group 'nosuch'"
 run routes nosuch -c "$T/a.conf"
 has "'routes nosuch -c FILE': -c after the operand" "$err" "no group 'nosuch' in $T/a.conf"
-run -c "$T/a.conf" routes --json
-has "'-c FILE routes --json' is not taken for a group" "$err" "unknown option '--json'"
-lacks "'-c FILE routes --json': no 'no group'" "$err" "no group"
 # -- ends the options: a group named like an option is a group.
 run -c "$T/a.conf" routes -- -x
 has "'routes -- -x': -x is a group name" "$err" "no group '-x'"
 
-# --- JSON numbers: ms integers, seconds to the millisecond ----------------------
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
-sim_vpc "$T/state.json" 2
+# Table 2 has no route yet: takeover would create it.
+sim_vpc "$T/state.json" 2 2
 sim_start "$T/state.json" || exit 1
 sim_conf 2 0
+# jq EXPR FILE: one value of a JSON output
+jqv() { jq -r "$1" "$2" 2>&1; }
+
+# --- --json for routes, takeover --dry-run, doctor (docs/json.md) --------------
+run -c "$T/vpcf.conf" routes --json
+expect_eq "'-c FILE routes --json': exit 0" "$rc" 0
+echo "$out" >"$T/routes.json"
+expect_eq "routes --json: schema_version 1" "$(jqv .schema_version "$T/routes.json")" 1
+expect_eq "routes --json: the group" "$(jqv '.groups[0].name' "$T/routes.json")" redis
+expect_eq "routes --json: table 1's route points at node a" \
+	"$(jqv '.groups[0].tables[0].routes[0].target.eni' "$T/routes.json")" "$ENI_A"
+expect_eq "routes --json: not this node" \
+	"$(jqv '.groups[0].tables[0].routes[0].target.this_node' "$T/routes.json")" false
+expect_eq "routes --json: table 2 has no route" \
+	"$(jqv '.groups[0].tables[1].routes[0] | [.exists, .target] | tostring' "$T/routes.json")" '[false,null]'
+run -c "$T/vpcf.conf" routes redis --json
+expect_eq "routes GROUP --json (option after the group): exit 0" "$rc" 0
+run takeover --dry-run -c "$T/vpcf.conf" --json
+expect_eq "takeover --dry-run --json: exit 0" "$rc" 0
+echo "$out" >"$T/dry.json"
+expect_eq "takeover --dry-run --json: dry_run, ok" "$(jqv '[.dry_run, .ok, .schema_version] | tostring' "$T/dry.json")" '[true,true,1]'
+expect_eq "takeover --dry-run --json: outcomes" \
+	"$(jqv '[.groups[0].tables[].routes[0].outcome] | join(" ")' "$T/dry.json")" "would-replace would-create"
+expect_eq "takeover --dry-run --json: was" \
+	"$(jqv '.groups[0].tables[0].routes[0].was.eni' "$T/dry.json")" "$ENI_A"
+check "takeover --dry-run --json: every done_ms is an integer" \
+	jq -e '[.groups[].tables[].routes[].done_ms | type == "number" and floor == .] | all' "$T/dry.json"
+expect_eq "the dry run changed nothing" "$(route_of "$(rtb 1)")" "$ENI_A"
+run -c "$T/vpcf.conf" takeover --force --yes --json
+expect_eq "takeover --force --json: refused, exit 2" "$rc" 2
+has "takeover --force --json: says why" "$err" "--json goes with --dry-run"
+expect_eq "and changed nothing" "$(route_of "$(rtb 1)")" "$ENI_A"
+run -c "$T/vpcf.conf" doctor --json --keepalived-conf "$T/no-keepalived.conf"
+expect_eq "doctor --json: exit 1 (keepalived.conf missing: FAIL)" "$rc" 1
+echo "$out" >"$T/doctor.json"
+expect_eq "doctor --json: schema_version 1, ok false" "$(jqv '[.schema_version, .ok] | tostring' "$T/doctor.json")" '[1,false]'
+check "doctor --json: the summary counts the checks" jq -e \
+	'(.checks | length) == (.summary | .ok + .info + .warn + .fail) and
+	 ([.checks[] | select(.verdict == "fail")] | length) == .summary.fail and .summary.fail > 0' "$T/doctor.json"
+check "doctor --json: the IAM check is there" jq -e \
+	'[.checks[] | select(.verdict == "ok" and (.message | startswith("IAM allows ec2:ReplaceRoute")))] | length == 1' "$T/doctor.json"
+check "doctor --json: only JSON on stdout" bash -c "jq -e . '$T/doctor.json' >/dev/null"
+for f in status metrics routes takeover doctor; do
+	check "docs/json.md documents $f's JSON" grep -q "^## \`$f" "$TOP/docs/json.md"
+done
+
+# --- JSON numbers: ms integers, seconds to the millisecond ----------------------
 spawn "$T/daemon.log" "$VPCFD" -f -c "$T/vpcf.conf"
 check "daemon up" wait_for 5 test -S "$T/ctl.sock"
 "$VPCF" -c "$T/vpcf.conf" notify INSTANCE VI_1 MASTER 150
 check "MASTER converged" wait_for 10 all_at "$ENI_C" 2
+expect_eq "status --json: schema_version 1" \
+	"$("$VPCF" -c "$T/vpcf.conf" status --json | jq .schema_version)" 1
 wait_for 5 bash -c "'$VPCF' -c '$T/vpcf.conf' status --json | grep -q '\"converged_at\": [1-9]'"
 "$VPCF" -c "$T/vpcf.conf" status --json >"$T/status.json"
 "$VPCF" metrics --json -c "$T/vpcf.conf" >"$T/metrics.json"

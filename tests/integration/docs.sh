@@ -140,12 +140,13 @@ c "$T/c.conf" vpc-failover status -c "$T/c.c"
 c "db cache.1" vpc-failover -c "$T/c.conf" routes ""
 c "db cache.1" vpc-failover "-c$T/c.conf" -v takeover ""
 c "cache.1" vpc-failover -c "$T/c.conf" failover c
-c "--force --dry-run --all --yes" vpc-failover -c "$T/c.conf" takeover --
+c "--force --dry-run --all --yes --json" vpc-failover -c "$T/c.conf" takeover --
+c "--json" vpc-failover routes -
 c "--dry-run" vpc-failover takeover --d
 c "--all --timeout --clear" vpc-failover failover --
 c "" vpc-failover failover --timeout ""
 c "--all" vpc-failover resume --
-c "--keepalived-conf" vpc-failover doctor -
+c "--keepalived-conf --json" vpc-failover doctor -
 c "$T/c.conf" vpc-failover doctor --keepalived-conf "$T/c.c"
 c "$T/c.conf" vpc-failover -c "$T/c.c"
 c "--json" vpc-failover status -
