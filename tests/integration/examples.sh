@@ -90,3 +90,21 @@ expect_eq "the writes only on route-table ARNs" \
 expect_eq "no other actions" \
 	"$(pol '[.Statement[].Action[]] | sort | join(" ")')" \
 	"ec2:CreateRoute ec2:DescribeNetworkInterfaces ec2:DescribeRouteTables ec2:ReplaceRoute"
+
+# Prometheus: the scrape configuration and the alert rules load, and the
+# rules pass their promtool tests (tests/data/prometheus-rules-test.yml),
+# among them two services that each name a group db, which is no split brain.
+PROMTOOL=/usr/bin/promtool
+check "prometheus-scrape.yml: promtool check config (with its rule file)" \
+	bash -c "cd '$EX' && $PROMTOOL check config prometheus-scrape.yml >/dev/null"
+check "prometheus-rules.yml: promtool check rules" $PROMTOOL check rules "$EX/prometheus-rules.yml"
+out=$(cd "$TOP/tests/data" && $PROMTOOL test rules prometheus-rules-test.yml 2>&1)
+rc=$?
+[ "$rc" = 0 ] || sed 's/^/# /' <<<"$out"
+expect_eq "prometheus-rules.yml passes its promtool tests" "$rc" 0
+# The tests can fail: the old rule summed by group alone.
+mkdir -p "$T/p/hooks/examples" "$T/p/tests/data"
+sed 's/sum by (service, group)/sum by (group)/' "$EX/prometheus-rules.yml" >"$T/p/hooks/examples/prometheus-rules.yml"
+cp "$TOP/tests/data/prometheus-rules-test.yml" "$T/p/tests/data/"
+check "summed by group alone, the two services' db groups would alert" \
+	bash -c "cd '$T/p/tests/data' && ! $PROMTOOL test rules prometheus-rules-test.yml >/dev/null 2>&1"
