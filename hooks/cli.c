@@ -1170,15 +1170,22 @@ static int cmd_status(struct cli *cli, struct args *a)
 }
 
 /* mackerel-agent runs this every minute: per-minute rates against the
- * previous run's counters in the state file. A broken state file is
- * reported and replaced; the rates come back on the next run. */
-static int print_mackerel(struct cli *cli, json_t *snap, const char *state_path)
+ * previous run's counters in the state file: --state, else in
+ * $MACKEREL_PLUGIN_WORKDIR (go-mackerel-plugin's convention, for an agent
+ * that is not root), else in state_dir. A broken state file is reported
+ * and replaced. A state that cannot be kept is an error: nothing is
+ * printed, as the rates would silently be missing from every run. */
+static int print_mackerel(struct cli *cli, json_t *snap, const char *state_path,
+			  const char *prefix)
 {
+	const char *wd = getenv("MACKEREL_PLUGIN_WORKDIR");
 	char err[512];
-	char *path = state_path
-			 ? xstrdup(state_path)
+	char *path = state_path ? xstrdup(state_path)
+		     : wd && *wd
+			 ? xasprintf("%s/mackerel-plugin-%s.json", wd, prefix)
 			 : xasprintf("%s/%s", cli->cfg->daemon.state_dir, MKR_STATE_FILE);
 	json_t *prev = NULL, *next = NULL;
+	int rc = EXIT_CONVERGED;
 
 	if (mkr_state_load(path, &prev, err, sizeof(err)) == -1)
 		fprintf(stderr,
@@ -1186,22 +1193,30 @@ static int print_mackerel(struct cli *cli, json_t *snap, const char *state_path)
 			"is replaced)\n",
 			path, err);
 	char *text = mkr_render(snap, prev, &next);
-	fputs(text, stdout);
-	if (mkr_state_save(path, next, err, sizeof(err)) == -1)
+	if (mkr_state_save(path, next, err, sizeof(err)) == -1) {
 		fprintf(stderr,
-			"vpc-failover metrics: cannot save the state file: %s (no rates "
-			"next time)\n",
+			"vpc-failover metrics: cannot keep the state file: %s; no "
+			"metrics printed (set MACKEREL_PLUGIN_WORKDIR to a directory "
+			"this user may write, or pass --state FILE)\n",
 			err);
+		rc = EXIT_ENVIRONMENT;
+		goto out;
+	}
+	char *out = mkr_reprefix(text, prefix);
+	fputs(out, stdout);
+	free(out);
+out:
 	free(text);
 	free(path);
 	json_decref(prev);
 	json_decref(next);
-	return EXIT_CONVERGED;
+	return rc;
 }
 
 static int cmd_metrics(struct cli *cli, struct args *a)
 {
 	const char *format = a->opt['f'], *state_path = a->opt['s'], *meta;
+	const char *prefix = a->opt['P'] ? a->opt['P'] : MKR_PREFIX;
 	int json = a->opt['j'] != NULL, rc = EXIT_ENVIRONMENT;
 	json_t *reply = NULL, *req, *snap;
 
@@ -1213,17 +1228,26 @@ static int cmd_metrics(struct cli *cli, struct args *a)
 		return EXIT_USAGE;
 	}
 	int mackerel = format && strcmp(format, "mackerel") == 0;
-	if (state_path && !mackerel) {
-		fprintf(stderr, "vpc-failover metrics: --state goes with "
-				"--format=mackerel\n");
+	if ((state_path || a->opt['P']) && !mackerel) {
+		fprintf(stderr,
+			"vpc-failover metrics: --state and --metric-key-prefix go "
+			"with --format=mackerel\n");
+		return EXIT_USAGE;
+	}
+	if (!mkr_prefix_ok(prefix)) {
+		fprintf(stderr,
+			"vpc-failover metrics: --metric-key-prefix '%s': want 1 to %d of "
+			"[-a-zA-Z0-9_]\n",
+			prefix, MKR_COMPONENT_MAX - 1);
 		return EXIT_USAGE;
 	}
 	/* The graph definitions do not depend on the daemon (go-mackerel-plugin
 	 * treats any non-empty value as set). */
 	meta = getenv("MACKEREL_AGENT_PLUGIN_META");
 	if (mackerel && meta && *meta) {
-		char *text = mkr_meta();
-		fputs(text, stdout);
+		char *text = mkr_meta(), *out = mkr_reprefix(text, prefix);
+		fputs(out, stdout);
+		free(out);
 		free(text);
 		return EXIT_CONVERGED;
 	}
@@ -1241,7 +1265,7 @@ static int cmd_metrics(struct cli *cli, struct args *a)
 		json_object_set_new(snap, "schema_version", json_integer(1));
 		print_json(snap);
 	} else if (mackerel) {
-		rc = print_mackerel(cli, snap, state_path);
+		rc = print_mackerel(cli, snap, state_path, prefix);
 		goto out;
 	} else {
 		char *text = nmp_render(snap);
@@ -1283,6 +1307,7 @@ static const struct option json_opts[] = {
     {NULL, 0, NULL, 0},
 };
 static const struct option metrics_opts[] = {
+    {"metric-key-prefix", required_argument, NULL, 'P'},
     {"format", required_argument, NULL, 'f'},
     {"json", no_argument, NULL, 'j'},
     {"state", required_argument, NULL, 's'},
@@ -1315,12 +1340,18 @@ static const struct command {
      "The daemon's view: each group's state, phase, route tables and timings.\n"
      "  --json   the same as JSON (schema in vpc-failover(8))\n"},
     {"metrics", cmd_metrics, "", metrics_opts, 0, 0,
-     "metrics [--format=prometheus|mackerel] [--json] [--state FILE]",
+     "metrics [--format=prometheus|mackerel] [--json] [--state FILE]\n"
+     "        [--metric-key-prefix PREFIX]",
      "The daemon's metrics snapshot.\n"
      "  --format=prometheus   Prometheus text (the default)\n"
      "  --format=mackerel     mackerel-agent plugin lines, rates from a state "
      "file\n"
-     "  --state FILE          that state file (default state_dir/mackerel.json)\n"
+     "  --state FILE          that state file (default:\n"
+     "                        $MACKEREL_PLUGIN_WORKDIR/mackerel-plugin-PREFIX.json,\n"
+     "                        else state_dir/mackerel-state.json); one that cannot\n"
+     "                        be written is an error (exit 3), not partial output\n"
+     "  --metric-key-prefix PREFIX   metric and graph names under PREFIX.\n"
+     "                        (default vpc-failover)\n"
      "  --json                the snapshot as JSON\n"},
     {"routes", cmd_routes, "", json_opts, 0, 1, "routes [--json] [GROUP]",
      "Where each destination of the group (default: all) points now, asked of\n"

@@ -69,6 +69,8 @@ done
 check "the examples' notify hook is /usr/sbin/vpc-failover" bash -c \
 	"grep -rq 'notify \"/usr/sbin/vpc-failover notify' '$T/x/usr/share/doc/vpc-failover/examples' &&
 	 ! grep -rq 'notify \"/usr/local' '$T/x/usr/share/doc/vpc-failover/examples'"
+check "the mackerel-agent example runs /usr/sbin/vpc-failover" grep -q \
+	'^command = \["/usr/sbin/vpc-failover", "metrics"' "$T/x/usr/share/doc/vpc-failover/examples/mackerel-agent.conf"
 check "the unit runs /usr/sbin/vpc-failoverd" grep -q '^ExecStart=/usr/sbin/vpc-failoverd' \
 	"$T/x/lib/systemd/system/vpc-failoverd.service"
 

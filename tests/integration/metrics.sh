@@ -23,7 +23,7 @@ SECRET=simulated/secret/key/0000000000000000001
 DEST=10.255.0.10/32
 RTB1=rtb-00000000000000001 RTB2=rtb-00000000000000002
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
-unset MACKEREL_AGENT_PLUGIN_META
+unset MACKEREL_AGENT_PLUGIN_META MACKEREL_PLUGIN_WORKDIR
 
 for t in "$PROMTOOL" "$PROMETHEUS" curl; do
 	command -v "$t" >/dev/null || { echo "Bail out! $t missing (scripts/deps.sh installs it)"; exit 1; }
@@ -258,6 +258,41 @@ check "a broken state file is reported" grep -q "state file $MK: not JSON" "$T/e
 check "and replaced" $PY -c "import json; json.load(open('$MK'))['values']"
 vf metrics --format=mackerel >/dev/null 2>"$T/err"
 check "the default state file is in state_dir" test -s "$T/d.state/mackerel-state.json"
+# go-mackerel-plugin's conventions: MACKEREL_PLUGIN_WORKDIR holds the state
+# (an agent that is not root cannot write state_dir), a metric key prefix
+# renames every metric and graph, and a state that cannot be kept is an
+# error with nothing printed, not a run that silently lacks its rates.
+mkdir -p "$T/wd"
+MACKEREL_PLUGIN_WORKDIR=$T/wd vf metrics --format=mackerel >/dev/null 2>"$T/err"
+expect_eq "MACKEREL_PLUGIN_WORKDIR: exit 0" "$?" 0
+check "MACKEREL_PLUGIN_WORKDIR holds the state" test -s "$T/wd/mackerel-plugin-vpc-failover.json"
+MACKEREL_PLUGIN_WORKDIR=$T/wd vf metrics --format=mackerel --metric-key-prefix redis-a >"$T/mkp.txt" 2>"$T/err"
+expect_eq "--metric-key-prefix: exit 0" "$?" 0
+check "--metric-key-prefix: every line under the prefix" bash -c \
+	"test -s '$T/mkp.txt' && ! grep -v '^redis-a\.' '$T/mkp.txt'"
+check "--metric-key-prefix: its own state file" test -s "$T/wd/mackerel-plugin-redis-a.json"
+MACKEREL_AGENT_PLUGIN_META=1 vf metrics --format=mackerel --metric-key-prefix redis-a >"$T/metap.txt"
+check "--metric-key-prefix: the graph definitions follow" $PY - "$T/metap.txt" <<'P'
+import json, sys
+g = json.loads("".join(open(sys.argv[1]).readlines()[1:]))["graphs"]
+assert g and all(k.startswith("redis-a.") for k in g), list(g)
+P
+vf metrics --format=mackerel --metric-key-prefix a.b >/dev/null 2>"$T/err"
+expect_eq "--metric-key-prefix a.b: exit 2" "$?" 2
+vf metrics --metric-key-prefix x >/dev/null 2>&1
+expect_eq "--metric-key-prefix without --format=mackerel: exit 2" "$?" 2
+MACKEREL_PLUGIN_WORKDIR=$T/no-such-dir vf metrics --format=mackerel >"$T/mkf.txt" 2>"$T/err"
+expect_eq "a state that cannot be written: exit 3" "$?" 3
+expect_eq "a state that cannot be written: nothing printed" "$(wc -c <"$T/mkf.txt")" 0
+check "a state that cannot be written: says what to do" grep -q "set MACKEREL_PLUGIN_WORKDIR" "$T/err"
+# mackerel-agent.conf example: TOML the agent reads, running this command.
+check "hooks/examples/mackerel-agent.conf: TOML with the plugin" $PY - "$TOP/hooks/examples/mackerel-agent.conf" <<'P'
+import sys, tomllib
+c = tomllib.load(open(sys.argv[1], "rb"))["plugin"]["metrics"]["vpc-failover"]
+cmd = c["command"]
+assert cmd[0].endswith("/sbin/vpc-failover") and cmd[1:3] == ["metrics", "--format=mackerel"], cmd
+assert c["env"]["MACKEREL_PLUGIN_WORKDIR"], c
+P
 
 # A real Prometheus server scrapes the daemon.
 PPORT=$(free_port)
