@@ -48,6 +48,12 @@ enum fam_id {
 	F_ZONE_TCP_RATIO,
 	F_NETMON_COLLECTIONS,
 	F_NETMON_LOST,
+	F_PROC_START,
+	F_PROC_CPU,
+	F_PROC_RSS,
+	F_PROC_VSZ,
+	F_PROC_FDS,
+	F_PROC_MAX_FDS,
 	F_COUNT,
 };
 
@@ -105,6 +111,15 @@ static const struct {
     [F_NETMON_LOST] = {"vpc_failover_netmon_lost_events_total", 1,
 		       "Times the kernel dropped netlink events for the network "
 		       "monitor (ENOBUFS); each was followed by a full re-dump."},
+    /* The names and meanings of the Prometheus client libraries. */
+    [F_PROC_START] = {"process_start_time_seconds", 0,
+		      "Start time of the process since unix epoch in seconds."},
+    [F_PROC_CPU] = {"process_cpu_seconds_total", 1,
+		    "Total user and system CPU time spent in seconds."},
+    [F_PROC_RSS] = {"process_resident_memory_bytes", 0, "Resident memory size in bytes."},
+    [F_PROC_VSZ] = {"process_virtual_memory_bytes", 0, "Virtual memory size in bytes."},
+    [F_PROC_FDS] = {"process_open_fds", 0, "Number of open file descriptors."},
+    [F_PROC_MAX_FDS] = {"process_max_fds", 0, "Maximum number of open file descriptors."},
 };
 
 struct fam {
@@ -314,6 +329,13 @@ char *nmp_render(json_t *snap)
 	sample(&r, F_TCP_RETRANS, json_object_get(tcp, "retrans_segments"), NULL);
 	sample(&r, F_NETMON_COLLECTIONS, json_object_get(nm, "collections"), NULL);
 	sample(&r, F_NETMON_LOST, json_object_get(nm, "lost_events"), NULL);
+	json_t *proc = json_object_get(snap, "process");
+	sample(&r, F_PROC_START, json_object_get(proc, "start_time_seconds"), NULL);
+	sample(&r, F_PROC_CPU, json_object_get(proc, "cpu_seconds"), NULL);
+	sample(&r, F_PROC_RSS, json_object_get(proc, "resident_memory_bytes"), NULL);
+	sample(&r, F_PROC_VSZ, json_object_get(proc, "virtual_memory_bytes"), NULL);
+	sample(&r, F_PROC_FDS, json_object_get(proc, "open_fds"), NULL);
+	sample(&r, F_PROC_MAX_FDS, json_object_get(proc, "max_fds"), NULL);
 
 	for (i = 0; i < F_COUNT && !r.overflow; i++) {
 		struct fam *f = &r.f[i];

@@ -114,6 +114,16 @@ check "ReplaceRoute answered OK is counted" \
 	grep -qE '^vpc_failover_api_requests_total\{action="ReplaceRoute",code="OK"\} [1-9]' "$T/m1.txt"
 check "host-wide TCP counters are read from /proc/net/snmp" \
 	test "$(value "$T/m1.txt" vpc_failover_tcp_segments_out_total)" -gt 0
+check "process metrics: the daemon's start time, fds and memory" $PY - "$T/m1.txt" "$DPID" <<'P'
+import os, sys, time
+v = {l.split()[0]: float(l.split()[1]) for l in open(sys.argv[1]) if l.startswith("process_")}
+print("#", v)
+fds = len(os.listdir("/proc/%s/fd" % sys.argv[2]))
+assert abs(v["process_start_time_seconds"] - time.time()) < 600, v
+assert 3 <= v["process_open_fds"] and abs(v["process_open_fds"] - fds) <= 3, (v, fds)
+assert v["process_resident_memory_bytes"] > 1 << 20 and v["process_cpu_seconds_total"] >= 0, v
+assert v["process_max_fds"] >= v["process_open_fds"], v
+P
 check "every family has HELP and TYPE" $PY - "$T/m1.txt" <<'P'
 import sys
 fams = set(); helped = set(); typed = set()
@@ -203,7 +213,8 @@ P
 # Host TCP counters move with every connection (this scrape's too), netmon's
 # collection count with its timer (between the two reads on a slow run): the
 # rest of the text must be identical.
-notcp() { grep -v -e '^vpc_failover_tcp_' -e '^vpc_failover_netmon_collections_total' "$1"; }
+# Counters that move between two reads: host TCP, collections, the process.
+notcp() { grep -v -e '^vpc_failover_tcp_' -e '^vpc_failover_netmon_collections_total' -e '^process_' "$1"; }
 if diff <(notcp "$T/cli.txt") <(notcp "$T/m3.txt") >"$T/diff"; then
 	ok "--format=prometheus prints what /metrics serves"
 else

@@ -212,6 +212,35 @@ static void render_full(void **state)
 	json_decref(snap);
 }
 
+/* build_info and the client libraries' process metrics, under their names;
+ * a missing start time is left out, not printed as 1970. */
+static void render_process_and_build_info(void **state)
+{
+	json_t *snap =
+	    json_pack("{s:s, s:i, s:{s:f, s:f, s:I, s:I, s:I, s:I}}", "version", "1.2.3",
+		      "up", 1, "process", "start_time_seconds", 1764800000.25,
+		      "cpu_seconds", 0.5, "resident_memory_bytes", (json_int_t)15523840,
+		      "virtual_memory_bytes", (json_int_t)100000000, "open_fds",
+		      (json_int_t)16, "max_fds", (json_int_t)1024);
+	char *t = nmp_render(snap);
+
+	assert_non_null(t);
+	assert_int_equal(check_exposition(t), 8);
+	has_line(t, "vpc_failover_build_info{version=\"1.2.3\"} 1");
+	has_line(t, "process_start_time_seconds 1764800000.25");
+	has_line(t, "# TYPE process_cpu_seconds_total counter");
+	has_line(t, "process_cpu_seconds_total 0.5");
+	has_line(t, "process_resident_memory_bytes 15523840");
+	has_line(t, "process_open_fds 16");
+	has_line(t, "process_max_fds 1024");
+	free(t);
+	json_object_del(json_object_get(snap, "process"), "start_time_seconds");
+	t = nmp_render(snap);
+	lacks(t, "process_start_time_seconds");
+	free(t);
+	json_decref(snap);
+}
+
 static void render_empty_families_left_out(void **state)
 {
 	json_t *snap =
@@ -482,6 +511,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(render_full),
 	    cmocka_unit_test(render_empty_families_left_out),
+	    cmocka_unit_test(render_process_and_build_info),
 	    cmocka_unit_test(render_escapes_labels),
 	    cmocka_unit_test(render_no_duplicate_series),
 	    cmocka_unit_test(render_malformed),
