@@ -520,7 +520,14 @@ int main(int argc, char **argv)
 	if ((cfg = cfg_load(cfg_path)) == NULL)
 		return 1;
 	if (check) {
+		/* The metrics endpoint's certificate, key (private) and users
+		 * are read as the daemon would read them. */
 		int bad = ntf_check(cfg) == -1;
+		if (cfg->metrics.listen[0] &&
+		    nmp_secure(cfg->metrics.tls_cert_file, cfg->metrics.tls_key_file,
+			       cfg->metrics.basic_auth_users_file) == -1)
+			bad = 1;
+		nmp_stop();
 		cfg_free(cfg);
 		if (bad)
 			return 1;
@@ -562,7 +569,10 @@ int main(int argc, char **argv)
 	if (nm_init(&cfg->netmon) == -1)
 		log_warnx("netmon: not running (see above); failover is unaffected");
 	mx_set_netmon(nm_metrics, NULL);
-	if (cfg->metrics.listen[0] && nmp_serve(cfg->metrics.listen, mx_snapshot) == -1)
+	if (cfg->metrics.listen[0] &&
+	    (nmp_secure(cfg->metrics.tls_cert_file, cfg->metrics.tls_key_file,
+			cfg->metrics.basic_auth_users_file) == -1 ||
+	     nmp_serve(cfg->metrics.listen, mx_snapshot) == -1))
 		fatalx("cannot serve metrics on %s ([metrics] listen; empty turns the "
 		       "endpoint off)",
 		       cfg->metrics.listen);

@@ -10,6 +10,7 @@
  * watched by our ev loop and MHD_run() is called when it is readable or when
  * MHD's own timeout (MHD_get_timeout) expires. Scrapes therefore run on the
  * loop's thread and read the daemon's state without locks. */
+#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -21,8 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/cfg.h"
 #include "daemon/ev.h"
 #include "daemon/log.h"
 #include "daemon/util.h"
@@ -371,6 +374,17 @@ static int mhd_epfd = -1;
 static uint64_t mhd_timer;
 static int bound_port;
 static json_t *(*snapshot_fn)(void);
+static char *tls_cert, *tls_key; /* PEM text, when serving https */
+static struct user {
+	char *name;
+	char *hash; /* bcrypt, "$2y$..." */
+} users[NMP_USERS_MAX];
+static size_t nusers;
+/* bcrypt costs tens of milliseconds by design, which the event loop must
+ * not spend on every scrape: the last credentials that verified are kept
+ * (as the exporter toolkit caches its bcrypt results) and compared in
+ * constant time. */
+static char *auth_ok_user, *auth_ok_pass;
 
 static void mhd_rearm(void);
 
@@ -437,12 +451,79 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
 	return rc;
 }
 
+/* a == b without an early exit, so the time says nothing of where they
+ * differ. */
+static int same(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+
+	for (size_t i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* 1 when the request carries the name and password of a user. */
+static int authorized(struct MHD_Connection *conn)
+{
+	char *pass = NULL, *name = MHD_basic_auth_get_username_password(conn, &pass);
+	int ok = 0;
+
+	if (name == NULL || pass == NULL)
+		goto out;
+	if (auth_ok_user && same(name, auth_ok_user) && same(pass, auth_ok_pass)) {
+		ok = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < nusers && !ok; i++) {
+		struct crypt_data cd;
+		if (strcmp(users[i].name, name) != 0)
+			continue;
+		memset(&cd, 0, sizeof(cd));
+		const char *h = crypt_r(pass, users[i].hash, &cd);
+		ok = h && h[0] != '*' && same(h, users[i].hash);
+		explicit_bzero(&cd, sizeof(cd));
+	}
+	if (ok) {
+		free(auth_ok_user);
+		if (auth_ok_pass)
+			explicit_bzero(auth_ok_pass, strlen(auth_ok_pass));
+		free(auth_ok_pass);
+		auth_ok_user = xstrdup(name);
+		auth_ok_pass = xstrdup(pass);
+	} else {
+		log_debug("metrics: basic authentication failed for '%.64s'", name);
+	}
+out:
+	if (pass)
+		explicit_bzero(pass, strlen(pass));
+	MHD_free(name);
+	MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result ask_auth(struct MHD_Connection *conn)
+{
+	static const char body[] = "authentication required\n";
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result rc;
+
+	if (resp == NULL)
+		return MHD_NO;
+	rc = MHD_queue_basic_auth_fail_response(conn, NMP_REALM, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload, size_t *upload_size, void **con_cls)
 {
 	static const char text[] = "text/plain; charset=utf-8";
 
+	if (nusers && !authorized(conn))
+		return ask_auth(conn);
 	if (strcmp(url, "/metrics") != 0)
 		return reply(conn, MHD_HTTP_NOT_FOUND, text,
 			     xstrdup("not found: metrics are at /metrics\n"), NULL);
@@ -520,6 +601,142 @@ out:
 	return fd;
 }
 
+/* A PEM file into memory; private: its mode must keep it to root. */
+static char *read_pem(const char *path, int private)
+{
+	struct stat st;
+	char why[256], *text = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	size_t len = 0;
+
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		log_warn("metrics: %s", path);
+		goto fail;
+	}
+	if (private && cfg_private_file(&st, why, sizeof(why)) == -1) {
+		log_warnx("metrics: %s: %s", path, why);
+		goto fail;
+	}
+	text = xmalloc(NMP_PEM_MAX + 1);
+	while (len < NMP_PEM_MAX && (n = read(fd, text + len, NMP_PEM_MAX - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_warn("metrics: read %s", path);
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	if (len == NMP_PEM_MAX || strstr(text, "-----BEGIN ") == NULL) {
+		log_warnx("metrics: %s is not a PEM file (or larger than %d bytes)", path,
+			  NMP_PEM_MAX);
+		goto fail;
+	}
+	close(fd);
+	return text;
+fail:
+	if (text)
+		explicit_bzero(text, NMP_PEM_MAX + 1);
+	free(text);
+	if (fd != -1)
+		close(fd);
+	return NULL;
+}
+
+/* "user: hash" lines. */
+static int read_users(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[512];
+	unsigned ln = 0;
+	int rc = 0;
+
+	if (f == NULL) {
+		log_warn("metrics: %s", path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *colon, *name, *hash;
+		ln++;
+		p[strcspn(p, "\r\n")] = '\0';
+		p += strspn(p, " \t");
+		if (*p == '\0' || *p == '#' || strcmp(p, "basic_auth_users:") == 0)
+			continue;
+		if ((colon = strchr(p, ':')) == NULL) {
+			log_warnx("%s:%u: want 'user: bcrypt-hash'", path, ln);
+			rc = -1;
+			continue;
+		}
+		*colon = '\0';
+		name = p;
+		name[strcspn(name, " \t")] = '\0';
+		hash = colon + 1 + strspn(colon + 1, " \t'\"");
+		hash[strcspn(hash, " \t'\"")] = '\0';
+		if (*name == '\0' || strncmp(hash, "$2", 2) != 0 || strlen(hash) != 60) {
+			log_warnx(
+			    "%s:%u: want 'user: bcrypt-hash' ($2y$..., 60 characters)",
+			    path, ln);
+			rc = -1;
+			continue;
+		}
+		if (nusers == NMP_USERS_MAX) {
+			log_warnx("%s:%u: more than %d users", path, ln, NMP_USERS_MAX);
+			rc = -1;
+			break;
+		}
+		users[nusers].name = xstrdup(name);
+		users[nusers].hash = xstrdup(hash);
+		nusers++;
+	}
+	fclose(f);
+	if (rc == 0 && nusers == 0) {
+		log_warnx("%s: no users", path);
+		rc = -1;
+	}
+	return rc;
+}
+
+static void secure_free(void)
+{
+	if (tls_key)
+		explicit_bzero(tls_key, strlen(tls_key));
+	free(tls_key);
+	free(tls_cert);
+	tls_key = tls_cert = NULL;
+	for (size_t i = 0; i < nusers; i++) {
+		free(users[i].name);
+		free(users[i].hash);
+	}
+	nusers = 0;
+	if (auth_ok_pass)
+		explicit_bzero(auth_ok_pass, strlen(auth_ok_pass));
+	free(auth_ok_pass);
+	free(auth_ok_user);
+	auth_ok_user = auth_ok_pass = NULL;
+}
+
+int nmp_secure(const char *cert_file, const char *key_file, const char *users_file)
+{
+	secure_free();
+	if (cert_file && *cert_file) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_warnx("metrics: this libmicrohttpd has no TLS");
+			return -1;
+		}
+		if ((tls_cert = read_pem(cert_file, 0)) == NULL ||
+		    (tls_key = read_pem(key_file, 1)) == NULL)
+			goto fail;
+	}
+	if (users_file && *users_file && read_users(users_file) == -1)
+		goto fail;
+	return 0;
+fail:
+	secure_free();
+	return -1;
+}
+
 int nmp_serve(const char *listen_addr, json_t *(*snapshot)(void))
 {
 	int family = AF_INET;
@@ -529,12 +746,16 @@ int nmp_serve(const char *listen_addr, json_t *(*snapshot)(void))
 	if (fd == -1)
 		return -1;
 	snapshot_fn = snapshot;
+	/* The TLS options last: without TLS they end the list early. */
 	mhd = MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (family == AF_INET6 ? MHD_USE_IPv6 : 0),
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+		(tls_cert ? MHD_USE_TLS : 0),
 	    0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)NMP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)NMP_CONN_TIMEOUT_S, MHD_OPTION_END);
+	    (unsigned)NMP_CONN_TIMEOUT_S,
+	    tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, tls_key, MHD_OPTION_END);
 	if (mhd == NULL) {
 		log_warnx("metrics: libmicrohttpd could not start on %s", listen_addr);
 		/* MHD may or may not have closed it on its way out. */
@@ -551,8 +772,9 @@ int nmp_serve(const char *listen_addr, json_t *(*snapshot)(void))
 		return -1;
 	}
 	mhd_rearm();
-	log_info("metrics: Prometheus endpoint on http://%s/metrics (port %d)",
-		 listen_addr, bound_port);
+	log_info("metrics: Prometheus endpoint on %s://%s/metrics (port %d)%s",
+		 tls_cert ? "https" : "http", listen_addr, bound_port,
+		 nusers ? ", basic authentication" : "");
 	return 0;
 }
 
@@ -563,6 +785,7 @@ int nmp_port(void)
 
 void nmp_stop(void)
 {
+	secure_free();
 	if (mhd == NULL)
 		return;
 	if (mhd_epfd >= 0)
