@@ -1328,18 +1328,20 @@ static const struct command {
 	const char *shortopts; /* getopt's, without the global ones */
 	const struct option *longopts;
 	int min_ops, max_ops; /* operands; max -1: the command checks them */
+	int data_ops;	      /* options only before the operands, which are
+				 data ("notify ... MASTER -1" is a bad priority) */
 	const char *synopsis; /* after "vpc-failover " */
 	const char *help;
 } commands[] = {
-    {"notify", cmd_notify, "", no_opts, 0, -1, "notify TYPE NAME STATE PRIORITY",
+    {"notify", cmd_notify, "", no_opts, 0, -1, 1, "notify TYPE NAME STATE PRIORITY",
      "keepalived's notify hook: hand a VRRP transition to vpc-failoverd over the\n"
      "control socket, or record it in state_dir when the daemon is down.\n"
      "TYPE is INSTANCE or GROUP; keepalived appends all four arguments to\n"
      "  notify \"/usr/sbin/vpc-failover notify\"\n"},
-    {"status", cmd_status, "", json_opts, 0, 0, "status [--json]",
+    {"status", cmd_status, "", json_opts, 0, 0, 0, "status [--json]",
      "The daemon's view: each group's state, phase, route tables and timings.\n"
      "  --json   the same as JSON (schema in vpc-failover(8))\n"},
-    {"metrics", cmd_metrics, "", metrics_opts, 0, 0,
+    {"metrics", cmd_metrics, "", metrics_opts, 0, 0, 0,
      "metrics [--format=prometheus|mackerel] [--json] [--state FILE]\n"
      "        [--metric-key-prefix PREFIX]",
      "The daemon's metrics snapshot.\n"
@@ -1353,11 +1355,11 @@ static const struct command {
      "  --metric-key-prefix PREFIX   metric and graph names under PREFIX.\n"
      "                        (default vpc-failover)\n"
      "  --json                the snapshot as JSON\n"},
-    {"routes", cmd_routes, "", json_opts, 0, 1, "routes [--json] [GROUP]",
+    {"routes", cmd_routes, "", json_opts, 0, 1, 0, "routes [--json] [GROUP]",
      "Where each destination of the group (default: all) points now, asked of\n"
      "EC2 directly: works while the daemon is down.\n"
      "  --json   the same as JSON (docs/json.md)\n"},
-    {"failover", cmd_failover, "at:", failover_opts, 0, 1,
+    {"failover", cmd_failover, "at:", failover_opts, 0, 1, 0,
      "failover [--timeout S] [--clear] [GROUP | --all]",
      "Planned switchover, on the MASTER: demote this node through keepalived\n"
      "(the group's track_file), then wait until every route table points at the\n"
@@ -1365,10 +1367,10 @@ static const struct command {
      "  -t, --timeout S   give up after S seconds, 1..3600 (default 60)\n"
      "      --clear       undo the demotion (the same as resume)\n"
      "  -a, --all         every group with a track_file\n"},
-    {"resume", cmd_failover, "a", failover_opts, 0, 1, "resume [GROUP | --all]",
+    {"resume", cmd_failover, "a", failover_opts, 0, 1, 0, "resume [GROUP | --all]",
      "Undo a planned switchover's demotion (the group's track_file back to 0).\n"
      "  -a, --all   every group with a track_file\n"},
-    {"takeover", cmd_takeover, "fany", takeover_opts, 0, 1,
+    {"takeover", cmd_takeover, "fany", takeover_opts, 0, 1, 0,
      "takeover --force|--dry-run [--yes] [--json] [GROUP | --all]",
      "Point the group's routes at this node now, bypassing keepalived (emergency\n"
      "use), asked of EC2 directly.\n"
@@ -1378,7 +1380,7 @@ static const struct command {
      "                  (DryRun=true writes; nothing changes)\n"
      "      --json      with --dry-run: the result as JSON (docs/json.md)\n"
      "  -a, --all       every group\n"},
-    {"doctor", cmd_doctor, "k:", doctor_opts, 0, 0,
+    {"doctor", cmd_doctor, "k:", doctor_opts, 0, 0, 0,
      "doctor [--json] [--keepalived-conf FILE]",
      "Check the live setup end to end, one line per check, each problem with\n"
      "its fix; exit 1 if any check FAILs.\n"
@@ -1401,6 +1403,18 @@ static void command_help(const struct command *c)
 	       "global options (before or after the command): -c, --config FILE; "
 	       "-v, --verbose;\n-h, --help; -V, --version. See vpc-failover(8).\n",
 	       c->synopsis, c->help);
+}
+
+/* The value of the long option tok ("--name" or "--name=value") names, or
+ * 0. */
+static int long_val(const struct option *lo, const char *tok)
+{
+	size_t n = strcspn(tok + 2, "=");
+
+	for (; lo->name; lo++)
+		if (strlen(lo->name) == n && strncmp(lo->name, tok + 2, n) == 0)
+			return lo->val;
+	return 0;
 }
 
 static const struct option global_opts[] = {
@@ -1428,9 +1442,10 @@ static int parse_options(struct cli *cli, struct args *a, const struct command *
 	for (size_t i = 0; cmd && cmd->longopts[i].name && n < ARRAY_SIZE(lo) - 1; i++)
 		lo[n++] = cmd->longopts[i];
 	memset(&lo[n], 0, sizeof(lo[n]));
-	/* "+": stop at the command; ":": report a missing argument as ':'. */
-	snprintf(so, sizeof(so), "%s:" GLOBAL_SHORTOPTS "%s", cmd ? "" : "+",
-		 cmd ? cmd->shortopts : "");
+	/* "+": stop at the command (or at notify's data); ":": report a
+	 * missing argument as ':'. */
+	snprintf(so, sizeof(so), "%s:" GLOBAL_SHORTOPTS "%s",
+		 cmd == NULL || cmd->data_ops ? "+" : "", cmd ? cmd->shortopts : "");
 	optind = 0; /* glibc: start afresh, the mode may have changed */
 	opterr = 0; /* our own messages, naming the command */
 	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
@@ -1449,10 +1464,16 @@ static int parse_options(struct cli *cli, struct args *a, const struct command *
 			break;
 		case '?':
 		case ':': {
-			/* A long option is named as typed, without its value. */
+			/* A long option is named as typed, without its value.
+			 * An unknown one leaves optopt 0; a short one inside a
+			 * bundle ("-yq") leaves optind on its own word, so the
+			 * word before is not it. */
 			const char *tok = argv[optind - 1];
 			char name[64];
-			if (strncmp(tok, "--", 2) == 0)
+			int is_long =
+			    strncmp(tok, "--", 2) == 0 &&
+			    (ch == ':' || optopt == 0 || long_val(lo, tok) == optopt);
+			if (is_long)
 				snprintf(name, sizeof(name), "%.*s",
 					 (int)strcspn(tok, "="), tok);
 			else
@@ -1461,8 +1482,9 @@ static int parse_options(struct cli *cli, struct args *a, const struct command *
 				"vpc-failover%s%s: %s '%s' (see vpc-failover%s%s "
 				"--help)\n",
 				cmd ? " " : "", cmd ? cmd->name : "",
-				ch == ':' ? "option needs an argument:"
-					  : "unknown option",
+				ch == ':'		 ? "option needs an argument:"
+				: is_long && optopt != 0 ? "option takes no argument:"
+							 : "unknown option",
 				name, cmd ? " " : "", cmd ? cmd->name : "");
 			return -1;
 		}

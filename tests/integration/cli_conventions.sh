@@ -72,6 +72,19 @@ for pair in "status --bogus|--bogus" "routes -q|-q" "takeover --force --frob=1|-
 done
 run status --timeout 5
 has "an option of another command is unknown here" "$err" "vpc-failover status: unknown option '--timeout'"
+run -c "$NOCONF" takeover --force -qy
+has "a short option inside a bundle is named, not the word before" "$err" "unknown option '-q'"
+run -c "$NOCONF" status --json=1
+has "a flag given a value is named" "$err" "option takes no argument: '--json'"
+# notify's operands are keepalived's data: options only before them, so a
+# negative priority is a bad notify, and an option after them is not
+# silently taken or ignored.
+run -c "$NOCONF" notify INSTANCE VI_1 MASTER -1
+expect_eq "notify ... MASTER -1: exit 2" "$rc" 2
+has "notify ... MASTER -1: a bad priority, nothing recorded" "$err" "priority '-1' is not a number 0..255; nothing recorded"
+run notify INSTANCE VI_1 MASTER 100 -c "$NOCONF"
+expect_eq "notify ... 100 -c FILE: exit 2" "$rc" 2
+has "notify ... 100 -c FILE: refused, nothing recorded" "$err" "nothing recorded"
 
 # --- arguments checked before the configuration is read -----------------------
 for form in "status extra" "routes a b" "takeover --force --all g" "failover --timeout 0" \

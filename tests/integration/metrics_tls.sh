@@ -26,7 +26,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 chmod 600 "$T/key.pem"
 PASS=scrape-secret-$RANDOM
 HASH=$($PY -W ignore -c 'import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))' "$PASS")
-printf 'basic_auth_users:\n  # the Prometheus server\n  prom: %s\n' "$HASH" >"$T/users.yml"
+# web.config's basic_auth_users entries, and htpasswd -nbB's "user:hash".
+printf 'basic_auth_users:\n  # the Prometheus server\n  prom: %s\nops:%s\n' "$HASH" "$HASH" >"$T/users.yml"
 check "a bcrypt hash for the user" grep -q '^  prom: \$2[aby]\$04\$' "$T/users.yml"
 
 sim_vpc "$T/state.json" 1
@@ -69,6 +70,7 @@ expect_eq "an unknown user: 401" "$(code -u "nobody:$PASS" "$URL")" 401
 expect_eq "the right credentials: 200" "$(code -u "prom:$PASS" "$URL")" 200
 check "and the metrics" grep -q '^vpc_failover_up 1$' "$T/body"
 expect_eq "again (the cached verification): 200" "$(code -u "prom:$PASS" "$URL")" 200
+expect_eq "a user in htpasswd's form: 200" "$(code -u "ops:$PASS" "$URL")" 200
 expect_eq "a wrong password after a right one: 401" "$(code -u "prom:${PASS}x" "$URL")" 401
 check "plain http gets no metrics" bash -c \
 	"! curl -s --max-time 3 -u 'prom:$PASS' 'http://127.0.0.1:$MPORT/metrics' | grep -q vpc_failover_up"
