@@ -327,6 +327,7 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id,
 	}
 	identity = *id;
 	have_identity = 1;
+	mx_set_ready(1);
 	ntf_set_identity(id);
 	if (ec2_init(&cfg->aws, cfg->aws.region[0] ? cfg->aws.region : id->region) == -1)
 		fatalx("cannot set up the EC2 client");
@@ -362,6 +363,7 @@ static void start_identity(void)
 	memset(&identity, 0, sizeof(identity));
 	snprintf(identity.region, sizeof(identity.region), "%s", cfg->aws.region);
 	have_identity = 1;
+	mx_set_ready(1);
 	if (ec2_init(&cfg->aws, cfg->aws.region) == -1)
 		fatalx("cannot set up the EC2 client");
 	grp_set_identity(&identity);

@@ -22,9 +22,15 @@
 #include "daemon/version.h"
 #include "vpc/ec2.h"
 
+static int ready;
 static mx_netmon_fn netmon_fn;
 static void *netmon_arg;
 static int snmp_warned;
+
+void mx_set_ready(int r)
+{
+	ready = r;
+}
 
 void mx_set_netmon(mx_netmon_fn fn, void *arg)
 {
@@ -190,7 +196,7 @@ json_t *mx_snapshot(void)
 	double now = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
 	return json_pack(
 	    "{s:s, s:f, s:i, s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:{s:I, s:I, s:b}}",
-	    "version", vpcf_version, "time", now, "up", 1, "process", process_json(),
+	    "version", vpcf_version, "time", now, "up", ready, "process", process_json(),
 	    "zones", zones, "tcp", "segments_out", (json_int_t)nm.host_tcp.out_segs,
 	    "retrans_segments", (json_int_t)nm.host_tcp.retrans_segs, "groups",
 	    grp_metrics(), "api_requests", api_json(), "netmon", "collections",

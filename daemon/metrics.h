@@ -33,6 +33,11 @@ struct mx_netmon {
 	struct nm_host_tcp host_tcp;
 };
 
+/* Whether the daemon can act on a failover: it knows this instance's
+ * identity (from metadata, or the configuration names the region and every
+ * ENI). The snapshot's "up", vpc_failover_up; 0 until set. */
+void mx_set_ready(int ready);
+
 /* Fills *out (zeroed by the caller) with the monitor's current counters. */
 typedef void (*mx_netmon_fn)(struct mx_netmon *out, void *arg);
 

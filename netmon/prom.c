@@ -65,7 +65,9 @@ static const struct {
 	int counter; /* else gauge */
 	const char *help;
 } defs[F_COUNT] = {
-    [F_UP] = {"vpc_failover_up", 0, "1 while vpc-failoverd runs and answers scrapes."},
+    [F_UP] = {"vpc_failover_up", 0,
+	      "1 when vpc-failoverd can act on a failover (it knows this "
+	      "instance's identity); 0 while it waits for instance metadata."},
     [F_BUILD_INFO] = {"vpc_failover_build_info", 0,
 		      "Always 1; the version label is the running daemon's."},
     [F_GROUP_STATE] = {"vpc_failover_group_state", 0,

@@ -68,7 +68,9 @@ check "daemon starts with [metrics] listen = 127.0.0.1:$MPORT" wait_for 5 test -
 check "the daemon says where it serves metrics" \
 	wait_for 5 grep -q "metrics: Prometheus endpoint on http://127.0.0.1:$MPORT/metrics" "$T/daemon.log"
 
-# Before any keepalived event: up, the group UNKNOWN, no convergence yet.
+# Before any keepalived event: up once the identity is known, the group
+# UNKNOWN, no convergence yet.
+wait_for 10 bash -c "curl -sS --max-time 5 '$URL/metrics' | grep -qx 'vpc_failover_up 1'"
 scrape >"$T/m0.txt"
 expect_eq "vpc_failover_up is 1" "$(value "$T/m0.txt" vpc_failover_up)" 1
 expect_eq "before any event the group is UNKNOWN" \
@@ -338,6 +340,31 @@ check "Prometheus sees the transitions" pquery_is 'vpc_failover_transitions_tota
 check "the scrape target is healthy" bash -c "curl -sS 'http://127.0.0.1:$PPORT/api/v1/targets' | $PY -c '
 import json,sys; t=json.load(sys.stdin)[\"data\"][\"activeTargets\"][0]
 assert t[\"health\"] == \"up\" and t[\"lastError\"] == \"\", t'"
+
+# vpc_failover_up is 0 while the daemon cannot act: metadata unanswered.
+NPORT=$(free_port)
+cat >"$T/noid.conf" <<C
+[aws]
+region = us-east-1
+endpoint = $SIM_URL
+metadata_endpoint = http://127.0.0.1:9
+[daemon]
+control_socket = $T/noid.sock
+state_dir = $T/noid.state
+[metrics]
+listen = 127.0.0.1:$NPORT
+[group redis]
+vrrp_instance = VI_1
+destinations = $DEST
+route_tables = $RTB1
+C
+spawn "$T/noid.log" "$VPCFD" -f -c "$T/noid.conf"
+NOID=$SPAWNED_PID
+check "a daemon without metadata serves metrics" \
+	wait_for 5 grep -q "Prometheus endpoint on http://127.0.0.1:$NPORT" "$T/noid.log"
+expect_eq "without its identity, vpc_failover_up is 0" \
+	"$(curl -sS --max-time 5 "http://127.0.0.1:$NPORT/metrics" | awk '$1 == "vpc_failover_up" { print $2 }')" 0
+kill "$NOID"
 
 # A second daemon on the same port: a clear error at start.
 write_conf "$T/busy.conf" busy "127.0.0.1:$MPORT"
