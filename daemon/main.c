@@ -67,6 +67,14 @@ static void help(void)
 	       CFG_PATH_DEFAULT);
 }
 
+/* What the groups report goes to the convergence histogram and to the
+ * notifications. */
+static void on_report(const struct grp_report *r, void *arg)
+{
+	mx_observe(r, NULL);
+	ntf_report(r, NULL);
+}
+
 /* An accepted event is recorded so that a restarted daemon knows it. */
 static void record(const struct ka_event *ev)
 {
@@ -557,7 +565,7 @@ int main(int argc, char **argv)
 		fatalx("credentials: see above");
 	grp_init(cfg);
 	ntf_init(cfg);
-	grp_set_observer(ntf_report, NULL);
+	grp_set_observer(on_report, NULL);
 	int n = st_load(cfg->daemon.state_dir, on_persisted, NULL);
 	if (ctl_init(cfg->daemon.control_socket, cfg->daemon.control_group,
 		     handle_request) == -1)

@@ -23,9 +23,62 @@
 #include "vpc/ec2.h"
 
 static int ready;
+/* Convergence-time histograms, cumulative counts per bucket, +Inf last. */
+static const double conv_le[] = MX_CONV_BUCKETS;
+#define NCONV (sizeof(conv_le) / sizeof(conv_le[0]))
+static struct conv_hist {
+	char *group;
+	uint64_t count[NCONV + 1];
+	double sum;
+} * conv;
+static size_t nconv;
 static mx_netmon_fn netmon_fn;
 static void *netmon_arg;
 static int snmp_warned;
+
+void mx_observe(const struct grp_report *r, void *arg)
+{
+	struct conv_hist *h = NULL;
+	double s;
+
+	if (r->kind != GRP_REPORT_CONVERGED || !r->failover)
+		return;
+	for (size_t i = 0; i < nconv && h == NULL; i++)
+		if (strcmp(conv[i].group, r->group) == 0)
+			h = &conv[i];
+	if (h == NULL) {
+		if (nconv == MX_CONV_GROUPS_MAX)
+			return;
+		conv = xgrow(conv, nconv, sizeof(*conv));
+		h = &conv[nconv++];
+		memset(h, 0, sizeof(*h));
+		h->group = xstrdup(r->group);
+	}
+	s = (double)r->convergence_ms / 1000.0;
+	for (size_t i = 0; i < NCONV; i++)
+		h->count[i] += s <= conv_le[i];
+	h->count[NCONV]++;
+	h->sum += s;
+}
+
+static json_t *conv_json(void)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < nconv; i++) {
+		json_t *b = json_array();
+		for (size_t j = 0; j <= NCONV; j++)
+			json_array_append_new(
+			    b, json_pack("[o, I]",
+					 j < NCONV ? json_real(conv_le[j]) : json_null(),
+					 (json_int_t)conv[i].count[j]));
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:f, s:I}", "group",
+						     conv[i].group, "buckets", b, "sum",
+						     conv[i].sum, "count",
+						     (json_int_t)conv[i].count[NCONV]));
+	}
+	return arr;
+}
 
 void mx_set_ready(int r)
 {
@@ -195,11 +248,11 @@ json_t *mx_snapshot(void)
 	/* Milliseconds: the Mackerel plugin computes rates from it. */
 	double now = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
 	return json_pack(
-	    "{s:s, s:f, s:i, s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:{s:I, s:I, s:b}}",
+	    "{s:s, s:f, s:i, s:o, s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:{s:I, s:I, s:b}}",
 	    "version", vpcf_version, "time", now, "up", ready, "process", process_json(),
-	    "zones", zones, "tcp", "segments_out", (json_int_t)nm.host_tcp.out_segs,
-	    "retrans_segments", (json_int_t)nm.host_tcp.retrans_segs, "groups",
-	    grp_metrics(), "api_requests", api_json(), "netmon", "collections",
-	    (json_int_t)nm.collections, "lost_events", (json_int_t)nm.lost_events,
-	    "enabled", nm.enabled);
+	    "convergence", conv_json(), "zones", zones, "tcp", "segments_out",
+	    (json_int_t)nm.host_tcp.out_segs, "retrans_segments",
+	    (json_int_t)nm.host_tcp.retrans_segs, "groups", grp_metrics(), "api_requests",
+	    api_json(), "netmon", "collections", (json_int_t)nm.collections,
+	    "lost_events", (json_int_t)nm.lost_events, "enabled", nm.enabled);
 }

@@ -41,6 +41,7 @@ enum fam_id {
 	F_TRANSITIONS,
 	F_ROUTE_UPDATES,
 	F_CONVERGENCE,
+	F_CONVERGENCE_HIST,
 	F_API,
 	F_ZONE_PACKETS,
 	F_ZONE_BYTES,
@@ -62,7 +63,7 @@ enum fam_id {
 
 static const struct {
 	const char *name;
-	int counter; /* else gauge */
+	int counter; /* 1 counter, 2 histogram, else gauge */
 	const char *help;
 } defs[F_COUNT] = {
     [F_UP] = {"vpc_failover_up", 0,
@@ -83,6 +84,10 @@ static const struct {
 		       "Last failover of the group: seconds from the keepalived "
 		       "transition until every route table pointed at this node. "
 		       "Absent before the first failover."},
+    [F_CONVERGENCE_HIST] = {"vpc_failover_convergence_duration_seconds", 2,
+			    "Failovers of the group since the daemon started, by seconds "
+			    "from the keepalived transition until every route table "
+			    "pointed at this node."},
     [F_API] = {"vpc_failover_api_requests_total", 1,
 	       "EC2 API answers by action and code: OK, the EC2 error code, "
 	       "HTTP_<status> for an error without one, TransportError when no "
@@ -202,33 +207,35 @@ static int fmt_value(json_t *v, int counter, char *out, size_t n)
 
 /* Add one sample; labels are NULL-terminated name, value pairs. Label values
  * that are not strings skip the sample. */
-static void sample(struct render *r, enum fam_id id, json_t *value, ...)
+static void vsample(struct render *r, enum fam_id id, const char *suffix, json_t *value,
+		    va_list ap)
 {
 	struct fam *f = &r->f[id];
 	struct buf lb;
 	char num[64];
 	const char *k;
-	va_list ap;
 	int bad = 0;
 
-	if (fmt_value(value, defs[id].counter, num, sizeof(num)) == -1)
+	if (fmt_value(value, defs[id].counter != 0, num, sizeof(num)) == -1)
 		return;
 	buf_init(&lb, LABELS_MAX);
-	va_start(ap, value);
+	/* A histogram's _bucket, _sum and _count are series of one family:
+	 * the suffix is part of what must not repeat. */
+	buf_append(&lb, suffix, strlen(suffix));
+	size_t lstart = lb.len;
 	while ((k = va_arg(ap, const char *)) != NULL) {
 		const char *v = va_arg(ap, const char *);
 		if (v == NULL) {
 			bad = 1;
 			continue;
 		}
-		buf_append(&lb, lb.len ? "," : "{", 1);
+		buf_append(&lb, lb.len > lstart ? "," : "{", 1);
 		buf_append(&lb, k, strlen(k));
 		buf_append(&lb, "=\"", 2);
 		bad |= esc_label(&lb, v) == -1;
 		bad |= buf_append(&lb, "\"", 1) == -1;
 	}
-	va_end(ap);
-	if (lb.len)
+	if (lb.len > lstart)
 		bad |= buf_append(&lb, "}", 1) == -1;
 	if (bad || f->nseen >= SEEN_MAX)
 		goto out;
@@ -247,9 +254,58 @@ out:
 	buf_free(&lb);
 }
 
+static void sample(struct render *r, enum fam_id id, json_t *value, ...)
+{
+	va_list ap;
+
+	va_start(ap, value);
+	vsample(r, id, "", value, ap);
+	va_end(ap);
+}
+
+/* One series of a histogram family: suffix "_bucket", "_sum" or "_count". */
+static void hsample(struct render *r, enum fam_id id, const char *suffix, json_t *value,
+		    ...)
+{
+	va_list ap;
+
+	va_start(ap, value);
+	vsample(r, id, suffix, value, ap);
+	va_end(ap);
+}
+
 static const char *str(json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+/* {"group", "buckets": [[le, count]...] (cumulative, +Inf as null), "sum",
+ * "count"}. */
+static void render_histogram(struct render *r, json_t *h)
+{
+	const char *name = str(h, "group");
+	json_t *b;
+	size_t i;
+
+	if (name == NULL)
+		return;
+	json_array_foreach(json_object_get(h, "buckets"), i, b)
+	{
+		json_t *le = json_array_get(b, 0);
+		char les[64];
+		if (json_is_null(le))
+			snprintf(les, sizeof(les), "+Inf");
+		else if (json_is_number(le))
+			fmt_double(json_number_value(le), les, sizeof(les));
+		else
+			continue;
+		hsample(r, F_CONVERGENCE_HIST, "_bucket", json_array_get(b, 1), "group",
+			name, "le", les, NULL);
+	}
+	hsample(r, F_CONVERGENCE_HIST, "_sum", json_object_get(h, "sum"), "group", name,
+		NULL);
+	hsample(r, F_CONVERGENCE_HIST, "_count", json_object_get(h, "count"), "group",
+		name, NULL);
 }
 
 static void render_group(struct render *r, json_t *g)
@@ -326,6 +382,8 @@ char *nmp_render(json_t *snap)
 	sample(&r, F_BUILD_INFO, one, "version", str(snap, "version"), NULL);
 	json_decref(one);
 	json_array_foreach(json_object_get(snap, "groups"), i, v) render_group(&r, v);
+	json_array_foreach(json_object_get(snap, "convergence"), i, v)
+	    render_histogram(&r, v);
 	json_array_foreach(json_object_get(snap, "api_requests"), i, v)
 	    sample(&r, F_API, json_object_get(v, "count"), "action", str(v, "action"),
 		   "code", str(v, "code"), NULL);
@@ -352,8 +410,10 @@ char *nmp_render(json_t *snap)
 		esc_help(&out, defs[i].help);
 		buf_append(&out, "\n# TYPE ", 8);
 		buf_append(&out, defs[i].name, strlen(defs[i].name));
-		buf_append(&out, defs[i].counter ? " counter\n" : " gauge\n",
-			   defs[i].counter ? 9 : 7);
+		const char *type = defs[i].counter == 1	  ? " counter\n"
+				   : defs[i].counter == 2 ? " histogram\n"
+							  : " gauge\n";
+		buf_append(&out, type, strlen(type));
 		if (buf_append(&out, f->text.data, f->text.len) == -1)
 			r.overflow = 1;
 	}

@@ -98,6 +98,12 @@ expect_eq "route_updates ok counts both tables" \
 expect_eq "route_updates failed is 0" \
 	"$(value "$T/m1.txt" 'vpc_failover_route_updates_total{group="redis",result="failed"}')" 0
 conv=$(value "$T/m1.txt" 'vpc_failover_convergence_seconds{group="redis"}')
+expect_eq "the convergence histogram counts the failover" \
+	"$(value "$T/m1.txt" 'vpc_failover_convergence_duration_seconds_count{group="redis"}')" 1
+expect_eq "... in its +Inf bucket" \
+	"$(value "$T/m1.txt" 'vpc_failover_convergence_duration_seconds_bucket{group="redis",le="+Inf"}')" 1
+check "... and in the 60 s bucket (cumulative)" test \
+	"$(value "$T/m1.txt" 'vpc_failover_convergence_duration_seconds_bucket{group="redis",le="60"}')" = 1
 check "convergence_seconds is set ($conv s)" $PY -c "assert 0 < float('$conv') < 10"
 # The simulator's own count per action must equal ours.
 sim_get /_sim/stats >"$T/sim.json"
@@ -128,11 +134,17 @@ assert v["process_max_fds"] >= v["process_open_fds"], v
 P
 check "every family has HELP and TYPE" $PY - "$T/m1.txt" <<'P'
 import sys
-fams = set(); helped = set(); typed = set()
+import re
+fams = set(); helped = set(); typed = set(); hists = set()
 for l in open(sys.argv[1]):
     if l.startswith("# HELP "): helped.add(l.split()[2])
-    elif l.startswith("# TYPE "): typed.add(l.split()[2])
-    else: fams.add(l.split("{")[0].split()[0])
+    elif l.startswith("# TYPE "):
+        typed.add(l.split()[2])
+        if l.split()[3] == "histogram": hists.add(l.split()[2])
+    else:
+        n = l.split("{")[0].split()[0]
+        base = re.sub(r"_(bucket|sum|count)$", "", n)
+        fams.add(base if base in hists else n)
 assert fams and fams <= helped and fams <= typed, (fams - helped, fams - typed)
 P
 
