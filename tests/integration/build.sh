@@ -11,7 +11,7 @@ cd "$TOP" || exit 1
 outs() { make -n --no-print-directory B="$T/b" "$@" 2>&1 | grep -o -- " -o $T/b/[^ ]*" | sed "s| -o $T/b/||" | sort -u; }
 plain=$(outs)
 expect_eq "plain make links the daemon and the CLI, nothing else" \
-	"$(grep -v '\.o$\|\.a$' <<<"$plain" | tr '\n' ' ')" "vpc-failover vpc-failoverd "
+	"$(grep -v '\.o$\|\.a$\|\.probe$' <<<"$plain" | tr '\n' ' ')" "vpc-failover vpc-failoverd "
 check "plain make compiles no test or simulator source" \
 	bash -c "! grep -q '^sim/\|^test_\|^tools/' <<<'$plain'"
 tests_out=$(outs tests)
@@ -43,6 +43,25 @@ case $out in
 *"libmnl (Debian package libmnl-dev)"*) ok "make tests names it too" ;;
 *) not_ok "make tests names it too" "$out" ;;
 esac
+# An inih without Debian's run-time option globals (upstream fixes them at
+# build time): named as such, before daemon/cfg.c is compiled.
+mkdir -p "$T/inih"
+printf '#ifndef INI_H\n#define INI_H\nint ini_parse_string(const char *s, void *h, void *u);\n#endif\n' >"$T/inih/ini.h"
+cat >"$T/pkg-config-inih" <<S
+#!/bin/sh
+case " \$* " in *" --cflags "*) printf '%s ' "-I$T/inih" ;; esac
+exec pkg-config "\$@"
+S
+chmod +x "$T/pkg-config-inih"
+out=$(make --no-print-directory B="$T/u" PKG_CONFIG="$T/pkg-config-inih" "$T/u/daemon/cfg.o" 2>&1)
+rc=$?
+check "an inih without the run-time options stops make" test "$rc" -ne 0
+case $out in
+*"libinih lacks the run-time options of Debian's build"*) ok "and says so" ;;
+*) not_ok "and says so" "$out" ;;
+esac
+check "before compiling daemon/cfg.c" test ! -e "$T/u/daemon/cfg.o"
+check "Debian's libinih passes the check" make --no-print-directory B="$T/d" "$T/d/.inih-runtime-options"
 out=$(make --no-print-directory B="$T/m" PKG_CONFIG="$T/pkg-config" clean 2>&1)
 expect_eq "make clean needs no library" "$?" 0
 
