@@ -1,6 +1,8 @@
 # vpc-failover — build, test, install.
 #
-#   make            build everything into build/
+#   make            build the product into build/: vpc-failoverd, vpc-failover
+#   make tests      build the test programs: unit tests, the simulator, tools
+#   make check      build everything and run tests/run.sh (no package installs)
 #   make test       install missing Debian packages, build, run every test tier
 #   make demo       the simulated-VPC failover demo (see README)
 #   make bench      benchmarks (numbers go into the README)
@@ -9,6 +11,7 @@
 #   make chaos      500 random fault schedules against two daemons (about
 #                   90 min; build/chaos/summary.txt and the README)
 #   make install    honours DESTDIR and PREFIX (and the *DIR variables below)
+#   make deb        the Debian package, build/deb/vpc-failover_VERSION_ARCH.deb
 
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -25,20 +28,58 @@ endif
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 B       := build
 
+# The one version (VERSION): --version, the User-Agent, status, the
+# build_info metric and debian/changelog (tests/integration/version.sh).
+VERSION := $(shell cat VERSION)
+VERSION_DEF := -DVPCF_VERSION='"$(VERSION)"'
+
+PKG_CONFIG ?= pkg-config
 PKGS     := libcurl libxml-2.0 jansson libnl-3.0 libnl-route-3.0 inih libsystemd \
-            libmnl libnftnl libmicrohttpd
+            libmnl libnftnl libmicrohttpd libcrypt
 SIMPKGS  := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libcrypto inih
-PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) $(SIMPKGS) 2>/dev/null)
-LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-SIMLIBS   = $(shell pkg-config --libs $(SIMPKGS) 2>/dev/null) -lpthread -lm
+# The Debian package of each pkg-config module: a missing library is named
+# the way apt-get wants it (pkg-config's own error names a .pc file, and a
+# compiler's names whichever header came first).
+DEBPKG.libcurl         := libcurl4-openssl-dev
+DEBPKG.libxml-2.0      := libxml2-dev
+DEBPKG.jansson         := libjansson-dev
+DEBPKG.libnl-3.0       := libnl-3-dev
+DEBPKG.libnl-route-3.0 := libnl-route-3-dev
+DEBPKG.inih            := libinih-dev
+DEBPKG.libsystemd      := libsystemd-dev
+DEBPKG.libmnl          := libmnl-dev
+DEBPKG.libnftnl        := libnftnl-dev
+DEBPKG.libmicrohttpd   := libmicrohttpd-dev
+DEBPKG.libcrypto       := libssl-dev
+DEBPKG.libcrypt        := libcrypt-dev
+DEBPKG.cmocka          := libcmocka-dev
+pkgs_missing = $(strip $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
+need_pkgs = $(if $(call pkgs_missing,$(1)),$(error missing libraries:\
+  $(foreach p,$(call pkgs_missing,$(1)),$(p) (Debian package $(DEBPKG.$(p))));\
+  install them with scripts/deps.sh (as root) or apt-get install\
+  $(foreach p,$(call pkgs_missing,$(1)),$(DEBPKG.$(p)))))
+# Asked of pkg-config once, and only when something is compiled or linked
+# (make clean, make deps and make test's first step need no library).
+PKGCFLAGS = $(eval PKGCFLAGS := $(call need_pkgs,$(PKGS))$(shell $(PKG_CONFIG) --cflags $(PKGS)))$(PKGCFLAGS)
+LIBS      = $(eval LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)))$(LIBS)
+SIMLIBS   = $(eval SIMLIBS := $(call need_pkgs,$(SIMPKGS))$(shell $(PKG_CONFIG) --libs $(SIMPKGS)) -lpthread -lm)$(SIMLIBS)
+CMOCKALIBS = $(eval CMOCKALIBS := $(call need_pkgs,cmocka)$(shell $(PKG_CONFIG) --libs cmocka))$(CMOCKALIBS)
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wpointer-arith -Wno-unused-parameter -Werror \
            -Wno-format-truncation
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. $(PKGCFLAGS) -MMD -MP \
-             -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+# Hardening, on whatever CFLAGS/LDFLAGS say (tests/integration/build.sh
+# checks the binaries): position-independent executables, full RELRO (GOT
+# read-only after start-up), fortified libc calls, stack protector. The
+# -U first: dpkg-buildflags' CPPFLAGS may define _FORTIFY_SOURCE already.
+HARDEN_CFLAGS  := -fPIE -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+                  -fstack-clash-protection
+HARDEN_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) -I. $(PKGCFLAGS) -MMD -MP \
+             $(HARDEN_CFLAGS)
 LDFLAGS ?=
+ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
 
 # Library of everything but the mains: the daemon, the CLI, the tests link it.
 LIB_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) $(wildcard vpc/*.c) \
@@ -52,13 +93,42 @@ SIM_OBJ := $(SIM_SRC:%.c=$(B)/sim/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/%)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 
-BINS := $(B)/vpc-failoverd $(B)/vpc-failover $(B)/vpcsim
+BINS := $(B)/vpc-failoverd $(B)/vpc-failover
 
-all: $(BINS) $(UNIT_BIN) $(TOOL_BIN)
+# The product only: what make install and the Debian package ship.
+all: $(BINS)
+
+# What the tests run besides the product.
+tests: $(BINS) $(B)/vpcsim $(UNIT_BIN) $(TOOL_BIN)
+
+# Build everything and run the suite (make test also installs packages).
+check: tests
+	./tests/run.sh
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# daemon/cfg.c sets libinih's options at run time (ini_use_stack,
+# ini_max_line, ...: globals that Debian's libinih adds by a patch; upstream
+# inih fixes them when it is built). Checked once per build directory, so
+# that another inih fails here, saying so, not in cfg.c's compile.
+$(B)/.inih-runtime-options:
+	@mkdir -p $(B)
+	@printf '#include <stdbool.h>\n#include <ini.h>\nint main(void) { ini_use_stack = false; ini_allow_realloc = false; ini_initial_alloc = 1; ini_stop_on_first_error = false; ini_allow_no_value = false; return (int)ini_allow_multiline; }\n' | \
+	$(CC) -x c -o $@.probe - $(PKGCFLAGS) $(shell $(PKG_CONFIG) --libs inih) >$@.log 2>&1 || { \
+		echo "libinih lacks the run-time options of Debian's build (ini_use_stack," \
+		     "ini_allow_realloc, ini_initial_alloc, ...), which daemon/cfg.c sets:" \
+		     "build against Debian's libinih-dev (bookworm or later); see $@.log" >&2; \
+		exit 1; }
+	@rm -f $@.probe $@.log
+	@touch $@
+
+$(B)/daemon/cfg.o: | $(B)/.inih-runtime-options
+
+# Only version.c sees the version: a new one rebuilds one object.
+$(B)/daemon/version.o: VERSION
+$(B)/daemon/version.o: ALL_CFLAGS += $(VERSION_DEF)
 
 $(B)/sim/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -68,54 +138,54 @@ $(B)/libvpcf.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/vpc-failoverd: $(B)/daemon/main.o $(B)/libvpcf.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/vpc-failover: $(B)/hooks/cli.o $(B)/libvpcf.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/vpcsim: $(SIM_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(SIMLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SIMLIBS)
 
 # Unit tests may #include the module's .c (chrony style) to stub its I/O, so
 # they link against the library with --allow-multiple-definition off: each
 # test decides what it pulls in.
 $(B)/test_%: tests/unit/test_%.c $(B)/libvpcf.a
 	@mkdir -p $(B)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(B)/libvpcf.a $(LIBS) \
-		$(shell pkg-config --libs cmocka)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(B)/libvpcf.a \
+		$(LIBS) $(CMOCKALIBS)
 
 # Test drivers: small programs that exercise one module for integration tests.
 $(B)/tools/%: tests/tools/%.c $(B)/libvpcf.a
 	@mkdir -p $(B)/tools
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(B)/libvpcf.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(B)/libvpcf.a \
+		$(LIBS)
 
 deps:
 	./scripts/deps.sh
 
 test: deps
-	$(MAKE) all
-	./tests/run.sh
+	$(MAKE) check
 	$(MAKE) test-unit-asan
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) tests
 	./tests/demo.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) tests
 	./bench/run.sh
 
 # CHAOS_RUNS (500) schedules from seed CHAOS_FIRST (1), about 11 s each;
 # results in build/chaos/ (docs/chaos.md).
 CHAOS_RUNS  ?= 500
 CHAOS_FIRST ?= 1
-chaos: all
+chaos: tests
 	@mkdir -p $(B)/chaos
 	./tests/chaos/chaos.py --build $(B) --runs $(CHAOS_RUNS) --first $(CHAOS_FIRST) \
 		--summary $(B)/chaos/summary.txt --out $(B)/chaos/results.txt
 
 # SOAK_HOURS (24) simulated hours at SOAK_SCALE (1000) times real time.
-soak: all
+soak: tests
 	./tests/soak/soak.sh
 
 format:
@@ -138,10 +208,27 @@ install: $(B)/vpc-failoverd $(B)/vpc-failover
 	install -m 0644 hooks/vpc-failover.bash-completion $(DESTDIR)$(BASHCOMPDIR)/vpc-failover
 	ln -sf vpc-failover $(DESTDIR)$(BASHCOMPDIR)/vpc-failoverd
 
+# The Debian package (debian/), built with dpkg-buildpackage from a copy of
+# the tree's files (tracked and new, not ignored) in $(B)/deb/, so that it
+# builds from what a clone has and leaves the tree and its parent alone.
+# The .deb and the lintian report land in $(B)/deb/.
+DEB_DIR := $(B)/deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/vpc-failover-$(VERSION)
+	git ls-files -co --exclude-standard -z | \
+		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/vpc-failover-$(VERSION)
+	# The package's own make must not inherit this one's variables (B=...).
+	cd $(DEB_DIR)/vpc-failover-$(VERSION) && \
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning,info,pedantic --pedantic --display-info \
+		$(DEB_DIR)/vpc-failover_$(VERSION)_*.changes >$(DEB_DIR)/lintian.txt; \
+		rc=$$?; cat $(DEB_DIR)/lintian.txt; exit $$rc
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps test demo bench soak chaos format install clean
+.PHONY: all tests check deps test demo bench soak chaos format install deb clean
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(B)/hooks/cli.d \
 	$(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
@@ -169,7 +256,7 @@ endif
 unit: $(UNIT_BIN)
 
 check-asan: deps
-	$(MAKE) B=$(ASAN_B) SAN=1 all
+	$(MAKE) B=$(ASAN_B) SAN=1 tests
 	./tests/check.sh asan $(ASAN_B)
 
 test-unit-asan:
@@ -177,7 +264,7 @@ test-unit-asan:
 	VPCF_TIER=unit ./tests/check.sh asan $(ASAN_B)
 
 check-valgrind: deps
-	$(MAKE) all
+	$(MAKE) tests
 	./tests/check.sh valgrind $(B)
 
 .PHONY: unit check-asan test-unit-asan check-valgrind
@@ -193,7 +280,7 @@ FUZZ_TIME   ?= 60
 FUZZ_JOBS   ?= 2
 FUZZ_RUNS   ?=
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+FUZZ_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
                -I. $(PKGCFLAGS) -MMD -MP
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
@@ -202,6 +289,9 @@ FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
 $(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/obj/daemon/version.o: VERSION
+$(B)/fuzz/obj/daemon/version.o: FUZZ_CFLAGS += $(VERSION_DEF)
 
 $(B)/fuzz/libvpcf.a: $(FUZZ_LIBOBJ)
 	$(AR) rcs $@ $^

@@ -135,6 +135,10 @@ static const struct key keys[] = {
 	{S_NETMON, "enabled", p_bool, NMN(enabled), .def = "yes"},
 	{S_NETMON, "interval", p_uint, NMN(interval_ms), .def = "10", .min = 1, .max = 3600, .scale = 1000},
 	{S_METRICS, "listen", p_listen, MET(listen), .def = "127.0.0.1:9641", .empty_off = 1},
+	{S_METRICS, "tls_cert_file", p_file, MET(tls_cert_file), .def = NULL},
+	{S_METRICS, "tls_key_file", p_file, MET(tls_key_file), .def = NULL},
+	{S_METRICS, "basic_auth_users_file", p_file, MET(basic_auth_users_file), .def = NULL},
+	{S_METRICS, "allow_insecure_remote", p_bool, MET(allow_insecure_remote), .def = "no"},
 	{S_MACKEREL, "api_key_file", p_keyfile, MKR(api_key_file), .def = NULL},
 	{S_MACKEREL, "service", p_mkrname, MKR(service), .def = NULL},
 	{S_MACKEREL, "roles", p_roles, MKR(roles), .def = NULL},
@@ -1074,6 +1078,28 @@ static void check_mackerel(struct ctx *x)
 		     "[mackerel]: service is required with api_key_file");
 }
 
+/* A listener beyond loopback serves every metric to whoever reaches it:
+ * only with TLS and basic authentication, or when explicitly allowed. */
+static void check_metrics(struct ctx *x)
+{
+	const struct cfg_metrics *m = &x->c->metrics;
+	int tls = m->tls_cert_file[0] && m->tls_key_file[0];
+
+	if (!m->tls_cert_file[0] != !m->tls_key_file[0])
+		perr(x, x->first[S_METRICS],
+		     "[metrics]: tls_cert_file and tls_key_file go together");
+	if (m->listen[0] == '\0' || m->allow_insecure_remote ||
+	    (tls && m->basic_auth_users_file[0]))
+		return;
+	if (strncmp(m->listen, "127.", 4) != 0 && strncmp(m->listen, "[::1]:", 6) != 0)
+		perr(
+		    x, x->first[S_METRICS],
+		    "[metrics] listen = %s is not a loopback address: set tls_cert_file, "
+		    "tls_key_file and basic_auth_users_file, or allow_insecure_remote = "
+		    "yes",
+		    m->listen);
+}
+
 /* Checks that need the whole group, or all groups. */
 static void check_groups(struct ctx *x)
 {
@@ -1146,6 +1172,7 @@ struct cfg *cfg_load(const char *path)
 	fclose(fp);
 	check_groups(&x);
 	check_mackerel(&x);
+	check_metrics(&x);
 	report_errors(&x);
 	if (c->ngroups == 0 && !x.cut) {
 		log_warnx("%s: no [group NAME] section: nothing to fail over", path);

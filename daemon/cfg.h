@@ -83,6 +83,10 @@ struct cfg_netmon {
 
 struct cfg_metrics {
 	char listen[128]; /* "127.0.0.1:9641", "[::1]:9641"; "" = no HTTP endpoint */
+	char tls_cert_file[PATH_MAX]; /* PEM certificate (chain): https when set */
+	char tls_key_file[PATH_MAX];  /* its PEM key; mode 0600/0400 */
+	char basic_auth_users_file[PATH_MAX]; /* "user: bcrypt-hash" lines */
+	int allow_insecure_remote; /* a non-loopback listen without TLS and auth */
 };
 
 /* Mackerel graph annotations on each failover; off when api_key_file is "". */

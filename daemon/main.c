@@ -29,6 +29,7 @@
 #include "daemon/state.h"
 #include "daemon/track.h"
 #include "daemon/util.h"
+#include "daemon/version.h"
 #include "daemon/vip.h"
 #include "vpc/auth.h"
 #include "vpc/backoff.h"
@@ -50,7 +51,8 @@ static struct imds_identity identity;
 
 static void usage(FILE *fp)
 {
-	fprintf(fp, "usage: vpc-failoverd [-c FILE] [-f] [-v] [--check|-n] [-h]\n");
+	fprintf(fp, "usage: vpc-failoverd [-c FILE] [-f] [-v] [--check|-n] [-h] "
+		    "[--version]\n");
 }
 
 static void help(void)
@@ -60,8 +62,17 @@ static void help(void)
 	       "  -f, --foreground   stay in the foreground, log to stderr\n"
 	       "  -v, --verbose      log debug messages\n"
 	       "  -n, --check        check the configuration and exit\n"
-	       "  -h, --help         this help\n",
+	       "  -h, --help         this help\n"
+	       "  -V, --version      print the version and exit\n",
 	       CFG_PATH_DEFAULT);
+}
+
+/* What the groups report goes to the convergence histogram and to the
+ * notifications. */
+static void on_report(const struct grp_report *r, void *arg)
+{
+	mx_observe(r, NULL);
+	ntf_report(r, NULL);
 }
 
 /* An accepted event is recorded so that a restarted daemon knows it. */
@@ -115,9 +126,10 @@ static json_t *handle_status(json_t *req, const struct ctl_peer *peer)
 {
 	json_t *st = grp_status();
 	json_object_set_new(st, "daemon",
-			    json_pack("{s:i, s:s, s:I, s:s}", "pid", (int)getpid(),
+			    json_pack("{s:i, s:s, s:I, s:s, s:s}", "pid", (int)getpid(),
 				      "config", cfg->path, "started", (json_int_t)started,
-				      "credentials", auth_source()));
+				      "credentials", auth_source(), "version",
+				      vpcf_version));
 	json_object_set_new(st, "notifications", ntf_status());
 	return st;
 }
@@ -324,6 +336,7 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id,
 	}
 	identity = *id;
 	have_identity = 1;
+	mx_set_ready(1);
 	ntf_set_identity(id);
 	if (ec2_init(&cfg->aws, cfg->aws.region[0] ? cfg->aws.region : id->region) == -1)
 		fatalx("cannot set up the EC2 client");
@@ -359,6 +372,7 @@ static void start_identity(void)
 	memset(&identity, 0, sizeof(identity));
 	snprintf(identity.region, sizeof(identity.region), "%s", cfg->aws.region);
 	have_identity = 1;
+	mx_set_ready(1);
 	if (ec2_init(&cfg->aws, cfg->aws.region) == -1)
 		fatalx("cannot set up the EC2 client");
 	grp_set_identity(&identity);
@@ -469,6 +483,7 @@ int main(int argc, char **argv)
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"check", no_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch, check = 0, foreground = 0;
@@ -476,7 +491,7 @@ int main(int argc, char **argv)
 	struct fake_clock fake;
 	char err[512];
 
-	while ((ch = getopt_long(argc, argv, "c:fvnh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fvnhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			cfg_path = optarg;
@@ -492,6 +507,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			help();
+			return 0;
+		case 'V':
+			printf("vpc-failoverd %s\n", vpcf_version);
 			return 0;
 		default: /* getopt_long said what was wrong */
 			usage(stderr);
@@ -513,7 +531,14 @@ int main(int argc, char **argv)
 	if ((cfg = cfg_load(cfg_path)) == NULL)
 		return 1;
 	if (check) {
+		/* The metrics endpoint's certificate, key (private) and users
+		 * are read as the daemon would read them. */
 		int bad = ntf_check(cfg) == -1;
+		if (cfg->metrics.listen[0] &&
+		    nmp_secure(cfg->metrics.tls_cert_file, cfg->metrics.tls_key_file,
+			       cfg->metrics.basic_auth_users_file) == -1)
+			bad = 1;
+		nmp_stop();
 		cfg_free(cfg);
 		if (bad)
 			return 1;
@@ -541,7 +566,7 @@ int main(int argc, char **argv)
 		fatalx("credentials: see above");
 	grp_init(cfg);
 	ntf_init(cfg);
-	grp_set_observer(ntf_report, NULL);
+	grp_set_observer(on_report, NULL);
 	int n = st_load(cfg->daemon.state_dir, on_persisted, NULL);
 	if (ctl_init(cfg->daemon.control_socket, cfg->daemon.control_group,
 		     handle_request) == -1)
@@ -555,7 +580,10 @@ int main(int argc, char **argv)
 	if (nm_init(&cfg->netmon) == -1)
 		log_warnx("netmon: not running (see above); failover is unaffected");
 	mx_set_netmon(nm_metrics, NULL);
-	if (cfg->metrics.listen[0] && nmp_serve(cfg->metrics.listen, mx_snapshot) == -1)
+	if (cfg->metrics.listen[0] &&
+	    (nmp_secure(cfg->metrics.tls_cert_file, cfg->metrics.tls_key_file,
+			cfg->metrics.basic_auth_users_file) == -1 ||
+	     nmp_serve(cfg->metrics.listen, mx_snapshot) == -1))
 		fatalx("cannot serve metrics on %s ([metrics] listen; empty turns the "
 		       "endpoint off)",
 		       cfg->metrics.listen);

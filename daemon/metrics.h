@@ -33,6 +33,25 @@ struct mx_netmon {
 	struct nm_host_tcp host_tcp;
 };
 
+struct grp_report;
+
+/* Buckets (seconds) of vpc_failover_convergence_duration_seconds: from a
+ * FIFO-driven pass on loopback (a few ms) to a minute of EC2 retries. */
+#define MX_CONV_BUCKETS                                                                  \
+	{                                                                                \
+		0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60          \
+	}
+#define MX_CONV_GROUPS_MAX 1024 /* groups counted; more are left out */
+
+/* A group observer (grp_set_observer): each converged failover goes into
+ * the convergence-time histogram of its group. */
+void mx_observe(const struct grp_report *r, void *arg);
+
+/* Whether the daemon can act on a failover: it knows this instance's
+ * identity (from metadata, or the configuration names the region and every
+ * ENI). The snapshot's "up", vpc_failover_up; 0 until set. */
+void mx_set_ready(int ready);
+
 /* Fills *out (zeroed by the caller) with the monitor's current counters. */
 typedef void (*mx_netmon_fn)(struct mx_netmon *out, void *arg);
 

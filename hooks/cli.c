@@ -9,6 +9,11 @@
  *   vpc-failover [-c FILE] metrics [--format=prometheus|mackerel] [--json]
  *                                  [--state FILE]
  *
+ * Every command also takes the global options -c/--config FILE, -v/--verbose,
+ * -h/--help and -V/--version, before or after its name; its arguments are
+ * checked before the configuration is read, so --help and a usage error
+ * need no configuration.
+ *
  * routes and takeover talk to EC2 directly (they do not need the daemon):
  * the same event loop, EC2 client and convergence code as the daemon.
  * failover asks the daemon to demote this node through keepalived, then
@@ -32,6 +37,7 @@
 #include "daemon/state.h"
 #include "daemon/log.h"
 #include "daemon/util.h"
+#include "daemon/version.h"
 #include "hooks/doctor.h"
 #include "netmon/mackerel.h"
 #include "netmon/prom.h"
@@ -55,6 +61,8 @@ enum {
 
 struct cli {
 	const char *cfg_path;
+	int verbose;
+	json_t *jgroups; /* --json: each group's result, printed at the end */
 	struct cfg *cfg;
 	struct imds_identity id; /* instance_id/eni "" when not from metadata */
 	char region[32];
@@ -63,6 +71,17 @@ struct cli {
 	size_t running;
 	int failed;
 	int ident_rc;
+};
+
+/* A command's parsed arguments: each option by its character (its argument,
+ * "" for a flag, NULL when not given; the last one given wins), then the
+ * operands. */
+struct args {
+	const char *cmd;
+	const char *opt[128];
+	char **ops;
+	int nops;
+	int help, version;
 };
 
 struct group_run {
@@ -78,6 +97,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: vpc-failover [-c FILE] [-v] COMMAND [ARGS]\n"
+	    "       vpc-failover help [COMMAND] | --help | --version\n"
 	    "commands:\n"
 	    "  notify TYPE NAME STATE PRIORITY   hand a keepalived transition to the "
 	    "daemon\n"
@@ -105,10 +125,16 @@ static void usage(FILE *f)
 	    "whether\n"
 	    "                                    IAM allows it (DryRun=true writes)\n"
 	    "  doctor [--keepalived-conf FILE]   check the live setup, say what to fix\n"
-	    "options:\n"
-	    "  -c FILE   configuration (default " CFG_PATH_DEFAULT ")\n"
-	    "  -v        verbose (repeat for debug)\n");
+	    "  help [COMMAND]                    this, or one command's options\n"
+	    "global options (before or after the command):\n"
+	    "  -c, --config FILE   configuration (default " CFG_PATH_DEFAULT ")\n"
+	    "  -v, --verbose       verbose (repeat for debug)\n"
+	    "  -h, --help          help (of the command, after one)\n"
+	    "  -V, --version       print the version and exit\n"
+	    "See vpc-failover(8).\n");
 }
+
+static void print_json(json_t *v);
 
 /* Which groups a command acts on: the named one, or all of them. */
 static int select_groups(struct cli *cli, const char *name, int all, int need_one)
@@ -298,12 +324,91 @@ static void print_takeover(const struct group_run *run, const struct cv_result *
 	       (unsigned long long)res->elapsed_ms);
 }
 
+/* The JSON of an EC2 error; null when there was none. */
+static json_t *error_json(const struct ec2_error *e)
+{
+	if (e->code[0] == '\0' && e->message[0] == '\0')
+		return json_null();
+	return json_pack("{s:s, s:s}", "code", e->code, "message", e->message);
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+/* routes --json and takeover --json: one group, as documented in
+ * docs/json.md (schema_version 1). */
+static json_t *group_json(const struct group_run *run, const struct cv_result *res)
+{
+	const char *eni = group_eni(run);
+	json_t *tables = json_array();
+	unsigned ok = 0;
+
+	for (size_t t = 0; t < res->ntables; t++) {
+		const struct cv_table *tb = &res->tables[t];
+		json_t *routes = json_array();
+		int tfailed = !tb->observed;
+		for (size_t d = 0; tb->observed && d < res->ndest; d++) {
+			const struct cv_item *it = &tb->items[d];
+			json_t *r = json_pack("{s:s, s:b}", "destination", it->dest.text,
+					      "exists", it->existed);
+			json_t *target =
+			    it->existed
+				? json_pack("{s:o, s:o, s:o, s:o, s:b}", "eni",
+					    str_or_null(it->before.eni), "instance",
+					    str_or_null(it->before.instance), "gateway",
+					    str_or_null(it->before.gateway), "state",
+					    str_or_null(it->before.state), "this_node",
+					    strcmp(it->before.eni, eni) == 0)
+				: json_null();
+			if (run->takeover) {
+				const char *what = cv_outcome_name(it->outcome);
+				if (run->dry_run && it->outcome == CV_REPLACED)
+					what = "would-replace";
+				else if (run->dry_run && it->outcome == CV_CREATED)
+					what = "would-create";
+				tfailed |= it->outcome == CV_FAILED;
+				json_object_set_new(r, "was", target);
+				json_object_set_new(r, "outcome", json_string(what));
+				json_object_set_new(
+				    r, "done_ms", json_integer((json_int_t)it->done_ms));
+				json_object_set_new(r, "error",
+						    it->outcome == CV_FAILED
+							? error_json(&it->err)
+							: json_null());
+			} else {
+				json_object_set_new(r, "target", target);
+			}
+			json_array_append_new(routes, r);
+		}
+		ok += !tfailed;
+		json_array_append_new(
+		    tables, json_pack("{s:s, s:o, s:o}", "id", tb->id, "error",
+				      tb->observed ? json_null() : error_json(&tb->err),
+				      "routes", routes));
+	}
+	json_t *g = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:o}", "name", run->g->name, "vrrp_type",
+	    run->g->vrrp_instance[0] ? "vrrp_instance" : "vrrp_group", "vrrp_name",
+	    run->g->vrrp_instance[0] ? run->g->vrrp_instance : run->g->vrrp_group, "eni",
+	    eni, "tables", tables);
+	if (run->takeover) {
+		json_object_set_new(g, "converged_tables", json_integer(ok));
+		json_object_set_new(g, "elapsed_ms",
+				    json_integer((json_int_t)res->elapsed_ms));
+	}
+	return g;
+}
+
 static void on_group_done(void *arg, const struct cv_result *res)
 {
 	struct group_run *run = arg;
 	struct cli *cli = run->cli;
 
-	if (run->takeover)
+	if (cli->jgroups)
+		json_array_append_new(cli->jgroups, group_json(run, res));
+	else if (run->takeover)
 		print_takeover(run, res);
 	else
 		print_routes(run, res);
@@ -336,7 +441,7 @@ static int run_groups(struct cli *cli, int takeover, int dry_run)
 		    .observe_only = !takeover,
 		    .dry_run = dry_run,
 		};
-		if (takeover)
+		if (takeover && !cli->jgroups)
 			printf("%stakeover of group %s: %zu destination(s) in %zu route "
 			       "table(s) "
 			       "-> %s%s%s\n",
@@ -348,7 +453,17 @@ static int run_groups(struct cli *cli, int takeover, int dry_run)
 	}
 	if (cli->ngroups)
 		ev_run();
-	if (takeover)
+	if (cli->jgroups) {
+		json_t *out =
+		    json_pack("{s:i, s:b, s:O, s:I, s:I}", "schema_version", 1, "ok",
+			      !cli->failed, "groups", cli->jgroups, "ec2_requests",
+			      (json_int_t)ec2_counters()->requests, "ec2_retries",
+			      (json_int_t)ec2_counters()->retries);
+		if (takeover)
+			json_object_set_new(out, "dry_run", json_boolean(dry_run));
+		print_json(out);
+		json_decref(out);
+	} else if (takeover)
 		printf("%s; %llu EC2 requests (%llu retries)\n",
 		       cli->failed ? (dry_run ? "NOT allowed" : "NOT converged")
 				   : (dry_run ? "allowed" : "converged"),
@@ -357,13 +472,20 @@ static int run_groups(struct cli *cli, int takeover, int dry_run)
 	return cli->failed ? EXIT_NOT_CONVERGED : EXIT_CONVERGED;
 }
 
-static int cmd_routes(struct cli *cli, int argc, char **argv)
+/* The configuration, read once the arguments are known to be right. */
+static int load_config(struct cli *cli)
 {
-	if (argc > 2) {
-		usage(stderr);
+	cli->cfg = cfg_load(cli->cfg_path);
+	return cli->cfg ? 0 : -1;
+}
+
+static int cmd_routes(struct cli *cli, struct args *a)
+{
+	if (a->opt['j'])
+		cli->jgroups = json_array();
+	if (load_config(cli) == -1)
 		return EXIT_USAGE;
-	}
-	if (select_groups(cli, argc == 2 ? argv[1] : NULL, 1, 0) == -1)
+	if (select_groups(cli, a->nops ? a->ops[0] : NULL, 1, 0) == -1)
 		return EXIT_USAGE;
 	if (cloud_setup(cli) == -1)
 		return EXIT_ENVIRONMENT;
@@ -436,41 +558,23 @@ static int audit_takeover(struct cli *cli)
 	return ok ? 0 : EXIT_ENVIRONMENT;
 }
 
-static int cmd_takeover(struct cli *cli, int argc, char **argv)
+static int cmd_takeover(struct cli *cli, struct args *a)
 {
-	static const struct option opts[] = {
-	    {"force", no_argument, NULL, 'f'},
-	    {"all", no_argument, NULL, 'a'},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"yes", no_argument, NULL, 'y'},
-	    {NULL, 0, NULL, 0},
-	};
-	int force = 0, all = 0, dry_run = 0, yes = 0, ch, rc;
+	int force = a->opt['f'] != NULL, all = a->opt['a'] != NULL;
+	int dry_run = a->opt['n'] != NULL, yes = a->opt['y'] != NULL, rc;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+fany", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'y':
-			yes = 1;
-			break;
-		case 'n':
-			dry_run = 1;
-			break;
-		case 'f':
-			force = 1;
-			break;
-		case 'a':
-			all = 1;
-			break;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind > 1 || (all && argc - optind == 1)) {
-		usage(stderr);
+	if (all && a->nops == 1) {
+		fprintf(stderr, "vpc-failover takeover: a GROUP or --all, not both\n");
 		return EXIT_USAGE;
 	}
+	if (a->opt['j'] && !dry_run) {
+		/* A forced takeover asks on a terminal and tells a person what
+		 * it does: JSON is for what it would do. */
+		fprintf(stderr, "vpc-failover takeover: --json goes with --dry-run\n");
+		return EXIT_USAGE;
+	}
+	if (a->opt['j'])
+		cli->jgroups = json_array();
 	if (!force && !dry_run) {
 		fprintf(stderr,
 			"vpc-failover: takeover bypasses keepalived and points the "
@@ -478,7 +582,9 @@ static int cmd_takeover(struct cli *cli, int argc, char **argv)
 			"--dry-run to see what it would do\n");
 		return EXIT_USAGE;
 	}
-	if (select_groups(cli, optind < argc ? argv[optind] : NULL, all, 1) == -1)
+	if (load_config(cli) == -1)
+		return EXIT_USAGE;
+	if (select_groups(cli, a->nops ? a->ops[0] : NULL, all, 1) == -1)
 		return EXIT_USAGE;
 	/* Asked and logged before anything is looked up or changed. */
 	if (!dry_run && !yes && isatty(STDIN_FILENO) && confirm_takeover(cli) == -1)
@@ -712,51 +818,34 @@ static void sw_report_timeout(struct switchover *sw, unsigned timeout_s)
 	}
 }
 
-static int cmd_failover(struct cli *cli, int argc, char **argv)
+static int cmd_failover(struct cli *cli, struct args *a)
 {
-	static const struct option opts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"clear", no_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {NULL, 0, NULL, 0},
-	};
-	int all = 0, clear = strcmp(argv[0], "resume") == 0, ch, rc;
+	int all = a->opt['a'] != NULL, rc;
+	int clear = strcmp(a->cmd, "resume") == 0 || a->opt['C'] != NULL;
 	unsigned timeout_s = FAILOVER_TIMEOUT_S;
 	char *end;
 	json_t *reply = NULL;
 	struct switchover sw;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+act:", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'a':
-			all = 1;
-			break;
-		case 'c':
-			clear = 1;
-			break;
-		case 't':
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || v < 1 || v > 3600) {
-				fprintf(stderr,
-					"vpc-failover failover: --timeout '%s' is not a "
-					"number of seconds from 1 to 3600\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			timeout_s = (unsigned)v;
-			break;
-		default:
-			usage(stderr);
+	if (a->opt['t']) {
+		errno = 0;
+		unsigned long v = strtoul(a->opt['t'], &end, 10);
+		if (errno || *end || end == a->opt['t'] || v < 1 || v > 3600) {
+			fprintf(stderr,
+				"vpc-failover failover: --timeout '%s' is not a number "
+				"of seconds from 1 to 3600\n",
+				a->opt['t']);
 			return EXIT_USAGE;
 		}
+		timeout_s = (unsigned)v;
 	}
-	if (argc - optind > 1 || (all && argc - optind == 1)) {
-		usage(stderr);
+	if (all && a->nops == 1) {
+		fprintf(stderr, "vpc-failover %s: a GROUP or --all, not both\n", a->cmd);
 		return EXIT_USAGE;
 	}
-	const char *name = optind < argc ? argv[optind] : NULL;
+	const char *name = a->nops ? a->ops[0] : NULL;
+	if (load_config(cli) == -1)
+		return EXIT_USAGE;
 	if (select_groups(cli, name, all, 1) == -1)
 		return EXIT_USAGE;
 	if (name == NULL && !all)
@@ -841,16 +930,31 @@ static int cmd_failover(struct cli *cli, int argc, char **argv)
 
 static uint64_t cli_started_mono;
 
-static int cmd_notify(struct cli *cli, int argc, char **argv)
+static int cmd_notify(struct cli *cli, struct args *a)
 {
 	struct ka_event ev;
 	char err[512];
 	json_t *reply = NULL;
 	int down;
 
-	if (ka_parse_args(argc - 1, argv + 1, &ev, err, sizeof(err)) == -1) {
+	if (ka_parse_args(a->nops, a->ops, &ev, err, sizeof(err)) == -1) {
 		fprintf(stderr, "vpc-failover notify: %s; nothing recorded\n", err);
 		return EXIT_USAGE;
+	}
+	cli->cfg = cfg_load(cli->cfg_path);
+	if (cli->cfg == NULL) {
+		/* A keepalived transition must not be lost to a config typo:
+		 * deliver it through the default paths. */
+		fprintf(stderr,
+			"vpc-failover notify: %s has errors (above); using the default "
+			"control socket and state directory\n",
+			cli->cfg_path);
+		cli->cfg = xcalloc(1, sizeof(*cli->cfg));
+		snprintf(cli->cfg->daemon.control_socket,
+			 sizeof(cli->cfg->daemon.control_socket), "%s",
+			 CFG_CONTROL_SOCKET_DEFAULT);
+		snprintf(cli->cfg->daemon.state_dir, sizeof(cli->cfg->daemon.state_dir),
+			 "%s", CFG_STATE_DIR_DEFAULT);
 	}
 	ev.mono = cli_started_mono;
 	ev.wall = wall_s();
@@ -900,6 +1004,41 @@ static int cmd_notify(struct cli *cli, int argc, char **argv)
 	return EXIT_CONVERGED;
 }
 
+/* JSON for people and scripts: numbers rounded to what they mean. Seconds
+ * keep their milliseconds and no more (0.013, not the double's
+ * 0.012999999999999999); ratios (keys ending in _ratio) keep six decimals,
+ * as a retransmission ratio of 0.0004 still matters. */
+static void round_real(json_t *m, double scale)
+{
+	double d = json_real_value(m) * scale;
+
+	if (d > -9e15 && d < 9e15) /* exact in a double, fits a long long */
+		json_real_set(m, (double)(long long)(d + (d < 0 ? -0.5 : 0.5)) / scale);
+}
+
+static void round_reals(json_t *v, const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	if (json_is_real(v))
+		round_real(v, n >= 6 && strcmp(key + n - 6, "_ratio") == 0 ? 1e6 : 1e3);
+	else if (json_is_object(v))
+		json_object_foreach(v, k, m) round_reals(m, k);
+	else if (json_is_array(v))
+		json_array_foreach(v, i, m) round_reals(m, key);
+}
+
+static void print_json(json_t *v)
+{
+	round_reals(v, NULL);
+	/* 15 digits print a rounded double as its shortest form. */
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+	putchar('\n');
+}
+
 static const char *ago(int64_t when, char *buf, size_t n)
 {
 	if (when <= 0)
@@ -922,8 +1061,13 @@ static void print_status(json_t *st)
 	size_t i;
 	char buf[64];
 
-	printf("vpc-failoverd pid %lld, config %s, credentials from %s\n",
+	/* A daemon older than the CLI (an upgrade not yet restarted) says so. */
+	const char *ver = json_string_value(json_object_get(d, "version"));
+	int same = ver && strcmp(ver, vpcf_version) == 0;
+	printf("vpc-failoverd %s pid %lld%s%s%s, config %s, credentials from %s\n",
+	       ver ? ver : "(version unknown)",
 	       (long long)json_integer_value(json_object_get(d, "pid")),
+	       same ? "" : " (this CLI is ", same ? "" : vpcf_version, same ? "" : ")",
 	       json_string_value(json_object_get(d, "config")),
 	       json_string_value(json_object_get(d, "credentials")));
 	printf("instance %s in %s, primary ENI %s; EC2 requests %lld (%lld retries, %lld "
@@ -1022,22 +1166,20 @@ static void print_status(json_t *st)
 	}
 }
 
-static int cmd_status(struct cli *cli, int argc, char **argv)
+static int cmd_status(struct cli *cli, struct args *a)
 {
 	json_t *reply = NULL, *req;
-	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int json = a->opt['j'] != NULL;
 
-	if (argc > 2 || (argc == 2 && !json)) {
-		usage(stderr);
+	if (load_config(cli) == -1)
 		return EXIT_USAGE;
-	}
 	req = json_pack("{s:s}", "cmd", "status");
 	if (daemon_ask(cli, "status", req, &reply) != 0)
 		return EXIT_ENVIRONMENT;
 	if (json) {
 		json_object_del(reply, "ok");
-		json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		putchar('\n');
+		json_object_set_new(reply, "schema_version", json_integer(1));
+		print_json(reply);
 	} else {
 		print_status(reply);
 	}
@@ -1046,15 +1188,22 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 }
 
 /* mackerel-agent runs this every minute: per-minute rates against the
- * previous run's counters in the state file. A broken state file is
- * reported and replaced; the rates come back on the next run. */
-static int print_mackerel(struct cli *cli, json_t *snap, const char *state_path)
+ * previous run's counters in the state file: --state, else in
+ * $MACKEREL_PLUGIN_WORKDIR (go-mackerel-plugin's convention, for an agent
+ * that is not root), else in state_dir. A broken state file is reported
+ * and replaced. A state that cannot be kept is an error: nothing is
+ * printed, as the rates would silently be missing from every run. */
+static int print_mackerel(struct cli *cli, json_t *snap, const char *state_path,
+			  const char *prefix)
 {
+	const char *wd = getenv("MACKEREL_PLUGIN_WORKDIR");
 	char err[512];
-	char *path = state_path
-			 ? xstrdup(state_path)
+	char *path = state_path ? xstrdup(state_path)
+		     : wd && *wd
+			 ? xasprintf("%s/mackerel-plugin-%s.json", wd, prefix)
 			 : xasprintf("%s/%s", cli->cfg->daemon.state_dir, MKR_STATE_FILE);
 	json_t *prev = NULL, *next = NULL;
+	int rc = EXIT_CONVERGED;
 
 	if (mkr_state_load(path, &prev, err, sizeof(err)) == -1)
 		fprintf(stderr,
@@ -1062,71 +1211,66 @@ static int print_mackerel(struct cli *cli, json_t *snap, const char *state_path)
 			"is replaced)\n",
 			path, err);
 	char *text = mkr_render(snap, prev, &next);
-	fputs(text, stdout);
-	if (mkr_state_save(path, next, err, sizeof(err)) == -1)
+	if (mkr_state_save(path, next, err, sizeof(err)) == -1) {
 		fprintf(stderr,
-			"vpc-failover metrics: cannot save the state file: %s (no rates "
-			"next time)\n",
+			"vpc-failover metrics: cannot keep the state file: %s; no "
+			"metrics printed (set MACKEREL_PLUGIN_WORKDIR to a directory "
+			"this user may write, or pass --state FILE)\n",
 			err);
+		rc = EXIT_ENVIRONMENT;
+		goto out;
+	}
+	char *out = mkr_reprefix(text, prefix);
+	fputs(out, stdout);
+	free(out);
+out:
 	free(text);
 	free(path);
 	json_decref(prev);
 	json_decref(next);
-	return EXIT_CONVERGED;
+	return rc;
 }
 
-static int cmd_metrics(struct cli *cli, int argc, char **argv)
+static int cmd_metrics(struct cli *cli, struct args *a)
 {
-	static const struct option opts[] = {
-	    {"format", required_argument, NULL, 'f'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"state", required_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *format = NULL, *state_path = NULL, *meta;
-	int json = 0, ch, rc = EXIT_ENVIRONMENT;
+	const char *format = a->opt['f'], *state_path = a->opt['s'], *meta;
+	const char *prefix = a->opt['P'] ? a->opt['P'] : MKR_PREFIX;
+	int json = a->opt['j'] != NULL, rc = EXIT_ENVIRONMENT;
 	json_t *reply = NULL, *req, *snap;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			format = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 's':
-			state_path = optarg;
-			break;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc || (json && format) ||
-	    (format && strcmp(format, "prometheus") != 0 &&
-	     strcmp(format, "mackerel") != 0)) {
+	if ((json && format) || (format && strcmp(format, "prometheus") != 0 &&
+				 strcmp(format, "mackerel") != 0)) {
 		fprintf(stderr,
 			"vpc-failover metrics: want [--format=prometheus|mackerel] "
 			"or --json\n");
 		return EXIT_USAGE;
 	}
 	int mackerel = format && strcmp(format, "mackerel") == 0;
-	if (state_path && !mackerel) {
-		fprintf(stderr, "vpc-failover metrics: --state goes with "
-				"--format=mackerel\n");
+	if ((state_path || a->opt['P']) && !mackerel) {
+		fprintf(stderr,
+			"vpc-failover metrics: --state and --metric-key-prefix go "
+			"with --format=mackerel\n");
+		return EXIT_USAGE;
+	}
+	if (!mkr_prefix_ok(prefix)) {
+		fprintf(stderr,
+			"vpc-failover metrics: --metric-key-prefix '%s': want 1 to %d of "
+			"[-a-zA-Z0-9_]\n",
+			prefix, MKR_COMPONENT_MAX - 1);
 		return EXIT_USAGE;
 	}
 	/* The graph definitions do not depend on the daemon (go-mackerel-plugin
 	 * treats any non-empty value as set). */
 	meta = getenv("MACKEREL_AGENT_PLUGIN_META");
 	if (mackerel && meta && *meta) {
-		char *text = mkr_meta();
-		fputs(text, stdout);
+		char *text = mkr_meta(), *out = mkr_reprefix(text, prefix);
+		fputs(out, stdout);
+		free(out);
 		free(text);
 		return EXIT_CONVERGED;
 	}
+	if (load_config(cli) == -1)
+		return EXIT_USAGE;
 	req = json_pack("{s:s}", "cmd", "metrics");
 	if (daemon_ask(cli, "metrics", req, &reply) != 0)
 		return EXIT_ENVIRONMENT;
@@ -1136,10 +1280,10 @@ static int cmd_metrics(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		json_dumpf(snap, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		putchar('\n');
+		json_object_set_new(snap, "schema_version", json_integer(1));
+		print_json(snap);
 	} else if (mackerel) {
-		rc = print_mackerel(cli, snap, state_path);
+		rc = print_mackerel(cli, snap, state_path, prefix);
 		goto out;
 	} else {
 		char *text = nmp_render(snap);
@@ -1156,19 +1300,227 @@ out:
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(struct cli *, int, char **);
-} commands[] = {
-    {"routes", cmd_routes},   {"takeover", cmd_takeover}, {"notify", cmd_notify},
-    {"status", cmd_status},   {"metrics", cmd_metrics},	  {"failover", cmd_failover},
-    {"resume", cmd_failover},
+static int cmd_doctor(struct cli *cli, struct args *a)
+{
+	/* doctor reads and reports the configuration itself: a broken one is
+	 * its first FAIL line, not a reason to stop. */
+	return doctor_main(cli->cfg_path, a->opt['k'], a->opt['j'] != NULL);
+}
+
+/* Every command's own options; the global ones (c, v, h, V) are added to
+ * each, so option characters here must differ from those. */
+static const struct option takeover_opts[] = {
+    {"json", no_argument, NULL, 'j'}, {"force", no_argument, NULL, 'f'},
+    {"all", no_argument, NULL, 'a'},  {"dry-run", no_argument, NULL, 'n'},
+    {"yes", no_argument, NULL, 'y'},  {NULL, 0, NULL, 0},
 };
+static const struct option failover_opts[] = {
+    {"all", no_argument, NULL, 'a'},
+    {"clear", no_argument, NULL, 'C'},
+    {"timeout", required_argument, NULL, 't'},
+    {NULL, 0, NULL, 0},
+};
+static const struct option json_opts[] = {
+    {"json", no_argument, NULL, 'j'},
+    {NULL, 0, NULL, 0},
+};
+static const struct option metrics_opts[] = {
+    {"metric-key-prefix", required_argument, NULL, 'P'},
+    {"format", required_argument, NULL, 'f'},
+    {"json", no_argument, NULL, 'j'},
+    {"state", required_argument, NULL, 's'},
+    {NULL, 0, NULL, 0},
+};
+static const struct option doctor_opts[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"keepalived-conf", required_argument, NULL, 'k'},
+    {NULL, 0, NULL, 0},
+};
+static const struct option no_opts[] = {
+    {NULL, 0, NULL, 0},
+};
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct cli *, struct args *);
+	const char *shortopts; /* getopt's, without the global ones */
+	const struct option *longopts;
+	int min_ops, max_ops; /* operands; max -1: the command checks them */
+	int data_ops;	      /* options only before the operands, which are
+				 data ("notify ... MASTER -1" is a bad priority) */
+	const char *synopsis; /* after "vpc-failover " */
+	const char *help;
+} commands[] = {
+    {"notify", cmd_notify, "", no_opts, 0, -1, 1, "notify TYPE NAME STATE PRIORITY",
+     "keepalived's notify hook: hand a VRRP transition to vpc-failoverd over the\n"
+     "control socket, or record it in state_dir when the daemon is down.\n"
+     "TYPE is INSTANCE or GROUP; keepalived appends all four arguments to\n"
+     "  notify \"/usr/sbin/vpc-failover notify\"\n"},
+    {"status", cmd_status, "", json_opts, 0, 0, 0, "status [--json]",
+     "The daemon's view: each group's state, phase, route tables and timings.\n"
+     "  --json   the same as JSON (schema in vpc-failover(8))\n"},
+    {"metrics", cmd_metrics, "", metrics_opts, 0, 0, 0,
+     "metrics [--format=prometheus|mackerel] [--json] [--state FILE]\n"
+     "        [--metric-key-prefix PREFIX]",
+     "The daemon's metrics snapshot.\n"
+     "  --format=prometheus   Prometheus text (the default)\n"
+     "  --format=mackerel     mackerel-agent plugin lines, rates from a state "
+     "file\n"
+     "  --state FILE          that state file (default:\n"
+     "                        $MACKEREL_PLUGIN_WORKDIR/mackerel-plugin-PREFIX.json,\n"
+     "                        else state_dir/mackerel-state.json); one that cannot\n"
+     "                        be written is an error (exit 3), not partial output\n"
+     "  --metric-key-prefix PREFIX   metric and graph names under PREFIX.\n"
+     "                        (default vpc-failover)\n"
+     "  --json                the snapshot as JSON\n"},
+    {"routes", cmd_routes, "", json_opts, 0, 1, 0, "routes [--json] [GROUP]",
+     "Where each destination of the group (default: all) points now, asked of\n"
+     "EC2 directly: works while the daemon is down.\n"
+     "  --json   the same as JSON (docs/json.md)\n"},
+    {"failover", cmd_failover, "at:", failover_opts, 0, 1, 0,
+     "failover [--timeout S] [--clear] [GROUP | --all]",
+     "Planned switchover, on the MASTER: demote this node through keepalived\n"
+     "(the group's track_file), then wait until every route table points at the\n"
+     "peer.\n"
+     "  -t, --timeout S   give up after S seconds, 1..3600 (default 60)\n"
+     "      --clear       undo the demotion (the same as resume)\n"
+     "  -a, --all         every group with a track_file\n"},
+    {"resume", cmd_failover, "a", failover_opts, 0, 1, 0, "resume [GROUP | --all]",
+     "Undo a planned switchover's demotion (the group's track_file back to 0).\n"
+     "  -a, --all   every group with a track_file\n"},
+    {"takeover", cmd_takeover, "fany", takeover_opts, 0, 1, 0,
+     "takeover --force|--dry-run [--yes] [--json] [GROUP | --all]",
+     "Point the group's routes at this node now, bypassing keepalived (emergency\n"
+     "use), asked of EC2 directly.\n"
+     "  -f, --force     do it; asks for \"yes\" on a terminal\n"
+     "  -y, --yes       do not ask\n"
+     "  -n, --dry-run   what it would change, and whether IAM allows it\n"
+     "                  (DryRun=true writes; nothing changes)\n"
+     "      --json      with --dry-run: the result as JSON (docs/json.md)\n"
+     "  -a, --all       every group\n"},
+    {"doctor", cmd_doctor, "k:", doctor_opts, 0, 0, 0,
+     "doctor [--json] [--keepalived-conf FILE]",
+     "Check the live setup end to end, one line per check, each problem with\n"
+     "its fix; exit 1 if any check FAILs.\n"
+     "  -k, --keepalived-conf FILE   keepalived's configuration\n"
+     "                               (default " DOCTOR_KA_CONF_DEFAULT ")\n"
+     "      --json                  the checks as JSON (docs/json.md)\n"},
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void command_help(const struct command *c)
+{
+	printf("usage: vpc-failover [-c FILE] [-v] %s\n\n%s\n"
+	       "global options (before or after the command): -c, --config FILE; "
+	       "-v, --verbose;\n-h, --help; -V, --version. See vpc-failover(8).\n",
+	       c->synopsis, c->help);
+}
+
+/* The value of the long option tok ("--name" or "--name=value") names, or
+ * 0. */
+static int long_val(const struct option *lo, const char *tok)
+{
+	size_t n = strcspn(tok + 2, "=");
+
+	for (; lo->name; lo++)
+		if (strlen(lo->name) == n && strncmp(lo->name, tok + 2, n) == 0)
+			return lo->val;
+	return 0;
+}
+
+static const struct option global_opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+};
+#define GLOBAL_SHORTOPTS "c:vhV"
+
+/* Options of argv (argv[0]: the program, or the command's name): the
+ * global ones and, with cmd, the command's own, anywhere among the
+ * operands. Without cmd, parsing stops at the first operand (the command).
+ * A wrong option is named on stderr: -1. */
+static int parse_options(struct cli *cli, struct args *a, const struct command *cmd,
+			 int argc, char **argv)
+{
+	struct option lo[16];
+	char so[32];
+	size_t n = 0;
+	int ch;
+
+	for (size_t i = 0; i < ARRAY_SIZE(global_opts); i++)
+		lo[n++] = global_opts[i];
+	for (size_t i = 0; cmd && cmd->longopts[i].name && n < ARRAY_SIZE(lo) - 1; i++)
+		lo[n++] = cmd->longopts[i];
+	memset(&lo[n], 0, sizeof(lo[n]));
+	/* "+": stop at the command (or at notify's data); ":": report a
+	 * missing argument as ':'. */
+	snprintf(so, sizeof(so), "%s:" GLOBAL_SHORTOPTS "%s",
+		 cmd == NULL || cmd->data_ops ? "+" : "", cmd ? cmd->shortopts : "");
+	optind = 0; /* glibc: start afresh, the mode may have changed */
+	opterr = 0; /* our own messages, naming the command */
+	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cli->cfg_path = optarg;
+			break;
+		case 'v':
+			cli->verbose++;
+			break;
+		case 'h':
+			a->help = 1;
+			break;
+		case 'V':
+			a->version = 1;
+			break;
+		case '?':
+		case ':': {
+			/* A long option is named as typed, without its value.
+			 * An unknown one leaves optopt 0; a short one inside a
+			 * bundle ("-yq") leaves optind on its own word, so the
+			 * word before is not it. */
+			const char *tok = argv[optind - 1];
+			char name[64];
+			int is_long =
+			    strncmp(tok, "--", 2) == 0 &&
+			    (ch == ':' || optopt == 0 || long_val(lo, tok) == optopt);
+			if (is_long)
+				snprintf(name, sizeof(name), "%.*s",
+					 (int)strcspn(tok, "="), tok);
+			else
+				snprintf(name, sizeof(name), "-%c", optopt);
+			fprintf(stderr,
+				"vpc-failover%s%s: %s '%s' (see vpc-failover%s%s "
+				"--help)\n",
+				cmd ? " " : "", cmd ? cmd->name : "",
+				ch == ':'		 ? "option needs an argument:"
+				: is_long && optopt != 0 ? "option takes no argument:"
+							 : "unknown option",
+				name, cmd ? " " : "", cmd ? cmd->name : "");
+			return -1;
+		}
+		default:
+			a->opt[ch & 127] = optarg ? optarg : "";
+		}
+	}
+	a->ops = argv + optind;
+	a->nops = argc - optind;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
 	struct cli cli;
-	int ch, verbose = 0, rc = EXIT_USAGE;
+	struct args a;
+	const struct command *cmd;
+	int rc;
 
 	/* keepalived forks notify scripts without waiting for them: on a busy
 	 * machine one may reach main() after a later one, so the fork orders
@@ -1178,63 +1530,72 @@ int main(int argc, char **argv)
 	 * dump, never readable by another process of the same user. */
 	prctl(PR_SET_DUMPABLE, 0);
 	memset(&cli, 0, sizeof(cli));
+	memset(&a, 0, sizeof(a));
 	cli.cfg_path = CFG_PATH_DEFAULT;
-	while ((ch = getopt(argc, argv, "+c:vh")) != -1) {
-		switch (ch) {
-		case 'c':
-			cli.cfg_path = optarg;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'h':
+	if (parse_options(&cli, &a, NULL, argc, argv) == -1)
+		return EXIT_USAGE;
+	if (a.version) {
+		printf("vpc-failover %s\n", vpcf_version);
+		return 0;
+	}
+	if (a.nops == 0) {
+		if (a.help) {
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
 		}
-	}
-	argc -= optind;
-	argv += optind;
-	log_init("vpc-failover", 1,
-		 verbose > 1 ? LOG_LVL_DEBUG
-		 : verbose   ? LOG_LVL_INFO
-			     : LOG_LVL_WARN);
-	if (argc == 0) {
-		usage(stderr);
+		fprintf(stderr, "vpc-failover: no command given (see vpc-failover "
+				"--help)\n");
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[0], "doctor") == 0) /* loads and reports the config itself */
-		return doctor_main(cli.cfg_path, argc, argv);
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-		if (strcmp(argv[0], commands[i].name) != 0)
-			continue;
-		cli.cfg = cfg_load(cli.cfg_path);
-		if (cli.cfg == NULL && strcmp(argv[0], "notify") == 0) {
-			/* A keepalived transition must not be lost to a config typo:
-			 * deliver it through the default paths. */
-			fprintf(stderr,
-				"vpc-failover notify: %s has errors (above); using the "
-				"default control socket and state directory\n",
-				cli.cfg_path);
-			cli.cfg = xcalloc(1, sizeof(*cli.cfg));
-			snprintf(cli.cfg->daemon.control_socket,
-				 sizeof(cli.cfg->daemon.control_socket), "%s",
-				 CFG_CONTROL_SOCKET_DEFAULT);
-			snprintf(cli.cfg->daemon.state_dir,
-				 sizeof(cli.cfg->daemon.state_dir), "%s",
-				 CFG_STATE_DIR_DEFAULT);
-		}
-		if (cli.cfg == NULL)
-			return EXIT_USAGE;
-		rc = commands[i].fn(&cli, argc, argv);
-		cloud_teardown();
-		free(cli.groups);
-		cfg_free(cli.cfg);
-		return rc;
+	/* "help [COMMAND]", and "--help COMMAND" as people type it too. */
+	int help_cmd = strcmp(a.ops[0], "help") == 0;
+	if (help_cmd && a.nops > 2) {
+		fprintf(stderr, "vpc-failover help: one command at a time\n");
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "vpc-failover: unknown command '%s'\n", argv[0]);
-	usage(stderr);
-	return EXIT_USAGE;
+	if (help_cmd && a.nops == 1) {
+		usage(stdout);
+		return 0;
+	}
+	a.cmd = a.ops[help_cmd];
+	if ((cmd = find_command(a.cmd)) == NULL) {
+		fprintf(stderr, "vpc-failover: unknown command '%s' (commands:", a.cmd);
+		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+			fprintf(stderr, " %s", commands[i].name);
+		fprintf(stderr, " help)\n");
+		return EXIT_USAGE;
+	}
+	if (help_cmd || a.help) {
+		command_help(cmd);
+		return 0;
+	}
+	if (parse_options(&cli, &a, cmd, a.nops, a.ops) == -1)
+		return EXIT_USAGE;
+	if (a.version) {
+		printf("vpc-failover %s\n", vpcf_version);
+		return 0;
+	}
+	if (a.help) {
+		command_help(cmd);
+		return 0;
+	}
+	if (a.nops < cmd->min_ops || (cmd->max_ops >= 0 && a.nops > cmd->max_ops)) {
+		if (a.nops < cmd->min_ops)
+			fprintf(stderr, "vpc-failover %s: missing argument\n", cmd->name);
+		else
+			fprintf(stderr, "vpc-failover %s: unexpected argument '%s'\n",
+				cmd->name, a.ops[cmd->max_ops]);
+		fprintf(stderr, "usage: vpc-failover [-c FILE] [-v] %s\n", cmd->synopsis);
+		return EXIT_USAGE;
+	}
+	log_init("vpc-failover", 1,
+		 cli.verbose > 1 ? LOG_LVL_DEBUG
+		 : cli.verbose	 ? LOG_LVL_INFO
+				 : LOG_LVL_WARN);
+	rc = cmd->fn(&cli, &a);
+	cloud_teardown();
+	json_decref(cli.jgroups);
+	free(cli.groups);
+	cfg_free(cli.cfg);
+	return rc;
 }

@@ -13,7 +13,6 @@
  * (denied) and which change nothing. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -70,7 +69,8 @@ struct probe {
 };
 
 struct doc {
-	FILE *out; /* where the lines go: stdout */
+	FILE *out;	/* where the lines go: stdout */
+	json_t *checks; /* --json: the checks, printed at the end instead */
 	const char *cfg_path;
 	const char *ka_path;
 	struct cfg *cfg;
@@ -103,15 +103,22 @@ static void say(struct doc *d, enum verdict v, const char *fmt, ...)
 static void say(struct doc *d, enum verdict v, const char *fmt, ...)
 {
 	static const char *const label[] = {"ok", "info", "WARN", "FAIL"};
+	static const char *const json_label[] = {"ok", "info", "warn", "fail"};
 	char msg[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	d->n[v]++;
+	if (d->checks) {
+		json_array_append_new(
+		    d->checks,
+		    json_pack("{s:s, s:s}", "verdict", json_label[v], "message", msg));
+		return;
+	}
 	fprintf(d->out, "%-4s  %s\n", label[v], msg);
 	fflush(d->out);
-	d->n[v]++;
 }
 
 /* ---- the event loop, step by step ---- */
@@ -1337,12 +1344,6 @@ static void check_daemon(struct doc *d)
 
 /* ---- main ---- */
 
-static void usage(void)
-{
-	fprintf(stderr,
-		"usage: vpc-failover [-c FILE] doctor [--keepalived-conf FILE]\n");
-}
-
 static void doc_free(struct doc *d)
 {
 	for (size_t i = 0; i < d->ntables; i++)
@@ -1352,32 +1353,17 @@ static void doc_free(struct doc *d)
 	cfg_free(d->cfg);
 }
 
-int doctor_main(const char *cfg_path, int argc, char **argv)
+int doctor_main(const char *cfg_path, const char *ka_path, int json)
 {
-	static const struct option opts[] = {
-	    {"keepalived-conf", required_argument, NULL, 'k'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct doc d;
-	int ch, cloud = 0;
+	int cloud = 0;
 	ssize_t n;
 
 	memset(&d, 0, sizeof(d));
 	d.out = stdout;
 	d.cfg_path = cfg_path;
-	d.ka_path = DOCTOR_KA_CONF_DEFAULT;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+k:", opts, NULL)) != -1) {
-		if (ch != 'k') {
-			usage();
-			return 2;
-		}
-		d.ka_path = optarg;
-	}
-	if (optind != argc) {
-		usage();
-		return 2;
-	}
+	d.ka_path = ka_path ? ka_path : DOCTOR_KA_CONF_DEFAULT;
+	d.checks = json ? json_array() : NULL;
 	/* Where this binary is: the notify path to suggest. */
 	n = readlink("/proc/self/exe", d.self, sizeof(d.self) - 1);
 	d.self[n > 0 ? n : 0] = '\0';
@@ -1410,8 +1396,19 @@ int doctor_main(const char *cfg_path, int argc, char **argv)
 	check_keepalived_running(&d);
 	check_daemon(&d);
 out:
-	fprintf(d.out, "doctor: %u ok, %u info, %u WARN, %u FAIL\n", d.n[V_OK],
-		d.n[V_INFO], d.n[V_WARN], d.n[V_FAIL]);
+	if (d.checks) {
+		json_t *o =
+		    json_pack("{s:i, s:b, s:o, s:{s:i, s:i, s:i, s:i}}", "schema_version",
+			      1, "ok", d.n[V_FAIL] == 0, "checks", d.checks, "summary",
+			      "ok", (int)d.n[V_OK], "info", (int)d.n[V_INFO], "warn",
+			      (int)d.n[V_WARN], "fail", (int)d.n[V_FAIL]);
+		json_dumpf(o, d.out, JSON_INDENT(2));
+		fputc('\n', d.out);
+		json_decref(o);
+	} else {
+		fprintf(d.out, "doctor: %u ok, %u info, %u WARN, %u FAIL\n", d.n[V_OK],
+			d.n[V_INFO], d.n[V_WARN], d.n[V_FAIL]);
+	}
 	if (cloud) {
 		ec2_fini();
 		auth_fini();

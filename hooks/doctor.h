@@ -7,9 +7,11 @@
 
 #define DOCTOR_KA_CONF_DEFAULT "/etc/keepalived/keepalived.conf"
 
-/* Run "doctor [--keepalived-conf FILE]" (argv[0] is "doctor") against the
- * configuration at cfg_path, printing one line per check to stdout.
- * Returns the exit code: 0 no FAIL, 1 some FAIL, 2 usage error. */
-int doctor_main(const char *cfg_path, int argc, char **argv);
+/* Check the setup of the configuration at cfg_path against keepalived.conf
+ * at ka_path (NULL: DOCTOR_KA_CONF_DEFAULT), printing one line per check to
+ * stdout, or with json one JSON object at the end (docs/json.md). The CLI
+ * has checked the arguments. Returns the exit code: 0 no FAIL, 1 some
+ * FAIL. */
+int doctor_main(const char *cfg_path, const char *ka_path, int json);
 
 #endif

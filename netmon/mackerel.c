@@ -63,6 +63,40 @@ void mkr_sanitize(const char *in, char *out, size_t outsz)
 	out[i] = '\0';
 }
 
+int mkr_prefix_ok(const char *prefix)
+{
+	char clean[MKR_COMPONENT_MAX];
+
+	mkr_sanitize(prefix, clean, sizeof(clean));
+	return prefix && prefix[0] && strcmp(clean, prefix) == 0;
+}
+
+char *mkr_reprefix(const char *text, const char *prefix)
+{
+	static const char old[] = MKR_PREFIX ".";
+	size_t ol = sizeof(old) - 1, pl = strlen(prefix), n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = text; (p = strstr(p, old)) != NULL; p += ol)
+		n++;
+	/* Room for every match: the longest prefix is shorter than a line. */
+	o = out = xmalloc(strlen(text) + n * (pl + 1) + 1);
+	for (p = text; *p;) {
+		if (strncmp(p, old, ol) == 0 &&
+		    (p == text || p[-1] == '\n' || p[-1] == '"')) {
+			memcpy(o, prefix, pl);
+			o += pl;
+			*o++ = '.';
+			p += ol;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /* A full metric name from a format of already sanitized components. */
 __attribute__((format(printf, 3, 4))) static int mkname(char *out, size_t n,
 							const char *fmt, ...)

@@ -29,6 +29,14 @@ char *mkr_meta(void);
  * '_', cut to MKR_COMPONENT_MAX - 1 (and outsz - 1) characters; "" gives
  * "_". */
 void mkr_sanitize(const char *in, char *out, size_t outsz);
+/* A metric key prefix (go-mackerel-plugin's -metric-key-prefix) is one
+ * name component: 1 to MKR_COMPONENT_MAX - 1 characters of [-a-zA-Z0-9_].
+ * 1 if prefix is one. */
+int mkr_prefix_ok(const char *prefix);
+/* text (mkr_render's lines or mkr_meta's definitions) with every name's
+ * MKR_PREFIX replaced by prefix, which mkr_prefix_ok accepted (caller
+ * frees). Names start a line or a JSON string. */
+char *mkr_reprefix(const char *text, const char *prefix);
 /* A state file's contents, checked: {"time": T, "values": {NAME: N >= 0}}.
  * NULL with the reason in err. */
 json_t *mkr_state_parse(const char *text, size_t len, char *err, size_t errsz);

@@ -10,6 +10,7 @@
  * watched by our ev loop and MHD_run() is called when it is readable or when
  * MHD's own timeout (MHD_get_timeout) expires. Scrapes therefore run on the
  * loop's thread and read the daemon's state without locks. */
+#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -21,8 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/cfg.h"
 #include "daemon/ev.h"
 #include "daemon/log.h"
 #include "daemon/util.h"
@@ -33,10 +36,12 @@
 
 enum fam_id {
 	F_UP,
+	F_BUILD_INFO,
 	F_GROUP_STATE,
 	F_TRANSITIONS,
 	F_ROUTE_UPDATES,
 	F_CONVERGENCE,
+	F_CONVERGENCE_HIST,
 	F_SETTLE,
 	F_LATE_WRITES,
 	F_FLIPS,
@@ -51,15 +56,25 @@ enum fam_id {
 	F_ZONE_TCP_RATIO,
 	F_NETMON_COLLECTIONS,
 	F_NETMON_LOST,
+	F_PROC_START,
+	F_PROC_CPU,
+	F_PROC_RSS,
+	F_PROC_VSZ,
+	F_PROC_FDS,
+	F_PROC_MAX_FDS,
 	F_COUNT,
 };
 
 static const struct {
 	const char *name;
-	int counter; /* else gauge */
+	int counter; /* 1 counter, 2 histogram, else gauge */
 	const char *help;
 } defs[F_COUNT] = {
-    [F_UP] = {"vpc_failover_up", 0, "1 while vpc-failoverd runs and answers scrapes."},
+    [F_UP] = {"vpc_failover_up", 0,
+	      "1 when vpc-failoverd can act on a failover (it knows this "
+	      "instance's identity); 0 while it waits for instance metadata."},
+    [F_BUILD_INFO] = {"vpc_failover_build_info", 0,
+		      "Always 1; the version label is the running daemon's."},
     [F_GROUP_STATE] = {"vpc_failover_group_state", 0,
 		       "keepalived state of the failover group: 1 for the current "
 		       "state, 0 for the others (UNKNOWN before the first event)."},
@@ -73,6 +88,10 @@ static const struct {
 		       "Last failover of the group: seconds from the keepalived "
 		       "transition until every route table pointed at this node. "
 		       "Absent before the first failover."},
+    [F_CONVERGENCE_HIST] = {"vpc_failover_convergence_duration_seconds", 2,
+			    "Failovers of the group since the daemon started, by seconds "
+			    "from the keepalived transition until every route table "
+			    "pointed at this node."},
     [F_SETTLE] = {"vpc_failover_settle_seconds", 0,
 		  "Last failover of the group: seconds from the keepalived transition "
 		  "until the settle checks found every route table still pointing at "
@@ -120,6 +139,15 @@ static const struct {
     [F_NETMON_LOST] = {"vpc_failover_netmon_lost_events_total", 1,
 		       "Times the kernel dropped netlink events for the network "
 		       "monitor (ENOBUFS); each was followed by a full re-dump."},
+    /* The names and meanings of the Prometheus client libraries. */
+    [F_PROC_START] = {"process_start_time_seconds", 0,
+		      "Start time of the process since unix epoch in seconds."},
+    [F_PROC_CPU] = {"process_cpu_seconds_total", 1,
+		    "Total user and system CPU time spent in seconds."},
+    [F_PROC_RSS] = {"process_resident_memory_bytes", 0, "Resident memory size in bytes."},
+    [F_PROC_VSZ] = {"process_virtual_memory_bytes", 0, "Virtual memory size in bytes."},
+    [F_PROC_FDS] = {"process_open_fds", 0, "Number of open file descriptors."},
+    [F_PROC_MAX_FDS] = {"process_max_fds", 0, "Maximum number of open file descriptors."},
 };
 
 struct fam {
@@ -197,33 +225,35 @@ static int fmt_value(json_t *v, int counter, char *out, size_t n)
 
 /* Add one sample; labels are NULL-terminated name, value pairs. Label values
  * that are not strings skip the sample. */
-static void sample(struct render *r, enum fam_id id, json_t *value, ...)
+static void vsample(struct render *r, enum fam_id id, const char *suffix, json_t *value,
+		    va_list ap)
 {
 	struct fam *f = &r->f[id];
 	struct buf lb;
 	char num[64];
 	const char *k;
-	va_list ap;
 	int bad = 0;
 
-	if (fmt_value(value, defs[id].counter, num, sizeof(num)) == -1)
+	if (fmt_value(value, defs[id].counter != 0, num, sizeof(num)) == -1)
 		return;
 	buf_init(&lb, LABELS_MAX);
-	va_start(ap, value);
+	/* A histogram's _bucket, _sum and _count are series of one family:
+	 * the suffix is part of what must not repeat. */
+	buf_append(&lb, suffix, strlen(suffix));
+	size_t lstart = lb.len;
 	while ((k = va_arg(ap, const char *)) != NULL) {
 		const char *v = va_arg(ap, const char *);
 		if (v == NULL) {
 			bad = 1;
 			continue;
 		}
-		buf_append(&lb, lb.len ? "," : "{", 1);
+		buf_append(&lb, lb.len > lstart ? "," : "{", 1);
 		buf_append(&lb, k, strlen(k));
 		buf_append(&lb, "=\"", 2);
 		bad |= esc_label(&lb, v) == -1;
 		bad |= buf_append(&lb, "\"", 1) == -1;
 	}
-	va_end(ap);
-	if (lb.len)
+	if (lb.len > lstart)
 		bad |= buf_append(&lb, "}", 1) == -1;
 	if (bad || f->nseen >= SEEN_MAX)
 		goto out;
@@ -242,9 +272,58 @@ out:
 	buf_free(&lb);
 }
 
+static void sample(struct render *r, enum fam_id id, json_t *value, ...)
+{
+	va_list ap;
+
+	va_start(ap, value);
+	vsample(r, id, "", value, ap);
+	va_end(ap);
+}
+
+/* One series of a histogram family: suffix "_bucket", "_sum" or "_count". */
+static void hsample(struct render *r, enum fam_id id, const char *suffix, json_t *value,
+		    ...)
+{
+	va_list ap;
+
+	va_start(ap, value);
+	vsample(r, id, suffix, value, ap);
+	va_end(ap);
+}
+
 static const char *str(json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+/* {"group", "buckets": [[le, count]...] (cumulative, +Inf as null), "sum",
+ * "count"}. */
+static void render_histogram(struct render *r, json_t *h)
+{
+	const char *name = str(h, "group");
+	json_t *b;
+	size_t i;
+
+	if (name == NULL)
+		return;
+	json_array_foreach(json_object_get(h, "buckets"), i, b)
+	{
+		json_t *le = json_array_get(b, 0);
+		char les[64];
+		if (json_is_null(le))
+			snprintf(les, sizeof(les), "+Inf");
+		else if (json_is_number(le))
+			fmt_double(json_number_value(le), les, sizeof(les));
+		else
+			continue;
+		hsample(r, F_CONVERGENCE_HIST, "_bucket", json_array_get(b, 1), "group",
+			name, "le", les, NULL);
+	}
+	hsample(r, F_CONVERGENCE_HIST, "_sum", json_object_get(h, "sum"), "group", name,
+		NULL);
+	hsample(r, F_CONVERGENCE_HIST, "_count", json_object_get(h, "count"), "group",
+		name, NULL);
 }
 
 static void render_group(struct render *r, json_t *g)
@@ -319,7 +398,14 @@ char *nmp_render(json_t *snap)
 	buf_init(&out, NMP_TEXT_MAX);
 
 	sample(&r, F_UP, json_object_get(snap, "up"), NULL);
+	/* An info metric (value 1, facts as labels): join it on instance to
+	 * see which version each node runs. */
+	json_t *one = json_integer(1);
+	sample(&r, F_BUILD_INFO, one, "version", str(snap, "version"), NULL);
+	json_decref(one);
 	json_array_foreach(json_object_get(snap, "groups"), i, v) render_group(&r, v);
+	json_array_foreach(json_object_get(snap, "convergence"), i, v)
+	    render_histogram(&r, v);
 	json_array_foreach(json_object_get(snap, "api_requests"), i, v)
 	    sample(&r, F_API, json_object_get(v, "count"), "action", str(v, "action"),
 		   "code", str(v, "code"), NULL);
@@ -328,6 +414,13 @@ char *nmp_render(json_t *snap)
 	sample(&r, F_TCP_RETRANS, json_object_get(tcp, "retrans_segments"), NULL);
 	sample(&r, F_NETMON_COLLECTIONS, json_object_get(nm, "collections"), NULL);
 	sample(&r, F_NETMON_LOST, json_object_get(nm, "lost_events"), NULL);
+	json_t *proc = json_object_get(snap, "process");
+	sample(&r, F_PROC_START, json_object_get(proc, "start_time_seconds"), NULL);
+	sample(&r, F_PROC_CPU, json_object_get(proc, "cpu_seconds"), NULL);
+	sample(&r, F_PROC_RSS, json_object_get(proc, "resident_memory_bytes"), NULL);
+	sample(&r, F_PROC_VSZ, json_object_get(proc, "virtual_memory_bytes"), NULL);
+	sample(&r, F_PROC_FDS, json_object_get(proc, "open_fds"), NULL);
+	sample(&r, F_PROC_MAX_FDS, json_object_get(proc, "max_fds"), NULL);
 
 	for (i = 0; i < F_COUNT && !r.overflow; i++) {
 		struct fam *f = &r.f[i];
@@ -339,8 +432,10 @@ char *nmp_render(json_t *snap)
 		esc_help(&out, defs[i].help);
 		buf_append(&out, "\n# TYPE ", 8);
 		buf_append(&out, defs[i].name, strlen(defs[i].name));
-		buf_append(&out, defs[i].counter ? " counter\n" : " gauge\n",
-			   defs[i].counter ? 9 : 7);
+		const char *type = defs[i].counter == 1	  ? " counter\n"
+				   : defs[i].counter == 2 ? " histogram\n"
+							  : " gauge\n";
+		buf_append(&out, type, strlen(type));
 		if (buf_append(&out, f->text.data, f->text.len) == -1)
 			r.overflow = 1;
 	}
@@ -363,6 +458,17 @@ static int mhd_epfd = -1;
 static uint64_t mhd_timer;
 static int bound_port;
 static json_t *(*snapshot_fn)(void);
+static char *tls_cert, *tls_key; /* PEM text, when serving https */
+static struct user {
+	char *name;
+	char *hash; /* bcrypt, "$2y$..." */
+} users[NMP_USERS_MAX];
+static size_t nusers;
+/* bcrypt costs tens of milliseconds by design, which the event loop must
+ * not spend on every scrape: the last credentials that verified are kept
+ * (as the exporter toolkit caches its bcrypt results) and compared in
+ * constant time. */
+static char *auth_ok_user, *auth_ok_pass;
 
 static void mhd_rearm(void);
 
@@ -429,12 +535,79 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
 	return rc;
 }
 
+/* a == b without an early exit, so the time says nothing of where they
+ * differ. */
+static int same(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+
+	for (size_t i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* 1 when the request carries the name and password of a user. */
+static int authorized(struct MHD_Connection *conn)
+{
+	char *pass = NULL, *name = MHD_basic_auth_get_username_password(conn, &pass);
+	int ok = 0;
+
+	if (name == NULL || pass == NULL)
+		goto out;
+	if (auth_ok_user && same(name, auth_ok_user) && same(pass, auth_ok_pass)) {
+		ok = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < nusers && !ok; i++) {
+		struct crypt_data cd;
+		if (strcmp(users[i].name, name) != 0)
+			continue;
+		memset(&cd, 0, sizeof(cd));
+		const char *h = crypt_r(pass, users[i].hash, &cd);
+		ok = h && h[0] != '*' && same(h, users[i].hash);
+		explicit_bzero(&cd, sizeof(cd));
+	}
+	if (ok) {
+		free(auth_ok_user);
+		if (auth_ok_pass)
+			explicit_bzero(auth_ok_pass, strlen(auth_ok_pass));
+		free(auth_ok_pass);
+		auth_ok_user = xstrdup(name);
+		auth_ok_pass = xstrdup(pass);
+	} else {
+		log_debug("metrics: basic authentication failed for '%.64s'", name);
+	}
+out:
+	if (pass)
+		explicit_bzero(pass, strlen(pass));
+	MHD_free(name);
+	MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result ask_auth(struct MHD_Connection *conn)
+{
+	static const char body[] = "authentication required\n";
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result rc;
+
+	if (resp == NULL)
+		return MHD_NO;
+	rc = MHD_queue_basic_auth_fail_response(conn, NMP_REALM, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload, size_t *upload_size, void **con_cls)
 {
 	static const char text[] = "text/plain; charset=utf-8";
 
+	if (nusers && !authorized(conn))
+		return ask_auth(conn);
 	if (strcmp(url, "/metrics") != 0)
 		return reply(conn, MHD_HTTP_NOT_FOUND, text,
 			     xstrdup("not found: metrics are at /metrics\n"), NULL);
@@ -512,6 +685,142 @@ out:
 	return fd;
 }
 
+/* A PEM file into memory; private: its mode must keep it to root. */
+static char *read_pem(const char *path, int private)
+{
+	struct stat st;
+	char why[256], *text = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	size_t len = 0;
+
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		log_warn("metrics: %s", path);
+		goto fail;
+	}
+	if (private && cfg_private_file(&st, why, sizeof(why)) == -1) {
+		log_warnx("metrics: %s: %s", path, why);
+		goto fail;
+	}
+	text = xmalloc(NMP_PEM_MAX + 1);
+	while (len < NMP_PEM_MAX && (n = read(fd, text + len, NMP_PEM_MAX - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_warn("metrics: read %s", path);
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	if (len == NMP_PEM_MAX || strstr(text, "-----BEGIN ") == NULL) {
+		log_warnx("metrics: %s is not a PEM file (or larger than %d bytes)", path,
+			  NMP_PEM_MAX);
+		goto fail;
+	}
+	close(fd);
+	return text;
+fail:
+	if (text)
+		explicit_bzero(text, NMP_PEM_MAX + 1);
+	free(text);
+	if (fd != -1)
+		close(fd);
+	return NULL;
+}
+
+/* "user: hash" lines. */
+static int read_users(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[512];
+	unsigned ln = 0;
+	int rc = 0;
+
+	if (f == NULL) {
+		log_warn("metrics: %s", path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *colon, *name, *hash;
+		ln++;
+		p[strcspn(p, "\r\n")] = '\0';
+		p += strspn(p, " \t");
+		if (*p == '\0' || *p == '#' || strcmp(p, "basic_auth_users:") == 0)
+			continue;
+		if ((colon = strchr(p, ':')) == NULL) {
+			log_warnx("%s:%u: want 'user: bcrypt-hash'", path, ln);
+			rc = -1;
+			continue;
+		}
+		*colon = '\0';
+		name = p;
+		name[strcspn(name, " \t")] = '\0';
+		hash = colon + 1 + strspn(colon + 1, " \t'\"");
+		hash[strcspn(hash, " \t'\"")] = '\0';
+		if (*name == '\0' || strncmp(hash, "$2", 2) != 0 || strlen(hash) != 60) {
+			log_warnx(
+			    "%s:%u: want 'user: bcrypt-hash' ($2y$..., 60 characters)",
+			    path, ln);
+			rc = -1;
+			continue;
+		}
+		if (nusers == NMP_USERS_MAX) {
+			log_warnx("%s:%u: more than %d users", path, ln, NMP_USERS_MAX);
+			rc = -1;
+			break;
+		}
+		users[nusers].name = xstrdup(name);
+		users[nusers].hash = xstrdup(hash);
+		nusers++;
+	}
+	fclose(f);
+	if (rc == 0 && nusers == 0) {
+		log_warnx("%s: no users", path);
+		rc = -1;
+	}
+	return rc;
+}
+
+static void secure_free(void)
+{
+	if (tls_key)
+		explicit_bzero(tls_key, strlen(tls_key));
+	free(tls_key);
+	free(tls_cert);
+	tls_key = tls_cert = NULL;
+	for (size_t i = 0; i < nusers; i++) {
+		free(users[i].name);
+		free(users[i].hash);
+	}
+	nusers = 0;
+	if (auth_ok_pass)
+		explicit_bzero(auth_ok_pass, strlen(auth_ok_pass));
+	free(auth_ok_pass);
+	free(auth_ok_user);
+	auth_ok_user = auth_ok_pass = NULL;
+}
+
+int nmp_secure(const char *cert_file, const char *key_file, const char *users_file)
+{
+	secure_free();
+	if (cert_file && *cert_file) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_warnx("metrics: this libmicrohttpd has no TLS");
+			return -1;
+		}
+		if ((tls_cert = read_pem(cert_file, 0)) == NULL ||
+		    (tls_key = read_pem(key_file, 1)) == NULL)
+			goto fail;
+	}
+	if (users_file && *users_file && read_users(users_file) == -1)
+		goto fail;
+	return 0;
+fail:
+	secure_free();
+	return -1;
+}
+
 int nmp_serve(const char *listen_addr, json_t *(*snapshot)(void))
 {
 	int family = AF_INET;
@@ -521,12 +830,16 @@ int nmp_serve(const char *listen_addr, json_t *(*snapshot)(void))
 	if (fd == -1)
 		return -1;
 	snapshot_fn = snapshot;
+	/* The TLS options last: without TLS they end the list early. */
 	mhd = MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (family == AF_INET6 ? MHD_USE_IPv6 : 0),
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+		(tls_cert ? MHD_USE_TLS : 0),
 	    0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)NMP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)NMP_CONN_TIMEOUT_S, MHD_OPTION_END);
+	    (unsigned)NMP_CONN_TIMEOUT_S,
+	    tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, tls_key, MHD_OPTION_END);
 	if (mhd == NULL) {
 		log_warnx("metrics: libmicrohttpd could not start on %s", listen_addr);
 		/* MHD may or may not have closed it on its way out. */
@@ -543,8 +856,9 @@ int nmp_serve(const char *listen_addr, json_t *(*snapshot)(void))
 		return -1;
 	}
 	mhd_rearm();
-	log_info("metrics: Prometheus endpoint on http://%s/metrics (port %d)",
-		 listen_addr, bound_port);
+	log_info("metrics: Prometheus endpoint on %s://%s/metrics (port %d)%s",
+		 tls_cert ? "https" : "http", listen_addr, bound_port,
+		 nusers ? ", basic authentication" : "");
 	return 0;
 }
 
@@ -555,6 +869,7 @@ int nmp_port(void)
 
 void nmp_stop(void)
 {
+	secure_free();
 	if (mhd == NULL)
 		return;
 	if (mhd_epfd >= 0)

@@ -17,6 +17,17 @@
  * only if the text would exceed NMP_TEXT_MAX. */
 char *nmp_render(json_t *snapshot);
 
+#define NMP_USERS_MAX 64	  /* basic_auth_users_file entries */
+#define NMP_PEM_MAX   (64 * 1024) /* a larger certificate or key file is refused */
+#define NMP_REALM     "vpc-failover"
+
+/* What the next nmp_serve uses: TLS with cert_file (PEM, the chain) and
+ * key_file (PEM; must be private, cfg_private_file), and basic
+ * authentication against users_file, lines of "user: bcrypt-hash" (the
+ * entries of a Prometheus web.config's basic_auth_users; "#" comments and
+ * a "basic_auth_users:" line are skipped). NULL or "" leaves that part
+ * off. 0, or -1 logged. */
+int nmp_secure(const char *cert_file, const char *key_file, const char *users_file);
 /* Serve GET /metrics on listen ("127.0.0.1:9641", "[::1]:9641"; port 0
  * picks one) from the ev loop; each scrape renders snapshot(). 0, or -1
  * logged (bind failure, bad address). */

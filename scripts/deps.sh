@@ -1,6 +1,7 @@
 #!/bin/sh
-# The one list of Debian packages vpc-failover needs to build, test, demo and
-# benchmark. Installs the missing ones (as root); prints nothing when all are
+# The one list of Debian packages vpc-failover needs to build, test, demo,
+# benchmark and package (debhelper to lintian: make deb and its test;
+# devscripts: hardening-check). Installs the missing ones (as root); prints nothing when all are
 # present.
 set -eu
 
@@ -8,12 +9,13 @@ PACKAGES="
 build-essential pkg-config clang
 libcurl4-openssl-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
 libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
-libmnl-dev libnftnl-dev
-keepalived awscli iproute2 nftables curl openssl python3
+libmnl-dev libnftnl-dev libcrypt-dev
+keepalived awscli iproute2 nftables curl openssl python3 jq
 iperf3
 prometheus
 systemd man-db groff-base mandoc
 valgrind
+debhelper dpkg-dev fakeroot lintian devscripts
 "
 
 missing=""

@@ -13,6 +13,15 @@ cd "$top" || exit 1
 filter=${1:-}
 build=${VPCF_BUILD:-build}
 tier=${VPCF_TIER:-}
+# `make` builds the product only: bring the test programs (unit tests, the
+# simulator, tools) up to date in the default build directory, so that
+# `make && tests/run.sh` tests what is there. Other build directories are
+# built by whoever names them (make check-asan).
+if [ -z "${VPCF_BUILD:-}" ] && ! make --no-print-directory -s tests >&2; then
+	echo "tests/run.sh: make tests failed" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 logs=$build/test-logs
 mkdir -p "$logs"
 passed=0 failed=0

@@ -5,6 +5,7 @@
  * answers (throttling, 5xx, transport errors) go back through backoff until
  * the caller's deadline; an AuthFailure with instance-role credentials gets
  * one retry with freshly fetched ones (they may have rotated). */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -129,21 +130,16 @@ static void api_count(const char *action, const char *code)
 	e->count++;
 }
 
-/* RFC 3986 unreserved characters pass; the rest is %XX (SigV4's encoding). */
+/* RFC 3986 unreserved characters pass, the rest is %XX: SigV4's encoding,
+ * and what curl_easy_escape does (the handle is unused since curl 7.82). */
 static void form_escape(struct buf *b, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
+	char *e = curl_easy_escape(NULL, s, 0);
 
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-_.~", ch)) {
-			buf_append(b, s, 1);
-		} else {
-			char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-			buf_append(b, e, 3);
-		}
-	}
+	if (e == NULL)
+		fatalx("curl_easy_escape: out of memory");
+	buf_append(b, e, strlen(e));
+	curl_free(e);
 }
 
 static void form_add(struct buf *b, const char *key, const char *value)

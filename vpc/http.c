@@ -8,6 +8,7 @@
 
 #include "daemon/ev.h"
 #include "daemon/log.h"
+#include "daemon/version.h"
 #include "vpc/http.h"
 
 struct http_req {
@@ -32,6 +33,8 @@ struct http_req {
 static CURLM *multi;
 static uint64_t curl_timer;
 static char *ca_path;
+/* vpc-failover/VERSION: EC2's and the endpoints' logs tell our releases apart. */
+static char user_agent[64];
 
 static void check_done(void)
 {
@@ -126,6 +129,7 @@ int http_init(const char *ca_file, unsigned max_connections)
 	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_connections);
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)max_connections);
 	ca_path = ca_file && *ca_file ? xstrdup(ca_file) : NULL;
+	snprintf(user_agent, sizeof(user_agent), "vpc-failover/%s", vpcf_version);
 	return 0;
 }
 
@@ -177,7 +181,7 @@ struct http_req *http_req_new(const char *method, const char *url)
 	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (ca_path)
 		curl_easy_setopt(r->easy, CURLOPT_CAINFO, ca_path);
-	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "vpc-failover/0.1");
+	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, user_agent);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (strcmp(method, "HEAD") == 0)

@@ -88,14 +88,15 @@ expect_eq "the key check ran" "$rc" 0
 # Every command and option of the CLI surface in vpc-failover(8).
 for w in notify status metrics routes takeover failover resume doctor \
 	'\\-\\-json' '\\-\\-format' '\\-\\-state' '\\-\\-force' '\\-\\-dry\\-run' \
-	'\\-\\-all' '\\-\\-yes' '\\-\\-timeout' '\\-\\-clear' '\\-\\-keepalived\\-conf'; do
+	'\\-\\-all' '\\-\\-yes' '\\-\\-timeout' '\\-\\-clear' '\\-\\-keepalived\\-conf' \
+	'\\-\\-version' '\\-\\-help' '\\-\\-config' '^\.BR help '; do
 	check "vpc-failover.8 mentions $w" grep -q -- "$w" "$MAN/vpc-failover.8"
 done
 for code in 0 1 2 3; do
 	check "vpc-failover.8 explains exit status $code" \
 		bash -c "sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' '$MAN/vpc-failover.8' | grep -qx '\.B $code'"
 done
-for w in '\\-c' '\\-f' '\\-v' '\\-n' '\\-h' SIGHUP SIGTERM WATCHDOG=1 READY=1; do
+for w in '\\-c' '\\-f' '\\-v' '\\-n' '\\-h' '\\-\\-version' SIGHUP SIGTERM WATCHDOG=1 READY=1; do
 	check "vpc-failoverd.8 mentions $w" grep -q -- "$w" "$MAN/vpc-failoverd.8"
 done
 
@@ -126,18 +127,26 @@ c() { # WANT WORDS...
 	shift
 	expect_eq "complete '$*'" "$(comp "$@")" "$want"
 }
-c "notify status metrics routes takeover failover resume doctor" vpc-failover ""
+c "notify status metrics routes takeover failover resume doctor help" vpc-failover ""
 c "status" vpc-failover st
-c "-c -v -h" vpc-failover -
+c "-c --config -v --verbose -h --help -V --version" vpc-failover -
+c "--version" vpc-failover --vers
+c "routes resume" vpc-failover help r
+c "" vpc-failover help routes ""
+c "db cache.1" vpc-failover routes -c "$T/c.conf" ""
+c "db cache.1" vpc-failover --config "$T/c.conf" routes ""
+c "db cache.1" vpc-failover "--config=$T/c.conf" routes ""
+c "$T/c.conf" vpc-failover status -c "$T/c.c"
 c "db cache.1" vpc-failover -c "$T/c.conf" routes ""
 c "db cache.1" vpc-failover "-c$T/c.conf" -v takeover ""
 c "cache.1" vpc-failover -c "$T/c.conf" failover c
-c "--force --dry-run --all --yes" vpc-failover -c "$T/c.conf" takeover --
+c "--force --dry-run --all --yes --json" vpc-failover -c "$T/c.conf" takeover --
+c "--json" vpc-failover routes -
 c "--dry-run" vpc-failover takeover --d
 c "--all --timeout --clear" vpc-failover failover --
 c "" vpc-failover failover --timeout ""
 c "--all" vpc-failover resume --
-c "--keepalived-conf" vpc-failover doctor -
+c "--keepalived-conf --json" vpc-failover doctor -
 c "$T/c.conf" vpc-failover doctor --keepalived-conf "$T/c.c"
 c "$T/c.conf" vpc-failover -c "$T/c.c"
 c "--json" vpc-failover status -

@@ -9,12 +9,13 @@
 EX=$TOP/hooks/examples
 KA_BIN=/usr/sbin/keepalived
 
-# keepalived checks that interfaces exist: give it the examples' eth0 (one
-# end of a veth pair: the kernel here may lack the dummy driver) in a
-# namespace of our own.
+# keepalived checks that interfaces exist: give it the examples' ens5, the
+# primary interface's name on current EC2 instances under Debian (one end
+# of a veth pair: the kernel here may lack the dummy driver), in a
+# namespace of our own, and no eth0.
 NS=$(ns_new kacheck) || { not_ok "namespace"; exit 1; }
-ip -n "$NS" link add eth0 type veth peer name eth1 && ip -n "$NS" link set eth0 up ||
-	{ not_ok "eth0 in the namespace"; exit 1; }
+ip -n "$NS" link add ens5 type veth peer name ens6 && ip -n "$NS" link set ens5 up ||
+	{ not_ok "ens5 in the namespace"; exit 1; }
 
 # ka_test FILE: keepalived --config-test; sets rc and out (stdout+stderr).
 # keepalived 2.2.7 exits 0 for some problems (a missing file) and prints
@@ -32,12 +33,20 @@ sed 's/^\tnopreempt$/\tnopreempt_typo/' "$EX/db/keepalived.conf" >"$T/typo.conf"
 ka_test "$T/typo.conf"
 check "keepalived --config-test fails on an unknown keyword" test "$rc" != 0
 check "and names the line" grep -q "Line [0-9]*) Unknown keyword 'nopreempt_typo'" <<<"$out"
+# What the examples said before (eth0) fails where the interface is ens5.
+sed 's/ens5/eth0/g' "$EX/db/keepalived.conf" >"$T/eth0.conf"
+ka_test "$T/eth0.conf"
+check "an interface the node lacks fails keepalived --config-test" test "$rc" != 0
+check "and is named" grep -q "interface eth0 for vrrp_instance VI_DB doesn't exist" <<<"$out"
 
 prefix=$(sed -n 's/^PREFIX *?= *//p' "$TOP/Makefile")
 for dir in "$EX"/*/; do
 	ex=$(basename "$dir")
 	ka=$dir/keepalived.conf
 	vf=$dir/vpc-failover.conf
+	check "$ex: names the interface ens5 and says why" bash -c \
+		"grep -q '^[[:space:]]*interface ens5\$' '$ka' && grep -q '# ens5: ' '$ka' &&
+		 ! grep -q eth0 '$ka'"
 	ka_test "$ka"
 	expect_eq "$ex: keepalived --config-test exits 0" "$rc" 0
 	expect_eq "$ex: keepalived --config-test prints nothing" "$out" ""
@@ -81,3 +90,21 @@ expect_eq "the writes only on route-table ARNs" \
 expect_eq "no other actions" \
 	"$(pol '[.Statement[].Action[]] | sort | join(" ")')" \
 	"ec2:CreateRoute ec2:DescribeNetworkInterfaces ec2:DescribeRouteTables ec2:ReplaceRoute"
+
+# Prometheus: the scrape configuration and the alert rules load, and the
+# rules pass their promtool tests (tests/data/prometheus-rules-test.yml),
+# among them two services that each name a group db, which is no split brain.
+PROMTOOL=/usr/bin/promtool
+check "prometheus-scrape.yml: promtool check config (with its rule file)" \
+	bash -c "cd '$EX' && $PROMTOOL check config prometheus-scrape.yml >/dev/null"
+check "prometheus-rules.yml: promtool check rules" $PROMTOOL check rules "$EX/prometheus-rules.yml"
+out=$(cd "$TOP/tests/data" && $PROMTOOL test rules prometheus-rules-test.yml 2>&1)
+rc=$?
+[ "$rc" = 0 ] || sed 's/^/# /' <<<"$out"
+expect_eq "prometheus-rules.yml passes its promtool tests" "$rc" 0
+# The tests can fail: the old rule summed by group alone.
+mkdir -p "$T/p/hooks/examples" "$T/p/tests/data"
+sed 's/sum by (service, group)/sum by (group)/' "$EX/prometheus-rules.yml" >"$T/p/hooks/examples/prometheus-rules.yml"
+cp "$TOP/tests/data/prometheus-rules-test.yml" "$T/p/tests/data/"
+check "summed by group alone, the two services' db groups would alert" \
+	bash -c "cd '$T/p/tests/data' && ! $PROMTOOL test rules prometheus-rules-test.yml >/dev/null 2>&1"

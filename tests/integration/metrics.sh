@@ -23,7 +23,7 @@ SECRET=simulated/secret/key/0000000000000000001
 DEST=10.255.0.10/32
 RTB1=rtb-00000000000000001 RTB2=rtb-00000000000000002
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
-unset MACKEREL_AGENT_PLUGIN_META
+unset MACKEREL_AGENT_PLUGIN_META MACKEREL_PLUGIN_WORKDIR
 
 for t in "$PROMTOOL" "$PROMETHEUS" curl; do
 	command -v "$t" >/dev/null || { echo "Bail out! $t missing (scripts/deps.sh installs it)"; exit 1; }
@@ -68,7 +68,9 @@ check "daemon starts with [metrics] listen = 127.0.0.1:$MPORT" wait_for 5 test -
 check "the daemon says where it serves metrics" \
 	wait_for 5 grep -q "metrics: Prometheus endpoint on http://127.0.0.1:$MPORT/metrics" "$T/daemon.log"
 
-# Before any keepalived event: up, the group UNKNOWN, no convergence yet.
+# Before any keepalived event: up once the identity is known, the group
+# UNKNOWN, no convergence yet.
+wait_for 10 bash -c "curl -sS --max-time 5 '$URL/metrics' | grep -qx 'vpc_failover_up 1'"
 scrape >"$T/m0.txt"
 expect_eq "vpc_failover_up is 1" "$(value "$T/m0.txt" vpc_failover_up)" 1
 expect_eq "before any event the group is UNKNOWN" \
@@ -96,6 +98,12 @@ expect_eq "route_updates ok counts both tables" \
 expect_eq "route_updates failed is 0" \
 	"$(value "$T/m1.txt" 'vpc_failover_route_updates_total{group="redis",result="failed"}')" 0
 conv=$(value "$T/m1.txt" 'vpc_failover_convergence_seconds{group="redis"}')
+expect_eq "the convergence histogram counts the failover" \
+	"$(value "$T/m1.txt" 'vpc_failover_convergence_duration_seconds_count{group="redis"}')" 1
+expect_eq "... in its +Inf bucket" \
+	"$(value "$T/m1.txt" 'vpc_failover_convergence_duration_seconds_bucket{group="redis",le="+Inf"}')" 1
+check "... and in the 60 s bucket (cumulative)" test \
+	"$(value "$T/m1.txt" 'vpc_failover_convergence_duration_seconds_bucket{group="redis",le="60"}')" = 1
 check "convergence_seconds is set ($conv s)" $PY -c "assert 0 < float('$conv') < 10"
 # The simulator's own count per action must equal ours.
 sim_get /_sim/stats >"$T/sim.json"
@@ -114,13 +122,29 @@ check "ReplaceRoute answered OK is counted" \
 	grep -qE '^vpc_failover_api_requests_total\{action="ReplaceRoute",code="OK"\} [1-9]' "$T/m1.txt"
 check "host-wide TCP counters are read from /proc/net/snmp" \
 	test "$(value "$T/m1.txt" vpc_failover_tcp_segments_out_total)" -gt 0
+check "process metrics: the daemon's start time, fds and memory" $PY - "$T/m1.txt" "$DPID" <<'P'
+import os, sys, time
+v = {l.split()[0]: float(l.split()[1]) for l in open(sys.argv[1]) if l.startswith("process_")}
+print("#", v)
+fds = len(os.listdir("/proc/%s/fd" % sys.argv[2]))
+assert abs(v["process_start_time_seconds"] - time.time()) < 600, v
+assert 3 <= v["process_open_fds"] and abs(v["process_open_fds"] - fds) <= 3, (v, fds)
+assert v["process_resident_memory_bytes"] > 1 << 20 and v["process_cpu_seconds_total"] >= 0, v
+assert v["process_max_fds"] >= v["process_open_fds"], v
+P
 check "every family has HELP and TYPE" $PY - "$T/m1.txt" <<'P'
 import sys
-fams = set(); helped = set(); typed = set()
+import re
+fams = set(); helped = set(); typed = set(); hists = set()
 for l in open(sys.argv[1]):
     if l.startswith("# HELP "): helped.add(l.split()[2])
-    elif l.startswith("# TYPE "): typed.add(l.split()[2])
-    else: fams.add(l.split("{")[0].split()[0])
+    elif l.startswith("# TYPE "):
+        typed.add(l.split()[2])
+        if l.split()[3] == "histogram": hists.add(l.split()[2])
+    else:
+        n = l.split("{")[0].split()[0]
+        base = re.sub(r"_(bucket|sum|count)$", "", n)
+        fams.add(base if base in hists else n)
 assert fams and fams <= helped and fams <= typed, (fams - helped, fams - typed)
 P
 
@@ -203,7 +227,8 @@ P
 # Host TCP counters move with every connection (this scrape's too), netmon's
 # collection count with its timer (between the two reads on a slow run): the
 # rest of the text must be identical.
-notcp() { grep -v -e '^vpc_failover_tcp_' -e '^vpc_failover_netmon_collections_total' "$1"; }
+# Counters that move between two reads: host TCP, collections, the process.
+notcp() { grep -v -e '^vpc_failover_tcp_' -e '^vpc_failover_netmon_collections_total' -e '^process_' "$1"; }
 if diff <(notcp "$T/cli.txt") <(notcp "$T/m3.txt") >"$T/diff"; then
 	ok "--format=prometheus prints what /metrics serves"
 else
@@ -258,6 +283,41 @@ check "a broken state file is reported" grep -q "state file $MK: not JSON" "$T/e
 check "and replaced" $PY -c "import json; json.load(open('$MK'))['values']"
 vf metrics --format=mackerel >/dev/null 2>"$T/err"
 check "the default state file is in state_dir" test -s "$T/d.state/mackerel-state.json"
+# go-mackerel-plugin's conventions: MACKEREL_PLUGIN_WORKDIR holds the state
+# (an agent that is not root cannot write state_dir), a metric key prefix
+# renames every metric and graph, and a state that cannot be kept is an
+# error with nothing printed, not a run that silently lacks its rates.
+mkdir -p "$T/wd"
+MACKEREL_PLUGIN_WORKDIR=$T/wd vf metrics --format=mackerel >/dev/null 2>"$T/err"
+expect_eq "MACKEREL_PLUGIN_WORKDIR: exit 0" "$?" 0
+check "MACKEREL_PLUGIN_WORKDIR holds the state" test -s "$T/wd/mackerel-plugin-vpc-failover.json"
+MACKEREL_PLUGIN_WORKDIR=$T/wd vf metrics --format=mackerel --metric-key-prefix redis-a >"$T/mkp.txt" 2>"$T/err"
+expect_eq "--metric-key-prefix: exit 0" "$?" 0
+check "--metric-key-prefix: every line under the prefix" bash -c \
+	"test -s '$T/mkp.txt' && ! grep -v '^redis-a\.' '$T/mkp.txt'"
+check "--metric-key-prefix: its own state file" test -s "$T/wd/mackerel-plugin-redis-a.json"
+MACKEREL_AGENT_PLUGIN_META=1 vf metrics --format=mackerel --metric-key-prefix redis-a >"$T/metap.txt"
+check "--metric-key-prefix: the graph definitions follow" $PY - "$T/metap.txt" <<'P'
+import json, sys
+g = json.loads("".join(open(sys.argv[1]).readlines()[1:]))["graphs"]
+assert g and all(k.startswith("redis-a.") for k in g), list(g)
+P
+vf metrics --format=mackerel --metric-key-prefix a.b >/dev/null 2>"$T/err"
+expect_eq "--metric-key-prefix a.b: exit 2" "$?" 2
+vf metrics --metric-key-prefix x >/dev/null 2>&1
+expect_eq "--metric-key-prefix without --format=mackerel: exit 2" "$?" 2
+MACKEREL_PLUGIN_WORKDIR=$T/no-such-dir vf metrics --format=mackerel >"$T/mkf.txt" 2>"$T/err"
+expect_eq "a state that cannot be written: exit 3" "$?" 3
+expect_eq "a state that cannot be written: nothing printed" "$(wc -c <"$T/mkf.txt")" 0
+check "a state that cannot be written: says what to do" grep -q "set MACKEREL_PLUGIN_WORKDIR" "$T/err"
+# mackerel-agent.conf example: TOML the agent reads, running this command.
+check "hooks/examples/mackerel-agent.conf: TOML with the plugin" $PY - "$TOP/hooks/examples/mackerel-agent.conf" <<'P'
+import sys, tomllib
+c = tomllib.load(open(sys.argv[1], "rb"))["plugin"]["metrics"]["vpc-failover"]
+cmd = c["command"]
+assert cmd[0].endswith("/sbin/vpc-failover") and cmd[1:3] == ["metrics", "--format=mackerel"], cmd
+assert c["env"]["MACKEREL_PLUGIN_WORKDIR"], c
+P
 
 # A real Prometheus server scrapes the daemon.
 PPORT=$(free_port)
@@ -292,6 +352,31 @@ check "Prometheus sees the transitions" pquery_is 'vpc_failover_transitions_tota
 check "the scrape target is healthy" bash -c "curl -sS 'http://127.0.0.1:$PPORT/api/v1/targets' | $PY -c '
 import json,sys; t=json.load(sys.stdin)[\"data\"][\"activeTargets\"][0]
 assert t[\"health\"] == \"up\" and t[\"lastError\"] == \"\", t'"
+
+# vpc_failover_up is 0 while the daemon cannot act: metadata unanswered.
+NPORT=$(free_port)
+cat >"$T/noid.conf" <<C
+[aws]
+region = us-east-1
+endpoint = $SIM_URL
+metadata_endpoint = http://127.0.0.1:9
+[daemon]
+control_socket = $T/noid.sock
+state_dir = $T/noid.state
+[metrics]
+listen = 127.0.0.1:$NPORT
+[group redis]
+vrrp_instance = VI_1
+destinations = $DEST
+route_tables = $RTB1
+C
+spawn "$T/noid.log" "$VPCFD" -f -c "$T/noid.conf"
+NOID=$SPAWNED_PID
+check "a daemon without metadata serves metrics" \
+	wait_for 5 grep -q "Prometheus endpoint on http://127.0.0.1:$NPORT" "$T/noid.log"
+expect_eq "without its identity, vpc_failover_up is 0" \
+	"$(curl -sS --max-time 5 "http://127.0.0.1:$NPORT/metrics" | awk '$1 == "vpc_failover_up" { print $2 }')" 0
+kill "$NOID"
 
 # A second daemon on the same port: a clear error at start.
 write_conf "$T/busy.conf" busy "127.0.0.1:$MPORT"

@@ -444,6 +444,32 @@ static void state_files(void **state)
 	json_decref(next);
 }
 
+/* -metric-key-prefix: a name component; what starts a line or a JSON
+ * string is renamed, the same text elsewhere in a line is not. */
+static void prefix(void **state)
+{
+	assert_true(mkr_prefix_ok("redis-a_1"));
+	assert_false(mkr_prefix_ok(""));
+	assert_false(mkr_prefix_ok(NULL));
+	assert_false(mkr_prefix_ok("a.b"));
+	assert_false(mkr_prefix_ok("a b"));
+	char *t = mkr_reprefix("vpc-failover.a.b\t1\t2\nvpc-failover.c\t3\t4\n", "pg");
+	assert_string_equal(t, "pg.a.b\t1\t2\npg.c\t3\t4\n");
+	free(t);
+	t = mkr_reprefix(
+	    "{\"vpc-failover.x\": {\"label\": \"vpc-failover.y is a label\"}}", "redis");
+	assert_string_equal(t, "{\"redis.x\": {\"label\": \"redis.y is a label\"}}");
+	free(t);
+	t = mkr_reprefix("x vpc-failover.a\n", "p");
+	assert_string_equal(t, "x vpc-failover.a\n");
+	free(t);
+	char *meta = mkr_meta(), *m2 = mkr_reprefix(meta, "pg");
+	assert_null(strstr(m2, "\"vpc-failover."));
+	assert_non_null(strstr(m2, "\"pg.zone_packets\""));
+	free(meta);
+	free(m2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +478,7 @@ int main(void)
 	    cmocka_unit_test(counter_reset),   cmocka_unit_test(stale_or_backwards_state),
 	    cmocka_unit_test(duplicate_names), cmocka_unit_test(meta),
 	    cmocka_unit_test(state_parse),     cmocka_unit_test(state_files),
+	    cmocka_unit_test(prefix),
 	};
 	log_init("test_mackerel", 1, LOG_LVL_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,7 +89,7 @@ static int check_exposition(const char *text)
 	char family[128] = "", *copy = strdup(text), *save = NULL, *line;
 	char *seen[512];
 	char *families[64];
-	int nseen = 0, nfam = 0, have_type = 0;
+	int nseen = 0, nfam = 0, have_type = 0, histogram = 0;
 
 	assert_non_null(copy);
 	assert_true(text[0] == '\0' || text[strlen(text) - 1] == '\n');
@@ -116,7 +116,9 @@ static int check_exposition(const char *text)
 				fail_msg("TYPE without its HELP: %s", line);
 			const char *type = line + strlen(want);
 			assert_true(strcmp(type, "counter") == 0 ||
-				    strcmp(type, "gauge") == 0);
+				    strcmp(type, "gauge") == 0 ||
+				    strcmp(type, "histogram") == 0);
+			histogram = strcmp(type, "histogram") == 0;
 			/* counters end in _total, nothing else does */
 			size_t fl = strlen(family);
 			int total = fl > 6 && strcmp(family + fl - 6, "_total") == 0;
@@ -125,8 +127,16 @@ static int check_exposition(const char *text)
 			continue;
 		}
 		assert_true(line[0] != '#');
-		size_t n = strcspn(line, "{ ");
-		if (!have_type || strlen(family) != n || strncmp(line, family, n) != 0)
+		size_t n = strcspn(line, "{ "), fl = strlen(family);
+		/* a histogram's series are FAMILY_bucket, _sum and _count */
+		int named =
+		    strncmp(line, family, fl) == 0 &&
+		    (histogram
+			 ? (n == fl + 7 && strncmp(line + fl, "_bucket", 7) == 0) ||
+			       (n == fl + 4 && strncmp(line + fl, "_sum", 4) == 0) ||
+			       (n == fl + 6 && strncmp(line + fl, "_count", 6) == 0)
+			 : n == fl);
+		if (!have_type || !named)
 			fail_msg("sample outside its family %s: %s", family, line);
 		int l = parse_labels(line + n);
 		if (l < 0)
@@ -208,6 +218,61 @@ static void render_full(void **state)
 	assert_non_null(strstr(t, "# HELP vpc_failover_zone_packets_total"));
 	assert_non_null(strstr(t, "GSO/GRO skbs, so this counts skbs"));
 	assert_non_null(strstr(t, "byte counts are exact"));
+	free(t);
+	json_decref(snap);
+}
+
+/* build_info and the client libraries' process metrics, under their names;
+ * a missing start time is left out, not printed as 1970. */
+static void render_process_and_build_info(void **state)
+{
+	json_t *snap =
+	    json_pack("{s:s, s:i, s:{s:f, s:f, s:I, s:I, s:I, s:I}}", "version", "1.2.3",
+		      "up", 1, "process", "start_time_seconds", 1764800000.25,
+		      "cpu_seconds", 0.5, "resident_memory_bytes", (json_int_t)15523840,
+		      "virtual_memory_bytes", (json_int_t)100000000, "open_fds",
+		      (json_int_t)16, "max_fds", (json_int_t)1024);
+	char *t = nmp_render(snap);
+
+	assert_non_null(t);
+	assert_int_equal(check_exposition(t), 8);
+	has_line(t, "vpc_failover_build_info{version=\"1.2.3\"} 1");
+	has_line(t, "process_start_time_seconds 1764800000.25");
+	has_line(t, "# TYPE process_cpu_seconds_total counter");
+	has_line(t, "process_cpu_seconds_total 0.5");
+	has_line(t, "process_resident_memory_bytes 15523840");
+	has_line(t, "process_open_fds 16");
+	has_line(t, "process_max_fds 1024");
+	free(t);
+	json_object_del(json_object_get(snap, "process"), "start_time_seconds");
+	t = nmp_render(snap);
+	lacks(t, "process_start_time_seconds");
+	free(t);
+	json_decref(snap);
+}
+
+/* The convergence histogram: cumulative buckets with le, +Inf, _sum and
+ * _count of one family. */
+static void render_convergence_histogram(void **state)
+{
+	json_t *snap =
+	    json_pack("{s:[{s:s, s:[[f, I], [f, I], [n, I]], s:f, s:I}]}", "convergence",
+		      "group", "db", "buckets", 0.05, (json_int_t)1, 1.0, (json_int_t)2,
+		      (json_int_t)3, "sum", 2.625, "count", (json_int_t)3);
+	char *t = nmp_render(snap);
+
+	assert_non_null(t);
+	assert_int_equal(check_exposition(t), 5);
+	has_line(t, "# TYPE vpc_failover_convergence_duration_seconds histogram");
+	has_line(t, "vpc_failover_convergence_duration_seconds_bucket{group=\"db\",le="
+		    "\"0.05\"} 1");
+	has_line(
+	    t,
+	    "vpc_failover_convergence_duration_seconds_bucket{group=\"db\",le=\"1\"} 2");
+	has_line(t, "vpc_failover_convergence_duration_seconds_bucket{group=\"db\",le=\"+"
+		    "Inf\"} 3");
+	has_line(t, "vpc_failover_convergence_duration_seconds_sum{group=\"db\"} 2.625");
+	has_line(t, "vpc_failover_convergence_duration_seconds_count{group=\"db\"} 3");
 	free(t);
 	json_decref(snap);
 }
@@ -482,6 +547,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(render_full),
 	    cmocka_unit_test(render_empty_families_left_out),
+	    cmocka_unit_test(render_process_and_build_info),
+	    cmocka_unit_test(render_convergence_histogram),
 	    cmocka_unit_test(render_escapes_labels),
 	    cmocka_unit_test(render_no_duplicate_series),
 	    cmocka_unit_test(render_malformed),
