@@ -412,17 +412,25 @@ static void on_look(void *arg, const struct cv_result *res)
 		}
 }
 
-static void look(struct grp *g)
+/* A pass over every route table and destination of the group, within
+ * api_deadline, pointing them at eni. */
+static struct cv_spec group_spec(const struct grp *g, const char *eni)
 {
-	struct cv_spec spec = {
+	return (struct cv_spec){
 	    .tables = g->cfg->route_tables,
 	    .ntables = g->cfg->nroute_tables,
 	    .dests = g->cfg->destinations,
 	    .ndests = g->cfg->ndestinations,
+	    .eni = eni,
 	    .deadline = ev_now() + g->aws.api_deadline_ms,
-	    .observe_only = 1,
 	};
+}
 
+static void look(struct grp *g)
+{
+	struct cv_spec spec = group_spec(g, NULL);
+
+	spec.observe_only = 1;
 	if (g->look == NULL && g->nroutes > 0)
 		g->look = cv_start(&spec, on_look, g);
 }
@@ -721,25 +729,19 @@ static void on_pass(void *arg, const struct cv_result *res)
 
 static void start_pass(struct grp *g, int observe)
 {
-	struct cv_spec spec = {
-	    .tables = g->cfg->route_tables,
-	    .ntables = g->cfg->nroute_tables,
-	    .dests = g->cfg->destinations,
-	    .ndests = g->cfg->ndestinations,
-	    .eni = grp_eni(g),
-	    .deadline = ev_now() + g->aws.api_deadline_ms,
-	    .observe_only = observe,
-	    /* A live transition into MASTER means the routes point at the
-	     * old master: write at once, one round trip instead of two.
-	     * Retries and re-checks look first, and so does a flapping group
-	     * (a cancelled describe costs one call, a blind pass one per
-	     * route). A node that does not know its peer's ENI yet looks
-	     * too: whom it takes the routes from is whom it hands them back
-	     * to after a healed partition. */
-	    .blind = g->fresh_master && !observe &&
+	struct cv_spec spec = group_spec(g, grp_eni(g));
+
+	spec.observe_only = observe;
+	/* A live transition into MASTER means the routes point at the
+	 * old master: write at once, one round trip instead of two.
+	 * Retries and re-checks look first, and so does a flapping group
+	 * (a cancelled describe costs one call, a blind pass one per
+	 * route). A node that does not know its peer's ENI yet looks
+	 * too: whom it takes the routes from is whom it hands them back
+	 * to after a healed partition. */
+	spec.blind = g->fresh_master && !observe &&
 		     (g->passes == 0 || ev_now() >= g->last_pass + BLIND_QUIET_MS) &&
-		     g->peer_eni[0],
-	};
+		     g->peer_eni[0];
 
 	g->fresh_master = 0;
 	g->op_gen = g->generation;
@@ -761,16 +763,9 @@ static void start_pass(struct grp *g, int observe)
 static void on_handback(void *arg)
 {
 	struct grp *g = arg;
-	struct cv_spec spec = {
-	    .tables = g->cfg->route_tables,
-	    .ntables = g->cfg->nroute_tables,
-	    .dests = g->cfg->destinations,
-	    .ndests = g->cfg->ndestinations,
-	    .eni = g->peer_eni,
-	    .only_from = grp_eni(g),
-	    .deadline = ev_now() + g->aws.api_deadline_ms,
-	};
+	struct cv_spec spec = group_spec(g, g->peer_eni);
 
+	spec.only_from = grp_eni(g);
 	g->timer = 0;
 	if (g->state != KA_BACKUP || g->aside_gen != g->generation)
 		return;

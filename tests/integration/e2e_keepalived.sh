@@ -105,6 +105,7 @@ expect_eq "daemon down: node-c applied the recorded event" "$(st_of c "g['state'
 echo "# daemon start -> tables at node-c $(ms_since "$(tables_moved "$t0" "$ENI_C")" "$t0") ms"
 
 # -- SIGHUP with a broken configuration on the MASTER's daemon ----------------------
+check "daemon restarted: converged and settled" within 8 status_is c "g['phase']" converged
 cp "$T/c/vpcf.conf" "$T/c/good.conf"
 echo "no_such_key = 1" >>"$T/c/vpcf.conf"
 kill -HUP "${DPID[c]}"

@@ -81,6 +81,9 @@ check "no convergence time before the first failover" \
 # MASTER: converge, then look at what the exporter says about it.
 vf notify INSTANCE VI_1 MASTER 150
 check "MASTER converged" wait_for 5 all_at $ENI_C 2
+# The failover is counted once it settled (request_timeout 2 + 1 s).
+settled() { vf status --json | /usr/bin/python3 -c "import json,sys; sys.exit(json.load(sys.stdin)['groups'][0]['phase'] != 'converged')"; }
+check "MASTER settled" wait_for 8 settled
 scrape >"$T/m1.txt"
 "$PROMTOOL" check metrics <"$T/m1.txt" >"$T/promtool.out" 2>&1
 rc=$?
@@ -97,6 +100,10 @@ expect_eq "route_updates ok counts both tables" \
 	"$(value "$T/m1.txt" 'vpc_failover_route_updates_total{group="redis",result="ok"}')" 2
 expect_eq "route_updates failed is 0" \
 	"$(value "$T/m1.txt" 'vpc_failover_route_updates_total{group="redis",result="failed"}')" 0
+expect_eq "no late write" "$(value "$T/m1.txt" 'vpc_failover_late_writes_total{group="redis"}')" 0
+expect_eq "no split-brain flip" "$(value "$T/m1.txt" 'vpc_failover_split_brain_flips_total{group="redis"}')" 0
+settle=$(value "$T/m1.txt" 'vpc_failover_settle_seconds{group="redis"}')
+check "settle_seconds is set, after the settle checks ($settle s)" /usr/bin/python3 -c "assert 2 < float('$settle') < 10"
 conv=$(value "$T/m1.txt" 'vpc_failover_convergence_seconds{group="redis"}')
 expect_eq "the convergence histogram counts the failover" \
 	"$(value "$T/m1.txt" 'vpc_failover_convergence_duration_seconds_count{group="redis"}')" 1

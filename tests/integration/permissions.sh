@@ -96,6 +96,9 @@ check "forged uid in the request: still refused" grep -q '"reason": *"permission
 
 # -- takeover: asked on a terminal, logged with who ran it ----------------------------
 set_to() { sim_post /_sim/route "{\"table\":\"$(rtb "$1")\",\"dest\":\"$DEST\",\"eni\":\"$2\"}" >/dev/null; }
+# Once settled: a MASTER's settle checks would take these writes back.
+settled() { vf status --json | /usr/bin/python3 -c "import json,sys; sys.exit(json.load(sys.stdin)['groups'][0]['phase'] != 'converged')"; }
+check "the MASTER settled" wait_for 8 settled
 set_to 1 "$ENI_A"
 set_to 2 "$ENI_A"
 w0=$(stat_of "['writes']")
