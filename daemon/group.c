@@ -963,6 +963,15 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 		 ka_state_name(g->state), ka_state_name(ev->state),
 		 ka_type_name(ev->type), ev->name, ev->priority, source);
 	int was_master = g->state == KA_MASTER;
+	/* Converged but leaving before the settle checks: the failover
+	 * happened all the same, and its annotation says it did not settle. */
+	if (was_master && g->settling && g->converged_gen == g->generation &&
+	    g->settled_gen != g->generation) {
+		g->settle_ms = 0;
+		g->settled_wall = 0;
+		g->settled_gen = g->generation;
+		report(g, GRP_REPORT_CONVERGED);
+	}
 	/* keepalived heard a MASTER of higher priority: ours may still be
 	 * the routes' target (a healed partition). */
 	g->handback_due = was_master && ev->state == KA_BACKUP;

@@ -51,7 +51,8 @@ struct grp_report {
 	const struct grp_report_route *routes; /* CONVERGED only, else none */
 	size_t nroutes;
 	uint64_t convergence_ms; /* CONVERGED: state change -> all tables written */
-	uint64_t settle_ms;	 /* CONVERGED: state change -> settled */
+	uint64_t settle_ms;	 /* CONVERGED: state change -> settled; 0: the group
+				  * left MASTER before its settle checks */
 	unsigned late_writes;	 /* CONVERGED: other nodes' writes landing after
 				  * ours, taken back while settling */
 	const char *last_late;	 /* the last of them, "" if none */

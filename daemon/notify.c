@@ -143,6 +143,19 @@ static const char *plural(size_t n)
 	return n == 1 ? "" : "s";
 }
 
+/* "settled in 3042 ms", or what a MASTER that left before its settle
+ * checks reports. Static buffer: one report is formatted at a time. */
+static const char *settle_note(const struct grp_report *r)
+{
+	static char note[64];
+
+	if (r->settle_ms == 0)
+		return "left MASTER before settling";
+	snprintf(note, sizeof(note), "settled in %llu ms",
+		 (unsigned long long)r->settle_ms);
+	return note;
+}
+
 /* " (2 late writes by another node taken back)", or "". Static buffer: one
  * report is formatted at a time, on the loop. */
 static const char *late_note(const struct grp_report *r)
@@ -164,12 +177,10 @@ static char *webhook_text(const struct ntf_who *who, const struct grp_report *r)
 	if (r->kind == GRP_REPORT_CONVERGED)
 		return xasprintf(
 		    "vpc-failover: group %s on %s: %s " ARROW
-		    " %s (%s), all %zu route table%s " ARROW " %s in %llu ms, settled in "
-		    "%llu ms%s",
+		    " %s (%s), all %zu route table%s " ARROW " %s in %llu ms, %s%s",
 		    r->group, node, ka_state_name(r->previous), ka_state_name(r->state),
 		    r->source, r->ntables, plural(r->ntables), r->eni,
-		    (unsigned long long)r->convergence_ms,
-		    (unsigned long long)r->settle_ms, late_note(r));
+		    (unsigned long long)r->convergence_ms, settle_note(r), late_note(r));
 	if (r->state == KA_MASTER)
 		return xasprintf("vpc-failover: group %s on %s: %s " ARROW
 				 " %s (%s), moving %zu route table%s to %s",
@@ -275,8 +286,11 @@ static char *description(const struct ntf_who *who, const struct grp_report *r)
 	line(&b, "all %zu route table%s in %llu ms on %s%s%s", r->ntables,
 	     plural(r->ntables), (unsigned long long)r->convergence_ms, node,
 	     who->instance_id[0] ? ", " : "", who->instance_id);
-	line(&b, "settled: still there %llu ms after the transition",
-	     (unsigned long long)r->settle_ms);
+	if (r->settle_ms)
+		line(&b, "settled: still there %llu ms after the transition",
+		     (unsigned long long)r->settle_ms);
+	else
+		line(&b, "not settled: the group left MASTER before its settle checks");
 	if (r->late_writes)
 		line(&b, "%u late write%s by another node taken back (last: %s)",
 		     r->late_writes, plural(r->late_writes), r->last_late);

@@ -138,7 +138,11 @@ say "Route tables after (vpc-failover routes, run on node-c)"
 ip netns exec "$NS_C" "$VPCF" -c "$T/c/vpcf.conf" routes 2>/dev/null | indent
 echo "the router's kernel: $(ip -n "$NS_R" route show "$OVERLAY")"
 
-say "vpc-failover status on node-c"
+say "vpc-failover status on node-c, once settled"
+# The settle checks: node-c looks at its tables again after about a second
+# and once request_timeout (2 s here) + 1 s has passed, in case node-a's
+# writes were still in flight; only then is the failover "converged".
+wait_for 10 converged c || echo "  (node-c has not settled within 10 s)"
 "$VPCF" -c "$T/c/vpcf.conf" status | indent
 [ -n "$moved" ] || die "the crash failover did not move the client's traffic"
 
@@ -159,7 +163,9 @@ ka_wait_state "$NS_C" BACKUP 10 || die "node-c did not come back as BACKUP after
 echo "node-a: $(ka_state "$NS_A")    node-c: $(ka_state "$NS_C")"
 
 say "What the nodes told Mackerel (graph annotations) and the chat (webhook)"
-sleep 1 # the last messages are sent beside the failover, not before it
+# node-a's last failover is reported once it settled.
+wait_for 10 converged a || echo "  (node-a has not settled within 10 s)"
+sleep 1 # the messages are sent beside the failover, not before it
 for n in c a; do
 	/usr/bin/python3 - "$T/$n/rx.log" <<-'P' | indent
 	import json, sys

@@ -109,6 +109,23 @@ static void test_webhook_converged(void **state)
 	free(s);
 }
 
+/* Converged, then left MASTER before the settle checks: still reported. */
+static void test_webhook_not_settled(void **state)
+{
+	struct grp_report r = converged();
+	struct cfg_mackerel m = mackerel(0);
+	char *s;
+
+	r.settle_ms = 0;
+	r.late_writes = 0;
+	s = ntf_webhook_body(&who, &r);
+	assert_non_null(strstr(s, " in 46 ms, left MASTER before settling\","));
+	free(s);
+	s = ntf_annotation_body(&who, &m, &r);
+	assert_non_null(strstr(s, "not settled: the group left MASTER before its settle checks"));
+	free(s);
+}
+
 static void test_webhook_transition(void **state)
 {
 	struct grp_report r = converged();
@@ -570,6 +587,7 @@ int main(void)
 	    cmocka_unit_test(test_title),
 	    cmocka_unit_test(test_webhook_converged),
 	    cmocka_unit_test(test_webhook_transition),
+	    cmocka_unit_test(test_webhook_not_settled),
 	    cmocka_unit_test(test_annotation),
 	    cmocka_unit_test(test_annotation_no_roles_and_clock),
 	    cmocka_unit_test(test_no_annotation),
