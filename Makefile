@@ -9,7 +9,7 @@
 #   make soak       24 simulated hours on the fake clock (about 90 s; results
 #                   in build/soak/results.txt and the README)
 #   make chaos      500 random fault schedules against two daemons (about
-#                   90 min; build/chaos/summary.txt and the README)
+#                   80 min; build/chaos/summary.txt and the README)
 #   make install    honours DESTDIR and PREFIX (and the *DIR variables below)
 #   make deb        the Debian package, build/deb/vpc-failover_VERSION_ARCH.deb
 
@@ -175,7 +175,7 @@ bench: deps
 	$(MAKE) tests
 	./bench/run.sh
 
-# CHAOS_RUNS (500) schedules from seed CHAOS_FIRST (1), about 11 s each;
+# CHAOS_RUNS (500) schedules from seed CHAOS_FIRST (1), about 9 s each;
 # results in build/chaos/ (docs/chaos.md).
 CHAOS_RUNS  ?= 500
 CHAOS_FIRST ?= 1

@@ -385,6 +385,14 @@ void grp_fini(void)
 	ngroups = 0;
 }
 
+/* A route seen working towards another ENI: the peer's, for a hand-back. */
+static void learn_peer(struct grp *g, const struct cv_item *it)
+{
+	if (it->before.eni[0] && strcmp(it->before.eni, grp_eni(g)) != 0 &&
+	    strcmp(it->before.state, "active") == 0)
+		snprintf(g->peer_eni, sizeof(g->peer_eni), "%s", it->before.eni);
+}
+
 /* Where the routes point at start: the peer's ENI for a later hand-back,
  * and the status of a group that is not MASTER. Read-only, once; a MASTER
  * pass meanwhile does not cancel it. */
@@ -399,12 +407,8 @@ static void on_look(void *arg, const struct cv_result *res)
 			struct route_status *r = &g->routes[t * res->ndest + d];
 			if (!it->existed || it->outcome == CV_FAILED)
 				continue;
-			if (it->before.eni[0] &&
-			    strcmp(it->before.eni, grp_eni(g)) != 0 &&
-			    strcmp(it->before.state, "active") == 0 &&
-			    g->peer_eni[0] == '\0')
-				snprintf(g->peer_eni, sizeof(g->peer_eni), "%s",
-					 it->before.eni);
+			if (g->peer_eni[0] == '\0')
+				learn_peer(g, it);
 			if (g->state != KA_MASTER && strcmp(r->outcome, "unknown") == 0)
 				snprintf(r->target, sizeof(r->target), "%s",
 					 it->before.eni[0] ? it->before.eni
@@ -616,11 +620,8 @@ static void on_pass(void *arg, const struct cv_result *res)
 				g->updates_failed++;
 				continue;
 			}
-			if (it->existed && it->before.eni[0] &&
-			    strcmp(it->before.eni, grp_eni(g)) != 0 &&
-			    strcmp(it->before.state, "active") == 0)
-				snprintf(g->peer_eni, sizeof(g->peer_eni), "%s",
-					 it->before.eni);
+			if (it->existed)
+				learn_peer(g, it);
 			if (!observe && !handback && gen == g->generation &&
 			    r->gen != gen) {
 				r->gen = gen;

@@ -122,7 +122,8 @@ static void test_webhook_not_settled(void **state)
 	assert_non_null(strstr(s, " in 46 ms, left MASTER before settling\","));
 	free(s);
 	s = ntf_annotation_body(&who, &m, &r);
-	assert_non_null(strstr(s, "not settled: the group left MASTER before its settle checks"));
+	assert_non_null(
+	    strstr(s, "not settled: the group left MASTER before its settle checks"));
 	free(s);
 }
 
