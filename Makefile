@@ -81,10 +81,14 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) -I. $(PKGCFL
 LDFLAGS ?=
 ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
 
-# Library of everything but the mains: the daemon, the CLI, the tests link it.
-LIB_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) $(wildcard vpc/*.c) \
-           $(wildcard netmon/*.c) $(filter-out hooks/cli.c,$(wildcard hooks/*.c))
-SIM_SRC := $(wildcard tests/vpcsim/*.c) daemon/log.c daemon/util.c
+# One archive per layer, linked top first (docs/layers.md): lib/ is the base;
+# vpc/ and netmon/ use lib/; daemon/ uses those; hooks/ (the CLI) uses all.
+# An include that points the other way fails tests/layers.sh.
+LAYERS   := hooks daemon netmon vpc lib
+LAYER_SRC = $(filter-out daemon/main.c hooks/cli.c,$(wildcard $(1)/*.c))
+LIB_SRC  := $(foreach l,$(LAYERS),$(call LAYER_SRC,$(l)))
+LAYER_AR := $(LAYERS:%=$(B)/libvpcf-%.a)
+SIM_SRC := $(wildcard tests/vpcsim/*.c) lib/log.c lib/util.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 
@@ -127,21 +131,26 @@ $(B)/.inih-runtime-options:
 $(B)/daemon/cfg.o: | $(B)/.inih-runtime-options
 
 # Only version.c sees the version: a new one rebuilds one object.
-$(B)/daemon/version.o: VERSION
-$(B)/daemon/version.o: ALL_CFLAGS += $(VERSION_DEF)
+$(B)/lib/version.o: VERSION
+$(B)/lib/version.o: ALL_CFLAGS += $(VERSION_DEF)
 
 $(B)/sim/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/libvpcf.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+# An archive is made afresh: a file moved to another layer leaves nothing behind.
+define LAYER_RULE
+$(B)/libvpcf-$(1).a: $(patsubst %.c,$(B)/%.o,$(call LAYER_SRC,$(1)))
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call LAYER_RULE,$(l))))
 
-$(B)/vpc-failoverd: $(B)/daemon/main.o $(B)/libvpcf.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/vpc-failoverd: $(B)/daemon/main.o $(LAYER_AR)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LAYER_AR) $(LIBS)
 
-$(B)/vpc-failover: $(B)/hooks/cli.o $(B)/libvpcf.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/vpc-failover: $(B)/hooks/cli.o $(LAYER_AR)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LAYER_AR) $(LIBS)
 
 $(B)/vpcsim: $(SIM_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SIMLIBS)
@@ -149,15 +158,15 @@ $(B)/vpcsim: $(SIM_OBJ)
 # Unit tests may #include the module's .c (chrony style) to stub its I/O, so
 # they link against the library with --allow-multiple-definition off: each
 # test decides what it pulls in.
-$(B)/test_%: tests/unit/test_%.c $(B)/libvpcf.a
+$(B)/test_%: tests/unit/test_%.c $(LAYER_AR)
 	@mkdir -p $(B)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(B)/libvpcf.a \
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(LAYER_AR) \
 		$(LIBS) $(CMOCKALIBS)
 
 # Test drivers: small programs that exercise one module for integration tests.
-$(B)/tools/%: tests/tools/%.c $(B)/libvpcf.a
+$(B)/tools/%: tests/tools/%.c $(LAYER_AR)
 	@mkdir -p $(B)/tools
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(B)/libvpcf.a \
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(LAYER_AR) \
 		$(LIBS)
 
 deps:
@@ -290,8 +299,8 @@ $(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(B)/fuzz/obj/daemon/version.o: VERSION
-$(B)/fuzz/obj/daemon/version.o: FUZZ_CFLAGS += $(VERSION_DEF)
+$(B)/fuzz/obj/lib/version.o: VERSION
+$(B)/fuzz/obj/lib/version.o: FUZZ_CFLAGS += $(VERSION_DEF)
 
 $(B)/fuzz/libvpcf.a: $(FUZZ_LIBOBJ)
 	$(AR) rcs $@ $^

@@ -33,8 +33,8 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define CFG_LINE_MAX 4096      /* longest line, newline excluded */
 #define CFG_FILE_MAX (1 << 20) /* a config is a few KiB; refuse anything absurd */
@@ -422,27 +422,6 @@ static int p_listen(struct ctx *x, const struct key *k, void *base, const char *
 	return p_str(x, k, base, v);
 }
 
-int cfg_private_file(const struct stat *st, char *why, size_t whylen)
-{
-	if (!S_ISREG(st->st_mode)) {
-		errf(why, whylen, "not a regular file");
-		return -1;
-	}
-	if (st->st_mode & 077) {
-		errf(why, whylen, "mode %04o %s; chmod 600 it",
-		     (unsigned)(st->st_mode & 07777),
-		     (st->st_mode & 044) ? "is readable by group or others"
-					 : "gives group or others access");
-		return -1;
-	}
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		errf(why, whylen, "owned by uid %u, not by root or uid %u; chown it",
-		     (unsigned)st->st_uid, (unsigned)geteuid());
-		return -1;
-	}
-	return 0;
-}
-
 /* A file holding a secret: it must exist now. Whether it is private is
  * checked by the daemon that reads it (--check, start, reload), never here:
  * the CLI loads this file too, and a key file's mode must not stop the
@@ -631,8 +610,8 @@ static void set_zone(struct ctx *x, const char *zname, const char *v)
 	z->line = x->line;
 	copy = xstrdup(v);
 	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		struct cfg_cidr c;
-		if (cfg_parse_cidr_why(w, &c, why, sizeof(why)) == -1) {
+		struct cidr c;
+		if (cidr_parse_why(w, &c, why, sizeof(why)) == -1) {
 			perr(x, x->line, "zone.%s: bad CIDR '" SHOW "': %s", zname, w,
 			     why);
 			continue;
@@ -684,10 +663,10 @@ static int p_eni(struct ctx *x, const struct key *k, void *base, const char *v)
 	return p_str(x, k, base, v);
 }
 
-static int has_cidr(const struct cfg_group *g, const struct cfg_cidr *c)
+static int has_cidr(const struct cfg_group *g, const struct cidr *c)
 {
 	for (size_t i = 0; i < g->ndestinations; i++) {
-		const struct cfg_cidr *d = &g->destinations[i];
+		const struct cidr *d = &g->destinations[i];
 
 		if (d->family == c->family && d->plen == c->plen &&
 		    memcmp(d->addr, c->addr, sizeof(d->addr)) == 0)
@@ -716,9 +695,9 @@ static int p_cidrs(struct ctx *x, const struct key *k, void *base, const char *v
 	g->destinations = NULL;
 	g->ndestinations = 0;
 	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		struct cfg_cidr cidr;
+		struct cidr cidr;
 
-		if (cfg_parse_cidr_why(w, &cidr, why, sizeof(why)) == -1) {
+		if (cidr_parse_why(w, &cidr, why, sizeof(why)) == -1) {
 			perr(x, x->line, "%s: bad CIDR '" SHOW "': %s", k->name, w, why);
 			rc = -1;
 			continue;
@@ -1207,78 +1186,6 @@ const struct cfg_group *cfg_group_find(const struct cfg *c, const char *name)
 		if (strcmp(c->groups[i].name, name) == 0)
 			return &c->groups[i];
 	return NULL;
-}
-
-/* The netmask's byte i for a prefix of plen bits. */
-static unsigned char mask_byte(int i, int plen)
-{
-	int keep = plen - i * 8;
-
-	if (keep <= 0)
-		return 0;
-	return keep >= 8 ? 0xff : (unsigned char)(0xff << (8 - keep));
-}
-
-int cfg_parse_cidr_why(const char *s, struct cfg_cidr *out, char *why, size_t whylen)
-{
-	char addr[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN];
-	const char *slash = strchr(s, '/'), *p;
-	struct cfg_cidr c;
-	size_t alen;
-	int bits, plen = 0, host = 0;
-
-	if (why == NULL || whylen == 0) {
-		static char sink[1];
-		why = sink, whylen = sizeof(sink);
-	}
-	memset(&c, 0, sizeof(c));
-	if (slash == NULL) {
-		snprintf(why, whylen, "no /prefix length");
-		return -1;
-	}
-	alen = (size_t)(slash - s);
-	if (alen == 0 || alen >= sizeof(addr)) {
-		snprintf(why, whylen, "not an IPv4 or IPv6 address");
-		return -1;
-	}
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, c.addr) == 1)
-		c.family = AF_INET, bits = 32;
-	else if (inet_pton(AF_INET6, addr, c.addr) == 1)
-		c.family = AF_INET6, bits = 128;
-	else {
-		snprintf(why, whylen, "'%s' is not an IPv4 or IPv6 address", addr);
-		return -1;
-	}
-	/* Digits only: atoi would take "/+8", "/ 8", "/8x". */
-	for (p = slash + 1; *p >= '0' && *p <= '9' && plen <= bits; p++)
-		plen = plen * 10 + (*p - '0');
-	if (p == slash + 1 || *p != '\0' || plen > bits) {
-		snprintf(why, whylen, "prefix length '/%.8s' is not in 0..%d", slash + 1,
-			 bits);
-		return -1;
-	}
-	c.plen = plen;
-	for (int i = 0; i < bits / 8; i++) {
-		unsigned char m = mask_byte(i, plen);
-
-		host |= c.addr[i] & ~m;
-		c.addr[i] &= m;
-	}
-	inet_ntop(c.family, c.addr, net, sizeof(net));
-	if (host) {
-		snprintf(why, whylen, "host bits set: the network is %s/%d", net, plen);
-		return -1;
-	}
-	snprintf(c.text, sizeof(c.text), "%s/%d", net, plen);
-	*out = c;
-	return 0;
-}
-
-int cfg_parse_cidr(const char *s, struct cfg_cidr *out)
-{
-	return cfg_parse_cidr_why(s, out, NULL, 0);
 }
 
 int cfg_valid_id(const char *s, const char *prefix)

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "lib/cidr.h"
+
 #define CFG_PATH_DEFAULT	   "/etc/vpc-failover/vpc-failover.conf"
 #define CFG_CONTROL_SOCKET_DEFAULT "/run/vpc-failover/control.sock"
 #define CFG_STATE_DIR_DEFAULT	   "/var/lib/vpc-failover"
@@ -17,19 +19,11 @@
  * made a config of many groups slow to parse. */
 #define CFG_TRACK_PATH_MAX 256
 
-/* A destination CIDR, validated and in canonical text form. */
-struct cfg_cidr {
-	int family;		/* AF_INET or AF_INET6 */
-	unsigned char addr[16]; /* network byte order */
-	int plen;
-	char text[64]; /* canonical: "10.255.0.10/32", "2001:db8::/64" */
-};
-
 struct cfg_group {
 	char name[CFG_NAME_MAX];
 	char vrrp_instance[CFG_NAME_MAX]; /* exactly one of these two is set */
 	char vrrp_group[CFG_NAME_MAX];
-	struct cfg_cidr *destinations;
+	struct cidr *destinations;
 	size_t ndestinations;
 	char (*route_tables)[CFG_ID_MAX];
 	size_t nroute_tables;
@@ -69,7 +63,7 @@ struct cfg_keepalived {
 /* One availability zone of the network monitor: zone.NAME = CIDR [CIDR ...] */
 struct cfg_zone {
 	char name[CFG_NAME_MAX];
-	struct cfg_cidr *cidrs;
+	struct cidr *cidrs;
 	size_t ncidrs;
 	int line;
 };
@@ -124,15 +118,6 @@ struct cfg *cfg_load(const char *path);
 void cfg_free(struct cfg *c);
 /* The group called name, or NULL. */
 const struct cfg_group *cfg_group_find(const struct cfg *c, const char *name);
-/* Parse one CIDR ("10.0.0.1/32", IPv4 or IPv6) into canonical form; the prefix
- * length is required and host bits must be zero. 0 or -1; logs nothing. */
-int cfg_parse_cidr(const char *s, struct cfg_cidr *out);
-/* cfg_parse_cidr that also says why s was refused ("host bits set: the network
- * is 10.0.0.0/24") into why; logs nothing. */
-int cfg_parse_cidr_why(const char *s, struct cfg_cidr *out, char *why, size_t whylen);
-/* Is st (of a file holding a secret) safe: a regular file, no group or other
- * permission bits, owned by root or by us? 0, or -1 with the reason in why. */
-int cfg_private_file(const struct stat *st, char *why, size_t whylen);
 /* May a notification go to url: https, or http to a loopback host only
  * (127.0.0.0/8, ::1, localhost)? 0, or -1 with the reason in why. */
 int cfg_notify_url(const char *url, char *why, size_t whylen);

@@ -17,9 +17,9 @@
 
 #include "daemon/ctl.h"
 #include "daemon/ctl_proto.h"
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 struct client {
 	int fd;

@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/ev.h"
+#include "lib/ev.h"
 #include "daemon/fifo.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 static int rfd = -1, wfd = -1;
 static char line[KA_LINE_MAX];

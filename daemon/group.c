@@ -49,13 +49,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/ev.h"
+#include "lib/ev.h"
 #include "daemon/group.h"
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "daemon/track.h"
-#include "daemon/util.h"
+#include "lib/util.h"
 #include "daemon/vip.h"
-#include "vpc/backoff.h"
+#include "lib/backoff.h"
 #include "vpc/converge.h"
 #include "vpc/ec2.h"
 

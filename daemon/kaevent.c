@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "daemon/kaevent.h"
-#include "daemon/util.h"
+#include "lib/util.h"
 
 static const char *const state_names[] = {
     [KA_UNKNOWN] = "UNKNOWN",

@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include "daemon/group.h"
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "daemon/metrics.h"
 #include "netmon/tcp.h"
-#include "daemon/util.h"
-#include "daemon/version.h"
+#include "lib/util.h"
+#include "lib/version.h"
 #include "vpc/ec2.h"
 
 static int ready;

@@ -19,7 +19,7 @@
  * backoff until NTF_DEADLINE_MS after its first attempt; any other 4xx is
  * final and logged once with the status and the start of the answer.
  *
- * The Mackerel API key is read from a private file (cfg_private_file) at
+ * The Mackerel API key is read from a private file (private_file_check) at
  * start and at each reload, registered with the log redactor, and kept only
  * here: it is never logged, never in the status, and its error messages
  * name the file, never the content. A webhook URL may carry a token in its
@@ -33,12 +33,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
+#include "lib/ev.h"
+#include "lib/log.h"
 #include "daemon/notify.h"
-#include "daemon/util.h"
-#include "vpc/backoff.h"
-#include "vpc/http.h"
+#include "lib/util.h"
+#include "lib/backoff.h"
+#include "lib/http.h"
 
 #define KEY_FILE_MAX 4096	    /* a key file is one short line */
 #define ARROW	     "\xe2\x86\x92" /* U+2192, in titles and texts */
@@ -342,7 +342,7 @@ int ntf_read_key(const char *path, char *key, size_t keysz, char *why, size_t wh
 		errf(why, whylen, "'%s': fstat: %s", path, strerror(errno));
 		goto out;
 	}
-	if (cfg_private_file(&st, detail, sizeof(detail)) == -1) {
+	if (private_file_check(&st, detail, sizeof(detail)) == -1) {
 		errf(why, whylen, "'%s': %s", path, detail);
 		goto out;
 	}

@@ -1,7 +1,7 @@
 /* notify.h — failover notifications: a Mackerel graph annotation per
  * converged failover and a JSON webhook message per transition and per
  * convergence. Queued (bounded, oldest dropped) and sent asynchronously on
- * the curl multi of vpc/http.h, retried with backoff under a deadline:
+ * the curl multi of lib/http.h, retried with backoff under a deadline:
  * nothing here ever delays a failover. Off when nothing is configured. */
 #ifndef VPCF_NOTIFY_H
 #define VPCF_NOTIFY_H
@@ -69,7 +69,7 @@ char *ntf_webhook_body(const struct ntf_who *who, const struct grp_report *r);
  * converged failover. */
 char *ntf_annotation_body(const struct ntf_who *who, const struct cfg_mackerel *m,
 			  const struct grp_report *r);
-/* Read an API key file: private (cfg_private_file), one line of printable
+/* Read an API key file: private (private_file_check), one line of printable
  * ASCII, 8 to NTF_KEY_MAX - 1 bytes. 0, or -1 with why (never the key). */
 int ntf_read_key(const char *path, char *key, size_t keysz, char *why, size_t whylen);
 

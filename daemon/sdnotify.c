@@ -15,8 +15,8 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
+#include "lib/ev.h"
+#include "lib/log.h"
 #include "daemon/sdnotify.h"
 
 static int watchdog_started;

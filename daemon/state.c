@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "daemon/state.h"
-#include "daemon/util.h"
+#include "lib/util.h"
 
 static char boot_id[64];
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "daemon/track.h"
-#include "daemon/util.h"
+#include "lib/util.h"
 
 #define TRK_READ_MAX 64 /* keepalived's own files hold one number */
 

@@ -7,7 +7,7 @@
 #include <netlink/route/link.h>
 #include <sys/socket.h>
 
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "daemon/vip.h"
 
 static struct nl_sock *sk;
@@ -36,7 +36,7 @@ void vip_fini(void)
 	sk = NULL;
 }
 
-int vip_set(const char *ifname, const struct cfg_cidr *dests, size_t n, int present)
+int vip_set(const char *ifname, const struct cidr *dests, size_t n, int present)
 {
 	int rc = 0, ifindex;
 

@@ -11,6 +11,6 @@ int vip_init(void);
 void vip_fini(void);
 /* Add (present = 1) or remove every destination on ifname. 0, or -1 after
  * logging what failed (the others are still attempted). */
-int vip_set(const char *ifname, const struct cfg_cidr *dests, size_t n, int present);
+int vip_set(const char *ifname, const struct cidr *dests, size_t n, int present);
 
 #endif

@@ -25,13 +25,13 @@
 
 #include "daemon/cfg.h"
 #include "daemon/ctl.h"
-#include "daemon/ev.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/util.h"
 #include "hooks/doctor.h"
 #include "hooks/kaconf.h"
 #include "vpc/auth.h"
 #include "vpc/ec2.h"
-#include "vpc/http.h"
+#include "lib/http.h"
 #include "vpc/imds.h"
 
 #define POLICY_HINT "hooks/examples/iam-policy.json"

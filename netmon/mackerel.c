@@ -30,7 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/util.h"
+#include "lib/util.h"
 #include "netmon/mackerel.h"
 
 #define OUT_MAX (8 * 1024 * 1024)

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "daemon/metrics.h"
 #include "netmon/monitor.h"
 #include "netmon/netmon.h"

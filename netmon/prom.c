@@ -26,9 +26,9 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "netmon/prom.h"
 
 #define LABELS_MAX 4096	  /* one series' label set; longer ones are skipped */
@@ -698,7 +698,7 @@ static char *read_pem(const char *path, int private)
 		log_warn("metrics: %s", path);
 		goto fail;
 	}
-	if (private && cfg_private_file(&st, why, sizeof(why)) == -1) {
+	if (private && private_file_check(&st, why, sizeof(why)) == -1) {
 		log_warnx("metrics: %s: %s", path, why);
 		goto fail;
 	}

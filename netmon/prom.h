@@ -22,7 +22,7 @@ char *nmp_render(json_t *snapshot);
 #define NMP_REALM     "vpc-failover"
 
 /* What the next nmp_serve uses: TLS with cert_file (PEM, the chain) and
- * key_file (PEM; must be private, cfg_private_file), and basic
+ * key_file (PEM; must be private, private_file_check), and basic
  * authentication against users_file, lines of "user: bcrypt-hash" (the
  * entries of a Prometheus web.config's basic_auth_users; "#" comments and
  * a "basic_auth_users:" line are skipped). NULL or "" leaves that part

@@ -42,9 +42,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "netmon/tcp.h"
 
 #define NMT_RECV_BUF	     65536	/* > the kernel's 32 KiB dump skbs */

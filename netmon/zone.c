@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "daemon/cfg.h"
-#include "daemon/util.h"
+#include "lib/util.h"
 #include "netmon/zone.h"
 
 typedef unsigned __int128 u128;
@@ -64,7 +64,7 @@ static u128 maxaddr(size_t len)
 	return len == 4 ? (u128)0xffffffffu : ~(u128)0;
 }
 
-static struct pfx to_pfx(const struct cfg_cidr *c, int zone)
+static struct pfx to_pfx(const struct cidr *c, int zone)
 {
 	size_t len = alen(c->family);
 	int bits = (int)len * 8;

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "vpc/converge.h"
 #include "vpc/ec2.h"
 
@@ -123,10 +123,10 @@ static void table_fail(struct cv_op *op, struct cv_table *tb, const struct ec2_e
 	tb->done_ms = ev_now() - op->started;
 }
 
-static int cidr_equal(const char *text, const struct cfg_cidr *c)
+static int cidr_equal(const char *text, const struct cidr *c)
 {
-	struct cfg_cidr o;
-	if (cfg_parse_cidr(text, &o) == -1)
+	struct cidr o;
+	if (cidr_parse(text, &o) == -1)
 		return strcmp(text, c->text) == 0;
 	return o.family == c->family && o.plen == c->plen &&
 	       memcmp(o.addr, c->addr, c->family == AF_INET ? 4 : 16) == 0;

@@ -20,7 +20,7 @@ enum cv_outcome {
 };
 
 struct cv_item {
-	struct cfg_cidr dest;
+	struct cidr dest;
 	int existed;		 /* the route was in the table when observed */
 	struct ec2_route before; /* as observed (dest "" if missing) */
 	enum cv_outcome outcome;
@@ -49,7 +49,7 @@ struct cv_result {
 struct cv_spec {
 	char (*tables)[CFG_ID_MAX];
 	size_t ntables;
-	const struct cfg_cidr *dests;
+	const struct cidr *dests;
 	size_t ndests;
 	const char *eni;   /* target; ignored when observe_only */
 	uint64_t deadline; /* ev_now() ms */

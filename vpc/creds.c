@@ -18,8 +18,8 @@
 #include <ini.h>
 #include <jansson.h>
 
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "vpc/creds.h"
 
 #define CREDS_FILE_MAX (64 * 1024) /* a credentials file is a few hundred bytes */

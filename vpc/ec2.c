@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "vpc/auth.h"
-#include "vpc/backoff.h"
+#include "lib/backoff.h"
 #include "vpc/ec2.h"
-#include "vpc/http.h"
+#include "lib/http.h"
 
 #define EC2_BACKOFF_BASE_MS 100
 #define EC2_BACKOFF_CAP_MS  5000
@@ -151,7 +151,7 @@ static void form_add(struct buf *b, const char *key, const char *value)
 	form_escape(b, value);
 }
 
-char *ec2_route_params(const char *table, const struct cfg_cidr *dest, const char *eni,
+char *ec2_route_params(const char *table, const struct cidr *dest, const char *eni,
 		       int dry_run)
 {
 	struct buf b;

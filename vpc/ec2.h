@@ -54,7 +54,7 @@ void ec2_describe_cancel(struct ec2_describe *d);
 
 /* Form parameters for a route write (ReplaceRoute/CreateRoute), IPv4 or
  * IPv6 destination; dry_run adds DryRun=true. Caller frees. */
-char *ec2_route_params(const char *table, const struct cfg_cidr *dest, const char *eni,
+char *ec2_route_params(const char *table, const struct cidr *dest, const char *eni,
 		       int dry_run);
 
 /* Process-wide counters. */

@@ -22,7 +22,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#include "daemon/util.h"
+#include "lib/util.h"
 #include "vpc/ec2_xml.h"
 
 /* Sanity caps on top of EC2_BODY_MAX: AWS allows at most 1000 routes per

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
-#include "vpc/backoff.h"
-#include "vpc/http.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "lib/backoff.h"
+#include "lib/http.h"
 #include "vpc/imds.h"
 
 #define IMDS_TOKEN_TTL	 21600 /* seconds, the maximum IMDS allows */

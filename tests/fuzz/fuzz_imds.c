@@ -6,10 +6,10 @@
  * it says so) and the body up to the next "\n--\n"; the real imds.c
  * requests, checks and copies them. Runs out of answers: a 404 ends the
  * sequence. */
-#include "daemon/ev.h"
+#include "lib/ev.h"
 #include "tests/fuzz/fuzz.h"
 #include "vpc/auth.h"
-#include "vpc/http.h"
+#include "lib/http.h"
 #include "vpc/imds.h"
 
 struct http_req {

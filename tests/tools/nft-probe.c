@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "daemon/cfg.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "netmon/nft.h"
 #include "netmon/zone.h"
 

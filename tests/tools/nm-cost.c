@@ -39,9 +39,9 @@
 #include <fcntl.h>
 
 #include "daemon/cfg.h"
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "netmon/nft.h"
 #include "netmon/tcp.h"
 #include "netmon/zone.h"
@@ -105,7 +105,7 @@ static void set_filter(const struct cfg *cf)
 	np = 0;
 	for (size_t i = 0; i < cf->netmon.nzones; i++)
 		for (size_t j = 0; j < cf->netmon.zones[i].ncidrs; j++, np++) {
-			const struct cfg_cidr *cc = &cf->netmon.zones[i].cidrs[j];
+			const struct cidr *cc = &cf->netmon.zones[i].cidrs[j];
 			p[np].family = cc->family;
 			memcpy(p[np].addr, cc->addr, sizeof(p[np].addr));
 			p[np].plen = cc->plen;

@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "netmon/tcp.h"
 
-static struct cfg_cidr *zones;
+static struct cidr *zones;
 static size_t nzones;
 static uint64_t interval_ms, seconds_ms, started;
 static uint64_t ncollect;
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 	}
 	zones = xcalloc((size_t)argc, sizeof(*zones));
 	for (i = optind; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (cfg_parse_cidr(argv[i], &zones[nzones]) == -1) {
+		if (cidr_parse(argv[i], &zones[nzones]) == -1) {
 			fprintf(stderr, "tcp-probe: bad CIDR %s\n", argv[i]);
 			return 2;
 		}

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "daemon/ev.h"
+#include "lib/ev.h"
 
 static ev_timer_fn timer_fn;
 static uint64_t timer_delay;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/util.h"
+#include "lib/util.h"
 
 static char *read_data(const char *rel, size_t *len)
 {

@@ -13,9 +13,9 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "vpc/imds.h"
 
 static int64_t fake_now = 1800000000; /* 2027-01-15T08:00:00Z */

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "vpc/backoff.h"
+#include "lib/backoff.h"
 
 /* Returns *ctx: lets a test probe the ceiling exactly. */
 static uint64_t rand_fixed(void *ctx)

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 static char dir[] = "/tmp/test_cfg.XXXXXX";
 static char conf[PATH_MAX];  /* the config file of the current test */
@@ -634,11 +634,11 @@ static void inih_settings_restored(void **state)
 
 static void cidr_ok(const char *s, int family, int plen, const char *text)
 {
-	struct cfg_cidr c;
+	struct cidr c;
 
-	if (cfg_parse_cidr(s, &c) != 0)
+	if (cidr_parse(s, &c) != 0)
 		print_error("refused %s\n", s);
-	assert_int_equal(cfg_parse_cidr(s, &c), 0);
+	assert_int_equal(cidr_parse(s, &c), 0);
 	assert_int_equal(c.family, family);
 	assert_int_equal(c.plen, plen);
 	assert_string_equal(c.text, text);
@@ -646,14 +646,14 @@ static void cidr_ok(const char *s, int family, int plen, const char *text)
 
 static void cidr_bad(const char *s, const char *why_part)
 {
-	struct cfg_cidr c;
+	struct cidr c;
 	char why[128] = "";
 
 	memset(&c, 0x5a, sizeof(c));
-	if (cfg_parse_cidr_why(s, &c, why, sizeof(why)) != -1)
+	if (cidr_parse_why(s, &c, why, sizeof(why)) != -1)
 		print_error("accepted %s\n", s);
-	assert_int_equal(cfg_parse_cidr_why(s, &c, why, sizeof(why)), -1);
-	assert_int_equal(cfg_parse_cidr(s, &c), -1);
+	assert_int_equal(cidr_parse_why(s, &c, why, sizeof(why)), -1);
+	assert_int_equal(cidr_parse(s, &c), -1);
 	if (strstr(why, why_part) == NULL)
 		print_error("%s: why '%s', want '%s'\n", s, why, why_part);
 	assert_non_null(strstr(why, why_part));

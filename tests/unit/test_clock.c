@@ -12,7 +12,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "daemon/util.h"
+#include "lib/util.h"
 
 /* The system clocks, set by the tests. */
 static struct timespec mono_now, real_now;
@@ -33,7 +33,7 @@ static int fake_settime(int fd, int flags, const struct itimerspec *its,
 }
 #define timerfd_settime fake_settime
 
-#include "daemon/ev.c"
+#include "lib/ev.c"
 
 #define EPOCH 1800000000LL /* 2027-01-15T08:00:00Z */
 

@@ -16,8 +16,8 @@
 #include <cmocka.h>
 #include <ini.h>
 
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "tests/unit/read_data.h"
 #include "vpc/creds.h"
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "hooks/doctor.c"
 
 static char dir[64];

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/util.h"
+#include "lib/util.h"
 #include "tests/unit/read_data.h"
 #include "vpc/ec2_xml.h"
 

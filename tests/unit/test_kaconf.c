@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/util.h"
+#include "lib/util.h"
 #include "hooks/kaconf.h"
 
 static struct kc_conf *parse_ok(const char *text)

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "daemon/kaevent.h"
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "daemon/state.h"
 
 static int args(const char *a, const char *b, const char *c, const char *d,

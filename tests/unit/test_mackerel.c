@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "netmon/mackerel.h"
 
 /* A snapshot at time t with every counter scaled by k (k = 0: zeros). */

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
+#include "lib/ev.h"
+#include "lib/log.h"
 #include "netmon/nft.h"
 #include "netmon/tcp.h"
 

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "daemon/notify.h"
-#include "daemon/util.h"
+#include "lib/util.h"
 
 #define ENI_A "eni-0aaaaaaaaaaaaaaa1"
 #define ENI_C "eni-0ccccccccccccccc3"
@@ -370,15 +370,15 @@ static void test_private_file_owner(void **state)
 	memset(&st, 0, sizeof(st));
 	st.st_mode = S_IFREG | 0600;
 	st.st_uid = 0;
-	assert_int_equal(cfg_private_file(&st, why, sizeof(why)), 0);
+	assert_int_equal(private_file_check(&st, why, sizeof(why)), 0);
 	st.st_uid = geteuid();
-	assert_int_equal(cfg_private_file(&st, why, sizeof(why)), 0);
+	assert_int_equal(private_file_check(&st, why, sizeof(why)), 0);
 	st.st_uid = geteuid() + 4242;
-	assert_int_equal(cfg_private_file(&st, why, sizeof(why)), -1);
+	assert_int_equal(private_file_check(&st, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "owned by uid"));
 	st.st_uid = 0;
 	st.st_mode = S_IFDIR | 0700;
-	assert_int_equal(cfg_private_file(&st, why, sizeof(why)), -1);
+	assert_int_equal(private_file_check(&st, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "not a regular file"));
 }
 

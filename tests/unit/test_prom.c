@@ -17,8 +17,8 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
+#include "lib/ev.h"
+#include "lib/log.h"
 #include "daemon/metrics.h"
 #include "netmon/prom.h"
 

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "daemon/cfg.h"
-#include "daemon/util.h"
+#include "lib/util.h"
 #include "netmon/zone.h"
 
 /* Add zone name with the space-separated CIDRs to nm. */
@@ -27,7 +27,7 @@ static void add_zone(struct cfg_netmon *nm, const char *name, const char *cidrs)
 	snprintf(z->name, sizeof(z->name), "%s", name);
 	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
 		z->cidrs = xreallocarray(z->cidrs, z->ncidrs + 1, sizeof(*z->cidrs));
-		assert_int_equal(cfg_parse_cidr(w, &z->cidrs[z->ncidrs]), 0);
+		assert_int_equal(cidr_parse(w, &z->cidrs[z->ncidrs]), 0);
 		z->ncidrs++;
 	}
 	free(copy);
@@ -339,7 +339,7 @@ static uint64_t rng(void)
 	return rng_state * 2685821657736338717ULL;
 }
 
-static int in_prefix(const unsigned char *a, const struct cfg_cidr *c)
+static int in_prefix(const unsigned char *a, const struct cidr *c)
 {
 	int full = c->plen / 8, rest = c->plen % 8;
 
@@ -356,7 +356,7 @@ static int naive(const struct cfg_netmon *nm, int family, const unsigned char *a
 
 	for (size_t i = 0; i < nm->nzones; i++)
 		for (size_t j = 0; j < nm->zones[i].ncidrs; j++) {
-			const struct cfg_cidr *c = &nm->zones[i].cidrs[j];
+			const struct cidr *c = &nm->zones[i].cidrs[j];
 			if (c->family == family && c->plen > bestlen && in_prefix(a, c)) {
 				best = (int)i;
 				bestlen = c->plen;
@@ -367,7 +367,7 @@ static int naive(const struct cfg_netmon *nm, int family, const unsigned char *a
 
 /* A random prefix near base: a few random bits after the first byte, so
  * that prefixes nest and touch often. */
-static void random_cidr(int family, struct cfg_cidr *c)
+static void random_cidr(int family, struct cidr *c)
 {
 	size_t len = family == AF_INET ? 4 : 16;
 	int bits = (int)len * 8;
@@ -391,11 +391,11 @@ static void random_cidr(int family, struct cfg_cidr *c)
 			c->addr[b / 8] &= (unsigned char)~(0x80 >> (b % 8));
 }
 
-static int already(const struct cfg_netmon *nm, const struct cfg_cidr *c)
+static int already(const struct cfg_netmon *nm, const struct cidr *c)
 {
 	for (size_t i = 0; i < nm->nzones; i++)
 		for (size_t j = 0; j < nm->zones[i].ncidrs; j++) {
-			const struct cfg_cidr *o = &nm->zones[i].cidrs[j];
+			const struct cidr *o = &nm->zones[i].cidrs[j];
 			if (o->family == c->family && o->plen == c->plen &&
 			    memcmp(o->addr, c->addr, 16) == 0)
 				return 1;
@@ -405,7 +405,7 @@ static int already(const struct cfg_netmon *nm, const struct cfg_cidr *c)
 
 /* Addresses worth probing around c: its first and last, and their
  * neighbours outside it. */
-static void edges(const struct cfg_cidr *c, unsigned char out[4][16])
+static void edges(const struct cidr *c, unsigned char out[4][16])
 {
 	size_t len = c->family == AF_INET ? 4 : 16;
 	int bits = (int)len * 8, k;
@@ -439,7 +439,7 @@ static void cross_check_family(int family, uint64_t seed)
 			snprintf(nm.zones[i].name, sizeof(nm.zones[i].name), "z%d", i);
 		for (int i = 0; i < ncidrs; i++) {
 			struct cfg_zone *zz = &nm.zones[rng() % (uint64_t)nzones];
-			struct cfg_cidr c;
+			struct cidr c;
 			random_cidr(family, &c);
 			if (already(&nm, &c))
 				continue;

@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "tests/vpcsim/sim.h"
 
 #define EC2_XMLNS     "http://ec2.amazonaws.com/doc/2016-11-15/"

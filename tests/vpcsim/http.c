@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "tests/vpcsim/sim.h"
 
 enum MHD_Result sim_respond(struct MHD_Connection *c, unsigned status, const char *ctype,

@@ -10,7 +10,7 @@
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "tests/vpcsim/sim.h"
 
 struct kroute {

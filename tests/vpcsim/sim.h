@@ -14,7 +14,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "daemon/util.h"
+#include "lib/util.h"
 
 #define SIM_ID_MAX	 64
 #define SIM_CIDR_MAX	 64

@@ -12,7 +12,7 @@
 
 #include <openssl/rand.h>
 
-#include "daemon/log.h"
+#include "lib/log.h"
 #include "tests/vpcsim/sim.h"
 
 int sim_bprintf(struct buf *b, const char *fmt, ...)

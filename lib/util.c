@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 void *xmalloc(size_t n)
 {
@@ -305,4 +305,25 @@ out:
 	if (rc == -1)
 		unlink(tmp);
 	return rc;
+}
+
+int private_file_check(const struct stat *st, char *why, size_t whylen)
+{
+	if (!S_ISREG(st->st_mode)) {
+		errf(why, whylen, "not a regular file");
+		return -1;
+	}
+	if (st->st_mode & 077) {
+		errf(why, whylen, "mode %04o %s; chmod 600 it",
+		     (unsigned)(st->st_mode & 07777),
+		     (st->st_mode & 044) ? "is readable by group or others"
+					 : "gives group or others access");
+		return -1;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		errf(why, whylen, "owned by uid %u, not by root or uid %u; chown it",
+		     (unsigned)st->st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -78,5 +79,9 @@ void buf_free(struct buf *b);
  * new content survives a crash. 0, or -1 with err; logs nothing. */
 int write_file_atomic(const char *path, const void *data, size_t len, int mode,
 		      int durable, char *err, size_t errsz);
+
+/* Is st (of a file holding a secret) safe: a regular file, no group or other
+ * permission bits, owned by root or by us? 0, or -1 with the reason in why. */
+int private_file_check(const struct stat *st, char *why, size_t whylen);
 
 #endif

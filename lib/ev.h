@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 
-struct fake_clock; /* daemon/util.h */
+struct fake_clock; /* lib/util.h */
 
 typedef void (*ev_fd_fn)(int fd, uint32_t events, void *arg);
 typedef void (*ev_timer_fn)(void *arg);

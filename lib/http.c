@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/version.h"
-#include "vpc/http.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/version.h"
+#include "lib/http.h"
 
 struct http_req {
 	CURL *easy;

@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/ev.h"
-#include "daemon/log.h"
-#include "daemon/util.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 struct ev_watch {
 	ev_fd_fn fn;

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "daemon/util.h"
+#include "lib/util.h"
 
 #define HTTP_BODY_MAX (4 * 1024 * 1024)
 

@@ -4,7 +4,7 @@
  * shared per-account EC2 bucket needs. */
 #include <stdlib.h>
 
-#include "vpc/backoff.h"
+#include "lib/backoff.h"
 
 void backoff_init(struct backoff *b, uint64_t base_ms, uint64_t cap_ms, uint64_t deadline)
 {

@@ -6,7 +6,7 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "daemon/log.h"
+#include "lib/log.h"
 
 #define LOG_LINE_MAX 4096
 #define REDACT_MAX   16
