@@ -903,18 +903,41 @@ static int uses_name(const struct grp *g, const struct ka_event *ev)
 	return want[0] && strcmp(want, ev->name) == 0;
 }
 
+/* The pid space's size: /proc/sys/kernel/pid_max, read once (4194304, the
+ * 64-bit kernels' usual value, if it cannot be read). */
+static unsigned pid_space;
+
+static unsigned pid_space_size(void)
+{
+	if (!pid_space) {
+		FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+		unsigned n = 0;
+
+		if (!f || fscanf(f, "%u", &n) != 1 || n < 2)
+			n = 1u << 22;
+		if (f)
+			fclose(f);
+		pid_space = n;
+	}
+	return pid_space;
+}
+
 /* Is ev older than the state already applied? keepalived forks notify hooks
  * without waiting for them; each is stamped with its fork, but only to the
  * kernel's clock tick (10 ms), so two hooks stamped within HOOK_TIE_MS of
- * each other are ordered by process id: the later fork has the higher one
- * (barring a wrap of the pid space, taken as wrapped beyond half of it). */
+ * each other are ordered by process id: the later fork has the higher one,
+ * counted modulo pid_max (pids wrap to low numbers), and a pid more than
+ * half the pid space ahead is taken as forked before, not after. */
 static int older(const struct ka_event *ev, uint64_t mono, const struct grp *g)
 {
 	uint64_t d = mono > g->order_mono ? mono - g->order_mono : g->order_mono - mono;
 
 	if (ev->pid > 0 && g->order_pid > 0 && d < HOOK_TIE_MS) {
-		unsigned diff = (unsigned)ev->pid - (unsigned)g->order_pid;
-		return diff == 0 ? mono < g->order_mono : diff > (1u << 21);
+		unsigned n = pid_space_size();
+		unsigned now = (unsigned)ev->pid % n, then = (unsigned)g->order_pid % n;
+		unsigned ahead = now >= then ? now - then : n - (then - now);
+
+		return ahead == 0 ? mono < g->order_mono : ahead > n / 2;
 	}
 	return mono < g->order_mono;
 }

@@ -1037,12 +1037,28 @@ static void hooks_within_the_tie_are_ordered_by_pid(void **state)
 
 static void pids_far_apart_count_as_wrapped(void **state)
 {
+	pid_space = 1u << 22; /* as on a 64-bit host: pid_max 4194304 */
 	assert_int_equal(event_full(KA_MASTER, 5000, 100, "notify"), GRP_APPLIED);
 	if (event_full(KA_BACKUP, 5005, 100 + (1 << 21) + 1, "notify") != GRP_STALE)
 		fail_msg("a pid more than half the pid space higher is taken as forked "
 			 "before a wrap: older");
 	if (event_full(KA_BACKUP, 5005, 100 + (1 << 20), "notify") != GRP_APPLIED)
 		fail_msg("a pid less than half the pid space higher is newer");
+}
+
+static void a_pid_after_the_wrap_is_newer(void **state)
+{
+	pid_space = 32768; /* pid_max's default on small hosts */
+	assert_int_equal(event_full(KA_MASTER, 5000, 32700, "notify"), GRP_APPLIED);
+	if (event_full(KA_BACKUP, 5005, 300, "notify") != GRP_APPLIED)
+		fail_msg("pid 300 forked just after 32700 (the pid space wrapped) is "
+			 "the newer hook");
+	if (event_full(KA_MASTER, 5008, 32710, "notify") != GRP_STALE)
+		fail_msg("pid 32710 forked before the wrap is older than pid 300");
+	pid_space = 1u << 22;
+	assert_int_equal(event_full(KA_MASTER, 9000, 4194300, "notify"), GRP_APPLIED);
+	if (event_full(KA_BACKUP, 9005, 300, "notify") != GRP_APPLIED)
+		fail_msg("pid 300 just after 4194300 (pid_max 4194304) is the newer hook");
 }
 
 static void a_repeat_moves_the_order_mark_and_hints_do_not(void **state)
@@ -1105,6 +1121,7 @@ int main(void)
 	    T(an_older_event_is_stale),
 	    T(hooks_within_the_tie_are_ordered_by_pid),
 	    T(pids_far_apart_count_as_wrapped),
+	    T(a_pid_after_the_wrap_is_newer),
 	    T(a_repeat_moves_the_order_mark_and_hints_do_not),
 	};
 #undef T
