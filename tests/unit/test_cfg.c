@@ -700,26 +700,26 @@ static void parse_cidr(void **state)
 
 static void valid_id(void **state)
 {
-	assert_true(cfg_valid_id("rtb-0123abcd", "rtb"));
-	assert_true(cfg_valid_id("rtb-0123456789abcdef0", "rtb"));
-	assert_true(cfg_valid_id("eni-0123456789abcdef0", "eni"));
-	assert_true(cfg_valid_id("i-0123456789abcdef0", "i"));
-	assert_false(cfg_valid_id("rtb-0123abc", "rtb"));	     /* 7 */
-	assert_false(cfg_valid_id("rtb-0123abcde", "rtb"));	     /* 9 */
-	assert_false(cfg_valid_id("rtb-0123456789abcdef", "rtb"));   /* 16 */
-	assert_false(cfg_valid_id("rtb-0123456789abcdef01", "rtb")); /* 18 */
-	assert_false(cfg_valid_id("rtb-0123ABCD", "rtb"));	     /* upper case */
-	assert_false(cfg_valid_id("RTB-0123abcd", "rtb"));
-	assert_false(cfg_valid_id("rtb-0123abcg", "rtb")); /* not hex */
-	assert_false(cfg_valid_id("rtb_0123abcd", "rtb"));
-	assert_false(cfg_valid_id("rtb0123abcd", "rtb"));
-	assert_false(cfg_valid_id("rtb-", "rtb"));
-	assert_false(cfg_valid_id("", "rtb"));
-	assert_false(cfg_valid_id(NULL, "rtb"));
-	assert_false(cfg_valid_id("eni-0123abcd", "rtb")); /* other kind */
-	assert_false(cfg_valid_id("rtb-0123abcd ", "rtb"));
-	assert_false(cfg_valid_id("xrtb-0123abcd", "rtb"));
-	assert_false(cfg_valid_id("i-0123abcd", "eni"));
+	assert_true(aws_valid_id("rtb-0123abcd", "rtb"));
+	assert_true(aws_valid_id("rtb-0123456789abcdef0", "rtb"));
+	assert_true(aws_valid_id("eni-0123456789abcdef0", "eni"));
+	assert_true(aws_valid_id("i-0123456789abcdef0", "i"));
+	assert_false(aws_valid_id("rtb-0123abc", "rtb"));	     /* 7 */
+	assert_false(aws_valid_id("rtb-0123abcde", "rtb"));	     /* 9 */
+	assert_false(aws_valid_id("rtb-0123456789abcdef", "rtb"));   /* 16 */
+	assert_false(aws_valid_id("rtb-0123456789abcdef01", "rtb")); /* 18 */
+	assert_false(aws_valid_id("rtb-0123ABCD", "rtb"));	     /* upper case */
+	assert_false(aws_valid_id("RTB-0123abcd", "rtb"));
+	assert_false(aws_valid_id("rtb-0123abcg", "rtb")); /* not hex */
+	assert_false(aws_valid_id("rtb_0123abcd", "rtb"));
+	assert_false(aws_valid_id("rtb0123abcd", "rtb"));
+	assert_false(aws_valid_id("rtb-", "rtb"));
+	assert_false(aws_valid_id("", "rtb"));
+	assert_false(aws_valid_id(NULL, "rtb"));
+	assert_false(aws_valid_id("eni-0123abcd", "rtb")); /* other kind */
+	assert_false(aws_valid_id("rtb-0123abcd ", "rtb"));
+	assert_false(aws_valid_id("xrtb-0123abcd", "rtb"));
+	assert_false(aws_valid_id("i-0123abcd", "eni"));
 }
 
 int main(void)
