@@ -42,3 +42,30 @@ inject hooks/cli.c 2 '#include "daemon/cfg.h"'
 inject netmon/zone.c 2 '#include <ini.h>'
 out=$("$TOP/scripts/layers.sh" "$T/tree" 2>&1)
 expect_eq "hooks/ and <system> includes are fine" "$(wc -l <<<"$out")" 2
+
+# The configuration reader needs nothing beyond libc and libinih: each
+# section's parser lives apart from the module's I/O (vpc/aws_cfg.c, not
+# vpc/ec2.c), so that a small program that reads the file (the notify hook)
+# links cfg_load() without libcurl, libxml2, libnl or libmicrohttpd.
+cat >"$T/lean.c" <<'C'
+#include <stdio.h>
+#include "daemon/cfg.h"
+int main(int argc, char **argv)
+{
+	struct cfg *c = cfg_load(argv[1]);
+
+	if (c == NULL)
+		return 1;
+	printf("%s %zu\n", c->daemon.control_socket, c->ngroups);
+	cfg_free(c);
+	return 0;
+}
+C
+# A sanitizer build (make check-asan) links with its runtime.
+san=
+nm "$B/libvpcf-lib.a" 2>/dev/null | grep -q __asan && san=-fsanitize=address,undefined
+out=$(cc $san -std=gnu11 -D_GNU_SOURCE -I"$TOP" -o "$T/lean" "$T/lean.c" "$B/libvpcf-daemon.a" \
+	"$B/libvpcf-netmon.a" "$B/libvpcf-vpc.a" "$B/libvpcf-lib.a" -linih 2>&1)
+expect_eq "cfg_load links with libc and libinih alone" "$out" ""
+printf '[group g]\nvrrp_instance = V\ndestinations = 10.0.0.1/32\nroute_tables = rtb-01234567\n' >"$T/lean.conf"
+expect_eq "and reads a configuration" "$("$T/lean" "$T/lean.conf" 2>&1)" "/run/vpc-failover/control.sock 1"
