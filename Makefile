@@ -116,7 +116,7 @@ $(B)/%.o: %.c
 # lib/ini.c sets libinih's options at run time (ini_use_stack,
 # ini_max_line, ...: globals that Debian's libinih adds by a patch; upstream
 # inih fixes them when it is built). Checked once per build directory, so
-# that another inih fails here, saying so, not in cfg.c's compile.
+# that another inih fails here, saying so, not in ini.c's compile.
 $(B)/.inih-runtime-options:
 	@mkdir -p $(B)
 	@printf '#include <stdbool.h>\n#include <ini.h>\nint main(void) { ini_use_stack = false; ini_allow_realloc = false; ini_initial_alloc = 1; ini_stop_on_first_error = false; ini_allow_no_value = false; return (int)ini_allow_multiline; }\n' | \
