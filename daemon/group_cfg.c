@@ -1,6 +1,7 @@
 /* group_cfg.c — [group NAME] (see group_cfg.h). Only libc, lib/ and the id
  * rule of vpc/aws_cfg.h: a program that reads the configuration need not
  * load the AWS client. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,38 +40,6 @@ static int has_rtb(const struct cfg_group *g, const char *id)
 		if (strcmp(g->route_tables[i], id) == 0)
 			return 1;
 	return 0;
-}
-
-/* Whitespace-separated CIDRs; each bad one is reported. */
-static int p_cidrs(struct ini *x, const struct ini_key *k, void *base, const char *v)
-{
-	struct cfg_group *g = base;
-	char *copy = xstrdup(v), *save = NULL, *w;
-	char why[128];
-	int rc = 0;
-
-	free(g->destinations);
-	g->destinations = NULL;
-	g->ndestinations = 0;
-	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		struct cidr cidr;
-
-		if (cidr_parse_why(w, &cidr, why, sizeof(why)) == -1) {
-			ini_err(x, 0, "%s: bad CIDR '" INI_SHOW "': %s", k->name, w, why);
-			rc = -1;
-			continue;
-		}
-		if (has_cidr(g, &cidr)) {
-			ini_err(x, 0, "%s: %s is listed twice", k->name, cidr.text);
-			rc = -1;
-			continue;
-		}
-		g->destinations =
-		    xgrow(g->destinations, g->ndestinations, sizeof(*g->destinations));
-		g->destinations[g->ndestinations++] = cidr;
-	}
-	free(copy);
-	return rc;
 }
 
 /* Whitespace-separated route table ids; each bad one is reported. */
@@ -140,7 +109,7 @@ static void *open_group(struct ini *x, void *top, const char *name)
 static const struct ini_key keys[] = {
 	{"vrrp_instance", ini_word, GRP(vrrp_instance), .def = NULL},
 	{"vrrp_group", ini_word, GRP(vrrp_group), .def = NULL},
-	{"destinations", p_cidrs, GRP(destinations), .def = NULL},
+	{"destinations", ini_cidrs, GRP(destinations), .def = NULL, .noff = offsetof(struct cfg_group, ndestinations)},
 	{"route_tables", p_rtbs, GRP(route_tables), .def = NULL},
 	{"network_interface", p_eni, GRP(network_interface), .def = NULL},
 	{"vip_device", ini_ifname, GRP(vip_device), .def = NULL},

@@ -498,6 +498,42 @@ int ini_path(struct ini *x, const struct ini_key *k, void *base, const char *v)
 	return ini_str(x, k, base, v);
 }
 
+int ini_cidrs(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	struct cidr **list = (struct cidr **)((char *)base + k->off);
+	size_t *n = (size_t *)((char *)base + k->noff);
+	char *copy = xstrdup(v), *save = NULL, *w;
+	char why[128];
+	int rc = 0;
+
+	free(*list);
+	*list = NULL;
+	*n = 0;
+	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		struct cidr c;
+		int dup = 0;
+
+		if (cidr_parse_why(w, &c, why, sizeof(why)) == -1) {
+			ini_err(x, 0, "%s: bad CIDR '" SHOW "': %s", k->name, w, why);
+			rc = -1;
+			continue;
+		}
+		for (size_t i = 0; i < *n; i++)
+			dup |= (*list)[i].family == c.family &&
+			       (*list)[i].plen == c.plen &&
+			       memcmp((*list)[i].addr, c.addr, sizeof(c.addr)) == 0;
+		if (dup) {
+			ini_err(x, 0, "%s: %s is listed twice", k->name, c.text);
+			rc = -1;
+			continue;
+		}
+		*list = xgrow(*list, *n, sizeof(**list));
+		(*list)[(*n)++] = c;
+	}
+	free(copy);
+	return rc;
+}
+
 int ini_unixgroup(struct ini *x, const struct ini_key *k, void *base, const char *v)
 {
 	if (getgrnam(v) == NULL) {

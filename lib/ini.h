@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "lib/cidr.h"
+
 #define INI_NAME_MAX 64	     /* a name: group, zone, profile, Unix group, service */
 #define INI_SHOW     "%.80s" /* how much of a bad value goes into a message */
 
@@ -32,6 +34,7 @@ struct ini_key {
 	const char *def;	  /* default, parsed like a value; NULL = zero/empty */
 	unsigned min, max, scale; /* ini_uint: range, and the unit stored (s -> ms) */
 	unsigned flags;		  /* INI_EMPTY_OFF, INI_RESTART */
+	size_t noff;		  /* lists (ini_cidrs): where their size_t count is */
 };
 
 #define INI_FIELD(type, f) offsetof(type, f), sizeof(((type *)0)->f)
@@ -107,6 +110,9 @@ int ini_bool(struct ini *x, const struct ini_key *k, void *base, const char *v);
 int ini_listen(struct ini *x, const struct ini_key *k, void *base, const char *v);
 /* A network interface name (1 to k->size - 1 characters). */
 int ini_ifname(struct ini *x, const struct ini_key *k, void *base, const char *v);
+/* Whitespace-separated CIDRs into a growing array (struct cidr *, its count
+ * at k->noff), each bad or repeated one reported. */
+int ini_cidrs(struct ini *x, const struct ini_key *k, void *base, const char *v);
 /* A group of this system (/etc/group or NSS). */
 int ini_unixgroup(struct ini *x, const struct ini_key *k, void *base, const char *v);
 
