@@ -83,7 +83,7 @@ ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
 
 # One archive per layer, linked top first (docs/layers.md): lib/ is the base;
 # vpc/ and netmon/ use lib/; daemon/ uses those; hooks/ (the CLI) uses all.
-# An include that points the other way fails tests/layers.sh.
+# An include that points the other way fails tests/integration/layers.sh.
 LAYERS   := hooks daemon netmon vpc lib
 LAYER_SRC = $(filter-out daemon/main.c hooks/cli.c,$(wildcard $(1)/*.c))
 LIB_SRC  := $(foreach l,$(LAYERS),$(call LAYER_SRC,$(l)))
@@ -113,22 +113,22 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# daemon/cfg.c sets libinih's options at run time (ini_use_stack,
+# lib/ini.c sets libinih's options at run time (ini_use_stack,
 # ini_max_line, ...: globals that Debian's libinih adds by a patch; upstream
 # inih fixes them when it is built). Checked once per build directory, so
-# that another inih fails here, saying so, not in cfg.c's compile.
+# that another inih fails here, saying so, not in ini.c's compile.
 $(B)/.inih-runtime-options:
 	@mkdir -p $(B)
 	@printf '#include <stdbool.h>\n#include <ini.h>\nint main(void) { ini_use_stack = false; ini_allow_realloc = false; ini_initial_alloc = 1; ini_stop_on_first_error = false; ini_allow_no_value = false; return (int)ini_allow_multiline; }\n' | \
 	$(CC) -x c -o $@.probe - $(PKGCFLAGS) $(shell $(PKG_CONFIG) --libs inih) >$@.log 2>&1 || { \
 		echo "libinih lacks the run-time options of Debian's build (ini_use_stack," \
-		     "ini_allow_realloc, ini_initial_alloc, ...), which daemon/cfg.c sets:" \
+		     "ini_allow_realloc, ini_initial_alloc, ...), which lib/ini.c sets:" \
 		     "build against Debian's libinih-dev (bookworm or later); see $@.log" >&2; \
 		exit 1; }
 	@rm -f $@.probe $@.log
 	@touch $@
 
-$(B)/daemon/cfg.o: | $(B)/.inih-runtime-options
+$(B)/lib/ini.o: | $(B)/.inih-runtime-options
 
 # Only version.c sees the version: a new one rebuilds one object.
 $(B)/lib/version.o: VERSION

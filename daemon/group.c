@@ -76,23 +76,23 @@
 #define SETTLE_PASSES_MAX 4
 
 struct route_status {
-	char table[CFG_ID_MAX];
+	char table[AWS_ID_MAX];
 	char dest[64];
-	char target[EC2_ID_MAX]; /* where the route points after the pass; "" = none */
+	char target[AWS_ID_MAX]; /* where the route points after the pass; "" = none */
 	char outcome[16];
 	char error[600];
 	uint64_t ms;
 	/* This generation's first success, for the observer's report. */
 	uint64_t gen;
 	char gen_outcome[16];
-	char gen_before[EC2_ID_MAX];
+	char gen_before[AWS_ID_MAX];
 	uint64_t gen_ms; /* since the state change */
 };
 
 struct grp {
-	char name[CFG_NAME_MAX];
+	char name[INI_NAME_MAX];
 	const struct cfg_group *cfg;
-	struct cfg_aws aws; /* copy: deadlines */
+	struct aws_cfg aws; /* copy: deadlines */
 	enum ka_state state;
 	enum ka_state prev_state; /* before the last transition */
 	uint64_t trans_gen;	  /* generation the last transition started */
@@ -129,7 +129,7 @@ struct grp {
 	char last_late[320];	   /* the last one, for status */
 	struct cv_op *look;	   /* the one read of the tables at start */
 	int handback_due;	   /* left MASTER for BACKUP: hand routes back */
-	char peer_eni[EC2_ID_MAX]; /* the other ENI last seen in our routes */
+	char peer_eni[AWS_ID_MAX]; /* the other ENI last seen in our routes */
 	uint64_t aside_gen;	   /* generation a hand-back serves */
 	uint64_t pass_gen;	   /* generation of the last convergence pass */
 	uint64_t handbacks;	   /* routes handed back, ever */

@@ -190,7 +190,7 @@ static json_t *handle_failover(json_t *req, const struct ctl_peer *peer)
 {
 	int clear = json_is_true(json_object_get(req, "clear"));
 	json_t *why = NULL, *done = json_array();
-	char who[128], eni[CFG_ID_MAX], err[600];
+	char who[128], eni[AWS_ID_MAX], err[600];
 	enum ka_state st;
 	size_t n, acting = 0;
 	const struct cfg_group **gs = failover_groups(req, &n, &why);
@@ -388,30 +388,9 @@ static void reload(void)
 		    cfg_path);
 		return;
 	}
-	/* These are bound once at start. */
-	if (strcmp(fresh->daemon.control_socket, cfg->daemon.control_socket) != 0 ||
-	    strcmp(fresh->daemon.control_group, cfg->daemon.control_group) != 0 ||
-	    strcmp(fresh->daemon.state_dir, cfg->daemon.state_dir) != 0 ||
-	    strcmp(fresh->keepalived.notify_fifo, cfg->keepalived.notify_fifo) != 0 ||
-	    strcmp(fresh->aws.credentials_file, cfg->aws.credentials_file) != 0 ||
-	    strcmp(fresh->aws.profile, cfg->aws.profile) != 0 ||
-	    strcmp(fresh->aws.metadata_endpoint, cfg->aws.metadata_endpoint) != 0 ||
-	    strcmp(fresh->aws.ca_file, cfg->aws.ca_file) != 0 ||
-	    strcmp(fresh->metrics.listen, cfg->metrics.listen) != 0) {
-		log_warnx(
-		    "reload: [daemon], [keepalived], [metrics], credentials_file, "
-		    "profile, metadata_endpoint and ca_file take effect on restart; "
-		    "keeping their running values");
-		fresh->daemon = cfg->daemon;
-		fresh->keepalived = cfg->keepalived;
-		fresh->metrics = cfg->metrics;
-		memcpy(fresh->aws.credentials_file, cfg->aws.credentials_file,
-		       sizeof(fresh->aws.credentials_file));
-		memcpy(fresh->aws.profile, cfg->aws.profile, sizeof(fresh->aws.profile));
-		memcpy(fresh->aws.metadata_endpoint, cfg->aws.metadata_endpoint,
-		       sizeof(fresh->aws.metadata_endpoint));
-		memcpy(fresh->aws.ca_file, cfg->aws.ca_file, sizeof(fresh->aws.ca_file));
-	}
+	/* Keys bound once at start (INI_RESTART in their tables) keep their
+	 * running values; each one that changed is named in the log. */
+	cfg_keep_restart(fresh, cfg);
 	/* Started without metadata (everything configured): no identity to use. */
 	if (need_metadata(fresh) && !need_metadata(cfg)) {
 		log_warnx(

@@ -32,7 +32,7 @@ static struct conv_hist {
 	double sum;
 } * conv;
 static size_t nconv;
-static mx_netmon_fn netmon_fn;
+static nm_report_fn netmon_fn;
 static void *netmon_arg;
 static int snmp_warned;
 
@@ -85,7 +85,7 @@ void mx_set_ready(int r)
 	ready = r;
 }
 
-void mx_set_netmon(mx_netmon_fn fn, void *arg)
+void mx_set_netmon(nm_report_fn fn, void *arg)
 {
 	netmon_fn = fn;
 	netmon_arg = arg;
@@ -206,7 +206,7 @@ static json_t *process_json(void)
 	return o;
 }
 
-static json_t *zone_json(const struct mx_zone *z)
+static json_t *zone_json(const struct nm_zone_report *z)
 {
 	return json_pack(
 	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "zone", z->name, "packets_in",
@@ -232,7 +232,7 @@ static json_t *api_json(void)
 
 json_t *mx_snapshot(void)
 {
-	struct mx_netmon nm;
+	struct nm_report nm;
 	struct timespec ts;
 	json_t *zones = json_array();
 

@@ -14,25 +14,6 @@
 #define MX_SNMP_PATH "/proc/net/snmp"
 #define MX_SNMP_MAX  (64 * 1024) /* a longer file is refused */
 
-/* One zone as the network monitor reports it. */
-struct mx_zone {
-	const char *name;
-	struct nm_zone_counters nft;
-	struct nm_tcp_counters tcp;
-	double tcp_retrans_ratio; /* retrans / segs_out over the last interval, 0..1 */
-};
-
-/* The network monitor's part of a snapshot. */
-struct mx_netmon {
-	int enabled;
-	uint64_t collections;	     /* completed collection rounds */
-	uint64_t lost_events;	     /* netlink ENOBUFS seen (events lost, re-dumped) */
-	const struct mx_zone *zones; /* owned by the provider, valid during the call */
-	size_t nzones;
-	int have_host_tcp; /* 0: metrics.c reads MX_SNMP_PATH itself */
-	struct nm_host_tcp host_tcp;
-};
-
 struct grp_report;
 
 /* Buckets (seconds) of vpc_failover_convergence_duration_seconds: from a
@@ -52,12 +33,9 @@ void mx_observe(const struct grp_report *r, void *arg);
  * ENI). The snapshot's "up", vpc_failover_up; 0 until set. */
 void mx_set_ready(int ready);
 
-/* Fills *out (zeroed by the caller) with the monitor's current counters. */
-typedef void (*mx_netmon_fn)(struct mx_netmon *out, void *arg);
-
 /* The hook for the network monitor: fn is called for every snapshot (NULL:
  * no monitor, no zones). */
-void mx_set_netmon(mx_netmon_fn fn, void *arg);
+void mx_set_netmon(nm_report_fn fn, void *arg);
 /* A new snapshot (caller decrefs). */
 json_t *mx_snapshot(void);
 

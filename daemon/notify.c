@@ -299,7 +299,7 @@ static char *description(const struct ntf_who *who, const struct grp_report *r)
 	return s;
 }
 
-char *ntf_annotation_body(const struct ntf_who *who, const struct cfg_mackerel *m,
+char *ntf_annotation_body(const struct ntf_who *who, const struct ntf_mackerel_cfg *m,
 			  const struct grp_report *r)
 {
 	char title[512];
@@ -395,10 +395,10 @@ struct sender {
 };
 
 static int started;
-static struct cfg_mackerel mkr;	       /* service, roles */
-static char api_key[NTF_KEY_MAX];      /* "" = annotations off */
-static char mkr_url[CFG_URL_MAX + 64]; /* api_url + the API path */
-static char hook_url[CFG_URL_MAX];     /* "" = webhook off */
+static struct ntf_mackerel_cfg mkr; /* service, roles */
+static char api_key[NTF_KEY_MAX];   /* "" = annotations off */
+static char mkr_url[URL_MAX + 64];  /* api_url + the API path */
+static char hook_url[URL_MAX];	    /* "" = webhook off */
 static struct ntf_who who;
 static struct ntf_queue queue;
 static struct sender senders[NTF_NSINKS];
@@ -609,7 +609,7 @@ void ntf_report(const struct grp_report *r, void *arg)
 /* Read what cfg asks for into the arguments; -1 (logged) leaves them alone. */
 static int load(const struct cfg *cfg, char *key, char *url)
 {
-	const struct cfg_mackerel *m = &cfg->mackerel;
+	const struct ntf_mackerel_cfg *m = &cfg->mackerel;
 	char why[512];
 
 	key[0] = url[0] = '\0';
@@ -623,14 +623,13 @@ static int load(const struct cfg *cfg, char *key, char *url)
 	size_t n = strlen(m->api_url);
 	while (n > 0 && m->api_url[n - 1] == '/')
 		n--;
-	snprintf(url, CFG_URL_MAX + 64, "%.*s/api/v0/graph-annotations", (int)n,
-		 m->api_url);
+	snprintf(url, URL_MAX + 64, "%.*s/api/v0/graph-annotations", (int)n, m->api_url);
 	return 0;
 }
 
 int ntf_check(const struct cfg *cfg)
 {
-	char key[NTF_KEY_MAX], url[CFG_URL_MAX + 64];
+	char key[NTF_KEY_MAX], url[URL_MAX + 64];
 	int rc = load(cfg, key, url);
 
 	explicit_bzero(key, sizeof(key));
@@ -714,7 +713,7 @@ static void apply(const struct cfg *cfg, const char *key, const char *url)
 
 void ntf_init(const struct cfg *cfg)
 {
-	char key[NTF_KEY_MAX], url[CFG_URL_MAX + 64];
+	char key[NTF_KEY_MAX], url[URL_MAX + 64];
 
 	memset(&who, 0, sizeof(who));
 	if (gethostname(who.host, sizeof(who.host) - 1) == -1 || who.host[0] == '\0')
@@ -730,7 +729,7 @@ void ntf_init(const struct cfg *cfg)
 
 int ntf_reload(const struct cfg *cfg)
 {
-	char key[NTF_KEY_MAX], url[CFG_URL_MAX + 64];
+	char key[NTF_KEY_MAX], url[URL_MAX + 64];
 
 	int rc;
 

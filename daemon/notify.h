@@ -67,7 +67,7 @@ void ntf_title(char *buf, size_t size, const struct ntf_who *who,
 char *ntf_webhook_body(const struct ntf_who *who, const struct grp_report *r);
 /* The graph-annotation body for r (a new string), or NULL when r is not a
  * converged failover. */
-char *ntf_annotation_body(const struct ntf_who *who, const struct cfg_mackerel *m,
+char *ntf_annotation_body(const struct ntf_who *who, const struct ntf_mackerel_cfg *m,
 			  const struct grp_report *r);
 /* Read an API key file: private (private_file_check), one line of printable
  * ASCII, 8 to NTF_KEY_MAX - 1 bytes. 0, or -1 with why (never the key). */

@@ -87,7 +87,7 @@ struct args {
 struct group_run {
 	struct cli *cli;
 	const struct cfg_group *g;
-	char eni[EC2_ID_MAX];
+	char eni[AWS_ID_MAX];
 	int takeover;
 	int dry_run;
 };
@@ -205,7 +205,7 @@ static int resolve_identity(struct cli *cli)
 
 static int cloud_setup(struct cli *cli)
 {
-	const struct cfg_aws *aws = &cli->cfg->aws;
+	const struct aws_cfg *aws = &cli->cfg->aws;
 
 	if (ev_init() == -1 || http_init(aws->ca_file, aws->max_parallel) == -1)
 		return -1;
@@ -633,12 +633,12 @@ static int daemon_ask(struct cli *cli, const char *what, json_t *req, json_t **r
 /* Planned switchover: progress of one group. */
 struct sw_group {
 	const struct cfg_group *g;
-	char eni[EC2_ID_MAX]; /* this node's, from the daemon */
+	char eni[AWS_ID_MAX]; /* this node's, from the daemon */
 	int demoted;	      /* the daemon saw keepalived leave MASTER */
 	uint64_t demoted_ms;
 	unsigned char *moved; /* per table: every destination points elsewhere */
 	size_t nmoved;
-	char peer[EC2_ID_MAX]; /* where the first moved table points */
+	char peer[AWS_ID_MAX]; /* where the first moved table points */
 	int done;
 	uint64_t done_ms;
 };

@@ -41,10 +41,10 @@ enum verdict { V_OK, V_INFO, V_WARN, V_FAIL };
 
 /* One configured route table, and what EC2 said about it. */
 struct dtable {
-	char id[CFG_ID_MAX];
+	char id[AWS_ID_MAX];
 	const struct cfg_group *g; /* the first group that uses it */
 	enum { T_UNKNOWN, T_FOUND, T_MISSING, T_ERROR } state;
-	char vpc[EC2_ID_MAX];
+	char vpc[AWS_ID_MAX];
 	struct ec2_route *routes;
 	size_t nroutes;
 	struct ec2_error err;
@@ -52,7 +52,7 @@ struct dtable {
 
 /* One ENI the config makes this node's, and what EC2 said about it. */
 struct deni {
-	char id[EC2_ID_MAX];
+	char id[AWS_ID_MAX];
 	const struct cfg_group *g; /* the first group that uses it */
 	enum { E_UNKNOWN, E_FOUND, E_MISSING, E_ERROR } state;
 	struct ec2_eni e;
@@ -354,7 +354,7 @@ static void collect(struct doc *d)
 				continue;
 			d->tables = xgrow(d->tables, d->ntables, sizeof(*d->tables));
 			memset(&d->tables[d->ntables], 0, sizeof(d->tables[0]));
-			snprintf(d->tables[d->ntables].id, CFG_ID_MAX, "%s",
+			snprintf(d->tables[d->ntables].id, AWS_ID_MAX, "%s",
 				 g->route_tables[t]);
 			d->tables[d->ntables++].g = g;
 		}
@@ -368,7 +368,7 @@ static void collect(struct doc *d)
 			continue;
 		d->enis = xgrow(d->enis, d->nenis, sizeof(*d->enis));
 		memset(&d->enis[d->nenis], 0, sizeof(d->enis[0]));
-		snprintf(d->enis[d->nenis].id, EC2_ID_MAX, "%s", eni);
+		snprintf(d->enis[d->nenis].id, AWS_ID_MAX, "%s", eni);
 		d->enis[d->nenis++].g = g;
 	}
 }
@@ -588,7 +588,7 @@ static void on_tables(void *arg, int rc, const struct ec2_table *tables, size_t 
 }
 
 static void describe_tables(struct doc *d, struct tcall *c, size_t idx,
-			    char (*ids)[CFG_ID_MAX], size_t n)
+			    char (*ids)[AWS_ID_MAX], size_t n)
 {
 	c->d = d;
 	c->idx = idx;
@@ -680,12 +680,12 @@ static void report_targets(struct doc *d)
 static void check_tables(struct doc *d)
 {
 	struct tcall all, *one = NULL;
-	char(*ids)[CFG_ID_MAX] = xcalloc(d->ntables + 1, CFG_ID_MAX);
+	char(*ids)[AWS_ID_MAX] = xcalloc(d->ntables + 1, AWS_ID_MAX);
 	char users[LIST_MAX];
 
 	memset(&all, 0, sizeof(all));
 	for (size_t i = 0; i < d->ntables; i++)
-		snprintf(ids[i], CFG_ID_MAX, "%s", d->tables[i].id);
+		snprintf(ids[i], AWS_ID_MAX, "%s", d->tables[i].id);
 	describe_tables(d, &all, (size_t)-1, ids, d->ntables);
 	if (wait_all(d) == -1)
 		goto out;

@@ -8,7 +8,6 @@
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/util.h"
-#include "daemon/metrics.h"
 #include "netmon/monitor.h"
 #include "netmon/netmon.h"
 #include "netmon/nft.h"
@@ -31,7 +30,7 @@ static int zone_of(void *ctx, int family, const void *daddr)
 
 /* Only sockets towards a zone are worth their tcp_info: the kernel filters
  * the dumps by the zones' prefixes. */
-static void set_filter(const struct cfg_netmon *nm)
+static void set_filter(const struct nm_cfg *nm)
 {
 	size_t n = 0, k = 0;
 	struct nmt_prefix *p;
@@ -101,7 +100,7 @@ static void on_timer(void *arg)
 	arm();
 }
 
-int nm_init(const struct cfg_netmon *nm)
+int nm_init(const struct nm_cfg *nm)
 {
 	size_t n;
 
@@ -131,7 +130,7 @@ int nm_init(const struct cfg_netmon *nm)
 	return have_nft || have_tcp || n == 0 ? 0 : -1;
 }
 
-void nm_reload(const struct cfg_netmon *nm)
+void nm_reload(const struct nm_cfg *nm)
 {
 	if (!running) {
 		nm_init(nm);
@@ -202,9 +201,9 @@ void nm_fini(void)
 	tcp_base = NULL;
 }
 
-void nm_metrics(struct mx_netmon *out, void *arg)
+void nm_metrics(struct nm_report *out, void *arg)
 {
-	static struct mx_zone *mz;
+	static struct nm_zone_report *mz;
 	size_t n = running ? nmz_count(zones) : 0;
 
 	free(mz);

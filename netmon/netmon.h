@@ -30,6 +30,7 @@
 #ifndef VPCF_NETMON_H
 #define VPCF_NETMON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Counters of one zone, cumulative and monotonic since the daemon started. */
@@ -51,5 +52,30 @@ struct nm_host_tcp {
 	uint64_t out_segs;
 	uint64_t retrans_segs;
 };
+
+/* The monitor's part of the metrics snapshot (daemon/metrics.h builds the
+ * rest): what nm_report_fn fills. */
+
+/* One zone as the network monitor reports it. */
+struct nm_zone_report {
+	const char *name;
+	struct nm_zone_counters nft;
+	struct nm_tcp_counters tcp;
+	double tcp_retrans_ratio; /* retrans / segs_out over the last interval, 0..1 */
+};
+
+struct nm_report {
+	int enabled;
+	uint64_t collections; /* completed collection rounds */
+	uint64_t lost_events; /* netlink ENOBUFS seen (events lost, re-dumped) */
+	const struct nm_zone_report
+	    *zones; /* owned by the provider, valid during the call */
+	size_t nzones;
+	int have_host_tcp; /* 0: the snapshot reads /proc/net/snmp itself */
+	struct nm_host_tcp host_tcp;
+};
+
+/* Fills *out (zeroed by the caller) with the monitor's current counters. */
+typedef void (*nm_report_fn)(struct nm_report *out, void *arg);
 
 #endif

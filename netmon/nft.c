@@ -52,7 +52,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "daemon/cfg.h"
+#include "lib/ini.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "netmon/nft.h"
@@ -64,9 +64,9 @@
 #define MSG_ROOM  (64 << 10)	     /* free room before each message: see ELEMS_MSG */
 #define ELEMS_MSG 256		     /* elements per message: ~100 bytes each */
 #define TRIES	  3		     /* dumps interrupted by a change, or ENOBUFS */
-#define NAME_LEN  (CFG_NAME_MAX + 8) /* "<zone>_out" */
+#define NAME_LEN  (INI_NAME_MAX + 8) /* "<zone>_out" */
 
-typedef char name_t[CFG_NAME_MAX];
+typedef char name_t[INI_NAME_MAX];
 
 /* One interval map and the rule that looks it up. */
 struct map {

@@ -25,7 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/cfg.h"
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/util.h"

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/cfg.h"
 #include "lib/util.h"
+#include "netmon/nm_cfg.h"
 #include "netmon/zone.h"
 
 typedef unsigned __int128 u128;
@@ -26,7 +26,7 @@ struct fam {
 };
 
 struct nmz {
-	char (*names)[CFG_NAME_MAX];
+	char (*names)[INI_NAME_MAX];
 	size_t nzones;
 	struct fam v4, v6;
 };
@@ -141,7 +141,7 @@ static size_t sweep(const struct pfx *p, size_t n, u128 max, struct pfx *out)
 	return nout;
 }
 
-static void build_family(const struct cfg_netmon *nm, int family, struct fam *f)
+static void build_family(const struct nm_cfg *nm, int family, struct fam *f)
 {
 	size_t len = alen(family), n = 0, nout;
 	struct pfx *p, *out;
@@ -173,7 +173,7 @@ static void build_family(const struct cfg_netmon *nm, int family, struct fam *f)
 	free(p);
 }
 
-struct nmz *nmz_build(const struct cfg_netmon *nm)
+struct nmz *nmz_build(const struct nm_cfg *nm)
 {
 	struct nmz *z = xcalloc(1, sizeof(*z));
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-struct cfg_netmon;
+struct nm_cfg;
 struct nmz;
 
 /* One interval: every address from lo to hi (inclusive) is in zone. */
@@ -18,7 +18,7 @@ struct nmz_range {
 };
 
 /* Zones of nm (validated by cfg_load); never NULL. Free with nmz_free. */
-struct nmz *nmz_build(const struct cfg_netmon *nm);
+struct nmz *nmz_build(const struct nm_cfg *nm);
 /* Free z (NULL is fine). */
 void nmz_free(struct nmz *z);
 /* Number of zones; zone indices are 0 .. nmz_count() - 1, config order. */

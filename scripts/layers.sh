@@ -34,7 +34,7 @@ for layer in lib vpc netmon daemon hooks; do
 				bad=1
 				;;
 			esac
-		done < <(sed -n 's|^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([a-z_]*\)/[^"]*".*|\1|p;=' "$f" |
+		done < <(sed -n '=;s|^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([a-z_]*\)/[^"]*".*|\1|p' "$f" |
 			sed -n '/^[0-9]*$/{h;d};{x;G;s/\n/:/p}')
 	done
 done

@@ -33,7 +33,7 @@ static char role[ROLE_NAME_MAX];
 
 static void role_fetch(void);
 
-int auth_init(const struct cfg_aws *aws)
+int auth_init(const struct aws_cfg *aws)
 {
 	char err[256];
 	int rc;

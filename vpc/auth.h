@@ -3,7 +3,7 @@
 #ifndef VPCF_AUTH_H
 #define VPCF_AUTH_H
 
-#include "daemon/cfg.h"
+#include "vpc/aws_cfg.h"
 #include "vpc/creds.h"
 
 /* err is "" on success; c is valid only during the call. */
@@ -11,7 +11,7 @@ typedef void (*auth_fn)(void *arg, const struct aws_creds *c, const char *err);
 
 /* Resolve the static sources now; fall back to the instance role lazily.
  * -1 if a configured source is broken (half-set environment, bad file). */
-int auth_init(const struct cfg_aws *aws);
+int auth_init(const struct aws_cfg *aws);
 void auth_fini(void);
 /* Where credentials come from: "environment", "file", "instance-role". */
 const char *auth_source(void);

@@ -31,12 +31,12 @@ struct cv_op {
 	struct cv_result res;
 	struct item_ref *irefs;	    /* ntables * ndest */
 	struct describe_ref *drefs; /* ntables + 1: the batch, then one per table */
-	char eni[EC2_ID_MAX];
+	char eni[AWS_ID_MAX];
 	uint64_t started;
 	uint64_t deadline;
 	int observe_only;
 	int dry_run;
-	char only_from[EC2_ID_MAX]; /* "" = write whatever differs */
+	char only_from[AWS_ID_MAX]; /* "" = write whatever differs */
 	size_t pending;		    /* items and describes outstanding */
 	struct ec2_describe **describes;
 	size_t ndescribes;
@@ -286,7 +286,7 @@ static void on_describe(void *arg, int rc, const struct ec2_table *tables, size_
 	op_settle(op);
 }
 
-static int describe_start(struct cv_op *op, char (*ids)[CFG_ID_MAX], size_t n, size_t t)
+static int describe_start(struct cv_op *op, char (*ids)[AWS_ID_MAX], size_t n, size_t t)
 {
 	struct describe_ref *ref = &op->drefs[op->ndescribes];
 
@@ -305,8 +305,8 @@ static int describe_start(struct cv_op *op, char (*ids)[CFG_ID_MAX], size_t n, s
 static void describe_each(struct cv_op *op)
 {
 	for (size_t t = 0; t < op->res.ntables; t++) {
-		char id[1][CFG_ID_MAX];
-		memcpy(id[0], op->res.tables[t].id, CFG_ID_MAX);
+		char id[1][AWS_ID_MAX];
+		memcpy(id[0], op->res.tables[t].id, AWS_ID_MAX);
 		if (describe_start(op, id, 1, t) == -1) {
 			struct ec2_error e;
 			memset(&e, 0, sizeof(e));
@@ -319,7 +319,7 @@ static void describe_each(struct cv_op *op)
 struct cv_op *cv_start(const struct cv_spec *spec, cv_done_fn fn, void *arg)
 {
 	struct cv_op *op = xcalloc(1, sizeof(*op));
-	char(*ids)[CFG_ID_MAX] = xcalloc(spec->ntables ? spec->ntables : 1, CFG_ID_MAX);
+	char(*ids)[AWS_ID_MAX] = xcalloc(spec->ntables ? spec->ntables : 1, AWS_ID_MAX);
 
 	op->fn = fn;
 	op->arg = arg;
@@ -340,8 +340,8 @@ struct cv_op *cv_start(const struct cv_spec *spec, cv_done_fn fn, void *arg)
 	op->describes = xcalloc(spec->ntables + 1, sizeof(*op->describes));
 	for (size_t t = 0; t < spec->ntables; t++) {
 		struct cv_table *tb = &op->res.tables[t];
-		memcpy(tb->id, spec->tables[t], CFG_ID_MAX);
-		memcpy(ids[t], spec->tables[t], CFG_ID_MAX);
+		memcpy(tb->id, spec->tables[t], AWS_ID_MAX);
+		memcpy(ids[t], spec->tables[t], AWS_ID_MAX);
 		tb->items =
 		    xcalloc(spec->ndests ? spec->ndests : 1, sizeof(struct cv_item));
 		for (size_t d = 0; d < spec->ndests; d++)

@@ -8,7 +8,8 @@
 
 #include <stdint.h>
 
-#include "daemon/cfg.h"
+#include "lib/cidr.h"
+#include "vpc/aws_cfg.h"
 #include "vpc/ec2_xml.h"
 
 enum cv_outcome {
@@ -31,7 +32,7 @@ struct cv_item {
 };
 
 struct cv_table {
-	char id[CFG_ID_MAX];
+	char id[AWS_ID_MAX];
 	int observed;	      /* DescribeRouteTables returned it (or a blind pass) */
 	struct ec2_error err; /* table-level failure (e.g. NotFound) */
 	struct cv_item *items;
@@ -47,7 +48,7 @@ struct cv_result {
 };
 
 struct cv_spec {
-	char (*tables)[CFG_ID_MAX];
+	char (*tables)[AWS_ID_MAX];
 	size_t ntables;
 	const struct cidr *dests;
 	size_t ndests;

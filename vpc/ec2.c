@@ -52,7 +52,7 @@ static size_t napi_counts;
 static void call_start(struct ec2_call *c);
 static void call_retry_timer(void *arg);
 
-int ec2_init(const struct cfg_aws *aws, const char *region)
+int ec2_init(const struct aws_cfg *aws, const char *region)
 {
 	free(endpoint);
 	free(sigv4_provider);
@@ -520,7 +520,7 @@ static struct ec2_describe *describe_start(struct ec2_describe *d, const char *k
 	return d;
 }
 
-struct ec2_describe *ec2_describe_tables(char (*ids)[CFG_ID_MAX], size_t n,
+struct ec2_describe *ec2_describe_tables(char (*ids)[AWS_ID_MAX], size_t n,
 					 uint64_t deadline, ec2_describe_fn fn, void *arg)
 {
 	struct ec2_describe *d = xcalloc(1, sizeof(*d));

@@ -6,7 +6,8 @@
 
 #include <stdint.h>
 
-#include "daemon/cfg.h"
+#include "lib/cidr.h"
+#include "vpc/aws_cfg.h"
 #include "vpc/ec2_xml.h"
 
 #define EC2_API_VERSION "2016-11-15"
@@ -29,7 +30,7 @@ typedef void (*ec2_enis_fn)(void *arg, int rc, const struct ec2_eni *enis, size_
 			    const struct ec2_error *err);
 
 /* Endpoint and signing scope from config and the resolved region. 0 or -1. */
-int ec2_init(const struct cfg_aws *aws, const char *region);
+int ec2_init(const struct aws_cfg *aws, const char *region);
 void ec2_fini(void);
 /* The endpoint URL in use. */
 const char *ec2_endpoint(void);
@@ -42,7 +43,7 @@ struct ec2_call *ec2_call(const char *action, const char *params, uint64_t deadl
 void ec2_call_cancel(struct ec2_call *c);
 
 /* DescribeRouteTables for these ids in one call (all pages). */
-struct ec2_describe *ec2_describe_tables(char (*ids)[CFG_ID_MAX], size_t n,
+struct ec2_describe *ec2_describe_tables(char (*ids)[AWS_ID_MAX], size_t n,
 					 uint64_t deadline, ec2_describe_fn fn,
 					 void *arg);
 /* DescribeNetworkInterfaces for these ids (NetworkInterfaceId.N), all pages;

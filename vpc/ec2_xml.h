@@ -5,34 +5,35 @@
 
 #include <stddef.h>
 
-#define EC2_ID_MAX   64
+#include "vpc/aws_cfg.h" /* AWS_ID_MAX */
+
 #define EC2_CIDR_MAX 64
 #define EC2_BODY_MAX (4 * 1024 * 1024) /* larger response bodies are refused */
 
 struct ec2_route {
 	char dest[EC2_CIDR_MAX];   /* destinationCidrBlock or destinationIpv6CidrBlock */
-	char eni[EC2_ID_MAX];	   /* networkInterfaceId, "" when absent */
-	char instance[EC2_ID_MAX]; /* instanceId, "" when absent */
-	char gateway[EC2_ID_MAX];  /* gatewayId or another *GatewayId target, "" */
+	char eni[AWS_ID_MAX];	   /* networkInterfaceId, "" when absent */
+	char instance[AWS_ID_MAX]; /* instanceId, "" when absent */
+	char gateway[AWS_ID_MAX];  /* gatewayId or another *GatewayId target, "" */
 	char state[16];		   /* "active" | "blackhole" */
 	char origin[32];	   /* CreateRouteTable | CreateRoute | ... */
 };
 
 struct ec2_table {
-	char id[EC2_ID_MAX];
-	char vpc[EC2_ID_MAX];
+	char id[AWS_ID_MAX];
+	char vpc[AWS_ID_MAX];
 	struct ec2_route *routes;
 	size_t nroutes;
 };
 
 /* One item of DescribeNetworkInterfaces. */
 struct ec2_eni {
-	char id[EC2_ID_MAX];
+	char id[AWS_ID_MAX];
 	char az[32];		   /* availabilityZone */
-	char subnet[EC2_ID_MAX];   /* subnetId */
-	char vpc[EC2_ID_MAX];	   /* vpcId */
+	char subnet[AWS_ID_MAX];   /* subnetId */
+	char vpc[AWS_ID_MAX];	   /* vpcId */
 	char status[32];	   /* available | in-use | attaching | detaching */
-	char instance[EC2_ID_MAX]; /* attachment/instanceId, "" when unattached */
+	char instance[AWS_ID_MAX]; /* attachment/instanceId, "" when unattached */
 	int source_dest_check;	   /* 1 on (EC2's default), 0 off, -1 not reported */
 };
 

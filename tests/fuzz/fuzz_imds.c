@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size;
 
-	struct cfg_aws aws;
+	struct aws_cfg aws;
 	int role = size > 0 && data[0] == 'R';
 
 	imds_drop_token();

@@ -44,7 +44,7 @@ case $out in
 *) not_ok "make tests names it too" "$out" ;;
 esac
 # An inih without Debian's run-time option globals (upstream fixes them at
-# build time): named as such, before daemon/cfg.c is compiled.
+# build time): named as such, before lib/ini.c is compiled.
 mkdir -p "$T/inih"
 printf '#ifndef INI_H\n#define INI_H\nint ini_parse_string(const char *s, void *h, void *u);\n#endif\n' >"$T/inih/ini.h"
 cat >"$T/pkg-config-inih" <<S
@@ -53,14 +53,14 @@ case " \$* " in *" --cflags "*) printf '%s ' "-I$T/inih" ;; esac
 exec pkg-config "\$@"
 S
 chmod +x "$T/pkg-config-inih"
-out=$(make --no-print-directory B="$T/u" PKG_CONFIG="$T/pkg-config-inih" "$T/u/daemon/cfg.o" 2>&1)
+out=$(make --no-print-directory B="$T/u" PKG_CONFIG="$T/pkg-config-inih" "$T/u/lib/ini.o" 2>&1)
 rc=$?
 check "an inih without the run-time options stops make" test "$rc" -ne 0
 case $out in
 *"libinih lacks the run-time options of Debian's build"*) ok "and says so" ;;
 *) not_ok "and says so" "$out" ;;
 esac
-check "before compiling daemon/cfg.c" test ! -e "$T/u/daemon/cfg.o"
+check "before compiling lib/ini.c" test ! -e "$T/u/lib/ini.o"
 check "Debian's libinih passes the check" make --no-print-directory B="$T/d" "$T/d/.inih-runtime-options"
 out=$(make --no-print-directory B="$T/m" PKG_CONFIG="$T/pkg-config" clean 2>&1)
 expect_eq "make clean needs no library" "$?" 0

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The man pages (groff and mandoc report no warning; every key of
-# daemon/cfg.c's table is in vpc-failover.conf(5); every command of the CLI
+# the modules' key tables is in vpc-failover.conf(5); every command of the CLI
 # in vpc-failover(8)) and the bash completion (sourced, driven through
 # COMP_WORDS / COMP_CWORD, COMPREPLY checked).
 . "$(dirname "$0")/../lib.sh"
@@ -29,21 +29,39 @@ for p in $PAGES; do
 		 grep -q '^\.SH DESCRIPTION' '$MAN/$p' && grep -q '^\.SH \"\?SEE ALSO' '$MAN/$p'"
 done
 
-# Every key of the configuration table, under its own section. Keys others add
-# to daemon/cfg.c later must be documented too: the message names the key.
-/usr/bin/python3 - "$TOP/daemon/cfg.c" "$MAN/vpc-failover.conf.5" >"$T/keys.tap" <<'PY'
-import re, sys
-cfg, page = sys.argv[1], sys.argv[2]
-src = open(cfg).read().split("\n")
-sections = {}  # S_AWS -> "aws"
-keys = []      # (S_AWS, "region", line)
-for n, l in enumerate(src, 1):
-    m = re.match(r'\s*\{"([a-z_]+)",\s*(S_[A-Z_]+),', l)
-    if m:
-        sections[m.group(2)] = m.group(1)
-    m = re.match(r'\s*\{(S_[A-Z_]+),\s*"([^"]+)"', l)
-    if m:
-        keys.append((m.group(1), m.group(2), n))
+# Every key of the configuration, under its own section. Each module owns its
+# sections (lib/ini.h): a table "static const struct ini_key NAME[] = {" of
+# {"key", ...} lines, and "const struct ini_section X = {.word = "sect",
+# .keys = NAME" naming it. Keys others add later must be documented too: the
+# message names the key and where it is.
+/usr/bin/python3 - "$TOP" "$MAN/vpc-failover.conf.5" >"$T/keys.tap" <<'PY'
+import glob, os, re, sys
+top, page = sys.argv[1], sys.argv[2]
+sections = {}  # ("vpc/aws_cfg.c", "keys") -> "aws"
+tables = {}    # ("vpc/aws_cfg.c", "keys") -> [("region", line)]
+for path in sorted(glob.glob(os.path.join(top, "*", "*.c"))):
+    rel = os.path.relpath(path, top)
+    if rel.split("/")[0] not in ("lib", "vpc", "netmon", "daemon"):
+        continue
+    src = open(path).read()
+    for m in re.finditer(r'struct ini_section\s+\w+\s*=\s*\{\s*\.word\s*=\s*"([a-z_]+)",\s*\.keys\s*=\s*(\w+)', src):
+        sections[(rel, m.group(2))] = m.group(1)
+    table = None
+    for n, l in enumerate(src.split("\n"), 1):
+        m = re.match(r'\s*(?:static\s+)?const struct ini_key (\w+)\[\]\s*=', l)
+        if m:
+            table = (rel, m.group(1))
+            tables[table] = []
+            continue
+        if table and re.match(r'\s*\};', l):
+            table = None
+        m = re.match(r'\s*\{"([^"]+)",', l)
+        if table and m:
+            tables[table].append((m.group(1), n))
+keys = []  # ("aws", "region", "vpc/aws_cfg.c:37")
+for t, ks in tables.items():
+    for k, n in ks:
+        keys.append((sections.get(t, "?" + t[1]), k, "%s:%d" % (t[0], n)))
 man = open(page).read().split("\n")
 
 def block(name):
@@ -62,19 +80,19 @@ def tap(good, what, why=""):
     n += 1
     print("%s %d - %s%s" % ("ok" if good else "not ok", n, what, ": " + why if why and not good else ""))
 
-tap(len(keys) >= 20 and len(sections) >= 6, "read the key table of daemon/cfg.c",
-    "found %d keys in %d sections: has the table's format changed?" % (len(keys), len(sections)))
-for s, name in sorted(sections.items(), key=lambda x: x[1]):
+tap(len(keys) >= 20 and len(set(sections.values())) >= 6,
+    "read the key tables of the modules (struct ini_key)",
+    "found %d keys in %d sections: has the tables' format changed?" % (len(keys), len(sections)))
+for t, name in sorted(sections.items(), key=lambda x: x[1]):
     tap(block(name) is not None, "vpc-failover.conf.5 has a section [%s]" % name,
-        "add '.SS [%s]' (daemon/cfg.c sections[])" % name)
-for s, k, line in keys:
-    name = sections.get(s, s)
+        "add '.SS [%s]' (%s)" % (name, t[0]))
+for name, k, where in keys:
     b = block(name) or []
     found = any(re.match(r'\.BI?\s+"?%s"?(\s|$)' % re.escape(k), l) and
                 i > 0 and b[i - 1].startswith(".TP") for i, l in enumerate(b))
     tap(found, "vpc-failover.conf.5 documents [%s] %s" % (name, k),
-        "no '.TP' / '.B %s' entry under '.SS [%s]' for the key at daemon/cfg.c:%d"
-        % (k, name, line))
+        "no '.TP' / '.B %s' entry under '.SS [%s]' for the key at %s"
+        % (k, name, where))
 PY
 rc=$?
 while IFS= read -r l; do

@@ -112,7 +112,7 @@ static void write_file(const char *path, const char *text, mode_t mode)
 
 static void env_beats_file_and_role(void **state)
 {
-	struct cfg_aws aws;
+	struct aws_cfg aws;
 	char path[] = "/tmp/vpcf-auth-XXXXXX";
 	int fd = mkstemp(path);
 	close(fd);
@@ -145,7 +145,7 @@ static void env_beats_file_and_role(void **state)
 
 static void half_set_environment_is_an_error(void **state)
 {
-	struct cfg_aws aws;
+	struct aws_cfg aws;
 
 	memset(&aws, 0, sizeof(aws));
 	setenv("AWS_ACCESS_KEY_ID", "AKIAFROMENV000000001", 1);
@@ -154,7 +154,7 @@ static void half_set_environment_is_an_error(void **state)
 
 static void unsafe_file_is_refused(void **state)
 {
-	struct cfg_aws aws;
+	struct aws_cfg aws;
 	char path[] = "/tmp/vpcf-auth-XXXXXX";
 	int fd = mkstemp(path);
 	close(fd);
@@ -170,7 +170,7 @@ static void unsafe_file_is_refused(void **state)
 
 static void role_fetched_once_for_queued_callers(void **state)
 {
-	struct cfg_aws aws;
+	struct aws_cfg aws;
 	int a = 0, b = 0;
 
 	memset(&aws, 0, sizeof(aws));
@@ -194,7 +194,7 @@ static void role_fetched_once_for_queued_callers(void **state)
 
 static void role_refreshed_before_expiration(void **state)
 {
-	struct cfg_aws aws;
+	struct aws_cfg aws;
 
 	memset(&aws, 0, sizeof(aws));
 	auth_init(&aws);
@@ -229,7 +229,7 @@ static void role_refreshed_before_expiration(void **state)
 
 static void short_lived_role_keys_refresh_at_a_quarter(void **state)
 {
-	struct cfg_aws aws;
+	struct aws_cfg aws;
 
 	memset(&aws, 0, sizeof(aws));
 	auth_init(&aws);
@@ -242,7 +242,7 @@ static void short_lived_role_keys_refresh_at_a_quarter(void **state)
 
 static void invalidate_forces_refetch(void **state)
 {
-	struct cfg_aws aws;
+	struct aws_cfg aws;
 
 	memset(&aws, 0, sizeof(aws));
 	auth_init(&aws);
@@ -257,7 +257,7 @@ static void invalidate_forces_refetch(void **state)
 
 static void metadata_failure_reaches_every_waiter(void **state)
 {
-	struct cfg_aws aws;
+	struct aws_cfg aws;
 	int a = 0, b = 0;
 
 	memset(&aws, 0, sizeof(aws));
@@ -276,7 +276,7 @@ static void metadata_failure_reaches_every_waiter(void **state)
 
 static void malformed_role_json_is_an_error(void **state)
 {
-	struct cfg_aws aws;
+	struct aws_cfg aws;
 
 	memset(&aws, 0, sizeof(aws));
 	auth_init(&aws);

@@ -82,6 +82,35 @@ static struct cfg *load_path(const char *path)
 	return c;
 }
 
+static int log_fd = -1, log_saved = -1;
+
+/* Send stderr (the log) to a file until end_log() reads it into logbuf. */
+static void begin_log(void)
+{
+	char cap[PATH_MAX];
+
+	snprintf(cap, sizeof(cap), "%s/stderr", dir);
+	log_fd = open(cap, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(log_fd >= 0);
+	fflush(stderr);
+	log_saved = dup(2);
+	assert_true(log_saved >= 0);
+	assert_int_equal(dup2(log_fd, 2), 2);
+}
+
+static void end_log(void)
+{
+	ssize_t n;
+
+	fflush(stderr);
+	assert_int_equal(dup2(log_saved, 2), 2);
+	close(log_saved);
+	n = pread(log_fd, logbuf, sizeof(logbuf) - 1, 0);
+	assert_true(n >= 0);
+	logbuf[n] = '\0';
+	close(log_fd);
+}
+
 static struct cfg *load(const char *text)
 {
 	write_conf(text);
@@ -700,26 +729,70 @@ static void parse_cidr(void **state)
 
 static void valid_id(void **state)
 {
-	assert_true(cfg_valid_id("rtb-0123abcd", "rtb"));
-	assert_true(cfg_valid_id("rtb-0123456789abcdef0", "rtb"));
-	assert_true(cfg_valid_id("eni-0123456789abcdef0", "eni"));
-	assert_true(cfg_valid_id("i-0123456789abcdef0", "i"));
-	assert_false(cfg_valid_id("rtb-0123abc", "rtb"));	     /* 7 */
-	assert_false(cfg_valid_id("rtb-0123abcde", "rtb"));	     /* 9 */
-	assert_false(cfg_valid_id("rtb-0123456789abcdef", "rtb"));   /* 16 */
-	assert_false(cfg_valid_id("rtb-0123456789abcdef01", "rtb")); /* 18 */
-	assert_false(cfg_valid_id("rtb-0123ABCD", "rtb"));	     /* upper case */
-	assert_false(cfg_valid_id("RTB-0123abcd", "rtb"));
-	assert_false(cfg_valid_id("rtb-0123abcg", "rtb")); /* not hex */
-	assert_false(cfg_valid_id("rtb_0123abcd", "rtb"));
-	assert_false(cfg_valid_id("rtb0123abcd", "rtb"));
-	assert_false(cfg_valid_id("rtb-", "rtb"));
-	assert_false(cfg_valid_id("", "rtb"));
-	assert_false(cfg_valid_id(NULL, "rtb"));
-	assert_false(cfg_valid_id("eni-0123abcd", "rtb")); /* other kind */
-	assert_false(cfg_valid_id("rtb-0123abcd ", "rtb"));
-	assert_false(cfg_valid_id("xrtb-0123abcd", "rtb"));
-	assert_false(cfg_valid_id("i-0123abcd", "eni"));
+	assert_true(aws_valid_id("rtb-0123abcd", "rtb"));
+	assert_true(aws_valid_id("rtb-0123456789abcdef0", "rtb"));
+	assert_true(aws_valid_id("eni-0123456789abcdef0", "eni"));
+	assert_true(aws_valid_id("i-0123456789abcdef0", "i"));
+	assert_false(aws_valid_id("rtb-0123abc", "rtb"));	     /* 7 */
+	assert_false(aws_valid_id("rtb-0123abcde", "rtb"));	     /* 9 */
+	assert_false(aws_valid_id("rtb-0123456789abcdef", "rtb"));   /* 16 */
+	assert_false(aws_valid_id("rtb-0123456789abcdef01", "rtb")); /* 18 */
+	assert_false(aws_valid_id("rtb-0123ABCD", "rtb"));	     /* upper case */
+	assert_false(aws_valid_id("RTB-0123abcd", "rtb"));
+	assert_false(aws_valid_id("rtb-0123abcg", "rtb")); /* not hex */
+	assert_false(aws_valid_id("rtb_0123abcd", "rtb"));
+	assert_false(aws_valid_id("rtb0123abcd", "rtb"));
+	assert_false(aws_valid_id("rtb-", "rtb"));
+	assert_false(aws_valid_id("", "rtb"));
+	assert_false(aws_valid_id(NULL, "rtb"));
+	assert_false(aws_valid_id("eni-0123abcd", "rtb")); /* other kind */
+	assert_false(aws_valid_id("rtb-0123abcd ", "rtb"));
+	assert_false(aws_valid_id("xrtb-0123abcd", "rtb"));
+	assert_false(aws_valid_id("i-0123abcd", "eni"));
+}
+
+/* Reload: restart-only keys (INI_RESTART in the modules' tables) keep their
+ * running values, each named in the log; the other keys take the new ones. */
+static void restart_keys_kept(void **state)
+{
+	struct cfg *run, *fresh;
+	int n;
+
+	run = load(
+	    "[aws]\nprofile = a\nmax_parallel = 10\n[daemon]\nstate_dir = /s1\n"
+	    "[keepalived]\npid_file = /p1\n[metrics]\nlisten = 127.0.0.1:1\n" GROUP_OK);
+	assert_non_null(run);
+	fresh = load("[aws]\nprofile = b\nmax_parallel = 20\n[daemon]\nstate_dir = /s2\n"
+		     "[keepalived]\npid_file = /p2\n[metrics]\nlisten =\n" GROUP_OK);
+	assert_non_null(fresh);
+	begin_log();
+	n = cfg_keep_restart(fresh, run);
+	end_log();
+	assert_int_equal(n, 3);
+	assert_string_equal(fresh->aws.profile, "a");
+	assert_string_equal(fresh->daemon.state_dir, "/s1");
+	assert_string_equal(fresh->metrics.listen, "127.0.0.1:1");
+	assert_int_equal(fresh->aws.max_parallel, 20); /* reloadable */
+	assert_string_equal(fresh->keepalived.pid_file, "/p2");
+	assert_non_null(strstr(logbuf, "reload: [aws] profile takes effect on restart"));
+	assert_non_null(
+	    strstr(logbuf, "reload: [daemon] state_dir takes effect on restart"));
+	assert_non_null(
+	    strstr(logbuf, "reload: [metrics] listen takes effect on restart"));
+	assert_int_equal(count_lines(logbuf), 3);
+	/* Nothing changed: nothing said, also when the file says it otherwise
+	 * (max_parallel gone, the sections in another order). */
+	begin_log();
+	assert_int_equal(cfg_keep_restart(fresh, run), 0);
+	end_log();
+	assert_string_equal(logbuf, "");
+	cfg_free(fresh);
+	fresh = load("[metrics]\nlisten = 127.0.0.1:1\n[daemon]\nstate_dir = /s1\n"
+		     "[aws]\nprofile = a\n" GROUP_OK);
+	assert_non_null(fresh);
+	assert_int_equal(cfg_keep_restart(fresh, run), 0);
+	cfg_free(fresh);
+	cfg_free(run);
 }
 
 int main(void)
@@ -740,6 +813,7 @@ int main(void)
 	    cmocka_unit_test(inih_settings_restored),
 	    cmocka_unit_test(parse_cidr),
 	    cmocka_unit_test(valid_id),
+	    cmocka_unit_test(restart_keys_kept),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -68,7 +68,7 @@ static void run_until(uint64_t at, uint64_t *due)
 
 static void collections_stay_on_the_interval_grid(void **state)
 {
-	struct cfg_netmon nm = {.enabled = 1, .interval_ms = 10000};
+	struct nm_cfg nm = {.enabled = 1, .interval_ms = 10000};
 	uint64_t due = 0;
 
 	clock_ms = 1000000;
@@ -94,7 +94,7 @@ static void collections_stay_on_the_interval_grid(void **state)
 
 static void a_stall_skips_ticks_instead_of_bursting(void **state)
 {
-	struct cfg_netmon nm = {.enabled = 1, .interval_ms = 10000};
+	struct nm_cfg nm = {.enabled = 1, .interval_ms = 10000};
 
 	clock_ms = 0;
 	collections = 0;
@@ -113,7 +113,7 @@ static void a_stall_skips_ticks_instead_of_bursting(void **state)
 
 static void a_new_interval_starts_a_new_grid(void **state)
 {
-	struct cfg_netmon nm = {.enabled = 1, .interval_ms = 10000};
+	struct nm_cfg nm = {.enabled = 1, .interval_ms = 10000};
 
 	clock_ms = 0;
 	collections = 0;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
+
 #include "netmon/nft.c"
 
 static const name_t names[2] = {"az1", "az2"};

@@ -60,9 +60,9 @@ static struct grp_report converged(void)
 	};
 }
 
-static struct cfg_mackerel mackerel(size_t nroles)
+static struct ntf_mackerel_cfg mackerel(size_t nroles)
 {
-	struct cfg_mackerel m;
+	struct ntf_mackerel_cfg m;
 
 	memset(&m, 0, sizeof(m));
 	snprintf(m.service, sizeof(m.service), "db-service");
@@ -113,7 +113,7 @@ static void test_webhook_converged(void **state)
 static void test_webhook_not_settled(void **state)
 {
 	struct grp_report r = converged();
-	struct cfg_mackerel m = mackerel(0);
+	struct ntf_mackerel_cfg m = mackerel(0);
 	char *s;
 
 	r.settle_ms = 0;
@@ -162,7 +162,7 @@ static void test_webhook_transition(void **state)
 static void test_annotation(void **state)
 {
 	struct grp_report r = converged();
-	struct cfg_mackerel m = mackerel(2);
+	struct ntf_mackerel_cfg m = mackerel(2);
 	char *s = ntf_annotation_body(&who, &m, &r);
 
 	assert_non_null(s);
@@ -184,7 +184,7 @@ static void test_annotation(void **state)
 static void test_annotation_no_roles_and_clock(void **state)
 {
 	struct grp_report r = converged();
-	struct cfg_mackerel m = mackerel(0);
+	struct ntf_mackerel_cfg m = mackerel(0);
 	struct grp_report_route blind[] = {
 	    {RTB1, "10.255.0.10/32", "replaced", "", 12},
 	};
@@ -206,7 +206,7 @@ static void test_annotation_no_roles_and_clock(void **state)
 
 static void test_no_annotation(void **state)
 {
-	struct cfg_mackerel m = mackerel(1);
+	struct ntf_mackerel_cfg m = mackerel(1);
 	struct grp_report r = converged();
 	struct grp_report_route inplace[] = {
 	    {RTB1, "10.255.0.10/32", "unchanged", ENI_C, 30},
@@ -227,7 +227,7 @@ static void test_description_capped(void **state)
 {
 	struct grp_report_route many[NTF_DESC_ROUTES + 5];
 	struct grp_report r = converged();
-	struct cfg_mackerel m = mackerel(0);
+	struct ntf_mackerel_cfg m = mackerel(0);
 	char tables[NTF_DESC_ROUTES + 5][32];
 
 	for (size_t i = 0; i < ARRAY_SIZE(many); i++) {
@@ -400,9 +400,9 @@ static void test_notify_url(void **state)
 	char why[200];
 
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
-		assert_int_equal(cfg_notify_url(good[i], why, sizeof(why)), 0);
+		assert_int_equal(ntf_url_check(good[i], why, sizeof(why)), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		assert_int_equal(cfg_notify_url(bad[i], why, sizeof(why)), -1);
+		assert_int_equal(ntf_url_check(bad[i], why, sizeof(why)), -1);
 }
 
 /* ---- configuration ------------------------------------------------------- */

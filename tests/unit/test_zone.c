@@ -16,9 +16,9 @@
 #include "netmon/zone.h"
 
 /* Add zone name with the space-separated CIDRs to nm. */
-static void add_zone(struct cfg_netmon *nm, const char *name, const char *cidrs)
+static void add_zone(struct nm_cfg *nm, const char *name, const char *cidrs)
 {
-	struct cfg_zone *z;
+	struct nm_zone_cfg *z;
 	char *copy = xstrdup(cidrs), *save = NULL, *w;
 
 	nm->zones = xreallocarray(nm->zones, nm->nzones + 1, sizeof(*nm->zones));
@@ -33,7 +33,7 @@ static void add_zone(struct cfg_netmon *nm, const char *name, const char *cidrs)
 	free(copy);
 }
 
-static void free_zones(struct cfg_netmon *nm)
+static void free_zones(struct nm_cfg *nm)
 {
 	for (size_t i = 0; i < nm->nzones; i++)
 		free(nm->zones[i].cidrs);
@@ -100,7 +100,7 @@ static void check_shape(const struct nmz *z, int family)
 
 static void nesting(void **state)
 {
-	struct cfg_netmon nm = {0};
+	struct nm_cfg nm = {0};
 	struct nmz *z;
 
 	add_zone(&nm, "a", "10.0.0.0/8");
@@ -139,7 +139,7 @@ static void nesting(void **state)
  * the start, the outer one the rest. */
 static void nesting_same_start(void **state)
 {
-	struct cfg_netmon nm = {0};
+	struct nm_cfg nm = {0};
 	struct nmz *z;
 
 	add_zone(&nm, "inner", "198.18.0.0/24");
@@ -153,7 +153,7 @@ static void nesting_same_start(void **state)
 
 static void adjacency(void **state)
 {
-	struct cfg_netmon nm = {0};
+	struct nm_cfg nm = {0};
 	struct nmz *z;
 
 	/* Same zone, touching: merged into one interval. */
@@ -188,7 +188,7 @@ static void adjacency(void **state)
 
 static void ipv6(void **state)
 {
-	struct cfg_netmon nm = {0};
+	struct nm_cfg nm = {0};
 	struct nmz *z;
 
 	add_zone(&nm, "az1", "fd00::/8 198.18.10.0/24");
@@ -220,7 +220,7 @@ static void ipv6(void **state)
  * "the next address" would wrap around. */
 static void extremes(void **state)
 {
-	struct cfg_netmon nm = {0};
+	struct nm_cfg nm = {0};
 	struct nmz *z;
 
 	add_zone(&nm, "all", "0.0.0.0/0 ::/0");
@@ -274,7 +274,7 @@ static void extremes(void **state)
 
 static void no_zones(void **state)
 {
-	struct cfg_netmon nm = {0};
+	struct nm_cfg nm = {0};
 	struct nmz *z = nmz_build(&nm);
 	size_t n = 1;
 
@@ -290,7 +290,7 @@ static void no_zones(void **state)
 /* 300 zones of two /24s each, and one /16 holding them all. */
 static void many_zones(void **state)
 {
-	struct cfg_netmon nm = {0};
+	struct nm_cfg nm = {0};
 	struct nmz *z;
 	char name[32], cidrs[128];
 	size_t n;
@@ -350,7 +350,7 @@ static int in_prefix(const unsigned char *a, const struct cidr *c)
 }
 
 /* The zone of the longest CIDR holding a, scanning everything. */
-static int naive(const struct cfg_netmon *nm, int family, const unsigned char *a)
+static int naive(const struct nm_cfg *nm, int family, const unsigned char *a)
 {
 	int best = -1, bestlen = -1;
 
@@ -391,7 +391,7 @@ static void random_cidr(int family, struct cidr *c)
 			c->addr[b / 8] &= (unsigned char)~(0x80 >> (b % 8));
 }
 
-static int already(const struct cfg_netmon *nm, const struct cidr *c)
+static int already(const struct nm_cfg *nm, const struct cidr *c)
 {
 	for (size_t i = 0; i < nm->nzones; i++)
 		for (size_t j = 0; j < nm->zones[i].ncidrs; j++) {
@@ -428,7 +428,7 @@ static void cross_check_family(int family, uint64_t seed)
 
 	rng_state = seed;
 	for (int round = 0; round < 300; round++) {
-		struct cfg_netmon nm = {0};
+		struct nm_cfg nm = {0};
 		int nzones = 1 + (int)(rng() % 12), ncidrs = 1 + (int)(rng() % 40);
 		struct nmz *z;
 		unsigned char a[16], e[4][16];
@@ -438,7 +438,7 @@ static void cross_check_family(int family, uint64_t seed)
 		for (int i = 0; i < nzones; i++)
 			snprintf(nm.zones[i].name, sizeof(nm.zones[i].name), "z%d", i);
 		for (int i = 0; i < ncidrs; i++) {
-			struct cfg_zone *zz = &nm.zones[rng() % (uint64_t)nzones];
+			struct nm_zone_cfg *zz = &nm.zones[rng() % (uint64_t)nzones];
 			struct cidr c;
 			random_cidr(family, &c);
 			if (already(&nm, &c))

@@ -1,0 +1,46 @@
+/* nm_cfg.h — the network monitor's configuration: [netmon] (on/off, the
+ * interval, zone.NAME = CIDR ...) and [metrics] (the /metrics endpoint).
+ * Parsed by the INI engine (lib/ini.h); daemon/cfg.c lists the sections. */
+#ifndef VPCF_NM_CFG_H
+#define VPCF_NM_CFG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "lib/cidr.h"
+#include "lib/ini.h"
+
+/* One availability zone of the network monitor: zone.NAME = CIDR [CIDR ...] */
+struct nm_zone_cfg {
+	char name[INI_NAME_MAX];
+	struct cidr *cidrs;
+	size_t ncidrs;
+	int line;
+};
+
+struct nm_cfg {
+	int enabled;	      /* yes/no; default yes when zones are configured */
+	unsigned interval_ms; /* between collections */
+	struct nm_zone_cfg *zones;
+	size_t nzones;
+};
+
+struct nmp_cfg {
+	char listen[128]; /* "127.0.0.1:9641", "[::1]:9641"; "" = no HTTP endpoint */
+	char tls_cert_file[PATH_MAX]; /* PEM certificate (chain): https when set */
+	char tls_key_file[PATH_MAX];  /* its PEM key; mode 0600/0400 */
+	char basic_auth_users_file[PATH_MAX]; /* "user: bcrypt-hash" lines */
+	int allow_insecure_remote; /* a non-loopback listen without TLS and auth */
+};
+
+/* [netmon] and its keys (struct nm_cfg). */
+extern const struct ini_section nm_cfg_section;
+/* [metrics] and its keys (struct nmp_cfg). */
+extern const struct ini_section nmp_cfg_section;
+
+/* Free the zones of nm. */
+void nm_cfg_free(struct nm_cfg *nm);
+/* The checks that need all of [metrics]: errors at its line (ini_first). */
+void nmp_cfg_check(struct ini *x, const struct nmp_cfg *m);
+
+#endif
