@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
-#include "daemon/ctl.h"
+#include "daemon/control.h"
 #include "lib/ev.h"
 #include "daemon/fifo.h"
 #include "daemon/group.h"

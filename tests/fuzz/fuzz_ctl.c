@@ -5,7 +5,7 @@
  * stand-in that unpacks each command the way main.c does: "notify" through
  * ctl_notify_event (the function main.c's handle_notify calls), "failover"
  * and "takeover" by the same json_* accessors. */
-#include "daemon/ctl.c"
+#include "daemon/control.c"
 #include "tests/fuzz/fuzz.h"
 
 static int peer_fd = -1, own_fd = -1;

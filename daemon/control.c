@@ -1,4 +1,4 @@
-/* ctl.c — control socket: accept, read one line (capped), hand the parsed
+/* control.c — control socket: accept, read one line (capped), hand the parsed
  * JSON to the daemon's handler, write the reply, close. Clients are
  * non-blocking and dropped after CTL_IDLE_MS. */
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "daemon/ctl.h"
+#include "daemon/control.h"
 #include "daemon/ctl_proto.h"
 #include "lib/ev.h"
 #include "lib/log.h"

@@ -1,6 +1,6 @@
-/* ctl.h — the daemon's control socket (server side). */
-#ifndef VPCF_CTL_H
-#define VPCF_CTL_H
+/* control.h — the daemon's control socket (server side). */
+#ifndef VPCF_CONTROL_H
+#define VPCF_CONTROL_H
 
 #include <jansson.h>
 #include <stdint.h>
