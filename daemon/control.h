@@ -37,9 +37,4 @@ json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * err. */
 int ctl_notify_event(json_t *req, uint64_t now_ms, int64_t now_s, struct ka_event *ev,
 		     char *err, size_t errsz);
-/* Client side (the CLI; blocking with a timeout): send req, get the reply.
- * Returns 0 with *reply, -1 with err; *down = 1 when no daemon listens. */
-int ctl_request(const char *path, json_t *req, json_t **reply, int timeout_ms, int *down,
-		char *err, size_t errsz);
-
 #endif
