@@ -1,40 +1,34 @@
-/* control.h — the daemon's control socket (server side). */
+/* control.h — the daemon's control socket (server side): the transport, the
+ * request schema, the permission check and every command's handler
+ * (daemon/control.c). The client is daemon/ctlclient.h; the wire protocol
+ * daemon/ctl_proto.h. */
 #ifndef VPCF_CONTROL_H
 #define VPCF_CONTROL_H
 
-#include <jansson.h>
 #include <stdint.h>
-#include <sys/types.h>
 
+#include "daemon/cfg.h"
+#include "daemon/group.h"
 #include "daemon/kaevent.h"
 
-/* Who is on the other end of a connection (SO_PEERCRED at accept). */
-struct ctl_peer {
-	pid_t pid;
-	uid_t uid;
-	gid_t gid;
+/* What the command handlers need of the daemon, handed over once at start. */
+struct control_env {
+	const char *socket; /* path; created 0660, a stale one replaced */
+	const char *group;  /* the socket's group (a name) */
+	int64_t started;    /* unix seconds: when the daemon started (status) */
+	/* The running configuration, asked at every request: a reload swaps
+	 * it. */
+	const struct cfg *(*config)(void);
+	/* Apply a keepalived event (a "notify" request; source "notify") and
+	 * record it as the daemon records every accepted event: the verdict. */
+	enum grp_verdict (*event)(const struct ka_event *ev, const char *source);
 };
 
-/* A request handler: returns the reply object (ownership passes to ctl). */
-typedef json_t *(*ctl_handler_fn)(json_t *req, const struct ctl_peer *peer);
+/* Listen on env->socket (its directory is created 0755 when missing; a live
+ * socket there is an error) and serve requests until control_fini. The
+ * strings are used during the call only. 0 or -1. */
+int control_init(const struct control_env *env);
+/* Drop the clients, close the socket and remove its file. */
+void control_fini(void);
 
-/* Listen on path, created 0660 and owned by group (a group name; the socket
- * directory is created 0755 when missing). A stale socket is replaced, a
- * live one is an error. 0 or -1. */
-int ctl_init(const char *path, const char *group, ctl_handler_fn handler);
-/* May this peer change routing (notify, failover, takeover)? Root or the
- * daemon's own user. */
-int ctl_peer_privileged(const struct ctl_peer *peer);
-/* "root (uid 0, pid 4242)" into buf, for the log: who asked. Returns buf. */
-const char *ctl_peer_describe(const struct ctl_peer *peer, char *buf, size_t n);
-void ctl_fini(void);
-/* A reply {"ok":false,"error":msg}. */
-json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* The event of a "notify" request, checked like keepalived's notify
- * arguments (ka_parse_args); a "mono" that is absent or from the future
- * becomes now_ms, an absent "wall" now_s. 0, or -1 with what was wrong in
- * err. */
-int ctl_notify_event(json_t *req, uint64_t now_ms, int64_t now_s, struct ka_event *ev,
-		     char *err, size_t errsz);
 #endif
