@@ -120,8 +120,8 @@ static int notify_event(json_t *req, uint64_t now_ms, int64_t now_s, struct ka_e
 }
 
 /* "root (uid 0, pid 4242)" into buf, for the log: who asked. The user name
- * is looked up only here, for the few requests that are logged: a slow NSS source must
- * not stall every status call. */
+ * is looked up only here, for the few requests that are logged: a slow NSS
+ * source must not stall every status call. */
 static const char *peer_describe(const struct peer *peer, char *buf, size_t n)
 {
 	struct passwd pw, *res = NULL;

@@ -16,8 +16,7 @@ struct control_env {
 	const char *socket; /* path; created 0660, a stale one replaced */
 	const char *group;  /* the socket's group (a name) */
 	int64_t started;    /* unix seconds: when the daemon started (status) */
-	/* The running configuration, asked at every request: a reload swaps
-	 * it. */
+	/* The running configuration, asked at every request: reload swaps it. */
 	const struct cfg *(*config)(void);
 	/* Apply a keepalived event (a "notify" request; source "notify") and
 	 * record it as the daemon records every accepted event: the verdict. */
