@@ -1,4 +1,7 @@
 /* main.c — vpc-failoverd: keepalived transitions in, converged VPC routes out.
+ * This file is start-up, signals (SIGHUP reload, SIGTERM exit), reload and
+ * the wiring between the modules; the control socket's commands are
+ * daemon/control.c's, handed what they need once (struct control_env).
  *
  * Start-up order (torn down in reverse): log, config, event loop, signals,
  * http, metadata, credentials, groups, persisted events, control socket,
