@@ -1,7 +1,8 @@
-/* ctl_proto.h — the control socket's wire protocol, shared by the daemon and
- * the CLI. A client connects to the unix stream socket, sends one JSON object
- * on one line (at most CTL_REQUEST_MAX bytes), reads one JSON object on one
- * line back, and the daemon closes the connection.
+/* ctl_proto.h — the control socket's wire protocol, shared by the daemon
+ * (daemon/control.c) and its client (daemon/ctlclient.c). A client connects
+ * to the unix stream socket, sends one JSON object on one line (at most
+ * CTL_REQUEST_MAX bytes), reads one JSON object on one line back, and the
+ * daemon closes the connection.
  *
  * Requests:
  *   {"cmd":"notify","type":"INSTANCE","name":"VI_1","state":"MASTER",

@@ -1,4 +1,7 @@
 /* main.c — vpc-failoverd: keepalived transitions in, converged VPC routes out.
+ * This file is start-up, signals (SIGHUP reload, SIGTERM exit), reload and
+ * the wiring between the modules; the control socket's commands are
+ * daemon/control.c's, handed what they need once (struct control_env).
  *
  * Start-up order (torn down in reverse): log, config, event loop, signals,
  * http, metadata, credentials, groups, persisted events, control socket,
@@ -8,7 +11,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,7 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
-#include "daemon/ctl.h"
+#include "daemon/control.h"
 #include "lib/ev.h"
 #include "daemon/fifo.h"
 #include "daemon/group.h"
@@ -27,7 +29,6 @@
 #include "daemon/notify.h"
 #include "daemon/sdnotify.h"
 #include "daemon/state.h"
-#include "daemon/track.h"
 #include "lib/util.h"
 #include "lib/version.h"
 #include "daemon/vip.h"
@@ -75,236 +76,31 @@ static void on_report(const struct grp_report *r, void *arg)
 	ntf_report(r, NULL);
 }
 
-/* An accepted event is recorded so that a restarted daemon knows it. */
-static void record(const struct ka_event *ev)
+/* A keepalived event, from the notify hook (through the control socket) or
+ * the FIFO, applied to the groups. An accepted event is recorded so that a
+ * restarted daemon knows it. */
+static enum grp_verdict on_event(const struct ka_event *ev, const char *source)
 {
+	enum grp_verdict v = grp_event(ev, source);
 	char err[512];
-	if (st_record(cfg->daemon.state_dir, ev, err, sizeof(err)) == -1)
+
+	if ((v == GRP_APPLIED || v == GRP_DUPLICATE) &&
+	    st_record(cfg->daemon.state_dir, ev, err, sizeof(err)) == -1)
 		log_warnx("state: %s (failover goes on; a restart would not know this "
 			  "state)",
 			  err);
+	return v;
 }
 
 static void on_fifo_event(const struct ka_event *ev)
 {
-	enum grp_verdict v = grp_event(ev, "fifo");
-	if (v == GRP_APPLIED || v == GRP_DUPLICATE)
-		record(ev);
+	on_event(ev, "fifo");
 }
 
-/* A refused request: reason is "permission", "config" or "state", so that
- * the CLI can choose its exit code. */
-static json_t *refuse(const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static json_t *refuse(const char *reason, const char *fmt, ...)
+/* For the control socket's handlers: reload() swaps cfg. */
+static const struct cfg *config(void)
 {
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", msg, "reason", reason);
-}
-
-static json_t *handle_notify(json_t *req, const struct ctl_peer *peer)
-{
-	struct ka_event ev;
-	char err[256];
-
-	if (ctl_notify_event(req, ev_now(), ev_wall(), &ev, err, sizeof(err)) == -1)
-		return ctl_error("notify: %s", err);
-	ev.pid = (int)peer->pid;
-	enum grp_verdict v = grp_event(&ev, "notify");
-	if (v == GRP_APPLIED || v == GRP_DUPLICATE)
-		record(&ev);
-	return json_pack("{s:b, s:s}", "ok", 1, "verdict", grp_verdict_name(v));
-}
-
-static json_t *handle_status(json_t *req, const struct ctl_peer *peer)
-{
-	json_t *st = grp_status();
-	json_object_set_new(st, "daemon",
-			    json_pack("{s:i, s:s, s:I, s:s, s:s}", "pid", (int)getpid(),
-				      "config", cfg->path, "started", (json_int_t)started,
-				      "credentials", auth_source(), "version",
-				      vpcf_version));
-	json_object_set_new(st, "notifications", ntf_status());
-	return st;
-}
-
-static json_t *handle_metrics(json_t *req, const struct ctl_peer *peer)
-{
-	return json_pack("{s:b, s:o}", "ok", 1, "metrics", mx_snapshot());
-}
-
-/* The groups a failover request names: "group", or "all" (those with a
- * track_file), or the only group. NULL with *why set when that is wrong. */
-static const struct cfg_group **failover_groups(json_t *req, size_t *n, json_t **why)
-{
-	const char *name = json_string_value(json_object_get(req, "group"));
-	int all = json_is_true(json_object_get(req, "all"));
-	const struct cfg_group **gs = xcalloc(cfg->ngroups + 1, sizeof(*gs));
-
-	*n = 0;
-	if (name) {
-		if ((gs[0] = cfg_group_find(cfg, name)) == NULL) {
-			*why =
-			    refuse("config", "no group '%.64s' in %s", name, cfg->path);
-			goto fail;
-		}
-		if (gs[0]->track_file[0] == '\0') {
-			*why = refuse("config",
-				      "group %s has no track_file: set [group %s] "
-				      "track_file in %s and reference it from keepalived "
-				      "(see vpc-failover.conf(5))",
-				      name, name, cfg->path);
-			goto fail;
-		}
-		*n = 1;
-		return gs;
-	}
-	if (!all && cfg->ngroups != 1) {
-		*why = refuse("config", "%s has %zu groups: name one, or ask for all",
-			      cfg->path, cfg->ngroups);
-		goto fail;
-	}
-	for (size_t i = 0; i < cfg->ngroups; i++)
-		if (cfg->groups[i].track_file[0])
-			gs[(*n)++] = &cfg->groups[i];
-	if (*n == 0) {
-		*why = refuse("config", "no group in %s has a track_file", cfg->path);
-		goto fail;
-	}
-	return gs;
-fail:
-	free(gs);
-	return NULL;
-}
-
-/* Planned switchover: demote this node through keepalived's track_file (or
- * clear the demotion). keepalived then moves MASTER to the peer, whose daemon
- * moves the routes; the CLI watches that happen. */
-static json_t *handle_failover(json_t *req, const struct ctl_peer *peer)
-{
-	int clear = json_is_true(json_object_get(req, "clear"));
-	json_t *why = NULL, *done = json_array();
-	char who[128], eni[AWS_ID_MAX], err[600];
-	enum ka_state st;
-	size_t n, acting = 0;
-	const struct cfg_group **gs = failover_groups(req, &n, &why);
-
-	if (gs == NULL) {
-		json_decref(done);
-		return why;
-	}
-	ctl_peer_describe(peer, who, sizeof(who));
-	/* Check every group before writing any: a refusal changes nothing. */
-	for (size_t i = 0; i < n; i++) {
-		grp_info(gs[i]->name, &st, eni, sizeof(eni));
-		if (!clear && st != KA_MASTER && n == 1) {
-			why = refuse("state",
-				     "group %s: this node is %s, not MASTER; a planned "
-				     "failover starts on the MASTER",
-				     gs[i]->name, ka_state_name(st));
-			goto out;
-		}
-		acting += clear || st == KA_MASTER;
-	}
-	if (acting == 0) {
-		why = refuse("state", "this node is MASTER of none of these groups");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		grp_info(gs[i]->name, &st, eni, sizeof(eni));
-		if (!clear && st != KA_MASTER)
-			continue;
-		if (trk_write(gs[i]->track_file, !clear, err, sizeof(err)) == -1) {
-			log_warnx("failover: group %s: %s", gs[i]->name, err);
-			why = refuse("environment", "group %s: %s%s", gs[i]->name, err,
-				     json_array_size(done) ? " (groups listed before it "
-							     "were done)"
-							   : "");
-			goto out;
-		}
-		log_info("failover: group %s %s through %s, for %s", gs[i]->name,
-			 clear ? "no longer demoted" : "demoted (planned switchover)",
-			 gs[i]->track_file, who);
-		json_array_append_new(done, json_pack("{s:s, s:s, s:s, s:s}", "name",
-						      gs[i]->name, "state",
-						      ka_state_name(st), "eni", eni,
-						      "track_file", gs[i]->track_file));
-	}
-out:
-	free(gs);
-	if (why) {
-		json_decref(done);
-		return why;
-	}
-	return json_pack("{s:b, s:o}", "ok", 1, "groups", done);
-}
-
-/* The CLI runs an emergency takeover itself; it tells the daemon first so
- * that the log says who did it. */
-static json_t *handle_takeover(json_t *req, const struct ctl_peer *peer)
-{
-	json_t *names = json_object_get(req, "groups"), *v;
-	char who[128], list[512] = "";
-	size_t i, off = 0;
-
-	if (!json_is_array(names) || json_array_size(names) == 0)
-		return ctl_error("takeover: \"groups\" must be a non-empty array");
-	json_array_foreach(names, i, v)
-	{
-		const char *s = json_string_value(v);
-		if (s == NULL || cfg_group_find(cfg, s) == NULL)
-			return refuse("config", "takeover: no group '%.64s' in %s",
-				      s ? s : "(not a string)", cfg->path);
-		off += (size_t)snprintf(list + off,
-					off < sizeof(list) ? sizeof(list) - off : 0,
-					"%s%s", i ? ", " : "", s);
-		if (off >= sizeof(list))
-			off = sizeof(list) - 1;
-	}
-	log_warnx("takeover --force of %s by %s: routes are pointed at this node, "
-		  "bypassing keepalived",
-		  list, ctl_peer_describe(peer, who, sizeof(who)));
-	return json_pack("{s:b}", "ok", 1);
-}
-
-static const struct command {
-	const char *name;
-	json_t *(*fn)(json_t *req, const struct ctl_peer *peer);
-	int mutating; /* changes routing: root (or the daemon's user) only */
-} commands[] = {
-    {"notify", handle_notify, 1},     {"failover", handle_failover, 1},
-    {"takeover", handle_takeover, 1}, {"status", handle_status, 0},
-    {"metrics", handle_metrics, 0},
-};
-
-static json_t *handle_request(json_t *req, const struct ctl_peer *peer)
-{
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-	char who[128];
-
-	if (cmd == NULL)
-		return ctl_error("request has no \"cmd\" string");
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-		if (strcmp(cmd, commands[i].name) != 0)
-			continue;
-		if (commands[i].mutating && !ctl_peer_privileged(peer)) {
-			ctl_peer_describe(peer, who, sizeof(who));
-			log_warnx("control: refused '%s' from %s: root only", cmd, who);
-			return refuse(
-			    "permission",
-			    "permission denied: '%s' changes routing and is for "
-			    "root only (you are %s)",
-			    cmd, who);
-		}
-		return commands[i].fn(req, peer);
-	}
-	return ctl_error("unknown command '%.40s'", cmd);
+	return cfg;
 }
 
 static void on_persisted(const struct ka_event *ev, void *arg)
@@ -547,8 +343,14 @@ int main(int argc, char **argv)
 	ntf_init(cfg);
 	grp_set_observer(on_report, NULL);
 	int n = st_load(cfg->daemon.state_dir, on_persisted, NULL);
-	if (ctl_init(cfg->daemon.control_socket, cfg->daemon.control_group,
-		     handle_request) == -1)
+	struct control_env ctl = {
+	    .socket = cfg->daemon.control_socket,
+	    .group = cfg->daemon.control_group,
+	    .started = started,
+	    .config = config,
+	    .event = on_event,
+	};
+	if (control_init(&ctl) == -1)
 		fatalx("cannot listen on the control socket %s",
 		       cfg->daemon.control_socket);
 	if (cfg->keepalived.notify_fifo[0] &&
@@ -580,7 +382,7 @@ int main(int argc, char **argv)
 	mx_set_netmon(NULL, NULL);
 	nm_fini();
 	fifo_fini();
-	ctl_fini();
+	control_fini();
 	grp_set_observer(NULL, NULL);
 	grp_fini();
 	ntf_fini();

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
-#include "daemon/ctl.h"
+#include "daemon/ctlclient.h"
 #include "lib/ev.h"
 #include "daemon/kaevent.h"
 #include "daemon/state.h"

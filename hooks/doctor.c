@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
-#include "daemon/ctl.h"
+#include "daemon/ctlclient.h"
 #include "lib/ev.h"
 #include "lib/util.h"
 #include "hooks/doctor.h"

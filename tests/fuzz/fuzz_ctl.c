@@ -1,16 +1,16 @@
 /* fuzz_ctl — a control-socket request as the daemon receives it: the bytes
- * a client wrote, read by daemon/ctl.c's own client_io (line cap, JSON
- * parse, object check, reply, close) over a socketpair. main.c is not in the
- * library, and its handlers need the reconciler, so the handler here is a
- * stand-in that unpacks each command the way main.c does: "notify" through
- * ctl_notify_event (the function main.c's handle_notify calls), "failover"
- * and "takeover" by the same json_* accessors. */
-#include "daemon/ctl.c"
+ * a client wrote, read by daemon/control.c's own client_io (line cap, JSON
+ * parse, object check, reply, close) over a socketpair. control.c's command
+ * handlers need the reconciler, so the handler here is a stand-in that
+ * unpacks each command the way they do: "notify" through notify_event (the
+ * request schema handle_notify uses), "failover" and "takeover" by the same
+ * json_* accessors. */
+#include "daemon/control.c"
 #include "tests/fuzz/fuzz.h"
 
 static int peer_fd = -1, own_fd = -1;
 
-static json_t *handle(json_t *req, const struct ctl_peer *peer)
+static json_t *handle(json_t *req, const struct peer *peer)
 {
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
 	struct ka_event ev;
@@ -19,10 +19,10 @@ static json_t *handle(json_t *req, const struct ctl_peer *peer)
 	size_t i;
 
 	if (cmd == NULL)
-		return ctl_error("request has no \"cmd\" string");
+		return reply_error("request has no \"cmd\" string");
 	if (strcmp(cmd, "notify") == 0) {
-		if (ctl_notify_event(req, 1000, 1795600000, &ev, err, sizeof(err)) == -1)
-			return ctl_error("notify: %s", err);
+		if (notify_event(req, 1000, 1795600000, &ev, err, sizeof(err)) == -1)
+			return reply_error("notify: %s", err);
 		return json_pack("{s:b, s:s, s:s}", "ok", 1, "name", ev.name, "state",
 				 ka_state_name(ev.state));
 	}
@@ -31,27 +31,27 @@ static json_t *handle(json_t *req, const struct ctl_peer *peer)
 		int all = json_is_true(json_object_get(req, "all"));
 		int clear = json_is_true(json_object_get(req, "clear"));
 		if (name && !ka_valid_name(name))
-			return ctl_error("no group '%.64s'", name);
+			return reply_error("no group '%.64s'", name);
 		return json_pack("{s:b, s:s, s:b, s:b}", "ok", 1, "group",
 				 name ? name : "", "all", all, "clear", clear);
 	}
 	if (strcmp(cmd, "takeover") == 0) {
 		json_t *names = json_object_get(req, "groups");
 		if (!json_is_array(names) || json_array_size(names) == 0)
-			return ctl_error(
+			return reply_error(
 			    "takeover: \"groups\" must be a non-empty array");
 		json_array_foreach(names, i, v)
 		{
 			const char *s = json_string_value(v);
 			if (s == NULL)
-				return ctl_error("takeover: no group '%.64s'",
-						 "(not a string)");
+				return reply_error("takeover: no group '%.64s'",
+						   "(not a string)");
 		}
 		return json_pack("{s:b}", "ok", 1);
 	}
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "metrics") == 0)
 		return json_pack("{s:b}", "ok", 1);
-	return ctl_error("unknown command '%.40s'", cmd);
+	return reply_error("unknown command '%.40s'", cmd);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -118,7 +118,7 @@ static void fake_cv_cancel(struct cv_op *op)
 static struct cfg cfg;
 static struct cfg_group cgrp;
 static struct cidr dests[1];
-static char tables[NTABLES][CFG_ID_MAX] = {"rtb-00000001", "rtb-00000002"};
+static char tables[NTABLES][AWS_ID_MAX] = {"rtb-00000001", "rtb-00000002"};
 
 static const char *route_state = "active"; /* of the routes a pass found */
 
