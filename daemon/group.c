@@ -51,6 +51,7 @@
 
 #include "lib/ev.h"
 #include "daemon/group.h"
+#include "daemon/identity.h"
 #include "lib/log.h"
 #include "daemon/track.h"
 #include "lib/util.h"
@@ -180,7 +181,7 @@ const char *grp_verdict_name(enum grp_verdict v)
 
 static const char *grp_eni(const struct grp *g)
 {
-	return g->cfg->network_interface[0] ? g->cfg->network_interface : identity.eni;
+	return ident_group_eni(g->cfg, &identity);
 }
 
 void grp_set_observer(grp_observer_fn fn, void *arg)

@@ -30,16 +30,16 @@
 
 #include "daemon/cfg.h"
 #include "daemon/ctl.h"
+#include "daemon/identity.h"
 #include "hooks/cli.h"
 #include "hooks/doctor.h"
 #include "lib/ev.h"
-#include "lib/http.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "lib/version.h"
-#include "vpc/auth.h"
 #include "vpc/ec2.h"
 #include "vpc/imds.h"
+#include "vpc/session.h"
 
 static void usage(FILE *f)
 {
@@ -135,11 +135,8 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id,
 /* Region and this node's ENI: from the config, else from instance metadata. */
 static int resolve_identity(struct cli *cli)
 {
-	int need = cli->cfg->aws.region[0] == '\0';
-
-	for (size_t i = 0; i < cli->ngroups; i++)
-		need |= cli->groups[i]->network_interface[0] == '\0';
-	if (need) {
+	/* One group named (or the only one): only its ENI matters. */
+	if (ident_needs_metadata(cli->cfg, cli->ngroups == 1 ? cli->groups[0] : NULL)) {
 		imds_identity(on_identity, cli);
 		ev_run();
 		if (cli->ident_rc == -1)
@@ -154,24 +151,13 @@ int cli_cloud_setup(struct cli *cli)
 {
 	const struct cfg_aws *aws = &cli->cfg->aws;
 
-	if (ev_init() == -1 || http_init(aws->ca_file, aws->max_parallel) == -1)
-		return -1;
-	imds_init(aws->metadata_endpoint);
-	if (auth_init(aws) == -1)
+	if (ev_init() == -1 || session_start(aws) != 0)
 		return -1;
 	if (resolve_identity(cli) == -1)
 		return -1;
 	return ec2_init(aws, cli->region);
 }
 
-static void cli_cloud_teardown(void)
-{
-	ec2_fini();
-	auth_fini();
-	imds_fini();
-	http_fini();
-	ev_fini();
-}
 /* The configuration, read once the arguments are known to be right. */
 int cli_load_config(struct cli *cli)
 {
@@ -508,7 +494,8 @@ int main(int argc, char **argv)
 		 : cli.verbose	 ? LOG_LVL_INFO
 				 : LOG_LVL_WARN);
 	rc = cmd->fn(&cli, &a);
-	cli_cloud_teardown();
+	session_stop();
+	ev_fini();
 	json_decref(cli.jgroups);
 	free(cli.groups);
 	cfg_free(cli.cfg);

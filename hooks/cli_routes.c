@@ -11,6 +11,7 @@
 
 #include "daemon/cfg.h"
 #include "daemon/ctl.h"
+#include "daemon/identity.h"
 #include "hooks/cli.h"
 #include "lib/ev.h"
 #include "lib/util.h"
@@ -24,12 +25,6 @@ struct group_run {
 	int takeover;
 	int dry_run;
 };
-static const char *group_eni(const struct group_run *run)
-{
-	return run->g->network_interface[0] ? run->g->network_interface
-					    : run->cli->id.eni;
-}
-
 static void describe_target(const struct ec2_route *r, char *out, size_t n)
 {
 	if (r->eni[0] && r->instance[0])
@@ -52,7 +47,7 @@ static void print_table_error(const struct cv_table *tb)
 
 static void print_routes(const struct group_run *run, const struct cv_result *res)
 {
-	const char *eni = group_eni(run);
+	const char *eni = ident_group_eni(run->g, &run->cli->id);
 
 	printf("group %s (%s %s), this node %s\n", run->g->name,
 	       run->g->vrrp_instance[0] ? "vrrp_instance" : "vrrp_group",
@@ -139,7 +134,7 @@ static json_t *str_or_null(const char *s)
  * docs/json.md (schema_version 1). */
 static json_t *group_json(const struct group_run *run, const struct cv_result *res)
 {
-	const char *eni = group_eni(run);
+	const char *eni = ident_group_eni(run->g, &run->cli->id);
 	json_t *tables = json_array();
 	unsigned ok = 0;
 
@@ -234,7 +229,7 @@ static int run_groups(struct cli *cli, int takeover, int dry_run)
 		    .ntables = run->g->nroute_tables,
 		    .dests = run->g->destinations,
 		    .ndests = run->g->ndestinations,
-		    .eni = group_eni(run),
+		    .eni = ident_group_eni(run->g, &run->cli->id),
 		    .deadline = deadline,
 		    .observe_only = !takeover,
 		    .dry_run = dry_run,

@@ -12,13 +12,14 @@
 #include <time.h>
 
 #include "daemon/cfg.h"
+#include "daemon/identity.h"
 #include "hooks/doctor_check.h"
 #include "lib/ev.h"
 #include "lib/util.h"
 #include "vpc/auth.h"
-#include "lib/http.h"
 #include "vpc/ec2.h"
 #include "vpc/imds.h"
+#include "vpc/session.h"
 
 #define POLICY_HINT "hooks/examples/iam-policy.json"
 
@@ -130,18 +131,6 @@ static void on_role(void *arg, int rc, const char *body, size_t len, const char 
 	op_done(d);
 }
 
-/* Does the config need metadata at all? Not with a region, an ENI for each
- * group and static credentials. */
-static int metadata_needed(const struct doc *d)
-{
-	int need =
-	    d->cfg->aws.region[0] == '\0' || strcmp(auth_source(), "instance-role") == 0;
-
-	for (size_t i = 0; i < d->cfg->ngroups; i++)
-		need |= d->cfg->groups[i].network_interface[0] == '\0';
-	return need;
-}
-
 static const char *metadata_url(const struct doc *d)
 {
 	return d->cfg->aws.metadata_endpoint[0] ? d->cfg->aws.metadata_endpoint
@@ -158,7 +147,7 @@ static void check_metadata(struct doc *d)
 	if (wait_all(d) == -1)
 		return;
 	if (!d->have_id) {
-		doc_say(d, metadata_needed(d) ? V_FAIL : V_WARN,
+		doc_say(d, ident_needs_metadata(d->cfg, NULL) ? V_FAIL : V_WARN,
 			"instance metadata (IMDSv2) at %s: %s: check the "
 			"instance's metadata "
 			"options (IMDSv2 enabled, hop limit 2 inside containers) "
@@ -238,20 +227,11 @@ static void check_credentials(struct doc *d)
 
 /* ---- EC2: IAM, route tables, ENIs ---- */
 
-/* This node's ENI for group g, or NULL when neither config nor metadata
- * says. */
-static const char *group_eni(const struct doc *d, const struct cfg_group *g)
-{
-	if (g->network_interface[0])
-		return g->network_interface;
-	return d->have_id ? d->id.eni : NULL;
-}
-
 static void collect(struct doc *d)
 {
 	for (size_t i = 0; i < d->cfg->ngroups; i++) {
 		const struct cfg_group *g = &d->cfg->groups[i];
-		const char *eni = group_eni(d, g);
+		const char *eni = ident_group_eni(g, d->have_id ? &d->id : NULL);
 		for (size_t t = 0; t < g->nroute_tables; t++) {
 			size_t k;
 			for (k = 0; k < d->ntables; k++)
@@ -265,7 +245,7 @@ static void collect(struct doc *d)
 				 g->route_tables[t]);
 			d->tables[d->ntables++].g = g;
 		}
-		if (eni == NULL)
+		if (eni[0] == '\0')
 			continue;
 		size_t k;
 		for (k = 0; k < d->nenis; k++)
@@ -396,8 +376,8 @@ static int check_iam(struct doc *d)
 	cre = xcalloc(d->ntables + 1, sizeof(*cre));
 	for (size_t i = 0; i < d->ntables; i++) {
 		const struct dtable *t = &d->tables[i];
-		const char *eni = group_eni(d, t->g);
-		if (eni == NULL || t->g->ndestinations == 0) {
+		const char *eni = ident_group_eni(t->g, d->have_id ? &d->id : NULL);
+		if (eni[0] == '\0' || t->g->ndestinations == 0) {
 			rep[i].verdict = cre[i].verdict = -2; /* not probed */
 			continue;
 		}
@@ -543,7 +523,7 @@ static void report_targets(struct doc *d)
 {
 	for (size_t i = 0; i < d->cfg->ngroups; i++) {
 		const struct cfg_group *g = &d->cfg->groups[i];
-		const char *eni = group_eni(d, g);
+		const char *eni = ident_group_eni(g, d->have_id ? &d->id : NULL);
 		for (size_t t = 0; t < g->nroute_tables; t++) {
 			const struct dtable *dt = NULL;
 			for (size_t k = 0; k < d->ntables && dt == NULL; k++)
@@ -585,7 +565,7 @@ static void report_targets(struct doc *d)
 						g->name, dest, dt->id, r->eni,
 						r->instance[0] ? " (" : "", r->instance,
 						r->instance[0] ? ")" : "", r->state,
-						eni && strcmp(eni, r->eni) == 0
+						eni[0] && strcmp(eni, r->eni) == 0
 						    ? "this node"
 						    : "another node");
 			}
@@ -836,36 +816,30 @@ static void check_ec2(struct doc *d)
 
 void doc_check_aws(struct doc *d)
 {
-	if (ev_init() == 0 &&
-	    http_init(d->cfg->aws.ca_file, d->cfg->aws.max_parallel) == 0 &&
-	    imds_init(d->cfg->aws.metadata_endpoint) == 0) {
-		d->cloud = 1;
-		if (auth_init(&d->cfg->aws) == -1) {
-			check_metadata(d);
-			doc_say(d, V_FAIL,
-				"AWS credentials: a configured source is broken "
-				"(above): "
-				"fix the AWS_* environment or [aws] "
-				"credentials_file");
-		} else {
-			check_metadata(d);
-			if (!d->overdue)
-				check_credentials(d);
-			if (!d->overdue)
-				check_ec2(d);
-		}
-	} else {
+	int rc;
+
+	if (ev_init() == -1 || (rc = session_start(&d->cfg->aws)) == SESSION_NO_HTTP) {
 		doc_say(d, V_FAIL, "cannot start the event loop or HTTP client (above)");
+		return;
 	}
+	d->cloud = 1;
+	check_metadata(d);
+	if (rc == SESSION_NO_CREDS) {
+		doc_say(d, V_FAIL,
+			"AWS credentials: a configured source is broken (above): fix "
+			"the AWS_* environment or [aws] credentials_file");
+		return;
+	}
+	if (!d->overdue)
+		check_credentials(d);
+	if (!d->overdue)
+		check_ec2(d);
 }
 
 void doc_aws_fini(struct doc *d)
 {
 	if (d->cloud) {
-		ec2_fini();
-		auth_fini();
-		imds_fini();
-		http_fini();
+		session_stop();
 		ev_fini();
 		d->cloud = 0;
 	}
