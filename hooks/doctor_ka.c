@@ -368,51 +368,39 @@ void doc_check_keepalived_conf(struct doc *d)
 void doc_check_keepalived_running(struct doc *d)
 {
 	const char *pf = d->cfg->keepalived.pid_file;
-	char buf[32], path[64], comm[64] = "";
-	ssize_t n;
+	char comm[64];
 	long pid;
-	int fd;
 
 	if (pf[0] == '\0') {
-		doc_say(
-		    d, V_WARN,
-		    "[keepalived] pid_file is empty: cannot check that keepalived runs");
+		doc_say(d, V_WARN,
+			"[keepalived] pid_file is empty: cannot check that keepalived "
+			"runs");
 		return;
 	}
-	fd = open(pf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd == -1) {
+	switch (pidfile_check(pf, "keepalived", &pid, comm, sizeof(comm))) {
+	case PIDFILE_UNREADABLE:
 		doc_say(d, V_FAIL,
 			"keepalived is not running: pid file %s: %s (systemctl start "
 			"keepalived; or set [keepalived] pid_file to its -p file)",
 			pf, strerror(errno));
-		return;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	pid = strtol(buf, NULL, 10);
-	if (pid <= 1 || pid > 4194304) {
+		break;
+	case PIDFILE_NO_PID:
 		doc_say(d, V_FAIL, "keepalived pid file %s holds no process id", pf);
-		return;
-	}
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, comm, sizeof(comm) - 1);
-		close(fd);
-		comm[n > 0 ? n : 0] = '\0';
-		comm[strcspn(comm, "\n")] = '\0';
-	}
-	if (comm[0] == '\0')
-		doc_say(
-		    d, V_FAIL,
-		    "keepalived is not running: pid file %s names pid %ld, which is gone "
-		    "(systemctl start keepalived)",
-		    pf, pid);
-	else if (strcmp(comm, "keepalived") != 0)
-		doc_say(
-		    d, V_FAIL,
-		    "keepalived is not running: pid file %s names pid %ld, which is %s",
-		    pf, pid, comm);
-	else
+		break;
+	case PIDFILE_GONE:
+		doc_say(d, V_FAIL,
+			"keepalived is not running: pid file %s names pid %ld, which is "
+			"gone (systemctl start keepalived)",
+			pf, pid);
+		break;
+	case PIDFILE_OTHER:
+		doc_say(d, V_FAIL,
+			"keepalived is not running: pid file %s names pid %ld, which is "
+			"%s",
+			pf, pid, comm);
+		break;
+	case PIDFILE_ALIVE:
 		doc_say(d, V_OK, "keepalived runs (pid %ld, %s)", pid, pf);
+		break;
+	}
 }
