@@ -349,6 +349,7 @@ ssize_t read_fd_capped(int fd, char *buf, size_t max)
 	/* Full: one byte more says whether there was more. */
 	while ((n = read(fd, &extra, 1)) == -1 && errno == EINTR)
 		;
+	explicit_bzero(&extra, sizeof(extra)); /* callers read secrets too */
 	if (n == 1) {
 		errno = EFBIG;
 		return -1;
