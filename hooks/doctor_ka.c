@@ -3,7 +3,6 @@
  * group, unicast, vrrp_strict, track_file blocks, weights and references),
  * and whether the pid file names a running keepalived. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
