@@ -85,7 +85,11 @@ ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
 # vpc/ and netmon/ use lib/; daemon/ uses those; hooks/ (the CLI) uses all.
 # An include that points the other way fails tests/integration/layers.sh.
 LAYERS   := hooks daemon netmon vpc lib
-LAYER_SRC = $(filter-out daemon/main.c hooks/cli.c,$(wildcard $(1)/*.c))
+# The programs' own files: the daemon's main.c; the CLI's main (cli.c) and
+# its subcommand families (cli_*.c).
+CLI_SRC  := hooks/cli.c $(wildcard hooks/cli_*.c)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
+LAYER_SRC = $(filter-out daemon/main.c $(CLI_SRC),$(wildcard $(1)/*.c))
 LIB_SRC  := $(foreach l,$(LAYERS),$(call LAYER_SRC,$(l)))
 LAYER_AR := $(LAYERS:%=$(B)/libvpcf-%.a)
 SIM_SRC := $(wildcard tests/vpcsim/*.c) lib/log.c lib/util.c
@@ -149,8 +153,8 @@ $(foreach l,$(LAYERS),$(eval $(call LAYER_RULE,$(l))))
 $(B)/vpc-failoverd: $(B)/daemon/main.o $(LAYER_AR)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LAYER_AR) $(LIBS)
 
-$(B)/vpc-failover: $(B)/hooks/cli.o $(LAYER_AR)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LAYER_AR) $(LIBS)
+$(B)/vpc-failover: $(CLI_OBJ) $(LAYER_AR)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LAYER_AR) $(LIBS)
 
 $(B)/vpcsim: $(SIM_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SIMLIBS)
@@ -239,7 +243,7 @@ clean:
 
 .PHONY: all tests check deps test demo bench soak chaos format install deb clean
 
--include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(B)/hooks/cli.d \
+-include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(CLI_OBJ:.o=.d) \
 	$(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
 
 # ---- Sanitizers and leaks ---------------------------------------------------

@@ -51,6 +51,7 @@
 
 #include "lib/ev.h"
 #include "daemon/group.h"
+#include "daemon/identity.h"
 #include "lib/log.h"
 #include "daemon/track.h"
 #include "lib/util.h"
@@ -180,7 +181,7 @@ const char *grp_verdict_name(enum grp_verdict v)
 
 static const char *grp_eni(const struct grp *g)
 {
-	return g->cfg->network_interface[0] ? g->cfg->network_interface : identity.eni;
+	return ident_group_eni(g->cfg, &identity);
 }
 
 void grp_set_observer(grp_observer_fn fn, void *arg)
@@ -783,36 +784,19 @@ static void on_handback(void *arg)
  * file configured or readable: trust the events). */
 static int keepalived_alive(void)
 {
-	char buf[32], path[64], comm[32];
-	ssize_t n;
-	int fd;
+	long pid;
 
 	if (ka_pid_file[0] == '\0')
 		return -1;
-	fd = open(ka_pid_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	long pid = strtol(buf, NULL, 10);
-	if (pid <= 1 || pid > 4194304)
-		return -1;
-	if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+	switch (pidfile_check(ka_pid_file, "keepalived", &pid, NULL, 0)) {
+	case PIDFILE_ALIVE:
+		return 1;
+	case PIDFILE_GONE:
+	case PIDFILE_OTHER:
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return 0;
-	n = read(fd, comm, sizeof(comm) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-	return strcmp(comm, "keepalived") == 0;
+	default:
+		return -1;
+	}
 }
 
 static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,

@@ -23,6 +23,7 @@
 #include "lib/ev.h"
 #include "daemon/fifo.h"
 #include "daemon/group.h"
+#include "daemon/identity.h"
 #include "daemon/kaevent.h"
 #include "lib/log.h"
 #include "daemon/metrics.h"
@@ -37,6 +38,7 @@
 #include "vpc/ec2.h"
 #include "lib/http.h"
 #include "vpc/imds.h"
+#include "vpc/session.h"
 #include "netmon/monitor.h"
 #include "netmon/prom.h"
 
@@ -150,10 +152,7 @@ static void identity_fetch(void *arg)
 
 static int need_metadata(const struct cfg *c)
 {
-	int need = c->aws.region[0] == '\0';
-	for (size_t i = 0; i < c->ngroups; i++)
-		need |= c->groups[i].network_interface[0] == '\0';
-	return need;
+	return ident_needs_metadata(c, NULL);
 }
 
 static void start_identity(void)
@@ -334,10 +333,10 @@ int main(int argc, char **argv)
 	srandom((unsigned)(mono_ms() ^ (uint64_t)getpid()));
 	if (ev_init() == -1 || signals_init() == -1)
 		fatalx("cannot set up the event loop");
-	if (http_init(cfg->aws.ca_file, cfg->aws.max_parallel) == -1)
+	int srv = session_start(&cfg->aws);
+	if (srv == SESSION_NO_HTTP)
 		fatalx("cannot set up libcurl");
-	imds_init(cfg->aws.metadata_endpoint);
-	if (auth_init(&cfg->aws) == -1)
+	if (srv == SESSION_NO_CREDS)
 		fatalx("credentials: see above");
 	grp_init(cfg);
 	ntf_init(cfg);
@@ -387,10 +386,7 @@ int main(int argc, char **argv)
 	grp_fini();
 	ntf_fini();
 	vip_fini();
-	ec2_fini();
-	auth_fini();
-	imds_fini();
-	http_fini();
+	session_stop();
 	ev_fini();
 	cfg_free(cfg);
 	return 0;

@@ -94,7 +94,6 @@ void mx_set_netmon(nm_report_fn fn, void *arg)
 static int read_snmp(struct nm_host_tcp *out)
 {
 	char *text = xmalloc(MX_SNMP_MAX + 1);
-	size_t len = 0;
 	ssize_t n;
 	int fd, rc = -1;
 
@@ -103,18 +102,13 @@ static int read_snmp(struct nm_host_tcp *out)
 			log_warn("metrics: %s", MX_SNMP_PATH);
 		goto out;
 	}
-	while (len < MX_SNMP_MAX && (n = read(fd, text + len, MX_SNMP_MAX - len)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			if (!snmp_warned++)
-				log_warn("metrics: read %s", MX_SNMP_PATH);
-			goto out;
-		}
-		len += (size_t)n;
+	/* Less than MX_SNMP_MAX bytes: one more is "too long". */
+	if ((n = read_fd_capped(fd, text, MX_SNMP_MAX - 1)) == -1 && errno != EFBIG) {
+		if (!snmp_warned++)
+			log_warn("metrics: read %s", MX_SNMP_PATH);
+		goto out;
 	}
-	text[len] = '\0';
-	if (len == MX_SNMP_MAX || nmt_parse_snmp(text, len, out) == -1) {
+	if (n == -1 || nmt_parse_snmp(text, (size_t)n, out) == -1) {
 		if (!snmp_warned++)
 			log_warnx("metrics: %s has no Tcp OutSegs/RetransSegs (or is "
 				  "too long); host-wide TCP counters stay 0",

@@ -346,17 +346,11 @@ int ntf_read_key(const char *path, char *key, size_t keysz, char *why, size_t wh
 		errf(why, whylen, "'%s': %s", path, detail);
 		goto out;
 	}
-	while (len < sizeof(buf) - 1 &&
-	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			errf(why, whylen, "'%s': read: %s", path, strerror(errno));
-			goto out;
-		}
-		len += (size_t)n;
+	if ((n = read_fd_capped(fd, buf, sizeof(buf) - 1)) == -1 && errno != EFBIG) {
+		errf(why, whylen, "'%s': read: %s", path, strerror(errno));
+		goto out;
 	}
-	buf[len] = '\0';
+	len = n == -1 ? sizeof(buf) - 1 : (size_t)n; /* too long: said below */
 	/* One line: a trailing newline (and spaces) is what editors leave. */
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
 			   buf[len - 1] == ' ' || buf[len - 1] == '\t'))

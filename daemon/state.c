@@ -167,13 +167,10 @@ int st_load(const char *state_dir, void (*fn)(const struct ka_event *ev, void *a
 		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp."))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-		if (fd == -1) {
-			log_warn("state: %s", path);
-			continue;
-		}
-		ssize_t len = read(fd, buf, sizeof(buf));
-		close(fd);
+		ssize_t len =
+		    read_file_capped(path, O_NOFOLLOW | O_NONBLOCK, buf, sizeof(buf) - 1);
+		if (len == -1 && errno == EFBIG)
+			len = ST_FILE_MAX + 1; /* st_parse: larger than allowed */
 		if (len < 0) {
 			log_warn("state: %s", path);
 			continue;

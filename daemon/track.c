@@ -25,21 +25,16 @@ int trk_write(const char *path, int demote, char *err, size_t errsz)
 int trk_read(const char *path, char *err, size_t errsz)
 {
 	char buf[TRK_READ_MAX + 1];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	ssize_t n = read_file_capped(path, O_NONBLOCK, buf, TRK_READ_MAX);
 
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	ssize_t n = read(fd, buf, TRK_READ_MAX);
-	close(fd);
+	if (n == -1 && errno == EFBIG)
+		n = TRK_READ_MAX; /* the number is at the start */
+	if (n == -1 && errno == ENOENT)
+		return 0;
 	if (n < 0) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	buf[n] = '\0';
 	const char *p = buf + strspn(buf, " \t\r\n");
 	if (*p == '\0')
 		return 0; /* empty: keepalived reads it as 0 */

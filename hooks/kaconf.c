@@ -347,24 +347,21 @@ static char *slurp(struct builder *b, const char *path, const char *from, int fr
 		goto fail;
 	}
 	buf = xmalloc(KC_FILE_MAX + 1);
-	while ((n = read(fd, buf + got, KC_FILE_MAX + 1 - got)) > 0 &&
-	       (got += (size_t)n) <= KC_FILE_MAX)
-		;
+	if ((n = read_fd_capped(fd, buf, KC_FILE_MAX)) == -1 && errno == EFBIG) {
+		berr(b, path, 0, "larger than %d bytes", KC_FILE_MAX);
+		goto fail;
+	}
 	if (n == -1) {
 		berr(b, path, 0, "%s", strerror(errno));
 		goto fail;
 	}
-	if (got > KC_FILE_MAX) {
-		berr(b, path, 0, "larger than %d bytes", KC_FILE_MAX);
-		goto fail;
-	}
+	got = (size_t)n;
 	if ((b->c->bytes += got) > KC_TOTAL_MAX) {
 		berr(b, path, 0, "the configuration is larger than %d bytes in all",
 		     KC_TOTAL_MAX);
 		goto fail;
 	}
 	close(fd);
-	buf[got] = '\0';
 	*len = got;
 	return buf;
 fail:

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,15 +87,12 @@ uint64_t proc_started_mono_ms(void)
 	struct timespec bt;
 	ssize_t n;
 	long hz = sysconf(_SC_CLK_TCK);
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
 
-	if (fd == -1)
-		return now;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = read_file_capped("/proc/self/stat", 0, buf, sizeof(buf) - 1);
+	if (n == -1 && errno == EFBIG)
+		n = (ssize_t)sizeof(buf) - 1; /* the fields wanted come first */
 	if (n <= 0 || hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &bt) == -1)
 		return now;
-	buf[n] = '\0';
 	/* Field 22, starttime, counting from the one after the command name
 	 * (which may hold spaces and parentheses: the last ')' ends it). */
 	if ((p = strrchr(buf, ')')) == NULL ||
@@ -326,4 +324,90 @@ int private_file_check(const struct stat *st, char *why, size_t whylen)
 		return -1;
 	}
 	return 0;
+}
+
+ssize_t read_fd_capped(int fd, char *buf, size_t max)
+{
+	size_t len = 0;
+	ssize_t n;
+	char extra;
+
+	buf[0] = '\0';
+	while (len < max) {
+		n = read(fd, buf + len, max - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (len < max)
+		return (ssize_t)len;
+	/* Full: one byte more says whether there was more. */
+	while ((n = read(fd, &extra, 1)) == -1 && errno == EINTR)
+		;
+	explicit_bzero(&extra, sizeof(extra)); /* callers read secrets too */
+	if (n == 1) {
+		errno = EFBIG;
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+ssize_t read_file_capped(const char *path, int oflags, char *buf, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | oflags);
+	ssize_t n;
+	int saved;
+
+	if (fd == -1) {
+		buf[0] = '\0';
+		return -1;
+	}
+	n = read_fd_capped(fd, buf, max);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return n;
+}
+
+enum pidfile_state pidfile_check(const char *path, const char *name, long *pid,
+				 char *comm, size_t commsz)
+{
+	char buf[32], proc[64], got[64];
+	ssize_t n;
+	long p;
+	int fd;
+
+	*pid = 0;
+	if (commsz)
+		comm[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
+		return PIDFILE_UNREADABLE;
+	n = read_fd_capped(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n == -1 && errno == EFBIG)
+		n = (ssize_t)sizeof(buf) - 1; /* a number is at the start */
+	if (n <= 0)
+		return PIDFILE_NO_PID;
+	p = strtol(buf, NULL, 10);
+	if (p <= 1 || p > 4194304) /* PID_MAX_LIMIT */
+		return PIDFILE_NO_PID;
+	*pid = p;
+	if (kill((pid_t)p, 0) == -1 && errno == ESRCH)
+		return PIDFILE_GONE;
+	snprintf(proc, sizeof(proc), "/proc/%ld/comm", p);
+	n = read_file_capped(proc, 0, got, sizeof(got) - 1);
+	if (n == -1 && errno == EFBIG)
+		n = (ssize_t)sizeof(got) - 1;
+	if (n <= 0)
+		return PIDFILE_GONE;
+	got[strcspn(got, "\n")] = '\0';
+	if (commsz)
+		snprintf(comm, commsz, "%s", got);
+	return strcmp(got, name) == 0 ? PIDFILE_ALIVE : PIDFILE_OTHER;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -79,6 +80,32 @@ void buf_free(struct buf *b);
  * new content survives a crash. 0, or -1 with err; logs nothing. */
 int write_file_atomic(const char *path, const void *data, size_t len, int mode,
 		      int durable, char *err, size_t errsz);
+
+/* Read fd to its end into buf (max bytes, plus one for the NUL that ends
+ * them), retrying on EINTR. The length; or -1 with errno: the read's, or
+ * EFBIG when fd holds more than max bytes (buf then holds the first max, so
+ * a caller that only wants the start takes those). Every file read whole
+ * goes through here or read_file_capped: each has a hard cap. */
+ssize_t read_fd_capped(int fd, char *buf, size_t max);
+/* The same for the file at path, opened O_RDONLY | O_CLOEXEC | oflags (e.g.
+ * O_NOFOLLOW, O_NONBLOCK for a path a FIFO could stand at) and closed;
+ * -1 with the open's errno too. */
+ssize_t read_file_capped(const char *path, int oflags, char *buf, size_t max);
+
+/* What a pid file says of its process. */
+enum pidfile_state {
+	PIDFILE_UNREADABLE, /* the file cannot be opened: errno says why */
+	PIDFILE_NO_PID,	    /* it holds no process id (empty, unreadable, 0, 1,
+			       beyond the kernel's pid_max limit) */
+	PIDFILE_GONE,	    /* it names a process that is gone */
+	PIDFILE_OTHER,	    /* it names a live process of another name */
+	PIDFILE_ALIVE,	    /* it names a live process called name */
+};
+/* Is the process the pid file at path names alive, and called name
+ * (/proc/PID/comm)? *pid gets the id it names (0 if none), comm (commsz
+ * bytes) the live process's name ("" if none). */
+enum pidfile_state pidfile_check(const char *path, const char *name, long *pid,
+				 char *comm, size_t commsz);
 
 /* Is st (of a file holding a secret) safe: a regular file, no group or other
  * permission bits, owned by root or by us? 0, or -1 with the reason in why. */

@@ -419,38 +419,22 @@ bad:
 
 int mkr_state_load(const char *path, json_t **state, char *err, size_t errsz)
 {
-	struct buf text;
-	char chunk[4096];
-	ssize_t n;
-	int fd, rc = -1;
+	/* Room for one byte more than allowed: mkr_state_parse tells "too
+	 * large" from "exactly full". */
+	char *text = xmalloc(MKR_STATE_MAX + 2);
+	ssize_t n = read_file_capped(path, 0, text, MKR_STATE_MAX + 1);
+	int rc = -1;
 
 	*state = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0; /* first run */
+	if (n == -1 && errno == ENOENT)
+		rc = 0; /* first run */
+	else if (n == -1 && errno == EFBIG)
+		snprintf(err, errsz, "larger than %d bytes", MKR_STATE_MAX);
+	else if (n == -1)
 		snprintf(err, errsz, "%s", strerror(errno));
-		return -1;
-	}
-	/* Room for one byte more than allowed: mkr_state_parse tells "too
-	 * large" from "exactly full"; a chunk past that is too large anyway. */
-	buf_init(&text, MKR_STATE_MAX + 1);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			snprintf(err, errsz, "%s", strerror(errno));
-			goto out;
-		}
-		if (buf_append(&text, chunk, (size_t)n) == -1) {
-			snprintf(err, errsz, "larger than %d bytes", MKR_STATE_MAX);
-			goto out;
-		}
-	}
-	if ((*state = mkr_state_parse(buf_str(&text), text.len, err, errsz)) != NULL)
+	else if ((*state = mkr_state_parse(text, (size_t)n, err, errsz)) != NULL)
 		rc = 0;
-out:
-	close(fd);
-	buf_free(&text);
+	free(text);
 	return rc;
 }
 

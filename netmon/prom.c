@@ -691,7 +691,6 @@ static char *read_pem(const char *path, int private)
 	char why[256], *text = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
-	size_t len = 0;
 
 	if (fd == -1 || fstat(fd, &st) == -1) {
 		log_warn("metrics: %s", path);
@@ -701,18 +700,13 @@ static char *read_pem(const char *path, int private)
 		log_warnx("metrics: %s: %s", path, why);
 		goto fail;
 	}
+	/* Less than NMP_PEM_MAX bytes (one more is too large). */
 	text = xmalloc(NMP_PEM_MAX + 1);
-	while (len < NMP_PEM_MAX && (n = read(fd, text + len, NMP_PEM_MAX - len)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_warn("metrics: read %s", path);
-			goto fail;
-		}
-		len += (size_t)n;
+	if ((n = read_fd_capped(fd, text, NMP_PEM_MAX - 1)) == -1 && errno != EFBIG) {
+		log_warn("metrics: read %s", path);
+		goto fail;
 	}
-	text[len] = '\0';
-	if (len == NMP_PEM_MAX || strstr(text, "-----BEGIN ") == NULL) {
+	if (n == -1 || strstr(text, "-----BEGIN ") == NULL) {
 		log_warnx("metrics: %s is not a PEM file (or larger than %d bytes)", path,
 			  NMP_PEM_MAX);
 		goto fail;

@@ -969,34 +969,12 @@ static void on_events(int fd, uint32_t events, void *arg)
 /* Whole file into pbuf, at most NMT_PROC_MAX bytes. */
 static ssize_t read_proc(const char *path)
 {
-	size_t len = 0;
-	ssize_t n = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = read_file_capped(path, 0, pbuf, NMT_PROC_MAX);
 
-	if (fd == -1) {
+	if (n == -1 && errno == EFBIG)
+		log_warnx("tcp: %s is larger than %d bytes", path, NMT_PROC_MAX);
+	else if (n == -1)
 		log_warn("tcp: %s", path);
-		return -1;
-	}
-	for (;;) {
-		n = read(fd, pbuf + len, NMT_PROC_MAX + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_warn("tcp: %s", path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > NMT_PROC_MAX) {
-			log_warnx("tcp: %s is larger than %d bytes", path, NMT_PROC_MAX);
-			n = -1;
-			goto out;
-		}
-	}
-	n = (ssize_t)len;
-out:
-	close(fd);
 	return n;
 }
 

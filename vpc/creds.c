@@ -196,26 +196,18 @@ static int read_private(const char *path, char **out, char *errbuf, size_t errsz
 		     CREDS_FILE_MAX);
 		goto out;
 	}
-	/* One byte more than allowed, to notice a file that grew after fstat. */
+	/* Capped again: the file may have grown after fstat. */
 	buf = xmalloc(CREDS_FILE_MAX + 2);
-	while (len <= CREDS_FILE_MAX) {
-		n = read(fd, buf + len, CREDS_FILE_MAX + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
+	if ((n = read_fd_capped(fd, buf, CREDS_FILE_MAX)) == -1) {
+		if (errno == EFBIG)
+			errf(errbuf, errsz, "credentials file %s: larger than %d bytes",
+			     path, CREDS_FILE_MAX);
+		else
 			errf(errbuf, errsz, "credentials file %s: read: %s", path,
 			     strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > CREDS_FILE_MAX) {
-		errf(errbuf, errsz, "credentials file %s: larger than %d bytes", path,
-		     CREDS_FILE_MAX);
 		goto out;
 	}
+	len = (size_t)n;
 	/* inih stops at a NUL: whatever followed would be ignored silently. */
 	if (memchr(buf, '\0', len) != NULL) {
 		errf(errbuf, errsz, "credentials file %s: contains a NUL byte", path);

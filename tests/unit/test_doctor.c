@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "lib/log.h"
-#include "hooks/doctor.c"
+#include "hooks/doctor_ka.c"
 
 static char dir[64];
 static char *out_text;
@@ -47,7 +47,7 @@ static void run(const char *cfg, const char *ka)
 	snprintf(d.self, sizeof(d.self), "/usr/local/sbin/vpc-failover");
 	d.cfg = cfg_load(cfg_path);
 	assert_non_null(d.cfg);
-	check_keepalived_conf(&d);
+	doc_check_keepalived_conf(&d);
 	fclose(d.out);
 	/* as TAP comments: lines starting "ok" would count as results */
 	for (char *p = out_text, *nl; *p; p = nl + 1) {
@@ -331,7 +331,7 @@ static void test_unreadable(void **state)
 	d.cfg_path = cfg_path;
 	snprintf(err, sizeof(err), "%s/nope.conf", dir);
 	d.ka_path = err;
-	check_keepalived_conf(&d);
+	doc_check_keepalived_conf(&d);
 	fclose(d.out);
 	char *want =
 	    xasprintf("FAIL  keepalived config: %s/nope.conf: No such file or "

@@ -1,0 +1,393 @@
+/* cli_status.c — vpc-failover notify, status and metrics: the commands
+ * that talk to the daemon over its control socket. notify is keepalived's
+ * hook; status and metrics print the daemon's view for people (text),
+ * scripts (JSON), Prometheus and mackerel-agent. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/cfg.h"
+#include "daemon/ctlclient.h"
+#include "daemon/kaevent.h"
+#include "daemon/state.h"
+#include "hooks/cli.h"
+#include "lib/util.h"
+#include "lib/version.h"
+#include "netmon/mackerel.h"
+#include "netmon/prom.h"
+
+/* The keepalived hook: deliver the event to the daemon, or record it for the
+ * daemon's next start. Must be quick: keepalived kills STOP scripts after
+ * about a second. */
+#define NOTIFY_TIMEOUT_MS 800
+
+int cmd_notify(struct cli *cli, struct args *a)
+{
+	struct ka_event ev;
+	char err[512];
+	json_t *reply = NULL;
+	int down;
+
+	if (ka_parse_args(a->nops, a->ops, &ev, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vpc-failover notify: %s; nothing recorded\n", err);
+		return EXIT_USAGE;
+	}
+	cli->cfg = cfg_load(cli->cfg_path);
+	if (cli->cfg == NULL) {
+		/* A keepalived transition must not be lost to a config typo:
+		 * deliver it through the default paths. */
+		fprintf(stderr,
+			"vpc-failover notify: %s has errors (above); using the default "
+			"control socket and state directory\n",
+			cli->cfg_path);
+		cli->cfg = xcalloc(1, sizeof(*cli->cfg));
+		snprintf(cli->cfg->daemon.control_socket,
+			 sizeof(cli->cfg->daemon.control_socket), "%s",
+			 CFG_CONTROL_SOCKET_DEFAULT);
+		snprintf(cli->cfg->daemon.state_dir, sizeof(cli->cfg->daemon.state_dir),
+			 "%s", CFG_STATE_DIR_DEFAULT);
+	}
+	ev.mono = cli_started_mono;
+	ev.wall = wall_s();
+	json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "cmd", "notify",
+				"type", ka_type_name(ev.type), "name", ev.name, "state",
+				ka_state_name(ev.state), "priority", ev.priority, "mono",
+				(json_int_t)ev.mono, "wall", (json_int_t)ev.wall);
+	int rc = ctl_request(cli->cfg->daemon.control_socket, req, &reply,
+			     NOTIFY_TIMEOUT_MS, &down, err, sizeof(err));
+	json_decref(req);
+	if (rc == 0) {
+		int ok = json_is_true(json_object_get(reply, "ok"));
+		const char *verdict =
+		    json_string_value(json_object_get(reply, "verdict"));
+		const char *e = json_string_value(json_object_get(reply, "error"));
+		if (!ok)
+			fprintf(stderr, "vpc-failover notify: the daemon refused: %s\n",
+				e ? e : "?");
+		else if (verdict && strcmp(verdict, "no group") == 0)
+			fprintf(
+			    stderr,
+			    "vpc-failover notify: no group in %s uses %s %s; ignored\n",
+			    cli->cfg_path, ka_type_name(ev.type), ev.name);
+		json_decref(reply);
+		return ok ? EXIT_CONVERGED : EXIT_USAGE;
+	}
+	if (ev.state > KA_DELETED) {
+		fprintf(
+		    stderr,
+		    "vpc-failover notify: vpc-failoverd is not %s (%s); %s is a hint, "
+		    "not a state: not recorded\n",
+		    down ? "running" : "answering", err, ka_state_name(ev.state));
+		return EXIT_CONVERGED;
+	}
+	/* Not delivered: the daemon applies the latest recorded event on start. */
+	char serr[512];
+	if (st_record(cli->cfg->daemon.state_dir, &ev, serr, sizeof(serr)) == -1) {
+		fprintf(stderr, "vpc-failover notify: %s; and recording it failed: %s\n",
+			err, serr);
+		return EXIT_ENVIRONMENT;
+	}
+	fprintf(stderr,
+		"vpc-failover notify: vpc-failoverd is not %s (%s); recorded %s %s %s in "
+		"%s/events: it is applied when the daemon starts\n",
+		down ? "running" : "answering", err, ka_type_name(ev.type), ev.name,
+		ka_state_name(ev.state), cli->cfg->daemon.state_dir);
+	return EXIT_CONVERGED;
+}
+/* JSON for people and scripts: numbers rounded to what they mean. Seconds
+ * keep their milliseconds and no more (0.013, not the double's
+ * 0.012999999999999999); ratios (keys ending in _ratio) keep six decimals,
+ * as a retransmission ratio of 0.0004 still matters. */
+static void round_real(json_t *m, double scale)
+{
+	double d = json_real_value(m) * scale;
+
+	if (d > -9e15 && d < 9e15) /* exact in a double, fits a long long */
+		json_real_set(m, (double)(long long)(d + (d < 0 ? -0.5 : 0.5)) / scale);
+}
+
+static void round_reals(json_t *v, const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	if (json_is_real(v))
+		round_real(v, n >= 6 && strcmp(key + n - 6, "_ratio") == 0 ? 1e6 : 1e3);
+	else if (json_is_object(v))
+		json_object_foreach(v, k, m) round_reals(m, k);
+	else if (json_is_array(v))
+		json_array_foreach(v, i, m) round_reals(m, key);
+}
+
+void cli_print_json(json_t *v)
+{
+	round_reals(v, NULL);
+	/* 15 digits print a rounded double as its shortest form. */
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+	putchar('\n');
+}
+
+static const char *ago(int64_t when, char *buf, size_t n)
+{
+	if (when <= 0)
+		return "never";
+	struct tm tm;
+	time_t t = (time_t)when;
+	localtime_r(&t, &tm);
+	int64_t d = wall_s() - when;
+	char at[32];
+	strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf, n, "%s (%lld s ago)", at, (long long)d);
+	return buf;
+}
+
+static void print_status(json_t *st)
+{
+	json_t *d = json_object_get(st, "daemon"),
+	       *inst = json_object_get(st, "instance");
+	json_t *api = json_object_get(st, "api"), *g;
+	size_t i;
+	char buf[64];
+
+	/* A daemon older than the CLI (an upgrade not yet restarted) says so. */
+	const char *ver = json_string_value(json_object_get(d, "version"));
+	int same = ver && strcmp(ver, vpcf_version) == 0;
+	printf("vpc-failoverd %s pid %lld%s%s%s, config %s, credentials from %s\n",
+	       ver ? ver : "(version unknown)",
+	       (long long)json_integer_value(json_object_get(d, "pid")),
+	       same ? "" : " (this CLI is ", same ? "" : vpcf_version, same ? "" : ")",
+	       json_string_value(json_object_get(d, "config")),
+	       json_string_value(json_object_get(d, "credentials")));
+	printf("instance %s in %s, primary ENI %s; EC2 requests %lld (%lld retries, %lld "
+	       "throttled)\n",
+	       json_string_value(json_object_get(inst, "id")),
+	       json_string_value(json_object_get(inst, "az")),
+	       json_string_value(json_object_get(inst, "eni")),
+	       (long long)json_integer_value(json_object_get(api, "requests")),
+	       (long long)json_integer_value(json_object_get(api, "retries")),
+	       (long long)json_integer_value(json_object_get(api, "throttled")));
+	json_t *nt = json_object_get(st, "notifications");
+	if (json_is_true(json_object_get(nt, "mackerel")) ||
+	    json_is_true(json_object_get(nt, "webhook"))) {
+		const char *le = json_string_value(json_object_get(nt, "last_error"));
+		printf(
+		    "notifications (%s%s%s): %lld sent, %lld queued, %lld failed, %lld "
+		    "dropped%s%s\n",
+		    json_is_true(json_object_get(nt, "mackerel")) ? "mackerel" : "",
+		    json_is_true(json_object_get(nt, "mackerel")) &&
+			    json_is_true(json_object_get(nt, "webhook"))
+			? ", "
+			: "",
+		    json_is_true(json_object_get(nt, "webhook")) ? "webhook" : "",
+		    (long long)json_integer_value(json_object_get(nt, "sent")),
+		    (long long)json_integer_value(json_object_get(nt, "queued")),
+		    (long long)json_integer_value(json_object_get(nt, "failed")),
+		    (long long)json_integer_value(json_object_get(nt, "dropped")),
+		    le && *le ? "; last error: " : "", le ? le : "");
+	}
+	json_array_foreach(json_object_get(st, "groups"), i, g)
+	{
+		const char *demoted = json_is_true(json_object_get(g, "demoted"))
+					  ? "  (demoted for a planned switchover: "
+					    "`vpc-failover resume` undoes it)\n"
+					  : "";
+		json_t *tr = json_object_get(g, "transitions"), *r;
+		json_t *ru = json_object_get(g, "route_updates");
+		const char *eni = json_string_value(json_object_get(g, "eni"));
+		size_t j;
+		printf("\ngroup %s: %s (%s %s, priority %lld), %s\n",
+		       json_string_value(json_object_get(g, "name")),
+		       json_string_value(json_object_get(g, "state")),
+		       json_string_value(json_object_get(g, "vrrp_type")),
+		       json_string_value(json_object_get(g, "vrrp_name")),
+		       (long long)json_integer_value(json_object_get(g, "priority")),
+		       json_string_value(json_object_get(g, "phase")));
+		fputs(demoted, stdout);
+		char conv[96] = "no failover converged yet";
+		if (json_integer_value(json_object_get(g, "converged_at")) > 0)
+			snprintf(conv, sizeof(conv), "last failover converged in %lld ms",
+				 (long long)json_integer_value(
+				     json_object_get(g, "convergence_ms")));
+		if (json_integer_value(json_object_get(g, "settled_at")) > 0)
+			snprintf(conv + strlen(conv), sizeof(conv) - strlen(conv),
+				 ", settled in %lld ms",
+				 (long long)json_integer_value(
+				     json_object_get(g, "settle_ms")));
+		printf("  last transition %s via %s; %s\n",
+		       ago(json_integer_value(json_object_get(g, "last_transition")), buf,
+			   sizeof(buf)),
+		       json_string_value(json_object_get(g, "last_source")), conv);
+		printf("  transitions: MASTER %lld, BACKUP %lld, FAULT %lld, STOP %lld; "
+		       "split-brain flips %lld%s; late writes taken back %lld; route "
+		       "updates %lld ok, %lld failed\n",
+		       (long long)json_integer_value(json_object_get(tr, "MASTER")),
+		       (long long)json_integer_value(json_object_get(tr, "BACKUP")),
+		       (long long)json_integer_value(json_object_get(tr, "FAULT")),
+		       (long long)json_integer_value(json_object_get(tr, "STOP")),
+		       (long long)json_integer_value(
+			   json_object_get(g, "split_brain_flips")),
+		       json_is_true(json_object_get(g, "damped")) ? " (DAMPED)" : "",
+		       (long long)json_integer_value(json_object_get(g, "late_writes")),
+		       (long long)json_integer_value(json_object_get(ru, "ok")),
+		       (long long)json_integer_value(json_object_get(ru, "failed")));
+		json_array_foreach(json_object_get(g, "routes"), j, r)
+		{
+			const char *target =
+			    json_string_value(json_object_get(r, "target"));
+			const char *err = json_string_value(json_object_get(r, "error"));
+			printf("  %-22s %-18s %-22s %-10s %-9s %s\n",
+			       json_string_value(json_object_get(r, "table")),
+			       json_string_value(json_object_get(r, "destination")),
+			       target && *target ? target : "-",
+			       target && *target && eni && strcmp(target, eni) == 0
+				   ? "this node"
+				   : "",
+			       json_string_value(json_object_get(r, "outcome")),
+			       err ? err : "");
+		}
+		const char *ll = json_string_value(json_object_get(g, "last_late_write"));
+		if (ll && *ll)
+			printf("  last late write: %s\n", ll);
+		const char *le = json_string_value(json_object_get(g, "last_error"));
+		if (le && *le)
+			printf("  last error: %s\n", le);
+	}
+}
+
+int cmd_status(struct cli *cli, struct args *a)
+{
+	json_t *reply = NULL, *req;
+	int json = a->opt['j'] != NULL;
+
+	if (cli_load_config(cli) == -1)
+		return EXIT_USAGE;
+	req = json_pack("{s:s}", "cmd", "status");
+	if (cli_daemon_ask(cli, "status", req, &reply) != 0)
+		return EXIT_ENVIRONMENT;
+	if (json) {
+		json_object_del(reply, "ok");
+		json_object_set_new(reply, "schema_version", json_integer(1));
+		cli_print_json(reply);
+	} else {
+		print_status(reply);
+	}
+	json_decref(reply);
+	return EXIT_CONVERGED;
+}
+
+/* mackerel-agent runs this every minute: per-minute rates against the
+ * previous run's counters in the state file: --state, else in
+ * $MACKEREL_PLUGIN_WORKDIR (go-mackerel-plugin's convention, for an agent
+ * that is not root), else in state_dir. A broken state file is reported
+ * and replaced. A state that cannot be kept is an error: nothing is
+ * printed, as the rates would silently be missing from every run. */
+static int print_mackerel(struct cli *cli, json_t *snap, const char *state_path,
+			  const char *prefix)
+{
+	const char *wd = getenv("MACKEREL_PLUGIN_WORKDIR");
+	char err[512];
+	char *path = state_path ? xstrdup(state_path)
+		     : wd && *wd
+			 ? xasprintf("%s/mackerel-plugin-%s.json", wd, prefix)
+			 : xasprintf("%s/%s", cli->cfg->daemon.state_dir, MKR_STATE_FILE);
+	json_t *prev = NULL, *next = NULL;
+	int rc = EXIT_CONVERGED;
+
+	if (mkr_state_load(path, &prev, err, sizeof(err)) == -1)
+		fprintf(stderr,
+			"vpc-failover metrics: state file %s: %s; starting afresh (it "
+			"is replaced)\n",
+			path, err);
+	char *text = mkr_render(snap, prev, &next);
+	if (mkr_state_save(path, next, err, sizeof(err)) == -1) {
+		fprintf(stderr,
+			"vpc-failover metrics: cannot keep the state file: %s; no "
+			"metrics printed (set MACKEREL_PLUGIN_WORKDIR to a directory "
+			"this user may write, or pass --state FILE)\n",
+			err);
+		rc = EXIT_ENVIRONMENT;
+		goto out;
+	}
+	char *out = mkr_reprefix(text, prefix);
+	fputs(out, stdout);
+	free(out);
+out:
+	free(text);
+	free(path);
+	json_decref(prev);
+	json_decref(next);
+	return rc;
+}
+
+int cmd_metrics(struct cli *cli, struct args *a)
+{
+	const char *format = a->opt['f'], *state_path = a->opt['s'], *meta;
+	const char *prefix = a->opt['P'] ? a->opt['P'] : MKR_PREFIX;
+	int json = a->opt['j'] != NULL, rc = EXIT_ENVIRONMENT;
+	json_t *reply = NULL, *req, *snap;
+
+	if ((json && format) || (format && strcmp(format, "prometheus") != 0 &&
+				 strcmp(format, "mackerel") != 0)) {
+		fprintf(stderr,
+			"vpc-failover metrics: want [--format=prometheus|mackerel] "
+			"or --json\n");
+		return EXIT_USAGE;
+	}
+	int mackerel = format && strcmp(format, "mackerel") == 0;
+	if ((state_path || a->opt['P']) && !mackerel) {
+		fprintf(stderr,
+			"vpc-failover metrics: --state and --metric-key-prefix go "
+			"with --format=mackerel\n");
+		return EXIT_USAGE;
+	}
+	if (!mkr_prefix_ok(prefix)) {
+		fprintf(stderr,
+			"vpc-failover metrics: --metric-key-prefix '%s': want 1 to %d of "
+			"[-a-zA-Z0-9_]\n",
+			prefix, MKR_COMPONENT_MAX - 1);
+		return EXIT_USAGE;
+	}
+	/* The graph definitions do not depend on the daemon (go-mackerel-plugin
+	 * treats any non-empty value as set). */
+	meta = getenv("MACKEREL_AGENT_PLUGIN_META");
+	if (mackerel && meta && *meta) {
+		char *text = mkr_meta(), *out = mkr_reprefix(text, prefix);
+		fputs(out, stdout);
+		free(out);
+		free(text);
+		return EXIT_CONVERGED;
+	}
+	if (cli_load_config(cli) == -1)
+		return EXIT_USAGE;
+	req = json_pack("{s:s}", "cmd", "metrics");
+	if (cli_daemon_ask(cli, "metrics", req, &reply) != 0)
+		return EXIT_ENVIRONMENT;
+	snap = json_object_get(reply, "metrics");
+	if (!json_is_object(snap)) {
+		fprintf(stderr, "vpc-failover metrics: the daemon sent no metrics\n");
+		goto out;
+	}
+	if (json) {
+		json_object_set_new(snap, "schema_version", json_integer(1));
+		cli_print_json(snap);
+	} else if (mackerel) {
+		rc = print_mackerel(cli, snap, state_path, prefix);
+		goto out;
+	} else {
+		char *text = nmp_render(snap);
+		if (text == NULL) {
+			fprintf(stderr, "vpc-failover metrics: too large to render\n");
+			goto out;
+		}
+		fputs(text, stdout);
+		free(text);
+	}
+	rc = EXIT_CONVERGED;
+out:
+	json_decref(reply);
+	return rc;
+}
