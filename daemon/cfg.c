@@ -19,7 +19,6 @@
  * one line there, adding a section one line in sections[] plus its struct.
  */
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -289,29 +288,22 @@ static int p_region(struct ctx *x, const struct key *k, void *base, const char *
 	return p_str(x, k, base, v);
 }
 
-/* http:// or https:// URL with a host, checked by libcurl's URL parser. */
+/* http:// or https:// URL with a host, checked by libcurl's URL parser
+ * (cfg_url_parse, daemon/cfgurl.c). */
 static int p_url(struct ctx *x, const struct key *k, void *base, const char *v)
 {
-	CURLU *u;
-	CURLUcode rc;
-	char *scheme = NULL, *host = NULL;
+	struct cfg_url u;
 	const char *why = NULL;
 
 	if (*v == '\0')
 		return p_str(x, k, base, v);
-	if ((u = curl_url()) == NULL)
-		fatalx("cfg: out of memory");
-	rc = curl_url_set(u, CURLUPART_URL, v, 0);
-	if (rc != CURLUE_OK)
-		why = curl_url_strerror(rc);
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-		 (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+	if (cfg_url_parse(v, &u, &why) == -1)
+		;
+	else if (strcmp(u.scheme, "http") != 0 && strcmp(u.scheme, "https") != 0)
 		why = "the scheme must be http or https";
-	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || *host == '\0')
+	else if (*u.host == '\0')
 		why = "no host";
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	cfg_url_free(&u);
 	if (why != NULL) {
 		perr(x, x->line, "%s: '" SHOW "' is not an http:// or https:// URL (%s)",
 		     k->name, v, why);
@@ -510,46 +502,36 @@ static int loopback_host(const char *host)
 	return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
 }
 
-/* Checked by libcurl's URL parser. query: also refuse ?query and #fragment
- * (a path is appended to the URL). */
+/* Checked by libcurl's URL parser (cfg_url_parse). query: also refuse
+ * ?query and #fragment (a path is appended to the URL). */
 static int notify_url(const char *url, int query, char *why, size_t whylen)
 {
-	CURLU *u;
-	CURLUcode rc;
-	char *scheme = NULL, *host = NULL, *q = NULL, *frag = NULL;
+	struct cfg_url u;
+	const char *e;
 	int ret = -1;
 
-	if ((u = curl_url()) == NULL)
-		fatalx("cfg: out of memory");
-	rc = curl_url_set(u, CURLUPART_URL, url, 0);
-	if (rc != CURLUE_OK) {
-		errf(why, whylen, "%s", curl_url_strerror(rc));
+	if (cfg_url_parse(url, &u, &e) == -1) {
+		errf(why, whylen, "%s", e);
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || *host == '\0') {
+	if (*u.scheme == '\0' || *u.host == '\0') {
 		errf(why, whylen, "no host");
 		goto out;
 	}
-	if (strcmp(scheme, "https") != 0 &&
-	    (strcmp(scheme, "http") != 0 || !loopback_host(host))) {
+	if (strcmp(u.scheme, "https") != 0 &&
+	    (strcmp(u.scheme, "http") != 0 || !loopback_host(u.host))) {
 		errf(why, whylen,
 		     "the scheme must be https (http only to 127.0.0.1, ::1 or "
 		     "localhost)");
 		goto out;
 	}
-	if (!query && (curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK ||
-		       curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK)) {
+	if (!query && (u.query || u.fragment)) {
 		errf(why, whylen, "no ?query or #fragment: the API path is appended");
 		goto out;
 	}
 	ret = 0;
 out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(q);
-	curl_free(frag);
-	curl_url_cleanup(u);
+	cfg_url_free(&u);
 	return ret;
 }
 
@@ -1118,7 +1100,7 @@ struct cfg *cfg_load(const char *path)
 	for (size_t i = 0; i < ARRAY_SIZE(sections); i++)
 		if (!sections[i].named)
 			apply_defaults(&x, sections[i].sect, (char *)c + sections[i].off);
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((fp = fopen(path, "re")) == NULL) {
 		log_warn("%s: cannot open", path);
 		x.nerr++;
 		goto out;

@@ -116,6 +116,19 @@ struct cfg {
  * Returns NULL if there was any error. */
 struct cfg *cfg_load(const char *path);
 void cfg_free(struct cfg *c);
+/* A URL as libcurl's parser sees it (daemon/cfgurl.c), for the
+ * configuration's URL checks. The lean notify hook, which may not load
+ * libcurl, links its own cfg_url_parse (hooks/front.c). */
+struct cfg_url {
+	char *scheme; /* "" when there is none */
+	char *host;   /* "" when there is none */
+	int query;    /* has a ?query */
+	int fragment; /* has a #fragment */
+};
+/* 0 with *u filled, or -1 with why (a static string) and *u empty; either
+ * way cfg_url_free(u) after. */
+int cfg_url_parse(const char *url, struct cfg_url *u, const char **why);
+void cfg_url_free(struct cfg_url *u);
 /* The group called name, or NULL. */
 const struct cfg_group *cfg_group_find(const struct cfg *c, const char *name);
 /* May a notification go to url: https, or http to a loopback host only
