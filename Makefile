@@ -218,6 +218,12 @@ $(B)/tools/%: tests/tools/%.c $(LAYER_AR)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(LAYER_AR) \
 		$(LIBS)
 
+# bench/notify.sh's hook timer and minimal hook: libc alone, like the hook
+# they are measured against.
+$(B)/tools/min-notify $(B)/tools/hook-time: $(B)/tools/%: tests/tools/%.c
+	@mkdir -p $(B)/tools
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $<
+
 deps:
 	./scripts/deps.sh
 
