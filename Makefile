@@ -102,7 +102,10 @@ SIM_OBJ := $(SIM_SRC:%.c=$(B)/sim/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/%)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 
-BINS := $(B)/vpc-failoverd $(B)/vpc-failover $(B)/vpc-failover-cli
+# vpc-failover: the lean front (docs/hook.md), which runs vpc-failover-cli
+# here; install/vpc-failover: the same for make install, which runs it in
+# CLIDIR.
+BINS := $(B)/vpc-failoverd $(B)/vpc-failover $(B)/vpc-failover-cli $(B)/install/vpc-failover
 
 # The product only: what make install and the Debian package ship.
 all: $(BINS)
