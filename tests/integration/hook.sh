@@ -149,7 +149,10 @@ fi
 same "a missing configuration, a usage error" -c "$T/nonexistent.conf" notify INSTANCE VI_1
 
 # URLs in the configuration: the front's check agrees with libcurl's; what it
-# cannot vouch for, the full CLI judges (same answers either way).
+# cannot vouch for, the full CLI judges (same answers either way). A hint,
+# not recorded: a URL libcurl refuses breaks the configuration, and the hook
+# then falls back to the default state_dir, outside $T. The message names
+# the control socket it tried, the configuration's or the default.
 url_conf() { # FILE KEY VALUE
 	{
 		printf '[aws]\nregion = us-east-1\n'
@@ -166,7 +169,7 @@ for u in http://127.0.0.1:8080/hook https://hooks.example.com/services/T0/B0/x-y
 	https://ec2.us-east-1.amazonaws.com 'http://a_b.example:65535/p;q=1' http://10.1.2.3/a/../b; do
 	for key in endpoint webhook; do
 		url_conf "$T/url.conf" $key "$u"
-		lean "$key = $u" -c "$T/url.conf" notify INSTANCE VI_1 BACKUP 100
+		lean "$key = $u" -c "$T/url.conf" notify INSTANCE VI_1 MASTER_RX_LOWER_PRI 100
 	done
 done
 for u in ftp://example.com http://user@example.com/ 'http://[::1]:80/' http://127.1/ \
@@ -174,7 +177,7 @@ for u in ftp://example.com http://user@example.com/ 'http://[::1]:80/' http://12
 	'http://example.com/%41' http://example.com:/x 'https://' 'http:///x' 'http://example.com#'; do
 	for key in endpoint webhook; do
 		url_conf "$T/url.conf" $key "$u"
-		same "$key = $u" -c "$T/url.conf" notify INSTANCE VI_1 BACKUP 100
+		same "$key = $u" -c "$T/url.conf" notify INSTANCE VI_1 MASTER_RX_LOWER_PRI 100
 	done
 done
 
