@@ -1,6 +1,8 @@
 # vpc-failover — build, test, install.
 #
 #   make            build the product into build/: vpc-failoverd, vpc-failover
+#                   (the lean front: keepalived's notify hook, docs/hook.md)
+#                   and vpc-failover-cli (the full CLI it runs for the rest)
 #   make tests      build the test programs: unit tests, the simulator, tools
 #   make check      build everything and run tests/run.sh (no package installs)
 #   make test       install missing Debian packages, build, run every test tier
@@ -17,6 +19,9 @@ PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# The full CLI, which the front program vpc-failover runs for every command
+# but notify (docs/hook.md): a private program, not on PATH.
+CLIDIR  ?= $(PREFIX)/lib/vpc-failover
 # systemd searches /usr/local/lib/systemd/system and /usr/local/lib/tmpfiles.d
 # too; a Debian 12 package (PREFIX=/usr) puts units where its systemd.pc says,
 # /lib/systemd/system, and tmpfiles.d files in /usr/lib/tmpfiles.d.
@@ -85,11 +90,12 @@ ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
 # vpc/ and netmon/ use lib/; daemon/ uses those; hooks/ (the CLI) uses all.
 # An include that points the other way fails tests/integration/layers.sh.
 LAYERS   := hooks daemon netmon vpc lib
-# The programs' own files: the daemon's main.c; the CLI's main (cli.c) and
-# its subcommand families (cli_*.c).
+# The programs' own files: the daemon's main.c; the lean front (front.c,
+# docs/hook.md); the full CLI's main (cli.c) and its subcommand families
+# (cli_*.c).
 CLI_SRC  := hooks/cli.c $(wildcard hooks/cli_*.c)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
-LAYER_SRC = $(filter-out daemon/main.c $(CLI_SRC),$(wildcard $(1)/*.c))
+LAYER_SRC = $(filter-out daemon/main.c hooks/front.c $(CLI_SRC),$(wildcard $(1)/*.c))
 LIB_SRC  := $(foreach l,$(LAYERS),$(call LAYER_SRC,$(l)))
 LAYER_AR := $(LAYERS:%=$(B)/libvpcf-%.a)
 SIM_SRC := $(wildcard tests/vpcsim/*.c) lib/log.c lib/util.c
@@ -101,7 +107,10 @@ SIM_OBJ := $(SIM_SRC:%.c=$(B)/sim/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/%)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 
-BINS := $(B)/vpc-failoverd $(B)/vpc-failover
+# vpc-failover: the lean front (docs/hook.md), which runs vpc-failover-cli
+# here; install/vpc-failover: the same for make install, which runs it in
+# CLIDIR.
+BINS := $(B)/vpc-failoverd $(B)/vpc-failover $(B)/vpc-failover-cli $(B)/install/vpc-failover
 
 # The product only: what make install and the Debian package ship.
 all: $(BINS)
@@ -153,8 +162,54 @@ $(foreach l,$(LAYERS),$(eval $(call LAYER_RULE,$(l))))
 $(B)/vpc-failoverd: $(B)/daemon/main.o $(LAYER_AR)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LAYER_AR) $(LIBS)
 
-$(B)/vpc-failover: $(CLI_OBJ) $(LAYER_AR)
+$(B)/vpc-failover-cli: $(CLI_OBJ) $(LAYER_AR)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LAYER_AR) $(LIBS)
+
+# The lean front (hooks/front.c, docs/hook.md): keepalived's notify hook,
+# which loads libc alone; it runs the full CLI for everything else. Its
+# objects are compiled again into $(B)/front/ with a section per function,
+# so that the linker keeps only what the hook reaches (cfg.c's reload
+# helpers... go); jansson and libinih are linked statically. The
+# configuration reader is the modules' own parsers (lib/ini.c, lib/url.c,
+# *_cfg.c), which need nothing beyond libc and libinih.
+FRONT_SRC := hooks/notify.c daemon/kaevent.c daemon/state.c daemon/ctlclient.c \
+             daemon/cfg.c daemon/daemon_cfg.c daemon/group_cfg.c daemon/notify_cfg.c \
+             vpc/aws_cfg.c netmon/nm_cfg.c \
+             lib/ini.c lib/url.c lib/log.c lib/util.c lib/ev.c lib/cidr.c
+FRONT_OBJ := $(FRONT_SRC:%.c=$(B)/front/%.o)
+FRONT_CFLAGS = $(ALL_CFLAGS) -ffunction-sections -fdata-sections
+FRONT_LIBS := -Wl,--gc-sections -Wl,--as-needed \
+              -Wl,-Bstatic -ljansson -linih -Wl,-Bdynamic
+
+$(B)/front/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FRONT_CFLAGS) -c -o $@ $<
+
+$(B)/front/lib/ini.o: | $(B)/.inih-runtime-options
+
+# Two fronts, differing in the full CLI's path, compiled in (no search
+# path): the build tree's runs $(B)/vpc-failover-cli (the tests), the
+# installed one $(CLIDIR)/vpc-failover-cli (make install, the package).
+$(B)/front/hooks/front.o: hooks/front.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FRONT_CFLAGS) -DVPCF_CLI_PATH='"$(abspath $(B))/vpc-failover-cli"' -c -o $@ $<
+
+$(B)/front/hooks/front-install.o: hooks/front.c $(B)/front/clidir
+	@mkdir -p $(dir $@)
+	$(CC) $(FRONT_CFLAGS) -DVPCF_CLI_PATH='"$(CLIDIR)/vpc-failover-cli"' -c -o $@ $<
+
+# CLIDIR as last built: a make install with another PREFIX rebuilds the
+# installed front.
+$(B)/front/clidir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CLIDIR)' | cmp -s - $@ || echo '$(CLIDIR)' >$@
+
+$(B)/vpc-failover: $(B)/front/hooks/front.o $(FRONT_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FRONT_LIBS)
+
+$(B)/install/vpc-failover: $(B)/front/hooks/front-install.o $(FRONT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FRONT_LIBS)
 
 $(B)/vpcsim: $(SIM_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SIMLIBS)
@@ -172,6 +227,12 @@ $(B)/tools/%: tests/tools/%.c $(LAYER_AR)
 	@mkdir -p $(B)/tools
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(LAYER_AR) \
 		$(LIBS)
+
+# bench/notify.sh's hook timer and minimal hook: libc alone, like the hook
+# they are measured against.
+$(B)/tools/min-notify $(B)/tools/hook-time: $(B)/tools/%: tests/tools/%.c
+	@mkdir -p $(B)/tools
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $<
 
 deps:
 	./scripts/deps.sh
@@ -204,9 +265,10 @@ soak: tests
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-install: $(B)/vpc-failoverd $(B)/vpc-failover
-	install -d $(DESTDIR)$(SBINDIR)
-	install -m 0755 $(B)/vpc-failoverd $(B)/vpc-failover $(DESTDIR)$(SBINDIR)/
+install: $(B)/vpc-failoverd $(B)/install/vpc-failover $(B)/vpc-failover-cli
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(CLIDIR)
+	install -m 0755 $(B)/vpc-failoverd $(B)/install/vpc-failover $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(B)/vpc-failover-cli $(DESTDIR)$(CLIDIR)/
 	install -d $(DESTDIR)/etc/vpc-failover
 	install -m 0644 hooks/vpc-failover.conf.example $(DESTDIR)/etc/vpc-failover/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR)
@@ -241,9 +303,10 @@ deb:
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check deps test demo bench soak chaos format install deb clean
+.PHONY: all tests check deps test demo bench soak chaos format install deb clean FORCE
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(CLI_OBJ:.o=.d) \
+	$(FRONT_OBJ:.o=.d) $(B)/front/hooks/front.d $(B)/front/hooks/front-install.d \
 	$(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
 
 # ---- Sanitizers and leaks ---------------------------------------------------

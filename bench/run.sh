@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.." || exit 1
 echo "## takeover --force (CLI, EC2 directly)"
 bash bench/takeover.sh "${REPS:-5}"
 echo
-echo "## keepalived notify -> routes converged (daemon)"
+echo "## keepalived notify hook (lean, before, minimal) and notify -> routes converged (daemon)"
 bash bench/notify.sh "${REPS:-7}"
 echo
 echo "## network monitor: collection, notify latency, counter reads, RSS, per packet"

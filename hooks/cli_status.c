@@ -1,6 +1,6 @@
 /* cli_status.c — vpc-failover notify, status and metrics: the commands
  * that talk to the daemon over its control socket. notify is keepalived's
- * hook; status and metrics print the daemon's view for people (text),
+ * hook (hooks/notify.c); status and metrics print the daemon's view for people (text),
  * scripts (JSON), Prometheus and mackerel-agent. */
 #include <jansson.h>
 #include <stdio.h>
@@ -13,88 +13,17 @@
 #include "daemon/kaevent.h"
 #include "daemon/state.h"
 #include "hooks/cli.h"
+#include "hooks/notify.h"
 #include "lib/util.h"
 #include "lib/version.h"
 #include "netmon/mackerel.h"
 #include "netmon/prom.h"
 
-/* The keepalived hook: deliver the event to the daemon, or record it for the
- * daemon's next start. Must be quick: keepalived kills STOP scripts after
- * about a second. */
-#define NOTIFY_TIMEOUT_MS 800
-
+/* The keepalived hook (hooks/notify.c, shared with the lean front program
+ * that keepalived forks, hooks/front.c). */
 int cmd_notify(struct cli *cli, struct args *a)
 {
-	struct ka_event ev;
-	char err[512];
-	json_t *reply = NULL;
-	int down;
-
-	if (ka_parse_args(a->nops, a->ops, &ev, err, sizeof(err)) == -1) {
-		fprintf(stderr, "vpc-failover notify: %s; nothing recorded\n", err);
-		return EXIT_USAGE;
-	}
-	cli->cfg = cfg_load(cli->cfg_path);
-	if (cli->cfg == NULL) {
-		/* A keepalived transition must not be lost to a config typo:
-		 * deliver it through the default paths. */
-		fprintf(stderr,
-			"vpc-failover notify: %s has errors (above); using the default "
-			"control socket and state directory\n",
-			cli->cfg_path);
-		cli->cfg = xcalloc(1, sizeof(*cli->cfg));
-		snprintf(cli->cfg->daemon.control_socket,
-			 sizeof(cli->cfg->daemon.control_socket), "%s",
-			 CFG_CONTROL_SOCKET_DEFAULT);
-		snprintf(cli->cfg->daemon.state_dir, sizeof(cli->cfg->daemon.state_dir),
-			 "%s", CFG_STATE_DIR_DEFAULT);
-	}
-	ev.mono = cli_started_mono;
-	ev.wall = wall_s();
-	json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "cmd", "notify",
-				"type", ka_type_name(ev.type), "name", ev.name, "state",
-				ka_state_name(ev.state), "priority", ev.priority, "mono",
-				(json_int_t)ev.mono, "wall", (json_int_t)ev.wall);
-	int rc = ctl_request(cli->cfg->daemon.control_socket, req, &reply,
-			     NOTIFY_TIMEOUT_MS, &down, err, sizeof(err));
-	json_decref(req);
-	if (rc == 0) {
-		int ok = json_is_true(json_object_get(reply, "ok"));
-		const char *verdict =
-		    json_string_value(json_object_get(reply, "verdict"));
-		const char *e = json_string_value(json_object_get(reply, "error"));
-		if (!ok)
-			fprintf(stderr, "vpc-failover notify: the daemon refused: %s\n",
-				e ? e : "?");
-		else if (verdict && strcmp(verdict, "no group") == 0)
-			fprintf(
-			    stderr,
-			    "vpc-failover notify: no group in %s uses %s %s; ignored\n",
-			    cli->cfg_path, ka_type_name(ev.type), ev.name);
-		json_decref(reply);
-		return ok ? EXIT_CONVERGED : EXIT_USAGE;
-	}
-	if (ev.state > KA_DELETED) {
-		fprintf(
-		    stderr,
-		    "vpc-failover notify: vpc-failoverd is not %s (%s); %s is a hint, "
-		    "not a state: not recorded\n",
-		    down ? "running" : "answering", err, ka_state_name(ev.state));
-		return EXIT_CONVERGED;
-	}
-	/* Not delivered: the daemon applies the latest recorded event on start. */
-	char serr[512];
-	if (st_record(cli->cfg->daemon.state_dir, &ev, serr, sizeof(serr)) == -1) {
-		fprintf(stderr, "vpc-failover notify: %s; and recording it failed: %s\n",
-			err, serr);
-		return EXIT_ENVIRONMENT;
-	}
-	fprintf(stderr,
-		"vpc-failover notify: vpc-failoverd is not %s (%s); recorded %s %s %s in "
-		"%s/events: it is applied when the daemon starts\n",
-		down ? "running" : "answering", err, ka_type_name(ev.type), ev.name,
-		ka_state_name(ev.state), cli->cfg->daemon.state_dir);
-	return EXIT_CONVERGED;
+	return hook_notify(cli->cfg_path, cli_started_mono, a->nops, a->ops);
 }
 /* JSON for people and scripts: numbers rounded to what they mean. Seconds
  * keep their milliseconds and no more (0.013, not the double's

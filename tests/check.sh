@@ -45,9 +45,13 @@ valgrind)
 	rm -rf "$wrap"
 	mkdir -p "$wrap"
 	chmod 0755 "$wrap"
+	# vpc-failover is the lean front (docs/hook.md), which executes the
+	# full CLI for every command but notify: memcheck follows it there.
 	for b in vpc-failover vpc-failoverd; do
-		printf '#!/bin/sh\nexec %s --log-file=%s/vg.%s.%%p %s "$@"\n' \
-			"$vg" "$logs" "$b" "$build/$b" >"$wrap/$b"
+		opt=
+		[ "$b" = vpc-failover ] && opt=--trace-children=yes
+		printf '#!/bin/sh\nexec %s %s --log-file=%s/vg.%s.%%p %s "$@"\n' \
+			"$vg" "$opt" "$logs" "$b" "$build/$b" >"$wrap/$b"
 		chmod 0755 "$wrap/$b"
 	done
 	export VPCF_CLI=$wrap/vpc-failover VPCF_DAEMON=$wrap/vpc-failoverd

@@ -1,17 +1,17 @@
 #!/bin/bash
 # The build (issue 15): plain `make` builds the product only and `make tests`
 # the test programs; a missing library is named by its Debian package before
-# anything is compiled; the daemon and the CLI are hardened (PIE, full
-# RELRO, _FORTIFY_SOURCE, stack protector), as readelf and Debian's
-# hardening-check see them.
+# anything is compiled; the daemon and the CLI (its front and the full
+# CLI) are hardened (PIE, full RELRO, _FORTIFY_SOURCE, stack protector), as
+# readelf and Debian's hardening-check see them.
 . "$(dirname "$0")/../lib.sh"
 
 cd "$TOP" || exit 1
 # --- what make builds (dry runs into a scratch build directory) ---------------
 outs() { make -n --no-print-directory B="$T/b" "$@" 2>&1 | grep -o -- " -o $T/b/[^ ]*" | sed "s| -o $T/b/||" | sort -u; }
 plain=$(outs)
-expect_eq "plain make links the daemon and the CLI, nothing else" \
-	"$(grep -v '\.o$\|\.a$\|\.probe$' <<<"$plain" | tr '\n' ' ')" "vpc-failover vpc-failoverd "
+expect_eq "plain make links the daemon, the CLI's front and the full CLI, nothing else" \
+	"$(grep -v '\.o$\|\.a$\|\.probe$' <<<"$plain" | tr '\n' ' ')" "install/vpc-failover vpc-failover vpc-failover-cli vpc-failoverd "
 check "plain make compiles no test or simulator source" \
 	bash -c "! grep -q '^sim/\|^test_\|^tools/' <<<'$plain'"
 tests_out=$(outs tests)
@@ -66,7 +66,9 @@ out=$(make --no-print-directory B="$T/m" PKG_CONFIG="$T/pkg-config" clean 2>&1)
 expect_eq "make clean needs no library" "$?" 0
 
 # --- hardening ------------------------------------------------------------------
-for bin in vpc-failoverd vpc-failover; do
+# vpc-failover is the lean front (docs/hook.md); install/vpc-failover the
+# one make install ships, which runs the installed full CLI.
+for bin in vpc-failoverd vpc-failover vpc-failover-cli install/vpc-failover; do
 	f=$B/$bin
 	check "$bin: position-independent executable (ELF type DYN, PIE flag)" bash -c \
 		"readelf -h '$f' | grep -q 'Type:.*DYN' && readelf -d '$f' | grep -q 'FLAGS_1.*PIE'"

@@ -45,19 +45,24 @@ expect_eq "the configuration is a conffile" \
 # NEEDED library's package is in it.
 dpkg-deb -x "$DEB" "$T/x"
 deps=$(field Depends)
-for bin in vpc-failoverd vpc-failover; do
-	for so in $(readelf -d "$T/x/usr/sbin/$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+for bin in usr/sbin/vpc-failoverd usr/sbin/vpc-failover usr/lib/vpc-failover/vpc-failover-cli; do
+	for so in $(readelf -d "$T/x/$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
 		path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64|64bit|AArch64/ { print $NF; exit }')
 		[ -n "$path" ] || path=$(ldconfig -p | awk -v s="$so" '$1 == s { print $NF; exit }')
 		pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
 		[ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1)
 		case ", $deps" in
-		*", $pkg "* | *", $pkg,"* | *", $pkg") ok "$bin: $so ($pkg) is in Depends" ;;
-		*) not_ok "$bin: $so ($pkg) is in Depends" "Depends: $deps" ;;
+		*", $pkg "* | *", $pkg,"* | *", $pkg") ok "${bin##*/}: $so ($pkg) is in Depends" ;;
+		*) not_ok "${bin##*/}: $so ($pkg) is in Depends" "Depends: $deps" ;;
 		esac
 	done
 done
-for f in usr/sbin/vpc-failoverd usr/sbin/vpc-failover lib/systemd/system/vpc-failoverd.service \
+expect_eq "the hook (/usr/sbin/vpc-failover, the lean front) needs libc alone" \
+	"$(readelf -d "$T/x/usr/sbin/vpc-failover" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')" "libc.so.6 "
+check "the front runs the packaged full CLI" bash -c \
+	"strings '$T/x/usr/sbin/vpc-failover' | grep -qx /usr/lib/vpc-failover/vpc-failover-cli"
+for f in usr/sbin/vpc-failoverd usr/sbin/vpc-failover usr/lib/vpc-failover/vpc-failover-cli \
+	lib/systemd/system/vpc-failoverd.service \
 	usr/lib/tmpfiles.d/vpc-failover.conf usr/share/man/man8/vpc-failover.8.gz \
 	usr/share/man/man8/vpc-failoverd.8.gz usr/share/man/man5/vpc-failover.conf.5.gz \
 	usr/share/bash-completion/completions/vpc-failover \

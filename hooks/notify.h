@@ -1,0 +1,30 @@
+/* notify.h — keepalived's notify hook (vpc-failover notify TYPE NAME STATE
+ * PRIORITY): the one implementation, run by the lean front program
+ * (hooks/front.c) that keepalived forks and by the full CLI's notify
+ * command (hooks/cli.c). Uses only what a libc-only program may link: the
+ * event parser, the configuration, the control-socket client and the state
+ * directory (docs/hook.md). */
+#ifndef VPCF_HOOK_NOTIFY_H
+#define VPCF_HOOK_NOTIFY_H
+
+#include <stdint.h>
+
+/* The CLI's exit codes (README, vpc-failover(8)). */
+#define HOOK_EXIT_OK	      0
+#define HOOK_EXIT_USAGE	      2
+#define HOOK_EXIT_ENVIRONMENT 3
+
+/* The hook's timeout for the daemon's reply: keepalived kills STOP scripts
+ * after about a second. */
+#define HOOK_NOTIFY_TIMEOUT_MS 800
+
+/* Check keepalived's arguments (argv[0..argc-1]: TYPE NAME STATE PRIORITY),
+ * stamp the event with started_mono (the process's start,
+ * proc_started_mono_ms(): the fork orders hooks, not main()) and the wall
+ * clock, and deliver it to the daemon over the control socket of the
+ * configuration at cfg_path, or record it in its state_dir when the daemon
+ * is down (a broken configuration: the default socket and directory).
+ * Messages on stderr; returns the exit code. */
+int hook_notify(const char *cfg_path, uint64_t started_mono, int argc, char **argv);
+
+#endif
