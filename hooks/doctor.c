@@ -27,6 +27,7 @@
 #include "daemon/ctlclient.h"
 #include "hooks/doctor.h"
 #include "hooks/doctor_check.h"
+#include "hooks/notify.h"
 #include "lib/util.h"
 
 void doc_say(struct doc *d, enum verdict v, const char *fmt, ...)
@@ -147,8 +148,13 @@ int doctor_main(const char *cfg_path, const char *ka_path, int json)
 	d.cfg_path = cfg_path;
 	d.ka_path = ka_path ? ka_path : DOCTOR_KA_CONF_DEFAULT;
 	d.checks = json ? json_array() : NULL;
-	/* Where this binary is: the notify path to suggest. */
-	n = readlink("/proc/self/exe", d.self, sizeof(d.self) - 1);
+	/* The notify path to suggest: the front that ran this full CLI, or
+	 * this binary itself. */
+	const char *front = getenv(HOOK_FRONT_ENV);
+	if (front && front[0] == '/' && strlen(front) < sizeof(d.self))
+		n = (ssize_t)strlen(strcpy(d.self, front));
+	else
+		n = readlink("/proc/self/exe", d.self, sizeof(d.self) - 1);
 	d.self[n > 0 ? n : 0] = '\0';
 	if (n <= 0)
 		snprintf(d.self, sizeof(d.self), "/usr/local/sbin/vpc-failover");

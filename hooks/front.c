@@ -18,6 +18,7 @@
  * plain notify goes to the full CLI, which says what is wrong. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,15 @@ static char **front_argv;
  * stays): it parses argv again and does what it always did. */
 static void __attribute__((noreturn)) run_cli(void)
 {
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	/* The program keepalived should run is this one, not the full CLI:
+	 * doctor's advice names it (HOOK_FRONT_ENV). */
+	if (n > 0) {
+		self[n] = '\0';
+		setenv(HOOK_FRONT_ENV, self, 1);
+	}
 	execv(VPCF_CLI_PATH, front_argv);
 	fprintf(stderr, "vpc-failover: cannot run %s: %s (reinstall vpc-failover)\n",
 		VPCF_CLI_PATH, strerror(errno));

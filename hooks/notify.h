@@ -14,6 +14,10 @@
 #define HOOK_EXIT_USAGE	      2
 #define HOOK_EXIT_ENVIRONMENT 3
 
+/* The environment variable in which the front passes its own path to the
+ * full CLI it runs: the notify command doctor tells keepalived to run. */
+#define HOOK_FRONT_ENV "VPCF_FRONT_EXE"
+
 /* The hook's timeout for the daemon's reply: keepalived kills STOP scripts
  * after about a second. */
 #define HOOK_NOTIFY_TIMEOUT_MS 800
