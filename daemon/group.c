@@ -93,7 +93,8 @@ struct route_status {
 struct grp {
 	char name[INI_NAME_MAX];
 	const struct cfg_group *cfg;
-	struct aws_cfg aws; /* copy: deadlines */
+	unsigned api_deadline_ms;    /* [aws]: one convergence's deadline */
+	unsigned request_timeout_ms; /* [aws]: one request's */
 	enum ka_state state;
 	enum ka_state prev_state; /* before the last transition */
 	uint64_t trans_gen;	  /* generation the last transition started */
@@ -232,7 +233,8 @@ static void report(struct grp *g, enum grp_report_kind kind)
 static void grp_bind(struct grp *g, const struct cfg *cfg, const struct cfg_group *cg)
 {
 	g->cfg = cg;
-	g->aws = cfg->aws;
+	g->api_deadline_ms = cfg->aws.api_deadline_ms;
+	g->request_timeout_ms = cfg->aws.request_timeout_ms;
 	free(g->routes);
 	g->nroutes = cg->nroute_tables * cg->ndestinations;
 	g->routes = xcalloc(g->nroutes ? g->nroutes : 1, sizeof(*g->routes));
@@ -330,7 +332,8 @@ void grp_reload(const struct cfg *cfg)
 				int recheck_changed = old->cfg->recheck_interval_ms !=
 						      cg->recheck_interval_ms;
 				old->cfg = cg;
-				old->aws = cfg->aws;
+				old->api_deadline_ms = cfg->aws.api_deadline_ms;
+				old->request_timeout_ms = cfg->aws.request_timeout_ms;
 				/* A settled MASTER waits for its next re-check
 				 * (or none): put it on the new interval now. */
 				if (recheck_changed && old->state == KA_MASTER &&
@@ -427,7 +430,7 @@ static struct cv_spec group_spec(const struct grp *g, const char *eni)
 	    .dests = g->cfg->destinations,
 	    .ndests = g->cfg->ndestinations,
 	    .eni = eni,
-	    .deadline = ev_now() + g->aws.api_deadline_ms,
+	    .deadline = ev_now() + g->api_deadline_ms,
 	};
 }
 
@@ -552,7 +555,7 @@ static void settle_begin(struct grp *g, uint64_t now)
 		g->settle_end = 0;
 		g->gen_late = 0;
 	}
-	uint64_t end = g->received_mono + g->aws.request_timeout_ms + SETTLE_MARGIN_MS;
+	uint64_t end = g->received_mono + g->request_timeout_ms + SETTLE_MARGIN_MS;
 	if (end < now + 2 * SETTLE_FIRST_MS)
 		end = now + 2 * SETTLE_FIRST_MS; /* two looks, a second apart */
 	if (end > g->settle_end)
