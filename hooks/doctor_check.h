@@ -7,7 +7,8 @@
  *   doctor_aws.c   instance metadata, credentials, IAM (DryRun), route
  *                  tables, ENIs
  *   doctor_ka.c    keepalived.conf against the configuration, and whether
- *                  keepalived runs */
+ *                  keepalived runs
+ *   doctor_check.c the report line and the same-file test they all use */
 #ifndef VPCF_DOCTOR_CHECK_H
 #define VPCF_DOCTOR_CHECK_H
 
@@ -56,10 +57,11 @@ struct doc {
 	int describe_denied, enis_denied;
 };
 
-/* One line (or JSON object) with its verdict, counted in d->n. */
+/* doctor_check.c: one line (or JSON object) with its verdict, counted in
+ * d->n. */
 void doc_say(struct doc *d, enum verdict v, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Is a and b the same file (or both unresolvable and equal as text)? */
+/* doctor_check.c: is a and b the same file (or both unresolvable and equal as text)? */
 int doc_same_file(const char *a, const char *b);
 
 /* doctor.c: free what the checks found and the configuration. */
