@@ -620,7 +620,7 @@ static uint64_t quiet_ms(const struct grp *g)
 
 	if (iv == 0)
 		return DAMPED_LOOK_MS; /* it takes only in settle looks, 1 s apart */
-	return iv + iv / 10 + g->aws.request_timeout_ms + SETTLE_MARGIN_MS;
+	return iv + iv / 10 + g->request_timeout_ms + SETTLE_MARGIN_MS;
 }
 
 /* A damped group's look. Routes elsewhere: a competitor holds them, keep
