@@ -221,8 +221,52 @@ static void check_credentials(struct doc *d)
 			return;
 	}
 	d->pending = 1;
-	auth_get(on_creds, d);
+	auth_base_get(on_creds, d);
 	wait_all(d);
+}
+
+/* ---- STS: the role whose credentials the EC2 calls use ---- */
+
+static void on_assumed(void *arg, const struct aws_creds *c, const char *err)
+{
+	struct doc *d = arg;
+
+	if (c) {
+		char until[64] = "";
+		time_t t = (time_t)c->expiration;
+		struct tm tm;
+		if (c->expiration > 0 && gmtime_r(&t, &tm))
+			strftime(until, sizeof(until), ", valid until %Y-%m-%dT%H:%M:%SZ",
+				 &tm);
+		doc_say(d, V_OK, "AssumeRole %s as %s%s; the EC2 checks below run as it",
+			auth_role_arn(), auth_assumed_arn(), until);
+	} else {
+		d->have_creds = 0;
+		doc_say(d, V_FAIL, "%s", err);
+	}
+	op_done(d);
+}
+
+/* With [aws] role_arn: assume it (STS), so that the DryRun probes that
+ * follow run with the role's credentials, as the daemon's calls do. The
+ * route tables' ARNs are then the role's account's. */
+static int check_assume_role(struct doc *d)
+{
+	const char *arn = auth_role_arn();
+	const char *p = arn;
+
+	if (arn[0] == '\0')
+		return 0;
+	for (int i = 0; i < 4 && p; i++)
+		if ((p = strchr(p, ':')) != NULL)
+			p++;
+	if (p)
+		snprintf(d->account, sizeof(d->account), "%.*s", (int)strcspn(p, ":"), p);
+	d->pending = 1;
+	auth_get(on_assumed, d);
+	if (wait_all(d) == -1 || !d->have_creds)
+		return -1;
+	return 0;
 }
 
 /* ---- EC2: IAM, route tables, ENIs ---- */
@@ -804,6 +848,8 @@ static void check_ec2(struct doc *d)
 		return;
 	}
 	d->deadline = ev_now() + d->cfg->aws.api_deadline_ms;
+	if (check_assume_role(d) == -1)
+		return;
 	collect(d);
 	if (check_iam(d) == -1)
 		return;

@@ -34,6 +34,7 @@ struct ec2_call {
 	uint64_t timer;
 	int reauthed;
 	int waiting_creds;
+	char akid[128]; /* the key the last attempt was signed with */
 	int cancelled;
 	struct ec2_error err;
 	struct ec2_call *next; /* in the slot queue */
@@ -61,6 +62,7 @@ int ec2_init(const struct aws_cfg *aws, const char *region)
 	else
 		endpoint = xasprintf("https://ec2.%s.amazonaws.com/", region);
 	sigv4_provider = xasprintf("aws:amz:%s:ec2", region);
+	auth_region(region);
 	max_parallel = aws->max_parallel ? aws->max_parallel : 50;
 	request_timeout_ms = aws->request_timeout_ms ? aws->request_timeout_ms : 5000;
 	if (strncmp(endpoint, "http://", 7) == 0)
@@ -270,10 +272,10 @@ static void on_response(struct http_req *r, void *arg)
 		api_count(c->action, code);
 	}
 	if (cls == EC2_PERMANENT && strcmp(c->err.code, "AuthFailure") == 0 &&
-	    !c->reauthed && auth_invalidate()) {
+	    !c->reauthed && auth_invalidate(c->akid)) {
 		c->reauthed = 1;
-		log_info("%s: AuthFailure, fetching fresh instance-role credentials",
-			 c->action);
+		log_info("%s: AuthFailure, fetching fresh %s credentials", c->action,
+			 auth_role_arn()[0] ? "assumed-role" : "instance-role");
 		http_req_free(r);
 		c->req = NULL;
 		call_start(c);
@@ -340,6 +342,7 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 		free(h);
 	}
 	http_req_sigv4(r, sigv4_provider, cr->access_key_id, cr->secret_access_key);
+	snprintf(c->akid, sizeof(c->akid), "%s", cr->access_key_id);
 	http_req_body(r, body, strlen(body));
 	free(body);
 	uint64_t left = c->deadline - now;

@@ -131,7 +131,7 @@ static void env_beats_file_and_role(void **state)
 	assert_int_equal(got_calls, 1);
 	assert_string_equal(got_akid, "AKIAFROMENV000000001");
 	assert_int_equal(npend, 0);		/* never asked metadata */
-	assert_int_equal(auth_invalidate(), 0); /* static keys: refetching is no help */
+	assert_int_equal(auth_invalidate(NULL), 0); /* static keys: refetching is no help */
 
 	/* Without the environment, the file. */
 	reset(state);
@@ -250,7 +250,7 @@ static void invalidate_forces_refetch(void **state)
 	answer("meta-data/iam/security-credentials/", 0, "vpcf-node");
 	answer("meta-data/iam/security-credentials/vpcf-node", 0,
 	       role_creds("ASIAROLE000000000001", fake_now + 3600));
-	assert_int_equal(auth_invalidate(), 1);
+	assert_int_equal(auth_invalidate(NULL), 1);
 	auth_get(got, NULL);
 	assert_int_equal(npend, 1);
 }

@@ -1037,8 +1037,9 @@ static int foreign_table(struct call *c, const char *account, const char *arn)
 
 	if (!mutating(c->action) || t == NULL || strcmp(t->owner, account) == 0)
 		return 0;
-	snprintf(c->why, sizeof(c->why), "%s is owned by account %s, caller %.80s is in %s",
-		 t->id, t->owner, arn, account);
+	snprintf(c->why, sizeof(c->why),
+		 "%s is owned by account %s, caller %.80s is in %s", t->id, t->owner, arn,
+		 account);
 	return 1;
 }
 

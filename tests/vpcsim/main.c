@@ -37,18 +37,19 @@ struct opts {
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: vpcsim --state FILE [--listen ADDR:PORT]... [--port-file FILE]\n"
-		"              [--log FILE] [--latency MS] [--throttle RATIO] "
-		"[--error5xx RATIO]\n"
-		"              [--reset RATIO] [--stall-ratio R --stall-ms MS]\n"
-		"              [--fail-next N [--fail-code CODE]] [--page-size N]\n"
-		"              [--slow WHO=MS]... [--delay MIN-MAX [--delay-dist "
-		"uniform|pareto]]\n"
-		"              [--lost-answer RATIO] [--stale-ms MS]\n"
-		"              [--cred-ttl SECONDS] [--sts-ttl SECONDS] [--kernel-routes]\n"
-		"              [--seed N]\n"
-		"              [--secrets-log FILE]\n");
+	fprintf(
+	    stderr,
+	    "usage: vpcsim --state FILE [--listen ADDR:PORT]... [--port-file FILE]\n"
+	    "              [--log FILE] [--latency MS] [--throttle RATIO] "
+	    "[--error5xx RATIO]\n"
+	    "              [--reset RATIO] [--stall-ratio R --stall-ms MS]\n"
+	    "              [--fail-next N [--fail-code CODE]] [--page-size N]\n"
+	    "              [--slow WHO=MS]... [--delay MIN-MAX [--delay-dist "
+	    "uniform|pareto]]\n"
+	    "              [--lost-answer RATIO] [--stale-ms MS]\n"
+	    "              [--cred-ttl SECONDS] [--sts-ttl SECONDS] [--kernel-routes]\n"
+	    "              [--seed N]\n"
+	    "              [--secrets-log FILE]\n");
 	exit(2);
 }
 

@@ -437,8 +437,8 @@ enum sigv4_result sigv4_verify(struct sim *s, struct sim_req *r, const char *ser
 		goto out;
 	}
 	if (strcmp(a.region, s->st.region) != 0 || strcmp(a.service, service) != 0) {
-		snprintf(why, whysz, "credential scope %.32s/%.32s, want %s/%s",
-			 a.region, a.service, s->st.region, service);
+		snprintf(why, whysz, "credential scope %.32s/%.32s, want %s/%s", a.region,
+			 a.service, s->st.region, service);
 		goto out;
 	}
 	enum sigv4_result keyres = SIGV4_OK;

@@ -74,10 +74,10 @@ struct sim_instance {
 	char az[SIM_ID_MAX];
 	char eni[SIM_ID_MAX];
 	char mac[32];
-	char address[64];	 /* IPv4 */
-	char role[SIM_KEY_MAX];	 /* "" = no instance profile */
-	char subnet[SIM_ID_MAX]; /* the ENI's subnetId */
-	int source_dest_check;	 /* the ENI's; 1 = on, EC2's default */
+	char address[64];	    /* IPv4 */
+	char role[SIM_KEY_MAX];	    /* "" = no instance profile */
+	char subnet[SIM_ID_MAX];    /* the ENI's subnetId */
+	int source_dest_check;	    /* the ENI's; 1 = on, EC2's default */
 	char account[SIM_ACCT_MAX]; /* the instance role's account */
 };
 
@@ -158,8 +158,8 @@ struct sim_token {
 
 /* Temporary credentials handed out through IMDS or STS AssumeRole. */
 struct sim_tmpcred {
-	char role[SIM_KEY_MAX]; /* whose they are: the role's deny list applies */
-	int arole;		/* index into st.aroles for AssumeRole's, else -1 */
+	char role[SIM_KEY_MAX];	    /* whose they are: the role's deny list applies */
+	int arole;		    /* index into st.aroles for AssumeRole's, else -1 */
 	char account[SIM_ACCT_MAX]; /* whose resources they may change */
 	char session[72];	    /* RoleSessionName (AssumeRole) or instance id */
 	char akid[32];

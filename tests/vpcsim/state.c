@@ -174,7 +174,8 @@ static int get_strings(struct loader *l, json_t *o, const char *key, const char 
 	json_array_foreach(arr, j, d)
 	{
 		if (!json_is_string(d) || json_string_length(d) == 0)
-			return lerr(l, path, "%s[%zu] must be a non-empty string", key, j);
+			return lerr(l, path, "%s[%zu] must be a non-empty string", key,
+				    j);
 		(*out)[j] = xstrdup(json_string_value(d));
 		*n = j + 1;
 	}
@@ -257,8 +258,9 @@ static int load_creds(struct loader *l, json_t *root, struct sim_state *st)
 static int load_insts(struct loader *l, json_t *root, struct sim_state *st)
 {
 	static const char *const keys[] = {
-	    "id",     "az",		   "eni",     "mac", "address", "role",
-	    "subnet", "source_dest_check", "account", NULL};
+	    "id",      "az",   "eni",	 "mac",
+	    "address", "role", "subnet", "source_dest_check",
+	    "account", NULL};
 	json_t *arr, *o;
 	size_t i;
 	char path[96];
@@ -406,8 +408,8 @@ static int role_arn_split(const char *arn, char *account, char *name, size_t nam
 
 static int load_aroles(struct loader *l, json_t *root, struct sim_state *st)
 {
-	static const char *const keys[] = {"arn",	   "trust", "external_id",
-					   "max_session_duration", "deny",  NULL};
+	static const char *const keys[] = {
+	    "arn", "trust", "external_id", "max_session_duration", "deny", NULL};
 	json_t *arr, *o, *v;
 	size_t i;
 	char path[96];
@@ -480,9 +482,15 @@ static int load_refs(struct loader *l, json_t *root, struct sim_state *st)
 
 int sim_state_load(const char *path, struct sim_state *st, char *err, size_t errsz)
 {
-	static const char *const keys[] = {
-	    "region",	    "vpc",	    "credentials",	     "instances",
-	    "route_tables", "kernel_table", "imds_default_instance", "roles", NULL};
+	static const char *const keys[] = {"region",
+					   "vpc",
+					   "credentials",
+					   "instances",
+					   "route_tables",
+					   "kernel_table",
+					   "imds_default_instance",
+					   "roles",
+					   NULL};
 	struct loader l = {path, err, errsz};
 	json_error_t jerr;
 	json_t *root;

@@ -65,8 +65,8 @@ int sts_wants(struct sim_req *r, const char *action)
 
 	if (h)
 		return strstr(h, "/sts/aws4_request") != NULL;
-	return action &&
-	       (strcmp(action, "AssumeRole") == 0 || strcmp(action, "GetCallerIdentity") == 0);
+	return action && (strcmp(action, "AssumeRole") == 0 ||
+			  strcmp(action, "GetCallerIdentity") == 0);
 }
 
 void sts_caller(struct sim *s, const struct sim_cred *cred, const char *akid,
@@ -81,7 +81,8 @@ void sts_caller(struct sim *s, const struct sim_cred *cred, const char *akid,
 	arn[0] = '\0';
 	if (cred) {
 		*account = cred->account;
-		snprintf(arn, arnsz, "arn:aws:iam::%s:user/%s", cred->account, cred->akid);
+		snprintf(arn, arnsz, "arn:aws:iam::%s:user/%s", cred->account,
+			 cred->akid);
 		*deny = cred->deny;
 		*ndeny = cred->ndeny;
 		return;
@@ -195,7 +196,8 @@ static int assume_params(struct sts_call *c, unsigned *duration)
 		return validation(c, arn, "roleArn",
 				  "have length greater than or equal to 20");
 	if (strlen(arn) > 2048)
-		return validation(c, arn, "roleArn", "have length less than or equal to 2048");
+		return validation(c, arn, "roleArn",
+				  "have length less than or equal to 2048");
 	if (strlen(name) < 2)
 		return validation(c, name, "roleSessionName",
 				  "have length greater than or equal to 2");
@@ -214,10 +216,11 @@ static int assume_params(struct sts_call *c, unsigned *duration)
 		errno = 0;
 		v = strtol(dur, &end, 10);
 		if (errno || end == dur || *end || !isdigit((unsigned char)dur[0]))
-			return seterr(c, 400, "ValidationError",
-				      "Value (%.20s) for parameter DurationSeconds is invalid. "
-				      "It must be an integer.",
-				      dur);
+			return seterr(
+			    c, 400, "ValidationError",
+			    "Value (%.20s) for parameter DurationSeconds is invalid. "
+			    "It must be an integer.",
+			    dur);
 		if (v < DURATION_MIN)
 			return validation(c, dur, "durationSeconds",
 					  "have value greater than or equal to 900");
@@ -256,12 +259,13 @@ static int assume_role(struct sts_call *c, const struct sim_cred *cred)
 		trusted |= trusts(s, a->trust[i], cred, c->akid, account);
 	if (sim_deny_has(deny, ndeny, "AssumeRole") ||
 	    sim_deny_has(deny, ndeny, "sts:AssumeRole"))
-		snprintf(c->why, sizeof(c->why), "the caller's policy denies sts:AssumeRole");
+		snprintf(c->why, sizeof(c->why),
+			 "the caller's policy denies sts:AssumeRole");
 	else if (a == NULL)
 		snprintf(c->why, sizeof(c->why), "no such role");
 	else if (!trusted)
-		snprintf(c->why, sizeof(c->why), "the role's trust policy does not name %s",
-			 caller);
+		snprintf(c->why, sizeof(c->why),
+			 "the role's trust policy does not name %s", caller);
 	else if (a->external_id[0] && (ext == NULL || strcmp(ext, a->external_id) != 0))
 		snprintf(c->why, sizeof(c->why), "external id %s",
 			 ext ? "does not match" : "missing");
@@ -276,9 +280,10 @@ static int assume_role(struct sts_call *c, const struct sim_cred *cred)
 			      caller, r);
 	}
 	if (duration > a->max_duration)
-		return seterr(c, 400, "ValidationError",
-			      "The requested DurationSeconds exceeds the MaxSessionDuration "
-			      "set for this role.");
+		return seterr(
+		    c, 400, "ValidationError",
+		    "The requested DurationSeconds exceeds the MaxSessionDuration "
+		    "set for this role.");
 
 	if (s->ntmp == SIM_TMPCREDS_MAX) {
 		memmove(&s->tmp[0], &s->tmp[1],
@@ -371,10 +376,11 @@ static void execute(struct sts_call *c)
 			       "Request is missing Authentication Token");
 			return;
 		}
-		seterr(c, 403, "SignatureDoesNotMatch",
-		       "The request signature we calculated does not match the signature "
-		       "you provided. Check your AWS Secret Access Key and signing method. "
-		       "Consult the service documentation for details.");
+		seterr(
+		    c, 403, "SignatureDoesNotMatch",
+		    "The request signature we calculated does not match the signature "
+		    "you provided. Check your AWS Secret Access Key and signing method. "
+		    "Consult the service documentation for details.");
 		return;
 	case SIGV4_EXPIRED:
 		seterr(c, 403, "SignatureDoesNotMatch",
@@ -395,8 +401,9 @@ static void execute(struct sts_call *c)
 		return;
 	}
 	if (version == NULL || strcmp(version, "2011-06-15") != 0) {
-		seterr(c, 400, "InvalidAction", "Could not find operation %s for version %.20s",
-		       c->action, version ? version : "NO_VERSION_SPECIFIED");
+		seterr(c, 400, "InvalidAction",
+		       "Could not find operation %s for version %.20s", c->action,
+		       version ? version : "NO_VERSION_SPECIFIED");
 		return;
 	}
 	if (strcmp(c->action, "AssumeRole") == 0)
@@ -404,8 +411,8 @@ static void execute(struct sts_call *c)
 	else if (strcmp(c->action, "GetCallerIdentity") == 0)
 		caller_identity(c, cred);
 	else
-		seterr(c, 400, "InvalidAction", "Could not find operation %s for version %s",
-		       c->action, version);
+		seterr(c, 400, "InvalidAction",
+		       "Could not find operation %s for version %s", c->action, version);
 }
 
 enum MHD_Result sts_handle(struct sim *s, struct sim_req *r,
@@ -433,8 +440,8 @@ enum MHD_Result sts_handle(struct sim *s, struct sim_req *r,
 	sim_count(s, c->action ? c->action : "-", c->status == 200 ? NULL : c->code);
 	pthread_mutex_unlock(&s->mu);
 	if (c->status == 200) {
-		ret = sim_respond(r->conn, 200, STS_CTYPE, c->body.data, c->body.len, NULL,
-				  NULL);
+		ret = sim_respond(r->conn, 200, STS_CTYPE, c->body.data, c->body.len,
+				  NULL, NULL);
 		goto out;
 	}
 	sim_log(s, "rejected %s by %s: %s (%u)%s%s", c->action ? c->action : "-",

@@ -1,0 +1,140 @@
+#!/bin/bash
+# Route tables owned by another account, reached through STS AssumeRole
+# against the simulated VPC: the tables belong to the network account
+# 111111111111, the key and the instances to the workload account
+# 222222222222. A takeover succeeds only through [aws] role_arn; a wrong
+# external id, a role that does not trust us and an unreachable STS end as
+# documented; the daemon meets expired assumed credentials during a
+# failover, assumes the role once more and carries on; doctor assumes the
+# role and probes the writes under it; no secret of the role appears in any
+# output, log, status or state file.
+. "$(dirname "$0")/../lib.sh"
+
+NET=111111111111 WORK=222222222222
+ROLE=arn:aws:iam::$NET:role/vpcf-routes
+NOTRUST=arn:aws:iam::$NET:role/vpcf-elsewhere
+EXT=vpcf-ext-0001
+
+# The simulated VPC of lib.sh, then accounts: tables the network account's,
+# the key and the instances the workload's, and the roles.
+sim_vpc "$T/state.json" 3
+/usr/bin/python3 - "$T/state.json" <<PY
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+for c in d["credentials"]: c["account"] = "$WORK"
+for i in d["instances"]: i["account"] = "$WORK"
+for t in d["route_tables"]: t["owner"] = "$NET"
+d["roles"] = [
+    {"arn": "$ROLE", "trust": ["$AKID", "arn:aws:iam::$WORK:role/vpcf-node"],
+     "external_id": "$EXT"},
+    {"arn": "$NOTRUST", "trust": ["333333333333"]}]
+json.dump(d, open(p, "w"), indent=1)
+PY
+sim_start "$T/state.json" --secrets-log "$T/secrets" || exit 1
+
+export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE
+
+# conf [AWS LINES...]: $T/vpcf.conf, group redis over rtb 1..3
+conf() {
+	SC_DEADLINE=${SC_DEADLINE:-6} sim_conf 3 0
+	/usr/bin/python3 - "$T/vpcf.conf" "$@" <<'PY'
+import sys
+p, extra = sys.argv[1], sys.argv[2:]
+text = open(p).read().replace("[aws]\n", "[aws]\n" + "".join(l + "\n" for l in extra), 1)
+open(p, "w").write(text)
+PY
+}
+role() { conf "role_arn = ${1:-$ROLE}" "external_id = ${2:-$EXT}" "sts_endpoint = ${3:-$SIM_URL}" "${@:4}"; }
+vf() { "$VPCF" -c "$T/vpcf.conf" "$@"; }
+run() { # NAME ARGS...: the CLI's output in $T/NAME.out, its exit status in rc
+	local n=$1
+	shift
+	vf "$@" >"$T/$n.out" 2>&1
+	rc=$?
+}
+
+# == the key's own account may not write the network account's tables ======
+conf
+run plain takeover --force
+check "without role_arn takeover fails" test "$rc" -ne 0
+check "and says EC2 refused the write" grep -q UnauthorizedOperation "$T/plain.out"
+expect_eq "no table moved" "$(route_of "$(rtb 1)")" "$ENI_A"
+
+# == through the role ======================================================
+role
+run role takeover --force
+expect_eq "with role_arn takeover exits 0" "$rc" 0
+check "every table points at this node" all_at "$ENI_C" 3
+check "the writes were the role's (sim log)" \
+	grep -Eq "ReplaceRoute $(rtb 1) $DEST $ENI_A -> $ENI_C by ASIA" "$T/sim.log"
+check "the session is named after the instance" \
+	grep -q "sts issued ASIA[A-Z0-9]* to $AKID ($ROLE session vpc-failover-$I_C)" "$T/sim.log"
+
+# == errors that name the fix ===============================================
+set_all "$ENI_A" 3
+role "$ROLE" wrong-external-id
+run ext takeover --force
+check "a wrong external id fails" test "$rc" -ne 0
+check "and names AccessDenied, the role and the external id" \
+	grep -q "AssumeRole $ROLE refused (AccessDenied): .*sts:ExternalId equal to \[aws\] external_id" "$T/ext.out"
+role "$NOTRUST"
+run trust takeover --force
+check "a role that does not trust us fails" test "$rc" -ne 0
+check "and names the trust policy in the owner account and sts:AssumeRole" \
+	grep -q "AssumeRole $NOTRUST refused (AccessDenied): the role's trust policy in account $NET must name this caller (arn:aws:iam::$WORK:user/$AKID) as Principal.*must allow sts:AssumeRole on $NOTRUST" "$T/trust.out"
+SC_DEADLINE=3 role "$ROLE" "$EXT" http://127.0.0.1:9/
+run down takeover --force
+check "STS unreachable fails" test "$rc" -ne 0
+check "and says where STS is and what to allow" \
+	grep -q "AssumeRole $ROLE: STS endpoint http://127.0.0.1:9/ unreachable .*set \[aws\] sts_endpoint" "$T/down.out"
+expect_eq "none of them moved a table" "$(route_of "$(rtb 1)")" "$ENI_A"
+
+# == the daemon: expired assumed credentials during a failover ================
+role
+rm -f "$T/ctl.sock"
+spawn "$T/daemon.log" "$VPCFD" -f -v -c "$T/vpcf.conf"
+DPID=$SPAWNED_PID
+check "daemon starts" wait_for 5 test -S "$T/ctl.sock"
+check "it assumes the role ahead of any failover" \
+	wait_for 5 grep -q "assumed role $ROLE as arn:aws:sts::$NET:assumed-role/vpcf-routes/vpc-failover-$I_C" "$T/daemon.log"
+sim_post /_sim/sts/expire >/dev/null
+vf notify INSTANCE VI_1 MASTER 150
+check "a failover with expired role credentials converges" wait_for 10 all_at "$ENI_C" 3
+check "after EC2 refused them once and the role was assumed again" \
+	grep -q "AuthFailure, fetching fresh assumed-role credentials" "$T/daemon.log"
+expect_eq "the daemon assumed the role twice (at start, after the expiry)" \
+	"$(grep -c "sts issued .* to $AKID ($ROLE" "$T/sim.log")" 3
+grep -E "sts |AuthFailure|rejected" "$T/sim.log" | sed 's/^/# /'
+grep -E "AuthFailure|assume|role" "$T/daemon.log" | sed 's/^/# /' 
+vf status --json >"$T/status.json" 2>&1
+kill "$DPID"
+wait "$DPID" 2>/dev/null
+
+# == doctor: AssumeRole, then the DryRun writes under the role ================
+role
+run doctor doctor
+check "doctor assumes the role" \
+	grep -Eq "^ok +AssumeRole $ROLE as arn:aws:sts::$NET:assumed-role/vpcf-routes/vpc-failover-$I_C, valid until" "$T/doctor.out"
+check "doctor probes ReplaceRoute under the role" \
+	grep -Eq "^ok +IAM allows ec2:ReplaceRoute on $(rtb 1)" "$T/doctor.out"
+role "$ROLE" wrong-external-id
+run doctor-bad doctor
+check "doctor with a wrong external id fails on AssumeRole" \
+	grep -Eq "^FAIL +AssumeRole $ROLE refused \(AccessDenied\)" "$T/doctor-bad.out"
+
+# == no secret of the role anywhere =========================================
+n_secrets=$(wc -l <"$T/secrets")
+check "the simulator issued secrets to look for ($n_secrets)" test "$n_secrets" -ge 6
+leaks=0
+while IFS= read -r s; do
+	[ -n "$s" ] || continue
+	for f in "$T"/*.out "$T/daemon.log" "$T/status.json" "$T/vpcf.conf" $(find "$T/state" -type f 2>/dev/null); do
+		if grep -qF -- "$s" "$f"; then
+			leaks=$((leaks + 1))
+			echo "# secret found in $f"
+		fi
+	done
+done <"$T/secrets"
+expect_eq "no issued secret in any output, log, status or state file" "$leaks" 0
