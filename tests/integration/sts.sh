@@ -55,6 +55,25 @@ run() { # NAME ARGS...: the CLI's output in $T/NAME.out, its exit status in rc
 	rc=$?
 }
 
+# == configuration: bad values are named =====================================
+bad() { # NAME WANT AWS-LINES...: --check fails and says WANT
+	local name=$1 want=$2
+	shift 2
+	conf "$@"
+	got=$("$VPCFD" --check -c "$T/vpcf.conf" 2>&1)
+	if [ $? -ne 0 ] && grep -qF -- "$want" <<<"$got"; then ok "$name"; else not_ok "$name" "$got"; fi
+}
+bad "role_arn that is no role ARN" "role_arn: 'arn:aws:iam::1111:user/x' is not an IAM role ARN" \
+	"role_arn = arn:aws:iam::1111:user/x"
+bad "external_id with a space" "external_id: 2 to 1224 of" "role_arn = $ROLE" "external_id = a b"
+bad "role_session_name too long" "role_session_name: '$(printf 'x%.0s' {1..65})' is not 2 to 64" \
+	"role_arn = $ROLE" "role_session_name = $(printf 'x%.0s' {1..65})"
+bad "duration below STS's 900 s" "duration" "role_arn = $ROLE" "duration = 100"
+bad "external_id without role_arn" "[aws] external_id is set but role_arn is not" "external_id = $EXT"
+conf "role_arn = arn:aws-us-gov:iam::$NET:role/path/to/vpcf-routes" "external_id = $EXT" \
+	"role_session_name = db-a" "duration = 43200" "sts_endpoint = $SIM_URL"
+expect_eq "a full role setup checks OK" "$("$VPCFD" --check -c "$T/vpcf.conf" 2>&1)" "configuration OK"
+
 # == the key's own account may not write the network account's tables ======
 conf
 run plain takeover --force
