@@ -765,7 +765,8 @@ if race_sim sts --sts-ttl 600; then
 		"<Code>AccessDenied</Code>" \
 		"User: arn:aws:iam::222222222222:user/$WK1 is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/no-trust" \
 		"${NL}403"
-	check "the log says why (for the test's eyes only)" log_has "rejected AssumeRole by $WK1: AccessDenied \(403\): the role's trust policy does not name"
+	check "the change log says why (for the test's eyes only)" \
+		grep -Eq "rejected AssumeRole by $WK1: AccessDenied \(403\): the role's trust policy does not name" "$RLOG"
 	has "a key whose policy denies sts:AssumeRole: AccessDenied" \
 		"$(curl_sts $WK2:$WS2 "$(q_assume $ROLE '&ExternalId=vpcf-ext-0001')")" "<Code>AccessDenied</Code>" "${NL}403"
 	has "DurationSeconds 100: ValidationError" \
