@@ -43,23 +43,32 @@ static uint64_t refresh_timer;
 static struct waiter *waiters;
 static char role[ROLE_NAME_MAX];
 
-/* The role to assume ([aws] role_arn), and its credentials. */
-static struct {
+/* A role to assume and its credentials. Slot 0 is [aws] role_arn (off
+ * when unset); groups with a role_arn of their own get the next slots
+ * (auth_slot). */
+struct arole {
 	int on;
 	char arn[AWS_ROLE_ARN_MAX];
 	char external_id[AWS_EXTERNAL_ID_MAX];
-	char session[AWS_SESSION_NAME_MAX];
+	struct aws_creds creds;
+	int have, assuming, base_retried, assumed_once;
+	int64_t fetched_at;
+	uint64_t timer;
+	struct waiter *waiters;
+	struct sts_req *req;
+	char assumed_arn[256];
+};
+static struct arole roles[AUTH_ROLES_MAX];
+static size_t nroles = 1;
+/* What every role shares. */
+static struct {
+	char session[AWS_SESSION_NAME_MAX]; /* "" until derived */
 	unsigned duration_s;
 	char sts_endpoint[URL_MAX];
 	unsigned timeout_ms;
 	int have_region;
+	int naming; /* the instance id is being asked for the session name */
 } ar;
-static struct aws_creds acreds;
-static int have_acreds, assuming, base_retried, assumed_once;
-static int64_t afetched_at;
-static uint64_t arefresh_timer;
-static struct waiter *awaiters;
-static char assumed_arn[256];
 
 static void role_fetch(void);
 static void base_get(auth_fn fn, void *arg);
@@ -73,15 +82,17 @@ int auth_init(const struct aws_cfg *aws)
 	memset(&creds, 0, sizeof(creds));
 	have_creds = role_mode = 0;
 	memset(&ar, 0, sizeof(ar));
+	memset(roles, 0, sizeof(roles));
+	nroles = 1;
+	snprintf(ar.session, sizeof(ar.session), "%s", aws->role_session_name);
+	snprintf(ar.sts_endpoint, sizeof(ar.sts_endpoint), "%s", aws->sts_endpoint);
+	ar.duration_s = aws->role_duration_s ? aws->role_duration_s : 3600;
+	ar.timeout_ms = aws->request_timeout_ms;
 	if (aws->role_arn[0]) {
-		ar.on = 1;
-		snprintf(ar.arn, sizeof(ar.arn), "%s", aws->role_arn);
-		snprintf(ar.external_id, sizeof(ar.external_id), "%s", aws->external_id);
-		snprintf(ar.session, sizeof(ar.session), "%s", aws->role_session_name);
-		snprintf(ar.sts_endpoint, sizeof(ar.sts_endpoint), "%s",
-			 aws->sts_endpoint);
-		ar.duration_s = aws->role_duration_s ? aws->role_duration_s : 3600;
-		ar.timeout_ms = aws->request_timeout_ms;
+		roles[0].on = 1;
+		snprintf(roles[0].arn, sizeof(roles[0].arn), "%s", aws->role_arn);
+		snprintf(roles[0].external_id, sizeof(roles[0].external_id), "%s",
+			 aws->external_id);
 	}
 	rc = creds_from_env(&creds);
 	if (rc == -1)
@@ -119,17 +130,17 @@ void auth_fini(void)
 	if (refresh_timer)
 		ev_timer_cancel(refresh_timer);
 	refresh_timer = 0;
-	if (arefresh_timer)
-		ev_timer_cancel(arefresh_timer);
-	arefresh_timer = 0;
-	sts_fini();
+	for (size_t i = 0; i < nroles; i++) {
+		if (roles[i].timer)
+			ev_timer_cancel(roles[i].timer);
+		free_waiters(&roles[i].waiters);
+	}
+	sts_fini(); /* cancels what is in flight */
 	explicit_bzero(&creds, sizeof(creds));
-	explicit_bzero(&acreds, sizeof(acreds));
+	explicit_bzero(roles, sizeof(roles));
+	nroles = 1;
 	have_creds = role_mode = fetching = 0;
-	have_acreds = assuming = assumed_once = 0;
-	assumed_arn[0] = '\0';
 	free_waiters(&waiters);
-	free_waiters(&awaiters);
 	memset(&ar, 0, sizeof(ar));
 }
 
@@ -140,20 +151,45 @@ const char *auth_source(void)
 	return creds.source;
 }
 
-const char *auth_role_arn(void)
+static struct arole *slot_role(int slot)
 {
-	return ar.on ? ar.arn : "";
+	return slot >= 0 && (size_t)slot < nroles && roles[slot].on ? &roles[slot] : NULL;
 }
 
-const char *auth_assumed_arn(void)
+const char *auth_role_arn(int slot)
 {
-	return have_acreds ? assumed_arn : "";
+	struct arole *r = slot_role(slot);
+	return r ? r->arn : "";
+}
+
+const char *auth_assumed_arn(int slot)
+{
+	struct arole *r = slot_role(slot);
+	return r && r->have ? r->assumed_arn : "";
+}
+
+int auth_slot(const char *arn, const char *external_id)
+{
+	if (arn == NULL || arn[0] == '\0')
+		return 0;
+	if (external_id == NULL)
+		external_id = "";
+	for (size_t i = 0; i < nroles; i++)
+		if (roles[i].on && strcmp(roles[i].arn, arn) == 0 &&
+		    strcmp(roles[i].external_id, external_id) == 0)
+			return (int)i;
+	if (nroles == AUTH_ROLES_MAX || strlen(arn) >= sizeof(roles[0].arn) ||
+	    strlen(external_id) >= sizeof(roles[0].external_id))
+		return -1;
+	roles[nroles].on = 1;
+	snprintf(roles[nroles].arn, sizeof(roles[0].arn), "%s", arn);
+	snprintf(roles[nroles].external_id, sizeof(roles[0].external_id), "%s",
+		 external_id);
+	return (int)nroles++;
 }
 
 void auth_region(const char *region)
 {
-	if (!ar.on)
-		return;
 	sts_init(ar.sts_endpoint, region, ar.timeout_ms);
 	ar.have_region = 1;
 }
@@ -328,21 +364,23 @@ void auth_base_get(auth_fn fn, void *arg)
 
 /* ---- AssumeRole ---- */
 
-static void assume_start(void);
+static void assume_start(struct arole *r);
 
 static void on_assume_timer(void *arg)
 {
-	arefresh_timer = 0;
-	if (!assuming)
-		assume_start();
+	struct arole *r = arg;
+
+	r->timer = 0;
+	if (!r->assuming)
+		assume_start(r);
 }
 
-static void assume_timer(int64_t in_s)
+static void assume_timer(struct arole *r, int64_t in_s)
 {
-	if (arefresh_timer)
-		ev_timer_cancel(arefresh_timer);
-	arefresh_timer =
-	    ev_timer_add((uint64_t)(in_s > 1 ? in_s : 1) * 1000, on_assume_timer, NULL);
+	if (r->timer)
+		ev_timer_cancel(r->timer);
+	r->timer =
+	    ev_timer_add((uint64_t)(in_s > 1 ? in_s : 1) * 1000, on_assume_timer, r);
 }
 
 /* The role's account: the ARN's fifth field. */
@@ -358,9 +396,6 @@ static void arn_account(const char *arn, char *out, size_t outsz)
 		snprintf(out, outsz, "%.*s", (int)strcspn(p, ":"), p);
 }
 
-/* What went wrong with AssumeRole and what to change, into msg. Messages
- * that may get better by waiting say "unreachable" or "HTTP 5", which
- * ec2.c retries until its deadline. */
 /* The caller STS names in "User: ARN is not authorized to perform: ...",
  * or "the caller". */
 static const char *caller_of(const char *m, char *out, size_t outsz)
@@ -375,74 +410,77 @@ static const char *caller_of(const char *m, char *out, size_t outsz)
 	return out;
 }
 
-static void assume_explain(const struct ec2_error *e, char *msg, size_t msgsz)
+/* What went wrong with AssumeRole and what to change, into msg. Messages
+ * that may get better by waiting say "unreachable" or "HTTP 5", which
+ * ec2.c retries until its deadline. */
+static void assume_explain(const struct arole *r, const struct ec2_error *e, char *msg,
+			   size_t msgsz)
 {
 	char acct[32], caller[256];
 
-	arn_account(ar.arn, acct, sizeof(acct));
+	arn_account(r->arn, acct, sizeof(acct));
 	if (e->http_status == 0 && e->code[0] == '\0')
 		snprintf(msg, msgsz,
 			 "AssumeRole %s: STS endpoint %s unreachable (%s): allow HTTPS "
 			 "from this host to it (security group, network ACL, proxy, or "
 			 "an interface VPC endpoint for STS), or set [aws] sts_endpoint",
-			 ar.arn, sts_endpoint(), e->message);
+			 r->arn, sts_endpoint(), e->message);
 	else if (strcmp(e->code, "AccessDenied") == 0)
 		snprintf(msg, msgsz,
 			 "AssumeRole %s refused (AccessDenied): the role's trust policy "
 			 "in account %s must name this caller (%s) as Principal%s, and "
 			 "the caller's own IAM policy must allow sts:AssumeRole on %s",
-			 ar.arn, acct, caller_of(e->message, caller, sizeof(caller)),
-			 ar.external_id[0]
-			     ? " with condition sts:ExternalId equal to [aws] "
-			       "external_id (a different external id is AccessDenied "
-			       "too)"
-			     : " (if it requires sts:ExternalId, set [aws] external_id)",
-			 ar.arn);
+			 r->arn, acct, caller_of(e->message, caller, sizeof(caller)),
+			 r->external_id[0]
+			     ? " with condition sts:ExternalId equal to external_id (a "
+			       "different external id is AccessDenied too)"
+			     : " (if it requires sts:ExternalId, set external_id)",
+			 r->arn);
 	else if (strcmp(e->code, "RegionDisabledException") == 0)
 		snprintf(msg, msgsz,
 			 "AssumeRole %s: STS is not activated in this region for the "
 			 "caller's account (%s): activate the region in IAM account "
 			 "settings, or set [aws] sts_endpoint to an active region's",
-			 ar.arn, e->message);
+			 r->arn, e->message);
 	else if (strcmp(e->code, "ValidationError") == 0)
 		snprintf(msg, msgsz,
-			 "AssumeRole %s: ValidationError: %s: check [aws] role_arn, "
+			 "AssumeRole %s: ValidationError: %s: check role_arn, "
 			 "role_session_name and duration (at most the role's maximum "
 			 "session duration)",
-			 ar.arn, e->message);
+			 r->arn, e->message);
 	else if (strcmp(e->code, "ExpiredToken") == 0 ||
 		 strcmp(e->code, "InvalidClientTokenId") == 0 ||
 		 strcmp(e->code, "SignatureDoesNotMatch") == 0)
 		snprintf(msg, msgsz,
 			 "AssumeRole %s: %s: %s: the base credentials (%s) are not "
 			 "valid; fix them",
-			 ar.arn, e->code, e->message, auth_source());
+			 r->arn, e->code, e->message, auth_source());
 	else if (e->http_status >= 500 || strcmp(e->code, "Throttling") == 0)
-		snprintf(msg, msgsz, "AssumeRole %s: STS answered HTTP %d %s: %s", ar.arn,
+		snprintf(msg, msgsz, "AssumeRole %s: STS answered HTTP %d %s: %s", r->arn,
 			 e->http_status >= 500 ? e->http_status : 503, e->code,
 			 e->message);
 	else
-		snprintf(msg, msgsz, "AssumeRole %s: %s%s%s (HTTP %d)", ar.arn, e->code,
+		snprintf(msg, msgsz, "AssumeRole %s: %s%s%s (HTTP %d)", r->arn, e->code,
 			 e->code[0] ? ": " : "", e->message, e->http_status);
 }
 
 /* An attempt failed with msg. Callers waiting get it. A refresh in the
  * background (nobody waiting, the keys still good) says it and tries again
  * while they last. */
-static void assume_fail(const char *msg)
+static void assume_fail(struct arole *r, const char *msg)
 {
-	int64_t left = have_acreds ? acreds.expiration - ev_wall() : 0;
+	int64_t left = r->have ? r->creds.expiration - ev_wall() : 0;
 
-	assuming = 0;
-	if (awaiters) {
-		wake_list(&awaiters, NULL, msg);
+	r->assuming = 0;
+	if (r->waiters) {
+		wake_list(&r->waiters, NULL, msg);
 		return;
 	}
 	log_warnx("%s", msg);
 	if (left > ASSUME_SAFETY_S)
-		assume_timer(left - ASSUME_SAFETY_S < ASSUME_RETRY_S
-				 ? left - ASSUME_SAFETY_S
-				 : ASSUME_RETRY_S);
+		assume_timer(r, left - ASSUME_SAFETY_S < ASSUME_RETRY_S
+				    ? left - ASSUME_SAFETY_S
+				    : ASSUME_RETRY_S);
 }
 
 static void on_base(void *arg, const struct aws_creds *c, const char *err);
@@ -450,66 +488,70 @@ static void on_base(void *arg, const struct aws_creds *c, const char *err);
 static void on_assumed(void *arg, int rc, const struct aws_creds *c, const char *arn,
 		       const struct ec2_error *e)
 {
+	struct arole *r = arg;
 	char msg[1024], until[32];
 	time_t t;
 
+	r->req = NULL;
 	if (rc == -1) {
 		/* Rotated instance-role keys: fetch them once and ask again. */
 		if ((strcmp(e->code, "ExpiredToken") == 0 ||
 		     strcmp(e->code, "InvalidClientTokenId") == 0) &&
-		    !base_retried && base_invalidate(NULL)) {
-			base_retried = 1;
-			base_get(on_base, NULL);
+		    !r->base_retried && base_invalidate(NULL)) {
+			r->base_retried = 1;
+			base_get(on_base, r);
 			return;
 		}
-		assume_explain(e, msg, sizeof(msg));
-		assume_fail(msg);
+		assume_explain(r, e, msg, sizeof(msg));
+		assume_fail(r, msg);
 		return;
 	}
-	assuming = 0;
-	acreds = *c;
-	afetched_at = ev_wall();
-	have_acreds = 1;
-	snprintf(assumed_arn, sizeof(assumed_arn), "%s", arn[0] ? arn : ar.arn);
-	if (acreds.expiration <= afetched_at + ASSUME_SAFETY_S) {
-		have_acreds = 0;
+	r->assuming = 0;
+	r->creds = *c;
+	r->fetched_at = ev_wall();
+	r->have = 1;
+	snprintf(r->assumed_arn, sizeof(r->assumed_arn), "%s", arn[0] ? arn : r->arn);
+	if (r->creds.expiration <= r->fetched_at + ASSUME_SAFETY_S) {
+		r->have = 0;
 		snprintf(msg, sizeof(msg),
 			 "AssumeRole %s: the credentials arrived (nearly) expired: is "
 			 "this host's clock right (NTP/chrony)?",
-			 ar.arn);
-		assume_fail(msg);
+			 r->arn);
+		assume_fail(r, msg);
 		return;
 	}
-	t = (time_t)acreds.expiration;
+	t = (time_t)r->creds.expiration;
 	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	if (!assumed_once)
-		log_info("assumed role %s as %s (%s), valid until %s", ar.arn,
-			 assumed_arn, acreds.access_key_id, until);
+	if (!r->assumed_once)
+		log_info("assumed role %s as %s (%s), valid until %s", r->arn,
+			 r->assumed_arn, r->creds.access_key_id, until);
 	else
-		log_debug("role %s refreshed: %s valid until %s", ar.arn,
-			  acreds.access_key_id, until);
-	assumed_once = 1;
-	assume_timer(acreds.expiration - margin_of(acreds.expiration, afetched_at) -
-		     afetched_at);
-	wake_list(&awaiters, &acreds, "");
+		log_debug("role %s refreshed: %s valid until %s", r->arn,
+			  r->creds.access_key_id, until);
+	r->assumed_once = 1;
+	assume_timer(r, r->creds.expiration -
+			    margin_of(r->creds.expiration, r->fetched_at) -
+			    r->fetched_at);
+	wake_list(&r->waiters, &r->creds, "");
 }
 
 static void on_base(void *arg, const struct aws_creds *c, const char *err)
 {
-	struct sts_assume q = {ar.arn, ar.session, ar.external_id, ar.duration_s};
+	struct arole *r = arg;
+	struct sts_assume q = {r->arn, ar.session, r->external_id, ar.duration_s};
 	char msg[768];
 
 	if (c == NULL) {
 		/* Keeps the base's words ("unreachable", ...) for ec2.c. */
 		snprintf(msg, sizeof(msg), "AssumeRole %s: no base credentials: %s",
-			 ar.arn, err);
-		assume_fail(msg);
+			 r->arn, err);
+		assume_fail(r, msg);
 		return;
 	}
-	if (!ar.have_region || sts_assume_role(&q, c, on_assumed, NULL) == -1) {
+	if (!ar.have_region || (r->req = sts_assume_role(&q, c, on_assumed, r)) == NULL) {
 		snprintf(msg, sizeof(msg), "AssumeRole %s: the STS client is not %s",
-			 ar.arn, ar.have_region ? "free" : "started (region unknown)");
-		assume_fail(msg);
+			 r->arn, ar.have_region ? "working" : "started (region unknown)");
+		assume_fail(r, msg);
 	}
 }
 
@@ -536,6 +578,15 @@ static void session_default(const char *id, size_t len)
 	}
 }
 
+/* The session is named: every role that waited for it goes on. */
+static void named(void)
+{
+	ar.naming = 0;
+	for (size_t i = 0; i < nroles; i++)
+		if (roles[i].on && roles[i].assuming && roles[i].req == NULL)
+			base_get(on_base, &roles[i]);
+}
+
 static void on_instance_id(void *arg, int rc, const char *body, size_t len,
 			   const char *err)
 {
@@ -548,45 +599,69 @@ static void on_instance_id(void *arg, int rc, const char *body, size_t len,
 			n = 0;
 	}
 	session_default(n ? body : NULL, n);
-	base_get(on_base, NULL);
+	named();
 }
 
-static void assume_start(void)
+static void assume_start(struct arole *r)
 {
-	assuming = 1;
-	base_retried = 0;
+	r->assuming = 1;
+	r->base_retried = 0;
+	if (ar.naming)
+		return; /* named() goes on */
 	if (ar.session[0] == '\0') {
+		ar.naming = 1;
 		if (imds_get("meta-data/instance-id", on_instance_id, NULL) == 0)
 			return;
 		session_default(NULL, 0);
-	}
-	base_get(on_base, NULL);
-}
-
-void auth_get(auth_fn fn, void *arg)
-{
-	if (!ar.on) {
-		base_get(fn, arg);
+		named();
 		return;
 	}
-	if (have_acreds && ev_wall() < acreds.expiration - ASSUME_SAFETY_S) {
-		fn(arg, &acreds, "");
+	base_get(on_base, r);
+}
+
+void auth_get_as(int slot, auth_fn fn, void *arg)
+{
+	struct arole *r = slot_role(slot);
+
+	if (r == NULL) {
+		if (slot == 0)
+			base_get(fn, arg);
+		else
+			fn(arg, NULL,
+			   "more different role_arn than the daemon can hold since it "
+			   "started (reloads add roles): restart it");
+		return;
+	}
+	if (r->have && ev_wall() < r->creds.expiration - ASSUME_SAFETY_S) {
+		fn(arg, &r->creds, "");
 		return;
 	}
 	struct waiter *w = xcalloc(1, sizeof(*w));
 	w->fn = fn;
 	w->arg = arg;
-	w->next = awaiters;
-	awaiters = w;
-	if (!assuming)
-		assume_start();
+	w->next = r->waiters;
+	r->waiters = w;
+	if (!r->assuming)
+		assume_start(r);
+}
+
+void auth_get(auth_fn fn, void *arg)
+{
+	auth_get_as(0, fn, arg);
+}
+
+int auth_invalidate_as(int slot, const char *akid)
+{
+	struct arole *r = slot_role(slot);
+
+	if (r == NULL)
+		return slot == 0 ? base_invalidate(akid) : 0;
+	if (akid == NULL || strcmp(akid, r->creds.access_key_id) == 0)
+		r->have = 0;
+	return 1;
 }
 
 int auth_invalidate(const char *akid)
 {
-	if (!ar.on)
-		return base_invalidate(akid);
-	if (akid == NULL || strcmp(akid, acreds.access_key_id) == 0)
-		have_acreds = 0;
-	return 1;
+	return auth_invalidate_as(0, akid);
 }

@@ -41,7 +41,7 @@ static int sts_chars(const char *v, const char *extra)
 	return 1;
 }
 
-static int p_role_arn(struct ini *x, const struct ini_key *k, void *base, const char *v)
+int aws_cfg_role_arn(struct ini *x, const struct ini_key *k, void *base, const char *v)
 {
 	/* arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME */
 	static const char re_text[] =
@@ -66,8 +66,7 @@ static int p_role_arn(struct ini *x, const struct ini_key *k, void *base, const 
 	return ini_str(x, k, base, v);
 }
 
-static int p_external_id(struct ini *x, const struct ini_key *k, void *base,
-			 const char *v)
+int aws_cfg_external_id(struct ini *x, const struct ini_key *k, void *base, const char *v)
 {
 	if (*v &&
 	    (strlen(v) < 2 || strlen(v) >= AWS_EXTERNAL_ID_MAX || !sts_chars(v, ":/"))) {
@@ -108,8 +107,8 @@ static const struct ini_key keys[] = {
 	{"api_deadline", ini_uint, AWS(api_deadline_ms), .def = "20", .min = 1, .max = 600, .scale = 1000},
 	{"request_timeout", ini_uint, AWS(request_timeout_ms), .def = "5", .min = 1, .max = 120, .scale = 1000},
 	{"max_parallel", ini_uint, AWS(max_parallel), .def = "50", .min = 1, .max = 256, .scale = 1},
-	{"role_arn", p_role_arn, AWS(role_arn), .def = NULL, .flags = INI_RESTART},
-	{"external_id", p_external_id, AWS(external_id), .def = NULL, .flags = INI_RESTART},
+	{"role_arn", aws_cfg_role_arn, AWS(role_arn), .def = NULL, .flags = INI_RESTART},
+	{"external_id", aws_cfg_external_id, AWS(external_id), .def = NULL, .flags = INI_RESTART},
 	{"role_session_name", p_session_name, AWS(role_session_name), .def = NULL, .flags = INI_RESTART},
 	{"duration", ini_uint, AWS(role_duration_s), .def = "3600", .min = 900, .max = 43200, .scale = 1, .flags = INI_RESTART},
 	{"sts_endpoint", ini_url, AWS(sts_endpoint), .def = NULL, .flags = INI_RESTART},

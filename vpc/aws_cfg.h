@@ -16,6 +16,7 @@
 #define AWS_ROLE_ARN_MAX     2049 /* STS: RoleArn 20..2048 */
 #define AWS_EXTERNAL_ID_MAX  1225 /* ExternalId 2..1224 */
 #define AWS_SESSION_NAME_MAX 65	  /* RoleSessionName 2..64 */
+#define AWS_ROLES_MAX	     8	  /* roles assumed at once: [aws]'s, the groups' */
 
 struct aws_cfg {
 	char region[32];	/* "" = from instance metadata */
@@ -37,6 +38,12 @@ struct aws_cfg {
 
 /* [aws] and its keys. */
 extern const struct ini_section aws_cfg_section;
+
+/* ini parsers of an IAM role ARN and an STS external id (also for the
+ * groups' own role_arn and external_id). */
+int aws_cfg_role_arn(struct ini *x, const struct ini_key *k, void *base, const char *v);
+int aws_cfg_external_id(struct ini *x, const struct ini_key *k, void *base,
+			const char *v);
 
 /* Cross-key checks of [aws] once the file is read (role keys without
  * role_arn): 0, or -1 with the errors reported on x. */

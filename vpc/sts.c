@@ -15,12 +15,17 @@
 
 #define STS_BODY_MAX (64 * 1024) /* an AssumeRole answer is ~2 KiB */
 
+struct sts_req {
+	struct http_req *http;
+	sts_fn fn;
+	void *arg;
+	struct sts_req *next;
+};
+
 static char *endpoint;
 static char *sigv4_provider;
 static unsigned timeout_ms = 5000;
-static struct http_req *inflight;
-static sts_fn done_fn;
-static void *done_arg;
+static struct sts_req *inflight; /* every request out, for sts_fini */
 
 void sts_init(const char *ep, const char *region, unsigned tmo)
 {
@@ -36,7 +41,8 @@ void sts_init(const char *ep, const char *region, unsigned tmo)
 
 void sts_fini(void)
 {
-	sts_cancel();
+	while (inflight)
+		sts_cancel(inflight);
 	free(endpoint);
 	free(sigv4_provider);
 	endpoint = sigv4_provider = NULL;
@@ -47,11 +53,20 @@ const char *sts_endpoint(void)
 	return endpoint ? endpoint : "";
 }
 
-void sts_cancel(void)
+static void unlink_req(struct sts_req *q)
 {
-	if (inflight)
-		http_req_cancel(inflight);
-	inflight = NULL;
+	for (struct sts_req **pp = &inflight; *pp; pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			return;
+		}
+}
+
+void sts_cancel(struct sts_req *q)
+{
+	unlink_req(q);
+	http_req_cancel(q->http);
+	free(q);
 }
 
 static void form_add(struct buf *b, const char *key, const char *value)
@@ -70,15 +85,18 @@ static void form_add(struct buf *b, const char *key, const char *value)
 
 static void on_response(struct http_req *r, void *arg)
 {
+	struct sts_req *q = arg;
 	long status = http_req_status(r);
 	size_t len;
 	const char *body = http_req_body_text(r, &len);
 	struct ec2_error err;
 	struct aws_creds c;
 	char arn[256], why[256];
-	sts_fn fn = done_fn;
+	sts_fn fn = q->fn;
+	void *fnarg = q->arg;
 
-	inflight = NULL;
+	unlink_req(q);
+	free(q);
 	memset(&err, 0, sizeof(err));
 	memset(&c, 0, sizeof(c));
 	err.http_status = (int)status;
@@ -94,24 +112,26 @@ static void on_response(struct http_req *r, void *arg)
 	} else {
 		/* Redacted before anything can log them. */
 		creds_redact(&c);
-		fn(done_arg, 0, &c, arn, NULL);
+		fn(fnarg, 0, &c, arn, NULL);
 		explicit_bzero(&c, sizeof(c));
+		explicit_bzero((char *)body, len);
 		http_req_free(r);
 		return;
 	}
-	fn(done_arg, -1, NULL, "", &err);
+	fn(fnarg, -1, NULL, "", &err);
 	http_req_free(r);
 }
 
-int sts_assume_role(const struct sts_assume *q, const struct aws_creds *base, sts_fn fn,
-		    void *arg)
+struct sts_req *sts_assume_role(const struct sts_assume *q, const struct aws_creds *base,
+				sts_fn fn, void *arg)
 {
 	struct http_req *r;
+	struct sts_req *sq;
 	struct buf b;
 	char dur[16];
 
-	if (endpoint == NULL || inflight)
-		return -1;
+	if (endpoint == NULL)
+		return NULL;
 	buf_init(&b, STS_BODY_MAX);
 	form_add(&b, "Action", "AssumeRole");
 	form_add(&b, "Version", STS_API_VERSION);
@@ -135,12 +155,16 @@ int sts_assume_role(const struct sts_assume *q, const struct aws_creds *base, st
 	buf_free(&b);
 	http_req_timeout(r, timeout_ms);
 	http_req_limit(r, STS_BODY_MAX);
-	done_fn = fn;
-	done_arg = arg;
-	if (http_req_start(r, on_response, NULL) == -1) {
+	sq = xcalloc(1, sizeof(*sq));
+	sq->http = r;
+	sq->fn = fn;
+	sq->arg = arg;
+	if (http_req_start(r, on_response, sq) == -1) {
 		http_req_free(r);
-		return -1;
+		free(sq);
+		return NULL;
 	}
-	inflight = r;
-	return 0;
+	sq->next = inflight;
+	inflight = sq;
+	return sq;
 }

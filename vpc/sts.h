@@ -1,6 +1,6 @@
 /* sts.h — the STS client: AssumeRole (Query API, Version 2011-06-15) signed
  * with CURLOPT_AWS_SIGV4 for service sts, at the regional endpoint unless
- * configured otherwise. One request at a time: auth.c is its only user. */
+ * configured otherwise. auth.c is its only user: one request per role. */
 #ifndef VPCF_STS_H
 #define VPCF_STS_H
 
@@ -28,11 +28,12 @@ void sts_init(const char *endpoint, const char *region, unsigned timeout_ms);
 void sts_fini(void);
 /* The endpoint URL in use ("" before sts_init). */
 const char *sts_endpoint(void);
-/* Ask STS for q's role with base credentials; fn runs from the loop. 0, or
- * -1 when not started or a request is already out. */
-int sts_assume_role(const struct sts_assume *q, const struct aws_creds *base, sts_fn fn,
-		    void *arg);
-/* Abandon the request in flight, if any: its fn is never called. */
-void sts_cancel(void);
+struct sts_req;
+/* Ask STS for q's role with base credentials; fn runs from the loop, once,
+ * and the request is gone after it. NULL when not started. */
+struct sts_req *sts_assume_role(const struct sts_assume *q, const struct aws_creds *base,
+				sts_fn fn, void *arg);
+/* Abandon a request: its fn is never called. */
+void sts_cancel(struct sts_req *q);
 
 #endif
