@@ -121,6 +121,14 @@ check "doctor assumes both roles, naming the group of the second" \
 		grep -Eq '^ok +\[other\] AssumeRole $ROLE_B as arn:aws:sts::$OTHER:assumed-role/vpcf-routes-b/' '$T/two-doctor.out'"
 check "and probes each table's writes under its group's role" \
 	grep -Eq "^ok +IAM allows ec2:ReplaceRoute on $(rtb 1), $(rtb 2), $(rtb 3), $(rtb 4) " "$T/two-doctor.out"
+rm -f "$T/ctl.sock"
+spawn "$T/two-daemon.log" "$VPCFD" -f -c "$T/vpcf.conf"
+TWO=$SPAWNED_PID
+check "the daemon assumes both roles at start, before any failover" \
+	wait_for 5 bash -c "grep -q 'assumed role $ROLE as' '$T/two-daemon.log' &&
+		grep -q 'assumed role $ROLE_B as' '$T/two-daemon.log'"
+kill "$TWO"
+wait "$TWO" 2>/dev/null
 set_all "$ENI_A" 3
 conf "role_arn = $ROLE" "external_id = $EXT" "sts_endpoint = $SIM_URL"
 printf '[group other]\nvrrp_instance = VI_2\ndestinations = %s\nroute_tables = %s\nexternal_id = x1\n' \
