@@ -75,6 +75,7 @@ struct cfg *cfg_load(const char *path)
 	x = ini_begin(c->path, c, places, ARRAY_SIZE(places));
 	ini_read(x, fp);
 	fclose(fp);
+	aws_cfg_check(x, &c->aws);
 	grp_cfg_check(x, c->groups, c->ngroups);
 	ntf_mackerel_check(x, &c->mackerel);
 	nmp_cfg_check(x, &c->metrics);

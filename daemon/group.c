@@ -442,6 +442,7 @@ static void on_look(void *arg, const struct cv_result *res)
 static struct cv_spec group_spec(const struct grp *g, const char *eni)
 {
 	return (struct cv_spec){
+	    .creds = ident_group_creds(g->cfg),
 	    .tables = g->cfg->route_tables,
 	    .ntables = g->cfg->nroute_tables,
 	    .dests = g->cfg->destinations,

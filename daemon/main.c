@@ -140,8 +140,14 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id,
 		fatalx("cannot set up the EC2 client");
 	log_info("instance %s in %s (%s), primary ENI %s; EC2 endpoint %s",
 		 id->instance_id, id->az, id->region, id->eni, ec2_endpoint());
-	/* Fetch instance-role keys now, not during the first failover. */
+	/* Fetch instance-role keys, and assume the roles, now, not during the
+	 * first failover. */
 	auth_get(on_warm_creds, NULL);
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		int slot = ident_group_creds(&cfg->groups[i]);
+		if (slot > 0)
+			auth_get_as(slot, on_warm_creds, NULL);
+	}
 	grp_set_identity(id);
 }
 

@@ -34,6 +34,8 @@ struct ec2_call {
 	uint64_t timer;
 	int reauthed;
 	int waiting_creds;
+	char akid[128]; /* the key the last attempt was signed with */
+	int slot;	/* whose credentials (auth_slot) */
 	int cancelled;
 	struct ec2_error err;
 	struct ec2_call *next; /* in the slot queue */
@@ -61,6 +63,7 @@ int ec2_init(const struct aws_cfg *aws, const char *region)
 	else
 		endpoint = xasprintf("https://ec2.%s.amazonaws.com/", region);
 	sigv4_provider = xasprintf("aws:amz:%s:ec2", region);
+	auth_region(region);
 	max_parallel = aws->max_parallel ? aws->max_parallel : 50;
 	request_timeout_ms = aws->request_timeout_ms ? aws->request_timeout_ms : 5000;
 	if (strncmp(endpoint, "http://", 7) == 0)
@@ -270,10 +273,10 @@ static void on_response(struct http_req *r, void *arg)
 		api_count(c->action, code);
 	}
 	if (cls == EC2_PERMANENT && strcmp(c->err.code, "AuthFailure") == 0 &&
-	    !c->reauthed && auth_invalidate()) {
+	    !c->reauthed && auth_invalidate_as(c->slot, c->akid)) {
 		c->reauthed = 1;
-		log_info("%s: AuthFailure, fetching fresh instance-role credentials",
-			 c->action);
+		log_info("%s: AuthFailure, fetching fresh %s credentials", c->action,
+			 auth_role_arn(c->slot)[0] ? "assumed-role" : "instance-role");
 		http_req_free(r);
 		c->req = NULL;
 		call_start(c);
@@ -340,6 +343,7 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 		free(h);
 	}
 	http_req_sigv4(r, sigv4_provider, cr->access_key_id, cr->secret_access_key);
+	snprintf(c->akid, sizeof(c->akid), "%s", cr->access_key_id);
 	http_req_body(r, body, strlen(body));
 	free(body);
 	uint64_t left = c->deadline - now;
@@ -357,14 +361,21 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 static void call_start(struct ec2_call *c)
 {
 	c->waiting_creds = 1;
-	auth_get(on_creds, c);
+	auth_get_as(c->slot, on_creds, c);
 }
 
 struct ec2_call *ec2_call(const char *action, const char *params, uint64_t deadline,
 			  ec2_call_fn fn, void *arg)
 {
+	return ec2_call_as(0, action, params, deadline, fn, arg);
+}
+
+struct ec2_call *ec2_call_as(int slot, const char *action, const char *params,
+			     uint64_t deadline, ec2_call_fn fn, void *arg)
+{
 	struct ec2_call *c = xcalloc(1, sizeof(*c));
 
+	c->slot = slot;
 	if (strlcpy_chk(c->action, action, sizeof(c->action)) == -1 || endpoint == NULL) {
 		free(c);
 		return NULL;
@@ -424,6 +435,7 @@ struct ec2_describe {
 	struct ec2_eni *enis;
 	size_t nenis;
 	int pages;
+	int slot;
 	struct ec2_call *call;
 };
 
@@ -494,7 +506,8 @@ static int describe_page(struct ec2_describe *d, const char *next)
 	buf_append(&b, d->ids_params, strlen(d->ids_params));
 	if (next && *next)
 		form_add(&b, "NextToken", next);
-	d->call = ec2_call(d->action, buf_str(&b), d->deadline, on_describe, d);
+	d->call =
+	    ec2_call_as(d->slot, d->action, buf_str(&b), d->deadline, on_describe, d);
 	buf_free(&b);
 	return d->call ? 0 : -1;
 }
@@ -523,7 +536,16 @@ static struct ec2_describe *describe_start(struct ec2_describe *d, const char *k
 struct ec2_describe *ec2_describe_tables(char (*ids)[AWS_ID_MAX], size_t n,
 					 uint64_t deadline, ec2_describe_fn fn, void *arg)
 {
+	return ec2_describe_tables_as(0, ids, n, deadline, fn, arg);
+}
+
+struct ec2_describe *ec2_describe_tables_as(int slot, char (*ids)[AWS_ID_MAX], size_t n,
+					    uint64_t deadline, ec2_describe_fn fn,
+					    void *arg)
+{
 	struct ec2_describe *d = xcalloc(1, sizeof(*d));
+
+	d->slot = slot;
 	const char **v = xcalloc(n + 1, sizeof(*v));
 
 	for (size_t i = 0; i < n; i++)

@@ -467,6 +467,14 @@ static enum MHD_Result route_ctl(struct sim *s, struct sim_req *r, const char *p
 		return imds_ctl(s, r, path + 5, o);
 	if (!post && strcmp(path, "imds") == 0)
 		return imds_ctl(s, r, "", o);
+	if (post && strcmp(path, "sts/expire") == 0) {
+		unsigned n;
+		pthread_mutex_lock(&s->mu);
+		n = sts_expire_all(s);
+		pthread_mutex_unlock(&s->mu);
+		sim_log(s, "sts expire: %u credential(s) expired", n);
+		return reply(r, 200, json_pack("{s:i}", "expired", (int)n));
+	}
 	return reply_err(r, 404, "no such control endpoint");
 }
 

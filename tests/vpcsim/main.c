@@ -37,17 +37,19 @@ struct opts {
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: vpcsim --state FILE [--listen ADDR:PORT]... [--port-file FILE]\n"
-		"              [--log FILE] [--latency MS] [--throttle RATIO] "
-		"[--error5xx RATIO]\n"
-		"              [--reset RATIO] [--stall-ratio R --stall-ms MS]\n"
-		"              [--fail-next N [--fail-code CODE]] [--page-size N]\n"
-		"              [--slow WHO=MS]... [--delay MIN-MAX [--delay-dist "
-		"uniform|pareto]]\n"
-		"              [--lost-answer RATIO] [--stale-ms MS]\n"
-		"              [--cred-ttl SECONDS] [--kernel-routes] [--seed N]\n"
-		"              [--secrets-log FILE]\n");
+	fprintf(
+	    stderr,
+	    "usage: vpcsim --state FILE [--listen ADDR:PORT]... [--port-file FILE]\n"
+	    "              [--log FILE] [--latency MS] [--throttle RATIO] "
+	    "[--error5xx RATIO]\n"
+	    "              [--reset RATIO] [--stall-ratio R --stall-ms MS]\n"
+	    "              [--fail-next N [--fail-code CODE]] [--page-size N]\n"
+	    "              [--slow WHO=MS]... [--delay MIN-MAX [--delay-dist "
+	    "uniform|pareto]]\n"
+	    "              [--lost-answer RATIO] [--stale-ms MS]\n"
+	    "              [--cred-ttl SECONDS] [--sts-ttl SECONDS] [--kernel-routes]\n"
+	    "              [--seed N]\n"
+	    "              [--secrets-log FILE]\n");
 	exit(2);
 }
 
@@ -155,7 +157,7 @@ static void parse_listen(struct listener *l, const char *spec)
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults *f,
-		       unsigned *cred_ttl)
+		       unsigned *cred_ttl, unsigned *sts_ttl)
 {
 	enum {
 		O_LATENCY = 256,
@@ -168,6 +170,7 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		O_FAIL_CODE,
 		O_PAGE,
 		O_TTL,
+		O_STS_TTL,
 		O_KERNEL,
 		O_SEED,
 		O_PORTFILE,
@@ -199,6 +202,7 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 	    {"lost-answer", required_argument, NULL, O_LOST},
 	    {"stale-ms", required_argument, NULL, O_STALE},
 	    {"cred-ttl", required_argument, NULL, O_TTL},
+	    {"sts-ttl", required_argument, NULL, O_STS_TTL},
 	    {"kernel-routes", no_argument, NULL, O_KERNEL},
 	    {"seed", required_argument, NULL, O_SEED},
 	    {"help", no_argument, NULL, 'h'},
@@ -281,6 +285,11 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 			*cred_ttl = (unsigned)num("--cred-ttl", optarg, 43200);
 			if (*cred_ttl == 0)
 				die2("--cred-ttl: must be at least 1");
+			break;
+		case O_STS_TTL:
+			*sts_ttl = (unsigned)num("--sts-ttl", optarg, 43200);
+			if (*sts_ttl == 0)
+				die2("--sts-ttl: must be at least 1");
 			break;
 		case O_KERNEL:
 			o->kernel_routes = 1;
@@ -421,7 +430,7 @@ int main(int argc, char **argv)
 	strlcpy_chk(s.faults.fail_code, "RequestLimitExceeded",
 		    sizeof(s.faults.fail_code));
 	s.cred_ttl = 21600;
-	parse_opts(argc, argv, &o, &s.faults, &s.cred_ttl);
+	parse_opts(argc, argv, &o, &s.faults, &s.cred_ttl, &s.sts_ttl);
 	if (fake_clock_env(&s.clock, err, sizeof(err)) == -1)
 		die2("%s", err);
 	if (sim_state_load(o.state, &s.st, err, sizeof(err)) == -1)
