@@ -40,7 +40,7 @@ VERSION_DEF := -DVPCF_VERSION='"$(VERSION)"'
 
 PKG_CONFIG ?= pkg-config
 PKGS     := libcurl libxml-2.0 jansson libnl-3.0 libnl-route-3.0 inih libsystemd \
-            libmnl libnftnl libmicrohttpd libcrypt
+            libmnl libnftnl libmicrohttpd libcrypt yaml-0.1
 SIMPKGS  := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libcrypto inih
 # The Debian package of each pkg-config module: a missing library is named
 # the way apt-get wants it (pkg-config's own error names a .pc file, and a
@@ -57,6 +57,7 @@ DEBPKG.libnftnl        := libnftnl-dev
 DEBPKG.libmicrohttpd   := libmicrohttpd-dev
 DEBPKG.libcrypto       := libssl-dev
 DEBPKG.libcrypt        := libcrypt-dev
+DEBPKG.yaml-0.1        := libyaml-dev
 DEBPKG.cmocka          := libcmocka-dev
 pkgs_missing = $(strip $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
 need_pkgs = $(if $(call pkgs_missing,$(1)),$(error missing libraries:\
