@@ -19,6 +19,9 @@ PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# The Grafana dashboard (dashboards/): a directory Grafana's file
+# provisioning can point at (hooks/examples/grafana-provisioning.yml).
+GRAFANADIR ?= $(PREFIX)/share/vpc-failover/grafana
 # The full CLI, which the front program vpc-failover runs for every command
 # but notify (docs/hook.md): a private program, not on PATH.
 CLIDIR  ?= $(PREFIX)/lib/vpc-failover
@@ -283,6 +286,8 @@ install: $(B)/vpc-failoverd $(B)/install/vpc-failover $(B)/vpc-failover-cli
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 hooks/vpc-failover.bash-completion $(DESTDIR)$(BASHCOMPDIR)/vpc-failover
 	ln -sf vpc-failover $(DESTDIR)$(BASHCOMPDIR)/vpc-failoverd
+	install -d $(DESTDIR)$(GRAFANADIR)
+	install -m 0644 dashboards/vpc-failover.json $(DESTDIR)$(GRAFANADIR)/
 
 # The Debian package (debian/), built with dpkg-buildpackage from a copy of
 # the tree's files (tracked and new, not ignored) in $(B)/deb/, so that it
