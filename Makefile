@@ -14,6 +14,8 @@
 #                   80 min; build/chaos/summary.txt and the README)
 #   make install    honours DESTDIR and PREFIX (and the *DIR variables below)
 #   make deb        the Debian package, build/deb/vpc-failover_VERSION_ARCH.deb
+#   make deb-root-test  install it into a debootstrapped minimal root and purge
+#                   it (needs the network; a few minutes)
 
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -306,10 +308,16 @@ deb:
 		$(DEB_DIR)/vpc-failover_$(VERSION)_*.changes >$(DEB_DIR)/lintian.txt; \
 		rc=$$?; cat $(DEB_DIR)/lintian.txt; exit $$rc
 
+# The package installed from a minimal debootstrapped root, its Depends
+# fetched from the Debian archive, then purged (tests/deb_root.sh; needs
+# root and the network; a few minutes, so not in make test).
+deb-root-test: deb
+	./tests/deb_root.sh $(DEB_DIR)/vpc-failover_$(VERSION)_*.deb
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check deps test demo bench soak chaos format install deb clean FORCE
+.PHONY: all tests check deps test demo bench soak chaos format install deb deb-root-test clean FORCE
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(CLI_OBJ:.o=.d) \
 	$(FRONT_OBJ:.o=.d) $(B)/front/hooks/front.d $(B)/front/hooks/front-install.d \

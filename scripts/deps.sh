@@ -1,8 +1,8 @@
 #!/bin/sh
 # The one list of Debian packages vpc-failover needs to build, test, demo,
 # benchmark and package (debhelper to lintian: make deb and its test;
-# devscripts: hardening-check). Installs the missing ones (as root); prints nothing when all are
-# present.
+# devscripts: hardening-check; debootstrap: make deb-root-test). Installs
+# the missing ones (as root); prints nothing when all are present.
 set -eu
 
 PACKAGES="
@@ -15,7 +15,7 @@ iperf3
 prometheus
 systemd man-db groff-base mandoc
 valgrind
-debhelper dpkg-dev fakeroot lintian devscripts
+debhelper dpkg-dev fakeroot lintian devscripts debootstrap
 "
 
 missing=""
