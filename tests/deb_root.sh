@@ -62,7 +62,8 @@ cp "$DEB" "$R/tmp/"
 start=$(date +%s)
 in_root apt-get install -y --no-install-recommends "/tmp/${DEB##*/}" >"$T/install.log" 2>&1
 rc=$?
-sed -n 's/^The following NEW packages will be installed:/# apt: new packages:/p; /^  [a-z]/s/^/# apt:/p' "$T/install.log" | head -20
+awk '/^The following NEW packages/ { on = 1; print "# apt: new packages:"; next }
+	on && /^  / { print "# apt:" $0; next } { on = 0 }' "$T/install.log"
 expect_eq "apt-get install ./vpc-failover.deb: its Depends come from the archive" "$rc" 0
 [ "$rc" = 0 ] || tail -20 "$T/install.log" | sed 's/^/# /'
 echo "# install took $(($(date +%s) - start)) s"
