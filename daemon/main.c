@@ -308,8 +308,7 @@ int main(int argc, char **argv)
 		/* The metrics endpoint's certificate, key (private) and users
 		 * are read as the daemon would read them. */
 		int bad = ntf_check(cfg) == -1;
-		if (cfg->metrics.listen[0] &&
-		    nmp_secure(&cfg->metrics) == -1)
+		if (cfg->metrics.listen[0] && nmp_secure(&cfg->metrics) == -1)
 			bad = 1;
 		nmp_stop();
 		cfg_free(cfg);

@@ -129,7 +129,8 @@ static void refusals(void **state)
 	refused("basic_auth_users:\n  prom: " H "\n---\nbasic_auth_users: {}\n", 0,
 		P ":4: a second YAML document");
 	refused("basic_auth_users:\n  prom: " H "\n ops: x\n", 0, P ":3: ");
-	refused("basic_auth_users: {prom: " H, 0, P ":2: did not find expected ',' or '}'");
+	refused("basic_auth_users: {prom: " H, 0,
+		P ":2: did not find expected ',' or '}'");
 	refused("basic_auth_users: *nowhere\n", 0, P ":1: ");
 }
 
