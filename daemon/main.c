@@ -314,9 +314,7 @@ int main(int argc, char **argv)
 		/* The metrics endpoint's certificate, key (private) and users
 		 * are read as the daemon would read them. */
 		int bad = ntf_check(cfg) == -1;
-		if (cfg->metrics.listen[0] &&
-		    nmp_secure(cfg->metrics.tls_cert_file, cfg->metrics.tls_key_file,
-			       cfg->metrics.basic_auth_users_file) == -1)
+		if (cfg->metrics.listen[0] && nmp_secure(&cfg->metrics) == -1)
 			bad = 1;
 		nmp_stop();
 		cfg_free(cfg);
@@ -367,8 +365,7 @@ int main(int argc, char **argv)
 		log_warnx("netmon: not running (see above); failover is unaffected");
 	mx_set_netmon(nm_metrics, NULL);
 	if (cfg->metrics.listen[0] &&
-	    (nmp_secure(cfg->metrics.tls_cert_file, cfg->metrics.tls_key_file,
-			cfg->metrics.basic_auth_users_file) == -1 ||
+	    (nmp_secure(&cfg->metrics) == -1 ||
 	     nmp_serve(cfg->metrics.listen, mx_snapshot) == -1))
 		fatalx("cannot serve metrics on %s ([metrics] listen; empty turns the "
 		       "endpoint off)",

@@ -68,7 +68,9 @@ for f in usr/sbin/vpc-failoverd usr/sbin/vpc-failover usr/lib/vpc-failover/vpc-f
 	usr/share/bash-completion/completions/vpc-failover \
 	usr/share/bash-completion/completions/vpc-failoverd usr/share/doc/vpc-failover/copyright \
 	usr/share/doc/vpc-failover/examples/db/keepalived.conf \
-	usr/share/doc/vpc-failover/examples/iam-policy.json etc/vpc-failover/vpc-failover.conf; do
+	usr/share/doc/vpc-failover/examples/iam-policy.json etc/vpc-failover/vpc-failover.conf \
+	usr/share/vpc-failover/grafana/vpc-failover.json \
+	usr/share/doc/vpc-failover/examples/grafana-provisioning.yml; do
 	check "ships /$f" test -e "$T/x/$f" -o -L "$T/x/$f"
 done
 check "the examples' notify hook is /usr/sbin/vpc-failover" bash -c \

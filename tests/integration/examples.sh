@@ -120,6 +120,18 @@ PROMTOOL=/usr/bin/promtool
 check "prometheus-scrape.yml: promtool check config (with its rule file)" \
 	bash -c "cd '$EX' && $PROMTOOL check config prometheus-scrape.yml >/dev/null"
 check "prometheus-rules.yml: promtool check rules" $PROMTOOL check rules "$EX/prometheus-rules.yml"
+# Grafana: the provisioning file points at where make install and the
+# package put the dashboard (tests/dashboard_check.py, run by metrics.sh,
+# checks the dashboard's queries against the daemon).
+check "grafana-provisioning.yml: a file provider for the installed dashboard" /usr/bin/python3 - "$EX/grafana-provisioning.yml" "$TOP/Makefile" <<'P'
+import re, sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+assert c["apiVersion"] == 1, c
+p = c["providers"][0]
+assert p["type"] == "file" and p["options"]["path"] == "/usr/share/vpc-failover/grafana", p
+mk = open(sys.argv[2]).read()
+assert "GRAFANADIR ?= $(PREFIX)/share/vpc-failover/grafana" in mk
+P
 out=$(cd "$TOP/tests/data" && $PROMTOOL test rules prometheus-rules-test.yml 2>&1)
 rc=$?
 [ "$rc" = 0 ] || sed 's/^/# /' <<<"$out"
