@@ -432,21 +432,18 @@ static struct sock_ent *find(uint64_t cookie)
 	}
 }
 
-/* A large socket table is mapped, not malloc'd, so that shrinking it after
- * many sockets closed gives the memory back at once. From malloc, glibc
- * raises its mmap threshold at the first large free, later tables come from
- * the heap, and the heap keeps its high-water mark: RSS grew by 4 MB after
- * 50k sockets closed and stayed there. */
-#define NMT_TAB_MAP (128u << 10)
-
+/* The socket table is mapped, not malloc'd, so that shrinking it after many
+ * sockets closed gives the memory back at once. From malloc, glibc raises
+ * its mmap threshold at the first large free, later tables come from the
+ * heap, and the heap keeps its high-water mark: RSS grew by 4 MB after 50k
+ * sockets closed and stayed there. Small tables too: the many small steps
+ * of a table growing left heap chunks behind. */
 static struct sock_ent *tab_alloc(size_t cap)
 {
 	size_t sz = cap * sizeof(struct sock_ent);
-	void *p;
+	void *p =
+	    mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (sz < NMT_TAB_MAP)
-		return xcalloc(cap, sizeof(struct sock_ent));
-	p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		fatal("tcp: socket table of %zu bytes", sz);
 	return p; /* zero-filled */
@@ -454,11 +451,7 @@ static struct sock_ent *tab_alloc(size_t cap)
 
 static void tab_free(struct sock_ent *t, size_t cap)
 {
-	if (t == NULL)
-		return;
-	if (cap * sizeof(struct sock_ent) < NMT_TAB_MAP)
-		free(t);
-	else
+	if (t != NULL)
 		munmap(t, cap * sizeof(struct sock_ent));
 }
 
@@ -487,21 +480,22 @@ static void rebuild(size_t newcap)
 	mod.used = mod.live = live;
 }
 
-/* Slots for n entries: the table is rebuilt four-fifths full and grows when
- * nine tenths full (64 slots at least). With the multiplicative hash,
- * cookies (handed out in increasing runs) spread evenly, and a socket a dump
- * lists is found in a few probes even then; a 32-byte slot per socket over
- * 1.25 makes 50k sockets 1.9 MiB. */
+/* Slots for n entries: the table is rebuilt six-sevenths full and grows
+ * when twelve-thirteenths full (64 slots at least): 32 bytes a socket over
+ * 0.86-0.92 makes 50k sockets 1.7 MiB. Linear probing stays short that full
+ * because cookies come in increasing runs, which the multiplicative hash
+ * spreads evenly; a socket a dump lists is found in a few probes, and only a
+ * socket not yet tracked scans further, once. */
 static size_t cap_for(size_t n)
 {
-	size_t c = n + n / 4 + 64;
+	size_t c = n + n / 6 + 64;
 
 	return c - c % 64;
 }
 
 static int tab_full(size_t used)
 {
-	return 10 * used > 9 * mod.cap;
+	return 13 * used > 12 * mod.cap;
 }
 
 /* A new zeroed entry for cookie (not in the table), or NULL when full. */
