@@ -11,7 +11,7 @@ libcurl4-openssl-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
 libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
 libmnl-dev libnftnl-dev libcrypt-dev libyaml-dev
 keepalived awscli iproute2 nftables curl openssl python3 jq
-iperf3
+iperf3 linux-perf
 prometheus
 systemd man-db groff-base mandoc
 valgrind
