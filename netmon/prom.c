@@ -467,6 +467,16 @@ static struct nmw_cfg web;
  * (as the exporter toolkit caches its bcrypt results) and compared in
  * constant time. */
 static char *auth_ok_user, *auth_ok_pass;
+/* And credentials that do not match the cached ones may cost a bcrypt
+ * only within a budget: a bucket of BCRYPT_BURST hashes that refills
+ * BCRYPT_PER_S a second. Beyond it the request is answered 429 without
+ * hashing, so a client trying passwords cannot hold the event loop (at
+ * cost 10, 50 ms a hash: at most 2 × 50 ms of every second). Scrapers whose
+ * credentials verified are served from the cache and never wait. */
+#define BCRYPT_BURST 4
+#define BCRYPT_PER_S 2
+static double bcrypt_tokens = BCRYPT_BURST;
+static uint64_t bcrypt_mono;
 
 static void mhd_rearm(void);
 
@@ -545,7 +555,23 @@ static int same(const char *a, const char *b)
 	return d == 0;
 }
 
-/* 1 when the request carries the name and password of a user. */
+/* May one more bcrypt run now? Takes a token from the budget. */
+static int bcrypt_budget(void)
+{
+	uint64_t now = ev_now();
+
+	bcrypt_tokens += (double)(now - bcrypt_mono) * BCRYPT_PER_S / 1000.0;
+	if (bcrypt_tokens > BCRYPT_BURST)
+		bcrypt_tokens = BCRYPT_BURST;
+	bcrypt_mono = now;
+	if (bcrypt_tokens < 1)
+		return 0;
+	bcrypt_tokens -= 1;
+	return 1;
+}
+
+/* 1 when the request carries the name and password of a user; 0 when it
+ * does not; -1 when checking it would exceed the bcrypt budget. */
 static int authorized(struct MHD_Connection *conn)
 {
 	char *pass = NULL, *name = MHD_basic_auth_get_username_password(conn, &pass);
@@ -561,6 +587,13 @@ static int authorized(struct MHD_Connection *conn)
 		struct crypt_data cd;
 		if (strcmp(web.users[i].name, name) != 0)
 			continue;
+		if (!bcrypt_budget()) {
+			log_debug("metrics: basic authentication for '%.64s' over the "
+				  "bcrypt budget: 429",
+				  name);
+			ok = -1;
+			goto out;
+		}
 		memset(&cd, 0, sizeof(cd));
 		const char *h = crypt_r(pass, web.users[i].hash, &cd);
 		ok = h && h[0] != '*' && same(h, web.users[i].hash);
@@ -604,8 +637,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	static const char text[] = "text/plain; charset=utf-8";
 
-	if (web.nusers && !authorized(conn))
-		return ask_auth(conn);
+	if (web.nusers) {
+		int auth = authorized(conn);
+		if (auth == -1)
+			return reply(conn, MHD_HTTP_TOO_MANY_REQUESTS, text,
+				     xstrdup("too many authentication attempts: retry "
+					     "in a second\n"),
+				     NULL);
+		if (auth == 0)
+			return ask_auth(conn);
+	}
 	if (strcmp(url, "/metrics") != 0)
 		return reply(conn, MHD_HTTP_NOT_FOUND, text,
 			     xstrdup("not found: metrics are at /metrics\n"), NULL);

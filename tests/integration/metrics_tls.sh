@@ -87,6 +87,21 @@ check "and the metrics" grep -q '^vpc_failover_up [01]$' "$T/body"
 expect_eq "again (the cached verification): 200" "$(code -u "prom:$PASS" "$URL")" 200
 expect_eq "a user with a quoted name and hash: 200" "$(code -u "ops:$PASS" "$URL")" 200
 expect_eq "a wrong password after a right one: 401" "$(code -u "prom:${PASS}x" "$URL")" 401
+# Guessing passwords costs a bcrypt each: beyond a budget (a burst of 4,
+# 2 a second) the daemon answers 429 without hashing, while credentials
+# that verified are served from the cache.
+check "the right credentials again" wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert '$T/cert.pem' -u 'prom:$PASS' '$URL')\" = 200 ]"
+storm_pids=()
+for i in $(seq 1 30); do
+	code -u "prom:guess$i" "$URL" >"$T/storm.$i" &
+	storm_pids+=($!)
+done
+wait "${storm_pids[@]}" # not a bare wait: the daemon is our child too
+echo "# 30 wrong passwords at once: $(grep -l 429 "$T"/storm.* | wc -l) answered 429, $(grep -l 401 "$T"/storm.* | wc -l) 401"
+check "30 wrong passwords at once: some answered 429 (over the bcrypt budget)" grep -q 429 "$T"/storm.*
+check "and none let in" bash -c "! grep -q 200 '$T'/storm.*"
+expect_eq "the cached credentials are served during it: 200" "$(code -u "prom:$PASS" "$URL")" 200
+check "a second later a wrong password is checked again: 401" wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert '$T/cert.pem' -u 'prom:nope' '$URL')\" = 401 ]"
 check "plain http gets no metrics" bash -c \
 	"! curl -s --max-time 3 -u 'prom:$PASS' 'http://127.0.0.1:$MPORT/metrics' | grep -q vpc_failover_up"
 check "an untrusted certificate is refused by the client" bash -c \
