@@ -661,6 +661,17 @@ int auth_invalidate_as(int slot, const char *akid)
 	return 1;
 }
 
+int auth_expired_as(int slot, const char *akid)
+{
+	struct arole *r = slot_role(slot);
+
+	if (r == NULL || akid == NULL || akid[0] == '\0')
+		return 0;
+	if (strcmp(akid, r->creds.access_key_id) != 0)
+		return 1;
+	return ev_wall() >= r->creds.expiration - AUTH_EXPIRED_MARGIN_S;
+}
+
 int auth_invalidate(const char *akid)
 {
 	return auth_invalidate_as(0, akid);

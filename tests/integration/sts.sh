@@ -172,6 +172,25 @@ check "after EC2 refused them once and the role was assumed again" \
 	grep -q "AuthFailure, fetching fresh assumed-role credentials" "$T/daemon.log"
 expect_eq "the daemon assumed the role twice (at start, after the expiry)" \
 	"$(($(grep -c "sts issued .* to $AKID ($ROLE " "$T/sim.log") - n0))" 2
+# Real EC2 may answer expired temporary credentials RequestExpired rather
+# than AuthFailure: the same single re-assume, not a clock-skew warning.
+vf notify INSTANCE VI_1 BACKUP 100
+set_all "$ENI_A" 3
+got=$(sim_post /_sim/sts/expire '{"answer": "RequestExpired"}')
+check "the simulator answers RequestExpired from now on ($got)" \
+	grep -q '"answer": *"RequestExpired"' <<<"$got"
+n1=$(grep -c "sts issued .* to $AKID ($ROLE " "$T/sim.log")
+vf notify INSTANCE VI_1 MASTER 150
+check "RequestExpired: a failover with expired role credentials converges" \
+	wait_for 10 all_at "$ENI_C" 3
+check "after EC2 said RequestExpired once (sim log)" \
+	grep -q "rejected .* RequestExpired" "$T/sim.log"
+check "and the daemon took it for expired credentials, not clock skew" \
+	bash -c "grep -q 'RequestExpired with expired assumed-role credentials, assuming the role again' '$T/daemon.log' &&
+		! grep -q 'this host.s clock is off' '$T/daemon.log'"
+expect_eq "the daemon assumed the role once more for it" \
+	"$(($(grep -c "sts issued .* to $AKID ($ROLE " "$T/sim.log") - n1))" 1
+sim_post /_sim/sts/expire '{"answer": "AuthFailure"}' >/dev/null
 vf status --json >"$T/status.json" 2>&1
 kill "$DPID"
 wait "$DPID" 2>/dev/null
