@@ -168,6 +168,12 @@ const char *auth_assumed_arn(int slot)
 	return r && r->have ? r->assumed_arn : "";
 }
 
+int64_t auth_role_expires(int slot)
+{
+	struct arole *r = slot_role(slot);
+	return r && r->have ? r->creds.expiration : 0;
+}
+
 int auth_slot(const char *arn, const char *external_id)
 {
 	if (arn == NULL || arn[0] == '\0')

@@ -30,6 +30,9 @@ const char *auth_role_arn(int slot);
 /* The assumed-role ARN STS returned for slot
  * (arn:aws:sts::...:assumed-role/...), "" while none is held. */
 const char *auth_assumed_arn(int slot);
+/* When the credentials held for slot's role expire (unix s of the
+ * Expiration STS gave), 0 while none are held. */
+int64_t auth_role_expires(int slot);
 /* The region is known: where STS is (with role_arn). */
 void auth_region(const char *region);
 /* Hand fn usable credentials (the assumed role's with role_arn), fetching
