@@ -150,6 +150,14 @@ set_all "$ENI_A" 3
 conf "role_arn = $ROLE" "external_id = $EXT" "sts_endpoint = $SIM_URL"
 printf '[group other]\nvrrp_instance = VI_2\ndestinations = %s\nroute_tables = %s\nexternal_id = x1\n' \
 	"$DEST2" "$(rtb 4)" >>"$T/vpcf.conf"
+conf "sts_endpoint = $SIM_URL" "role_session_name = db-a"
+printf '[group other]\nvrrp_instance = VI_2\ndestinations = %s\nroute_tables = %s\nrole_arn = %s\n' \
+	"$DEST2" "$(rtb 4)" "$ROLE_B" >>"$T/vpcf.conf"
+expect_eq "only a group assumes a role: [aws] sts_endpoint and role_session_name are allowed" \
+	"$("$VPCFD" --check -c "$T/vpcf.conf" 2>&1)" "configuration OK"
+conf "role_arn = $ROLE" "external_id = $EXT" "sts_endpoint = $SIM_URL"
+printf '[group other]\nvrrp_instance = VI_2\ndestinations = %s\nroute_tables = %s\nexternal_id = x1\n' \
+	"$DEST2" "$(rtb 4)" >>"$T/vpcf.conf"
 got=$("$VPCFD" --check -c "$T/vpcf.conf" 2>&1)
 check "a group's external_id without its role_arn is an error" \
 	grep -q "group 'other': external_id is set but role_arn is not" <<<"$got"
