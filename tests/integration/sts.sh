@@ -147,9 +147,6 @@ expect_eq "status --json: groups[].role arn, assumed_arn, expires (in the future
 kill "$TWO"
 wait "$TWO" 2>/dev/null
 set_all "$ENI_A" 3
-conf "role_arn = $ROLE" "external_id = $EXT" "sts_endpoint = $SIM_URL"
-printf '[group other]\nvrrp_instance = VI_2\ndestinations = %s\nroute_tables = %s\nexternal_id = x1\n' \
-	"$DEST2" "$(rtb 4)" >>"$T/vpcf.conf"
 conf "sts_endpoint = $SIM_URL" "role_session_name = db-a"
 printf '[group other]\nvrrp_instance = VI_2\ndestinations = %s\nroute_tables = %s\nrole_arn = %s\n' \
 	"$DEST2" "$(rtb 4)" "$ROLE_B" >>"$T/vpcf.conf"
