@@ -70,6 +70,7 @@
 #include "lib/util.h"
 #include "daemon/vip.h"
 #include "lib/backoff.h"
+#include "vpc/auth.h"
 #include "vpc/converge.h"
 #include "vpc/ec2.h"
 
@@ -1175,6 +1176,15 @@ static json_t *group_json(const struct grp *g)
 	json_object_set_new(o, "peer_eni", json_string(g->peer_eni));
 	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
 	json_object_set_new(o, "last_hand_back", json_string(g->last_handback));
+	/* The role the group's calls use, never its keys. */
+	int slot = ident_group_creds(g->cfg);
+	const char *arn = slot >= 0 ? auth_role_arn(slot) : g->cfg->role_arn;
+	json_object_set_new(o, "role",
+			    arn[0]
+				? json_pack("{s:s, s:s, s:I}", "arn", arn, "assumed_arn",
+					    auth_assumed_arn(slot), "expires",
+					    (json_int_t)auth_role_expires(slot))
+				: json_null());
 	if (g->cfg->track_file[0]) {
 		char err[300];
 		int d = trk_read(g->cfg->track_file, err, sizeof(err));

@@ -168,6 +168,12 @@ const char *auth_assumed_arn(int slot)
 	return r && r->have ? r->assumed_arn : "";
 }
 
+int64_t auth_role_expires(int slot)
+{
+	struct arole *r = slot_role(slot);
+	return r && r->have ? r->creds.expiration : 0;
+}
+
 int auth_slot(const char *arn, const char *external_id)
 {
 	if (arn == NULL || arn[0] == '\0')
@@ -659,6 +665,17 @@ int auth_invalidate_as(int slot, const char *akid)
 	if (akid == NULL || strcmp(akid, r->creds.access_key_id) == 0)
 		r->have = 0;
 	return 1;
+}
+
+int auth_expired_as(int slot, const char *akid)
+{
+	struct arole *r = slot_role(slot);
+
+	if (r == NULL || akid == NULL || akid[0] == '\0')
+		return 0;
+	if (strcmp(akid, r->creds.access_key_id) != 0)
+		return 1;
+	return ev_wall() >= r->creds.expiration - AUTH_EXPIRED_MARGIN_S;
 }
 
 int auth_invalidate(const char *akid)

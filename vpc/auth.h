@@ -30,6 +30,9 @@ const char *auth_role_arn(int slot);
 /* The assumed-role ARN STS returned for slot
  * (arn:aws:sts::...:assumed-role/...), "" while none is held. */
 const char *auth_assumed_arn(int slot);
+/* When the credentials held for slot's role expire (unix s of the
+ * Expiration STS gave), 0 while none are held. */
+int64_t auth_role_expires(int slot);
 /* The region is known: where STS is (with role_arn). */
 void auth_region(const char *region);
 /* Hand fn usable credentials (the assumed role's with role_arn), fetching
@@ -46,5 +49,13 @@ void auth_base_get(auth_fn fn, void *arg);
 int auth_invalidate(const char *akid);
 /* The same for a slot of auth_slot. */
 int auth_invalidate_as(int slot, const char *akid);
+/* EC2 answered RequestExpired to a call of slot signed with key akid: 1
+ * when that key is the role's and has expired by our clock (or is within
+ * AUTH_EXPIRED_MARGIN_S of it), or newer keys replaced it already, so the
+ * answer is about the credentials rather than this host's clock and
+ * assuming the role again can help; 0 otherwise (no role, or keys that are
+ * still good: clock skew). */
+int auth_expired_as(int slot, const char *akid);
+#define AUTH_EXPIRED_MARGIN_S 60
 
 #endif

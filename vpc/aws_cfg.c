@@ -118,13 +118,14 @@ static const struct ini_key keys[] = {
 
 const struct ini_section aws_cfg_section = {.word = "aws", .keys = keys};
 
-int aws_cfg_check(struct ini *x, const struct aws_cfg *aws)
+int aws_cfg_check(struct ini *x, const struct aws_cfg *aws, int other_roles)
 {
 	int line = ini_first(x, "aws");
 
 	if (aws->role_arn[0])
 		return 0;
-	if (aws->external_id[0] || aws->role_session_name[0] || aws->sts_endpoint[0]) {
+	if (aws->external_id[0] ||
+	    (!other_roles && (aws->role_session_name[0] || aws->sts_endpoint[0]))) {
 		ini_err(x, line,
 			"[aws] %s is set but role_arn is not: set role_arn to the role "
 			"to assume, or remove it",

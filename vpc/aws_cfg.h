@@ -46,8 +46,10 @@ int aws_cfg_external_id(struct ini *x, const struct ini_key *k, void *base,
 			const char *v);
 
 /* Cross-key checks of [aws] once the file is read (role keys without
- * role_arn): 0, or -1 with the errors reported on x. */
-int aws_cfg_check(struct ini *x, const struct aws_cfg *aws);
+ * role_arn): 0, or -1 with the errors reported on x. other_roles: roles
+ * are assumed elsewhere (a group's role_arn), so the keys every role shares
+ * (role_session_name, sts_endpoint) are in use without [aws] role_arn. */
+int aws_cfg_check(struct ini *x, const struct aws_cfg *aws, int other_roles);
 
 /* Is s a well-formed AWS id with this prefix ("rtb", "eni", "i"): the prefix,
  * '-', then 8 or 17 lowercase hex digits? 1 or 0. */

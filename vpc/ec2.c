@@ -4,7 +4,8 @@
  * instance role), POST the signed form, classify the answer. Retryable
  * answers (throttling, 5xx, transport errors) go back through backoff until
  * the caller's deadline; an AuthFailure with instance-role credentials gets
- * one retry with freshly fetched ones (they may have rotated). */
+ * one retry with freshly fetched ones (they may have rotated), as does a
+ * RequestExpired signed with assumed-role keys that have expired. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -277,6 +278,21 @@ static void on_response(struct http_req *r, void *arg)
 		c->reauthed = 1;
 		log_info("%s: AuthFailure, fetching fresh %s credentials", c->action,
 			 auth_role_arn(c->slot)[0] ? "assumed-role" : "instance-role");
+		http_req_free(r);
+		c->req = NULL;
+		call_start(c);
+		return;
+	}
+	/* Real EC2 may say RequestExpired for expired temporary credentials,
+	 * not only AuthFailure: when the role's keys are past their Expiration
+	 * by our clock that is what it means. */
+	if (cls == EC2_CLOCK_SKEW && strcmp(c->err.code, "RequestExpired") == 0 &&
+	    !c->reauthed && auth_expired_as(c->slot, c->akid) &&
+	    auth_invalidate_as(c->slot, c->akid)) {
+		c->reauthed = 1;
+		log_info("%s: RequestExpired with expired assumed-role credentials, "
+			 "assuming the role again",
+			 c->action);
 		http_req_free(r);
 		c->req = NULL;
 		call_start(c);

@@ -127,9 +127,31 @@ TWO=$SPAWNED_PID
 check "the daemon assumes both roles at start, before any failover" \
 	wait_for 5 bash -c "grep -q 'assumed role $ROLE as' '$T/two-daemon.log' &&
 		grep -q 'assumed role $ROLE_B as' '$T/two-daemon.log'"
+# status: per group, the role in use and when its keys expire, no secret
+run two-status status
+run two-status-json status --json
+check "status names each group's role, its assumed ARN and expiry" \
+	bash -c "grep -Eq '^  role $ROLE \\(as arn:aws:sts::$NET:assumed-role/vpcf-routes/[^)]*\\); credentials expire 20[0-9-]+T[0-9:]+Z$' '$T/two-status.out' &&
+		grep -Eq '^  role $ROLE_B \\(as arn:aws:sts::$OTHER:assumed-role/vpcf-routes-b/[^)]*\\); credentials expire ' '$T/two-status.out'"
+got=$(/usr/bin/python3 -c "
+import json, sys, time
+d = json.load(open(sys.argv[1]))
+r = {g['name']: g['role'] for g in d['groups']}
+now = time.time()
+ok = (r['redis']['arn'] == '$ROLE' and r['other']['arn'] == '$ROLE_B'
+      and r['other']['assumed_arn'].startswith('arn:aws:sts::$OTHER:assumed-role/vpcf-routes-b/')
+      and all(now < g['expires'] <= now + 43200 for g in r.values())
+      and sorted(r['redis']) == ['arn', 'assumed_arn', 'expires'])
+print('ok' if ok else json.dumps(r))" "$T/two-status-json.out" 2>&1)
+expect_eq "status --json: groups[].role arn, assumed_arn, expires (in the future), nothing else" "$got" ok
 kill "$TWO"
 wait "$TWO" 2>/dev/null
 set_all "$ENI_A" 3
+conf "sts_endpoint = $SIM_URL" "role_session_name = db-a"
+printf '[group other]\nvrrp_instance = VI_2\ndestinations = %s\nroute_tables = %s\nrole_arn = %s\n' \
+	"$DEST2" "$(rtb 4)" "$ROLE_B" >>"$T/vpcf.conf"
+expect_eq "only a group assumes a role: [aws] sts_endpoint and role_session_name are allowed" \
+	"$("$VPCFD" --check -c "$T/vpcf.conf" 2>&1)" "configuration OK"
 conf "role_arn = $ROLE" "external_id = $EXT" "sts_endpoint = $SIM_URL"
 printf '[group other]\nvrrp_instance = VI_2\ndestinations = %s\nroute_tables = %s\nexternal_id = x1\n' \
 	"$DEST2" "$(rtb 4)" >>"$T/vpcf.conf"
@@ -172,9 +194,64 @@ check "after EC2 refused them once and the role was assumed again" \
 	grep -q "AuthFailure, fetching fresh assumed-role credentials" "$T/daemon.log"
 expect_eq "the daemon assumed the role twice (at start, after the expiry)" \
 	"$(($(grep -c "sts issued .* to $AKID ($ROLE " "$T/sim.log") - n0))" 2
+# Real EC2 may answer expired temporary credentials RequestExpired rather
+# than AuthFailure. Keys that are still good by this host's clock (an hour
+# left) make that clock skew: warned about, no new AssumeRole.
+vf notify INSTANCE VI_1 BACKUP 100
+set_all "$ENI_A" 3
+got=$(sim_post /_sim/sts/expire '{"answer": "RequestExpired"}')
+check "the simulator answers RequestExpired from now on ($got)" \
+	grep -q '"answer": *"RequestExpired"' <<<"$got"
+n1=$(grep -c "sts issued .* to $AKID ($ROLE " "$T/sim.log")
+vf notify INSTANCE VI_1 MASTER 150
+check "RequestExpired for keys good by our clock: the daemon warns of clock skew" \
+	wait_for 10 grep -q "RequestExpired (Request has expired.): this host's clock is off" "$T/daemon.log"
+expect_eq "and assumes the role no more for it" \
+	"$(($(grep -c "sts issued .* to $AKID ($ROLE " "$T/sim.log") - n1))" 0
+sim_post /_sim/sts/expire '{"answer": "AuthFailure"}' >/dev/null
 vf status --json >"$T/status.json" 2>&1
 kill "$DPID"
 wait "$DPID" 2>/dev/null
+
+# == RequestExpired for keys expired by our clock too =========================
+# AssumeRole keys of 45 s are within a minute of their Expiration from the
+# start: when EC2 (--sts-expired RequestExpired) calls them expired, the
+# daemon assumes the role once more and carries on, as after AuthFailure.
+rm -f "$T/re.port"
+spawn "$T/re.out" "$VPCSIM" --state "$T/state.json" --listen 127.0.0.1:0 \
+	--port-file "$T/re.port" --log "$T/re.log" --sts-ttl 45 \
+	--sts-expired RequestExpired --secrets-log "$T/secrets"
+RE_PID=$SPAWNED_PID
+if wait_for 10 test -s "$T/re.port"; then
+	MAIN_URL=$SIM_URL
+	SIM_URL="http://127.0.0.1:$(head -1 "$T/re.port")"
+	role
+	rm -f "$T/ctl.sock"
+	spawn "$T/re-daemon.log" "$VPCFD" -f -v -c "$T/vpcf.conf"
+	RED=$SPAWNED_PID
+	check "RequestExpired: the daemon assumes the role" \
+		wait_for 5 grep -q "assumed role $ROLE" "$T/re-daemon.log"
+	# It may be MASTER from the state file: a transition to make.
+	vf notify INSTANCE VI_1 BACKUP 100
+	set_all "$ENI_A" 3
+	sim_post /_sim/sts/expire >/dev/null
+	n1=$(grep -c "sts issued .* to $AKID ($ROLE " "$T/re.log")
+	vf notify INSTANCE VI_1 MASTER 150
+	check "RequestExpired: a failover with expired role credentials converges" \
+		wait_for 10 all_at "$ENI_C" 3
+	check "after EC2 said RequestExpired (sim log)" \
+		grep -q "rejected .* RequestExpired" "$T/re.log"
+	check "and the daemon took it for expired credentials, not clock skew" \
+		bash -c "grep -q 'RequestExpired with expired assumed-role credentials, assuming the role again' '$T/re-daemon.log' &&
+			! grep -q 'this host.s clock is off' '$T/re-daemon.log'"
+	expect_eq "the daemon assumed the role once more for it" \
+		"$(($(grep -c "sts issued .* to $AKID ($ROLE " "$T/re.log") - n1))" 1
+	kill "$RED" "$RE_PID"
+	wait "$RED" "$RE_PID" 2>/dev/null
+	SIM_URL=$MAIN_URL
+else
+	not_ok "RequestExpired: simulator starts" "$(tail -3 "$T/re.out")"
+fi
 
 # == refresh ahead of expiry, on a fake clock (100x) =========================
 # The role's keys live 900 simulated seconds (9 real): the daemon asks for

@@ -458,6 +458,41 @@ static void role_rejected_keys_assumed_once_more(void **state)
 	assert_string_equal(got_akid, "ASIAASSUMED000000002");
 }
 
+/* EC2 may answer expired temporary credentials RequestExpired: that is
+ * about the credentials (assume again) only when the keys the call was
+ * signed with are past, or within a minute of, their Expiration by our
+ * clock, or were replaced already; otherwise it is this host's clock. */
+static void role_request_expired_only_for_expired_keys(void **state)
+{
+	struct aws_cfg aws;
+	int64_t t0;
+
+	assert_int_equal(auth_expired_as(0, "AKIAWORKLOAD00000001"), 0);
+	role_setup(&aws, "db-a", "");
+	auth_get(got, NULL);
+	t0 = fake_now;
+	sts_ok("ASIAASSUMED000000001", 3600);
+	assert_int_equal(auth_expired_as(0, "ASIAASSUMED000000001"), 0);
+	assert_int_equal(auth_expired_as(0, ""), 0);
+	assert_int_equal(auth_expired_as(0, NULL), 0);
+	assert_int_equal(auth_expired_as(7, "ASIAASSUMED000000001"), 0);
+	fake_now = t0 + 3600 - AUTH_EXPIRED_MARGIN_S - 1;
+	assert_int_equal(auth_expired_as(0, "ASIAASSUMED000000001"), 0);
+	fake_now = t0 + 3600 - AUTH_EXPIRED_MARGIN_S;
+	assert_int_equal(auth_expired_as(0, "ASIAASSUMED000000001"), 1);
+	fake_now = t0 + 3600 + 5;
+	assert_int_equal(auth_expired_as(0, "ASIAASSUMED000000001"), 1);
+	/* ec2.c then invalidates them: one AssumeRole, the new keys are
+	 * good, and a late answer to the old ones still says "assume". */
+	assert_int_equal(auth_invalidate_as(0, "ASIAASSUMED000000001"), 1);
+	auth_get(got, NULL);
+	assert_int_equal(sts.calls, 2);
+	sts_ok("ASIAASSUMED000000002", 3600);
+	assert_string_equal(got_akid, "ASIAASSUMED000000002");
+	assert_int_equal(auth_expired_as(0, "ASIAASSUMED000000002"), 0);
+	assert_int_equal(auth_expired_as(0, "ASIAASSUMED000000001"), 1);
+}
+
 static void role_session_named_after_the_instance(void **state)
 {
 	struct aws_cfg aws;
@@ -523,6 +558,7 @@ int main(void)
 	    cmocka_unit_test_setup(role_assumed_with_the_base_and_refreshed_ahead, reset),
 	    cmocka_unit_test_setup(role_refresh_failure_keeps_the_valid_keys, reset),
 	    cmocka_unit_test_setup(role_rejected_keys_assumed_once_more, reset),
+	    cmocka_unit_test_setup(role_request_expired_only_for_expired_keys, reset),
 	    cmocka_unit_test_setup(role_session_named_after_the_instance, reset),
 	    cmocka_unit_test_setup(role_errors_name_the_fix, reset),
 	    cmocka_unit_test_setup(env_beats_file_and_role, reset),

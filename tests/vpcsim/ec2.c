@@ -1097,9 +1097,19 @@ static void execute(struct call *c)
 	case SIGV4_EXPIRED:
 		setcode(c, "RequestExpired");
 		break;
+	case SIGV4_TOKEN_EXPIRED:
+		/* Real EC2 answers expired temporary credentials either way. */
+		if (c->s->sts_request_expired) {
+			const struct sim_tmpcred *t = imds_tmpcred_find(c->s, c->akid);
+			if (t && t->arole >= 0) {
+				setcode(c, "RequestExpired");
+				break;
+			}
+		}
+		setcode(c, "AuthFailure");
+		break;
 	case SIGV4_AUTH:
 	case SIGV4_UNKNOWN_KEY:
-	case SIGV4_TOKEN_EXPIRED:
 		setcode(c, "AuthFailure");
 		break;
 	}

@@ -48,7 +48,7 @@ static void usage(void)
 	    "uniform|pareto]]\n"
 	    "              [--lost-answer RATIO] [--stale-ms MS]\n"
 	    "              [--cred-ttl SECONDS] [--sts-ttl SECONDS] [--kernel-routes]\n"
-	    "              [--seed N]\n"
+	    "              [--sts-expired AuthFailure|RequestExpired] [--seed N]\n"
 	    "              [--secrets-log FILE]\n");
 	exit(2);
 }
@@ -157,7 +157,7 @@ static void parse_listen(struct listener *l, const char *spec)
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults *f,
-		       unsigned *cred_ttl, unsigned *sts_ttl)
+		       unsigned *cred_ttl, unsigned *sts_ttl, int *sts_request_expired)
 {
 	enum {
 		O_LATENCY = 256,
@@ -171,6 +171,7 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		O_PAGE,
 		O_TTL,
 		O_STS_TTL,
+		O_STS_EXPIRED,
 		O_KERNEL,
 		O_SEED,
 		O_PORTFILE,
@@ -203,6 +204,7 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 	    {"stale-ms", required_argument, NULL, O_STALE},
 	    {"cred-ttl", required_argument, NULL, O_TTL},
 	    {"sts-ttl", required_argument, NULL, O_STS_TTL},
+	    {"sts-expired", required_argument, NULL, O_STS_EXPIRED},
 	    {"kernel-routes", no_argument, NULL, O_KERNEL},
 	    {"seed", required_argument, NULL, O_SEED},
 	    {"help", no_argument, NULL, 'h'},
@@ -290,6 +292,14 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 			*sts_ttl = (unsigned)num("--sts-ttl", optarg, 43200);
 			if (*sts_ttl == 0)
 				die2("--sts-ttl: must be at least 1");
+			break;
+		case O_STS_EXPIRED:
+			if (strcmp(optarg, "AuthFailure") != 0 &&
+			    strcmp(optarg, "RequestExpired") != 0)
+				die2("--sts-expired: \"%s\" is not AuthFailure or "
+				     "RequestExpired",
+				     optarg);
+			*sts_request_expired = strcmp(optarg, "RequestExpired") == 0;
 			break;
 		case O_KERNEL:
 			o->kernel_routes = 1;
@@ -430,7 +440,8 @@ int main(int argc, char **argv)
 	strlcpy_chk(s.faults.fail_code, "RequestLimitExceeded",
 		    sizeof(s.faults.fail_code));
 	s.cred_ttl = 21600;
-	parse_opts(argc, argv, &o, &s.faults, &s.cred_ttl, &s.sts_ttl);
+	parse_opts(argc, argv, &o, &s.faults, &s.cred_ttl, &s.sts_ttl,
+		   &s.sts_request_expired);
 	if (fake_clock_env(&s.clock, err, sizeof(err)) == -1)
 		die2("%s", err);
 	if (sim_state_load(o.state, &s.st, err, sizeof(err)) == -1)

@@ -193,6 +193,8 @@ struct sim {
 	int imds_down;
 	unsigned cred_ttl;	 /* seconds of the (possibly fake) wall clock */
 	unsigned sts_ttl;	 /* AssumeRole lifetime; 0 = DurationSeconds */
+	int sts_request_expired; /* EC2 answers expired AssumeRole credentials
+				    RequestExpired rather than AuthFailure */
 	struct fake_clock clock; /* VPCF_FAKE_CLOCK: what credentials and tokens
 				    expire by; SigV4 dates stay real */
 
