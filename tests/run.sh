@@ -54,8 +54,10 @@ run_one() { # name cmd...
 	shift
 	[ -n "$filter" ] && [[ $name != *"$filter"* ]] && return
 	printf '%-40s ' "$name"
+	local t0=$SECONDS
 	"$@" >"$log" 2>&1 </dev/null
 	rc=$?
+	local secs=$((SECONDS - t0))
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
 	san_reports "$name" "$log" && f=$((f + 1))
@@ -66,11 +68,11 @@ run_one() { # name cmd...
 	passed=$((passed + p))
 	failed=$((failed + f))
 	if [ "$f" != 0 ]; then
-		echo "FAIL ($p passed, $f failed)"
+		echo "FAIL ($p passed, $f failed) ${secs} s"
 		failures+=("$name")
 		grep '^not ok ' "$log" | head -20 | sed 's/^/    /'
 	else
-		echo "ok ($p)"
+		echo "ok ($p) ${secs} s"
 	fi
 }
 
