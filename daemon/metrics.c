@@ -200,15 +200,38 @@ static json_t *process_json(void)
 	return o;
 }
 
+/* {"buckets": [[le, count]...] cumulative, +Inf as null; "sum"; "count"},
+ * in seconds, as the convergence histograms. */
+static json_t *rtt_json(const struct nm_rtt_hist *h)
+{
+	static const uint32_t le[NM_RTT_NBUCKETS] = NM_RTT_BUCKETS_US;
+	json_t *b = json_array();
+	uint64_t cum = 0;
+
+	for (size_t i = 0; i <= NM_RTT_NBUCKETS; i++) {
+		cum += h->count[i];
+		json_array_append_new(b, json_pack("[o, I]",
+						   i < NM_RTT_NBUCKETS
+						       ? json_real((double)le[i] / 1e6)
+						       : json_null(),
+						   (json_int_t)cum));
+	}
+	return json_pack("{s:o, s:f, s:I}", "buckets", b, "sum", (double)h->sum_us / 1e6,
+			 "count", (json_int_t)cum);
+}
+
 static json_t *zone_json(const struct nm_zone_report *z)
 {
-	return json_pack(
+	json_t *o = json_pack(
 	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "zone", z->name, "packets_in",
 	    (json_int_t)z->nft.packets_in, "bytes_in", (json_int_t)z->nft.bytes_in,
 	    "packets_out", (json_int_t)z->nft.packets_out, "bytes_out",
 	    (json_int_t)z->nft.bytes_out, "tcp_segments_out", (json_int_t)z->tcp.segs_out,
 	    "tcp_retrans_segments", (json_int_t)z->tcp.retrans_segs, "tcp_retrans_ratio",
 	    z->tcp_retrans_ratio);
+
+	json_object_set_new(o, "tcp_rtt", rtt_json(&z->rtt));
+	return o;
 }
 
 static json_t *api_json(void)

@@ -11,6 +11,7 @@
  *   zone_bytes.<zone>_in|_out            per minute
  *   zone_tcp_segments.<zone>_out|_retrans  per minute
  *   zone_tcp_retrans_ratio.<zone>        percent, last collection interval
+ *   zone_tcp_rtt.<zone>.p50|p90|p99      milliseconds, between the two runs
  *   tcp_segments.out|retrans             host-wide, per minute
  *   tcp_retrans_ratio.host               percent, between the two runs
  *   group_state.<group>.<state>          1 for the current state, else 0
@@ -172,6 +173,76 @@ static void rate(struct mr *m, const char *name, json_t *v)
 		emit(m, name, d / m->elapsed * 60.0);
 }
 
+/* ---- issue 16 items 5 and 6 (RTT, EC2 limits) ---- */
+
+#define RTT_BUCKETS_MAX 64
+
+/* The q-quantile of a histogram given as bucket bounds le[0..n) (the last
+ * +Inf) and cumulative counts c[0..n), as Prometheus' histogram_quantile
+ * estimates it: linear within the bucket that holds the rank, the lowest
+ * bucket starting at 0, the +Inf bucket answering the highest finite
+ * bound. -1 when there are no observations. */
+static double quantile(double q, const double *le, const double *c, size_t n)
+{
+	double rank;
+	size_t i;
+
+	if (n < 2 || c[n - 1] <= 0)
+		return -1;
+	rank = q * c[n - 1];
+	for (i = 0; i < n - 1 && c[i] < rank; i++)
+		;
+	if (i == n - 1)
+		return le[n - 2];
+	double lo = i == 0 ? 0 : le[i - 1], below = i == 0 ? 0 : c[i - 1];
+	double in = c[i] - below;
+	return in <= 0 ? le[i] : lo + (le[i] - lo) * (rank - below) / in;
+}
+
+/* tcp_rtt's buckets are counters: their deltas since the last run make the
+ * histogram of that minute, whose p50/p90/p99 are printed (milliseconds).
+ * The bucket counts go into the state under names that are never printed. */
+static void render_zone_rtt(struct mr *m, const char *zn, json_t *h)
+{
+	json_t *b;
+	double le[RTT_BUCKETS_MAX], c[RTT_BUCKETS_MAX];
+	char name[MKR_NAME_MAX];
+	size_t i, n = 0;
+	int ok = 1;
+	static const struct {
+		double q;
+		const char *name;
+	} qs[] = {{0.5, "p50"}, {0.9, "p90"}, {0.99, "p99"}};
+
+	json_array_foreach(json_object_get(h, "buckets"), i, b)
+	{
+		json_t *bound = json_array_get(b, 0);
+		double d;
+
+		if (n == RTT_BUCKETS_MAX ||
+		    (!json_is_number(bound) && !json_is_null(bound)))
+			return;
+		le[n] = json_is_null(bound) ? INFINITY : json_number_value(bound);
+		if (mkname(name, sizeof(name), MKR_PREFIX ".zone_tcp_rtt_bucket.%s.%zu",
+			   zn, i) == -1 ||
+		    delta(m, name, json_array_get(b, 1), &d) == -1)
+			ok = 0;
+		else
+			c[n] = d;
+		n++;
+	}
+	if (!ok || n < 2 || isfinite(le[n - 1]))
+		return;
+	for (i = 0; i < ARRAY_SIZE(qs); i++) {
+		double v = quantile(qs[i].q, le, c, n);
+		if (v >= 0 && mkname(name, sizeof(name), MKR_PREFIX ".zone_tcp_rtt.%s.%s",
+				     zn, qs[i].name) == 0)
+			emit(m, name, v * 1000.0);
+	}
+}
+
+/* ---- end issue 16 items 5 and 6 ---- */
+
 static void render_zone(struct mr *m, json_t *z)
 {
 	char zn[MKR_COMPONENT_MAX], name[MKR_NAME_MAX];
@@ -198,6 +269,7 @@ static void render_zone(struct mr *m, json_t *z)
 	if (json_is_number(ratio) &&
 	    mkname(name, sizeof(name), MKR_PREFIX ".zone_tcp_retrans_ratio.%s", zn) == 0)
 		emit(m, name, json_number_value(ratio) * 100.0);
+	render_zone_rtt(m, zn, json_object_get(z, "tcp_rtt"));
 }
 
 static void lower(const char *in, char *out, size_t n)
@@ -345,6 +417,8 @@ char *mkr_meta(void)
 					 "handed_back", NULL};
 	static const char *const rg_l[] = {"Late writes taken back", "Split-brain flips",
 					   "Routes handed back", NULL};
+	static const char *const pct[] = {"p50", "p90", "p99", NULL};
+	static const char *const pct_l[] = {"p50", "p90", "p99", NULL};
 	static const char *const lost[] = {"lost_events", NULL};
 	static const char *const lost_l[] = {"Lost netlink events", NULL};
 	json_t *g = json_object();
@@ -358,6 +432,8 @@ char *mkr_meta(void)
 	  any_l);
 	G("zone_tcp_retrans_ratio", "VPC failover: zone TCP retransmitted segments",
 	  "percentage", any, any_l);
+	G("zone_tcp_rtt.#", "VPC failover: zone TCP smoothed RTT", "milliseconds", pct,
+	  pct_l);
 	G("tcp_segments", "VPC failover: host TCP segments per minute", "float", seg,
 	  seg_l);
 	G("tcp_retrans_ratio", "VPC failover: host TCP retransmitted segments",

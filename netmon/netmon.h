@@ -18,7 +18,9 @@
  *  "zones": [{"zone": "az1", "packets_in": N, "bytes_in": N,
  *             "packets_out": N, "bytes_out": N,
  *             "tcp_segments_out": N, "tcp_retrans_segments": N,
- *             "tcp_retrans_ratio": 0.0123}],          (ratio: last interval, 0..1)
+ *             "tcp_retrans_ratio": 0.0123,            (ratio: last interval, 0..1)
+ *             "tcp_rtt": {"buckets": [[0.0001, N], ..., [null, N]],
+ *                         "sum": S, "count": N}}],     (seconds, cumulative)
  *  "tcp": {"segments_out": N, "retrans_segments": N},  (host-wide)
  *  "groups": [{"group": "redis", "state": "MASTER",
  *              "transitions": {"MASTER": N, "BACKUP": N, "FAULT": N, "STOP": N},
@@ -47,6 +49,24 @@ struct nm_tcp_counters {
 	uint64_t bytes_retrans;
 };
 
+/* Upper bounds (microseconds) of the per-zone smoothed-RTT histogram, +Inf
+ * beyond: intra-region latencies, from a same-zone peer (~0.1 ms) to a
+ * struggling cross-zone path (1 s). */
+#define NM_RTT_BUCKETS_US                                                                \
+	{                                                                                \
+		100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000,    \
+		    500000, 1000000                                                      \
+	}
+#define NM_RTT_NBUCKETS 13
+
+/* Smoothed RTT (tcpi_rtt) of a zone's sockets: one observation per socket
+ * and collection interval in which it sent segments. Counts per bucket, not
+ * cumulative; [NM_RTT_NBUCKETS] is +Inf. */
+struct nm_rtt_hist {
+	uint64_t count[NM_RTT_NBUCKETS + 1];
+	uint64_t sum_us;
+};
+
 /* Host-wide TCP, from /proc/net/snmp (Tcp: OutSegs excludes retransmits). */
 struct nm_host_tcp {
 	uint64_t out_segs;
@@ -62,6 +82,7 @@ struct nm_zone_report {
 	struct nm_zone_counters nft;
 	struct nm_tcp_counters tcp;
 	double tcp_retrans_ratio; /* retrans / segs_out over the last interval, 0..1 */
+	struct nm_rtt_hist rtt;	  /* cumulative */
 };
 
 struct nm_report {

@@ -54,6 +54,8 @@ enum fam_id {
 	F_ZONE_TCP_OUT,
 	F_ZONE_TCP_RETRANS,
 	F_ZONE_TCP_RATIO,
+	/* issue 16 items 5 and 6 (RTT, EC2 limits) */
+	F_ZONE_TCP_RTT,
 	F_NETMON_COLLECTIONS,
 	F_NETMON_LOST,
 	F_PROC_START,
@@ -134,6 +136,11 @@ static const struct {
     [F_ZONE_TCP_RATIO] = {"vpc_failover_zone_tcp_retrans_ratio", 0,
 			  "Retransmitted / sent TCP segments to peers in the zone "
 			  "over the last collection interval, 0..1."},
+    /* issue 16 items 5 and 6 (RTT, EC2 limits) */
+    [F_ZONE_TCP_RTT] = {"vpc_failover_zone_tcp_rtt_seconds", 2,
+			"Smoothed RTT (tcp_info tcpi_rtt) of TCP sockets to peers in "
+			"the zone: one observation per socket and collection interval "
+			"in which it sent segments. Loopback excluded."},
     [F_NETMON_COLLECTIONS] = {"vpc_failover_netmon_collections_total", 1,
 			      "Collection rounds of the network monitor."},
     [F_NETMON_LOST] = {"vpc_failover_netmon_lost_events_total", 1,
@@ -361,6 +368,38 @@ out:
 	json_decref(zero);
 }
 
+/* A bucket bound as Prometheus prints it: "+Inf" for null. -1 if neither. */
+static int fmt_le(json_t *le, char *out, size_t n)
+{
+	if (json_is_null(le))
+		snprintf(out, n, "+Inf");
+	else if (json_is_number(le))
+		fmt_double(json_number_value(le), out, n);
+	else
+		return -1;
+	return 0;
+}
+
+/* A zone's "tcp_rtt": {"buckets": [[le, count]...], "sum", "count"}. */
+static void render_zone_rtt(struct render *r, const char *zone, json_t *h)
+{
+	json_t *b;
+	size_t i;
+	char les[64];
+
+	if (!json_is_object(h))
+		return;
+	json_array_foreach(json_object_get(h, "buckets"), i, b)
+	{
+		if (fmt_le(json_array_get(b, 0), les, sizeof(les)) == 0)
+			hsample(r, F_ZONE_TCP_RTT, "_bucket", json_array_get(b, 1),
+				"zone", zone, "le", les, NULL);
+	}
+	hsample(r, F_ZONE_TCP_RTT, "_sum", json_object_get(h, "sum"), "zone", zone, NULL);
+	hsample(r, F_ZONE_TCP_RTT, "_count", json_object_get(h, "count"), "zone", zone,
+		NULL);
+}
+
 static void render_zone(struct render *r, json_t *z)
 {
 	const char *name = str(z, "zone");
@@ -381,6 +420,7 @@ static void render_zone(struct render *r, json_t *z)
 	       name, NULL);
 	sample(r, F_ZONE_TCP_RATIO, json_object_get(z, "tcp_retrans_ratio"), "zone", name,
 	       NULL);
+	render_zone_rtt(r, name, json_object_get(z, "tcp_rtt"));
 }
 
 char *nmp_render(json_t *snap)
