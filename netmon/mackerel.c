@@ -12,6 +12,10 @@
  *   zone_tcp_segments.<zone>_out|_retrans  per minute
  *   zone_tcp_retrans_ratio.<zone>        percent, last collection interval
  *   zone_tcp_rtt.<zone>.p50|p90|p99      milliseconds, between the two runs
+ *   ena_allowance_exceeded.<interface>.bw_in|bw_out|pps|conntrack|linklocal
+ *                                        per minute
+ *   ena_conntrack_available.<interface>  tracked connections left
+ *   conntrack.entries|limit              the conntrack table
  *   tcp_segments.out|retrans             host-wide, per minute
  *   tcp_retrans_ratio.host               percent, between the two runs
  *   group_state.<group>.<state>          1 for the current state, else 0
@@ -32,6 +36,7 @@
 #include <unistd.h>
 
 #include "lib/util.h"
+#include "netmon/limits.h"
 #include "netmon/mackerel.h"
 
 #define OUT_MAX (8 * 1024 * 1024)
@@ -241,6 +246,34 @@ static void render_zone_rtt(struct mr *m, const char *zn, json_t *h)
 	}
 }
 
+static void render_iface(struct mr *m, json_t *f)
+{
+	char in[MKR_COMPONENT_MAX], name[MKR_NAME_MAX];
+	const char *iface = json_string_value(json_object_get(f, "interface"));
+	json_t *avail = json_object_get(f, nml_name(NML_CONNTRACK_AVAILABLE));
+
+	if (iface == NULL)
+		return;
+	mkr_sanitize(iface, in, sizeof(in));
+	for (size_t k = 0; k < NML_NCOUNTERS; k++)
+		if (mkname(name, sizeof(name), MKR_PREFIX ".ena_allowance_exceeded.%s.%s",
+			   in, nml_label(k)) == 0)
+			rate(m, name, json_object_get(f, nml_name(k)));
+	if (json_is_integer(avail) &&
+	    mkname(name, sizeof(name), MKR_PREFIX ".ena_conntrack_available.%s", in) == 0)
+		emit(m, name, (double)json_integer_value(avail));
+}
+
+static void render_conntrack(struct mr *m, json_t *ct)
+{
+	json_t *c = json_object_get(ct, "count"), *x = json_object_get(ct, "max");
+
+	if (json_is_integer(c))
+		emit(m, MKR_PREFIX ".conntrack.entries", (double)json_integer_value(c));
+	if (json_is_integer(x))
+		emit(m, MKR_PREFIX ".conntrack.limit", (double)json_integer_value(x));
+}
+
 /* ---- end issue 16 items 5 and 6 ---- */
 
 static void render_zone(struct mr *m, json_t *z)
@@ -373,6 +406,9 @@ char *mkr_render(json_t *snap, json_t *prev, json_t **next)
 	render_tcp(&m, json_object_get(snap, "tcp"));
 	json_array_foreach(json_object_get(snap, "groups"), i, v) render_group(&m, v);
 	json_array_foreach(json_object_get(snap, "api_requests"), i, v) render_api(&m, v);
+	/* issue 16 item 6 */
+	json_array_foreach(json_object_get(snap, "interfaces"), i, v) render_iface(&m, v);
+	render_conntrack(&m, json_object_get(snap, "conntrack"));
 	rate(&m, MKR_PREFIX ".netmon.lost_events",
 	     json_object_get(json_object_get(snap, "netmon"), "lost_events"));
 
@@ -419,6 +455,13 @@ char *mkr_meta(void)
 					   "Routes handed back", NULL};
 	static const char *const pct[] = {"p50", "p90", "p99", NULL};
 	static const char *const pct_l[] = {"p50", "p90", "p99", NULL};
+	static const char *const allow[] = {"bw_in",	 "bw_out",    "pps",
+					    "conntrack", "linklocal", NULL};
+	static const char *const allow_l[] = {"Bandwidth in",	    "Bandwidth out",
+					      "Packets per second", "Tracked connections",
+					      "Link-local",	    NULL};
+	static const char *const ct[] = {"entries", "limit", NULL};
+	static const char *const ct_l[] = {"Entries", "Limit", NULL};
 	static const char *const lost[] = {"lost_events", NULL};
 	static const char *const lost_l[] = {"Lost netlink events", NULL};
 	json_t *g = json_object();
@@ -434,6 +477,12 @@ char *mkr_meta(void)
 	  "percentage", any, any_l);
 	G("zone_tcp_rtt.#", "VPC failover: zone TCP smoothed RTT", "milliseconds", pct,
 	  pct_l);
+	G("ena_allowance_exceeded.#",
+	  "VPC failover: packets over an EC2 allowance per minute (ENA)", "float", allow,
+	  allow_l);
+	G("ena_conntrack_available", "VPC failover: tracked connections left (ENA)",
+	  "integer", any, any_l);
+	G("conntrack", "VPC failover: conntrack table", "integer", ct, ct_l);
 	G("tcp_segments", "VPC failover: host TCP segments per minute", "float", seg,
 	  seg_l);
 	G("tcp_retrans_ratio", "VPC failover: host TCP retransmitted segments",

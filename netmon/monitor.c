@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "netmon/addr.h"
+#include "netmon/limits.h"
 #include "netmon/monitor.h"
 #include "netmon/netmon.h"
 #include "netmon/nft.h"
@@ -88,6 +89,7 @@ static void collect(int sync)
 		nmt_rezone();
 	if (have_tcp && sync && nmt_collect() == -1)
 		log_warnx("netmon: TCP collection failed");
+	nml_collect(); /* EC2's allowance counters, conntrack's fill */
 	if (have_tcp && !sync && (rc = nmt_collect_start(on_tcp_done, NULL)) != 0)
 		log_warnx("netmon: TCP collection %s",
 			  rc == 1 ? "skipped: the previous one is still running"
@@ -142,6 +144,7 @@ int nm_init(const struct nm_cfg *nm)
 	if (!have_tcp)
 		log_warnx("netmon: no TCP retransmission accounting (see above)");
 	running = 1;
+	nml_collect();
 	next_due = ev_now();
 	arm();
 	log_info("netmon: %zu zones, collecting every %u s", n, interval_ms / 1000);
@@ -227,6 +230,7 @@ void nm_fini(void)
 	tcp_base = NULL;
 	rtt_base = NULL;
 	nma_fini();
+	nml_fini();
 }
 
 void nm_metrics(struct nm_report *out, void *arg)
@@ -263,5 +267,10 @@ void nm_metrics(struct nm_report *out, void *arg)
 	if (have_tcp) {
 		out->have_host_tcp = 1;
 		nmt_host(&out->host_tcp);
+	}
+	if (running) {
+		out->ifaces = nml_ifaces(&out->nifaces);
+		out->have_conntrack =
+		    nml_conntrack(&out->conntrack_count, &out->conntrack_max) == 0;
 	}
 }

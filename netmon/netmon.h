@@ -27,13 +27,18 @@
  *              "route_updates": {"ok": N, "failed": N},
  *              "convergence_seconds": 0.023}],
  *  "api_requests": [{"action": "ReplaceRoute", "code": "OK", "count": N}],
- *  "netmon": {"collections": N, "lost_events": N, "enabled": true}}
+ *  "netmon": {"collections": N, "lost_events": N, "enabled": true},
+ *  "interfaces": [{"interface": "eth0",                 (ENA allowance statistics)
+ *                  "bw_in_allowance_exceeded": N, ..., "conntrack_allowance_available":
+ * N}], "conntrack": {"count": N, "max": N}}                 (absent without conntrack)
  */
 #ifndef VPCF_NETMON_H
 #define VPCF_NETMON_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "netmon/limits.h"
 
 /* Counters of one zone, cumulative and monotonic since the daemon started. */
 struct nm_zone_counters {
@@ -94,6 +99,11 @@ struct nm_report {
 	size_t nzones;
 	int have_host_tcp; /* 0: the snapshot reads /proc/net/snmp itself */
 	struct nm_host_tcp host_tcp;
+	/* issue 16 item 6: EC2's network limits (netmon/limits.h) */
+	const struct nml_iface *ifaces; /* owned by the provider */
+	size_t nifaces;
+	int have_conntrack; /* 0: no conntrack in this namespace */
+	uint64_t conntrack_count, conntrack_max;
 };
 
 /* Fills *out (zeroed by the caller) with the monitor's current counters. */

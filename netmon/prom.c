@@ -28,6 +28,7 @@
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "netmon/limits.h"
 #include "netmon/prom.h"
 #include "netmon/webcfg.h"
 
@@ -56,6 +57,10 @@ enum fam_id {
 	F_ZONE_TCP_RATIO,
 	/* issue 16 items 5 and 6 (RTT, EC2 limits) */
 	F_ZONE_TCP_RTT,
+	F_ENA_ALLOWANCE,
+	F_ENA_CONNTRACK_AVAILABLE,
+	F_CONNTRACK_ENTRIES,
+	F_CONNTRACK_LIMIT,
 	F_NETMON_COLLECTIONS,
 	F_NETMON_LOST,
 	F_PROC_START,
@@ -141,6 +146,22 @@ static const struct {
 			"Smoothed RTT (tcp_info tcpi_rtt) of TCP sockets to peers in "
 			"the zone: one observation per socket and collection interval "
 			"in which it sent segments. Loopback excluded."},
+    [F_ENA_ALLOWANCE] = {"vpc_failover_ena_allowance_exceeded_total", 1,
+			 "Packets the ENA interface queued or dropped because the "
+			 "instance exceeded an EC2 allowance: bw_in, bw_out (bandwidth), "
+			 "pps (packets per second), conntrack (tracked connections), "
+			 "linklocal (instance metadata, DNS, NTP). The driver's "
+			 "ethtool statistics *_allowance_exceeded."},
+    [F_ENA_CONNTRACK_AVAILABLE] = {"vpc_failover_ena_conntrack_allowance_available", 0,
+				   "Tracked connections the instance can still open "
+				   "before reaching its EC2 allowance (the ENA driver's "
+				   "conntrack_allowance_available)."},
+    [F_CONNTRACK_ENTRIES] = {"vpc_failover_conntrack_entries", 0,
+			     "Entries in this host's netfilter connection tracking "
+			     "table (nf_conntrack_count)."},
+    [F_CONNTRACK_LIMIT] = {"vpc_failover_conntrack_entries_limit", 0,
+			   "Size limit of the connection tracking table "
+			   "(nf_conntrack_max)."},
     [F_NETMON_COLLECTIONS] = {"vpc_failover_netmon_collections_total", 1,
 			      "Collection rounds of the network monitor."},
     [F_NETMON_LOST] = {"vpc_failover_netmon_lost_events_total", 1,
@@ -400,6 +421,21 @@ static void render_zone_rtt(struct render *r, const char *zone, json_t *h)
 		NULL);
 }
 
+/* {"interface": NAME, "<driver statistic>": N, ...}: the known ENA names. */
+static void render_iface(struct render *r, json_t *f)
+{
+	const char *name = str(f, "interface");
+
+	if (name == NULL)
+		return;
+	for (size_t k = 0; k < NML_NCOUNTERS; k++)
+		sample(r, F_ENA_ALLOWANCE, json_object_get(f, nml_name(k)), "interface",
+		       name, "allowance", nml_label(k), NULL);
+	sample(r, F_ENA_CONNTRACK_AVAILABLE,
+	       json_object_get(f, nml_name(NML_CONNTRACK_AVAILABLE)), "interface", name,
+	       NULL);
+}
+
 static void render_zone(struct render *r, json_t *z)
 {
 	const char *name = str(z, "zone");
@@ -454,6 +490,11 @@ char *nmp_render(json_t *snap)
 	sample(&r, F_TCP_RETRANS, json_object_get(tcp, "retrans_segments"), NULL);
 	sample(&r, F_NETMON_COLLECTIONS, json_object_get(nm, "collections"), NULL);
 	sample(&r, F_NETMON_LOST, json_object_get(nm, "lost_events"), NULL);
+	/* issue 16 item 6 */
+	json_array_foreach(json_object_get(snap, "interfaces"), i, v) render_iface(&r, v);
+	json_t *ct = json_object_get(snap, "conntrack");
+	sample(&r, F_CONNTRACK_ENTRIES, json_object_get(ct, "count"), NULL);
+	sample(&r, F_CONNTRACK_LIMIT, json_object_get(ct, "max"), NULL);
 	json_t *proc = json_object_get(snap, "process");
 	sample(&r, F_PROC_START, json_object_get(proc, "start_time_seconds"), NULL);
 	sample(&r, F_PROC_CPU, json_object_get(proc, "cpu_seconds"), NULL);
