@@ -115,6 +115,14 @@ sleep 2.5
 expect_eq "loopback TCP to the host's own zone address: no zone counter moves (nft out, nft in, TCP segments, RTT)" \
 	"$(metric "z['a']['packets_out'], z['a']['packets_in'], z['a']['tcp_segments_out'], z['a']['tcp_rtt']['count']")" "$lo_before"
 
+# EC2's limits: no interface here has the ENA statistics; the conntrack
+# fill is the namespace's (netmon_limits.sh tests the reading itself).
+expect_eq "no ENA interfaces, none exported" "$(metric "len(m['interfaces'])")" 0
+if ip netns exec "$H" test -r /proc/sys/net/netfilter/nf_conntrack_max; then
+	expect_eq "conntrack limit as /proc/sys/net/netfilter/nf_conntrack_max" \
+		"$(metric "m['conntrack']['max']")" "$(ip netns exec "$H" cat /proc/sys/net/netfilter/nf_conntrack_max)"
+fi
+
 # Reload: zone b goes, zone c comes; zone a keeps counting from where it was
 before=$(metric "z['a']['packets_out']")
 conf "zone.a = 198.18.10.0/24
