@@ -16,6 +16,7 @@
  *                                        per minute
  *   ena_conntrack_available.<interface>  tracked connections left
  *   conntrack.entries|limit              the conntrack table
+ *   group_health.<group>.converged|damped  1 or 0
  *   tcp_segments.out|retrans             host-wide, per minute
  *   tcp_retrans_ratio.host               percent, between the two runs
  *   group_state.<group>.<state>          1 for the current state, else 0
@@ -348,6 +349,14 @@ static void render_group(struct mr *m, json_t *g)
 		rate(m, name, json_object_get(g, "split_brain_flips"));
 	if (mkname(name, sizeof(name), MKR_PREFIX ".route_guard.%s.handed_back", gn) == 0)
 		rate(m, name, json_object_get(g, "handed_back"));
+	/* issue 16 item 8 */
+	if (json_is_integer(json_object_get(g, "converged")) &&
+	    mkname(name, sizeof(name), MKR_PREFIX ".group_health.%s.converged", gn) == 0)
+		emit(m, name,
+		     (double)json_integer_value(json_object_get(g, "converged")));
+	if (json_is_integer(json_object_get(g, "damped")) &&
+	    mkname(name, sizeof(name), MKR_PREFIX ".group_health.%s.damped", gn) == 0)
+		emit(m, name, (double)json_integer_value(json_object_get(g, "damped")));
 }
 
 static void render_api(struct mr *m, json_t *a)
@@ -460,6 +469,9 @@ char *mkr_meta(void)
 	static const char *const allow_l[] = {"Bandwidth in",	    "Bandwidth out",
 					      "Packets per second", "Tracked connections",
 					      "Link-local",	    NULL};
+	static const char *const gh[] = {"converged", "damped", NULL};
+	static const char *const gh_l[] = {"Converged (MASTER)", "Damped (split brain)",
+					   NULL};
 	static const char *const ct[] = {"entries", "limit", NULL};
 	static const char *const ct_l[] = {"Entries", "Limit", NULL};
 	static const char *const lost[] = {"lost_events", NULL};
@@ -483,6 +495,8 @@ char *mkr_meta(void)
 	G("ena_conntrack_available", "VPC failover: tracked connections left (ENA)",
 	  "integer", any, any_l);
 	G("conntrack", "VPC failover: conntrack table", "integer", ct, ct_l);
+	G("group_health.#", "VPC failover: group converged / damped", "integer", gh,
+	  gh_l);
 	G("tcp_segments", "VPC failover: host TCP segments per minute", "float", seg,
 	  seg_l);
 	G("tcp_retrans_ratio", "VPC failover: host TCP retransmitted segments",

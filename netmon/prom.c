@@ -61,6 +61,8 @@ enum fam_id {
 	F_ENA_CONNTRACK_AVAILABLE,
 	F_CONNTRACK_ENTRIES,
 	F_CONNTRACK_LIMIT,
+	F_GROUP_CONVERGED,
+	F_GROUP_DAMPED,
 	F_NETMON_COLLECTIONS,
 	F_NETMON_LOST,
 	F_PROC_START,
@@ -162,6 +164,12 @@ static const struct {
     [F_CONNTRACK_LIMIT] = {"vpc_failover_conntrack_entries_limit", 0,
 			   "Size limit of the connection tracking table "
 			   "(nf_conntrack_max)."},
+    [F_GROUP_CONVERGED] = {"vpc_failover_group_converged", 0,
+			   "1 when this node is MASTER of the group and every route "
+			   "table of its current failover points here; else 0."},
+    [F_GROUP_DAMPED] = {"vpc_failover_group_damped", 0,
+			"1 while split-brain damping holds the group: another node "
+			"kept taking its routes, so it only watches the tables."},
     [F_NETMON_COLLECTIONS] = {"vpc_failover_netmon_collections_total", 1,
 			      "Collection rounds of the network monitor."},
     [F_NETMON_LOST] = {"vpc_failover_netmon_lost_events_total", 1,
@@ -384,6 +392,10 @@ static void render_group(struct render *r, json_t *g)
 	sample(r, F_LATE_WRITES, json_object_get(g, "late_writes"), "group", name, NULL);
 	sample(r, F_FLIPS, json_object_get(g, "split_brain_flips"), "group", name, NULL);
 	sample(r, F_HANDED_BACK, json_object_get(g, "handed_back"), "group", name, NULL);
+	/* issue 16 item 8 */
+	sample(r, F_GROUP_CONVERGED, json_object_get(g, "converged"), "group", name,
+	       NULL);
+	sample(r, F_GROUP_DAMPED, json_object_get(g, "damped"), "group", name, NULL);
 out:
 	json_decref(one);
 	json_decref(zero);

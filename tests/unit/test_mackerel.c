@@ -53,6 +53,20 @@ static json_t *snap_at(double t, json_int_t k, const char *state)
 
 	json_object_set_new(json_array_get(json_object_get(s, "zones"), 0), "tcp_rtt",
 			    rtt_at(k));
+	json_t *g = json_array_get(json_object_get(s, "groups"), 0);
+	json_object_set_new(g, "converged", json_integer(1));
+	json_object_set_new(g, "damped", json_integer(0));
+	json_object_set_new(s, "interfaces",
+			    json_pack("[{s:s, s:I, s:I, s:I, s:I, s:I, s:I}]",
+				      "interface", "ens5", "bw_in_allowance_exceeded",
+				      5 * k, "bw_out_allowance_exceeded", 4 * k,
+				      "pps_allowance_exceeded", 3 * k,
+				      "conntrack_allowance_exceeded", 2 * k,
+				      "linklocal_allowance_exceeded", k,
+				      "conntrack_allowance_available", (json_int_t)1000));
+	json_object_set_new(
+	    s, "conntrack",
+	    json_pack("{s:I, s:I}", "count", (json_int_t)5, "max", (json_int_t)100));
 	return s;
 }
 
@@ -121,7 +135,11 @@ static void first_run(void **state)
 	lacks(t, "api_requests");
 	lacks(t, "tcp_segments");
 	lacks(t, "tcp_retrans_ratio.host");
-	assert_int_equal(nlines(t), 5 + 1 + 1);
+	has_line(t, "vpc-failover.group_health.redis.converged\t1\t1718000000");
+	has_line(t, "vpc-failover.group_health.redis.damped\t0\t1718000000");
+	has_line(t, "vpc-failover.ena_conntrack_available.ens5\t1000\t1718000000");
+	has_line(t, "vpc-failover.conntrack.entries\t5\t1718000000");
+	assert_int_equal(nlines(t), 5 + 1 + 1 + 2 + 3);
 	/* but the counters are remembered */
 	assert_non_null(next);
 	assert_true(json_real_value(json_object_get(next, "time")) == 1718000000.0);
