@@ -376,7 +376,7 @@ curl -sS --max-time 3 "http://127.0.0.1:$MPORT/metrics" >"$T/live.txt"
 sleep 2 # a second scrape for rate() and increase()
 if out=$($PY "$TOP/tests/dashboard_check.py" "$TOP/dashboards/vpc-failover.json" \
 	"$T/live.txt" "$T/zones.txt" --prom "http://127.0.0.1:$PPORT" \
-	--nonempty vpc_failover_up,vpc_failover_group_state,vpc_failover_convergence_seconds,vpc_failover_route_updates_total,vpc_failover_api_requests_total,process_cpu_seconds_total,process_open_fds 2>&1); then
+	--nonempty vpc_failover_up,vpc_failover_group_state,vpc_failover_group_converged,vpc_failover_group_damped,vpc_failover_convergence_seconds,vpc_failover_route_updates_total,vpc_failover_api_requests_total,process_cpu_seconds_total,process_open_fds 2>&1); then
 	ok "the Grafana dashboard names only exported metrics; Prometheus evaluates its queries ($(tr '\n' ' ' <<<"$out"))"
 else
 	not_ok "the Grafana dashboard names only exported metrics; Prometheus evaluates its queries" "$out"
