@@ -246,20 +246,33 @@ static void slot_fill(struct slot *s, const struct slot *old, uint32_t n_stats)
 	free(names);
 }
 
-/* A decimal from a small /proc file: 0, or -1 (absent, unreadable). */
+int nml_parse_count(const char *text, size_t len, uint64_t *v)
+{
+	uint64_t n = 0;
+	size_t i = 0;
+
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (len == 0)
+		return -1;
+	for (; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -1;
+		if (n > (UINT64_MAX - (uint64_t)(text[i] - '0')) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(text[i] - '0');
+	}
+	*v = n;
+	return 0;
+}
+
+/* A count from a small /proc file: 0, or -1 (absent, unreadable, not one). */
 static int read_u64(const char *path, uint64_t *v)
 {
-	char buf[NML_PROC_MAX + 1], *end;
+	char buf[NML_PROC_MAX + 1];
 	ssize_t n = read_file_capped(path, 0, buf, NML_PROC_MAX);
 
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	errno = 0;
-	*v = strtoull(buf, &end, 10);
-	if (errno != 0 || end == buf || (*end != '\n' && *end != '\0'))
-		return -1;
-	return 0;
+	return n <= 0 ? -1 : nml_parse_count(buf, (size_t)n, v);
 }
 
 /* No conntrack module, no files: not an error, nothing to say. */

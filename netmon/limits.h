@@ -35,6 +35,10 @@ const char *nml_label(size_t i);
  * The number found. */
 size_t nml_match(const char *names, size_t n, int pos[NML_NSTATS]);
 
+/* A /proc/sys count ("12345\n"): digits, at most one trailing newline,
+ * within 64 bits. 0, or -1. */
+int nml_parse_count(const char *text, size_t len, uint64_t *v);
+
 /* All the ethtool statistics of one interface (for tests and tools). */
 struct nml_stats {
 	char driver[32];

@@ -96,6 +96,27 @@ static void whole_names_only(void **state)
 	assert_int_equal(pos[NML_LINKLOCAL], 3);
 }
 
+/* /proc/sys/net/netfilter/nf_conntrack_{count,max} */
+static void conntrack_counts(void **state)
+{
+	uint64_t v = 7;
+
+	assert_int_equal(nml_parse_count("262144\n", 7, &v), 0);
+	assert_int_equal(v, 262144);
+	assert_int_equal(nml_parse_count("0", 1, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(nml_parse_count("18446744073709551615\n", 21, &v), 0);
+	assert_true(v == UINT64_MAX);
+	v = 7;
+	assert_int_equal(nml_parse_count("18446744073709551616", 20, &v), -1);
+	assert_int_equal(nml_parse_count("", 0, &v), -1);
+	assert_int_equal(nml_parse_count("\n", 1, &v), -1);
+	assert_int_equal(nml_parse_count("-1\n", 3, &v), -1);
+	assert_int_equal(nml_parse_count("12 \n", 4, &v), -1);
+	assert_int_equal(nml_parse_count("12\n\n", 4, &v), -1);
+	assert_int_equal(v, 7); /* untouched on error */
+}
+
 /* The mapped fixture as the snapshot carries it, and as the exporters show it. */
 static json_t *snap_with(const char *rel, json_int_t scale, double t)
 {
@@ -184,9 +205,8 @@ static void exported(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(customer_metrics),
-	    cmocka_unit_test(eni_stats),
-	    cmocka_unit_test(whole_names_only),
+	    cmocka_unit_test(customer_metrics), cmocka_unit_test(eni_stats),
+	    cmocka_unit_test(whole_names_only), cmocka_unit_test(conntrack_counts),
 	    cmocka_unit_test(exported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
