@@ -35,8 +35,14 @@
 #define NML_SLACK      256   /* room beyond the count, against a race */
 #define NML_IFACES_MAX 4096  /* interfaces looked at */
 #define NML_PROC_MAX   64
-#define NML_CT_COUNT   "/proc/sys/net/netfilter/nf_conntrack_count"
-#define NML_CT_MAX     "/proc/sys/net/netfilter/nf_conntrack_max"
+/* A GSTATS slower than this (the ENA driver asks the device with an admin
+ * command: a device being reset can take seconds) holds the event loop: that
+ * interface is then read only every NML_SLOW_SKIP + 1 collections, its last
+ * values exported meanwhile. */
+#define NML_SLOW_MS   50
+#define NML_SLOW_SKIP 30
+#define NML_CT_COUNT  "/proc/sys/net/netfilter/nf_conntrack_count"
+#define NML_CT_MAX    "/proc/sys/net/netfilter/nf_conntrack_max"
 
 _Static_assert(NML_STRING_LEN == ETH_GSTRING_LEN, "ethtool string length");
 _Static_assert(NML_IFNAMSIZ == IF_NAMESIZE, "interface name length");
@@ -59,6 +65,8 @@ struct slot {
 	uint32_t n_stats; /* the string set's size when pos was found */
 	int pos[NML_NSTATS];
 	size_t found;
+	unsigned skip;	       /* collections left without GSTATS (it was slow) */
+	struct nml_iface last; /* the values last read (have 0: none) */
 };
 
 static struct {
@@ -319,10 +327,26 @@ int nml_collect(void)
 		/* No ethtool (lo), or no driver statistics: nothing to read. */
 		if (drvinfo(mod.fd, s->name, &di) == -1 || di.n_stats == 0)
 			continue;
-		slot_fill(s, slot_find(s->ifindex, s->name), di.n_stats);
-		if (s->found == 0 ||
-		    (st = get_stats(mod.fd, s->name, s->n_stats)) == NULL)
+		const struct slot *old = slot_find(s->ifindex, s->name);
+		slot_fill(s, old, di.n_stats);
+		if (s->found == 0)
 			continue;
+		if (old != NULL && old->skip > 0 && old->last.have != 0) {
+			s->skip = old->skip - 1;
+			s->last = old->last;
+			mod.ifs[mod.nifs++] = s->last;
+			continue;
+		}
+		uint64_t t0 = mono_ms();
+		if ((st = get_stats(mod.fd, s->name, s->n_stats)) == NULL)
+			continue;
+		uint64_t took = mono_ms() - t0;
+		if (took > NML_SLOW_MS) {
+			log_warnx("netmon: ethtool statistics of %s took %llu ms; read "
+				  "only every %d collections for a while",
+				  s->name, (unsigned long long)took, NML_SLOW_SKIP + 1);
+			s->skip = NML_SLOW_SKIP;
+		}
 		if (st->n_stats == s->n_stats) {
 			struct nml_iface *f = &mod.ifs[mod.nifs++];
 			snprintf(f->name, sizeof(f->name), "%s", s->name);
@@ -331,6 +355,7 @@ int nml_collect(void)
 					f->v[i] = st->data[s->pos[i]];
 					f->have |= 1u << i;
 				}
+			s->last = *f;
 		} else {
 			s->n_stats = 0; /* the set changed: names again next time */
 		}
