@@ -7,6 +7,8 @@
 #      every ~10 ms while collections run each second) at 0 and 50k sockets;
 #   3. one nftables counter read at 4, 100 and 1000 zones;
 #   4. the daemon's RSS before, at and after 50k sockets;
+#   (issue 16) one RTT histogram observation, and one read of EC2's limits
+#      (ethtool statistics and the conntrack fill);
 #   5. the counting table's per-packet cost on the sender: 64-byte UDP
 #      packets/s and bulk TCP throughput (iperf3 over veth), with and without,
 #      and perf's share of the sender's CPU spent in netfilter with it.
@@ -170,6 +172,22 @@ for nz in 4 100 1000; do
 done
 echo
 echo "($((REPS * 5)) reads each, one NFT_MSG_GETOBJ dump of 2 counters per zone)"
+echo
+
+# ---- issue 16: the RTT histogram and EC2's limits ---------------------------------
+echo "### RTT histogram and EC2 limits"
+echo
+rtt_ns=$(for ((i = 0; i < REPS; i++)); do "$TOOLS/nm-cost" rtt 20000000 | field ns; done | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+lim_us=$(for ((i = 0; i < REPS; i++)); do ip netns exec "$H" "$TOOLS/ethtool-probe" collect 200 2>&1 >/dev/null | sed -n 's/^us_per_collect //p'; done | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+echo "| part | cost |"
+echo "|---|---:|"
+printf '| one RTT observation (a socket that sent, per collection) | %s ns CPU |\n' "$rtt_ns"
+printf '| ... for %d sockets all sending in one interval | %s ms CPU per collection |\n' "$BIG" \
+	"$(awk -v n="$rtt_ns" -v k="$BIG" 'BEGIN {printf "%.2f", n * k / 1e6}')"
+printf '| EC2 limits read (ethtool statistics of %d interfaces + conntrack fill) | %s µs CPU per collection |\n' \
+	"$(ip -n "$H" -o link show | wc -l)" "$lim_us"
+echo
+echo "(medians of $REPS: nm-cost rtt, 20 million observations over RTTs spread from 20 µs to 2 s; ethtool-probe collect, 200 rounds of nml_collect in the daemon's namespace: a GDRVINFO per interface, lo and a veth here, whose statistics hold none of the ENA names; on an ENA interface a GSTATS more, which the driver answers with an admin command to the device)"
 echo
 
 # ---- 2 and 4. notify latency and RSS through the daemon --------------------------

@@ -1248,6 +1248,13 @@ json_t *grp_metrics(void)
 		json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
 				    "handed_back",
 				    json_integer((json_int_t)g->handbacks));
+		/* issue 16 item 8: what the alert rules look at */
+		json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
+				    "converged",
+				    json_integer(g->state == KA_MASTER &&
+						 g->converged_gen == g->generation));
+		json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
+				    "damped", json_integer(g->damped != 0));
 	}
 	return arr;
 }

@@ -200,15 +200,55 @@ static json_t *process_json(void)
 	return o;
 }
 
+/* {"buckets": [[le, count]...] cumulative, +Inf as null; "sum"; "count"},
+ * in seconds, as the convergence histograms. */
+static json_t *rtt_json(const struct nm_rtt_hist *h)
+{
+	static const uint32_t le[NM_RTT_NBUCKETS] = NM_RTT_BUCKETS_US;
+	json_t *b = json_array();
+	uint64_t cum = 0;
+
+	for (size_t i = 0; i <= NM_RTT_NBUCKETS; i++) {
+		cum += h->count[i];
+		json_array_append_new(b, json_pack("[o, I]",
+						   i < NM_RTT_NBUCKETS
+						       ? json_real((double)le[i] / 1e6)
+						       : json_null(),
+						   (json_int_t)cum));
+	}
+	return json_pack("{s:o, s:f, s:I}", "buckets", b, "sum", (double)h->sum_us / 1e6,
+			 "count", (json_int_t)cum);
+}
+
 static json_t *zone_json(const struct nm_zone_report *z)
 {
-	return json_pack(
+	json_t *o = json_pack(
 	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "zone", z->name, "packets_in",
 	    (json_int_t)z->nft.packets_in, "bytes_in", (json_int_t)z->nft.bytes_in,
 	    "packets_out", (json_int_t)z->nft.packets_out, "bytes_out",
 	    (json_int_t)z->nft.bytes_out, "tcp_segments_out", (json_int_t)z->tcp.segs_out,
 	    "tcp_retrans_segments", (json_int_t)z->tcp.retrans_segs, "tcp_retrans_ratio",
 	    z->tcp_retrans_ratio);
+
+	json_object_set_new(o, "tcp_rtt", rtt_json(&z->rtt));
+	return o;
+}
+
+/* issue 16 item 6: the ENA allowance statistics each interface has. */
+static json_t *ifaces_json(const struct nm_report *nm)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < nm->nifaces; i++) {
+		const struct nml_iface *f = &nm->ifaces[i];
+		json_t *o = json_pack("{s:s}", "interface", f->name);
+		for (size_t k = 0; k < NML_NSTATS; k++)
+			if (f->have & (1u << k))
+				json_object_set_new(o, nml_name(k),
+						    json_integer((json_int_t)f->v[k]));
+		json_array_append_new(arr, o);
+	}
+	return arr;
 }
 
 static json_t *api_json(void)
@@ -241,7 +281,7 @@ json_t *mx_snapshot(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* Milliseconds: the Mackerel plugin computes rates from it. */
 	double now = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
-	return json_pack(
+	json_t *snap = json_pack(
 	    "{s:s, s:f, s:i, s:o, s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:{s:I, s:I, s:b}}",
 	    "version", vpcf_version, "time", now, "up", ready, "process", process_json(),
 	    "convergence", conv_json(), "zones", zones, "tcp", "segments_out",
@@ -249,4 +289,13 @@ json_t *mx_snapshot(void)
 	    (json_int_t)nm.host_tcp.retrans_segs, "groups", grp_metrics(), "api_requests",
 	    api_json(), "netmon", "collections", (json_int_t)nm.collections,
 	    "lost_events", (json_int_t)nm.lost_events, "enabled", nm.enabled);
+
+	/* issue 16 item 6 */
+	json_object_set_new(snap, "interfaces", ifaces_json(&nm));
+	if (nm.have_conntrack)
+		json_object_set_new(snap, "conntrack",
+				    json_pack("{s:I, s:I}", "count",
+					      (json_int_t)nm.conntrack_count, "max",
+					      (json_int_t)nm.conntrack_max));
+	return snap;
 }

@@ -28,7 +28,8 @@ int cmd_notify(struct cli *cli, struct args *a)
 /* JSON for people and scripts: numbers rounded to what they mean. Seconds
  * keep their milliseconds and no more (0.013, not the double's
  * 0.012999999999999999); ratios (keys ending in _ratio) keep six decimals,
- * as a retransmission ratio of 0.0004 still matters. */
+ * as a retransmission ratio of 0.0004 still matters, and so does all under
+ * a key ending in _rtt (TCP round-trip times: microseconds matter). */
 static void round_real(json_t *m, double scale)
 {
 	double d = json_real_value(m) * scale;
@@ -37,24 +38,32 @@ static void round_real(json_t *m, double scale)
 		json_real_set(m, (double)(long long)(d + (d < 0 ? -0.5 : 0.5)) / scale);
 }
 
-static void round_reals(json_t *v, const char *key)
+static int ends_with(const char *key, const char *suffix)
 {
-	size_t n = key ? strlen(key) : 0;
+	size_t n = key ? strlen(key) : 0, s = strlen(suffix);
+
+	return n >= s && strcmp(key + n - s, suffix) == 0;
+}
+
+/* fine: inside a *_rtt object, where every real keeps six decimals. */
+static void round_reals(json_t *v, const char *key, int fine)
+{
 	const char *k;
 	json_t *m;
 	size_t i;
 
+	fine |= ends_with(key, "_rtt");
 	if (json_is_real(v))
-		round_real(v, n >= 6 && strcmp(key + n - 6, "_ratio") == 0 ? 1e6 : 1e3);
+		round_real(v, fine || ends_with(key, "_ratio") ? 1e6 : 1e3);
 	else if (json_is_object(v))
-		json_object_foreach(v, k, m) round_reals(m, k);
+		json_object_foreach(v, k, m) round_reals(m, k, fine);
 	else if (json_is_array(v))
-		json_array_foreach(v, i, m) round_reals(m, key);
+		json_array_foreach(v, i, m) round_reals(m, key, fine);
 }
 
 void cli_print_json(json_t *v)
 {
-	round_reals(v, NULL);
+	round_reals(v, NULL, 0);
 	/* 15 digits print a rounded double as its shortest form. */
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
 	putchar('\n');

@@ -11,6 +11,12 @@
  *   zone_bytes.<zone>_in|_out            per minute
  *   zone_tcp_segments.<zone>_out|_retrans  per minute
  *   zone_tcp_retrans_ratio.<zone>        percent, last collection interval
+ *   zone_tcp_rtt.<zone>.p50|p90|p99      milliseconds, between the two runs
+ *   ena_allowance_exceeded.<interface>.bw_in|bw_out|pps|conntrack|linklocal
+ *                                        per minute
+ *   ena_conntrack_available.<interface>  tracked connections left
+ *   conntrack.entries|limit              the conntrack table
+ *   group_health.<group>.converged|damped  1 or 0
  *   tcp_segments.out|retrans             host-wide, per minute
  *   tcp_retrans_ratio.host               percent, between the two runs
  *   group_state.<group>.<state>          1 for the current state, else 0
@@ -31,6 +37,7 @@
 #include <unistd.h>
 
 #include "lib/util.h"
+#include "netmon/limits.h"
 #include "netmon/mackerel.h"
 
 #define OUT_MAX (8 * 1024 * 1024)
@@ -172,6 +179,104 @@ static void rate(struct mr *m, const char *name, json_t *v)
 		emit(m, name, d / m->elapsed * 60.0);
 }
 
+/* ---- issue 16 items 5 and 6 (RTT, EC2 limits) ---- */
+
+#define RTT_BUCKETS_MAX 64
+
+/* The q-quantile of a histogram given as bucket bounds le[0..n) (the last
+ * +Inf) and cumulative counts c[0..n), as Prometheus' histogram_quantile
+ * estimates it: linear within the bucket that holds the rank, the lowest
+ * bucket starting at 0, the +Inf bucket answering the highest finite
+ * bound. -1 when there are no observations. */
+static double quantile(double q, const double *le, const double *c, size_t n)
+{
+	double rank;
+	size_t i;
+
+	if (n < 2 || c[n - 1] <= 0)
+		return -1;
+	rank = q * c[n - 1];
+	for (i = 0; i < n - 1 && c[i] < rank; i++)
+		;
+	if (i == n - 1)
+		return le[n - 2];
+	double lo = i == 0 ? 0 : le[i - 1], below = i == 0 ? 0 : c[i - 1];
+	double in = c[i] - below;
+	return in <= 0 ? le[i] : lo + (le[i] - lo) * (rank - below) / in;
+}
+
+/* tcp_rtt's buckets are counters: their deltas since the last run make the
+ * histogram of that minute, whose p50/p90/p99 are printed (milliseconds).
+ * The bucket counts go into the state under names that are never printed. */
+static void render_zone_rtt(struct mr *m, const char *zn, json_t *h)
+{
+	json_t *b;
+	double le[RTT_BUCKETS_MAX], c[RTT_BUCKETS_MAX];
+	char name[MKR_NAME_MAX];
+	size_t i, n = 0;
+	int ok = 1;
+	static const struct {
+		double q;
+		const char *name;
+	} qs[] = {{0.5, "p50"}, {0.9, "p90"}, {0.99, "p99"}};
+
+	json_array_foreach(json_object_get(h, "buckets"), i, b)
+	{
+		json_t *bound = json_array_get(b, 0);
+		double d;
+
+		if (n == RTT_BUCKETS_MAX ||
+		    (!json_is_number(bound) && !json_is_null(bound)))
+			return;
+		le[n] = json_is_null(bound) ? INFINITY : json_number_value(bound);
+		if (mkname(name, sizeof(name), MKR_PREFIX ".zone_tcp_rtt_bucket.%s.%zu",
+			   zn, i) == -1 ||
+		    delta(m, name, json_array_get(b, 1), &d) == -1)
+			ok = 0;
+		else
+			c[n] = d;
+		n++;
+	}
+	if (!ok || n < 2 || isfinite(le[n - 1]))
+		return;
+	for (i = 0; i < ARRAY_SIZE(qs); i++) {
+		double v = quantile(qs[i].q, le, c, n);
+		if (v >= 0 && mkname(name, sizeof(name), MKR_PREFIX ".zone_tcp_rtt.%s.%s",
+				     zn, qs[i].name) == 0)
+			emit(m, name, v * 1000.0);
+	}
+}
+
+static void render_iface(struct mr *m, json_t *f)
+{
+	char in[MKR_COMPONENT_MAX], name[MKR_NAME_MAX];
+	const char *iface = json_string_value(json_object_get(f, "interface"));
+	json_t *avail = json_object_get(f, nml_name(NML_CONNTRACK_AVAILABLE));
+
+	if (iface == NULL)
+		return;
+	mkr_sanitize(iface, in, sizeof(in));
+	for (size_t k = 0; k < NML_NCOUNTERS; k++)
+		if (mkname(name, sizeof(name), MKR_PREFIX ".ena_allowance_exceeded.%s.%s",
+			   in, nml_label(k)) == 0)
+			rate(m, name, json_object_get(f, nml_name(k)));
+	if (json_is_integer(avail) &&
+	    mkname(name, sizeof(name), MKR_PREFIX ".ena_conntrack_available.%s", in) == 0)
+		emit(m, name, (double)json_integer_value(avail));
+}
+
+static void render_conntrack(struct mr *m, json_t *ct)
+{
+	json_t *c = json_object_get(ct, "count"), *x = json_object_get(ct, "max");
+
+	if (json_is_integer(c))
+		emit(m, MKR_PREFIX ".conntrack.entries", (double)json_integer_value(c));
+	if (json_is_integer(x))
+		emit(m, MKR_PREFIX ".conntrack.limit", (double)json_integer_value(x));
+}
+
+/* ---- end issue 16 items 5 and 6 ---- */
+
 static void render_zone(struct mr *m, json_t *z)
 {
 	char zn[MKR_COMPONENT_MAX], name[MKR_NAME_MAX];
@@ -198,6 +303,7 @@ static void render_zone(struct mr *m, json_t *z)
 	if (json_is_number(ratio) &&
 	    mkname(name, sizeof(name), MKR_PREFIX ".zone_tcp_retrans_ratio.%s", zn) == 0)
 		emit(m, name, json_number_value(ratio) * 100.0);
+	render_zone_rtt(m, zn, json_object_get(z, "tcp_rtt"));
 }
 
 static void lower(const char *in, char *out, size_t n)
@@ -243,6 +349,14 @@ static void render_group(struct mr *m, json_t *g)
 		rate(m, name, json_object_get(g, "split_brain_flips"));
 	if (mkname(name, sizeof(name), MKR_PREFIX ".route_guard.%s.handed_back", gn) == 0)
 		rate(m, name, json_object_get(g, "handed_back"));
+	/* issue 16 item 8 */
+	if (json_is_integer(json_object_get(g, "converged")) &&
+	    mkname(name, sizeof(name), MKR_PREFIX ".group_health.%s.converged", gn) == 0)
+		emit(m, name,
+		     (double)json_integer_value(json_object_get(g, "converged")));
+	if (json_is_integer(json_object_get(g, "damped")) &&
+	    mkname(name, sizeof(name), MKR_PREFIX ".group_health.%s.damped", gn) == 0)
+		emit(m, name, (double)json_integer_value(json_object_get(g, "damped")));
 }
 
 static void render_api(struct mr *m, json_t *a)
@@ -301,6 +415,9 @@ char *mkr_render(json_t *snap, json_t *prev, json_t **next)
 	render_tcp(&m, json_object_get(snap, "tcp"));
 	json_array_foreach(json_object_get(snap, "groups"), i, v) render_group(&m, v);
 	json_array_foreach(json_object_get(snap, "api_requests"), i, v) render_api(&m, v);
+	/* issue 16 item 6 */
+	json_array_foreach(json_object_get(snap, "interfaces"), i, v) render_iface(&m, v);
+	render_conntrack(&m, json_object_get(snap, "conntrack"));
 	rate(&m, MKR_PREFIX ".netmon.lost_events",
 	     json_object_get(json_object_get(snap, "netmon"), "lost_events"));
 
@@ -345,6 +462,18 @@ char *mkr_meta(void)
 					 "handed_back", NULL};
 	static const char *const rg_l[] = {"Late writes taken back", "Split-brain flips",
 					   "Routes handed back", NULL};
+	static const char *const pct[] = {"p50", "p90", "p99", NULL};
+	static const char *const pct_l[] = {"p50", "p90", "p99", NULL};
+	static const char *const allow[] = {"bw_in",	 "bw_out",    "pps",
+					    "conntrack", "linklocal", NULL};
+	static const char *const allow_l[] = {"Bandwidth in",	    "Bandwidth out",
+					      "Packets per second", "Tracked connections",
+					      "Link-local",	    NULL};
+	static const char *const gh[] = {"converged", "damped", NULL};
+	static const char *const gh_l[] = {"Converged (MASTER)", "Damped (split brain)",
+					   NULL};
+	static const char *const ct[] = {"entries", "limit", NULL};
+	static const char *const ct_l[] = {"Entries", "Limit", NULL};
 	static const char *const lost[] = {"lost_events", NULL};
 	static const char *const lost_l[] = {"Lost netlink events", NULL};
 	json_t *g = json_object();
@@ -358,6 +487,16 @@ char *mkr_meta(void)
 	  any_l);
 	G("zone_tcp_retrans_ratio", "VPC failover: zone TCP retransmitted segments",
 	  "percentage", any, any_l);
+	G("zone_tcp_rtt.#", "VPC failover: zone TCP smoothed RTT", "milliseconds", pct,
+	  pct_l);
+	G("ena_allowance_exceeded.#",
+	  "VPC failover: packets over an EC2 allowance per minute (ENA)", "float", allow,
+	  allow_l);
+	G("ena_conntrack_available", "VPC failover: tracked connections left (ENA)",
+	  "integer", any, any_l);
+	G("conntrack", "VPC failover: conntrack table", "integer", ct, ct_l);
+	G("group_health.#", "VPC failover: group converged / damped", "integer", gh,
+	  gh_l);
 	G("tcp_segments", "VPC failover: host TCP segments per minute", "float", seg,
 	  seg_l);
 	G("tcp_retrans_ratio", "VPC failover: host TCP retransmitted segments",

@@ -8,6 +8,8 @@
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "netmon/addr.h"
+#include "netmon/limits.h"
 #include "netmon/monitor.h"
 #include "netmon/netmon.h"
 #include "netmon/nft.h"
@@ -22,10 +24,22 @@ static uint64_t next_due; /* ev_now() of the next collection */
 static uint64_t collections;
 static struct nm_zone_counters *packets; /* per zone, from the last read */
 static struct nm_tcp_counters *tcp_base; /* per zone: carried over reloads */
+static struct nm_rtt_hist *rtt_base;	 /* the same for the RTT histograms */
 
+/* A socket to one of this host's own addresses talks over loopback: in no
+ * zone, as the nftables counters skip loopback. */
 static int zone_of(void *ctx, int family, const void *daddr)
 {
+	if (nma_is_local(family, daddr))
+		return -1;
 	return nmz_lookup(ctx, family, daddr);
+}
+
+static void rtt_add(struct nm_rtt_hist *to, const struct nm_rtt_hist *h)
+{
+	for (size_t b = 0; b <= NM_RTT_NBUCKETS; b++)
+		to->count[b] += h->count[b];
+	to->sum_us += h->sum_us;
 }
 
 /* Only sockets towards a zone are worth their tcp_info: the kernel filters
@@ -70,8 +84,12 @@ static void collect(int sync)
 		if (nmf_apply(zones) == 0)
 			nmf_read(zones, packets);
 	}
+	/* An address added or removed changes which sockets are loopback. */
+	if (have_tcp && nma_refresh() == 1)
+		nmt_rezone();
 	if (have_tcp && sync && nmt_collect() == -1)
 		log_warnx("netmon: TCP collection failed");
+	nml_collect(); /* EC2's allowance counters, conntrack's fill */
 	if (have_tcp && !sync && (rc = nmt_collect_start(on_tcp_done, NULL)) != 0)
 		log_warnx("netmon: TCP collection %s",
 			  rc == 1 ? "skipped: the previous one is still running"
@@ -110,6 +128,7 @@ int nm_init(const struct nm_cfg *nm)
 	n = nmz_count(zones);
 	packets = xcalloc(n + 1, sizeof(*packets));
 	tcp_base = xcalloc(n + 1, sizeof(*tcp_base));
+	rtt_base = xcalloc(n + 1, sizeof(*rtt_base));
 	interval_ms = nm->interval_ms;
 	if (n) {
 		have_nft = nmf_apply(zones) == 0;
@@ -120,10 +139,12 @@ int nm_init(const struct nm_cfg *nm)
 			    NMF_TABLE);
 	}
 	set_filter(nm);
+	nma_refresh();
 	have_tcp = nmt_init(n, zone_of, zones) == 0;
 	if (!have_tcp)
 		log_warnx("netmon: no TCP retransmission accounting (see above)");
 	running = 1;
+	nml_collect();
 	next_due = ev_now();
 	arm();
 	log_info("netmon: %zu zones, collecting every %u s", n, interval_ms / 1000);
@@ -145,13 +166,18 @@ void nm_reload(const struct nm_cfg *nm)
 	size_t n = nmz_count(fresh);
 	struct nm_zone_counters *np = xcalloc(n + 1, sizeof(*np));
 	struct nm_tcp_counters *nb = xcalloc(n + 1, sizeof(*nb));
+	struct nm_rtt_hist *nr = xcalloc(n + 1, sizeof(*nr));
 	for (size_t i = 0; i < n; i++) {
 		int old = nmz_find(zones, nmz_name(fresh, i));
 		if (old < 0)
 			continue;
 		struct nm_tcp_counters c;
+		struct nm_rtt_hist h;
 		np[i] = packets[old];
 		nmt_zone((size_t)old, &c);
+		nmt_rtt((size_t)old, &h);
+		nr[i] = rtt_base[old];
+		rtt_add(&nr[i], &h);
 		nb[i].segs_out = tcp_base[old].segs_out + c.segs_out;
 		nb[i].retrans_segs = tcp_base[old].retrans_segs + c.retrans_segs;
 		nb[i].bytes_sent = tcp_base[old].bytes_sent + c.bytes_sent;
@@ -170,9 +196,11 @@ void nm_reload(const struct nm_cfg *nm)
 	nmz_free(zones);
 	free(packets);
 	free(tcp_base);
+	free(rtt_base);
 	zones = fresh;
 	packets = np;
 	tcp_base = nb;
+	rtt_base = nr;
 	if (interval_ms != nm->interval_ms) {
 		interval_ms = nm->interval_ms;
 		if (timer)
@@ -197,8 +225,12 @@ void nm_fini(void)
 	zones = NULL;
 	free(packets);
 	free(tcp_base);
+	free(rtt_base);
 	packets = NULL;
 	tcp_base = NULL;
+	rtt_base = NULL;
+	nma_fini();
+	nml_fini();
 }
 
 void nm_metrics(struct nm_report *out, void *arg)
@@ -220,6 +252,12 @@ void nm_metrics(struct nm_report *out, void *arg)
 		mz[i].tcp.bytes_sent = tcp_base[i].bytes_sent + c.bytes_sent;
 		mz[i].tcp.bytes_retrans = tcp_base[i].bytes_retrans + c.bytes_retrans;
 		mz[i].tcp_retrans_ratio = have_tcp ? nmt_ratio(i) : 0.0;
+		mz[i].rtt = rtt_base[i];
+		if (have_tcp) {
+			struct nm_rtt_hist h;
+			nmt_rtt(i, &h);
+			rtt_add(&mz[i].rtt, &h);
+		}
 	}
 	out->enabled = running;
 	out->collections = collections;
@@ -229,5 +267,10 @@ void nm_metrics(struct nm_report *out, void *arg)
 	if (have_tcp) {
 		out->have_host_tcp = 1;
 		nmt_host(&out->host_tcp);
+	}
+	if (running) {
+		out->ifaces = nml_ifaces(&out->nifaces);
+		out->have_conntrack =
+		    nml_conntrack(&out->conntrack_count, &out->conntrack_max) == 0;
 	}
 }

@@ -18,20 +18,27 @@
  *  "zones": [{"zone": "az1", "packets_in": N, "bytes_in": N,
  *             "packets_out": N, "bytes_out": N,
  *             "tcp_segments_out": N, "tcp_retrans_segments": N,
- *             "tcp_retrans_ratio": 0.0123}],          (ratio: last interval, 0..1)
+ *             "tcp_retrans_ratio": 0.0123,            (ratio: last interval, 0..1)
+ *             "tcp_rtt": {"buckets": [[0.0001, N], ..., [null, N]],
+ *                         "sum": S, "count": N}}],     (seconds, cumulative)
  *  "tcp": {"segments_out": N, "retrans_segments": N},  (host-wide)
  *  "groups": [{"group": "redis", "state": "MASTER",
  *              "transitions": {"MASTER": N, "BACKUP": N, "FAULT": N, "STOP": N},
  *              "route_updates": {"ok": N, "failed": N},
  *              "convergence_seconds": 0.023}],
  *  "api_requests": [{"action": "ReplaceRoute", "code": "OK", "count": N}],
- *  "netmon": {"collections": N, "lost_events": N, "enabled": true}}
+ *  "netmon": {"collections": N, "lost_events": N, "enabled": true},
+ *  "interfaces": [{"interface": "eth0",                 (ENA allowance statistics)
+ *                  "bw_in_allowance_exceeded": N, ..., "conntrack_allowance_available":
+ * N}], "conntrack": {"count": N, "max": N}}                 (absent without conntrack)
  */
 #ifndef VPCF_NETMON_H
 #define VPCF_NETMON_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "netmon/limits.h"
 
 /* Counters of one zone, cumulative and monotonic since the daemon started. */
 struct nm_zone_counters {
@@ -45,6 +52,24 @@ struct nm_tcp_counters {
 	uint64_t retrans_segs; /* tcpi_total_retrans deltas */
 	uint64_t bytes_sent;
 	uint64_t bytes_retrans;
+};
+
+/* Upper bounds (microseconds) of the per-zone smoothed-RTT histogram, +Inf
+ * beyond: intra-region latencies, from a same-zone peer (~0.1 ms) to a
+ * struggling cross-zone path (1 s). */
+#define NM_RTT_BUCKETS_US                                                                \
+	{                                                                                \
+		100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000,    \
+		    500000, 1000000                                                      \
+	}
+#define NM_RTT_NBUCKETS 13
+
+/* Smoothed RTT (tcpi_rtt) of a zone's sockets: one observation per socket
+ * and collection interval in which it sent segments. Counts per bucket, not
+ * cumulative; [NM_RTT_NBUCKETS] is +Inf. */
+struct nm_rtt_hist {
+	uint64_t count[NM_RTT_NBUCKETS + 1];
+	uint64_t sum_us;
 };
 
 /* Host-wide TCP, from /proc/net/snmp (Tcp: OutSegs excludes retransmits). */
@@ -62,6 +87,7 @@ struct nm_zone_report {
 	struct nm_zone_counters nft;
 	struct nm_tcp_counters tcp;
 	double tcp_retrans_ratio; /* retrans / segs_out over the last interval, 0..1 */
+	struct nm_rtt_hist rtt;	  /* cumulative */
 };
 
 struct nm_report {
@@ -73,6 +99,11 @@ struct nm_report {
 	size_t nzones;
 	int have_host_tcp; /* 0: the snapshot reads /proc/net/snmp itself */
 	struct nm_host_tcp host_tcp;
+	/* issue 16 item 6: EC2's network limits (netmon/limits.h) */
+	const struct nml_iface *ifaces; /* owned by the provider */
+	size_t nifaces;
+	int have_conntrack; /* 0: no conntrack in this namespace */
+	uint64_t conntrack_count, conntrack_max;
 };
 
 /* Fills *out (zeroed by the caller) with the monitor's current counters. */

@@ -28,6 +28,7 @@
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "netmon/limits.h"
 #include "netmon/prom.h"
 #include "netmon/webcfg.h"
 
@@ -54,6 +55,14 @@ enum fam_id {
 	F_ZONE_TCP_OUT,
 	F_ZONE_TCP_RETRANS,
 	F_ZONE_TCP_RATIO,
+	/* issue 16 items 5 and 6 (RTT, EC2 limits) */
+	F_ZONE_TCP_RTT,
+	F_ENA_ALLOWANCE,
+	F_ENA_CONNTRACK_AVAILABLE,
+	F_CONNTRACK_ENTRIES,
+	F_CONNTRACK_LIMIT,
+	F_GROUP_CONVERGED,
+	F_GROUP_DAMPED,
 	F_NETMON_COLLECTIONS,
 	F_NETMON_LOST,
 	F_PROC_START,
@@ -134,6 +143,33 @@ static const struct {
     [F_ZONE_TCP_RATIO] = {"vpc_failover_zone_tcp_retrans_ratio", 0,
 			  "Retransmitted / sent TCP segments to peers in the zone "
 			  "over the last collection interval, 0..1."},
+    /* issue 16 items 5 and 6 (RTT, EC2 limits) */
+    [F_ZONE_TCP_RTT] = {"vpc_failover_zone_tcp_rtt_seconds", 2,
+			"Smoothed RTT (tcp_info tcpi_rtt) of TCP sockets to peers in "
+			"the zone: one observation per socket and collection interval "
+			"in which it sent segments. Loopback excluded."},
+    [F_ENA_ALLOWANCE] = {"vpc_failover_ena_allowance_exceeded_total", 1,
+			 "Packets the ENA interface queued or dropped because the "
+			 "instance exceeded an EC2 allowance: bw_in, bw_out (bandwidth), "
+			 "pps (packets per second), conntrack (tracked connections), "
+			 "linklocal (instance metadata, DNS, NTP). The driver's "
+			 "ethtool statistics *_allowance_exceeded."},
+    [F_ENA_CONNTRACK_AVAILABLE] = {"vpc_failover_ena_conntrack_allowance_available", 0,
+				   "Tracked connections the instance can still open "
+				   "before reaching its EC2 allowance (the ENA driver's "
+				   "conntrack_allowance_available)."},
+    [F_CONNTRACK_ENTRIES] = {"vpc_failover_conntrack_entries", 0,
+			     "Entries in this host's netfilter connection tracking "
+			     "table (nf_conntrack_count)."},
+    [F_CONNTRACK_LIMIT] = {"vpc_failover_conntrack_entries_limit", 0,
+			   "Size limit of the connection tracking table "
+			   "(nf_conntrack_max)."},
+    [F_GROUP_CONVERGED] = {"vpc_failover_group_converged", 0,
+			   "1 when this node is MASTER of the group and every route "
+			   "table of its current failover points here; else 0."},
+    [F_GROUP_DAMPED] = {"vpc_failover_group_damped", 0,
+			"1 while split-brain damping holds the group: another node "
+			"kept taking its routes, so it only watches the tables."},
     [F_NETMON_COLLECTIONS] = {"vpc_failover_netmon_collections_total", 1,
 			      "Collection rounds of the network monitor."},
     [F_NETMON_LOST] = {"vpc_failover_netmon_lost_events_total", 1,
@@ -356,9 +392,60 @@ static void render_group(struct render *r, json_t *g)
 	sample(r, F_LATE_WRITES, json_object_get(g, "late_writes"), "group", name, NULL);
 	sample(r, F_FLIPS, json_object_get(g, "split_brain_flips"), "group", name, NULL);
 	sample(r, F_HANDED_BACK, json_object_get(g, "handed_back"), "group", name, NULL);
+	/* issue 16 item 8 */
+	sample(r, F_GROUP_CONVERGED, json_object_get(g, "converged"), "group", name,
+	       NULL);
+	sample(r, F_GROUP_DAMPED, json_object_get(g, "damped"), "group", name, NULL);
 out:
 	json_decref(one);
 	json_decref(zero);
+}
+
+/* A bucket bound as Prometheus prints it: "+Inf" for null. -1 if neither. */
+static int fmt_le(json_t *le, char *out, size_t n)
+{
+	if (json_is_null(le))
+		snprintf(out, n, "+Inf");
+	else if (json_is_number(le))
+		fmt_double(json_number_value(le), out, n);
+	else
+		return -1;
+	return 0;
+}
+
+/* A zone's "tcp_rtt": {"buckets": [[le, count]...], "sum", "count"}. */
+static void render_zone_rtt(struct render *r, const char *zone, json_t *h)
+{
+	json_t *b;
+	size_t i;
+	char les[64];
+
+	if (!json_is_object(h))
+		return;
+	json_array_foreach(json_object_get(h, "buckets"), i, b)
+	{
+		if (fmt_le(json_array_get(b, 0), les, sizeof(les)) == 0)
+			hsample(r, F_ZONE_TCP_RTT, "_bucket", json_array_get(b, 1),
+				"zone", zone, "le", les, NULL);
+	}
+	hsample(r, F_ZONE_TCP_RTT, "_sum", json_object_get(h, "sum"), "zone", zone, NULL);
+	hsample(r, F_ZONE_TCP_RTT, "_count", json_object_get(h, "count"), "zone", zone,
+		NULL);
+}
+
+/* {"interface": NAME, "<driver statistic>": N, ...}: the known ENA names. */
+static void render_iface(struct render *r, json_t *f)
+{
+	const char *name = str(f, "interface");
+
+	if (name == NULL)
+		return;
+	for (size_t k = 0; k < NML_NCOUNTERS; k++)
+		sample(r, F_ENA_ALLOWANCE, json_object_get(f, nml_name(k)), "interface",
+		       name, "allowance", nml_label(k), NULL);
+	sample(r, F_ENA_CONNTRACK_AVAILABLE,
+	       json_object_get(f, nml_name(NML_CONNTRACK_AVAILABLE)), "interface", name,
+	       NULL);
 }
 
 static void render_zone(struct render *r, json_t *z)
@@ -381,6 +468,7 @@ static void render_zone(struct render *r, json_t *z)
 	       name, NULL);
 	sample(r, F_ZONE_TCP_RATIO, json_object_get(z, "tcp_retrans_ratio"), "zone", name,
 	       NULL);
+	render_zone_rtt(r, name, json_object_get(z, "tcp_rtt"));
 }
 
 char *nmp_render(json_t *snap)
@@ -414,6 +502,11 @@ char *nmp_render(json_t *snap)
 	sample(&r, F_TCP_RETRANS, json_object_get(tcp, "retrans_segments"), NULL);
 	sample(&r, F_NETMON_COLLECTIONS, json_object_get(nm, "collections"), NULL);
 	sample(&r, F_NETMON_LOST, json_object_get(nm, "lost_events"), NULL);
+	/* issue 16 item 6 */
+	json_array_foreach(json_object_get(snap, "interfaces"), i, v) render_iface(&r, v);
+	json_t *ct = json_object_get(snap, "conntrack");
+	sample(&r, F_CONNTRACK_ENTRIES, json_object_get(ct, "count"), NULL);
+	sample(&r, F_CONNTRACK_LIMIT, json_object_get(ct, "max"), NULL);
 	json_t *proc = json_object_get(snap, "process");
 	sample(&r, F_PROC_START, json_object_get(proc, "start_time_seconds"), NULL);
 	sample(&r, F_PROC_CPU, json_object_get(proc, "cpu_seconds"), NULL);

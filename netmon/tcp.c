@@ -104,6 +104,7 @@ static struct {
 	struct nm_tcp_counters *zc;   /* cumulative */
 	struct nm_tcp_counters *snap; /* zc at the previous collection */
 	double *ratio;
+	struct nm_rtt_hist *rtt; /* per zone: counts, not per-socket storage */
 
 	struct sock_ent *tab; /* open addressing, linear probing */
 	size_t cap, used, live;
@@ -232,6 +233,10 @@ int nmt_parse_diag_msg(const struct nlmsghdr *nlh, struct nmt_sock *out)
 		if (HAS(tcpi_bytes_sent)) {
 			out->have |= NMT_HAVE_BYTES_SENT;
 			out->bytes_sent = ti.tcpi_bytes_sent;
+		}
+		if (HAS(tcpi_rtt) && ti.tcpi_rtt > 0) {
+			out->have |= NMT_HAVE_RTT;
+			out->rtt_us = ti.tcpi_rtt;
 		}
 		if (HAS(tcpi_bytes_retrans)) {
 			out->have |= NMT_HAVE_BYTES_RETRANS;
@@ -408,6 +413,34 @@ static void zone_add(int z, uint64_t segs, uint64_t retrans, uint64_t bytes,
 	mod.zc[z].bytes_retrans += bytes_retrans;
 }
 
+static const uint32_t rtt_le[NM_RTT_NBUCKETS] = NM_RTT_BUCKETS_US;
+
+size_t nmt_rtt_bucket(uint32_t us)
+{
+	size_t lo = 0, hi = NM_RTT_NBUCKETS;
+
+	/* the first bound >= us */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (rtt_le[mid] < us)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A socket that sent segments since it was last seen: its smoothed RTT
+ * goes into its zone's histogram (a socket without an RTT sample yet adds
+ * nothing). */
+static void rtt_observe(int z, const struct nmt_sock *s)
+{
+	if (z < 0 || !(s->have & NMT_HAVE_RTT))
+		return;
+	mod.rtt[z].count[nmt_rtt_bucket(s->rtt_us)]++;
+	mod.rtt[z].sum_us += s->rtt_us;
+}
+
 /* Any capacity, not only powers of two (the table's size follows the
  * sockets closely): the hash's top 32 bits scaled to [0, cap). */
 static size_t slot_of(uint64_t cookie, size_t cap)
@@ -552,6 +585,8 @@ static void add_delta(struct sock_ent *e, const struct nmt_sock *s)
 	zone_add((int)e->zone - 1, segs, retrans,
 		 bytes_delta(s->bytes_sent, e->bytes_sent),
 		 bytes_delta(s->bytes_retrans, e->bytes_retrans));
+	if (segs > 0)
+		rtt_observe((int)e->zone - 1, s);
 	e->segs_out = s->segs_out;
 	e->retrans = s->total_retrans;
 	e->bytes_sent = s->bytes_sent & NMT_BYTES_MASK;
@@ -610,8 +645,12 @@ static void sock_destroyed(const struct nmt_sock *s)
 	if (e == NULL) {
 		/* Born and gone between two dumps. */
 		mod.st.destroyed_unseen++;
-		zone_add(zone_of(s->family, s->daddr), s->segs_out, s->total_retrans,
-			 s->bytes_sent, s->bytes_retrans);
+		int z = zone_of(s->family, s->daddr);
+
+		zone_add(z, s->segs_out, s->total_retrans, s->bytes_sent,
+			 s->bytes_retrans);
+		if (s->segs_out > 0)
+			rtt_observe(z, s);
 		return;
 	}
 	rezone(e, s);
@@ -1178,12 +1217,14 @@ static void set_zones(size_t nzones, nmt_zone_fn fn, void *ctx)
 	free(mod.zc);
 	free(mod.snap);
 	free(mod.ratio);
+	free(mod.rtt);
 	mod.nzones = nzones;
 	mod.zfn = fn;
 	mod.zctx = ctx;
 	mod.zc = xcalloc(nzones ? nzones : 1, sizeof(*mod.zc));
 	mod.snap = xcalloc(nzones ? nzones : 1, sizeof(*mod.snap));
 	mod.ratio = xcalloc(nzones ? nzones : 1, sizeof(*mod.ratio));
+	mod.rtt = xcalloc(nzones ? nzones : 1, sizeof(*mod.rtt));
 }
 
 static struct nl_sock *diag_socket(void)
@@ -1329,6 +1370,7 @@ void nmt_fini(void)
 	free(mod.zc);
 	free(mod.snap);
 	free(mod.ratio);
+	free(mod.rtt);
 	free(mod.bc);
 	memset(&mod, 0, sizeof(mod));
 	mod.efd = -1;
@@ -1341,6 +1383,19 @@ void nmt_zone(size_t zone, struct nm_tcp_counters *out)
 		*out = mod.zc[zone];
 	else
 		memset(out, 0, sizeof(*out));
+}
+
+void nmt_rtt(size_t zone, struct nm_rtt_hist *out)
+{
+	if (zone < mod.nzones && mod.rtt != NULL)
+		*out = mod.rtt[zone];
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+void nmt_rezone(void)
+{
+	mod.zgen++;
 }
 
 double nmt_ratio(size_t zone)

@@ -54,12 +54,14 @@ struct nmt_sock {
 	uint32_t total_retrans;	 /* tcpi_total_retrans (wraps) */
 	uint64_t bytes_sent;	 /* tcpi_bytes_sent */
 	uint64_t bytes_retrans;	 /* tcpi_bytes_retrans */
+	uint32_t rtt_us;	 /* tcpi_rtt: smoothed RTT, 0 before a sample */
 };
 #define NMT_HAVE_INFO	       0x01u /* an INET_DIAG_INFO attribute was there */
 #define NMT_HAVE_TOTAL_RETRANS 0x02u
 #define NMT_HAVE_SEGS_OUT      0x04u
 #define NMT_HAVE_BYTES_SENT    0x08u
 #define NMT_HAVE_BYTES_RETRANS 0x10u
+#define NMT_HAVE_RTT	       0x20u
 
 /* Open the sock_diag dump socket and the destroy-group socket (watched with
  * ev_fd_set: call after ev_init), take a baseline dump and the host counters.
@@ -85,6 +87,15 @@ void nmt_fini(void);
 
 /* Cumulative counters of zone (zeroes for an unknown zone). */
 void nmt_zone(size_t zone, struct nm_tcp_counters *out);
+/* Cumulative smoothed-RTT histogram of zone: each socket towards it adds
+ * its tcpi_rtt once per collection in which it sent segments (and once when
+ * it is destroyed, if it sent since); zeroes for an unknown zone. */
+void nmt_rtt(size_t zone, struct nm_rtt_hist *out);
+/* Which bucket of NM_RTT_BUCKETS_US holds us (NM_RTT_NBUCKETS: +Inf). */
+size_t nmt_rtt_bucket(uint32_t us);
+/* Zones of sockets are looked up again when they are next seen (the set of
+ * local addresses, which count in no zone, changed). */
+void nmt_rezone(void);
 /* Retransmitted / sent segments of zone between the last two collections
  * (nmt_init counts as one); 0 when nothing was sent. */
 double nmt_ratio(size_t zone);

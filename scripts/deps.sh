@@ -10,7 +10,7 @@ build-essential pkg-config clang
 libcurl4-openssl-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
 libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
 libmnl-dev libnftnl-dev libcrypt-dev libyaml-dev
-keepalived awscli iproute2 nftables curl openssl python3 jq
+keepalived awscli iproute2 nftables curl openssl python3 jq ethtool
 iperf3 linux-perf
 prometheus
 systemd man-db groff-base mandoc

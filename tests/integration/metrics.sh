@@ -161,7 +161,9 @@ cat >"$T/zones.json" <<'J'
 {"time": 1718000000.25, "up": 1,
  "zones": [{"zone": "us-east-1a", "packets_in": 10, "bytes_in": 15000, "packets_out": 20,
             "bytes_out": 2000, "tcp_segments_out": 300, "tcp_retrans_segments": 3,
-            "tcp_retrans_ratio": 0.0125},
+            "tcp_retrans_ratio": 0.0125,
+            "tcp_rtt": {"buckets": [[0.0001, 2], [0.0002, 5], [0.0005, 9], [null, 10]],
+                        "sum": 0.0042, "count": 10}},
            {"zone": "us-east-1c", "packets_in": 0, "bytes_in": 0, "packets_out": 0,
             "bytes_out": 0, "tcp_segments_out": 0, "tcp_retrans_segments": 0,
             "tcp_retrans_ratio": 0}],
@@ -170,7 +172,11 @@ cat >"$T/zones.json" <<'J'
              "transitions": {"MASTER": 0, "BACKUP": 1, "FAULT": 0, "STOP": 0, "DELETED": 0},
              "route_updates": {"ok": 0, "failed": 0}, "convergence_seconds": null}],
  "api_requests": [{"action": "DescribeRouteTables", "code": "HTTP_502", "count": 2}],
- "netmon": {"collections": 3, "lost_events": 1, "enabled": true}}
+ "netmon": {"collections": 3, "lost_events": 1, "enabled": true},
+ "interfaces": [{"interface": "ens5", "bw_in_allowance_exceeded": 4, "bw_out_allowance_exceeded": 0,
+                 "pps_allowance_exceeded": 0, "conntrack_allowance_exceeded": 0,
+                 "linklocal_allowance_exceeded": 2, "conntrack_allowance_available": 90000}],
+ "conntrack": {"count": 12, "max": 262144}}
 J
 "$B/tools/prom_render" <"$T/zones.json" >"$T/zones.txt"
 check "promtool accepts zones and escaped labels" "$PROMTOOL" check metrics <"$T/zones.txt"
@@ -280,7 +286,7 @@ import json, sys
 g = json.loads("".join(open(sys.argv[1]).readlines()[1:]))["graphs"]
 assert "vpc-failover.zone_packets" in g and "vpc-failover.group_state.#" in g, g.keys()
 for k, v in g.items():
-    assert v["label"] and v["unit"] in ("float", "integer", "percentage", "seconds", "bytes"), v
+    assert v["label"] and v["unit"] in ("float", "integer", "percentage", "seconds", "milliseconds", "bytes"), v
     assert all({"name", "label", "stacked"} <= set(m) for m in v["metrics"]), v
 P
 echo '{"time": "garbage' >"$MK"
@@ -370,7 +376,7 @@ curl -sS --max-time 3 "http://127.0.0.1:$MPORT/metrics" >"$T/live.txt"
 sleep 2 # a second scrape for rate() and increase()
 if out=$($PY "$TOP/tests/dashboard_check.py" "$TOP/dashboards/vpc-failover.json" \
 	"$T/live.txt" "$T/zones.txt" --prom "http://127.0.0.1:$PPORT" \
-	--nonempty vpc_failover_up,vpc_failover_group_state,vpc_failover_convergence_seconds,vpc_failover_route_updates_total,vpc_failover_api_requests_total,process_cpu_seconds_total,process_open_fds 2>&1); then
+	--nonempty vpc_failover_up,vpc_failover_group_state,vpc_failover_group_converged,vpc_failover_group_damped,vpc_failover_convergence_seconds,vpc_failover_route_updates_total,vpc_failover_api_requests_total,process_cpu_seconds_total,process_open_fds 2>&1); then
 	ok "the Grafana dashboard names only exported metrics; Prometheus evaluates its queries ($(tr '\n' ' ' <<<"$out"))"
 else
 	not_ok "the Grafana dashboard names only exported metrics; Prometheus evaluates its queries" "$out"

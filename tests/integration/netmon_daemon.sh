@@ -82,6 +82,46 @@ sleep 2.5
 check "zone a: TCP segments out counted" test "$(metric "z['a']['tcp_segments_out']")" -ge 100
 expect_eq "zone b: no TCP" "$(metric "z['b']['tcp_segments_out']")" 0
 check "host-wide TCP segments out counted" test "$(metric "m['tcp']['segments_out']")" -gt 0
+# The smoothed RTT of that connection went into zone a's histogram.
+check "zone a: RTT observed" test "$(metric "z['a']['tcp_rtt']['count']")" -ge 1
+check "zone a: RTT sum > 0 and below 1 s a sample" $PY -c "
+import json, sys
+h = json.loads(sys.argv[1])
+sys.exit(not (0 < h['sum'] < h['count'] and h['buckets'][-1][1] == h['count']))" \
+	"$(metric "json.dumps(z['a']['tcp_rtt'])")"
+expect_eq "zone b: no RTT observed" "$(metric "z['b']['tcp_rtt']['count']")" 0
+
+# Loopback is in no zone, for both sources: TCP from the host to its own
+# address in zone a (198.18.10.1) moves neither the nftables counters nor
+# the sock_diag ones (before, sock_diag counted it to zone a).
+spawn "$T/sink-lo.log" ip netns exec "$H" $PY -c "
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('198.18.10.1', 5002)); s.listen(8)
+while True:
+    c, _ = s.accept()
+    while c.recv(65536): pass
+    c.close()"
+wait_for 5 ip netns exec "$H" $PY -c "import socket; socket.create_connection(('198.18.10.1', 5002), 1).close()"
+sleep 2.5
+lo_before=$(metric "z['a']['packets_out'], z['a']['packets_in'], z['a']['tcp_segments_out'], z['a']['tcp_rtt']['count']")
+ip netns exec "$H" $PY -c "
+import socket
+c = socket.create_connection(('198.18.10.1', 5002), 2)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for i in range(200): c.sendall(b'z' * 1000)
+c.close()"
+sleep 2.5
+expect_eq "loopback TCP to the host's own zone address: no zone counter moves (nft out, nft in, TCP segments, RTT)" \
+	"$(metric "z['a']['packets_out'], z['a']['packets_in'], z['a']['tcp_segments_out'], z['a']['tcp_rtt']['count']")" "$lo_before"
+
+# EC2's limits: no interface here has the ENA statistics; the conntrack
+# fill is the namespace's (netmon_limits.sh tests the reading itself).
+expect_eq "no ENA interfaces, none exported" "$(metric "len(m['interfaces'])")" 0
+if ip netns exec "$H" test -r /proc/sys/net/netfilter/nf_conntrack_max; then
+	expect_eq "conntrack limit as /proc/sys/net/netfilter/nf_conntrack_max" \
+		"$(metric "m['conntrack']['max']")" "$(ip netns exec "$H" cat /proc/sys/net/netfilter/nf_conntrack_max)"
+fi
 
 # Reload: zone b goes, zone c comes; zone a keeps counting from where it was
 before=$(metric "z['a']['packets_out']")

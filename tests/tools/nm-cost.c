@@ -19,6 +19,11 @@
  *   nm-cost read K CONF
  *       create the zone table of CONF, read it K times (nmf_read), remove it:
  *       "read zones=N wall_us=W" (median)
+ *   nm-cost rtt K
+ *       K observations into a per-zone RTT histogram as nmt_collect makes
+ *       them for a socket that sent (nmt_rtt_bucket, a count, a sum), over
+ *       65536 RTTs spread from 20 us to 2 s: "rtt observations=K ns=N" (CPU
+ *       time per observation)
  *   nm-cost udp K ADDR PORT
  *       send K datagrams of 64 bytes to ADDR:PORT as fast as it can: the
  *       sender's CPU time per packet (its share of the stack, netfilter
@@ -341,11 +346,42 @@ static int udp(long k, const char *addr, const char *port)
 	return 0;
 }
 
+static int rtt(long k)
+{
+	static uint32_t us[65536];
+	struct nm_rtt_hist h;
+	struct rusage r0, r1;
+	uint32_t x = 12345;
+
+	memset(&h, 0, sizeof(h));
+	for (size_t i = 0; i < 65536; i++) {
+		x = x * 1103515245u + 12345u;
+		/* log-uniform: 20 us .. ~2 s */
+		us[i] = 20u << ((x >> 8) % 17);
+		us[i] += (x >> 16) % us[i];
+	}
+	getrusage(RUSAGE_SELF, &r0);
+	for (long i = 0; i < k; i++) {
+		uint32_t v = us[i & 65535];
+		h.count[nmt_rtt_bucket(v)]++;
+		h.sum_us += v;
+	}
+	getrusage(RUSAGE_SELF, &r1);
+	printf("rtt observations=%ld ns=%.2f check=%llu\n", k,
+	       (tv_us(r1.ru_utime) - tv_us(r0.ru_utime) + tv_us(r1.ru_stime) -
+		tv_us(r0.ru_stime)) *
+		   1000 / (double)k,
+	       (unsigned long long)(h.sum_us + h.count[0]));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int k = argc > 2 ? atoi(argv[2]) : 0;
 
 	log_init("nm-cost", 1, LOG_LVL_WARN);
+	if (argc == 3 && strcmp(argv[1], "rtt") == 0)
+		return rtt(atol(argv[2]));
 	if (argc == 5 && strcmp(argv[1], "udp") == 0)
 		return udp(atol(argv[2]), argv[3], argv[4]);
 	if (argc < 4 || k < 1 || k > K_MAX) {

@@ -17,10 +17,25 @@
 #include "lib/log.h"
 #include "netmon/mackerel.h"
 
+/* A zone's tcp_rtt whose counts are scaled by k: between k and k + 1, 10
+ * observations up to 0.2 ms, 40 up to 0.5 ms, 40 up to 1 ms, 10 up to 2 ms. */
+static json_t *rtt_at(json_int_t k)
+{
+	static const double le[] = {0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005};
+	static const json_int_t cum[] = {0, 10, 50, 90, 100, 100};
+	json_t *b = json_array();
+
+	for (size_t i = 0; i < sizeof(le) / sizeof(le[0]); i++)
+		json_array_append_new(b, json_pack("[f, I]", le[i], cum[i] * k));
+	json_array_append_new(b, json_pack("[n, I]", 100 * k));
+	return json_pack("{s:o, s:f, s:I}", "buckets", b, "sum", 0.08 * (double)k,
+			 "count", 100 * k);
+}
+
 /* A snapshot at time t with every counter scaled by k (k = 0: zeros). */
 static json_t *snap_at(double t, json_int_t k, const char *state)
 {
-	return json_pack(
+	json_t *s = json_pack(
 	    "{s:f, s:i, s:[{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}],"
 	    " s:{s:I, s:I},"
 	    " s:[{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:f}],"
@@ -35,6 +50,24 @@ static json_t *snap_at(double t, json_int_t k, const char *state)
 	    0.023, "api_requests", "action", "ReplaceRoute", "code", "OK", "count", 4 * k,
 	    "action", "ReplaceRoute", "code", "InvalidRouteTableID.NotFound", "count", k,
 	    "netmon", "collections", k, "lost_events", (json_int_t)0, "enabled", 1);
+
+	json_object_set_new(json_array_get(json_object_get(s, "zones"), 0), "tcp_rtt",
+			    rtt_at(k));
+	json_t *g = json_array_get(json_object_get(s, "groups"), 0);
+	json_object_set_new(g, "converged", json_integer(1));
+	json_object_set_new(g, "damped", json_integer(0));
+	json_object_set_new(s, "interfaces",
+			    json_pack("[{s:s, s:I, s:I, s:I, s:I, s:I, s:I}]",
+				      "interface", "ens5", "bw_in_allowance_exceeded",
+				      5 * k, "bw_out_allowance_exceeded", 4 * k,
+				      "pps_allowance_exceeded", 3 * k,
+				      "conntrack_allowance_exceeded", 2 * k,
+				      "linklocal_allowance_exceeded", k,
+				      "conntrack_allowance_available", (json_int_t)1000));
+	json_object_set_new(
+	    s, "conntrack",
+	    json_pack("{s:I, s:I}", "count", (json_int_t)5, "max", (json_int_t)100));
+	return s;
 }
 
 static void has_line(const char *text, const char *line)
@@ -102,7 +135,11 @@ static void first_run(void **state)
 	lacks(t, "api_requests");
 	lacks(t, "tcp_segments");
 	lacks(t, "tcp_retrans_ratio.host");
-	assert_int_equal(nlines(t), 5 + 1 + 1);
+	has_line(t, "vpc-failover.group_health.redis.converged\t1\t1718000000");
+	has_line(t, "vpc-failover.group_health.redis.damped\t0\t1718000000");
+	has_line(t, "vpc-failover.ena_conntrack_available.ens5\t1000\t1718000000");
+	has_line(t, "vpc-failover.conntrack.entries\t5\t1718000000");
+	assert_int_equal(nlines(t), 5 + 1 + 1 + 2 + 3);
 	/* but the counters are remembered */
 	assert_non_null(next);
 	assert_true(json_real_value(json_object_get(next, "time")) == 1718000000.0);
@@ -170,6 +207,37 @@ static void rates(void **state)
 	json_decref(s2);
 	json_decref(st1);
 	json_decref(st2);
+}
+
+/* p50/p90/p99 of the minute's RTT histogram, interpolated in the bucket as
+ * histogram_quantile does; none on a first run or when nothing was observed. */
+static void rtt_percentiles(void **state)
+{
+	json_t *s1 = snap_at(1000, 1, "MASTER"), *s2 = snap_at(1060, 2, "MASTER");
+	json_t *s3 = snap_at(1120, 2, "MASTER");
+	json_t *st1 = NULL, *st2 = NULL, *st3 = NULL;
+	char *t1 = mkr_render(s1, NULL, &st1), *t2 = mkr_render(s2, st1, &st2);
+	char *t3 = mkr_render(s3, st2, &st3);
+
+	lacks(t1, "zone_tcp_rtt");
+	has_line(t2, "vpc-failover.zone_tcp_rtt.az1.p50\t0.5\t1060");
+	has_line(t2, "vpc-failover.zone_tcp_rtt.az1.p90\t1\t1060");
+	has_line(t2, "vpc-failover.zone_tcp_rtt.az1.p99\t1.9\t1060");
+	lacks(t2, "zone_tcp_rtt_bucket"); /* state only */
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(st2, "values"),
+					       "vpc-failover.zone_tcp_rtt_bucket.az1.1")),
+	    20);
+	lacks(t3, "zone_tcp_rtt"); /* no observation in that minute */
+	free(t1);
+	free(t2);
+	free(t3);
+	json_decref(s1);
+	json_decref(s2);
+	json_decref(s3);
+	json_decref(st1);
+	json_decref(st2);
+	json_decref(st3);
 }
 
 static void fractional_elapsed(void **state)
@@ -478,7 +546,7 @@ int main(void)
 	    cmocka_unit_test(counter_reset),   cmocka_unit_test(stale_or_backwards_state),
 	    cmocka_unit_test(duplicate_names), cmocka_unit_test(meta),
 	    cmocka_unit_test(state_parse),     cmocka_unit_test(state_files),
-	    cmocka_unit_test(prefix),
+	    cmocka_unit_test(prefix),	       cmocka_unit_test(rtt_percentiles),
 	};
 	log_init("test_mackerel", 1, LOG_LVL_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -277,6 +277,30 @@ static void render_convergence_histogram(void **state)
 	json_decref(snap);
 }
 
+/* issue 16: the per-zone RTT histogram */
+static void render_zone_rtt_histogram(void **state)
+{
+	json_t *snap = json_pack("{s:[{s:s, s:{s:[[f, I], [f, I], [n, I]], s:f, s:I}}]}",
+				 "zones", "zone", "az1", "tcp_rtt", "buckets", 0.0001,
+				 (json_int_t)1, 0.0002, (json_int_t)4, (json_int_t)5,
+				 "sum", 0.0035, "count", (json_int_t)5);
+	char *t = nmp_render(snap);
+
+	assert_non_null(t);
+	assert_int_equal(check_exposition(t), 5);
+	has_line(t, "# TYPE vpc_failover_zone_tcp_rtt_seconds histogram");
+	has_line(
+	    t, "vpc_failover_zone_tcp_rtt_seconds_bucket{zone=\"az1\",le=\"0.0001\"} 1");
+	has_line(
+	    t, "vpc_failover_zone_tcp_rtt_seconds_bucket{zone=\"az1\",le=\"0.0002\"} 4");
+	has_line(t,
+		 "vpc_failover_zone_tcp_rtt_seconds_bucket{zone=\"az1\",le=\"+Inf\"} 5");
+	has_line(t, "vpc_failover_zone_tcp_rtt_seconds_sum{zone=\"az1\"} 0.0035");
+	has_line(t, "vpc_failover_zone_tcp_rtt_seconds_count{zone=\"az1\"} 5");
+	free(t);
+	json_decref(snap);
+}
+
 static void render_empty_families_left_out(void **state)
 {
 	json_t *snap =
@@ -549,6 +573,7 @@ int main(void)
 	    cmocka_unit_test(render_empty_families_left_out),
 	    cmocka_unit_test(render_process_and_build_info),
 	    cmocka_unit_test(render_convergence_histogram),
+	    cmocka_unit_test(render_zone_rtt_histogram),
 	    cmocka_unit_test(render_escapes_labels),
 	    cmocka_unit_test(render_no_duplicate_series),
 	    cmocka_unit_test(render_malformed),

@@ -109,6 +109,13 @@ static void parse_full_v4(void **state)
 	assert_int_equal(s.total_retrans, 7);
 	assert_true(s.bytes_sent == 140000);
 	assert_true(s.bytes_retrans == 9000);
+
+	/* tcpi_rtt, once the kernel has a sample */
+	ti.tcpi_rtt = 1234;
+	mkmsg(mbuf, &o);
+	assert_int_equal(nmt_parse_diag_msg((struct nlmsghdr *)mbuf, &s), 0);
+	assert_true(s.have & NMT_HAVE_RTT);
+	assert_int_equal(s.rtt_us, 1234);
 }
 
 static void parse_v6_and_mapped(void **state)
@@ -436,6 +443,74 @@ static void deltas_per_zone(void **state)
 	dump(&b, 1, 0);
 	ZONE(1, 8, 1, 170, 10);
 	assert_int_equal(mod.live, 4); /* 1..3 vanished, still remembered */
+}
+
+#define RTT(z, sum_, ...)                                                                \
+	do {                                                                             \
+		static const uint64_t want_[NM_RTT_NBUCKETS + 1] = {__VA_ARGS__};        \
+		struct nm_rtt_hist h_;                                                   \
+		nmt_rtt(z, &h_);                                                         \
+		assert_memory_equal(h_.count, want_, sizeof(want_));                     \
+		assert_int_equal(h_.sum_us, sum_);                                       \
+	} while (0)
+
+static struct nmt_sock rsk(uint64_t cookie, const char *dst, uint32_t segs,
+			   uint32_t rtt_us)
+{
+	struct nmt_sock s = sk(cookie, dst, segs, 0, segs * 100ull, 0);
+
+	if (rtt_us) {
+		s.have |= NMT_HAVE_RTT;
+		s.rtt_us = rtt_us;
+	}
+	return s;
+}
+
+static void rtt_bucket_bounds(void **state)
+{
+	static const uint32_t le[] = NM_RTT_BUCKETS_US;
+
+	assert_int_equal(nmt_rtt_bucket(0), 0);
+	for (size_t i = 0; i < NM_RTT_NBUCKETS; i++) {
+		/* le is inclusive, as Prometheus' */
+		assert_int_equal(nmt_rtt_bucket(le[i]), i);
+		assert_int_equal(nmt_rtt_bucket(le[i] + 1), i + 1);
+		if (i > 0)
+			assert_int_equal(nmt_rtt_bucket(le[i - 1] + 1), i);
+	}
+	assert_int_equal(nmt_rtt_bucket(UINT32_MAX), NM_RTT_NBUCKETS);
+}
+
+/* One observation per socket and interval in which it sent; none for the
+ * baseline, idle sockets, sockets without an RTT sample or in no zone;
+ * destroy events of sockets that sent since count once. */
+static void rtt_per_zone(void **state)
+{
+	struct nmt_sock a[4] = {
+	    rsk(1, "198.18.10.2", 10, 150), rsk(2, "198.18.10.3", 5, 900),
+	    rsk(3, "198.18.20.2", 5, 40000), rsk(4, "192.0.2.1", 9, 300)};
+
+	dump(a, 4, 1);
+	RTT(0, 0, 0);
+	RTT(1, 0, 0);
+	a[0] = rsk(1, "198.18.10.2", 20, 180);	  /* sent: 180 us into le 0.0002 */
+	a[1] = rsk(2, "198.18.10.3", 5, 950);	  /* idle: nothing */
+	a[2] = rsk(3, "198.18.20.2", 6, 2000000); /* past 1 s: +Inf */
+	a[3] = rsk(4, "192.0.2.1", 10, 300);	  /* in no zone */
+	dump(a, 4, 0);
+	RTT(0, 180, 0, 1, 0);
+	RTT(1, 2000000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
+	/* no RTT sample yet: counted segments, no observation */
+	struct nmt_sock b = rsk(5, "198.18.10.9", 3, 0);
+	dump(&b, 1, 0);
+	ZONE(0, 13, 0, 1300, 0);
+	RTT(0, 180, 0, 1, 0);
+	/* destroyed after sending more: one observation; unseen and gone: one */
+	struct nmt_sock fin = rsk(2, "198.18.10.3", 8, 1000);
+	sock_destroyed(&fin);
+	struct nmt_sock brief = rsk(6, "198.18.10.4", 4, 100);
+	sock_destroyed(&brief);
+	RTT(0, 1280, 1, 1, 0, 1);
 }
 
 static void wrap_and_bogus_zone(void **state)
@@ -895,6 +970,8 @@ int main(void)
 	    cmocka_unit_test(netstat_parse),
 	    cmocka_unit_test_setup_teardown(deltas_per_zone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(wrap_and_bogus_zone, setup, teardown),
+	    cmocka_unit_test(rtt_bucket_bounds),
+	    cmocka_unit_test_setup_teardown(rtt_per_zone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bytes_past_48_bits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(destroy_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(vanished_then_destroyed, setup, teardown),
