@@ -277,6 +277,13 @@ json_t *trf_status(const char *group)
 	return out;
 }
 
+int64_t trf_transition_us(const char *group)
+{
+	const struct tl *t = tl_of(group, 0);
+
+	return t ? t->trans_us : 0;
+}
+
 void trf_fini(void)
 {
 	for (size_t i = 0; i < ntls; i++) {

@@ -22,6 +22,8 @@ void trf_observe(const struct grp_report *r, void *arg);
 void trf_note(const char *group, char *buf, size_t len);
 /* Group name's timeline and overlay view for status (a new object). */
 json_t *trf_status(const char *group);
+/* When group last became MASTER (CLOCK_REALTIME us), 0 never. */
+int64_t trf_transition_us(const char *group);
 /* Cancel pending watch starts. */
 void trf_fini(void);
 
