@@ -194,12 +194,13 @@ json_t *trf_status(const char *group)
 			const struct nm_ov_zone *z = &o->zones[k];
 			json_array_append_new(
 			    zs,
-			    json_pack("{s:s, s:I, s:I, s:b, s:o, s:o, s:b, s:I}", "zone",
-				      z->zone, "packets", (json_int_t)z->packets, "bytes",
-				      (json_int_t)z->bytes, "receiving", z->receiving,
-				      "last_at", at_json(z->last_us), "stopped_at",
-				      at_json(z->stopped_us), "misrouted", z->misrouted,
-				      "misroute_episodes",
+			    json_pack("{s:s, s:I, s:I, s:b, s:o, s:o, s:b, s:o, s:I}",
+				      "zone", z->zone, "packets", (json_int_t)z->packets,
+				      "bytes", (json_int_t)z->bytes, "receiving",
+				      z->receiving, "last_at", at_json(z->last_us),
+				      "stopped_at", at_json(z->stopped_us), "misrouted",
+				      z->misrouted, "misrouted_since",
+				      at_json(z->misroute_us), "misroute_episodes",
 				      (json_int_t)z->misroute_episodes));
 			if (z->misrouted)
 				json_array_append_new(

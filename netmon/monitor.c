@@ -44,8 +44,9 @@ struct ovl {
 	int master; /* 1 MASTER, 0 another known state, -1 unknown */
 	struct cidr *dests;
 	size_t ndests;
-	size_t nslots; /* slot arrays sized for this many; 0: none yet */
-	int primed;    /* prev holds a reading */
+	size_t nslots;	 /* slot arrays sized for this many; 0: none yet */
+	int primed;	 /* prev holds a reading */
+	int64_t prev_us; /* when */
 	uint64_t *prev, *base;
 	struct nm_ov_zone *z;
 	uint64_t watch_timer;
@@ -129,6 +130,12 @@ static void ov_collect(void)
 
 	for (size_t i = 0; i < novls; i++) {
 		struct ovl *o = &ovls[i];
+		/* A collection right after a late one (the grid catching up) has
+		 * seen too little time to say that traffic stopped: wait for the
+		 * next. */
+		if (o->primed && now - o->prev_us < (int64_t)interval_ms * 1000 / 2)
+			continue;
+		o->prev_us = now;
 		for (size_t k = 0; k < o->nslots; k++) {
 			const struct nm_ov_counters *c = ov_now(i, k);
 			struct nm_ov_zone *z = &o->z[k];
@@ -155,7 +162,7 @@ static void ov_collect(void)
 				    o->dest, o->name, slot_name(k),
 				    o->state[0] ? o->state : "state unknown");
 			}
-			if (o->master == 0 && d >= misroute_packets) {
+			if (o->master == 0 && d > misroute_packets) {
 				if (!z->misrouted) {
 					z->misrouted = 1;
 					z->misroute_episodes++;
@@ -170,7 +177,10 @@ static void ov_collect(void)
 						  o->state, o->dest, slot_name(k), d,
 						  interval_ms / 1000, o->name);
 				}
-			} else if (z->misrouted) {
+				z->quiet = 0;
+			} else if (z->misrouted && (o->master != 0 || ++z->quiet >= 2)) {
+				/* Two quiet intervals end an episode: one short
+				 * gap in the traffic does not make two. */
 				z->misrouted = 0;
 				log_info(
 				    "netmon: misrouted traffic for %s (group %s) from %s "

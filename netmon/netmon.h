@@ -90,6 +90,7 @@ struct nm_ov_zone {
 	int misrouted;		 /* not MASTER and receiving: an episode is open */
 	uint64_t misroute_episodes;
 	int64_t misroute_us; /* the current (or last) episode began */
+	unsigned quiet;	     /* intervals at or below the threshold in an episode */
 	/* The last watch after becoming MASTER: the read that first saw packets
 	 * and the read before it (the first packet arrived in between). */
 	int64_t first_us, first_prev_us;
