@@ -25,7 +25,12 @@
  *              "route_updates": {"ok": N, "failed": N},
  *              "convergence_seconds": 0.023}],
  *  "api_requests": [{"action": "ReplaceRoute", "code": "OK", "count": N}],
- *  "netmon": {"collections": N, "lost_events": N, "enabled": true}}
+ *  "netmon": {"collections": N, "lost_events": N, "enabled": true},
+ *  "overlay": [{"group": "redis", "zone": "az1", "packets": N, "bytes": N,
+ *               "misrouted": 0, "misroute_episodes": N,
+ *               "first_traffic_seconds": 0.061}]}   (absent: no traffic seen
+ *                                                     in the last watch)
+ *  ("overlay" only when groups are counted: zones configured, netmon on.)
  */
 #ifndef VPCF_NETMON_H
 #define VPCF_NETMON_H
