@@ -44,9 +44,9 @@ struct ovl {
 	int master; /* 1 MASTER, 0 another known state, -1 unknown */
 	struct cidr *dests;
 	size_t ndests;
-	size_t nslots;	 /* slot arrays sized for this many; 0: none yet */
-	int primed;	 /* prev holds a reading */
-	int64_t prev_us; /* when */
+	size_t nslots;	  /* slot arrays sized for this many; 0: none yet */
+	int primed;	  /* prev holds a reading */
+	uint64_t prev_ms; /* when (ev_now()) */
 	uint64_t *prev, *base;
 	struct nm_ov_zone *z;
 	uint64_t watch_timer;
@@ -133,9 +133,9 @@ static void ov_collect(void)
 		/* A collection right after a late one (the grid catching up) has
 		 * seen too little time to say that traffic stopped: wait for the
 		 * next. */
-		if (o->primed && now - o->prev_us < (int64_t)interval_ms * 1000 / 2)
+		if (o->primed && ev_now() - o->prev_ms < interval_ms / 2)
 			continue;
-		o->prev_us = now;
+		o->prev_ms = ev_now();
 		for (size_t k = 0; k < o->nslots; k++) {
 			const struct nm_ov_counters *c = ov_now(i, k);
 			struct nm_ov_zone *z = &o->z[k];

@@ -77,8 +77,14 @@ static void overlay_counters_read(void **state)
 	struct nm_ov_counters ov[6];
 	unsigned char seen[3], ovseen[6];
 	size_t len = 0, *ord = names_order(groups, 2);
-	struct counts cs = {.names = names, .n = 2, .out = out, .seen = seen,
-			    .ovnames = groups, .nov = 2, .ovord = ord, .ovout = ov,
+	struct counts cs = {.names = names,
+			    .n = 2,
+			    .out = out,
+			    .seen = seen,
+			    .ovnames = groups,
+			    .nov = 2,
+			    .ovord = ord,
+			    .ovout = ov,
 			    .ovseen = ovseen};
 	struct talk t = {.what = "test", .data = &cs};
 	struct nl nl = {.buf = (char *)buf, .bufsz = sizeof(buf)};
@@ -89,7 +95,7 @@ static void overlay_counters_read(void **state)
 	len = put_obj((char *)buf, len, NMF_TABLE, "db@az2", 7, 700);
 	len = put_obj((char *)buf, len, NMF_TABLE, "db@*", 3, 300);
 	len = put_obj((char *)buf, len, NMF_TABLE, "web@az1", 1, 100);
-	len = put_obj((char *)buf, len, NMF_TABLE, "web@az3", 9, 9); /* no such zone */
+	len = put_obj((char *)buf, len, NMF_TABLE, "web@az3", 9, 9);  /* no such zone */
 	len = put_obj((char *)buf, len, NMF_TABLE, "mail@az1", 9, 9); /* no such group */
 	len = put_obj((char *)buf, len, NMF_TABLE, "az1_in", 5, 50);
 	assert_true(nl_parse(&nl, len, 0, on_obj, &t) >= MNL_CB_STOP);
