@@ -163,6 +163,12 @@ void trf_note(const char *group, char *buf, size_t len)
 	n = w > 0 && (size_t)w < len ? (size_t)w : len - 1;
 	for (size_t k = 0; k < o->nzones && n + 1 < len; k++) {
 		const struct nm_ov_zone *z = &o->zones[k];
+		/* Sources in no zone are news only when there were some. */
+		if (k + 1 == o->nzones && !z->first_us) {
+			if (n > 0 && buf[n - 1] == ',')
+				buf[--n] = '\0';
+			break;
+		}
 		if (z->first_us)
 			w = snprintf(buf + n, len - n, " %s +%" PRId64 " ms%s", z->zone,
 				     (z->first_us - t->trans_us) / 1000,
