@@ -232,8 +232,16 @@ static void ov_free(void)
 
 void nm_set_overlays(const struct nm_overlay *ov, size_t n)
 {
-	struct ovl *fresh = xcalloc(n + 1, sizeof(*fresh));
-	struct nm_overlay *list = xcalloc(n + 1, sizeof(*list));
+	struct ovl *fresh;
+	struct nm_overlay *list;
+
+	if (n == 0) {
+		ov_free();
+		nmf_set_overlays(NULL, 0);
+		return;
+	}
+	fresh = xcalloc(n + 1, sizeof(*fresh));
+	list = xcalloc(n + 1, sizeof(*list));
 
 	for (size_t i = 0; i < n; i++) {
 		struct ovl *o = &fresh[i];

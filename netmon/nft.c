@@ -1196,6 +1196,9 @@ void nmf_set_overlays(const struct nm_overlay *ov, size_t n)
 		nmz_free(ovc.dst[i]);
 	free(ovc.dst);
 	free(ovc.names);
+	memset(&ovc, 0, sizeof(ovc));
+	if (n == 0)
+		return;
 	ovc.n = n;
 	ovc.names = xcalloc(n + 1, sizeof(*ovc.names));
 	ovc.dst = xcalloc(n + 1, sizeof(*ovc.dst));
