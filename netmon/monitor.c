@@ -197,7 +197,7 @@ static void ov_collect(void)
  * slots start again (a reload). */
 static void ov_alloc(void)
 {
-	size_t ns = running || zones ? nmz_count(zones) + 1 : 0;
+	size_t nz = zones ? nmz_count(zones) : 0, ns = nz ? nz + 1 : 0;
 
 	for (size_t i = 0; i < novls; i++) {
 		struct ovl *o = &ovls[i];
@@ -207,7 +207,7 @@ static void ov_alloc(void)
 		free(o->prev);
 		free(o->base);
 		free(o->z);
-		o->nslots = nmz_count(zones) ? ns : 0;
+		o->nslots = ns;
 		o->prev = xcalloc(ns + 1, sizeof(*o->prev));
 		o->base = xcalloc(ns + 1, sizeof(*o->base));
 		o->z = xcalloc(ns + 1, sizeof(*o->z));
