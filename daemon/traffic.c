@@ -183,9 +183,10 @@ void trf_note(const char *group, char *buf, size_t len)
 	}
 }
 
-static json_t *at_json(int64_t us)
+/* Unix microseconds (integers: docs/json.md, keys ending in _us), or null. */
+static json_t *us_json(int64_t us)
 {
-	return us ? json_real((double)us / 1e6) : json_null();
+	return us ? json_integer((json_int_t)us) : json_null();
 }
 
 json_t *trf_status(const char *group)
@@ -203,10 +204,10 @@ json_t *trf_status(const char *group)
 			    json_pack("{s:s, s:I, s:I, s:b, s:o, s:o, s:b, s:o, s:I}",
 				      "zone", z->zone, "packets", (json_int_t)z->packets,
 				      "bytes", (json_int_t)z->bytes, "receiving",
-				      z->receiving, "last_at", at_json(z->last_us),
-				      "stopped_at", at_json(z->stopped_us), "misrouted",
-				      z->misrouted, "misrouted_since",
-				      at_json(z->misroute_us), "misroute_episodes",
+				      z->receiving, "last_at_us", us_json(z->last_us),
+				      "stopped_at_us", us_json(z->stopped_us),
+				      "misrouted", z->misrouted, "misrouted_since_us",
+				      us_json(z->misroute_us), "misroute_episodes",
 				      (json_int_t)z->misroute_episodes));
 			if (z->misrouted)
 				json_array_append_new(
@@ -223,7 +224,7 @@ json_t *trf_status(const char *group)
 	if (t == NULL || t->trans_us == 0)
 		return out;
 	json_t *tl = json_object(), *tabs = json_array();
-	json_object_set_new(tl, "transition_at", at_json(t->trans_us));
+	json_object_set_new(tl, "transition_at_us", us_json(t->trans_us));
 	for (size_t i = 0; i < t->ntables; i++)
 		json_array_append_new(tabs,
 				      json_pack("{s:s, s:I}", "table", t->tables[i].table,
@@ -240,33 +241,30 @@ json_t *trf_status(const char *group)
 		json_t *ft = json_array();
 		json_object_set_new(
 		    tl, "watch",
-		    json_pack("{s:f, s:b, s:I, s:I, s:f, s:f}", "started_ms",
-			      (double)(o->watch_start_us - t->trans_us) / 1000, "running",
+		    json_pack("{s:I, s:b, s:I, s:I, s:I, s:I}", "started_us",
+			      (json_int_t)(o->watch_start_us - t->trans_us), "running",
 			      o->watching, "window_ms", (json_int_t)o->window_ms, "reads",
-			      (json_int_t)o->polls, "cpu_ms", (double)o->poll_ns / 1e6,
-			      "longest_gap_ms", (double)o->poll_max_gap_us / 1000));
+			      (json_int_t)o->polls, "cpu_us",
+			      (json_int_t)(o->poll_ns / 1000), "longest_gap_us",
+			      (json_int_t)o->poll_max_gap_us));
 		for (size_t k = 0; k < o->nzones; k++) {
 			const struct nm_ov_zone *z = &o->zones[k];
 			json_t *e = json_pack("{s:s}", "zone", z->zone);
 			if (z->first_us) {
-				json_object_set_new(e, "at", at_json(z->first_us));
-				json_object_set_new(e, "after_prev_read_at",
-						    at_json(z->first_prev_us));
+				int64_t after = z->first_us - t->trans_us;
+				json_object_set_new(e, "at_us", us_json(z->first_us));
+				json_object_set_new(e, "prev_read_at_us",
+						    us_json(z->first_prev_us));
+				json_object_set_new(e, "after_us",
+						    json_integer((json_int_t)after));
 				json_object_set_new(
-				    e, "ms",
-				    json_real((double)(z->first_us - t->trans_us) /
-					      1000));
-				json_object_set_new(
-				    e, "resolution_ms",
-				    json_real((double)(z->first_us - z->first_prev_us) /
-					      1000));
+				    e, "after_ms",
+				    json_integer((json_int_t)(after / 1000)));
 				if (t->converged)
 					json_object_set_new(
 					    e, "after_converged_ms",
-					    json_real(
-						(double)(z->first_us - t->trans_us) /
-						    1000 -
-						(double)t->convergence_ms));
+					    json_integer((json_int_t)(after / 1000) -
+							 (json_int_t)t->convergence_ms));
 			} else
 				json_object_set_new(
 				    e, "none",

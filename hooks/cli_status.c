@@ -45,14 +45,7 @@ static void round_reals(json_t *v, const char *key)
 	size_t i;
 
 	if (json_is_real(v))
-		/* Ratios and timestamps ("at", "..._at", "..._since": epoch
-		 * seconds) keep microseconds. */
-		round_real(v, (n >= 6 && strcmp(key + n - 6, "_ratio") == 0) ||
-				      (key && strcmp(key, "at") == 0) ||
-				      (n >= 3 && strcmp(key + n - 3, "_at") == 0) ||
-				      (n >= 6 && strcmp(key + n - 6, "_since") == 0)
-				  ? 1e6
-				  : 1e3);
+		round_real(v, n >= 6 && strcmp(key + n - 6, "_ratio") == 0 ? 1e6 : 1e3);
 	else if (json_is_object(v))
 		json_object_foreach(v, k, m) round_reals(m, k);
 	else if (json_is_array(v))
@@ -240,7 +233,7 @@ static void print_traffic(json_t *tr)
 		       json_string_value(json_object_get(ov, "destination")));
 		json_array_foreach(json_object_get(ov, "zones"), i, v)
 		{
-			json_t *st = json_object_get(v, "stopped_at");
+			json_t *st = json_object_get(v, "stopped_at_us");
 			printf(
 			    "%s %s %lld packets%s", i ? "," : "",
 			    json_string_value(json_object_get(v, "zone")),
@@ -268,10 +261,10 @@ static void print_traffic(json_t *tr)
 		    (long long)json_integer_value(json_object_get(tl, "converged_ms")));
 	json_array_foreach(json_object_get(tl, "first_traffic"), i, v)
 	{
-		json_t *ms = json_object_get(v, "ms");
-		if (json_is_number(ms))
-			printf("    +%.0f ms  first traffic from %s (read every 10 ms)\n",
-			       json_number_value(ms),
+		json_t *ms = json_object_get(v, "after_ms");
+		if (json_is_integer(ms))
+			printf("    +%lld ms  first traffic from %s (read every 10 ms)\n",
+			       (long long)json_integer_value(ms),
 			       json_string_value(json_object_get(v, "zone")));
 		else
 			printf("    first traffic from %s: %s\n",

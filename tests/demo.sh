@@ -124,9 +124,9 @@ f = f[0] if f else {}
 v = $2
 print('' if v is None else v)" 2>/dev/null
 }
-for ((i = 0; i < 30; i++)); do [ -n "$(ovz a "z.get('stopped_at')")" ] && break; sleep 0.1; done
-first=$(ovz c "f.get('at')")
-stopped=$(ovz a "z.get('stopped_at')")
+for ((i = 0; i < 30; i++)); do [ -n "$(ovz a "z.get('stopped_at_us')")" ] && break; sleep 0.1; done
+first=$(ovz c "f['at_us'] / 1e6 if f.get('at_us') else None")
+stopped=$(ovz a "z['stopped_at_us'] / 1e6 if z.get('stopped_at_us') else None")
 say "Timeline (ms after the kill; from the client's log, keepalived's FIFO, the EC2 change log, and the daemons' overlay counters)"
 last=$(awk -v t="$T0" '$1 <= t && $2 == "node-a" {x = $1} END {print x}' "$T/probe.log")
 {

@@ -89,7 +89,7 @@ check "crash: node-c becomes MASTER" ka_wait_state "$NS_C" MASTER 10
 check "crash: every table at node-c" within 10 all_at "$ENI_C"
 for z in az1 az2; do
 	check "crash: node-c's watch saw first traffic from $z" within 10 status_is c \
-		"'ms' in [f for f in g['traffic']['timeline']['first_traffic'] if f['zone'] == '$z'][0]" True
+		"'at_us' in [f for f in g['traffic']['timeline']['first_traffic'] if f['zone'] == '$z'][0]" True
 done
 check "crash: node-c converged and settled" within 10 \
 	status_is c "g['traffic']['timeline']['settled_ms'] is not None" True
@@ -104,7 +104,8 @@ for z in az1 az2; do
 import json, sys
 g = json.load(open('$T/c-status.json'))['groups'][0]
 f = [f for f in g['traffic']['timeline']['first_traffic'] if f['zone'] == '$z'][0]
-print(f['at'], f['after_prev_read_at'], f['resolution_ms'], f['ms'])")
+print('%.6f %.6f %.3f %.3f' % (f['at_us'] / 1e6, f['prev_read_at_us'] / 1e6,
+      (f['at_us'] - f['prev_read_at_us']) / 1e3, f['after_us'] / 1e3))")
 	d=$($PY -c "print('%.1f' % (($at - $tc) * 1000))")
 	echo "# $z: client's first answer from node-c: connect called at $ts, returned at $tc;" \
 		"node-c's watch: first packets seen by the read at $at (read before: $prev," \
@@ -125,8 +126,8 @@ $PY - "$T/c-status.json" <<-'P'
 	w = t['watch']
 	print("# node-c timeline: watch started %.1f ms after the transition, tables written at %s ms,"
 	      " converged %s ms, settled %s ms; watch: %d reads, %.2f ms CPU, longest gap %.1f ms" %
-	      (w['started_ms'], ", ".join(str(x['ms']) for x in t['tables']), t['converged_ms'],
-	       t['settled_ms'], w['reads'], w['cpu_ms'], w['longest_gap_ms']))
+	      (w['started_us'] / 1e3, ", ".join(str(x['ms']) for x in t['tables']), t['converged_ms'],
+	       t['settled_ms'], w['reads'], w['cpu_us'] / 1e3, w['longest_gap_us'] / 1e3))
 	P
 check "node-c's status text shows the timeline" bash -c \
 	"ip netns exec $NS_C $VPCF -c $T/c/vpcf.conf status | grep -q 'first traffic'"
@@ -134,7 +135,7 @@ check "node-c's status text shows the timeline" bash -c \
 # -- the old node ----------------------------------------------------------------
 for z in az1 az2; do
 	check "node-a: overlay traffic from $z stopped" within 5 status_is a \
-		"[z for z in g['traffic']['overlay']['zones'] if z['zone'] == '$z'][0]['stopped_at'] is not None" True
+		"[z for z in g['traffic']['overlay']['zones'] if z['zone'] == '$z'][0]['stopped_at_us'] is not None" True
 done
 check "node-a logs the traffic stopping" grep -q "traffic for $OVERLAY (group overlay) from az1 stopped" "$T/a/daemon.log"
 check "node-a leaves MASTER once its re-check finds keepalived gone" within 10 status_is a "g['state']" STOP
@@ -150,7 +151,7 @@ tw=$EPOCHREALTIME
 topo_sim /_sim/route "{\"table\":\"$KTABLE\",\"dest\":\"$OVERLAY_CIDR\",\"eni\":\"$ENI_A\"}" >/dev/null
 check "misroute: node-a reports it in status" within 5 status_is a \
 	"'STOP receives traffic for $OVERLAY from az1' in g['traffic']['misrouted']" True
-since=$(ov a az1 misrouted_since)
+since=$($PY -c "print($(ov a az1 misrouted_since_us) / 1e6)")
 echo "# misroute: table written back to node-a at $tw, node-a's episode began at $since" \
 	"($($PY -c "print('%d' % (($since - $tw) * 1000))") ms later; collections every 1 s)"
 check "misroute: reported within two collection intervals" \
