@@ -321,10 +321,11 @@ static int read_counters(int k, const char *conf, int overlays)
 		w[i] = mono_us() - t0;
 	}
 	if (overlays)
-		printf("watch zones=%zu groups=%zu counters=%zu wall_us=%.1f cpu_us=%.1f\n",
-		       nmz_count(z), cf->ngroups,
-		       2 * nmz_count(z) + cf->ngroups * (nmz_count(z) + 1), median(w, k),
-		       median(u, k));
+		printf(
+		    "watch zones=%zu groups=%zu counters=%zu wall_us=%.1f cpu_us=%.1f\n",
+		    nmz_count(z), cf->ngroups,
+		    2 * nmz_count(z) + cf->ngroups * (nmz_count(z) + 1), median(w, k),
+		    median(u, k));
 	else
 		printf("read zones=%zu wall_us=%.0f\n", nmz_count(z), median(w, k));
 	rc = 0;
@@ -382,10 +383,11 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "udp") == 0)
 		return udp(atol(argv[2]), argv[3], argv[4]);
 	if (argc < 4 || k < 1 || k > K_MAX) {
-		fprintf(stderr,
-			"usage: nm-cost collect|hold|read|watch K CONF | run K CMD [ARG...] "
-			"| udp K ADDR "
-			"PORT\n");
+		fprintf(
+		    stderr,
+		    "usage: nm-cost collect|hold|read|watch K CONF | run K CMD [ARG...] "
+		    "| udp K ADDR "
+		    "PORT\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "collect") == 0 && argc == 4)
