@@ -250,7 +250,8 @@ static void print_traffic(json_t *tr)
 		return;
 	printf(
 	    "  last failover to MASTER at %s UTC:\n",
-	    hms(json_number_value(json_object_get(tl, "transition_at")), b1, sizeof(b1)));
+	    hms((double)json_integer_value(json_object_get(tl, "transition_at_us")) / 1e6,
+		b1, sizeof(b1)));
 	json_array_foreach(json_object_get(tl, "tables"), i, v)
 	    printf("    +%lld ms  %s written\n",
 		   (long long)json_integer_value(json_object_get(v, "ms")),

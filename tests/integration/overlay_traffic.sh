@@ -130,7 +130,7 @@ $PY - "$T/c-status.json" <<-'P'
 	       t['settled_ms'], w['reads'], w['cpu_us'] / 1e3, w['longest_gap_us'] / 1e3))
 	P
 check "node-c's status text shows the timeline" bash -c \
-	"ip netns exec $NS_C $VPCF -c $T/c/vpcf.conf status | grep -q 'first traffic'"
+	"ip netns exec $NS_C $VPCF -c $T/c/vpcf.conf status | grep -Eq '\+[0-9]+ ms  first traffic from az1'"
 
 # -- the old node ----------------------------------------------------------------
 for z in az1 az2; do
@@ -156,6 +156,8 @@ echo "# misroute: table written back to node-a at $tw, node-a's episode began at
 	"($($PY -c "print('%d' % (($since - $tw) * 1000))") ms later; collections every 1 s)"
 check "misroute: reported within two collection intervals" \
 	$PY -c "import sys; sys.exit(not 0 <= $since - $tw <= 2.0)"
+check "misroute: node-a's status text says so" bash -c \
+	"ip netns exec $NS_A $VPCF -c $T/a/vpcf.conf status | grep -q 'MISROUTED: STOP receives traffic for $OVERLAY from az1'"
 expect_eq "misroute: az2 too" "$(st_of a "'STOP receives traffic for $OVERLAY from az2' in g['traffic']['misrouted']")" True
 check "misroute: exported as a metric" bash -c "ip netns exec $NS_A $VPCF -c $T/a/vpcf.conf metrics --json |
 	$PY -c \"import json,sys; m=json.load(sys.stdin); m=m.get('metrics',m); sys.exit(not [o for o in m['overlay'] if o['zone']=='az1' and o['misrouted']==1])\""
