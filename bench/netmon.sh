@@ -188,6 +188,32 @@ printf '| EC2 limits read (ethtool statistics of %d interfaces + conntrack fill)
 	"$(ip -n "$H" -o link show | wc -l)" "$lim_us"
 echo
 echo "(medians of $REPS: nm-cost rtt, 20 million observations over RTTs spread from 20 µs to 2 s; ethtool-probe collect, 200 rounds of nml_collect in the daemon's namespace: a GDRVINFO per interface, lo and a veth here, whose statistics hold none of the ENA names; on an ENA interface a GSTATS more, which the driver answers with an admin command to the device)"
+# ---- 3b. overlay counters and the first-traffic watch (issue 16) -----------------
+# The read the watch makes every 10 ms for [netmon] watch_window after a
+# failover: the same dump, with each group's counters per source zone.
+echo "### overlay counters: the first-traffic watch's read"
+echo
+echo "| zones | groups | counters | one read, wall (median µs) | CPU (median µs) | CPU per second of watching (10 ms reads) |"
+echo "|---:|---:|---:|---:|---:|---:|"
+for zg in 4:1 4:10 100:10 1000:10; do
+	nz=${zg%:*} ng=${zg#*:} zt="" gt=""
+	for ((i = 0; i < nz; i++)); do zt+="zone.r$i = 10.$((i / 250)).$((i % 250)).0/24
+"; done
+	for ((i = 1; i < ng; i++)); do gt+="[group g$i]
+vrrp_instance = VI_$((i + 1))
+destinations = 198.19.$i.10/32
+route_tables = rtb-$(printf '%017x' $((i + 1)))
+network_interface = eni-0aaaaaaaaaaaaaaa1
+"; done
+	conf "$T/watch$zg.conf" "$zt"
+	printf '%s' "$gt" >>"$T/watch$zg.conf"
+	out=$(ip netns exec "$R" "$TOOLS/nm-cost" watch $((REPS * 20)) "$T/watch$zg.conf")
+	printf '| %d | %d | %s | %s | %s | %s |\n' "$nz" "$ng" "$(field counters <<<"$out")" \
+		"$(field wall_us <<<"$out")" "$(field cpu_us <<<"$out")" \
+		"$(field cpu_us <<<"$out" | awk '{printf "%.1f ms (%.2f%% of a core)", $1 * 100 / 1000, $1 * 100 / 10000}')"
+done
+echo
+echo "($((REPS * 20)) reads each: one NFT_MSG_GETOBJ dump of the zones' 2 counters and each group's zones + 1; the watch reads for at most [netmon] watch_window (30 s) after a transition to MASTER, one read per 10 ms)"
 echo
 
 # ---- 2 and 4. notify latency and RSS through the daemon --------------------------

@@ -24,6 +24,7 @@
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/track.h"
+#include "daemon/traffic.h"
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -159,7 +160,14 @@ static json_t *handle_notify(json_t *req, const struct peer *peer)
 static json_t *handle_status(json_t *req, const struct peer *peer)
 {
 	const struct cfg *cfg = config();
-	json_t *st = grp_status();
+	json_t *st = grp_status(), *g;
+	size_t i;
+	json_array_foreach(json_object_get(st, "groups"), i, g)
+	{
+		const char *name = json_string_value(json_object_get(g, "name"));
+		if (name)
+			json_object_set_new(g, "traffic", trf_status(name));
+	}
 	json_object_set_new(st, "daemon",
 			    json_pack("{s:i, s:s, s:I, s:s, s:s}", "pid", (int)getpid(),
 				      "config", cfg->path, "started", (json_int_t)started,

@@ -221,6 +221,7 @@ static void report(struct grp *g, enum grp_report_kind kind)
 	    .generation = g->generation,
 	    .failover = g->state == KA_MASTER && g->trans_gen == g->generation,
 	    .event_wall = g->event_wall,
+	    .event_mono = g->event_mono,
 	    .wall = ev_wall(),
 	    .eni = grp_eni(g),
 	    .ntables = g->cfg->nroute_tables,

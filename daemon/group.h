@@ -42,12 +42,13 @@ struct grp_report {
 	enum ka_state state, previous; /* previous: before the last transition */
 	const char *source;	       /* "notify", "fifo", "state", "pid-check" */
 	uint64_t generation;
-	int failover;	    /* CONVERGED: this generation began with a transition to
-			     * MASTER (not a reload that moved routes) */
-	int64_t event_wall; /* unix seconds when the current state was entered */
-	int64_t wall;	    /* unix seconds of this report */
-	const char *eni;    /* where this node's routes point while MASTER */
-	size_t ntables;	    /* route tables of the group */
+	int failover;	     /* CONVERGED: this generation began with a transition to
+			      * MASTER (not a reload that moved routes) */
+	int64_t event_wall;  /* unix seconds when the current state was entered */
+	uint64_t event_mono; /* the same, in ev_now() time (ms) */
+	int64_t wall;	     /* unix seconds of this report */
+	const char *eni;     /* where this node's routes point while MASTER */
+	size_t ntables;	     /* route tables of the group */
 	const struct grp_report_route *routes; /* CONVERGED only, else none */
 	size_t nroutes;
 	uint64_t convergence_ms; /* CONVERGED: state change -> all tables written */
@@ -56,6 +57,10 @@ struct grp_report {
 	unsigned late_writes;	 /* CONVERGED: other nodes' writes landing after
 				  * ours, taken back while settling */
 	const char *last_late;	 /* the last of them, "" if none */
+	/* CONVERGED: what the overlay watch saw so far ("first traffic: az1
+	 * +12 ms, ..."), filled in by daemon/traffic.c for the notifiers; NULL
+	 * or "" when there is nothing to say. */
+	const char *traffic;
 };
 typedef void (*grp_observer_fn)(const struct grp_report *r, void *arg);
 

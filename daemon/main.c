@@ -30,6 +30,7 @@
 #include "daemon/notify.h"
 #include "daemon/sdnotify.h"
 #include "daemon/state.h"
+#include "daemon/traffic.h"
 #include "lib/util.h"
 #include "lib/version.h"
 #include "daemon/vip.h"
@@ -70,12 +71,20 @@ static void help(void)
 	       CFG_PATH_DEFAULT);
 }
 
-/* What the groups report goes to the convergence histogram and to the
- * notifications. */
+/* What the groups report goes to the convergence histogram, the overlay
+ * watch and timeline, and the notifications (with what the watch saw). */
 static void on_report(const struct grp_report *r, void *arg)
 {
+	struct grp_report withtraffic = *r;
+	char note[1024];
+
 	mx_observe(r, NULL);
-	ntf_report(r, NULL);
+	trf_observe(r, NULL);
+	if (r->kind == GRP_REPORT_CONVERGED) {
+		trf_note(r->group, note, sizeof(note));
+		withtraffic.traffic = note;
+	}
+	ntf_report(&withtraffic, NULL);
 }
 
 /* A keepalived event, from the notify hook (through the control socket) or
@@ -201,6 +210,7 @@ static void reload(void)
 		return;
 	}
 	grp_reload(fresh);
+	trf_configure(fresh);
 	nm_reload(&fresh->netmon);
 	ntf_reload(fresh);
 	if (have_identity)
@@ -343,6 +353,7 @@ int main(int argc, char **argv)
 	if (srv == SESSION_NO_CREDS)
 		fatalx("credentials: see above");
 	grp_init(cfg);
+	trf_configure(cfg);
 	ntf_init(cfg);
 	grp_set_observer(on_report, NULL);
 	int n = st_load(cfg->daemon.state_dir, on_persisted, NULL);
@@ -364,9 +375,8 @@ int main(int argc, char **argv)
 	if (nm_init(&cfg->netmon) == -1)
 		log_warnx("netmon: not running (see above); failover is unaffected");
 	mx_set_netmon(nm_metrics, NULL);
-	if (cfg->metrics.listen[0] &&
-	    (nmp_secure(&cfg->metrics) == -1 ||
-	     nmp_serve(cfg->metrics.listen, mx_snapshot) == -1))
+	if (cfg->metrics.listen[0] && (nmp_secure(&cfg->metrics) == -1 ||
+				       nmp_serve(cfg->metrics.listen, mx_snapshot) == -1))
 		fatalx("cannot serve metrics on %s ([metrics] listen; empty turns the "
 		       "endpoint off)",
 		       cfg->metrics.listen);
@@ -386,6 +396,7 @@ int main(int argc, char **argv)
 	fifo_fini();
 	control_fini();
 	grp_set_observer(NULL, NULL);
+	trf_fini();
 	grp_fini();
 	ntf_fini();
 	vip_fini();

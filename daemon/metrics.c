@@ -17,6 +17,7 @@
 #include "daemon/group.h"
 #include "lib/log.h"
 #include "daemon/metrics.h"
+#include "daemon/traffic.h"
 #include "netmon/tcp.h"
 #include "lib/util.h"
 #include "lib/version.h"
@@ -264,6 +265,31 @@ static json_t *api_json(void)
 	return arr;
 }
 
+/* Overlay traffic (issue 16, items 1-3): per group and source zone. */
+static json_t *overlay_json(const struct nm_report *nm)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < nm->noverlays; i++) {
+		const struct nm_ov_report *o = &nm->overlays[i];
+		int64_t tr = trf_transition_us(o->group);
+		for (size_t k = 0; k < o->nzones; k++) {
+			const struct nm_ov_zone *z = &o->zones[k];
+			json_t *e = json_pack(
+			    "{s:s, s:s, s:I, s:I, s:i, s:I}", "group", o->group, "zone",
+			    z->zone, "packets", (json_int_t)z->packets, "bytes",
+			    (json_int_t)z->bytes, "misrouted", z->misrouted,
+			    "misroute_episodes", (json_int_t)z->misroute_episodes);
+			if (e && tr && z->first_us && o->watch_start_us >= tr)
+				json_object_set_new(
+				    e, "first_traffic_seconds",
+				    json_real((double)(z->first_us - tr) / 1e6));
+			json_array_append_new(arr, e);
+		}
+	}
+	return arr;
+}
+
 json_t *mx_snapshot(void)
 {
 	struct nm_report nm;
@@ -297,5 +323,7 @@ json_t *mx_snapshot(void)
 				    json_pack("{s:I, s:I}", "count",
 					      (json_int_t)nm.conntrack_count, "max",
 					      (json_int_t)nm.conntrack_max));
+	if (snap && nm.noverlays)
+		json_object_set_new(snap, "overlay", overlay_json(&nm));
 	return snap;
 }

@@ -177,10 +177,12 @@ static char *webhook_text(const struct ntf_who *who, const struct grp_report *r)
 	if (r->kind == GRP_REPORT_CONVERGED)
 		return xasprintf(
 		    "vpc-failover: group %s on %s: %s " ARROW
-		    " %s (%s), all %zu route table%s " ARROW " %s in %llu ms, %s%s",
+		    " %s (%s), all %zu route table%s " ARROW " %s in %llu ms, %s%s%s%s",
 		    r->group, node, ka_state_name(r->previous), ka_state_name(r->state),
 		    r->source, r->ntables, plural(r->ntables), r->eni,
-		    (unsigned long long)r->convergence_ms, settle_note(r), late_note(r));
+		    (unsigned long long)r->convergence_ms, settle_note(r), late_note(r),
+		    r->traffic && r->traffic[0] ? "; " : "",
+		    r->traffic ? r->traffic : "");
 	if (r->state == KA_MASTER)
 		return xasprintf("vpc-failover: group %s on %s: %s " ARROW
 				 " %s (%s), moving %zu route table%s to %s",
@@ -236,6 +238,8 @@ char *ntf_webhook_body(const struct ntf_who *who, const struct grp_report *r)
 				    json_integer((json_int_t)r->settle_ms));
 		json_object_set_new(o, "late_writes",
 				    json_integer((json_int_t)r->late_writes));
+		if (r->traffic && r->traffic[0])
+			json_object_set_new(o, "first_traffic", json_string(r->traffic));
 	}
 	free(text);
 	if (o == NULL)
@@ -294,6 +298,8 @@ static char *description(const struct ntf_who *who, const struct grp_report *r)
 	if (r->late_writes)
 		line(&b, "%u late write%s by another node taken back (last: %s)",
 		     r->late_writes, plural(r->late_writes), r->last_late);
+	if (r->traffic && r->traffic[0])
+		line(&b, "%s", r->traffic);
 	char *s = xstrdup(buf_str(&b));
 	buf_free(&b);
 	return s;

@@ -83,6 +83,8 @@ static const char *ago(int64_t when, char *buf, size_t n)
 	return buf;
 }
 
+static void print_traffic(json_t *tr);
+
 static void print_status(json_t *st)
 {
 	json_t *d = json_object_get(st, "daemon"),
@@ -211,7 +213,77 @@ static void print_status(json_t *st)
 		const char *le = json_string_value(json_object_get(g, "last_error"));
 		if (le && *le)
 			printf("  last error: %s\n", le);
+		print_traffic(json_object_get(g, "traffic"));
 	}
+}
+
+/* Seconds since the epoch as "12:34:56.789" UTC. */
+static const char *hms(double t, char *buf, size_t n)
+{
+	time_t s = (time_t)t;
+	char tmp[16];
+
+	strftime(tmp, sizeof(tmp), "%H:%M:%S", gmtime(&s));
+	snprintf(buf, n, "%s.%03d", tmp, (int)((t - (double)s) * 1000));
+	return buf;
+}
+
+/* A group's overlay traffic, misrouted traffic and last failover timeline
+ * (daemon/traffic.c). */
+static void print_traffic(json_t *tr)
+{
+	json_t *ov = json_object_get(tr, "overlay"),
+	       *tl = json_object_get(tr, "timeline"), *v;
+	size_t i;
+	char b1[32];
+
+	if (json_is_object(ov)) {
+		printf("  overlay traffic to %s arriving here:",
+		       json_string_value(json_object_get(ov, "destination")));
+		json_array_foreach(json_object_get(ov, "zones"), i, v)
+		{
+			json_t *st = json_object_get(v, "stopped_at_us");
+			printf(
+			    "%s %s %lld packets%s", i ? "," : "",
+			    json_string_value(json_object_get(v, "zone")),
+			    (long long)json_integer_value(json_object_get(v, "packets")),
+			    json_is_true(json_object_get(v, "receiving")) ? " (receiving)"
+			    : json_is_number(st)			  ? " (stopped)"
+									  : "");
+		}
+		printf("\n");
+	}
+	json_array_foreach(json_object_get(tr, "misrouted"), i, v)
+	    printf("  MISROUTED: %s\n", json_string_value(v));
+	if (!json_is_object(tl))
+		return;
+	printf(
+	    "  last failover to MASTER at %s UTC:\n",
+	    hms((double)json_integer_value(json_object_get(tl, "transition_at_us")) / 1e6,
+		b1, sizeof(b1)));
+	json_array_foreach(json_object_get(tl, "tables"), i, v)
+	    printf("    +%lld ms  %s written\n",
+		   (long long)json_integer_value(json_object_get(v, "ms")),
+		   json_string_value(json_object_get(v, "table")));
+	if (json_is_integer(json_object_get(tl, "converged_ms")))
+		printf(
+		    "    +%lld ms  converged\n",
+		    (long long)json_integer_value(json_object_get(tl, "converged_ms")));
+	json_array_foreach(json_object_get(tl, "first_traffic"), i, v)
+	{
+		json_t *ms = json_object_get(v, "after_ms");
+		if (json_is_integer(ms))
+			printf("    +%lld ms  first traffic from %s (read every 10 ms)\n",
+			       (long long)json_integer_value(ms),
+			       json_string_value(json_object_get(v, "zone")));
+		else
+			printf("    first traffic from %s: %s\n",
+			       json_string_value(json_object_get(v, "zone")),
+			       json_string_value(json_object_get(v, "none")));
+	}
+	if (json_is_integer(json_object_get(tl, "settled_ms")))
+		printf("    +%lld ms  settled\n",
+		       (long long)json_integer_value(json_object_get(tl, "settled_ms")));
 }
 
 int cmd_status(struct cli *cli, struct args *a)

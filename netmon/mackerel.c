@@ -306,6 +306,33 @@ static void render_zone(struct mr *m, json_t *z)
 	render_zone_rtt(m, zn, json_object_get(z, "tcp_rtt"));
 }
 
+/* Overlay traffic (issue 16, items 1-3): per group and source zone. */
+static void render_overlay(struct mr *m, json_t *o)
+{
+	char gn[MKR_COMPONENT_MAX], zn[MKR_COMPONENT_MAX], name[MKR_NAME_MAX];
+	const char *g = json_string_value(json_object_get(o, "group"));
+	const char *z = json_string_value(json_object_get(o, "zone"));
+	json_t *mis = json_object_get(o, "misrouted"),
+	       *first = json_object_get(o, "first_traffic_seconds");
+
+	if (g == NULL || z == NULL)
+		return;
+	mkr_sanitize(g, gn, sizeof(gn));
+	mkr_sanitize(z, zn, sizeof(zn));
+	if (mkname(name, sizeof(name), MKR_PREFIX ".overlay_packets.%s.%s", gn, zn) == 0)
+		rate(m, name, json_object_get(o, "packets"));
+	if (mkname(name, sizeof(name), MKR_PREFIX ".overlay_bytes.%s.%s", gn, zn) == 0)
+		rate(m, name, json_object_get(o, "bytes"));
+	if (json_is_number(mis) &&
+	    mkname(name, sizeof(name), MKR_PREFIX ".overlay_misrouted.%s.%s", gn, zn) ==
+		0)
+		emit(m, name, json_number_value(mis));
+	if (json_is_number(first) &&
+	    mkname(name, sizeof(name), MKR_PREFIX ".first_traffic_seconds.%s.%s", gn,
+		   zn) == 0)
+		emit(m, name, json_number_value(first));
+}
+
 static void lower(const char *in, char *out, size_t n)
 {
 	size_t i;
@@ -418,6 +445,7 @@ char *mkr_render(json_t *snap, json_t *prev, json_t **next)
 	/* issue 16 item 6 */
 	json_array_foreach(json_object_get(snap, "interfaces"), i, v) render_iface(&m, v);
 	render_conntrack(&m, json_object_get(snap, "conntrack"));
+	json_array_foreach(json_object_get(snap, "overlay"), i, v) render_overlay(&m, v);
 	rate(&m, MKR_PREFIX ".netmon.lost_events",
 	     json_object_get(json_object_get(snap, "netmon"), "lost_events"));
 
@@ -512,6 +540,15 @@ char *mkr_meta(void)
 	G("api_requests", "VPC failover: EC2 API answers per minute", "float", any,
 	  any_l);
 	G("netmon", "VPC failover: network monitor", "float", lost, lost_l);
+	/* Overlay traffic (issue 16, items 1-3): one graph per group. */
+	G("overlay_packets.#", "VPC failover: overlay packets per minute by source zone",
+	  "float", any, any_l);
+	G("overlay_bytes.#", "VPC failover: overlay bytes per minute by source zone",
+	  "bytes", any, any_l);
+	G("overlay_misrouted.#", "VPC failover: misrouted overlay traffic (not MASTER)",
+	  "integer", any, any_l);
+	G("first_traffic_seconds.#",
+	  "VPC failover: first traffic after the last failover", "seconds", any, any_l);
 #undef G
 	json_t *root = json_pack("{s:o}", "graphs", g);
 	char *js = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);

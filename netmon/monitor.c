@@ -1,10 +1,21 @@
 /* monitor.c — glue between the daemon and the netmon modules: one timer,
  * one collection per interval on a fixed grid (a late or slow collection
- * does not push the next ones back), values kept monotonic across reloads. */
+ * does not push the next ones back), values kept monotonic across reloads.
+ *
+ * Overlays (the groups' destinations, counted by source zone in the
+ * nftables table): each collection notes per zone whether packets arrived,
+ * when they stopped, and, on a node that is not MASTER, misrouted traffic
+ * (one warning per episode). After a group becomes MASTER a watch reads the
+ * counters every NM_WATCH_MS for [netmon] watch_window and records when the
+ * first packets from each zone arrived. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
+#include "lib/cidr.h"
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -25,6 +36,45 @@ static uint64_t collections;
 static struct nm_zone_counters *packets; /* per zone, from the last read */
 static struct nm_tcp_counters *tcp_base; /* per zone: carried over reloads */
 static struct nm_rtt_hist *rtt_base;	 /* the same for the RTT histograms */
+static unsigned watch_window_ms, misroute_packets;
+
+/* One overlay: its state as the daemon said it, and per slot (zones, then
+ * "other") what the collections and the last watch saw. */
+struct ovl {
+	char name[INI_NAME_MAX];
+	char dest[64];
+	char state[16];
+	int master; /* 1 MASTER, 0 another known state, -1 unknown */
+	struct cidr *dests;
+	size_t ndests;
+	size_t nslots;	  /* slot arrays sized for this many; 0: none yet */
+	int primed;	  /* prev holds a reading */
+	uint64_t prev_ms; /* when (ev_now()) */
+	uint64_t *prev, *base;
+	struct nm_ov_zone *z;
+	uint64_t watch_timer;
+	uint64_t watch_end; /* ev_now() */
+	int64_t watch_start_us, watch_end_us, prev_poll_us;
+	uint64_t polls, poll_ns, max_gap_us;
+};
+static struct ovl *ovls;
+static size_t novls;
+
+static int64_t real_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static uint64_t thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* A socket to one of this host's own addresses talks over loopback: in no
  * zone, as the nftables counters skip loopback. */
@@ -68,6 +118,280 @@ static void on_tcp_done(int rc, void *arg)
 		log_warnx("netmon: TCP collection failed");
 }
 
+/* The counters of slot k of overlay i as the table's last read left them;
+ * NULL when the table does not count overlays. */
+static const struct nm_ov_counters *ov_now(size_t i, size_t k)
+{
+	size_t n;
+	const struct nm_ov_counters *c = nmf_overlays(&n);
+
+	if (!have_nft || c == NULL || i >= n || k > nmz_count(zones))
+		return NULL;
+	return &c[i * (nmz_count(zones) + 1) + k];
+}
+
+static const char *slot_name(size_t k)
+{
+	return k < nmz_count(zones) ? nmz_name(zones, k) : "other";
+}
+
+/* Per overlay and slot: did packets arrive since the last collection; a
+ * node that is not MASTER receiving more than misroute_packets is told
+ * once per episode. */
+static void ov_collect(void)
+{
+	int64_t now = real_us();
+
+	for (size_t i = 0; i < novls; i++) {
+		struct ovl *o = &ovls[i];
+		/* A collection right after a late one (the grid catching up) has
+		 * seen too little time to say that traffic stopped: wait for the
+		 * next. */
+		if (o->primed && ev_now() - o->prev_ms < interval_ms / 2)
+			continue;
+		o->prev_ms = ev_now();
+		for (size_t k = 0; k < o->nslots; k++) {
+			const struct nm_ov_counters *c = ov_now(i, k);
+			struct nm_ov_zone *z = &o->z[k];
+			uint64_t d;
+
+			if (c == NULL)
+				break;
+			d = o->primed && c->packets >= o->prev[k]
+				? c->packets - o->prev[k]
+				: 0;
+			o->prev[k] = c->packets;
+			if (!o->primed)
+				continue;
+			if (d > 0) {
+				z->receiving = 1;
+				z->last_us = now;
+				z->stopped_us = 0;
+			} else if (z->receiving) {
+				z->receiving = 0;
+				z->stopped_us = now;
+				log_info(
+				    "netmon: traffic for %s (group %s) from %s stopped "
+				    "arriving here (%s)",
+				    o->dest, o->name, slot_name(k),
+				    o->state[0] ? o->state : "state unknown");
+			}
+			if (o->master == 0 && d > misroute_packets) {
+				if (!z->misrouted) {
+					z->misrouted = 1;
+					z->misroute_episodes++;
+					z->misroute_us = now;
+					log_warnx("netmon: MISROUTED: %s receives "
+						  "traffic for %s "
+						  "from %s (%" PRIu64
+						  " packets in %u s) but "
+						  "group %s is not MASTER here: a route "
+						  "table or "
+						  "a client still sends to this node",
+						  o->state, o->dest, slot_name(k), d,
+						  interval_ms / 1000, o->name);
+				}
+				z->quiet = 0;
+			} else if (z->misrouted && (o->master != 0 || ++z->quiet >= 2)) {
+				/* Two quiet intervals end an episode: one short
+				 * gap in the traffic does not make two. */
+				z->misrouted = 0;
+				log_info(
+				    "netmon: misrouted traffic for %s (group %s) from %s "
+				    "ended%s",
+				    o->dest, o->name, slot_name(k),
+				    o->master == 1 ? ": this node is MASTER now" : "");
+			}
+		}
+		o->primed = o->nslots > 0 && ov_now(i, 0) != NULL;
+	}
+}
+
+/* (Re)size every overlay's slots for the zones now configured; values of
+ * slots start again (a reload). */
+static void ov_alloc(void)
+{
+	size_t nz = zones ? nmz_count(zones) : 0, ns = nz ? nz + 1 : 0;
+
+	for (size_t i = 0; i < novls; i++) {
+		struct ovl *o = &ovls[i];
+		if (o->watch_timer)
+			ev_timer_cancel(o->watch_timer);
+		o->watch_timer = 0;
+		free(o->prev);
+		free(o->base);
+		free(o->z);
+		o->nslots = ns;
+		o->prev = xcalloc(ns + 1, sizeof(*o->prev));
+		o->base = xcalloc(ns + 1, sizeof(*o->base));
+		o->z = xcalloc(ns + 1, sizeof(*o->z));
+		o->primed = 0;
+	}
+}
+
+static void ov_free(void)
+{
+	for (size_t i = 0; i < novls; i++) {
+		if (ovls[i].watch_timer)
+			ev_timer_cancel(ovls[i].watch_timer);
+		free(ovls[i].dests);
+		free(ovls[i].prev);
+		free(ovls[i].base);
+		free(ovls[i].z);
+	}
+	free(ovls);
+	ovls = NULL;
+	novls = 0;
+}
+
+void nm_set_overlays(const struct nm_overlay *ov, size_t n)
+{
+	struct ovl *fresh;
+	struct nm_overlay *list;
+
+	if (n == 0) {
+		ov_free();
+		nmf_set_overlays(NULL, 0);
+		return;
+	}
+	fresh = xcalloc(n + 1, sizeof(*fresh));
+	list = xcalloc(n + 1, sizeof(*list));
+
+	for (size_t i = 0; i < n; i++) {
+		struct ovl *o = &fresh[i];
+		strlcpy_chk(o->name, ov[i].name, sizeof(o->name));
+		o->master = -1;
+		for (size_t j = 0; j < novls; j++)
+			if (strcmp(ovls[j].name, o->name) == 0) {
+				memcpy(o->state, ovls[j].state, sizeof(o->state));
+				o->master = ovls[j].master;
+			}
+		o->ndests = ov[i].ndests;
+		o->dests = xcalloc(o->ndests + 1, sizeof(*o->dests));
+		memcpy(o->dests, ov[i].dests, o->ndests * sizeof(*o->dests));
+		if (o->ndests)
+			strlcpy_chk(o->dest, o->dests[0].text, sizeof(o->dest));
+		/* A host route reads as its address: "198.19.255.10". */
+		char *sl = strchr(o->dest, '/');
+		if (sl && ((o->dests[0].family == AF_INET && o->dests[0].plen == 32) ||
+			   (o->dests[0].family != AF_INET && o->dests[0].plen == 128)))
+			*sl = '\0';
+		list[i] = (struct nm_overlay){o->name, o->dests, o->ndests};
+	}
+	ov_free();
+	ovls = fresh;
+	novls = n;
+	nmf_set_overlays(list, n);
+	free(list);
+	if (running)
+		ov_alloc();
+}
+
+void nm_overlay_state(const char *group, const char *state, int master)
+{
+	for (size_t i = 0; i < novls; i++)
+		if (strcmp(ovls[i].name, group) == 0) {
+			strlcpy_chk(ovls[i].state, state, sizeof(ovls[i].state));
+			ovls[i].master = master;
+		}
+}
+
+static void watch_end(struct ovl *o, const char *why)
+{
+	char line[1024];
+	size_t len = 0;
+
+	if (o->watch_timer)
+		ev_timer_cancel(o->watch_timer);
+	o->watch_timer = 0;
+	o->watch_end_us = real_us();
+	for (size_t k = 0; k < o->nslots; k++) {
+		const struct nm_ov_zone *z = &o->z[k];
+		int w;
+		if (z->first_us)
+			w = snprintf(line + len, sizeof(line) - len,
+				     "%s%s +%" PRId64 " ms", len ? ", " : "",
+				     slot_name(k),
+				     (z->first_us - o->watch_start_us) / 1000);
+		else
+			w = snprintf(line + len, sizeof(line) - len, "%s%s none",
+				     len ? ", " : "", slot_name(k));
+		if (w < 0 || (size_t)w >= sizeof(line) - len)
+			break;
+		len += (size_t)w;
+	}
+	log_info(
+	    "netmon: group %s: first traffic for %s after the watch began (%s; %" PRIu64
+	    " reads, %" PRIu64 " us of CPU, longest gap %" PRIu64 " us): %s",
+	    o->name, o->dest, why, o->polls, o->poll_ns / 1000, o->max_gap_us,
+	    len ? line : "no zones");
+}
+
+static void on_watch(void *arg)
+{
+	struct ovl *o = arg;
+	uint64_t t0 = thread_ns();
+	int64_t now;
+	size_t left = 0, i = (size_t)(o - ovls);
+
+	o->watch_timer = 0;
+	if (nmf_read(zones, packets) == -1) {
+		watch_end(o, "the counters became unreadable");
+		return;
+	}
+	now = real_us();
+	for (size_t k = 0; k < o->nslots; k++) {
+		const struct nm_ov_counters *c = ov_now(i, k);
+		if (c && o->z[k].first_us == 0 && c->packets > o->base[k]) {
+			o->z[k].first_us = now;
+			o->z[k].first_prev_us = o->prev_poll_us;
+		}
+		left += o->z[k].first_us == 0;
+	}
+	if ((uint64_t)(now - o->prev_poll_us) > o->max_gap_us)
+		o->max_gap_us = (uint64_t)(now - o->prev_poll_us);
+	o->prev_poll_us = now;
+	o->polls++;
+	o->poll_ns += thread_ns() - t0;
+	if (left == 0)
+		watch_end(o, "every zone seen");
+	else if (ev_now() >= o->watch_end)
+		watch_end(o, "window over");
+	else
+		o->watch_timer = ev_timer_add(NM_WATCH_MS, on_watch, o);
+}
+
+int nm_watch_start(const char *group)
+{
+	for (size_t i = 0; i < novls; i++) {
+		struct ovl *o = &ovls[i];
+		uint64_t t0 = thread_ns();
+
+		if (strcmp(o->name, group) != 0)
+			continue;
+		if (!running || !have_nft || o->nslots == 0 || watch_window_ms == 0)
+			return -1;
+		if (o->watch_timer)
+			ev_timer_cancel(o->watch_timer);
+		if (nmf_read(zones, packets) == -1)
+			return -1;
+		o->watch_start_us = o->prev_poll_us = real_us();
+		o->watch_end_us = 0;
+		o->polls = 1;
+		o->max_gap_us = 0;
+		for (size_t k = 0; k < o->nslots; k++) {
+			const struct nm_ov_counters *c = ov_now(i, k);
+			o->base[k] = c ? c->packets : 0;
+			o->z[k].first_us = o->z[k].first_prev_us = 0;
+		}
+		o->watch_end = ev_now() + watch_window_ms;
+		o->watch_timer = ev_timer_add(NM_WATCH_MS, on_watch, o);
+		o->poll_ns = thread_ns() - t0;
+		return 0;
+	}
+	return -1;
+}
+
 /* sync: the TCP part done before returning (a reload needs the values);
  * otherwise it runs on the loop beside everything else, so that a failover
  * never waits for a dump of many sockets. */
@@ -87,6 +411,8 @@ static void collect(int sync)
 	/* An address added or removed changes which sockets are loopback. */
 	if (have_tcp && nma_refresh() == 1)
 		nmt_rezone();
+	if (have_nft && n)
+		ov_collect();
 	if (have_tcp && sync && nmt_collect() == -1)
 		log_warnx("netmon: TCP collection failed");
 	nml_collect(); /* EC2's allowance counters, conntrack's fill */
@@ -130,6 +456,8 @@ int nm_init(const struct nm_cfg *nm)
 	tcp_base = xcalloc(n + 1, sizeof(*tcp_base));
 	rtt_base = xcalloc(n + 1, sizeof(*rtt_base));
 	interval_ms = nm->interval_ms;
+	watch_window_ms = nm->watch_window_ms;
+	misroute_packets = nm->misroute_packets ? nm->misroute_packets : 1;
 	if (n) {
 		have_nft = nmf_apply(zones) == 0;
 		if (!have_nft)
@@ -145,6 +473,7 @@ int nm_init(const struct nm_cfg *nm)
 		log_warnx("netmon: no TCP retransmission accounting (see above)");
 	running = 1;
 	nml_collect();
+	ov_alloc();
 	next_due = ev_now();
 	arm();
 	log_info("netmon: %zu zones, collecting every %u s", n, interval_ms / 1000);
@@ -201,6 +530,9 @@ void nm_reload(const struct nm_cfg *nm)
 	packets = np;
 	tcp_base = nb;
 	rtt_base = nr;
+	watch_window_ms = nm->watch_window_ms;
+	misroute_packets = nm->misroute_packets ? nm->misroute_packets : 1;
+	ov_alloc();
 	if (interval_ms != nm->interval_ms) {
 		interval_ms = nm->interval_ms;
 		if (timer)
@@ -221,6 +553,12 @@ void nm_fini(void)
 	if (have_tcp)
 		nmt_fini();
 	have_nft = have_tcp = running = 0;
+	for (size_t i = 0; i < novls; i++) {
+		if (ovls[i].watch_timer)
+			ev_timer_cancel(ovls[i].watch_timer);
+		ovls[i].watch_timer = 0;
+		ovls[i].nslots = 0;
+	}
 	nmz_free(zones);
 	zones = NULL;
 	free(packets);
@@ -236,9 +574,37 @@ void nm_fini(void)
 void nm_metrics(struct nm_report *out, void *arg)
 {
 	static struct nm_zone_report *mz;
+	static struct nm_ov_report *mo;
 	size_t n = running ? nmz_count(zones) : 0;
 
 	free(mz);
+	free(mo);
+	mo = xcalloc(novls + 1, sizeof(*mo));
+	for (size_t i = 0; i < novls; i++) {
+		struct ovl *o = &ovls[i];
+		for (size_t k = 0; k < o->nslots; k++) {
+			const struct nm_ov_counters *c = ov_now(i, k);
+			o->z[k].zone = slot_name(k);
+			o->z[k].packets = c ? c->packets : 0;
+			o->z[k].bytes = c ? c->bytes : 0;
+		}
+		mo[i] = (struct nm_ov_report){
+		    .group = o->name,
+		    .dest = o->dest,
+		    .state = o->state,
+		    .watching = o->watch_timer != 0,
+		    .watch_start_us = o->watch_start_us,
+		    .watch_end_us = o->watch_end_us,
+		    .window_ms = watch_window_ms,
+		    .polls = o->polls,
+		    .poll_ns = o->poll_ns,
+		    .poll_max_gap_us = o->max_gap_us,
+		    .zones = o->z,
+		    .nzones = running && have_nft ? o->nslots : 0,
+		};
+	}
+	out->overlays = mo;
+	out->noverlays = novls;
 	mz = xcalloc(n + 1, sizeof(*mz));
 	for (size_t i = 0; i < n; i++) {
 		struct nm_tcp_counters c;

@@ -15,6 +15,19 @@ int nm_init(const struct nm_cfg *nm);
 void nm_reload(const struct nm_cfg *nm);
 /* Remove the table, close the sockets. */
 void nm_fini(void);
+/* The overlays' counter reads after a group became MASTER, this far apart. */
+#define NM_WATCH_MS 10
+
+/* The failover groups' destinations to count by source zone (before nm_init
+ * and before each nm_reload, which applies them); ov is copied. */
+void nm_set_overlays(const struct nm_overlay *ov, size_t n);
+/* A group's keepalived state: master 1 MASTER, 0 another known state (then
+ * overlay traffic arriving here is misrouted), -1 unknown. */
+void nm_overlay_state(const char *group, const char *state, int master);
+/* The group became MASTER: read its overlay counters every NM_WATCH_MS for
+ * [netmon] watch_window, noting when packets from each zone first arrive.
+ * 0, or -1 (no such overlay, no counters, watch_window 0). */
+int nm_watch_start(const char *group);
 /* The monitor's part of the metrics snapshot (an nm_report_fn, netmon.h). */
 void nm_metrics(struct nm_report *out, void *arg);
 

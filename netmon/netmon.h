@@ -30,7 +30,12 @@
  *  "netmon": {"collections": N, "lost_events": N, "enabled": true},
  *  "interfaces": [{"interface": "eth0",                 (ENA allowance statistics)
  *                  "bw_in_allowance_exceeded": N, ..., "conntrack_allowance_available":
- * N}], "conntrack": {"count": N, "max": N}}                 (absent without conntrack)
+ * N}], "conntrack": {"count": N, "max": N},                 (absent without conntrack)
+ *  "overlay": [{"group": "redis", "zone": "az1", "packets": N, "bytes": N,
+ *               "misrouted": 0, "misroute_episodes": N,
+ *               "first_traffic_seconds": 0.061}]}   (absent: no traffic seen
+ *                                                     in the last watch)
+ *  ("overlay" only when groups are counted: zones configured, netmon on.)
  */
 #ifndef VPCF_NETMON_H
 #define VPCF_NETMON_H
@@ -39,11 +44,25 @@
 #include <stdint.h>
 
 #include "netmon/limits.h"
+struct cidr;
 
 /* Counters of one zone, cumulative and monotonic since the daemon started. */
 struct nm_zone_counters {
 	uint64_t packets_in, bytes_in;	 /* source address in the zone */
 	uint64_t packets_out, bytes_out; /* destination address in the zone */
+};
+
+/* A failover group's destinations (the overlay IPs), whose arriving packets
+ * are counted by source zone. */
+struct nm_overlay {
+	const char *name;	  /* the group */
+	const struct cidr *dests; /* lib/cidr.h; the caller's */
+	size_t ndests;
+};
+
+/* Packets and bytes to an overlay from one source zone, cumulative. */
+struct nm_ov_counters {
+	uint64_t packets, bytes;
 };
 
 /* TCP of one zone (destination address in the zone), cumulative. */
@@ -90,6 +109,38 @@ struct nm_zone_report {
 	struct nm_rtt_hist rtt;	  /* cumulative */
 };
 
+/* One source zone of an overlay ("other": in no zone) on this node. Times
+ * are CLOCK_REALTIME microseconds, 0 = never. */
+struct nm_ov_zone {
+	const char *zone;
+	uint64_t packets, bytes; /* cumulative, arriving at this node */
+	int receiving;		 /* packets arrived in the last interval */
+	int64_t last_us;	 /* the collection that last saw packets arrive */
+	int64_t stopped_us;	 /* the first collection after that saw none */
+	int misrouted;		 /* not MASTER and receiving: an episode is open */
+	uint64_t misroute_episodes;
+	int64_t misroute_us; /* the current (or last) episode began */
+	unsigned quiet;	     /* intervals at or below the threshold in an episode */
+	/* The last watch after becoming MASTER: the read that first saw packets
+	 * and the read before it (the first packet arrived in between). */
+	int64_t first_us, first_prev_us;
+};
+
+/* One overlay (failover group) on this node. */
+struct nm_ov_report {
+	const char *group;
+	const char *dest;		      /* its first destination, for messages */
+	const char *state;		      /* as the daemon last said ("" unknown) */
+	int watching;			      /* the watch after becoming MASTER runs */
+	int64_t watch_start_us, watch_end_us; /* 0: no watch yet; end 0: running */
+	unsigned window_ms;
+	uint64_t polls;			/* counter reads of the last watch */
+	uint64_t poll_ns;		/* their CPU time (thread), total */
+	uint64_t poll_max_gap_us;	/* the longest time between two of its reads */
+	const struct nm_ov_zone *zones; /* nzones + 1: zones, then "other" */
+	size_t nzones;
+};
+
 struct nm_report {
 	int enabled;
 	uint64_t collections; /* completed collection rounds */
@@ -98,6 +149,8 @@ struct nm_report {
 	    *zones; /* owned by the provider, valid during the call */
 	size_t nzones;
 	int have_host_tcp; /* 0: the snapshot reads /proc/net/snmp itself */
+	const struct nm_ov_report *overlays; /* owned by the provider */
+	size_t noverlays;
 	struct nm_host_tcp host_tcp;
 	/* issue 16 item 6: EC2's network limits (netmon/limits.h) */
 	const struct nml_iface *ifaces; /* owned by the provider */

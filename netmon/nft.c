@@ -56,15 +56,18 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "netmon/nft.h"
+#include "netmon/nm_cfg.h"
 #include "netmon/zone.h"
 
-#define PRIO_PRE  (-500)	     /* before defragmentation (-400) and raw (-300) */
-#define PRIO_POST 500		     /* after srcnat (100) and conntrack helpers (300) */
-#define BATCH_MAX (64 << 20)	     /* a config is at most 1 MiB: far below */
-#define MSG_ROOM  (64 << 10)	     /* free room before each message: see ELEMS_MSG */
-#define ELEMS_MSG 256		     /* elements per message: ~100 bytes each */
-#define TRIES	  3		     /* dumps interrupted by a change, or ENOBUFS */
-#define NAME_LEN  (INI_NAME_MAX + 8) /* "<zone>_out" */
+#define PRIO_PRE  (-500)     /* before defragmentation (-400) and raw (-300) */
+#define PRIO_POST 500	     /* after srcnat (100) and conntrack helpers (300) */
+#define BATCH_MAX (64 << 20) /* a config is at most 1 MiB: far below */
+#define MSG_ROOM  (64 << 10) /* free room before each message: see ELEMS_MSG */
+#define ELEMS_MSG 256	     /* elements per message: ~100 bytes each */
+#define TRIES	  3	     /* dumps interrupted by a change, or ENOBUFS */
+#define NAME_LEN  (2 * INI_NAME_MAX + 8) /* "<zone>_out", "<group>@<zone>" */
+#define OV_OTHER  "*"			 /* the overlay slot of sources in no zone */
+#define OV_ID0	  100			 /* set ids of overlays: OV_ID0 + 4 * i + k */
 
 typedef char name_t[INI_NAME_MAX];
 
@@ -77,14 +80,28 @@ struct map {
 	uint32_t keytype;  /* nft's datatype (ipv4_addr 7, ipv6_addr 8): lets
 			      `nft list` print addresses */
 	uint32_t iftype;   /* NFT_META_IIFTYPE or NFT_META_OIFTYPE */
+	uint32_t id;	   /* NFTNL_SET_ID within the transaction */
+	int plain;	   /* a set of addresses, not a map to counters */
 };
 
 static const struct map maps[] = {
-    {"in4", "prerouting", "_in", AF_INET, NFPROTO_IPV4, 12, 4, 7, NFT_META_IIFTYPE},
-    {"in6", "prerouting", "_in", AF_INET6, NFPROTO_IPV6, 8, 16, 8, NFT_META_IIFTYPE},
-    {"out4", "postrouting", "_out", AF_INET, NFPROTO_IPV4, 16, 4, 7, NFT_META_OIFTYPE},
-    {"out6", "postrouting", "_out", AF_INET6, NFPROTO_IPV6, 24, 16, 8, NFT_META_OIFTYPE},
+    {"in4", "prerouting", "_in", AF_INET, NFPROTO_IPV4, 12, 4, 7, NFT_META_IIFTYPE, 1, 0},
+    {"in6", "prerouting", "_in", AF_INET6, NFPROTO_IPV6, 8, 16, 8, NFT_META_IIFTYPE, 2,
+     0},
+    {"out4", "postrouting", "_out", AF_INET, NFPROTO_IPV4, 16, 4, 7, NFT_META_OIFTYPE, 3,
+     0},
+    {"out6", "postrouting", "_out", AF_INET6, NFPROTO_IPV6, 24, 16, 8, NFT_META_OIFTYPE,
+     4, 0},
 };
+
+/* The overlays to count at the next nmf_apply (nmf_set_overlays): each
+ * group's destinations flattened into disjoint intervals (an nmz of one
+ * zone). */
+static struct {
+	name_t *names;
+	struct nmz **dst;
+	size_t n;
+} ovc;
 
 /* The table this process made: its zones and their values read last. */
 static struct {
@@ -92,6 +109,11 @@ static struct {
 	name_t *names;
 	struct nm_zone_counters *last;
 	size_t n;
+	/* Overlays applied: names, and per overlay n + 1 counters (one per
+	 * zone, then OV_OTHER), read last. */
+	name_t *ovnames;
+	struct nm_ov_counters *ovlast;
+	size_t nov;
 } st;
 
 /* A netlink socket for one request or one batch. */
@@ -318,6 +340,12 @@ struct counts {
 			      scan (a handful of names) */
 	struct nm_zone_counters *out;
 	unsigned char *seen; /* per zone: 1 = _in, 2 = _out */
+	/* Overlay counters "<group>@<zone>": per group n + 1 slots. */
+	const name_t *ovnames;
+	size_t nov;
+	const size_t *ovord;
+	struct nm_ov_counters *ovout;
+	unsigned char *ovseen;
 };
 
 /* The first len bytes of name (no NUL among them) against the string s, in
@@ -444,6 +472,33 @@ static int on_obj(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	name = mnl_attr_get_str(o.a[NFTA_OBJ_NAME]);
 	len = strlen(name);
+	/* Absent values are 0, as libnftnl gave them. */
+	uint64_t pk = c.a[NFTA_COUNTER_PACKETS]
+			  ? be64toh(mnl_attr_get_u64(c.a[NFTA_COUNTER_PACKETS]))
+			  : 0;
+	uint64_t by = c.a[NFTA_COUNTER_BYTES]
+			  ? be64toh(mnl_attr_get_u64(c.a[NFTA_COUNTER_BYTES]))
+			  : 0;
+	const char *at = strchr(name, '@');
+	if (at) { /* an overlay's: <group>@<zone> or <group>@* */
+		int g =
+		    name_find(cs->ovnames, cs->ovord, cs->nov, name, (size_t)(at - name));
+		size_t slot;
+
+		if (g < 0 || cs->ovout == NULL)
+			return MNL_CB_OK;
+		if (strcmp(at + 1, OV_OTHER) == 0)
+			slot = cs->n;
+		else if ((i = zone_index(cs, at + 1, strlen(at + 1))) >= 0)
+			slot = (size_t)i;
+		else
+			return MNL_CB_OK;
+		slot += (size_t)g * (cs->n + 1);
+		cs->ovout[slot].packets = pk;
+		cs->ovout[slot].bytes = by;
+		cs->ovseen[slot] = 1;
+		return MNL_CB_OK;
+	}
 	if (len > 4 && strcmp(name + len - 4, "_out") == 0)
 		out = 1, len -= 4;
 	else if (len > 3 && strcmp(name + len - 3, "_in") == 0)
@@ -452,13 +507,6 @@ static int on_obj(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if ((i = zone_index(cs, name, len)) < 0)
 		return MNL_CB_OK; /* a zone a reload removed, or not ours */
-	/* Absent values are 0, as libnftnl gave them. */
-	uint64_t pk = c.a[NFTA_COUNTER_PACKETS]
-			  ? be64toh(mnl_attr_get_u64(c.a[NFTA_COUNTER_PACKETS]))
-			  : 0;
-	uint64_t by = c.a[NFTA_COUNTER_BYTES]
-			  ? be64toh(mnl_attr_get_u64(c.a[NFTA_COUNTER_BYTES]))
-			  : 0;
 	if (out) {
 		cs->out[i].packets_out = pk;
 		cs->out[i].bytes_out = by;
@@ -475,10 +523,11 @@ static int on_obj(const struct nlmsghdr *nlh, void *data)
  * missing in *missing. A dump that the kernel cut short (ENOBUFS) or that a
  * concurrent change made inconsistent is tried again. 0 or -1. */
 static int get_counters(const name_t *names, size_t n, struct nm_zone_counters *out,
+			const name_t *ovnames, size_t nov, struct nm_ov_counters *ovout,
 			size_t *missing)
 {
 	struct counts cs = {.names = names, .n = n, .out = out};
-	size_t *ord = names_order(names, n);
+	size_t *ord = names_order(names, n), *ovord = NULL, nslots = nov * (n + 1);
 	struct nftnl_obj *o = nn(nftnl_obj_alloc());
 	struct talk t = {.what = "read counters", .data = &cs};
 	struct nlmsghdr *nlh;
@@ -487,12 +536,22 @@ static int get_counters(const name_t *names, size_t n, struct nm_zone_counters *
 
 	cs.ord = ord;
 	cs.seen = xcalloc(n + 1, 1);
+	if (ovout && nov) {
+		ovord = names_order(ovnames, nov);
+		cs.ovnames = ovnames;
+		cs.nov = nov;
+		cs.ovord = ovord;
+		cs.ovout = ovout;
+		cs.ovseen = xcalloc(nslots + 1, 1);
+	}
 	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NMF_TABLE);
 	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 	for (int try = 1; try <= TRIES; try++) {
 		if (nl_open(&nl) == -1)
 			break;
 		memset(cs.seen, 0, n);
+		if (cs.ovseen)
+			memset(cs.ovseen, 0, nslots);
 		t.err = 0;
 		nlh = nftnl_nlmsg_build_hdr(nl.buf, NFT_MSG_GETOBJ, NFPROTO_INET,
 					    NLM_F_DUMP, ++nl.seq);
@@ -517,8 +576,12 @@ static int get_counters(const name_t *names, size_t n, struct nm_zone_counters *
 		*missing = 0;
 		for (size_t i = 0; i < n; i++)
 			*missing += (size_t)(cs.seen[i] != 3) + (cs.seen[i] == 0);
+		for (size_t i = 0; cs.ovseen && i < nslots; i++)
+			*missing += cs.ovseen[i] == 0;
 	}
 	free(cs.seen);
+	free(cs.ovseen);
+	free(ovord);
 	free(ord);
 	nftnl_obj_free(o);
 	return rc;
@@ -660,7 +723,7 @@ static struct nftnl_set *set_of(const struct map *m)
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, NMF_TABLE);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)(m - maps) + 1);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, m->id);
 	return s;
 }
 
@@ -675,25 +738,29 @@ static int put_set(struct batch *b, const struct map *m)
 	if (nlh == NULL)
 		return -1;
 	s = set_of(m);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL | NFT_SET_OBJECT);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS,
+			  NFT_SET_INTERVAL | (m->plain ? 0 : NFT_SET_OBJECT));
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->keytype);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, m->len);
-	nftnl_set_set_u32(s, NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	if (!m->plain)
+		nftnl_set_set_u32(s, NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	batch_put(b, nlh);
 	return 0;
 }
 
+/* An interval's start (pointing at counter obj in a map, obj NULL in a
+ * plain set) or, end set, the address after its end. */
 static void add_elem(struct nftnl_set *s, const unsigned char *key, size_t len,
-		     const char *obj)
+		     const char *obj, int end)
 {
 	struct nftnl_set_elem *e = nn(nftnl_set_elem_alloc());
 
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, (uint32_t)len);
 	if (obj)
 		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_OBJREF, obj);
-	else
+	if (end)
 		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
 				       NFT_SET_ELEM_INTERVAL_END);
 	nftnl_set_elem_add(s, e);
@@ -720,25 +787,39 @@ static struct nftnl_set *flush_elems(struct batch *b, struct nftnl_set *s,
 /* Each interval is a start element pointing at the counter and an end
  * element at the address after it (none when it runs to the last address),
  * ELEMS_MSG elements to a message. */
-static int put_elems(struct batch *b, const struct map *m, const struct nmz *z)
+/* The counter of interval r in map m: "<zone><suffix>" for the zone maps,
+ * "<group>@<zone>" (or OV_OTHER) for an overlay's (suffix "" and group set). */
+struct objname {
+	const struct nmz *z;
+	const char *group; /* NULL: a zone map */
+};
+
+static int put_ranges(struct batch *b, const struct map *m, const struct nmz_range *r,
+		      size_t n, const struct objname *on)
 {
-	const struct nmz_range *r;
 	struct nftnl_set *s = set_of(m);
 	unsigned char end[16];
 	char obj[NAME_LEN];
-	size_t n, inmsg = 0;
+	size_t inmsg = 0;
 	int rc = 0, k;
 
-	r = nmz_ranges(z, m->family, &n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		snprintf(obj, sizeof(obj), "%s%s", nmz_name(z, (size_t)r[i].zone),
-			 m->suffix);
-		add_elem(s, r[i].lo, m->len, obj);
+		const char *zn = (size_t)r[i].zone < nmz_count(on->z)
+				     ? nmz_name(on->z, (size_t)r[i].zone)
+				     : OV_OTHER;
+		if (on->group)
+			snprintf(obj, sizeof(obj), "%s@%s", on->group, zn);
+		else
+			snprintf(obj, sizeof(obj), "%s%s", zn, m->suffix);
+		add_elem(s, r[i].lo, m->len, m->plain ? NULL : obj, 0);
 		memcpy(end, r[i].hi, m->len);
 		for (k = (int)m->len - 1; k >= 0 && ++end[k] == 0; k--)
 			;
+		/* An end even where the next interval starts (the overlays'
+		 * source maps cover every address), as nft itself adds them: the
+		 * kernel refuses a start that would end the one before. */
 		if (k >= 0)
-			add_elem(s, end, m->len, NULL);
+			add_elem(s, end, m->len, NULL, 1);
 		if ((inmsg += 2) >= ELEMS_MSG) {
 			s = flush_elems(b, s, m, &rc);
 			inmsg = 0;
@@ -748,6 +829,15 @@ static int put_elems(struct batch *b, const struct map *m, const struct nmz *z)
 		s = flush_elems(b, s, m, &rc);
 	nftnl_set_free(s);
 	return rc;
+}
+
+static int put_elems(struct batch *b, const struct map *m, const struct nmz *z)
+{
+	struct objname on = {z, NULL};
+	size_t n;
+	const struct nmz_range *r = nmz_ranges(z, m->family, &n);
+
+	return put_ranges(b, m, r, n, &on);
 }
 
 /* NFT_MSG_NEWCHAIN: a base chain that accepts everything it sees. */
@@ -809,14 +899,24 @@ static void expr_objref_map(struct nftnl_rule *r, const struct map *m)
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG_1);
 	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, m->name);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, (uint32_t)(m - maps) + 1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, m->id);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void expr_lookup(struct nftnl_rule *r, const struct map *m)
+{
+	struct nftnl_expr *e = nn(nftnl_expr_alloc("lookup"));
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m->name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, m->id);
 	nftnl_rule_add_expr(r, e);
 }
 
 /* NFT_MSG_NEWRULE: meta i/oiftype != loopback meta nfproto <family>
  * counter name <address> map @<m>. Loopback is the host talking to itself,
  * not traffic to or from a zone. */
-static int put_rule(struct batch *b, const struct map *m)
+static int put_rule(struct batch *b, const struct map *m, const struct map *dst)
 {
 	const uint16_t loopback = ARPHRD_LOOPBACK;
 	struct nftnl_rule *r;
@@ -834,6 +934,10 @@ static int put_rule(struct batch *b, const struct map *m)
 	expr_cmp(r, NFT_CMP_NEQ, &loopback, sizeof(loopback));
 	expr_meta(r, NFT_META_NFPROTO);
 	expr_cmp(r, NFT_CMP_EQ, &m->nfproto, sizeof(m->nfproto));
+	if (dst) { /* an overlay's: only packets to its destinations */
+		expr_payload(r, dst->off, dst->len);
+		expr_lookup(r, dst);
+	}
 	expr_payload(r, m->off, m->len);
 	expr_objref_map(r, m);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
@@ -842,10 +946,94 @@ static int put_rule(struct batch *b, const struct map *m)
 	return 0;
 }
 
+/* Every address of family, in intervals: z's, and between them intervals
+ * of the zone nmz_count(z) ("other"). *n intervals; free with free(). */
+static struct nmz_range *cover(const struct nmz *z, int family, size_t len, size_t *n)
+{
+	size_t nz, k = 0;
+	const struct nmz_range *r = nmz_ranges(z, family, &nz);
+	struct nmz_range *out = xcalloc(2 * nz + 2, sizeof(*out));
+	unsigned char cur[16] = {0};
+	int more = 1, j;
+
+	for (size_t i = 0; i < nz; i++) {
+		if (memcmp(cur, r[i].lo, len) < 0) {
+			memcpy(out[k].lo, cur, len);
+			memcpy(out[k].hi, r[i].lo, len);
+			for (j = (int)len - 1; j >= 0 && out[k].hi[j]-- == 0; j--)
+				;
+			out[k++].zone = (int)nmz_count(z);
+		}
+		out[k++] = r[i];
+		memcpy(cur, r[i].hi, len);
+		for (j = (int)len - 1; j >= 0 && ++cur[j] == 0; j--)
+			;
+		more = j >= 0; /* this interval did not end at the last address */
+	}
+	if (more) {
+		memcpy(out[k].lo, cur, len);
+		memset(out[k].hi, 0xff, len);
+		out[k++].zone = (int)nmz_count(z);
+	}
+	*n = k;
+	return out;
+}
+
+/* Overlay i: counters "<group>@<zone>" and "<group>@*" (starting at
+ * start[], n + 1 of them, or 0), per family with destinations a set of
+ * them and a map of every source address to its counter, and the rule
+ * "meta iiftype != loopback meta nfproto F <daddr> @dst counter name
+ * <saddr> map @src" in prerouting. */
+static int put_overlay(struct batch *b, const struct nmz *z, size_t i,
+		       const struct nm_ov_counters *start)
+{
+	char cname[NAME_LEN], dname[NAME_LEN], sname[NAME_LEN];
+	struct objname on = {z, ovc.names[i]};
+	size_t nz = nmz_count(z);
+
+	for (size_t k = 0; k <= nz; k++) {
+		snprintf(cname, sizeof(cname), "%s@%s", ovc.names[i],
+			 k < nz ? nmz_name(z, k) : OV_OTHER);
+		if (put_counter(b, cname, "", start ? start[k].packets : 0,
+				start ? start[k].bytes : 0) == -1)
+			return -1;
+	}
+	for (size_t f = 0; f < 2; f++) {
+		const struct map *zm = &maps[f]; /* in4, in6: source address */
+		size_t nd, nsrc;
+		const struct nmz_range *d = nmz_ranges(ovc.dst[i], zm->family, &nd);
+		struct nmz_range *src;
+		struct map dst = *zm, sm = *zm;
+		struct objname none = {ovc.dst[i], NULL};
+		int rc;
+
+		if (nd == 0)
+			continue;
+		snprintf(dname, sizeof(dname), "%s_dst%c", ovc.names[i], f ? '6' : '4');
+		snprintf(sname, sizeof(sname), "%s_src%c", ovc.names[i], f ? '6' : '4');
+		dst.name = dname;
+		dst.plain = 1;
+		dst.off = f ? 24 : 16; /* the destination address */
+		dst.id = OV_ID0 + 4 * (uint32_t)i + 2 * (uint32_t)f;
+		sm.name = sname;
+		sm.suffix = "";
+		sm.id = dst.id + 1;
+		src = cover(z, zm->family, zm->len, &nsrc);
+		rc = put_set(b, &dst) == -1 || put_ranges(b, &dst, d, nd, &none) == -1 ||
+		     put_set(b, &sm) == -1 || put_ranges(b, &sm, src, nsrc, &on) == -1 ||
+		     put_rule(b, &sm, &dst) == -1;
+		free(src);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
 /* The whole table for z, counters starting at start[], replacing any old
  * one: "add table" first so that "delete table" always has one to delete. */
 static int build(struct batch *b, const struct nmz *z,
-		 const struct nm_zone_counters *start)
+		 const struct nm_zone_counters *start,
+		 const struct nm_ov_counters *ovstart)
 {
 	struct nlmsghdr *nlh;
 
@@ -869,7 +1057,11 @@ static int build(struct batch *b, const struct nmz *z,
 	    put_chain(b, "postrouting", NF_INET_POST_ROUTING, PRIO_POST) == -1)
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
-		if (put_rule(b, &maps[i]) == -1)
+		if (put_rule(b, &maps[i], NULL) == -1)
+			return -1;
+	for (size_t i = 0; i < ovc.n; i++)
+		if (put_overlay(b, z, i,
+				ovstart ? ovstart + i * (nmz_count(z) + 1) : NULL) == -1)
 			return -1;
 	return 0;
 }
@@ -944,12 +1136,18 @@ static name_t *names_of(const struct nmz *z)
 
 /* Starting values for z's counters: those of the zones of the same name in
  * the table this process made, brought up to date from the kernel. */
-static void carry(const struct nmz *z, int exists, struct nm_zone_counters *start)
+static void carry(const struct nmz *z, int exists, struct nm_zone_counters *start,
+		  struct nm_ov_counters *ovstart)
 {
-	size_t missing = 1, *ord;
+	size_t missing = 1, *ord, *ovord, nz = nmz_count(z);
+	struct nm_ov_counters *ovnow = xcalloc(st.nov * (st.n + 1) + 1, sizeof(*ovnow));
 
-	if (exists && get_counters(st.names, st.n, st.last, &missing) == -1)
+	if (exists && get_counters(st.names, st.n, st.last, st.ovnames, st.nov, ovnow,
+				   &missing) == -1)
 		missing = 1;
+	if (exists && missing == 0)
+		memcpy(st.ovlast, ovnow, st.nov * (st.n + 1) * sizeof(*ovnow));
+	free(ovnow);
 	if (missing)
 		log_warnx("nftables: table inet %s was changed by someone else: counters "
 			  "continue from the values read last",
@@ -962,6 +1160,24 @@ static void carry(const struct nmz *z, int exists, struct nm_zone_counters *star
 		if (j >= 0)
 			start[i] = st.last[j];
 	}
+	/* Overlays by group, then zone, name; OV_OTHER to OV_OTHER. */
+	ovord = names_order(st.ovnames, st.nov);
+	for (size_t g = 0; g < ovc.n; g++) {
+		int og = name_find(st.ovnames, ovord, st.nov, ovc.names[g],
+				   strlen(ovc.names[g]));
+
+		if (og < 0)
+			continue;
+		for (size_t k = 0; k <= nz; k++) {
+			int j = k == nz ? (int)st.n
+					: name_find(st.names, ord, st.n, nmz_name(z, k),
+						    strlen(nmz_name(z, k)));
+			if (j >= 0)
+				ovstart[g * (nz + 1) + k] =
+				    st.ovlast[(size_t)og * (st.n + 1) + (size_t)j];
+		}
+	}
+	free(ovord);
 	free(ord);
 }
 
@@ -969,12 +1185,47 @@ static void forget(void)
 {
 	free(st.names);
 	free(st.last);
+	free(st.ovnames);
+	free(st.ovlast);
 	memset(&st, 0, sizeof(st));
+}
+
+void nmf_set_overlays(const struct nm_overlay *ov, size_t n)
+{
+	for (size_t i = 0; i < ovc.n; i++)
+		nmz_free(ovc.dst[i]);
+	free(ovc.dst);
+	free(ovc.names);
+	memset(&ovc, 0, sizeof(ovc));
+	if (n == 0)
+		return;
+	ovc.n = n;
+	ovc.names = xcalloc(n + 1, sizeof(*ovc.names));
+	ovc.dst = xcalloc(n + 1, sizeof(*ovc.dst));
+	for (size_t i = 0; i < n; i++) {
+		/* The destinations as the one zone of an nmz: nested or
+		 * adjacent ones merged into disjoint intervals. */
+		struct nm_zone_cfg zc = {.cidrs = (struct cidr *)ov[i].dests,
+					 .ncidrs = ov[i].ndests};
+		struct nm_cfg c = {.zones = &zc, .nzones = 1};
+
+		strlcpy_chk(zc.name, "dst", sizeof(zc.name));
+		strlcpy_chk(ovc.names[i], ov[i].name, sizeof(ovc.names[i]));
+		ovc.dst[i] = nmz_build(&c);
+	}
+}
+
+const struct nm_ov_counters *nmf_overlays(size_t *n)
+{
+	*n = st.nov;
+	return st.ovlast;
 }
 
 int nmf_apply(const struct nmz *z)
 {
 	struct nm_zone_counters *start = xcalloc(nmz_count(z) + 1, sizeof(*start));
+	size_t nov = nmz_count(z) ? ovc.n : 0, nslots = nov * (nmz_count(z) + 1);
+	struct nm_ov_counters *ovstart = xcalloc(nslots + 1, sizeof(*ovstart));
 	struct batch b;
 	int exists, rc = -1;
 
@@ -982,11 +1233,11 @@ int nmf_apply(const struct nmz *z)
 	if ((exists = table_exists()) == -1)
 		goto out;
 	if (st.applied)
-		carry(z, exists, start);
+		carry(z, exists, start, ovstart);
 	else if (exists)
 		log_info("nftables: replacing table inet %s left by an earlier run",
 			 NMF_TABLE);
-	if (build(&b, z, start) == -1 || batch_send(&b, "apply zones") == -1)
+	if (build(&b, z, start, ovstart) == -1 || batch_send(&b, "apply zones") == -1)
 		goto out;
 	forget();
 	st.applied = 1;
@@ -994,12 +1245,18 @@ int nmf_apply(const struct nmz *z)
 	st.last = start;
 	st.n = nmz_count(z);
 	start = NULL;
+	st.nov = nov;
+	st.ovnames = xcalloc(nov + 1, sizeof(*st.ovnames));
+	memcpy(st.ovnames, ovc.names, nov * sizeof(*st.ovnames));
+	st.ovlast = ovstart;
+	ovstart = NULL;
 	log_debug("nftables: table inet %s: %zu zones, %zu bytes of netlink", NMF_TABLE,
 		  nmz_count(z), b.len);
 	rc = 0;
 out:
 	batch_free(&b);
 	free(start);
+	free(ovstart);
 	return rc;
 }
 
@@ -1007,10 +1264,17 @@ int nmf_read(const struct nmz *z, struct nm_zone_counters *out)
 {
 	size_t n = nmz_count(z), missing;
 	name_t *names = names_of(z);
+	/* The overlays' counters come in the same dump, when z is the table
+	 * applied (so the slots are its zones). */
+	int same =
+	    st.applied && st.n == n && memcmp(st.names, names, n * sizeof(*names)) == 0;
+	size_t nslots = same ? st.nov * (n + 1) : 0;
+	struct nm_ov_counters *ov = xcalloc(nslots + 1, sizeof(*ov));
 	int rc = -1;
 
 	memset(out, 0, n * sizeof(*out));
-	if (get_counters(names, n, out, &missing) == -1)
+	if (get_counters(names, n, out, st.ovnames, same ? st.nov : 0, same ? ov : NULL,
+			 &missing) == -1)
 		goto out;
 	if (missing > 0) {
 		log_warnx("nftables: %zu of %zu counters missing from table inet %s "
@@ -1021,8 +1285,9 @@ int nmf_read(const struct nmz *z, struct nm_zone_counters *out)
 	/* Remember them: the values a replacement table starts from. z is
 	 * nearly always the table this process applied, names in the same
 	 * order: then it is a copy, and only otherwise a lookup per name. */
-	if (st.applied && st.n == n && memcmp(st.names, names, n * sizeof(*names)) == 0) {
+	if (same) {
 		memcpy(st.last, out, n * sizeof(*out));
+		memcpy(st.ovlast, ov, nslots * sizeof(*ov));
 	} else if (st.applied) {
 		size_t *ord = names_order(st.names, st.n);
 
@@ -1037,6 +1302,7 @@ int nmf_read(const struct nmz *z, struct nm_zone_counters *out)
 	}
 	rc = 0;
 out:
+	free(ov);
 	free(names);
 	return rc;
 }

@@ -22,6 +22,15 @@ int nmf_apply(const struct nmz *z);
  * -1 if the table or any of z's counters is missing (flushed by someone:
  * nmf_apply again restores it from the values read last). */
 int nmf_read(const struct nmz *z, struct nm_zone_counters *out);
+/* The overlays (failover groups' destinations) to count by source zone from
+ * the next nmf_apply on: counters "<group>@<zone>" and "<group>@*" (no zone);
+ * ov is copied. Needs zones: without any nothing is counted. */
+void nmf_set_overlays(const struct nm_overlay *ov, size_t n);
+/* The overlays' counters of the table applied, as the last nmf_read (or
+ * nmf_apply) left them: *n overlays in nmf_set_overlays order, each with
+ * nmz_count(z) + 1 slots (zones, then no zone). Owned here, valid until the
+ * next nmf_apply or nmf_remove. */
+const struct nm_ov_counters *nmf_overlays(size_t *n);
 /* Delete the table; a missing table is fine. Logged on failure. */
 void nmf_remove(void);
 

@@ -21,6 +21,12 @@ struct nm_zone_cfg {
 struct nm_cfg {
 	int enabled;	      /* yes/no; default yes when zones are configured */
 	unsigned interval_ms; /* between collections */
+	/* After becoming MASTER, overlay counters are read every NM_WATCH_MS
+	 * for this long (first traffic per zone); 0 = no watch. */
+	unsigned watch_window_ms;
+	/* A node not MASTER receiving more packets than this for an overlay
+	 * in one interval: misrouted traffic. */
+	unsigned misroute_packets;
 	struct nm_zone_cfg *zones;
 	size_t nzones;
 };

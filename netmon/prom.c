@@ -65,6 +65,12 @@ enum fam_id {
 	F_GROUP_DAMPED,
 	F_NETMON_COLLECTIONS,
 	F_NETMON_LOST,
+	/* Overlay traffic (issue 16, items 1-3) */
+	F_OV_PACKETS,
+	F_OV_BYTES,
+	F_OV_MISROUTED,
+	F_OV_EPISODES,
+	F_OV_FIRST,
 	F_PROC_START,
 	F_PROC_CPU,
 	F_PROC_RSS,
@@ -175,6 +181,27 @@ static const struct {
     [F_NETMON_LOST] = {"vpc_failover_netmon_lost_events_total", 1,
 		       "Times the kernel dropped netlink events for the network "
 		       "monitor (ENOBUFS); each was followed by a full re-dump."},
+    /* Overlay traffic (issue 16, items 1-3) */
+    [F_OV_PACKETS] = {"vpc_failover_overlay_packets_total", 1,
+		      "Packets arriving at this node for the group's destinations "
+		      "(the overlay IPs), by source zone (\"other\": in no zone); "
+		      "loopback excluded. Counted as skbs, like the zone counters."},
+    [F_OV_BYTES] = {"vpc_failover_overlay_bytes_total", 1,
+		    "Bytes arriving at this node for the group's destinations, by "
+		    "source zone."},
+    [F_OV_MISROUTED] = {"vpc_failover_overlay_misrouted", 0,
+			"1 while this node is not MASTER of the group and yet receives "
+			"more than [netmon] misroute_packets packets for its "
+			"destinations from the zone per collection interval: a route "
+			"table or a client still sends to this node."},
+    [F_OV_EPISODES] = {"vpc_failover_overlay_misroute_episodes_total", 1,
+		       "Misrouted-traffic episodes begun (see "
+		       "vpc_failover_overlay_misrouted)."},
+    [F_OV_FIRST] = {"vpc_failover_first_traffic_seconds", 0,
+		    "Last failover to this node: seconds from the keepalived "
+		    "transition to MASTER until the first packets from the zone for "
+		    "the group's destinations arrived here (read every 10 ms). "
+		    "Absent for a zone with no traffic in the watch window."},
     /* The names and meanings of the Prometheus client libraries. */
     [F_PROC_START] = {"process_start_time_seconds", 0,
 		      "Start time of the process since unix epoch in seconds."},
@@ -471,6 +498,24 @@ static void render_zone(struct render *r, json_t *z)
 	render_zone_rtt(r, name, json_object_get(z, "tcp_rtt"));
 }
 
+/* Overlay traffic (issue 16, items 1-3): one entry per group and zone. */
+static void render_overlay(struct render *r, json_t *o)
+{
+	const char *g = str(o, "group"), *z = str(o, "zone");
+
+	if (g == NULL || z == NULL)
+		return;
+	sample(r, F_OV_PACKETS, json_object_get(o, "packets"), "group", g, "zone", z,
+	       NULL);
+	sample(r, F_OV_BYTES, json_object_get(o, "bytes"), "group", g, "zone", z, NULL);
+	sample(r, F_OV_MISROUTED, json_object_get(o, "misrouted"), "group", g, "zone", z,
+	       NULL);
+	sample(r, F_OV_EPISODES, json_object_get(o, "misroute_episodes"), "group", g,
+	       "zone", z, NULL);
+	sample(r, F_OV_FIRST, json_object_get(o, "first_traffic_seconds"), "group", g,
+	       "zone", z, NULL);
+}
+
 char *nmp_render(json_t *snap)
 {
 	struct render r;
@@ -498,6 +543,7 @@ char *nmp_render(json_t *snap)
 	    sample(&r, F_API, json_object_get(v, "count"), "action", str(v, "action"),
 		   "code", str(v, "code"), NULL);
 	json_array_foreach(json_object_get(snap, "zones"), i, v) render_zone(&r, v);
+	json_array_foreach(json_object_get(snap, "overlay"), i, v) render_overlay(&r, v);
 	sample(&r, F_TCP_OUT, json_object_get(tcp, "segments_out"), NULL);
 	sample(&r, F_TCP_RETRANS, json_object_get(tcp, "retrans_segments"), NULL);
 	sample(&r, F_NETMON_COLLECTIONS, json_object_get(nm, "collections"), NULL);

@@ -46,7 +46,8 @@ node() {
 	receiver "$n" "$ns" || return 1
 	echo "demo-key-$n" >"$d/mackerel.key"
 	chmod 600 "$d/mackerel.key"
-	topo_conf "$d/vpcf.conf" "$d" "$(printf '%s\n' "[mackerel]" \
+	topo_conf "$d/vpcf.conf" "$d" "$(printf '%s\n' "[netmon]" "interval = 1" \
+		"zone.clients = 198.18.100.0/24" "[mackerel]" \
 		"api_key_file = $d/mackerel.key" "service = demo" "roles = db" \
 		"api_url = http://127.0.0.1:$RX_PORT" "[webhook]" \
 		"url = http://127.0.0.1:$RX_PORT/chat")" "track_file = $d/overlay.demote"
@@ -110,7 +111,23 @@ for ((i = 0; i < 150; i++)); do # 15 s at most
 done
 sleep 0.5 # a few more answers for the record
 
-say "Timeline (ms after the kill; from the client's log, keepalived's FIFO, the EC2 change log)"
+# The daemons' own view: node-c's first-traffic watch, node-a's overlay
+# counters (collected every second) seeing the traffic stop.
+ovz() { # N PYTHON-EXPR over z, the zone "clients" of the node's overlay view
+	"$VPCF" -c "$T/$1/vpcf.conf" status --json 2>/dev/null | /usr/bin/python3 -c "
+import json, sys
+g = json.load(sys.stdin)['groups'][0]['traffic']
+z = [z for z in g.get('overlay', {}).get('zones', []) if z['zone'] == 'clients']
+f = [f for f in g.get('timeline', {}).get('first_traffic', []) if f['zone'] == 'clients']
+z = z[0] if z else {}
+f = f[0] if f else {}
+v = $2
+print('' if v is None else v)" 2>/dev/null
+}
+for ((i = 0; i < 30; i++)); do [ -n "$(ovz a "z.get('stopped_at_us')")" ] && break; sleep 0.1; done
+first=$(ovz c "f['at_us'] / 1e6 if f.get('at_us') else None")
+stopped=$(ovz a "z['stopped_at_us'] / 1e6 if z.get('stopped_at_us') else None")
+say "Timeline (ms after the kill; from the client's log, keepalived's FIFO, the EC2 change log, and the daemons' overlay counters)"
 last=$(awk -v t="$T0" '$1 <= t && $2 == "node-a" {x = $1} END {print x}' "$T/probe.log")
 {
 	echo "$T0 node-a: kill -9 keepalived and the service"
@@ -118,6 +135,8 @@ last=$(awk -v t="$T0" '$1 <= t && $2 == "node-a" {x = $1} END {print x}' "$T/pro
 	ka_events "$NS_C" | awk -v t="$T0" '$1 > t && $4 == "MASTER" {print $1 " node-c: keepalived says MASTER (VRRP transition)"; exit}'
 	topo_changes "$T0" | awk -v e="$ENI_C" '$5 == e && !seen[$3]++ {print $1 " " $3 ": " $2 " -> node-c (" $5 ")"}'
 	[ -n "$moved" ] && echo "$moved client: first answer from node-c"
+	[ -n "$first" ] && echo "$first node-c (vpc-failoverd): first traffic from zone clients (counter read every 10 ms)"
+	[ -n "$stopped" ] && echo "$stopped node-a (vpc-failoverd): traffic from zone clients stopped arriving (collected every 1 s)"
 } | sort -n | while read -r t what; do
 	printf '  %s  %s\n' "$(at "$t")" "$what"
 done

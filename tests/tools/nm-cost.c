@@ -24,6 +24,11 @@
  *       them for a socket that sent (nmt_rtt_bucket, a count, a sum), over
  *       65536 RTTs spread from 20 us to 2 s: "rtt observations=K ns=N" (CPU
  *       time per observation)
+ *   nm-cost watch K CONF
+ *       as read, with CONF's groups counted as overlays (their destinations
+ *       by source zone), the read the daemon's first-traffic watch makes
+ *       every 10 ms after a failover: medians of wall and thread CPU time:
+ *       "watch zones=N groups=G counters=C wall_us=W cpu_us=U"
  *   nm-cost udp K ADDR PORT
  *       send K datagrams of 64 bytes to ADDR:PORT as fast as it can: the
  *       sender's CPU time per packet (its share of the stack, netfilter
@@ -282,25 +287,52 @@ out:
 	return rc;
 }
 
-static int read_counters(int k, const char *conf)
+static double thread_us(void)
 {
-	double *w = xcalloc((size_t)k, sizeof(double));
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* overlays: count CONF's groups' destinations too (nm-cost watch). */
+static int read_counters(int k, const char *conf, int overlays)
+{
+	double *w = xcalloc((size_t)k, sizeof(double)),
+	       *u = xcalloc((size_t)k, sizeof(double));
 	struct nmz *z = NULL;
 	struct cfg *cf = load(conf, &z);
 	struct nm_zone_counters *v = NULL;
 	int rc = 1;
 
+	if (cf && overlays) {
+		struct nm_overlay *ov = xcalloc(cf->ngroups + 1, sizeof(*ov));
+		for (size_t i = 0; i < cf->ngroups; i++)
+			ov[i] = (struct nm_overlay){cf->groups[i].name,
+						    cf->groups[i].destinations,
+						    cf->groups[i].ndestinations};
+		nmf_set_overlays(ov, cf->ngroups);
+		free(ov);
+	}
 	if (cf == NULL || nmf_apply(z) == -1)
 		goto out;
 	v = xcalloc(nmz_count(z) + 1, sizeof(*v));
 	for (int i = 0; i < k; i++) {
-		double t0 = mono_us();
+		double t0 = mono_us(), c0 = thread_us();
 
 		if (nmf_read(z, v) == -1)
 			goto out;
+		u[i] = thread_us() - c0;
 		w[i] = mono_us() - t0;
 	}
-	printf("read zones=%zu wall_us=%.0f\n", nmz_count(z), median(w, k));
+	if (overlays)
+		printf(
+		    "watch zones=%zu groups=%zu counters=%zu wall_us=%.1f cpu_us=%.1f\n",
+		    nmz_count(z), cf->ngroups,
+		    2 * nmz_count(z) + cf->ngroups * (nmz_count(z) + 1), median(w, k),
+		    median(u, k));
+	else
+		printf("read zones=%zu wall_us=%.0f\n", nmz_count(z), median(w, k));
 	rc = 0;
 out:
 	if (cf)
@@ -310,6 +342,8 @@ out:
 		cfg_free(cf);
 	free(v);
 	free(w);
+	free(u);
+	nmf_set_overlays(NULL, 0);
 	return rc;
 }
 
@@ -385,10 +419,11 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "udp") == 0)
 		return udp(atol(argv[2]), argv[3], argv[4]);
 	if (argc < 4 || k < 1 || k > K_MAX) {
-		fprintf(stderr,
-			"usage: nm-cost collect|hold|read K CONF | run K CMD [ARG...] "
-			"| udp K ADDR "
-			"PORT\n");
+		fprintf(
+		    stderr,
+		    "usage: nm-cost collect|hold|read|watch K CONF | run K CMD [ARG...] "
+		    "| udp K ADDR "
+		    "PORT\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "collect") == 0 && argc == 4)
@@ -396,7 +431,9 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "hold") == 0 && argc == 4)
 		return hold(k, argv[3]);
 	if (strcmp(argv[1], "read") == 0 && argc == 4)
-		return read_counters(k, argv[3]);
+		return read_counters(k, argv[3], 0);
+	if (strcmp(argv[1], "watch") == 0 && argc == 4)
+		return read_counters(k, argv[3], 1);
 	if (strcmp(argv[1], "run") == 0)
 		return run(k, argv + 3);
 	fprintf(stderr, "nm-cost: unknown command %s\n", argv[1]);

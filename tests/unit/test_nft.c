@@ -67,6 +67,97 @@ static void counters_read(void **state)
 	assert_int_equal(seen[1], 2);
 }
 
+/* Overlay counters "<group>@<zone>" and "<group>@*" land in their group's
+ * slots (zones, then other); unknown groups and zones are left alone. */
+static void overlay_counters_read(void **state)
+{
+	static uint64_t buf[1024];
+	static const name_t groups[2] = {"web", "db"};
+	struct nm_zone_counters out[2];
+	struct nm_ov_counters ov[6];
+	unsigned char seen[3], ovseen[6];
+	size_t len = 0, *ord = names_order(groups, 2);
+	struct counts cs = {.names = names,
+			    .n = 2,
+			    .out = out,
+			    .seen = seen,
+			    .ovnames = groups,
+			    .nov = 2,
+			    .ovord = ord,
+			    .ovout = ov,
+			    .ovseen = ovseen};
+	struct talk t = {.what = "test", .data = &cs};
+	struct nl nl = {.buf = (char *)buf, .bufsz = sizeof(buf)};
+
+	memset(ov, 0, sizeof(ov));
+	memset(ovseen, 0, sizeof(ovseen));
+	memset(seen, 0, sizeof(seen));
+	len = put_obj((char *)buf, len, NMF_TABLE, "db@az2", 7, 700);
+	len = put_obj((char *)buf, len, NMF_TABLE, "db@*", 3, 300);
+	len = put_obj((char *)buf, len, NMF_TABLE, "web@az1", 1, 100);
+	len = put_obj((char *)buf, len, NMF_TABLE, "web@az3", 9, 9);  /* no such zone */
+	len = put_obj((char *)buf, len, NMF_TABLE, "mail@az1", 9, 9); /* no such group */
+	len = put_obj((char *)buf, len, NMF_TABLE, "az1_in", 5, 50);
+	assert_true(nl_parse(&nl, len, 0, on_obj, &t) >= MNL_CB_STOP);
+	assert_int_equal(ov[0].packets, 1); /* web@az1 */
+	assert_int_equal(ov[0].bytes, 100);
+	assert_int_equal(ovseen[1] + ovseen[2], 0);
+	assert_int_equal(ov[4].packets, 7); /* db@az2 */
+	assert_int_equal(ov[5].packets, 3); /* db@* */
+	assert_int_equal(ov[5].bytes, 300);
+	assert_int_equal(ovseen[3], 0);
+	assert_int_equal(out[0].packets_in, 5);
+	free(ord);
+}
+
+/* cover(): every address in exactly one interval, in order, zones' as
+ * given and the gaps "other" (index nzones), for gaps at both ends, none,
+ * and adjacent zones. */
+static void cover_every_address(void **state)
+{
+	struct nm_zone_cfg zc[2] = {{.name = "a"}, {.name = "b"}};
+	struct cidr c[3];
+	const char *txt[3] = {"0.0.0.0/8", "10.0.0.0/24", "10.0.1.0/24"};
+	struct nm_cfg cfg = {.zones = zc, .nzones = 2};
+	struct nmz_range *r;
+	size_t n;
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(cidr_parse(txt[i], &c[i]), 0);
+	zc[0].cidrs = &c[1]; /* a: 10.0.0.0/24 */
+	zc[0].ncidrs = 1;
+	zc[1].cidrs = &c[2]; /* b: 10.0.1.0/24, adjacent */
+	zc[1].ncidrs = 1;
+	struct nmz *z = nmz_build(&cfg);
+	r = cover(z, AF_INET, 4, &n);
+	assert_int_equal(n, 4);
+	assert_memory_equal(r[0].lo, "\0\0\0\0", 4);
+	assert_memory_equal(r[0].hi, "\x09\xff\xff\xff", 4);
+	assert_int_equal(r[0].zone, 2);
+	assert_int_equal(r[1].zone, 0);
+	assert_int_equal(r[2].zone, 1);
+	assert_memory_equal(r[3].lo, "\x0a\x00\x02\x00", 4);
+	assert_memory_equal(r[3].hi, "\xff\xff\xff\xff", 4);
+	assert_int_equal(r[3].zone, 2);
+	free(r);
+	nmz_free(z);
+	/* A zone from the first address, none in IPv6: one "other" interval. */
+	zc[0].cidrs = &c[0];
+	cfg.nzones = 1;
+	z = nmz_build(&cfg);
+	r = cover(z, AF_INET, 4, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].zone, 0);
+	assert_memory_equal(r[1].lo, "\x01\0\0\0", 4);
+	assert_int_equal(r[1].zone, 1);
+	free(r);
+	r = cover(z, AF_INET6, 16, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].zone, 1);
+	free(r);
+	nmz_free(z);
+}
+
 /* The top-level attribute type of the message at nlh, or NULL. */
 static struct nlattr *find_attr(struct nlmsghdr *nlh, uint16_t type)
 {
@@ -180,6 +271,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(counters_read),
+	    cmocka_unit_test(overlay_counters_read),
+	    cmocka_unit_test(cover_every_address),
 	    cmocka_unit_test(malformed_attributes_skipped),
 	    cmocka_unit_test(overlong_message_refused),
 	    cmocka_unit_test(error_messages),

@@ -181,6 +181,34 @@ static void test_annotation(void **state)
 	free(s);
 }
 
+/* What the first-traffic watch saw (daemon/traffic.c) goes into the
+ * annotation, the webhook's text and its own field. */
+static void test_first_traffic(void **state)
+{
+	struct grp_report r = converged();
+	struct ntf_mackerel_cfg m = mackerel(0);
+	const char *ft = "first traffic to 198.19.255.10: az1 +61 ms, az2 none yet";
+	char *s;
+
+	r.traffic = ft;
+	s = ntf_annotation_body(&who, &m, &r);
+	assert_non_null(strstr(s, "\\n1 late write"));
+	assert_non_null(
+	    strstr(s, ")\\nfirst traffic to 198.19.255.10: az1 +61 ms, az2 none yet\""));
+	free(s);
+	s = ntf_webhook_body(&who, &r);
+	assert_non_null(
+	    strstr(s, "taken back); first traffic to 198.19.255.10: az1 +61 ms"));
+	assert_non_null(
+	    strstr(s, "\"first_traffic\":\"first traffic to 198.19.255.10: az1"));
+	free(s);
+	r.traffic = "";
+	s = ntf_webhook_body(&who, &r);
+	assert_null(strstr(s, "first_traffic"));
+	assert_null(strstr(s, "; first"));
+	free(s);
+}
+
 static void test_annotation_no_roles_and_clock(void **state)
 {
 	struct grp_report r = converged();
@@ -590,6 +618,7 @@ int main(void)
 	    cmocka_unit_test(test_webhook_transition),
 	    cmocka_unit_test(test_webhook_not_settled),
 	    cmocka_unit_test(test_annotation),
+	    cmocka_unit_test(test_first_traffic),
 	    cmocka_unit_test(test_annotation_no_roles_and_clock),
 	    cmocka_unit_test(test_no_annotation),
 	    cmocka_unit_test(test_description_capped),

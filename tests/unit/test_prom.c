@@ -180,6 +180,35 @@ static void lacks(const char *text, const char *s)
 		fail_msg("unexpected '%s' in:\n%s", s, text);
 }
 
+/* Overlay traffic (issue 16, items 1-3): per group and zone; no first
+ * traffic, no sample. */
+static void render_overlay(void **state)
+{
+	json_t *snap = json_pack(
+	    "{s:[{s:s, s:s, s:I, s:I, s:i, s:I, s:f}, {s:s, s:s, s:I, s:I, s:i, s:I}]}",
+	    "overlay", "group", "g", "zone", "az1", "packets", (json_int_t)12, "bytes",
+	    (json_int_t)1200, "misrouted", 0, "misroute_episodes", (json_int_t)0,
+	    "first_traffic_seconds", 0.061, "group", "g", "zone", "other", "packets",
+	    (json_int_t)3, "bytes", (json_int_t)300, "misrouted", 1, "misroute_episodes",
+	    (json_int_t)2);
+	char *t = nmp_render(snap);
+
+	assert_non_null(t);
+	has_line(t, "# TYPE vpc_failover_overlay_packets_total counter");
+	has_line(t, "vpc_failover_overlay_packets_total{group=\"g\",zone=\"az1\"} 12");
+	has_line(t, "vpc_failover_overlay_bytes_total{group=\"g\",zone=\"other\"} 300");
+	has_line(t, "# TYPE vpc_failover_overlay_misrouted gauge");
+	has_line(t, "vpc_failover_overlay_misrouted{group=\"g\",zone=\"other\"} 1");
+	has_line(
+	    t,
+	    "vpc_failover_overlay_misroute_episodes_total{group=\"g\",zone=\"other\"} 2");
+	has_line(t, "vpc_failover_first_traffic_seconds{group=\"g\",zone=\"az1\"} 0.061");
+	assert_null(
+	    strstr(t, "vpc_failover_first_traffic_seconds{group=\"g\",zone=\"other\"}"));
+	free(t);
+	json_decref(snap);
+}
+
 static void render_full(void **state)
 {
 	json_t *snap = load(full);
@@ -570,6 +599,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(render_full),
+	    cmocka_unit_test(render_overlay),
 	    cmocka_unit_test(render_empty_families_left_out),
 	    cmocka_unit_test(render_process_and_build_info),
 	    cmocka_unit_test(render_convergence_histogram),
