@@ -187,7 +187,8 @@ struct grp {
 	enum guard_answer guard_last;
 	char guard_detail[320];
 	unsigned guard_ms;	 /* the last question's time */
-	int guard_ok;		 /* a "primary" no pass has used yet */
+	int guard_ok;		 /* a "primary" no pass has used yet ... */
+	uint64_t guard_ok_at;	 /* ... answered then (ev_now()) */
 	int guard_refusing;	 /* in a refusal episode (logged once) */
 	uint64_t guard_refusals; /* passes refused, ever */
 };
@@ -268,14 +269,18 @@ static void report(struct grp *g, enum grp_report_kind kind)
 	free(rr);
 }
 
-/* A new guard for cg's guard settings (none when guard is unset). */
+/* A new guard for cg's guard settings (none when guard is unset), which
+ * reads its password file again. A question in flight is dropped: the next
+ * kick() asks afresh. */
 static void grp_guard_bind(struct grp *g, const struct cfg_group *cg)
 {
+	if (g->guard == NULL || strcmp(g->cfg->guard, cg->guard) != 0) {
+		g->guard_last = GUARD_UNASKED;
+		g->guard_detail[0] = '\0';
+	}
 	guard_free(g->guard);
 	g->guard = NULL;
 	g->guard_ok = 0;
-	g->guard_last = GUARD_UNASKED;
-	g->guard_detail[0] = '\0';
 	if (cg->guard[0])
 		g->guard =
 		    guard_new(cg->guard, cg->guard_password_file, cg->guard_timeout_ms);
@@ -283,10 +288,10 @@ static void grp_guard_bind(struct grp *g, const struct cfg_group *cg)
 
 static void grp_bind(struct grp *g, const struct cfg *cfg, const struct cfg_group *cg)
 {
+	grp_guard_bind(g, cg);
 	g->cfg = cg;
 	g->api_deadline_ms = cfg->aws.api_deadline_ms;
 	g->request_timeout_ms = cfg->aws.request_timeout_ms;
-	grp_guard_bind(g, cg);
 	free(g->routes);
 	g->nroutes = cg->nroute_tables * cg->ndestinations;
 	g->routes = xcalloc(g->nroutes ? g->nroutes : 1, sizeof(*g->routes));
@@ -342,13 +347,6 @@ void grp_init(const struct cfg *cfg)
 		groups[i] = grp_new(cfg, &cfg->groups[i]);
 }
 
-static int guard_changed(const struct cfg_group *a, const struct cfg_group *b)
-{
-	return strcmp(a->guard, b->guard) != 0 ||
-	       strcmp(a->guard_password_file, b->guard_password_file) != 0 ||
-	       a->guard_timeout_ms != b->guard_timeout_ms;
-}
-
 static int same_routing(const struct cfg_group *a, const struct cfg_group *b)
 {
 	if (a->nroute_tables != b->nroute_tables ||
@@ -394,10 +392,10 @@ void grp_reload(const struct cfg *cfg)
 			} else {
 				int recheck_changed = old->cfg->recheck_interval_ms !=
 						      cg->recheck_interval_ms;
-				if (guard_changed(old->cfg, cg)) {
-					grp_stop_work(old);
+				/* The password file is read again; the kick()
+				 * below asks again if a question was dropped. */
+				if (old->cfg->guard[0] || cg->guard[0])
 					grp_guard_bind(old, cg);
-				}
 				old->cfg = cg;
 				old->api_deadline_ms = cfg->aws.api_deadline_ms;
 				old->request_timeout_ms = cfg->aws.request_timeout_ms;
@@ -956,6 +954,7 @@ static void on_guard(void *arg, enum guard_answer a, const char *detail, unsigne
 				  detail);
 		g->guard_refusing = 0;
 		g->guard_ok = 1;
+		g->guard_ok_at = ev_now();
 		kick(g);
 		return;
 	}
@@ -975,8 +974,9 @@ static int guard_holds(struct grp *g)
 	if (g->guard == NULL)
 		return 0;
 	if (g->guard_ok) {
-		g->guard_ok = 0; /* one answer, one pass */
-		return 0;
+		g->guard_ok = 0; /* one answer, one pass, and a fresh one */
+		if (ev_now() - g->guard_ok_at <= GUARD_RETRY_MS)
+			return 0;
 	}
 	if (!guard_busy(g->guard))
 		guard_ask(g->guard, on_guard, g);

@@ -82,6 +82,14 @@ check "replica: vpc_failover_guard_refusals_total counts the refusals (asked eve
 	test "${r:-0}" -ge 3
 expect_eq "replica: vpc_failover_guard_primary is 0" "$(metric a guard_primary)" 0
 expect_eq "replica: node-a wrote no route" "$(st_of a "g['route_updates']['ok']")" 0
+kill -HUP "${DPID[a]}"
+check "replica: a reload (SIGHUP) is applied" within 5 grep -q "reload: .* applied, 1 groups" "$T/a/daemon.log"
+r=$(st_of a "g['guard']['refusals']")
+check "replica: after the reload the guard still refuses" within 5 \
+	status_is a "g['phase'], g['guard']['refusals'] > $r" "refused by guard True"
+expect_eq "replica: the reload started no new alert episode" \
+	"$(grep -c "GUARD: group overlay is MASTER but" "$T/a/daemon.log")" 1
+check "replica: every table still points at node-c" all_at "$ENI_C"
 
 # -- promotion: the routes follow ---------------------------------------------------------
 t0=$EPOCHREALTIME
