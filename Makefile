@@ -45,7 +45,7 @@ VERSION_DEF := -DVPCF_VERSION='"$(VERSION)"'
 
 PKG_CONFIG ?= pkg-config
 PKGS     := libcurl libxml-2.0 jansson libnl-3.0 libnl-route-3.0 inih libsystemd \
-            libmnl libnftnl libmicrohttpd libcrypt yaml-0.1
+            libmnl libnftnl libmicrohttpd libcrypt yaml-0.1 hiredis libpq libmariadb
 SIMPKGS  := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libcrypto inih
 # The Debian package of each pkg-config module: a missing library is named
 # the way apt-get wants it (pkg-config's own error names a .pc file, and a
@@ -63,6 +63,9 @@ DEBPKG.libmicrohttpd   := libmicrohttpd-dev
 DEBPKG.libcrypto       := libssl-dev
 DEBPKG.libcrypt        := libcrypt-dev
 DEBPKG.yaml-0.1        := libyaml-dev
+DEBPKG.hiredis         := libhiredis-dev
+DEBPKG.libpq           := libpq-dev
+DEBPKG.libmariadb      := libmariadb-dev
 DEBPKG.cmocka          := libcmocka-dev
 pkgs_missing = $(strip $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
 need_pkgs = $(if $(call pkgs_missing,$(1)),$(error missing libraries:\
@@ -179,7 +182,7 @@ $(B)/vpc-failover-cli: $(CLI_OBJ) $(LAYER_AR)
 # configuration reader is the modules' own parsers (lib/ini.c, lib/url.c,
 # *_cfg.c), which need nothing beyond libc and libinih.
 FRONT_SRC := hooks/notify.c daemon/kaevent.c daemon/state.c daemon/ctlclient.c \
-             daemon/cfg.c daemon/daemon_cfg.c daemon/group_cfg.c daemon/notify_cfg.c \
+             daemon/cfg.c daemon/daemon_cfg.c daemon/group_cfg.c daemon/guard_cfg.c daemon/notify_cfg.c \
              vpc/aws_cfg.c netmon/nm_cfg.c \
              lib/ini.c lib/url.c lib/log.c lib/util.c lib/ev.c lib/cidr.c
 FRONT_OBJ := $(FRONT_SRC:%.c=$(B)/front/%.o)

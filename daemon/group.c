@@ -53,7 +53,16 @@
  * still points at itself at the peer: the ENI this daemon last saw in the
  * group's routes other than its own (learnt from every describe, and from
  * one read of the tables at start). In a pair that is the MASTER keepalived
- * just heard. Without a known peer it only says so. */
+ * just heard. Without a known peer it only says so.
+ *
+ * Role guard (daemon/guard.h, opt-in per group): before every pass that
+ * writes routes to this node (the first after becoming MASTER, retries,
+ * re-checks, settle checks) the group asks the local service whether it is
+ * the primary, and writes only on a "primary" answered after the pass
+ * became due. Anything else (a replica, no answer, an error) refuses the
+ * pass: logged once per episode, counted, shown in status, and asked again
+ * every GUARD_RETRY_MS until the service answers primary. Observe-only and
+ * hand-back passes write nothing to this node and are not guarded. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -64,6 +73,7 @@
 
 #include "lib/ev.h"
 #include "daemon/group.h"
+#include "daemon/guard.h"
 #include "daemon/identity.h"
 #include "lib/log.h"
 #include "daemon/track.h"
@@ -92,6 +102,8 @@
 /* A damped group's looks, one DescribeRouteTables each: how soon it sees
  * that the split is over, and that its window is. */
 #define DAMPED_LOOK_MS 2000
+/* A guard that refused: how soon it asks again. */
+#define GUARD_RETRY_MS 1000
 
 struct route_status {
 	char table[AWS_ID_MAX];
@@ -170,6 +182,15 @@ struct grp {
 	char last_error[600];
 	struct route_status *routes;
 	size_t nroutes;
+	/* The role guard; NULL: none (see the top of this file). */
+	struct guard *guard;
+	enum guard_answer guard_last;
+	char guard_detail[320];
+	unsigned guard_ms;	 /* the last question's time */
+	int guard_ok;		 /* a "primary" no pass has used yet ... */
+	uint64_t guard_ok_at;	 /* ... answered then (ev_now()) */
+	int guard_refusing;	 /* in a refusal episode (logged once) */
+	uint64_t guard_refusals; /* passes refused, ever */
 };
 
 static struct grp **groups;
@@ -249,8 +270,26 @@ static void report(struct grp *g, enum grp_report_kind kind)
 	free(rr);
 }
 
+/* A new guard for cg's guard settings (none when guard is unset), which
+ * reads its password file again. A question in flight is dropped: the next
+ * kick() asks afresh. */
+static void grp_guard_bind(struct grp *g, const struct cfg_group *cg)
+{
+	if (g->guard == NULL || strcmp(g->cfg->guard, cg->guard) != 0) {
+		g->guard_last = GUARD_UNASKED;
+		g->guard_detail[0] = '\0';
+	}
+	guard_free(g->guard);
+	g->guard = NULL;
+	g->guard_ok = 0;
+	if (cg->guard[0])
+		g->guard =
+		    guard_new(cg->guard, cg->guard_password_file, cg->guard_timeout_ms);
+}
+
 static void grp_bind(struct grp *g, const struct cfg *cfg, const struct cfg_group *cg)
 {
+	grp_guard_bind(g, cg);
 	g->cfg = cg;
 	g->api_deadline_ms = cfg->aws.api_deadline_ms;
 	g->request_timeout_ms = cfg->aws.request_timeout_ms;
@@ -285,11 +324,15 @@ static void grp_stop_work(struct grp *g)
 	if (g->timer)
 		ev_timer_cancel(g->timer);
 	g->timer = 0;
+	guard_cancel(g->guard);
+	g->guard_ok = 0;
+	g->guard_refusing = 0;
 }
 
 static void grp_free(struct grp *g)
 {
 	grp_stop_work(g);
+	guard_free(g->guard);
 	if (g->look)
 		cv_cancel(g->look);
 	free(g->routes);
@@ -350,6 +393,10 @@ void grp_reload(const struct cfg *cfg)
 			} else {
 				int recheck_changed = old->cfg->recheck_interval_ms !=
 						      cg->recheck_interval_ms;
+				/* The password file is read again; the kick()
+				 * below asks again if a question was dropped. */
+				if (old->cfg->guard[0] || cg->guard[0])
+					grp_guard_bind(old, cg);
 				old->cfg = cg;
 				old->api_deadline_ms = cfg->aws.api_deadline_ms;
 				old->request_timeout_ms = cfg->aws.request_timeout_ms;
@@ -893,6 +940,50 @@ static int keepalived_alive(void)
 static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 			      const char *source);
 
+static void on_guard(void *arg, enum guard_answer a, const char *detail, unsigned ms)
+{
+	struct grp *g = arg;
+
+	g->guard_last = a;
+	g->guard_ms = ms;
+	snprintf(g->guard_detail, sizeof(g->guard_detail), "%s", detail);
+	if (g->state != KA_MASTER)
+		return;
+	if (a == GUARD_PRIMARY) {
+		if (g->guard_refusing)
+			log_warnx("group %s: guard: %s: taking the routes", g->name,
+				  detail);
+		g->guard_refusing = 0;
+		g->guard_ok = 1;
+		g->guard_ok_at = ev_now();
+		kick(g);
+		return;
+	}
+	g->guard_refusals++;
+	if (!g->guard_refusing)
+		log_warnx("GUARD: group %s is MASTER but %s: routes not taken; asking "
+			  "again every %u ms",
+			  g->name, detail, GUARD_RETRY_MS);
+	g->guard_refusing = 1;
+	schedule(g, GUARD_RETRY_MS, on_timer);
+}
+
+/* A pass that writes to this node is due: may it run now? 0 yes (no guard,
+ * or a fresh "primary"); 1 no: the guard is asked (on_guard kicks again). */
+static int guard_holds(struct grp *g)
+{
+	if (g->guard == NULL)
+		return 0;
+	if (g->guard_ok) {
+		g->guard_ok = 0; /* one answer, one pass, and a fresh one */
+		if (ev_now() - g->guard_ok_at <= GUARD_RETRY_MS)
+			return 0;
+	}
+	if (!guard_busy(g->guard))
+		guard_ask(g->guard, on_guard, g);
+	return 1;
+}
+
 /* Decide what the group should be doing now. */
 static void kick(struct grp *g)
 {
@@ -968,6 +1059,8 @@ static void kick(struct grp *g)
 		ev_timer_cancel(g->timer);
 		g->timer = 0;
 	}
+	if (!g->damped && guard_holds(g))
+		return;
 	start_pass(g, g->damped);
 }
 
@@ -1144,6 +1237,8 @@ static json_t *group_json(const struct grp *g)
 		phase = "waiting for instance identity";
 	else if (g->damped)
 		phase = "damped (split brain)";
+	else if (g->guard_refusing)
+		phase = "refused by guard";
 	else if (g->converged_gen == g->generation && g->settling)
 		phase = "settling";
 	else if (g->converged_gen == g->generation)
@@ -1177,6 +1272,15 @@ static json_t *group_json(const struct grp *g)
 	json_object_set_new(o, "peer_eni", json_string(g->peer_eni));
 	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
 	json_object_set_new(o, "last_hand_back", json_string(g->last_handback));
+	json_object_set_new(
+	    o, "guard",
+	    g->guard ? json_pack("{s:s, s:s, s:s, s:b, s:I, s:i}", "target",
+				 guard_name(g->guard), "answer",
+				 guard_answer_name(g->guard_last), "detail",
+				 g->guard_detail, "refusing",
+				 g->guard_refusing && g->state == KA_MASTER, "refusals",
+				 (json_int_t)g->guard_refusals, "ms", (int)g->guard_ms)
+		     : json_null());
 	/* The role the group's calls use, never its keys. */
 	int slot = ident_group_creds(g->cfg);
 	const char *arn = slot >= 0 ? auth_role_arn(slot) : g->cfg->role_arn;
@@ -1246,16 +1350,23 @@ json_t *grp_metrics(void)
 					: json_null(),
 			"late_writes", (json_int_t)g->late_total, "split_brain_flips",
 			(json_int_t)g->flips_total));
-		json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
-				    "handed_back",
+		json_t *o = json_array_get(arr, json_array_size(arr) - 1);
+		json_object_set_new(o, "handed_back",
 				    json_integer((json_int_t)g->handbacks));
 		/* issue 16 item 8: what the alert rules look at */
-		json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
-				    "converged",
+		json_object_set_new(o, "converged",
 				    json_integer(g->state == KA_MASTER &&
 						 g->converged_gen == g->generation));
-		json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
-				    "damped", json_integer(g->damped != 0));
+		json_object_set_new(o, "damped", json_integer(g->damped != 0));
+		if (g->guard) {
+			json_object_set_new(o, "guard_refusals",
+					    json_integer((json_int_t)g->guard_refusals));
+			json_object_set_new(
+			    o, "guard_primary",
+			    g->guard_last == GUARD_UNASKED
+				? json_null()
+				: json_integer(g->guard_last == GUARD_PRIMARY));
+		}
 	}
 	return arr;
 }

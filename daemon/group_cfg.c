@@ -103,6 +103,19 @@ static void *open_group(struct ini *x, void *top, const char *name)
 	return g;
 }
 
+/* guard = URL (daemon/guard_cfg.h). */
+static int p_guard(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	struct guard_target t;
+	char why[200];
+
+	if (*v != '\0' && guard_target_parse(v, &t, why, sizeof(why)) == -1) {
+		ini_err(x, 0, "%s: '" INI_SHOW "': %s", k->name, v, why);
+		return -1;
+	}
+	return ini_str(x, k, base, v);
+}
+
 #define GRP(f) INI_FIELD(struct cfg_group, f)
 
 /* clang-format off */
@@ -119,6 +132,9 @@ static const struct ini_key keys[] = {
 	{"track_file", ini_path, GRP(track_file), .def = NULL},
 	{"role_arn", aws_cfg_role_arn, GRP(role_arn), .def = NULL},
 	{"external_id", aws_cfg_external_id, GRP(external_id), .def = NULL},
+	{"guard", p_guard, GRP(guard), .def = NULL},
+	{"guard_password_file", ini_path, GRP(guard_password_file), .def = NULL},
+	{"guard_timeout_ms", ini_uint, GRP(guard_timeout_ms), .def = "1000", .min = 10, .max = 60000, .scale = 1},
 	{NULL},
 };
 /* clang-format on */
@@ -177,6 +193,10 @@ void grp_cfg_check(struct ini *x, const struct cfg_group *groups, size_t n)
 		if (*g->vrrp_instance != '\0' && *g->vrrp_group != '\0')
 			ini_err(x, g->line,
 				"group '%s': set vrrp_instance or vrrp_group, not both",
+				g->name);
+		if (*g->guard_password_file && *g->guard == '\0')
+			ini_err(x, g->line,
+				"group '%s': guard_password_file is set but guard is not",
 				g->name);
 		if (g->ndestinations == 0)
 			ini_err(x, g->line, "group '%s': no destinations", g->name);

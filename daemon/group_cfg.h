@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "lib/cidr.h"
+#include "daemon/guard_cfg.h"
 #include "lib/ini.h"
 #include "vpc/aws_cfg.h"
 
@@ -32,6 +33,10 @@ struct cfg_group {
 	/* a role of its own for this group's tables; "" = [aws] role_arn */
 	char role_arn[AWS_ROLE_ARN_MAX];
 	char external_id[AWS_EXTERNAL_ID_MAX];
+	/* The role guard (daemon/guard.h): guard = "" is none. */
+	char guard[GUARD_URL_MAX];
+	char guard_password_file[CFG_TRACK_PATH_MAX];
+	unsigned guard_timeout_ms;
 	int line; /* where [group NAME] starts */
 };
 

@@ -189,6 +189,24 @@ static void print_status(json_t *st)
 			       json_string_value(json_object_get(r, "outcome")),
 			       err ? err : "");
 		}
+		json_t *guard = json_object_get(g, "guard");
+		if (json_is_object(guard)) {
+			const char *det =
+			    json_string_value(json_object_get(guard, "detail"));
+			if (json_is_true(json_object_get(guard, "refusing")))
+				printf("  guard: %s; routes not taken (%lld refusals)\n",
+				       det ? det : "?",
+				       (long long)json_integer_value(
+					   json_object_get(guard, "refusals")));
+			else if (det && *det)
+				printf("  guard: %s (%lld refusals)\n", det,
+				       (long long)json_integer_value(
+					   json_object_get(guard, "refusals")));
+			else
+				printf(
+				    "  guard: %s: not asked yet\n",
+				    json_string_value(json_object_get(guard, "target")));
+		}
 		json_t *role = json_object_get(g, "role");
 		if (json_is_object(role)) {
 			const char *aa =

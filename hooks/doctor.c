@@ -132,6 +132,7 @@ int doctor_main(const char *cfg_path, const char *ka_path, int json)
 	doc_check_aws(&d);
 	doc_check_keepalived_conf(&d);
 	doc_check_keepalived_running(&d);
+	doc_check_guard(&d);
 	check_daemon(&d);
 out:
 	if (d.checks) {

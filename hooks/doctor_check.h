@@ -8,6 +8,7 @@
  *                  tables, ENIs
  *   doctor_ka.c    keepalived.conf against the configuration, and whether
  *                  keepalived runs
+ *   doctor_guard.c each group's role guard, asked once
  *   doctor_check.c the report line and the same-file test they all use */
 #ifndef VPCF_DOCTOR_CHECK_H
 #define VPCF_DOCTOR_CHECK_H
@@ -73,6 +74,9 @@ void doc_check_aws(struct doc *d);
 /* doctor_aws.c: stop the session doc_check_aws started, free what it
  * found. */
 void doc_aws_fini(struct doc *d);
+
+/* doctor_guard.c: ask each group's role guard once. */
+void doc_check_guard(struct doc *d);
 
 /* doctor_ka.c: keepalived.conf against the configuration. */
 void doc_check_keepalived_conf(struct doc *d);

@@ -47,6 +47,8 @@ enum fam_id {
 	F_LATE_WRITES,
 	F_FLIPS,
 	F_HANDED_BACK,
+	F_GUARD_REFUSALS,
+	F_GUARD_PRIMARY,
 	F_API,
 	F_ZONE_PACKETS,
 	F_ZONE_BYTES,
@@ -121,6 +123,14 @@ static const struct {
     [F_HANDED_BACK] = {"vpc_failover_handed_back_total", 1,
 		       "Routes this node pointed at the peer when it left MASTER for "
 		       "BACKUP while they still pointed here (a healed partition)."},
+    [F_GUARD_REFUSALS] = {"vpc_failover_guard_refusals_total", 1,
+			  "Passes the group's role guard refused while MASTER: the "
+			  "local service was a replica or could not be asked, so no "
+			  "route was written to this node."},
+    [F_GUARD_PRIMARY] = {"vpc_failover_guard_primary", 0,
+			 "The role guard's last answer: 1 the local service said it "
+			 "is the primary, 0 a replica or no answer. Absent before the "
+			 "first question and for groups without a guard."},
     [F_API] = {"vpc_failover_api_requests_total", 1,
 	       "EC2 API answers by action and code: OK, the EC2 error code, "
 	       "HTTP_<status> for an error without one, TransportError when no "
@@ -423,6 +433,10 @@ static void render_group(struct render *r, json_t *g)
 	sample(r, F_GROUP_CONVERGED, json_object_get(g, "converged"), "group", name,
 	       NULL);
 	sample(r, F_GROUP_DAMPED, json_object_get(g, "damped"), "group", name, NULL);
+	sample(r, F_GUARD_REFUSALS, json_object_get(g, "guard_refusals"), "group", name,
+	       NULL);
+	sample(r, F_GUARD_PRIMARY, json_object_get(g, "guard_primary"), "group", name,
+	       NULL);
 out:
 	json_decref(one);
 	json_decref(zero);

@@ -10,6 +10,7 @@ build-essential pkg-config clang
 libcurl4-openssl-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
 libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
 libmnl-dev libnftnl-dev libcrypt-dev libyaml-dev
+libhiredis-dev libpq-dev libmariadb-dev redis-server postgresql-15 mariadb-server
 keepalived awscli iproute2 nftables curl openssl python3 jq ethtool
 iperf3 linux-perf
 prometheus
@@ -37,7 +38,7 @@ apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # Debian starts these services on install; the tests run their own
 # instances in namespaces and on loopback, never the system ones.
 if [ -d /run/systemd/system ]; then
-	for svc in prometheus keepalived; do
+	for svc in prometheus keepalived redis-server postgresql mariadb; do
 		systemctl disable --now "$svc" >/dev/null 2>&1 || true
 	done
 fi

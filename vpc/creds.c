@@ -157,9 +157,8 @@ static int ini_parse_all(const char *text, struct ini_ctx *x)
 	return rc;
 }
 
-/* Read a regular, private file of at most CREDS_FILE_MAX bytes into a
- * NUL-terminated buffer (*out, caller frees). */
-static int read_private(const char *path, char **out, char *errbuf, size_t errsz)
+int creds_read_private(const char *path, const char *what, char **out, char *errbuf,
+		       size_t errsz)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -170,27 +169,25 @@ static int read_private(const char *path, char **out, char *errbuf, size_t errsz
 	/* Symlinks are followed (~/.aws often is one), but what was opened is
 	 * what gets checked; O_NONBLOCK so a FIFO cannot hang us before that. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
-		errf(errbuf, errsz, "credentials file %s: %s", path, strerror(errno));
+		errf(errbuf, errsz, "%s %s: %s", what, path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
-		errf(errbuf, errsz, "credentials file %s: fstat: %s", path,
-		     strerror(errno));
+		errf(errbuf, errsz, "%s %s: fstat: %s", what, path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		errf(errbuf, errsz, "credentials file %s: not a regular file", path);
+		errf(errbuf, errsz, "%s %s: not a regular file", what, path);
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		errf(errbuf, errsz,
-		     "credentials file %s: mode %04o is %s by others; chmod 600 it", path,
-		     (unsigned)(st.st_mode & 07777),
+		errf(errbuf, errsz, "%s %s: mode %04o is %s by others; chmod 600 it",
+		     what, path, (unsigned)(st.st_mode & 07777),
 		     (st.st_mode & 044) ? "readable" : "accessible");
 		goto out;
 	}
 	if (st.st_size > CREDS_FILE_MAX) {
-		errf(errbuf, errsz, "credentials file %s: larger than %d bytes", path,
+		errf(errbuf, errsz, "%s %s: larger than %d bytes", what, path,
 		     CREDS_FILE_MAX);
 		goto out;
 	}
@@ -198,17 +195,17 @@ static int read_private(const char *path, char **out, char *errbuf, size_t errsz
 	buf = xmalloc(CREDS_FILE_MAX + 2);
 	if ((n = read_fd_capped(fd, buf, CREDS_FILE_MAX)) == -1) {
 		if (errno == EFBIG)
-			errf(errbuf, errsz, "credentials file %s: larger than %d bytes",
-			     path, CREDS_FILE_MAX);
+			errf(errbuf, errsz, "%s %s: larger than %d bytes", what, path,
+			     CREDS_FILE_MAX);
 		else
-			errf(errbuf, errsz, "credentials file %s: read: %s", path,
+			errf(errbuf, errsz, "%s %s: read: %s", what, path,
 			     strerror(errno));
 		goto out;
 	}
 	len = (size_t)n;
 	/* inih stops at a NUL: whatever followed would be ignored silently. */
 	if (memchr(buf, '\0', len) != NULL) {
-		errf(errbuf, errsz, "credentials file %s: contains a NUL byte", path);
+		errf(errbuf, errsz, "%s %s: contains a NUL byte", what, path);
 		goto out;
 	}
 	buf[len] = '\0';
@@ -238,7 +235,7 @@ int creds_from_file(const char *path, const char *profile, struct aws_creds *c,
 	memset(&x, 0, sizeof(x));
 	x.profile = (profile && profile[0]) ? profile : "default";
 	x.c = &t;
-	if (read_private(path, &text, errbuf, errsz) == -1)
+	if (creds_read_private(path, "credentials file", &text, errbuf, errsz) == -1)
 		goto out;
 	textlen = strlen(text);
 	if ((ln = ini_parse_all(text, &x)) != 0) {

@@ -28,6 +28,12 @@ int creds_from_env(struct aws_creds *c);
  * bits). 1 found, -1 error with reason in errbuf (never the secret). */
 int creds_from_file(const char *path, const char *profile, struct aws_creds *c,
 		    char *errbuf, size_t errsz);
+/* Read a regular, private file (mode 0600 or 0400: no group or other bits)
+ * of at most CREDS_FILE_MAX bytes into a NUL-terminated buffer (*out, the
+ * caller wipes and frees it); what names the file in errors ("credentials
+ * file"). 0, or -1 with the reason in errbuf. */
+int creds_read_private(const char *path, const char *what, char **out, char *errbuf,
+		       size_t errsz);
 /* Parse the IMDS security-credentials JSON (jansson): Code "Success",
  * AccessKeyId, SecretAccessKey, Token, Expiration. 0 or -1 with errbuf. */
 int creds_parse_imds(const char *body, size_t len, struct aws_creds *c, char *errbuf,

@@ -7,7 +7,8 @@
 # IAM denying ReplaceRoute, the ENI's source/destination check on, the
 # peer's or an unknown ENI configured, a keepalived.conf without the hook,
 # the group's vrrp_instance missing from keepalived.conf, an unclosed block,
-# the metadata service down, the daemon and keepalived not running (and,
+# the metadata service down, the role guard (a replica: INFO, the primary:
+# ok, nothing listening: FAIL), the daemon and keepalived not running (and,
 # once vpc-failoverd knows [group] track_file, a track_file that no
 # keepalived block watches).
 . "$(dirname "$0")/../lib.sh"
@@ -194,6 +195,28 @@ has_line "metadata down: the role's credentials cannot come" \
 only_fails "metadata down" 2
 check "metadata down: the keepalived checks still run" grep -q '^ok    keepalived runs' "$T/out"
 topo_sim /_sim/imds/down '{"down": false}' >/dev/null
+
+# == the role guard: node-a's Redis a replica, then the primary, then gone ======
+spawn "$T/redis.log" ip netns exec "$NS_A" redis-server --port 6379 --bind 127.0.0.1 \
+	--save '' --appendonly no --dir "$T" --replicaof 127.0.0.1 6390
+check "guard: node-a's Redis starts (a replica)" wait_for 10 ip netns exec "$NS_A" redis-cli ping
+write_conf "guard = redis://127.0.0.1:6379"
+doctor
+expect_eq "guard, a replica: exit 0" "$rc" 0
+has_line "guard, a replica: INFO, saying what it means" \
+	"info  [overlay] guard: redis at 127.0.0.1:6379 is a replica (of 127.0.0.1:6390): this node takes the routes only once it is promoted (as it should on the BACKUP)"
+ip netns exec "$NS_A" redis-cli replicaof no one >/dev/null
+doctor
+expect_eq "guard, the primary: exit 0" "$rc" 0
+check "guard, the primary: ok, with the question's time" grep -Eq \
+	"^ok    \\[overlay\\] guard: redis at 127.0.0.1:6379 is the primary \([0-9]+ ms\)\$" "$T/out"
+write_conf "guard = redis://127.0.0.1:6391"
+doctor
+expect_eq "guard, nothing listening: exit 1" "$rc" 1
+has_line "guard, nothing listening: FAIL, and what to check" \
+	"FAIL  [overlay] guard: redis at 127.0.0.1:6391 cannot be asked: Connection refused: while it cannot be asked, this node never takes the routes; check the service, the guard URL, the user and guard_password_file"
+only_fails "guard, nothing listening" 1
+write_conf
 
 # == the daemon not running ====================================================
 kill "$DPID"

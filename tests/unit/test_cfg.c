@@ -361,6 +361,36 @@ static const struct bad_case {
     {"[daemon]\nstate_dir = var/lib\n" GROUP_OK, 2,
      "state_dir: 'var/lib' is not an absolute path"},
     {"[group x]\nvip_device = a/b\n", 2, "vip_device: 'a/b' is not an interface name"},
+    {GROUP_OK "guard = http://127.0.0.1\n", 5,
+     "guard: 'http://127.0.0.1': unknown scheme 'http': want redis, postgres "
+     "(postgresql) or mysql (mariadb)"},
+    {GROUP_OK "guard = redis://localhost:6379\n", 5,
+     "guard: 'redis://localhost:6379': host 'localhost' is not an IP address (IPv4, "
+     "or IPv6 in [ ]): a name would need a DNS lookup, which would block the daemon"},
+    {GROUP_OK "guard = redis://:pw@127.0.0.1\n", 5,
+     "guard: 'redis://:pw@127.0.0.1': no password in the URL: put it in "
+     "guard_password_file (a file of mode 0600 or 0400)"},
+    {GROUP_OK "guard = redis://127.0.0.1:0\n", 5,
+     "guard: 'redis://127.0.0.1:0': bad port: want 1 to 65535"},
+    {GROUP_OK "guard = redis://127.0.0.1:63790x\n", 5,
+     "guard: 'redis://127.0.0.1:63790x': bad port: want 1 to 65535"},
+    {GROUP_OK "guard = redis://127.0.0.1/0\n", 5,
+     "guard: 'redis://127.0.0.1/0': redis takes no path (a database) in the URL"},
+    {GROUP_OK "guard = postgres://127.0.0.1\n", 5,
+     "guard: 'postgres://127.0.0.1': postgres needs a user: "
+     "postgres://USER@127.0.0.1 (a role that may log in; it needs no privileges)"},
+    {GROUP_OK "guard = mysql://a;b@127.0.0.1\n", 5,
+     "guard: 'mysql://a;b@127.0.0.1': bad user name: want 1 to 63 of A-Z a-z 0-9 _ . -"},
+    {GROUP_OK "guard = postgres://u@127.0.0.1/db?sslmode=disable\n", 5,
+     "guard: 'postgres://u@127.0.0.1/db?sslmode=disable': no query or fragment is taken"},
+    {GROUP_OK "guard = redis://[::1\n", 5,
+     "guard: 'redis://[::1': an IPv6 address needs its closing ']'"},
+    {GROUP_OK "guard_password_file = /etc/pw\n", 1,
+     "group 'ok': guard_password_file is set but guard is not"},
+    {GROUP_OK "guard_password_file = pw\n", 5,
+     "guard_password_file: 'pw' is not an absolute path"},
+    {GROUP_OK "guard_timeout_ms = 5\n", 5,
+     "guard_timeout_ms: 5 is out of range 10..60000"},
     {"[group x]\nrecheck_interval = 86401\n", 2,
      "recheck_interval: 86401 is out of range 0..86400"},
     {"[aws]\nregoin = us-east-1\n" GROUP_OK, 2, "unknown key 'regoin' in [aws]"},
@@ -508,6 +538,53 @@ static void each_error(void **state)
 	snprintf(text, sizeof(text), GROUP_OK "track_file = %s\n", path);
 	expect_error(text, 5, "track_file: '/aaaa");
 	assert_non_null(strstr(logbuf, "...' is too long (at most 255 characters)"));
+}
+
+/* guard URLs that parse, split as the guard uses them. */
+static void guard_urls(void **state)
+{
+	struct guard_target t;
+	char why[200];
+
+	assert_int_equal(guard_target_parse("redis://127.0.0.1", &t, why, sizeof(why)),
+			 0);
+	assert_int_equal(t.kind, GUARD_REDIS);
+	assert_string_equal(t.host, "127.0.0.1");
+	assert_int_equal(t.port, 6379);
+	assert_string_equal(t.user, "");
+	assert_int_equal(
+	    guard_target_parse("redis://vpcf@[::1]:7000/", &t, why, sizeof(why)), 0);
+	assert_string_equal(t.host, "::1");
+	assert_int_equal(t.port, 7000);
+	assert_string_equal(t.user, "vpcf");
+	assert_int_equal(
+	    guard_target_parse("postgresql://g@10.0.0.1/app", &t, why, sizeof(why)), 0);
+	assert_int_equal(t.kind, GUARD_POSTGRES);
+	assert_int_equal(t.port, 5432);
+	assert_string_equal(t.db, "app");
+	assert_int_equal(
+	    guard_target_parse("mariadb://g@10.0.0.1:3307", &t, why, sizeof(why)), 0);
+	assert_int_equal(t.kind, GUARD_MYSQL);
+	assert_int_equal(t.port, 3307);
+	assert_int_equal(guard_target_parse("redis://127.0.0.1:", &t, why, sizeof(why)),
+			 -1);
+	assert_int_equal(guard_target_parse("redis://", &t, why, sizeof(why)), -1);
+	assert_int_equal(guard_target_parse("redis://[127.0.0.1]", &t, why, sizeof(why)),
+			 -1);
+	assert_int_equal(guard_target_parse("redis://::1", &t, why, sizeof(why)), -1);
+	assert_int_equal(guard_target_parse("redis:127.0.0.1", &t, why, sizeof(why)), -1);
+
+	struct cfg *c = load(GROUP_OK "guard = redis://127.0.0.1\nguard_password_file = "
+				      "/etc/pw\nguard_timeout_ms = 250\n");
+	assert_non_null(c);
+	assert_string_equal(c->groups[0].guard, "redis://127.0.0.1");
+	assert_string_equal(c->groups[0].guard_password_file, "/etc/pw");
+	assert_int_equal(c->groups[0].guard_timeout_ms, 250);
+	cfg_free(c);
+	c = load(GROUP_OK);
+	assert_string_equal(c->groups[0].guard, "");
+	assert_int_equal(c->groups[0].guard_timeout_ms, 1000);
+	cfg_free(c);
 }
 
 static void no_group(void **state)
@@ -805,6 +882,7 @@ int main(void)
 	    cmocka_unit_test(switchover_keys),
 	    cmocka_unit_test(regions),
 	    cmocka_unit_test(each_error),
+	    cmocka_unit_test(guard_urls),
 	    cmocka_unit_test(no_group),
 	    cmocka_unit_test(missing_file),
 	    cmocka_unit_test(every_error_reported),

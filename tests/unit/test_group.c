@@ -107,6 +107,48 @@ static void fake_cv_cancel(struct cv_op *op)
 #define cv_start  fake_cv_start
 #define cv_cancel fake_cv_cancel
 
+/* ---- the role guard: questions recorded, answered by the test ------------- */
+
+#include "daemon/guard.h"
+struct guard {
+	int busy;
+	guard_fn fn;
+	void *arg;
+};
+static struct guard fguard;
+static int guard_asks;
+static struct guard *fake_guard_new(const char *url, const char *pw, unsigned ms)
+{
+	memset(&fguard, 0, sizeof(fguard));
+	return &fguard;
+}
+static void fake_guard_cancel(struct guard *g)
+{
+	if (g)
+		g->busy = 0;
+}
+static void fake_guard_ask(struct guard *g, guard_fn fn, void *arg)
+{
+	g->busy = 1;
+	g->fn = fn;
+	g->arg = arg;
+	guard_asks++;
+}
+static int fake_guard_busy(const struct guard *g)
+{
+	return g->busy;
+}
+static const char *fake_guard_name(const struct guard *g)
+{
+	return "redis at 127.0.0.1:6379";
+}
+#define guard_new    fake_guard_new
+#define guard_free   fake_guard_cancel
+#define guard_cancel fake_guard_cancel
+#define guard_ask    fake_guard_ask
+#define guard_busy   fake_guard_busy
+#define guard_name   fake_guard_name
+
 #include "daemon/group.c"
 
 /* ---- the configuration and the observer ---------------------------------- */
@@ -1246,10 +1288,76 @@ static void a_repeat_moves_the_order_mark_and_hints_do_not(void **state)
 	assert_int_equal(grp_event(&ev, "fifo"), GRP_NO_GROUP);
 }
 
+/* The role guard: no pass that writes to this node without a fresh
+ * "primary"; a replica or no answer refuses, counted, asked again every
+ * GUARD_RETRY_MS; re-checks and settle checks ask too. */
+static void guard_refuses_until_primary(void **state)
+{
+	snprintf(cgrp.guard, sizeof(cgrp.guard), "redis://127.0.0.1:6379");
+	cgrp.guard_timeout_ms = 500;
+	grp_reload(&cfg);
+	guard_asks = 0;
+	int n0 = nops;
+
+	event(KA_MASTER);
+	if (guard_asks != 1 || ops_since(n0) != 0)
+		fail_msg("MASTER should ask the guard once and start no pass, got %d "
+			 "asks, %d passes",
+			 guard_asks, ops_since(n0));
+	fguard.busy = 0;
+	fguard.fn(fguard.arg, GUARD_REPLICA, "redis at 127.0.0.1:6379 is a replica", 1);
+	assert_int_equal(ops_since(n0), 0);
+	assert_true(G()->guard_refusing);
+	assert_int_equal(G()->guard_refusals, 1);
+	assert_int_equal(timer_in(), GUARD_RETRY_MS);
+	json_t *st = grp_status();
+	json_t *g = json_array_get(json_object_get(st, "groups"), 0);
+	assert_string_equal(json_string_value(json_object_get(g, "phase")),
+			    "refused by guard");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(g, "guard"), "answer")),
+	    "replica");
+	json_decref(st);
+
+	advance(GUARD_RETRY_MS);
+	assert_int_equal(guard_asks, 2);
+	fguard.busy = 0;
+	fguard.fn(fguard.arg, GUARD_UNKNOWN, "redis at 127.0.0.1:6379 cannot be asked",
+		  500);
+	assert_int_equal(ops_since(n0), 0);
+	assert_int_equal(G()->guard_refusals, 2);
+
+	advance(GUARD_RETRY_MS);
+	assert_int_equal(guard_asks, 3);
+	fguard.busy = 0;
+	fguard.fn(fguard.arg, GUARD_PRIMARY, "redis at 127.0.0.1:6379 is the primary", 1);
+	if (ops_since(n0) != 1 || last_op()->observe || strcmp(last_op()->eni, SELF) != 0)
+		fail_msg("a primary should start one pass pointing the routes here");
+	assert_false(G()->guard_refusing);
+	finish(last_op(), CV_REPLACED, PEER);
+
+	/* The settle check writes if it must: it asks first. */
+	advance(SETTLE_FIRST_MS);
+	assert_int_equal(guard_asks, 4);
+	assert_int_equal(ops_since(n0), 1);
+	fguard.busy = 0;
+	fguard.fn(fguard.arg, GUARD_PRIMARY, "redis at 127.0.0.1:6379 is the primary", 1);
+	assert_int_equal(ops_since(n0), 2);
+
+	/* Leaving MASTER drops a question in flight. */
+	finish(last_op(), CV_UNCHANGED, SELF);
+	advance(SETTLE_FIRST_MS);
+	assert_true(fguard.busy);
+	event(KA_BACKUP);
+	assert_false(fguard.busy);
+	assert_int_equal(G()->guard_refusals, 2);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
+	    T(guard_refuses_until_primary),
 	    T(blind_when_the_peer_is_known),
 	    T(describe_first_without_a_peer),
 	    T(describe_first_for_a_replayed_state),
