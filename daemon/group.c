@@ -64,6 +64,7 @@
 
 #include "lib/ev.h"
 #include "daemon/group.h"
+#include "daemon/patroni.h"
 #include "daemon/identity.h"
 #include "lib/log.h"
 #include "daemon/track.h"
@@ -924,7 +925,8 @@ static void kick(struct grp *g)
 	}
 	if (!ready)
 		return;
-	if (keepalived_alive() == 0) {
+	/* Only keepalived's groups hang on keepalived being alive. */
+	if (g->cfg->source == CFG_SRC_KEEPALIVED && keepalived_alive() == 0) {
 		struct ka_event stop;
 		memset(&stop, 0, sizeof(stop));
 		stop.type = g->cfg->vrrp_instance[0] ? KA_INSTANCE : KA_GROUP;
@@ -972,6 +974,10 @@ static void kick(struct grp *g)
 
 static int uses_name(const struct grp *g, const struct ka_event *ev)
 {
+	/* A leader source addresses its group by the group's own name. */
+	if (ev->type == KA_LEADER)
+		return g->cfg->source != CFG_SRC_KEEPALIVED &&
+		       strcmp(g->name, ev->name) == 0;
 	const char *want =
 	    ev->type == KA_INSTANCE ? g->cfg->vrrp_instance : g->cfg->vrrp_group;
 	return want[0] && strcmp(want, ev->name) == 0;
@@ -1073,6 +1079,11 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	/* keepalived heard a MASTER of higher priority: ours may still be
 	 * the routes' target (a healed partition). */
 	g->handback_due = was_master && ev->state == KA_BACKUP;
+	/* A leader source's BACKUP names a new leader (or none): its node's
+	 * daemon takes the routes; handing them to the last ENI seen could
+	 * point them at a replica. */
+	if (ev->type == KA_LEADER)
+		g->handback_due = 0;
 	g->prev_state = g->state;
 	/* A recorded event replayed at start may be long stale: look first. */
 	g->fresh_master = ev->state == KA_MASTER && strcmp(source, "state") != 0;
@@ -1175,6 +1186,12 @@ static json_t *group_json(const struct grp *g)
 	json_object_set_new(o, "last_late_write", json_string(g->last_late));
 	json_object_set_new(o, "peer_eni", json_string(g->peer_eni));
 	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
+	/* Who decides MASTER, and what it last said (daemon/patroni.c). */
+	json_object_set_new(o, "source",
+			    json_string(g->cfg->source == CFG_SRC_PATRONI ? "patroni"
+									   : "keepalived"));
+	if (g->cfg->source == CFG_SRC_PATRONI)
+		json_object_set_new(o, "patroni", pat_status(g->name) ?: json_null());
 	json_object_set_new(o, "last_hand_back", json_string(g->last_handback));
 	/* The role the group's calls use, never its keys. */
 	int slot = ident_group_creds(g->cfg);

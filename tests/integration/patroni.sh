@@ -1,0 +1,83 @@
+#!/bin/bash
+# Real components: Patroni (3 etcd members, PostgreSQL 15 on node-a and
+# node-c, tests/patroni.sh) decides the leader; vpc-failoverd on both nodes
+# follows the leader key (source = patroni) and points every route table of
+# the namespace topology at the leader's node.
+#   start: node-a leads, every table moves to node-a;
+#   failover: node-a's Patroni and PostgreSQL killed, Patroni promotes
+#     node-c, every table follows (timings: Patroni's detection, then ours);
+#   etcd cut from node-c (nftables): etcd_unreachable = keep holds the
+#     state and the routes; after a reload to step_down, node-c steps down
+#     to BACKUP and still writes nothing; healed, node-c leads again.
+# Timings are "# " lines, never asserted.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../topo.sh"
+. "$(dirname "$0")/../nodes.sh"
+. "$(dirname "$0")/../patroni.sh"
+
+for b in etcd etcdctl patroni /usr/lib/postgresql/15/bin/postgres; do
+	command -v "$b" >/dev/null || { echo "1..0 # SKIP $b not installed (scripts/deps.sh)"; exit 0; }
+done
+id postgres >/dev/null 2>&1 || { echo "1..0 # SKIP no postgres user"; exit 0; }
+
+topo_up || { not_ok "topology up"; exit 1; }
+t0=$EPOCHREALTIME
+check "etcd: three members healthy" pat_etcd_up
+echo "# etcd healthy after $(ms_since "$EPOCHREALTIME" "$t0") ms"
+t0=$EPOCHREALTIME
+pat_start a
+check "Patroni: node-a leads" within 40 test "$(pat_leader)" = node-a
+echo "# node-a leader after $(ms_since "$EPOCHREALTIME" "$t0") ms"
+pat_start c
+check "Patroni: node-c runs a replica" within 40 pat_role_is c replica
+echo "# node-c replica after $(ms_since "$EPOCHREALTIME" "$t0") ms"
+
+# == start ====================================================================
+pat_node_conf a
+pat_node_conf c
+check "a patroni group's configuration checks" "$VPCFD" -n -c "$T/a/vpcf.conf"
+set_all "$ENI_C"
+check "daemon on node-a starts" d_start a
+check "daemon on node-c starts" d_start c
+check "start: every table moves to node-a" within 10 all_at "$ENI_A"
+check_tables start a
+check "start: node-a MASTER converged, source patroni, leader node-a" within 5 status_is a \
+	"g['state'], g['converged'], g['source'], g['patroni']['leader']" "MASTER True patroni node-a"
+check "start: node-c BACKUP, watching the key" within 5 status_is c \
+	"g['state'], g['patroni']['leader'], g['patroni']['watching']" "BACKUP node-a True"
+expect_eq "start: the events came from the patroni source" "$(st_of a "g['last_source']")" patroni
+
+# == failover: the leader's Patroni and PostgreSQL die ==========================
+t0=$EPOCHREALTIME
+pat_kill a
+tl=""
+for _ in $(seq 1 $((40 * 10))); do # 40 s at most
+	[ "$(pat_leader)" = node-c ] && { tl=$EPOCHREALTIME; break; }
+	sleep 0.1
+done
+check "failover: Patroni promotes node-c" test -n "$tl"
+check "failover: every table follows to node-c" within 15 all_at "$ENI_C"
+check_tables failover c
+check "failover: node-c MASTER converged" within 5 status_is c "g['state'], g['converged']" "MASTER True"
+check "failover: node-a BACKUP" within 5 status_is a "g['state'], g['patroni']['leader']" "BACKUP node-c"
+echo "# failover: leader key -> node-c $(ms_since "$tl" "$t0") ms after the kill (Patroni, ttl" \
+	"$PAT_TTL s; seen by polling etcdctl every 100 ms), last table at node-c" \
+	"$(ms_since "$(tables_moved "$t0" "$ENI_C")" "$tl") ms after that;" \
+	"daemon: $(st_of c "g['convergence_ms']") ms from its event to all tables written"
+
+# == etcd cut from the MASTER's node ============================================
+pat_cut c
+check "cut, keep: node-c's daemon sees etcd fail" within 15 status_is c "g['patroni']['error'] != ''" True
+sleep 3
+check "cut, keep: node-c stays MASTER" status_is c "g['state']" MASTER
+check_tables "cut, keep" c
+pat_node_conf c more="etcd_unreachable = step_down
+etcd_step_down_after = 3"
+kill -HUP "${DPID[c]}"
+check "cut, step_down: node-c steps down to BACKUP" within 15 status_is c \
+	"g['state'], g['patroni']['stepped_down']" "BACKUP True"
+check_tables "cut, step_down (BACKUP writes nothing)" c
+pat_heal c
+check "healed: node-c leads and is MASTER again" within 30 status_is c \
+	"g['state'], g['patroni']['leader']" "MASTER node-c"
+check "healed: every table at node-c" within 10 all_at "$ENI_C"
