@@ -39,6 +39,26 @@ pat_etcd_up() {
 # etcdctl against the client's member, from the client's namespace
 pat_etcdctl() { ip netns exec "$NS_CL" etcdctl --endpoints "http://$PAT_CL_ADDR:2379" "$@"; }
 pat_leader() { pat_etcdctl get "/service/$PAT_SCOPE/leader" --print-value-only 2>/dev/null; }
+pat_leader_is() { [ "$(pat_leader)" = "$1" ]; }
+# pat_watch FILE: every change of the leader key, "EPOCHREALTIME VALUE"
+# lines, as a watcher in the client's namespace sees them (the timeline's
+# "leader key changed")
+pat_watch() {
+	spawn /dev/null bash -c "ip netns exec '$NS_CL' etcdctl --endpoints 'http://$PAT_CL_ADDR:2379' \
+		watch '/service/$PAT_SCOPE/leader' | while read -r l; do
+		case \$l in PUT|DELETE|/*) ;; *) echo \"\$EPOCHREALTIME \$l\" >>'$1' ;; esac; done"
+}
+# stop pat_watch's etcdctl (its shell loop then ends): by its pid in the
+# client's namespace, where nothing else runs etcdctl
+pat_watch_stop() {
+	local p
+	for p in $(ip netns pids "$NS_CL"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = etcdctl ] && kill "$p"
+	done
+	return 0
+}
+# pat_key_at FILE SINCE VALUE: when the watcher first saw VALUE after SINCE
+pat_key_at() { awk -v t="$2" -v v="$3" '$1 > t && $2 == v {print $1; exit}' "$1"; }
 
 pat_start() {
 	local n=$1 a
