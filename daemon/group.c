@@ -1187,9 +1187,9 @@ static json_t *group_json(const struct grp *g)
 	json_object_set_new(o, "peer_eni", json_string(g->peer_eni));
 	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
 	/* Who decides MASTER, and what it last said (daemon/patroni.c). */
-	json_object_set_new(o, "source",
-			    json_string(g->cfg->source == CFG_SRC_PATRONI ? "patroni"
-									   : "keepalived"));
+	json_object_set_new(
+	    o, "source",
+	    json_string(g->cfg->source == CFG_SRC_PATRONI ? "patroni" : "keepalived"));
 	if (g->cfg->source == CFG_SRC_PATRONI)
 		json_object_set_new(o, "patroni", pat_status(g->name) ?: json_null());
 	json_object_set_new(o, "last_hand_back", json_string(g->last_handback));

@@ -150,7 +150,8 @@ static int p_etcd(struct ini *x, const struct ini_key *k, void *base, const char
 			continue;
 		}
 		if (g->netcd_endpoints == CFG_ETCD_MAX) {
-			ini_err(x, 0, "%s: more than %d endpoints", k->name, CFG_ETCD_MAX);
+			ini_err(x, 0, "%s: more than %d endpoints", k->name,
+				CFG_ETCD_MAX);
 			rc = -1;
 			break;
 		}
@@ -169,7 +170,8 @@ static int p_etcd(struct ini *x, const struct ini_key *k, void *base, const char
 static int p_ns(struct ini *x, const struct ini_key *k, void *base, const char *v)
 {
 	if (*v != '\0' && (v[0] != '/' || strstr(v, "//") != NULL)) {
-		ini_err(x, 0, "%s: '" INI_SHOW "': want an absolute key prefix like /service",
+		ini_err(x, 0,
+			"%s: '" INI_SHOW "': want an absolute key prefix like /service",
 			k->name, v);
 		return -1;
 	}
@@ -315,7 +317,8 @@ static void check_source(struct ini *x, struct cfg_group *g)
 			"step_down",
 			g->name);
 	if (*g->patroni_namespace == '\0')
-		strlcpy_chk(g->patroni_namespace, "/service", sizeof(g->patroni_namespace));
+		strlcpy_chk(g->patroni_namespace, "/service",
+			    sizeof(g->patroni_namespace));
 	size_t n = strlen(g->patroni_namespace);
 	if (n > 1 && g->patroni_namespace[n - 1] == '/') /* Patroni's "/service/" */
 		g->patroni_namespace[n - 1] = '\0';

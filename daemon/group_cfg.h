@@ -48,10 +48,10 @@ struct cfg_group {
 	char patroni_namespace[CFG_PATRONI_NS_MAX]; /* "" until checked: /service */
 	char patroni_scope[INI_NAME_MAX];
 	char member_name[INI_NAME_MAX];
-	int etcd_unreachable;		      /* enum cfg_etcd_lost */
-	unsigned etcd_step_down_after_ms;     /* step_down: after this long */
+	int etcd_unreachable;		       /* enum cfg_etcd_lost */
+	unsigned etcd_step_down_after_ms;      /* step_down: after this long */
 	char etcd_ca_file[CFG_TRACK_PATH_MAX]; /* "" = the system's CAs */
-	int line; /* where [group NAME] starts */
+	int line;			       /* where [group NAME] starts */
 };
 
 /* [group NAME] and its keys; its open() adds a group to struct cfg. */

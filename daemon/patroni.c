@@ -44,9 +44,9 @@ struct pat {
 	struct http_req *range, *watch;
 	uint64_t timer; /* the next range read */
 	struct backoff retry;
-	struct buf line; /* the watch stream's unfinished message */
-	long long revision; /* etcd's, of the last read or event */
-	int known;	    /* the key has been read at least once */
+	struct buf line;	    /* the watch stream's unfinished message */
+	long long revision;	    /* etcd's, of the last read or event */
+	int known;		    /* the key has been read at least once */
 	char leader[PAT_VALUE_MAX]; /* "" = no leader */
 	uint64_t last_ok;	    /* ev_now() of etcd's last answer */
 	int64_t last_ok_wall, changed_wall;
@@ -100,8 +100,8 @@ static void saw(struct pat *p, const char *value, long long rev, const char *how
 
 	if (!p->known || strcmp(p->leader, v) != 0) {
 		log_info("group %s: Patroni leader %s%s%s (etcd revision %lld, %s %s)",
-			 p->cfg->name, *v ? "'" : "", *v ? v : "none", *v ? "'" : "",
-			 rev, how, p->endpoint);
+			 p->cfg->name, *v ? "'" : "", *v ? v : "none", *v ? "'" : "", rev,
+			 how, p->endpoint);
 		snprintf(p->leader, sizeof(p->leader), "%s", v);
 		p->changed_wall = ev_wall();
 	}
@@ -135,7 +135,8 @@ static void watch_stop(struct pat *p)
 
 /* A failed exchange: the next endpoint, after a backoff; and, if etcd has
  * not answered for etcd_step_down_after, step down. */
-static void failed(struct pat *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void failed(struct pat *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void failed(struct pat *p, const char *fmt, ...)
 {
 	char msg[sizeof(p->error)];
@@ -220,7 +221,8 @@ static void range_done(struct http_req *r, void *arg)
 		if (http_req_error(r)[0])
 			failed(p, "range read: %s", http_req_error(r));
 		else
-			failed(p, "range read: HTTP %ld %.200s", http_req_status(r), text);
+			failed(p, "range read: HTTP %ld %.200s", http_req_status(r),
+			       text);
 		goto out;
 	}
 	text = http_req_body_text(r, &len);
@@ -231,8 +233,8 @@ static void range_done(struct http_req *r, void *arg)
 	}
 	long long rev = i64(json_object_get(o, "header"), "revision");
 	kvs = json_object_get(o, "kvs");
-	if (json_array_size(kvs) > 0 && kv_value(json_array_get(kvs, 0), value,
-						 sizeof(value)) == -1) {
+	if (json_array_size(kvs) > 0 &&
+	    kv_value(json_array_get(kvs, 0), value, sizeof(value)) == -1) {
 		failed(p, "range read: the leader key's value is not a member name");
 		goto out;
 	}
@@ -358,8 +360,8 @@ static void watch_done(struct http_req *r, void *arg)
 static void watch_start(struct pat *p, long long from)
 {
 	p->watch = request(p, "/v3/watch",
-			   json_pack("{s:{s:s, s:I}}", "create_request", "key", p->key_b64,
-				     "start_revision", (json_int_t)from));
+			   json_pack("{s:{s:s, s:I}}", "create_request", "key",
+				     p->key_b64, "start_revision", (json_int_t)from));
 	http_req_stream(p->watch, watch_chunk);
 	buf_reset(&p->line);
 	if (http_req_start(p->watch, watch_done, p) == -1) {
@@ -377,7 +379,8 @@ static void start(const struct cfg *cfg)
 		struct pat *p = xcalloc(1, sizeof(*p));
 		p->cfg = g;
 		snprintf(p->key, sizeof(p->key), "%s/%s/leader",
-			 strcmp(g->patroni_namespace, "/") == 0 ? "" : g->patroni_namespace,
+			 strcmp(g->patroni_namespace, "/") == 0 ? ""
+								: g->patroni_namespace,
 			 g->patroni_scope);
 		b64_encode(p->key, strlen(p->key), p->key_b64, sizeof(p->key_b64));
 		buf_init(&p->line, PAT_LINE_MAX);
@@ -437,7 +440,7 @@ json_t *pat_status(const char *group)
 		    "reads", (json_int_t)p->reads, "events", (json_int_t)p->events,
 		    "errors", (json_int_t)p->errors, "stepped_down", p->stepped_down);
 		json_object_set_new(o, "leader",
-				    !p->known	     ? json_null()
+				    !p->known	   ? json_null()
 				    : p->leader[0] ? json_string(p->leader)
 						   : json_string(""));
 		return o;

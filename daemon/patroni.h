@@ -14,8 +14,7 @@
 #include "daemon/kaevent.h"
 
 /* How a follower hands its events on (main.c's on_event). */
-typedef enum grp_verdict (*pat_event_fn)(const struct ka_event *ev,
-					 const char *source);
+typedef enum grp_verdict (*pat_event_fn)(const struct ka_event *ev, const char *source);
 
 /* Follow the leader key of every patroni group of cfg; events go to fn. */
 void pat_init(const struct cfg *cfg, pat_event_fn fn);

@@ -15,8 +15,7 @@ typedef void (*http_done_fn)(struct http_req *r, void *arg);
 /* Streaming mode: one piece of the response body as it arrives (pieces
  * split anywhere, not on the sender's message boundaries); 0 goes on, -1
  * aborts the transfer (done then runs with an error). */
-typedef int (*http_chunk_fn)(struct http_req *r, const char *data, size_t len,
-			     void *arg);
+typedef int (*http_chunk_fn)(struct http_req *r, const char *data, size_t len, void *arg);
 
 /* Set up the multi handle; ca_file may be "" or NULL. 0 or -1. */
 int http_init(const char *ca_file, unsigned max_connections);
