@@ -135,6 +135,7 @@ struct grp {
 	uint64_t last_pass; /* ev_now() of the last pass start */
 	uint64_t timer;	    /* the next pass (retry, recheck, settle, coalescing) */
 	int recheck_due;
+	int held; /* grp_hold: the leader source is unreachable, routes stay */
 	int settle_due;
 	int settling;		/* settle checks pending for settle_gen */
 	uint64_t settle_gen;	/* the generation they serve */
@@ -941,6 +942,16 @@ static void kick(struct grp *g)
 		apply(g, &stop, "pid-check");
 		return;
 	}
+	if (g->held) { /* grp_hold: no pass, no write, until released */
+		if (g->op) {
+			cv_cancel(g->op);
+			g->op = NULL;
+		}
+		if (g->timer)
+			ev_timer_cancel(g->timer);
+		g->timer = 0;
+		return;
+	}
 	if (g->damped && ev_now() >= g->damped_until) {
 		log_warnx("group %s: split-brain damping over after %u s; trying again",
 			  g->name, g->cfg->split_brain_window_ms / 1000);
@@ -1114,6 +1125,28 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	return GRP_APPLIED;
 }
 
+void grp_hold(const char *name, int on)
+{
+	for (size_t i = 0; i < ngroups; i++) {
+		struct grp *g = groups[i];
+		if (strcmp(g->name, name) != 0 || g->held == !!on)
+			continue;
+		g->held = !!on;
+		if (on) {
+			log_warnx(
+			    "group %s: its leader source cannot be reached: holding "
+			    "the routes as they are (%s, no writes) until it answers",
+			    g->name, ka_state_name(g->state));
+			kick(g);
+			continue;
+		}
+		log_info("group %s: its leader source answers again: %s", g->name,
+			 g->state == KA_MASTER ? "re-checking the routes" : "released");
+		g->recheck_due = g->converged_gen == g->generation;
+		kick(g);
+	}
+}
+
 enum grp_verdict grp_event(const struct ka_event *ev, const char *source)
 {
 	enum grp_verdict v = GRP_NO_GROUP;
@@ -1152,6 +1185,8 @@ static json_t *group_json(const struct grp *g)
 		phase = "idle";
 	else if (!ready)
 		phase = "waiting for instance identity";
+	else if (g->held)
+		phase = "held (leader source unreachable)";
 	else if (g->damped)
 		phase = "damped (split brain)";
 	else if (g->converged_gen == g->generation && g->settling)

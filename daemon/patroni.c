@@ -12,8 +12,10 @@
  * a state is a duplicate the groups ignore.
  *
  * With no answer from any endpoint for etcd_step_down_after, a group with
- * etcd_unreachable = step_down is told BACKUP; with keep (the default) it is
- * told nothing and keeps its last state (docs/patroni.md argues both). */
+ * etcd_unreachable = step_down is told BACKUP; with keep (the default) it
+ * keeps its state and is held (grp_hold: no pass, no write) after
+ * PAT_HOLD_MS without an answer, until etcd answers again. The README's
+ * "Leader sources: Patroni" argues both. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +36,9 @@
 #define PAT_BODY_MAX	  (64 * 1024)  /* a range answer: one key */
 #define PAT_LINE_MAX	  (256 * 1024) /* one watch message */
 #define PAT_VALUE_MAX	  256	       /* a member name */
-#define PAT_KEY_MAX	  (CFG_PATRONI_NS_MAX + 2 * INI_NAME_MAX + 16)
+/* keep: silent for a poll and a request's deadline = unreachable */
+#define PAT_HOLD_MS (PAT_POLL_MS + PAT_REQ_MS)
+#define PAT_KEY_MAX (CFG_PATRONI_NS_MAX + 2 * INI_NAME_MAX + 16)
 
 struct pat {
 	const struct cfg_group *cfg;
@@ -53,6 +57,7 @@ struct pat {
 	char endpoint[URL_MAX]; /* that answered last */
 	char error[300];	/* the last failure, "" after an answer */
 	int stepped_down;
+	int held;     /* keep: the group is held (grp_hold) */
 	int watching; /* the watch is established */
 	unsigned long reads, events, errors;
 };
@@ -112,6 +117,10 @@ static void saw(struct pat *p, const char *value, long long rev, const char *how
 	 * is being demoted; BACKUP stops re-asserting but writes nothing, so
 	 * the routes stay where they are until the next leader takes them. */
 	emit(p, strcmp(p->leader, p->cfg->member_name) == 0 ? KA_MASTER : KA_BACKUP);
+	if (p->held) { /* after the event: a new leader is not re-checked first */
+		p->held = 0;
+		grp_hold(p->cfg->name, 0);
+	}
 }
 
 static void contact(struct pat *p)
@@ -153,6 +162,11 @@ static void failed(struct pat *p, const char *fmt, ...)
 	p->cur = (p->cur + 1) % p->cfg->netcd_endpoints;
 	watch_stop(p);
 	uint64_t silent = ev_now() - p->last_ok;
+	if (p->cfg->etcd_unreachable == CFG_ETCD_KEEP && !p->held &&
+	    silent >= PAT_HOLD_MS) {
+		p->held = 1;
+		grp_hold(p->cfg->name, 1);
+	}
 	if (p->cfg->etcd_unreachable == CFG_ETCD_STEP_DOWN && !p->stepped_down &&
 	    silent >= p->cfg->etcd_step_down_after_ms) {
 		log_warnx("group %s: no etcd endpoint has answered for %llu s "
@@ -401,10 +415,13 @@ void pat_init(const struct cfg *cfg, pat_event_fn fn)
 	start(cfg);
 }
 
-void pat_fini(void)
+/* Stop every follower; release its group's hold when release is set. */
+static void stop(int release)
 {
 	for (size_t i = 0; i < npats; i++) {
 		struct pat *p = pats[i];
+		if (p->held && release)
+			grp_hold(p->cfg->name, 0);
 		if (p->timer)
 			ev_timer_cancel(p->timer);
 		http_req_cancel(p->range);
@@ -417,10 +434,34 @@ void pat_fini(void)
 	npats = 0;
 }
 
+void pat_fini(void)
+{
+	stop(1);
+}
+
 void pat_reload(const struct cfg *cfg)
 {
-	pat_fini();
+	char(*held)[INI_NAME_MAX] = NULL;
+	size_t nheld = 0, i, j;
+
+	/* A held group stays held across a reload until etcd answers: a
+	 * release in between would re-check (and write) blind. */
+	for (i = 0; i < npats; i++)
+		if (pats[i]->held) {
+			held = xgrow(held, nheld, sizeof(*held));
+			snprintf(held[nheld++], INI_NAME_MAX, "%s", pats[i]->cfg->name);
+		}
+	stop(0);
 	start(cfg);
+	for (i = 0; i < nheld; i++) {
+		for (j = 0; j < npats && strcmp(pats[j]->cfg->name, held[i]) != 0; j++)
+			;
+		if (j < npats)
+			pats[j]->held = 1;
+		else
+			grp_hold(held[i], 0);
+	}
+	free(held);
 }
 
 json_t *pat_status(const char *group)
@@ -439,6 +480,7 @@ json_t *pat_status(const char *group)
 		    p->cfg->etcd_unreachable == CFG_ETCD_KEEP ? "keep" : "step_down",
 		    "reads", (json_int_t)p->reads, "events", (json_int_t)p->events,
 		    "errors", (json_int_t)p->errors, "stepped_down", p->stepped_down);
+		json_object_set_new(o, "held", json_boolean(p->held));
 		json_object_set_new(o, "leader",
 				    !p->known	   ? json_null()
 				    : p->leader[0] ? json_string(p->leader)

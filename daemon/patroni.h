@@ -3,7 +3,8 @@
  * v3 HTTP/JSON gateway, and turn what it says into group events: MASTER
  * when it names this node's member_name, BACKUP when it names another
  * member or no leader exists. Event-driven by a watch, with a periodic
- * range read as the level-triggered backstop; docs/patroni.md. */
+ * range read as the level-triggered backstop; the README's "Leader sources:
+ * Patroni". */
 #ifndef VPCF_PATRONI_H
 #define VPCF_PATRONI_H
 
