@@ -190,18 +190,82 @@ static long long i64(json_t *o, const char *name)
 	return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
 }
 
-/* A kv's value decoded into out; -1 if it is not a member name. */
-static int kv_value(json_t *kv, char *out, size_t outsz)
+/* A kv's value decoded into m->value; m->bad if it is not a member name
+ * (printable, no NUL). */
+static void kv_value(json_t *kv, struct pat_msg *m)
 {
 	const char *v = json_string_value(json_object_get(kv, "value"));
-	int n = v ? b64_decode(v, out, outsz) : -1;
+	int n = v ? b64_decode(v, m->value, sizeof(m->value)) : -1;
 
-	if (n <= 0 || memchr(out, '\0', (size_t)n) != NULL)
-		return -1;
-	for (int i = 0; i < n; i++)
-		if ((unsigned char)out[i] < ' ' || (unsigned char)out[i] == 0x7f)
-			return -1;
-	return 0;
+	m->present = 1;
+	m->bad = n <= 0 || memchr(m->value, '\0', (size_t)n) != NULL;
+	for (int i = 0; !m->bad && i < n; i++)
+		if ((unsigned char)m->value[i] < ' ' ||
+		    (unsigned char)m->value[i] == 0x7f)
+			m->bad = 1;
+	if (m->bad)
+		m->value[0] = '\0';
+}
+
+int pat_parse_range(const char *body, size_t len, struct pat_msg *m)
+{
+	json_t *o = json_loadb(body, len, 0, NULL), *kvs;
+	int rc = -1;
+
+	memset(m, 0, sizeof(*m));
+	if (!json_is_object(json_object_get(o, "header")))
+		goto out;
+	m->revision = i64(json_object_get(o, "header"), "revision");
+	kvs = json_object_get(o, "kvs");
+	m->has_value = 1;
+	if (json_array_size(kvs) > 0)
+		kv_value(json_array_get(kvs, 0), m);
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+int pat_parse_watch(const char *line, size_t len, struct pat_msg *m)
+{
+	json_t *o = json_loadb(line, len, 0, NULL), *res, *e;
+	size_t i;
+	int rc = -1;
+
+	memset(m, 0, sizeof(*m));
+	res = json_object_get(o, "result");
+	if (!json_is_object(res))
+		goto out;
+	rc = 0;
+	m->revision = i64(json_object_get(res, "header"), "revision");
+	if (json_is_true(json_object_get(res, "canceled")) ||
+	    i64(res, "compact_revision") != 0) {
+		const char *why =
+		    json_string_value(json_object_get(res, "cancel_reason"));
+		m->end = 1;
+		snprintf(m->reason, sizeof(m->reason), "%s",
+			 why && *why ? why : "compacted or cancelled");
+		goto out;
+	}
+	m->created = json_is_true(json_object_get(res, "created"));
+	/* Only the last event matters: it is the key's value now. */
+	json_array_foreach(json_object_get(res, "events"), i, e)
+	{
+		json_t *kv = json_object_get(e, "kv");
+		const char *type = json_string_value(json_object_get(e, "type"));
+
+		m->nevents++;
+		m->has_value = 1;
+		m->revision = i64(kv, "mod_revision");
+		m->present = m->bad = 0;
+		m->value[0] = '\0';
+		/* PUT is the enum's zero: the gateway leaves it out. */
+		if (!type || strcmp(type, "DELETE") != 0)
+			kv_value(kv, m);
+	}
+out:
+	json_decref(o);
+	return rc;
 }
 
 static struct http_req *request(struct pat *p, const char *path, json_t *body)
@@ -223,8 +287,7 @@ static struct http_req *request(struct pat *p, const char *path, json_t *body)
 static void range_done(struct http_req *r, void *arg)
 {
 	struct pat *p = arg;
-	json_t *o = NULL, *kvs;
-	char value[PAT_VALUE_MAX];
+	struct pat_msg m;
 	const char *text;
 	size_t len;
 
@@ -240,26 +303,21 @@ static void range_done(struct http_req *r, void *arg)
 		goto out;
 	}
 	text = http_req_body_text(r, &len);
-	if ((o = json_loadb(text, len, 0, NULL)) == NULL ||
-	    !json_is_object(json_object_get(o, "header"))) {
+	if (pat_parse_range(text, len, &m) == -1) {
 		failed(p, "range read: the answer is not etcd's JSON");
 		goto out;
 	}
-	long long rev = i64(json_object_get(o, "header"), "revision");
-	kvs = json_object_get(o, "kvs");
-	if (json_array_size(kvs) > 0 &&
-	    kv_value(json_array_get(kvs, 0), value, sizeof(value)) == -1) {
+	if (m.bad) {
 		failed(p, "range read: the leader key's value is not a member name");
 		goto out;
 	}
 	contact(p);
 	backoff_init(&p->retry, PAT_RETRY_BASE_MS, PAT_RETRY_CAP_MS, UINT64_MAX);
-	saw(p, json_array_size(kvs) > 0 ? value : NULL, rev, "read from");
+	saw(p, m.present ? m.value : NULL, m.revision, "read from");
 	if (p->watch == NULL)
-		watch_start(p, rev + 1);
+		watch_start(p, m.revision + 1);
 	schedule(p, PAT_POLL_MS);
 out:
-	json_decref(o);
 	http_req_free(r);
 }
 
@@ -280,52 +338,33 @@ static void range_start(struct pat *p)
 /* One watch message; -1 ends the watch (cancelled, compacted, an error). */
 static int watch_message(struct pat *p, const char *line, size_t len)
 {
-	json_t *o = json_loadb(line, len, 0, NULL), *res, *evs, *e;
-	char value[PAT_VALUE_MAX];
-	size_t i;
-	int rc = -1;
+	struct pat_msg m;
 
-	res = json_object_get(o, "result");
-	if (!json_is_object(res)) {
+	if (pat_parse_watch(line, len, &m) == -1) {
 		log_warnx("group %s: etcd watch: %.200s", p->cfg->name, line);
-		goto out;
+		return -1;
 	}
-	if (json_is_true(json_object_get(res, "canceled")) ||
-	    i64(res, "compact_revision") != 0) {
+	if (m.end) {
 		log_info("group %s: etcd ended the watch (%s); reading again",
-			 p->cfg->name,
-			 json_string_value(json_object_get(res, "cancel_reason"))
-			     ?: "compacted");
-		goto out;
+			 p->cfg->name, m.reason);
+		return -1;
 	}
-	if (json_is_true(json_object_get(res, "created"))) {
+	if (m.created) {
 		p->watching = 1;
 		log_debug("group %s: watching %s on %s", p->cfg->name, p->key,
 			  p->cfg->etcd_endpoints[p->cur]);
 	}
 	contact(p);
-	evs = json_object_get(res, "events");
-	json_array_foreach(evs, i, e)
-	{
-		json_t *kv = json_object_get(e, "kv");
-		const char *type = json_string_value(json_object_get(e, "type"));
-		long long rev = i64(kv, "mod_revision");
-
-		p->events++;
-		/* PUT is the enum's zero: the gateway leaves it out. */
-		if (type && strcmp(type, "DELETE") == 0)
-			saw(p, NULL, rev, "watch on");
-		else if (kv_value(kv, value, sizeof(value)) == 0)
-			saw(p, value, rev, "watch on");
-		else
-			log_warnx("group %s: etcd watch: the leader key's value is "
-				  "not a member name; ignored",
-				  p->cfg->name);
-	}
-	rc = 0;
-out:
-	json_decref(o);
-	return rc;
+	p->events += m.nevents;
+	if (!m.has_value)
+		return 0;
+	if (m.bad)
+		log_warnx("group %s: etcd watch: the leader key's value is not a "
+			  "member name; ignored",
+			  p->cfg->name);
+	else
+		saw(p, m.present ? m.value : NULL, m.revision, "watch on");
+	return 0;
 }
 
 static int watch_chunk(struct http_req *r, const char *data, size_t len, void *arg)

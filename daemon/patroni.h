@@ -14,6 +14,26 @@
 #include "daemon/group.h"
 #include "daemon/kaevent.h"
 
+/* What one etcd answer says about the leader key. */
+struct pat_msg {
+	long long revision; /* etcd's (watch: the last event's mod_revision) */
+	int has_value;	    /* range: always; watch: it had an event */
+	int present;	    /* the key exists (range: a kv; watch: last is a PUT) */
+	int bad;	    /* present, but its value is not a member name */
+	char value[256];    /* the member name when present and not bad */
+	int created;	    /* watch: the watch was created */
+	int end;	    /* watch: etcd cancelled it (compaction, error) */
+	unsigned nevents;   /* watch: events in the message */
+	char reason[128];   /* end: etcd's cancel_reason */
+};
+
+/* Parse a POST /v3/kv/range answer (untrusted): 0, or -1 when it is not
+ * etcd's JSON. */
+int pat_parse_range(const char *body, size_t len, struct pat_msg *m);
+/* Parse one message of a POST /v3/watch stream (untrusted): 0, or -1 when
+ * it is not a watch response (an error object, not JSON). */
+int pat_parse_watch(const char *line, size_t len, struct pat_msg *m);
+
 /* How a follower hands its events on (main.c's on_event). */
 typedef enum grp_verdict (*pat_event_fn)(const struct ka_event *ev, const char *source);
 

@@ -7,6 +7,9 @@
 #   pat_etcd_up            the etcd cluster, healthy
 #   pat_start N            Patroni on node N (a or c)
 #   pat_kill N             SIGKILL node N's Patroni and its PostgreSQL
+#   pat_down               SIGKILL what is left of Patroni, PostgreSQL and
+#                          etcd (they take seconds on SIGTERM: the end of a
+#                          test is no test of their shutdown)
 #   pat_leader             the leader key's value ("" when none)
 #   pat_node_conf N [KEY=VALUE...]  node N's vpc-failover.conf with
 #                          source = patroni (more=LINES: extra group keys)
@@ -16,6 +19,7 @@ PAT_SCOPE=vpcf PAT_TTL=10
 PAT_CL_ADDR=198.18.100.2
 PAT_ENDPOINTS="http://$A_ADDR:2379,http://$C_ADDR:2379,http://$PAT_CL_ADDR:2379"
 declare -A PAT_PID
+PAT_ETCD_PIDS=()
 
 _pat_ns() { case $1 in a) echo "$NS_A" ;; c) echo "$NS_C" ;; w) echo "$NS_CL" ;; esac; }
 _pat_addr() { case $1 in a) echo "$A_ADDR" ;; c) echo "$C_ADDR" ;; w) echo "$PAT_CL_ADDR" ;; esac; }
@@ -32,6 +36,7 @@ pat_etcd_up() {
 			--initial-cluster "$cluster" --initial-cluster-state new \
 			--initial-cluster-token "vpcf-$TESTID" \
 			--heartbeat-interval 100 --election-timeout 1000
+		PAT_ETCD_PIDS+=("$SPAWNED_PID")
 	done
 	wait_for 20 pat_etcdctl endpoint health
 }
@@ -118,6 +123,14 @@ pat_kill() {
 	done
 	[ -n "$pids" ] && kill -9 $pids
 	wait "${PAT_PID[$1]}" 2>/dev/null
+	return 0
+}
+
+pat_down() {
+	local p
+	pat_kill a
+	pat_kill c
+	for p in "${PAT_ETCD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	return 0
 }
 

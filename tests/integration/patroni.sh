@@ -93,6 +93,4 @@ check "healed: node-c leads and is MASTER again" within 30 status_is c \
 	"g['state'], g['patroni']['leader']" "MASTER node-c"
 check "healed: every table at node-c" within 10 all_at "$ENI_C"
 
-# Patroni's PostgreSQL takes its time on SIGTERM: the end of the test is
-# no test of its shutdown.
-pat_kill c
+pat_down
