@@ -47,8 +47,9 @@ check "start: node-a MASTER converged, source patroni, leader node-a" within 5 s
 check "start: node-c BACKUP, watching the key" within 5 status_is c \
 	"g['state'], g['patroni']['leader'], g['patroni']['watching']" "BACKUP node-a True"
 expect_eq "start: the events came from the patroni source" "$(st_of a "g['last_source']")" patroni
-check "status names the source and what it said" bash -c "vf c status | grep -q \
-	\"group overlay: BACKUP (patroni: leader 'node-a', this node 'node-c'; etcd http://\""
+out=$(vf c status 2>&1)
+check "status names the source and what it said" grep -q \
+	"group overlay: BACKUP (patroni: leader 'node-a', this node 'node-c'; etcd http://" <<<"$out"
 out=$(vf a failover overlay 2>&1)
 check "failover of a patroni group is refused: patronictl switches over" \
 	grep -q "follows Patroni: switch over with patronictl switchover" <<<"$out"
