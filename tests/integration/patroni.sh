@@ -9,7 +9,9 @@
 #   etcd cut from node-c (nftables): etcd_unreachable = keep holds the
 #     group (MASTER, no write: a table another writer moves stays moved);
 #     after a reload to step_down, node-c steps down to BACKUP and still
-#     writes nothing; healed, node-c leads again and re-asserts the tables.
+#     writes nothing; healed, node-c leads again and re-asserts the tables;
+#   etcd over https (a one-member etcd with a test CA): doctor reads the key
+#     with etcd_ca_file and refuses the certificate without it.
 # Timings are "# " lines, never asserted.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../topo.sh"
@@ -98,5 +100,35 @@ pat_heal c
 check "healed: node-c leads and is MASTER again" within 30 status_is c \
 	"g['state'], g['patroni']['leader']" "MASTER node-c"
 check "healed: every table at node-c" within 10 all_at "$ENI_C"
+
+# == etcd over https: the CA decides (doctor, the daemon's HTTP client) ========
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=vpcf-test-ca \
+	-keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=etcd -keyout "$T/etcd.key" \
+	-out "$T/etcd.csr" 2>/dev/null
+printf 'subjectAltName = IP:%s\n' "$PAT_CL_ADDR" >"$T/etcd.ext"
+openssl x509 -req -in "$T/etcd.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+	-days 1 -extfile "$T/etcd.ext" -out "$T/etcd.pem" 2>/dev/null
+mkdir -p "$T/etcd-tls"
+spawn "$T/etcd-tls.log" ip netns exec "$NS_CL" etcd --name tls --data-dir "$T/etcd-tls" \
+	--listen-peer-urls "http://127.0.0.1:2480" --initial-advertise-peer-urls "http://127.0.0.1:2480" \
+	--initial-cluster "tls=http://127.0.0.1:2480" \
+	--listen-client-urls "https://$PAT_CL_ADDR:2479" --advertise-client-urls "https://$PAT_CL_ADDR:2479" \
+	--cert-file "$T/etcd.pem" --key-file "$T/etcd.key"
+PAT_ETCD_PIDS+=("$SPAWNED_PID")
+tls_put() {
+	ip netns exec "$NS_CL" etcdctl --endpoints "https://$PAT_CL_ADDR:2479" --cacert "$T/ca.pem" \
+		put /service/tls/leader node-c
+}
+check "https etcd: up, leader key written" within 20 tls_put
+sed -e "s|^etcd_endpoints = .*|etcd_endpoints = https://$PAT_CL_ADDR:2479|" \
+	-e "s|^patroni_scope = .*|patroni_scope = tls|" "$T/c/vpcf.conf" >"$T/tls.conf"
+out=$(ip netns exec "$NS_C" "$VPCF" -c "$T/tls.conf" doctor 2>&1)
+check "https etcd, no etcd_ca_file: the certificate does not verify" \
+	grep -q "\[overlay\] etcd https://$PAT_CL_ADDR:2479 does not answer: .*certificate" <<<"$out"
+echo "etcd_ca_file = $T/ca.pem" >>"$T/tls.conf"
+out=$(ip netns exec "$NS_C" "$VPCF" -c "$T/tls.conf" doctor 2>&1)
+check "https etcd with etcd_ca_file: the leader key is read" \
+	grep -q "Patroni leader (/service/tls/leader) is 'node-c'; this node is 'node-c': MASTER" <<<"$out"
 
 pat_down
