@@ -266,10 +266,6 @@ static void check_overlap(struct ini *x, const struct cfg_group *g,
  * default. */
 static void check_source(struct ini *x, struct cfg_group *g)
 {
-	static const char *const pat_keys =
-	    "etcd_endpoints, patroni_namespace, patroni_scope, member_name, "
-	    "etcd_unreachable, etcd_step_down_after, etcd_ca_file";
-
 	if (g->source == CFG_SRC_KEEPALIVED) {
 		if (*g->vrrp_instance == '\0' && *g->vrrp_group == '\0')
 			ini_err(x, g->line, "group '%s': set vrrp_instance or vrrp_group",
@@ -278,13 +274,32 @@ static void check_source(struct ini *x, struct cfg_group *g)
 			ini_err(x, g->line,
 				"group '%s': set vrrp_instance or vrrp_group, not both",
 				g->name);
-		if (g->netcd_endpoints || *g->patroni_namespace || *g->patroni_scope ||
-		    *g->member_name || g->etcd_unreachable != CFG_ETCD_KEEP ||
-		    g->etcd_step_down_after_ms || *g->etcd_ca_file)
+		/* The Patroni keys that are set, named. */
+		const struct {
+			const char *name;
+			int set;
+		} pk[] = {
+		    {"etcd_endpoints", g->netcd_endpoints > 0},
+		    {"patroni_namespace", *g->patroni_namespace != '\0'},
+		    {"patroni_scope", *g->patroni_scope != '\0'},
+		    {"member_name", *g->member_name != '\0'},
+		    {"etcd_unreachable", g->etcd_unreachable != CFG_ETCD_KEEP},
+		    {"etcd_step_down_after", g->etcd_step_down_after_ms != 0},
+		    {"etcd_ca_file", *g->etcd_ca_file != '\0'},
+		};
+		char set[200] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < sizeof(pk) / sizeof(pk[0]); i++)
+			if (pk[i].set && len < sizeof(set))
+				len +=
+				    (size_t)snprintf(set + len, sizeof(set) - len, "%s%s",
+						     len ? ", " : "", pk[i].name);
+		if (len)
 			ini_err(x, g->line,
-				"group '%s': %s are for source = patroni; this group "
-				"follows keepalived",
-				g->name, pat_keys);
+				"group '%s': %s: only for source = patroni; this group "
+				"follows keepalived (set source = patroni, or remove "
+				"them)",
+				g->name, set);
 		return;
 	}
 	if (*g->vrrp_instance || *g->vrrp_group || *g->track_file)

@@ -542,9 +542,11 @@ static void patroni_keys(void **state)
 		     "group 'pg': vrrp_instance, vrrp_group and track_file are for "
 		     "source = keepalived");
 	expect_error(GROUP_OK "member_name = pg-1\n", 1,
-		     "group 'ok': etcd_endpoints, patroni_namespace, patroni_scope, "
-		     "member_name, etcd_unreachable, etcd_step_down_after, etcd_ca_file "
-		     "are for source = patroni; this group follows keepalived");
+		     "group 'ok': member_name: only for source = patroni; this group "
+		     "follows keepalived (set source = patroni, or remove them)");
+	expect_error(GROUP_OK "patroni_scope = main\netcd_unreachable = step_down\n", 1,
+		     "group 'ok': patroni_scope, etcd_unreachable: only for source = "
+		     "patroni");
 	expect_error("[group pg]\nsource = patroni\ndestinations = 10.0.0.9/32\n"
 		     "route_tables = rtb-88888888\n",
 		     1, "group 'pg': source = patroni needs etcd_endpoints");
