@@ -198,6 +198,14 @@ static const struct cfg_group **failover_groups(json_t *req, size_t *n, json_t *
 			    refuse("config", "no group '%.64s' in %s", name, cfg->path);
 			goto fail;
 		}
+		if (gs[0]->source == CFG_SRC_PATRONI) {
+			*why = refuse("config",
+				      "group %s follows Patroni: switch over with "
+				      "patronictl switchover; the routes follow its "
+				      "leader",
+				      name);
+			goto fail;
+		}
 		if (gs[0]->track_file[0] == '\0') {
 			*why = refuse("config",
 				      "group %s has no track_file: set [group %s] "
@@ -218,7 +226,13 @@ static const struct cfg_group **failover_groups(json_t *req, size_t *n, json_t *
 		if (cfg->groups[i].track_file[0])
 			gs[(*n)++] = &cfg->groups[i];
 	if (*n == 0) {
-		*why = refuse("config", "no group in %s has a track_file", cfg->path);
+		size_t np = 0;
+		for (size_t i = 0; i < cfg->ngroups; i++)
+			np += cfg->groups[i].source == CFG_SRC_PATRONI;
+		*why = refuse("config", "no group in %s has a track_file%s", cfg->path,
+			      np ? " (a group that follows Patroni switches over "
+				   "with patronictl switchover)"
+				 : "");
 		goto fail;
 	}
 	return gs;

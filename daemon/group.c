@@ -74,6 +74,7 @@
 #include "lib/ev.h"
 #include "daemon/group.h"
 #include "daemon/guard.h"
+#include "daemon/patroni.h"
 #include "daemon/identity.h"
 #include "lib/log.h"
 #include "daemon/track.h"
@@ -146,6 +147,7 @@ struct grp {
 	uint64_t last_pass; /* ev_now() of the last pass start */
 	uint64_t timer;	    /* the next pass (retry, recheck, settle, coalescing) */
 	int recheck_due;
+	int held; /* grp_hold: the leader source is unreachable, routes stay */
 	int settle_due;
 	int settling;		/* settle checks pending for settle_gen */
 	uint64_t settle_gen;	/* the generation they serve */
@@ -1016,7 +1018,8 @@ static void kick(struct grp *g)
 	}
 	if (!ready)
 		return;
-	if (keepalived_alive() == 0) {
+	/* Only keepalived's groups hang on keepalived being alive. */
+	if (g->cfg->source == CFG_SRC_KEEPALIVED && keepalived_alive() == 0) {
 		struct ka_event stop;
 		memset(&stop, 0, sizeof(stop));
 		stop.type = g->cfg->vrrp_instance[0] ? KA_INSTANCE : KA_GROUP;
@@ -1029,6 +1032,16 @@ static void kick(struct grp *g)
 			  "touching routes",
 			  g->name, ka_pid_file);
 		apply(g, &stop, "pid-check");
+		return;
+	}
+	if (g->held) { /* grp_hold: no pass, no write, until released */
+		if (g->op) {
+			cv_cancel(g->op);
+			g->op = NULL;
+		}
+		if (g->timer)
+			ev_timer_cancel(g->timer);
+		g->timer = 0;
 		return;
 	}
 	if (g->damped && ev_now() >= g->damped_until) {
@@ -1066,6 +1079,10 @@ static void kick(struct grp *g)
 
 static int uses_name(const struct grp *g, const struct ka_event *ev)
 {
+	/* A leader source addresses its group by the group's own name. */
+	if (ev->type == KA_LEADER)
+		return g->cfg->source != CFG_SRC_KEEPALIVED &&
+		       strcmp(g->name, ev->name) == 0;
 	const char *want =
 	    ev->type == KA_INSTANCE ? g->cfg->vrrp_instance : g->cfg->vrrp_group;
 	return want[0] && strcmp(want, ev->name) == 0;
@@ -1167,6 +1184,11 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	/* keepalived heard a MASTER of higher priority: ours may still be
 	 * the routes' target (a healed partition). */
 	g->handback_due = was_master && ev->state == KA_BACKUP;
+	/* A leader source's BACKUP names a new leader (or none): its node's
+	 * daemon takes the routes; handing them to the last ENI seen could
+	 * point them at a replica. */
+	if (ev->type == KA_LEADER)
+		g->handback_due = 0;
 	g->prev_state = g->state;
 	/* A recorded event replayed at start may be long stale: look first. */
 	g->fresh_master = ev->state == KA_MASTER && strcmp(source, "state") != 0;
@@ -1195,6 +1217,28 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	report(g, GRP_REPORT_TRANSITION);
 	kick(g);
 	return GRP_APPLIED;
+}
+
+void grp_hold(const char *name, int on)
+{
+	for (size_t i = 0; i < ngroups; i++) {
+		struct grp *g = groups[i];
+		if (strcmp(g->name, name) != 0 || g->held == !!on)
+			continue;
+		g->held = !!on;
+		if (on) {
+			log_warnx(
+			    "group %s: its leader source cannot be reached: holding "
+			    "the routes as they are (%s, no writes) until it answers",
+			    g->name, ka_state_name(g->state));
+			kick(g);
+			continue;
+		}
+		log_info("group %s: its leader source answers again: %s", g->name,
+			 g->state == KA_MASTER ? "re-checking the routes" : "released");
+		g->recheck_due = g->converged_gen == g->generation;
+		kick(g);
+	}
 }
 
 enum grp_verdict grp_event(const struct ka_event *ev, const char *source)
@@ -1235,6 +1279,8 @@ static json_t *group_json(const struct grp *g)
 		phase = "idle";
 	else if (!ready)
 		phase = "waiting for instance identity";
+	else if (g->held)
+		phase = "held (leader source unreachable)";
 	else if (g->damped)
 		phase = "damped (split brain)";
 	else if (g->guard_refusing)
@@ -1271,6 +1317,12 @@ static json_t *group_json(const struct grp *g)
 	json_object_set_new(o, "last_late_write", json_string(g->last_late));
 	json_object_set_new(o, "peer_eni", json_string(g->peer_eni));
 	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
+	/* Who decides MASTER, and what it last said (daemon/patroni.c). */
+	json_object_set_new(
+	    o, "source",
+	    json_string(g->cfg->source == CFG_SRC_PATRONI ? "patroni" : "keepalived"));
+	if (g->cfg->source == CFG_SRC_PATRONI)
+		json_object_set_new(o, "patroni", pat_status(g->name) ?: json_null());
 	json_object_set_new(o, "last_hand_back", json_string(g->last_handback));
 	json_object_set_new(
 	    o, "guard",

@@ -79,6 +79,11 @@ void grp_fini(void);
 void grp_set_identity(const struct imds_identity *id);
 /* Apply a keepalived event to every group that uses its name. */
 enum grp_verdict grp_event(const struct ka_event *ev, const char *source);
+/* Hold the group called name (on) or release it (off): a leader source
+ * that cannot be reached (daemon/patroni.c, etcd_unreachable = keep) leaves
+ * the routes as they are: no pass, no re-check, no write; its state stays.
+ * Released, a MASTER re-checks its routes. */
+void grp_hold(const char *name, int on);
 /* The state of every group, for `vpc-failover status`. */
 json_t *grp_status(void);
 const char *grp_verdict_name(enum grp_verdict v);

@@ -75,6 +75,109 @@ static int p_rtbs(struct ini *x, const struct ini_key *k, void *base, const char
 	return rc;
 }
 
+/* source = keepalived | patroni */
+static int p_source(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	int *src = (int *)((char *)base + k->off);
+
+	if (strcmp(v, "keepalived") == 0)
+		*src = CFG_SRC_KEEPALIVED;
+	else if (strcmp(v, "patroni") == 0)
+		*src = CFG_SRC_PATRONI;
+	else {
+		ini_err(x, 0, "%s: '" INI_SHOW "': want keepalived or patroni", k->name,
+			v);
+		return -1;
+	}
+	return 0;
+}
+
+/* etcd_unreachable = keep | step_down */
+static int p_lost(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	int *lost = (int *)((char *)base + k->off);
+
+	if (strcmp(v, "keep") == 0)
+		*lost = CFG_ETCD_KEEP;
+	else if (strcmp(v, "step_down") == 0)
+		*lost = CFG_ETCD_STEP_DOWN;
+	else {
+		ini_err(x, 0, "%s: '" INI_SHOW "': want keep or step_down", k->name, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* One etcd client URL: http(s)://HOST[:PORT] with no path, query or user. */
+static int etcd_url_ok(struct ini *x, const struct ini_key *k, const char *w)
+{
+	const char *path = strstr(w, "://");
+	struct url u;
+	char why[128];
+
+	if (url_parse(w, &u, why, sizeof(why)) == -1)
+		;
+	else if (strcmp(u.scheme, "http") != 0 && strcmp(u.scheme, "https") != 0)
+		snprintf(why, sizeof(why), "the scheme must be http or https");
+	else if (strchr(w, '@') != NULL)
+		snprintf(why, sizeof(why), "no user in the URL");
+	else if (u.has_query || u.has_fragment ||
+		 ((path = strchr(path + 3, '/')) != NULL && strcmp(path, "/") != 0))
+		snprintf(why, sizeof(why),
+			 "an endpoint is SCHEME://HOST[:PORT], without a path");
+	else if (strlen(w) >= URL_MAX)
+		snprintf(why, sizeof(why), "longer than %d characters", URL_MAX - 1);
+	else
+		return 0;
+	ini_err(x, 0, "%s: '" INI_SHOW "' is not an etcd client URL (%s)", k->name, w,
+		why);
+	return -1;
+}
+
+/* Comma- (or space-) separated etcd client URLs, as etcdctl --endpoints. */
+static int p_etcd(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	struct cfg_group *g = base;
+	char *copy = xstrdup(v), *save = NULL, *w;
+	int rc = 0;
+
+	free(g->etcd_endpoints);
+	g->etcd_endpoints = NULL;
+	g->netcd_endpoints = 0;
+	for (w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+		if (etcd_url_ok(x, k, w) == -1) {
+			rc = -1;
+			continue;
+		}
+		if (g->netcd_endpoints == CFG_ETCD_MAX) {
+			ini_err(x, 0, "%s: more than %d endpoints", k->name,
+				CFG_ETCD_MAX);
+			rc = -1;
+			break;
+		}
+		size_t n = strlen(w);
+		if (n > 0 && w[n - 1] == '/') /* requests append /v3/... */
+			w[n - 1] = '\0';
+		g->etcd_endpoints = xgrow(g->etcd_endpoints, g->netcd_endpoints,
+					  sizeof(*g->etcd_endpoints));
+		strlcpy_chk(g->etcd_endpoints[g->netcd_endpoints++], w, URL_MAX);
+	}
+	free(copy);
+	return rc;
+}
+
+/* patroni_namespace: an absolute etcd key prefix, as Patroni's namespace. */
+static int p_ns(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	if (*v != '\0' && (v[0] != '/' || strstr(v, "//") != NULL)) {
+		ini_err(x, 0,
+			"%s: '" INI_SHOW "': want an absolute key prefix like /service",
+			k->name, v);
+		return -1;
+	}
+	return ini_word(x, k, base, v);
+}
+
 /* A "[group NAME]" line: a new group, kept even when its name is bad so that
  * its keys are still checked. */
 static void *open_group(struct ini *x, void *top, const char *name)
@@ -135,6 +238,16 @@ static const struct ini_key keys[] = {
 	{"guard", p_guard, GRP(guard), .def = NULL},
 	{"guard_password_file", ini_path, GRP(guard_password_file), .def = NULL},
 	{"guard_timeout_ms", ini_uint, GRP(guard_timeout_ms), .def = "1000", .min = 10, .max = 60000, .scale = 1},
+	/* Who decides MASTER (keys per source: grp_cfg_check, docs/config.md). */
+	{"source", p_source, GRP(source), .def = "keepalived"},
+	/* source = patroni only */
+	{"etcd_endpoints", p_etcd, GRP(etcd_endpoints), .def = NULL},
+	{"patroni_namespace", p_ns, GRP(patroni_namespace), .def = NULL},
+	{"patroni_scope", ini_word, GRP(patroni_scope), .def = NULL},
+	{"member_name", ini_word, GRP(member_name), .def = NULL},
+	{"etcd_unreachable", p_lost, GRP(etcd_unreachable), .def = "keep"},
+	{"etcd_step_down_after", ini_uint, GRP(etcd_step_down_after_ms), .def = NULL, .min = 1, .max = 3600, .scale = 1000},
+	{"etcd_ca_file", ini_file, GRP(etcd_ca_file), .def = NULL},
 	{NULL},
 };
 /* clang-format on */
@@ -162,7 +275,87 @@ static void check_overlap(struct ini *x, const struct cfg_group *g,
 	}
 }
 
-void grp_cfg_check(struct ini *x, const struct cfg_group *groups, size_t n)
+/* Which keys go with which source: keepalived groups name a VRRP instance
+ * or group (and may have a track_file); patroni groups name the etcd
+ * cluster, the Patroni scope and this node's member. A key of the other
+ * source is an error, not silently ignored. Fills patroni_namespace's
+ * default. */
+static void check_source(struct ini *x, struct cfg_group *g)
+{
+	if (g->source == CFG_SRC_KEEPALIVED) {
+		if (*g->vrrp_instance == '\0' && *g->vrrp_group == '\0')
+			ini_err(x, g->line, "group '%s': set vrrp_instance or vrrp_group",
+				g->name);
+		if (*g->vrrp_instance != '\0' && *g->vrrp_group != '\0')
+			ini_err(x, g->line,
+				"group '%s': set vrrp_instance or vrrp_group, not both",
+				g->name);
+		/* The Patroni keys that are set, named. */
+		const struct {
+			const char *name;
+			int set;
+		} pk[] = {
+		    {"etcd_endpoints", g->netcd_endpoints > 0},
+		    {"patroni_namespace", *g->patroni_namespace != '\0'},
+		    {"patroni_scope", *g->patroni_scope != '\0'},
+		    {"member_name", *g->member_name != '\0'},
+		    {"etcd_unreachable", g->etcd_unreachable != CFG_ETCD_KEEP},
+		    {"etcd_step_down_after", g->etcd_step_down_after_ms != 0},
+		    {"etcd_ca_file", *g->etcd_ca_file != '\0'},
+		};
+		char set[200] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < sizeof(pk) / sizeof(pk[0]); i++)
+			if (pk[i].set && len < sizeof(set))
+				len +=
+				    (size_t)snprintf(set + len, sizeof(set) - len, "%s%s",
+						     len ? ", " : "", pk[i].name);
+		if (len)
+			ini_err(x, g->line,
+				"group '%s': %s: only for source = patroni; this group "
+				"follows keepalived (set source = patroni, or remove "
+				"them)",
+				g->name, set);
+		return;
+	}
+	if (*g->vrrp_instance || *g->vrrp_group || *g->track_file)
+		ini_err(x, g->line,
+			"group '%s': vrrp_instance, vrrp_group and track_file are for "
+			"source = keepalived; this group follows Patroni (source = "
+			"patroni)",
+			g->name);
+	if (g->netcd_endpoints == 0)
+		ini_err(x, g->line, "group '%s': source = patroni needs etcd_endpoints",
+			g->name);
+	if (*g->patroni_scope == '\0')
+		ini_err(x, g->line,
+			"group '%s': source = patroni needs patroni_scope (Patroni's "
+			"scope)",
+			g->name);
+	if (*g->member_name == '\0')
+		ini_err(x, g->line,
+			"group '%s': source = patroni needs member_name (this node's "
+			"Patroni name)",
+			g->name);
+	if (g->etcd_unreachable == CFG_ETCD_STEP_DOWN && !g->etcd_step_down_after_ms)
+		ini_err(x, g->line,
+			"group '%s': etcd_unreachable = step_down needs "
+			"etcd_step_down_after (seconds)",
+			g->name);
+	if (g->etcd_unreachable == CFG_ETCD_KEEP && g->etcd_step_down_after_ms)
+		ini_err(x, g->line,
+			"group '%s': etcd_step_down_after is for etcd_unreachable = "
+			"step_down",
+			g->name);
+	if (*g->patroni_namespace == '\0')
+		strlcpy_chk(g->patroni_namespace, "/service",
+			    sizeof(g->patroni_namespace));
+	size_t n = strlen(g->patroni_namespace);
+	if (n > 1 && g->patroni_namespace[n - 1] == '/') /* Patroni's "/service/" */
+		g->patroni_namespace[n - 1] = '\0';
+}
+
+void grp_cfg_check(struct ini *x, struct cfg_group *groups, size_t n)
 {
 	size_t nroles = 0;
 
@@ -187,13 +380,7 @@ void grp_cfg_check(struct ini *x, const struct cfg_group *groups, size_t n)
 
 		if (*g->name == '\0') /* "[group]", reported already */
 			continue;
-		if (*g->vrrp_instance == '\0' && *g->vrrp_group == '\0')
-			ini_err(x, g->line, "group '%s': set vrrp_instance or vrrp_group",
-				g->name);
-		if (*g->vrrp_instance != '\0' && *g->vrrp_group != '\0')
-			ini_err(x, g->line,
-				"group '%s': set vrrp_instance or vrrp_group, not both",
-				g->name);
+		check_source(x, &groups[i]);
 		if (*g->guard_password_file && *g->guard == '\0')
 			ini_err(x, g->line,
 				"group '%s': guard_password_file is set but guard is not",
@@ -212,6 +399,7 @@ void grp_cfg_free(struct cfg_group *groups, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(groups[i].destinations);
 		free(groups[i].route_tables);
+		free(groups[i].etcd_endpoints);
 	}
 	free(groups);
 }

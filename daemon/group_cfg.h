@@ -1,5 +1,6 @@
 /* group_cfg.h — [group NAME]: one set of addresses that moves together,
- * following one keepalived VRRP instance or group. Parsed by the INI engine
+ * following one keepalived VRRP instance or group, or Patroni's leader key
+ * in etcd (source = patroni). Parsed by the INI engine
  * (lib/ini.h); cfg.c lists the section. */
 #ifndef VPCF_GROUP_CFG_H
 #define VPCF_GROUP_CFG_H
@@ -9,11 +10,19 @@
 #include "lib/cidr.h"
 #include "daemon/guard_cfg.h"
 #include "lib/ini.h"
+#include "lib/url.h"
 #include "vpc/aws_cfg.h"
 
 /* Not PATH_MAX: a group is copied and zeroed per [group], and 4 KiB a group
  * made a config of many groups slow to parse. */
 #define CFG_TRACK_PATH_MAX 256
+#define CFG_ETCD_MAX	   8   /* etcd_endpoints */
+#define CFG_PATRONI_NS_MAX 128 /* patroni_namespace */
+
+/* Who says whether this node is MASTER (source =). */
+enum cfg_source { CFG_SRC_KEEPALIVED, CFG_SRC_PATRONI };
+/* What a patroni group does while no etcd endpoint answers. */
+enum cfg_etcd_lost { CFG_ETCD_KEEP, CFG_ETCD_STEP_DOWN };
 
 struct cfg_group {
 	char name[INI_NAME_MAX];
@@ -37,7 +46,17 @@ struct cfg_group {
 	char guard[GUARD_URL_MAX];
 	char guard_password_file[CFG_TRACK_PATH_MAX];
 	unsigned guard_timeout_ms;
-	int line; /* where [group NAME] starts */
+	/* source = patroni (docs/config.md): the leader key in etcd decides */
+	int source; /* enum cfg_source */
+	char (*etcd_endpoints)[URL_MAX];
+	size_t netcd_endpoints;
+	char patroni_namespace[CFG_PATRONI_NS_MAX]; /* "" until checked: /service */
+	char patroni_scope[INI_NAME_MAX];
+	char member_name[INI_NAME_MAX];
+	int etcd_unreachable;		       /* enum cfg_etcd_lost */
+	unsigned etcd_step_down_after_ms;      /* step_down: after this long */
+	char etcd_ca_file[CFG_TRACK_PATH_MAX]; /* "" = the system's CAs */
+	int line;			       /* where [group NAME] starts */
 };
 
 /* [group NAME] and its keys; its open() adds a group to struct cfg. */
@@ -45,7 +64,7 @@ extern const struct ini_section grp_cfg_section;
 
 /* The checks that need a whole group, or all groups (two groups claiming one
  * route): errors at the groups' lines. */
-void grp_cfg_check(struct ini *x, const struct cfg_group *groups, size_t n);
+void grp_cfg_check(struct ini *x, struct cfg_group *groups, size_t n);
 /* Free groups[0..n) and the array. */
 void grp_cfg_free(struct cfg_group *groups, size_t n);
 

@@ -26,7 +26,7 @@ const char *ka_state_name(enum ka_state s)
 
 const char *ka_type_name(enum ka_type t)
 {
-	return t == KA_GROUP ? "GROUP" : "INSTANCE";
+	return t == KA_GROUP ? "GROUP" : t == KA_LEADER ? "LEADER" : "INSTANCE";
 }
 
 static enum ka_state state_lookup(const char *s, enum ka_state last)

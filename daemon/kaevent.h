@@ -10,7 +10,9 @@
 #define KA_NAME_MAX 64
 #define KA_LINE_MAX 512 /* longer FIFO lines are refused */
 
-enum ka_type { KA_INSTANCE, KA_GROUP };
+/* KA_LEADER: not keepalived's; a leader source (daemon/patroni.c) telling
+ * the group of that name (never parsed from a hook or the FIFO). */
+enum ka_type { KA_INSTANCE, KA_GROUP, KA_LEADER };
 
 enum ka_state {
 	KA_UNKNOWN, /* no event seen yet */

@@ -28,6 +28,7 @@
 #include "lib/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
+#include "daemon/patroni.h"
 #include "daemon/sdnotify.h"
 #include "daemon/state.h"
 #include "daemon/traffic.h"
@@ -95,7 +96,8 @@ static enum grp_verdict on_event(const struct ka_event *ev, const char *source)
 	enum grp_verdict v = grp_event(ev, source);
 	char err[512];
 
-	if ((v == GRP_APPLIED || v == GRP_DUPLICATE) &&
+	/* A leader source is asked again at start: nothing to replay. */
+	if ((v == GRP_APPLIED || v == GRP_DUPLICATE) && ev->type != KA_LEADER &&
 	    st_record(cfg->daemon.state_dir, ev, err, sizeof(err)) == -1)
 		log_warnx("state: %s (failover goes on; a restart would not know this "
 			  "state)",
@@ -211,6 +213,7 @@ static void reload(void)
 	}
 	grp_reload(fresh);
 	trf_configure(fresh);
+	pat_reload(fresh);
 	nm_reload(&fresh->netmon);
 	ntf_reload(fresh);
 	if (have_identity)
@@ -386,6 +389,7 @@ int main(int argc, char **argv)
 		 cfg->keepalived.notify_fifo[0] ? ", notify fifo " : "",
 		 cfg->keepalived.notify_fifo);
 	start_identity();
+	pat_init(cfg, on_event);
 	sdn_ready("running: %zu groups", cfg->ngroups);
 
 	ev_run();
@@ -395,6 +399,7 @@ int main(int argc, char **argv)
 	nm_fini();
 	fifo_fini();
 	control_fini();
+	pat_fini();
 	grp_set_observer(NULL, NULL);
 	trf_fini();
 	grp_fini();

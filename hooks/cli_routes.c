@@ -49,10 +49,15 @@ static void print_routes(const struct group_run *run, const struct cv_result *re
 {
 	const char *eni = ident_group_eni(run->g, &run->cli->id);
 
-	printf("group %s (%s %s), this node %s\n", run->g->name,
-	       run->g->vrrp_instance[0] ? "vrrp_instance" : "vrrp_group",
-	       run->g->vrrp_instance[0] ? run->g->vrrp_instance : run->g->vrrp_group,
-	       eni);
+	if (run->g->source == CFG_SRC_PATRONI)
+		printf("group %s (patroni scope %s, member %s), this node %s\n",
+		       run->g->name, run->g->patroni_scope, run->g->member_name, eni);
+	else
+		printf("group %s (%s %s), this node %s\n", run->g->name,
+		       run->g->vrrp_instance[0] ? "vrrp_instance" : "vrrp_group",
+		       run->g->vrrp_instance[0] ? run->g->vrrp_instance
+						: run->g->vrrp_group,
+		       eni);
 	for (size_t t = 0; t < res->ntables; t++) {
 		const struct cv_table *tb = &res->tables[t];
 		if (!tb->observed) {

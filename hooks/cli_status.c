@@ -139,12 +139,39 @@ static void print_status(json_t *st)
 		json_t *ru = json_object_get(g, "route_updates");
 		const char *eni = json_string_value(json_object_get(g, "eni"));
 		size_t j;
-		printf("\ngroup %s: %s (%s %s, priority %lld), %s\n",
+		/* Who decides MASTER, and what it last said. */
+		char who[512];
+		json_t *pat = json_object_get(g, "patroni");
+		if (json_is_object(pat)) {
+			json_t *ld = json_object_get(pat, "leader");
+			const char *e = json_string_value(json_object_get(pat, "error"));
+			snprintf(
+			    who, sizeof(who),
+			    "patroni: leader %s%s%s, this node '%s'; etcd %s, revision "
+			    "%lld%s%s%s",
+			    !json_is_string(ld)		     ? "not read yet"
+			    : *json_string_value(ld) == '\0' ? "none"
+							     : "'",
+			    json_is_string(ld) ? json_string_value(ld) : "",
+			    json_is_string(ld) && *json_string_value(ld) ? "'" : "",
+			    json_string_value(json_object_get(pat, "member_name")),
+			    json_string_value(json_object_get(pat, "endpoint")),
+			    (long long)json_integer_value(
+				json_object_get(pat, "revision")),
+			    e && *e ? "; last error: " : "", e ? e : "",
+			    json_is_true(json_object_get(pat, "stepped_down"))
+				? "; stepped down"
+				: "");
+		} else {
+			snprintf(who, sizeof(who), "%s %s, priority %lld",
+				 json_string_value(json_object_get(g, "vrrp_type")),
+				 json_string_value(json_object_get(g, "vrrp_name")),
+				 (long long)json_integer_value(
+				     json_object_get(g, "priority")));
+		}
+		printf("\ngroup %s: %s (%s), %s\n",
 		       json_string_value(json_object_get(g, "name")),
-		       json_string_value(json_object_get(g, "state")),
-		       json_string_value(json_object_get(g, "vrrp_type")),
-		       json_string_value(json_object_get(g, "vrrp_name")),
-		       (long long)json_integer_value(json_object_get(g, "priority")),
+		       json_string_value(json_object_get(g, "state")), who,
 		       json_string_value(json_object_get(g, "phase")));
 		fputs(demoted, stdout);
 		char conv[96] = "no failover converged yet";

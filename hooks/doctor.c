@@ -14,7 +14,8 @@
  *
  * This file is the driver: the order, the configuration and daemon checks,
  * the report. The AWS checks are in doctor_aws.c, the keepalived ones in
- * doctor_ka.c (hooks/doctor_check.h). */
+ * doctor_ka.c, the Patroni ones (etcd) in doctor_patroni.c
+ * (hooks/doctor_check.h). */
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -130,8 +131,15 @@ int doctor_main(const char *cfg_path, const char *ka_path, int json)
 	if (check_config(&d) == -1)
 		goto out;
 	doc_check_aws(&d);
-	doc_check_keepalived_conf(&d);
-	doc_check_keepalived_running(&d);
+	/* keepalived only when a group follows it. */
+	size_t nka = 0;
+	for (size_t i = 0; i < d.cfg->ngroups; i++)
+		nka += d.cfg->groups[i].source == CFG_SRC_KEEPALIVED;
+	if (nka) {
+		doc_check_keepalived_conf(&d);
+		doc_check_keepalived_running(&d);
+	}
+	doc_check_patroni(&d);
 	doc_check_guard(&d);
 	check_daemon(&d);
 out:

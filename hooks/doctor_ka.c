@@ -326,6 +326,8 @@ void doc_check_keepalived_conf(struct doc *d)
 
 	for (size_t i = 0; i < d->cfg->ngroups; i++) {
 		const struct cfg_group *grp = &d->cfg->groups[i];
+		if (grp->source != CFG_SRC_KEEPALIVED) /* doctor_patroni.c */
+			continue;
 		int inst = grp->vrrp_instance[0] != '\0';
 		const char *kw = inst ? "vrrp_instance" : "vrrp_sync_group";
 		const char *name = inst ? grp->vrrp_instance : grp->vrrp_group;

@@ -24,7 +24,9 @@ struct http_req {
 	uint64_t started;
 	uint64_t elapsed;
 	http_done_fn done;
+	http_chunk_fn chunk; /* streaming mode: NULL = buffer the body */
 	void *arg;
+	char *ca;
 	int running;
 	int too_big;
 	CURLcode rc;
@@ -150,6 +152,8 @@ static size_t write_cb(char *p, size_t size, size_t n, void *userp)
 {
 	struct http_req *r = userp;
 
+	if (r->chunk)
+		return r->chunk(r, p, size * n, r->arg) == 0 ? size * n : 0;
 	/* Returning less than given aborts the transfer with CURLE_WRITE_ERROR. */
 	if (buf_append(&r->resp, p, size * n) == -1) {
 		r->too_big = 1;
@@ -219,6 +223,26 @@ void http_req_sigv4(struct http_req *r, const char *provider, const char *akid,
 	curl_easy_setopt(r->easy, CURLOPT_USERPWD, r->userpwd);
 }
 
+void http_req_stream(struct http_req *r, http_chunk_fn fn)
+{
+	r->chunk = fn;
+}
+
+long http_req_status_now(struct http_req *r)
+{
+	long st = 0;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
+	return st;
+}
+
+void http_req_ca(struct http_req *r, const char *ca_file)
+{
+	free(r->ca);
+	r->ca = xstrdup(ca_file);
+	curl_easy_setopt(r->easy, CURLOPT_CAINFO, r->ca);
+}
+
 void http_req_limit(struct http_req *r, size_t max_body)
 {
 	r->resp.limit = max_body;
@@ -267,6 +291,7 @@ void http_req_free(struct http_req *r)
 		free(r->userpwd);
 	}
 	free(r->url);
+	free(r->ca);
 	free(r->body);
 	buf_free(&r->resp);
 	free(r);

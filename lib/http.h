@@ -12,6 +12,10 @@
 
 struct http_req;
 typedef void (*http_done_fn)(struct http_req *r, void *arg);
+/* Streaming mode: one piece of the response body as it arrives (pieces
+ * split anywhere, not on the sender's message boundaries); 0 goes on, -1
+ * aborts the transfer (done then runs with an error). */
+typedef int (*http_chunk_fn)(struct http_req *r, const char *data, size_t len, void *arg);
 
 /* Set up the multi handle; ca_file may be "" or NULL. 0 or -1. */
 int http_init(const char *ca_file, unsigned max_connections);
@@ -29,6 +33,16 @@ void http_req_sigv4(struct http_req *r, const char *provider, const char *akid,
 		    const char *secret);
 /* Cap the response body (default HTTP_BODY_MAX); larger fails the request. */
 void http_req_limit(struct http_req *r, size_t max_body);
+/* Stream the body to fn (arg: the one given to http_req_start) instead of
+ * buffering it: for long-lived responses (etcd's watch). http_req_body_text
+ * is then empty; the HTTP status is known from the first piece on
+ * (http_req_status_now). */
+void http_req_stream(struct http_req *r, http_chunk_fn fn);
+/* The status of a running request (0 until its headers arrived). */
+long http_req_status_now(struct http_req *r);
+/* Verify this request's server with the CAs in ca_file instead of the
+ * process's (http_init); copied. */
+void http_req_ca(struct http_req *r, const char *ca_file);
 /* Whole-request timeout in ms (connect included). */
 void http_req_timeout(struct http_req *r, uint64_t ms);
 /* Start; done runs from the event loop, never from inside this call. */

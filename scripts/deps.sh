@@ -1,6 +1,7 @@
 #!/bin/sh
 # The one list of Debian packages vpc-failover needs to build, test, demo,
-# benchmark and package (debhelper to lintian: make deb and its test;
+# benchmark and package (etcd, Patroni and PostgreSQL: the Patroni
+# integration test, tests/patroni.sh; debhelper to lintian: make deb and its test;
 # devscripts: hardening-check; debootstrap: make deb-root-test). Installs
 # the missing ones (as root); prints nothing when all are present.
 set -eu
@@ -12,6 +13,7 @@ libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
 libmnl-dev libnftnl-dev libcrypt-dev libyaml-dev
 libhiredis-dev libpq-dev libmariadb-dev redis-server postgresql-15 mariadb-server
 keepalived awscli iproute2 nftables curl openssl python3 jq ethtool
+etcd-server etcd-client patroni
 iperf3 linux-perf
 prometheus
 systemd man-db groff-base mandoc
@@ -38,7 +40,7 @@ apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # Debian starts these services on install; the tests run their own
 # instances in namespaces and on loopback, never the system ones.
 if [ -d /run/systemd/system ]; then
-	for svc in prometheus keepalived redis-server postgresql mariadb; do
+	for svc in prometheus keepalived redis-server postgresql mariadb etcd; do
 		systemctl disable --now "$svc" >/dev/null 2>&1 || true
 	done
 fi

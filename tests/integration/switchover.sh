@@ -17,7 +17,9 @@ in_order() {
 	local f=$1 line=0 n
 	shift
 	for p; do
-		n=$(awk -v from="$line" -v re="$p" 'NR > from && $0 ~ re {print NR; exit}' "$f")
+		# ENVIRON, not -v: gawk (awk once mariadb-server pulled it in)
+		# turns the \( of -v values into (, a regex group
+		n=$(re="$p" awk -v from="$line" 'NR > from && $0 ~ ENVIRON["re"] {print NR; exit}' "$f")
 		[ -n "$n" ] || { echo "# not found after line $line: $p"; return 1; }
 		line=$n
 	done

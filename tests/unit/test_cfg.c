@@ -587,6 +587,72 @@ static void guard_urls(void **state)
 	cfg_free(c);
 }
 
+#define PAT_GROUP                                                                        \
+	"[group pg]\nsource = patroni\netcd_endpoints = http://10.0.0.1:2379, "          \
+	"https://etcd-2.example:2379/\npatroni_scope = main\nmember_name = pg-1\n"       \
+	"destinations = 10.0.0.9/32\nroute_tables = rtb-88888888\n"
+
+/* source = patroni: its keys, their defaults, and which keys go with which
+ * source (errors at the group's line). */
+static void patroni_keys(void **state)
+{
+	struct cfg *c = load(PAT_GROUP);
+
+	assert_non_null(c);
+	assert_int_equal(c->groups[0].source, CFG_SRC_PATRONI);
+	assert_int_equal(c->groups[0].netcd_endpoints, 2);
+	assert_string_equal(c->groups[0].etcd_endpoints[0], "http://10.0.0.1:2379");
+	assert_string_equal(c->groups[0].etcd_endpoints[1],
+			    "https://etcd-2.example:2379");
+	assert_string_equal(c->groups[0].patroni_namespace, "/service");
+	assert_string_equal(c->groups[0].member_name, "pg-1");
+	assert_int_equal(c->groups[0].etcd_unreachable, CFG_ETCD_KEEP);
+	cfg_free(c);
+	c = load(PAT_GROUP "patroni_namespace = /pg/\netcd_unreachable = step_down\n"
+			   "etcd_step_down_after = 20\n");
+	assert_non_null(c);
+	assert_string_equal(c->groups[0].patroni_namespace, "/pg");
+	assert_int_equal(c->groups[0].etcd_unreachable, CFG_ETCD_STEP_DOWN);
+	assert_int_equal(c->groups[0].etcd_step_down_after_ms, 20000);
+	cfg_free(c);
+	expect_error(PAT_GROUP "vrrp_instance = VI_1\n", 1,
+		     "group 'pg': vrrp_instance, vrrp_group and track_file are for "
+		     "source = keepalived");
+	expect_error(GROUP_OK "member_name = pg-1\n", 1,
+		     "group 'ok': member_name: only for source = patroni; this group "
+		     "follows keepalived (set source = patroni, or remove them)");
+	expect_error(GROUP_OK "patroni_scope = main\netcd_unreachable = step_down\n", 1,
+		     "group 'ok': patroni_scope, etcd_unreachable: only for source = "
+		     "patroni");
+	expect_error("[group pg]\nsource = patroni\ndestinations = 10.0.0.9/32\n"
+		     "route_tables = rtb-88888888\n",
+		     1, "group 'pg': source = patroni needs etcd_endpoints");
+	assert_non_null(strstr(logbuf, "needs patroni_scope"));
+	assert_non_null(strstr(logbuf, "needs member_name"));
+	expect_error(
+	    PAT_GROUP "etcd_unreachable = step_down\n", 1,
+	    "group 'pg': etcd_unreachable = step_down needs etcd_step_down_after");
+	expect_error(
+	    PAT_GROUP "etcd_step_down_after = 5\n", 1,
+	    "group 'pg': etcd_step_down_after is for etcd_unreachable = step_down");
+	expect_error(PAT_GROUP "source = zookeeper\n", 8,
+		     "source: 'zookeeper': want keepalived or patroni");
+	expect_error(PAT_GROUP "etcd_unreachable = drop\n", 8,
+		     "etcd_unreachable: 'drop': want keep or step_down");
+	expect_error(
+	    PAT_GROUP "etcd_endpoints = http://10.0.0.1:2379/v3\n", 8,
+	    "etcd_endpoints: 'http://10.0.0.1:2379/v3' is not an etcd client URL "
+	    "(an endpoint is SCHEME://HOST[:PORT], without a path)");
+	expect_error(PAT_GROUP "etcd_endpoints = http://u:p@10.0.0.1:2379\n", 8,
+		     "etcd_endpoints: 'http://u:p@10.0.0.1:2379' is not an etcd client "
+		     "URL (no user in the URL)");
+	expect_error(PAT_GROUP "etcd_endpoints = ftp://10.0.0.1\n", 8,
+		     "etcd_endpoints: 'ftp://10.0.0.1' is not an etcd client URL (the "
+		     "scheme must be http or https)");
+	expect_error(PAT_GROUP "patroni_namespace = service\n", 8,
+		     "patroni_namespace: 'service': want an absolute key prefix");
+}
+
 static void no_group(void **state)
 {
 	char want[PATH_MAX + 64];
@@ -883,6 +949,7 @@ int main(void)
 	    cmocka_unit_test(regions),
 	    cmocka_unit_test(each_error),
 	    cmocka_unit_test(guard_urls),
+	    cmocka_unit_test(patroni_keys),
 	    cmocka_unit_test(no_group),
 	    cmocka_unit_test(missing_file),
 	    cmocka_unit_test(every_error_reported),

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "lib/b64.h"
 #include "lib/util.h"
 
 static char dir[64];
@@ -127,12 +128,47 @@ static int teardown(void **state)
 	return rc == 0 ? 0 : -1;
 }
 
+/* base64 as etcd's gateway carries keys and values: RFC 4648's vectors,
+ * a round trip, and what must be refused. */
+static void base64(void **state)
+{
+	static const char *const vec[][2] = {
+	    {"", ""},
+	    {"f", "Zg=="},
+	    {"fo", "Zm8="},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="},
+	    {"fooba", "Zm9vYmE="},
+	    {"foobar", "Zm9vYmFy"},
+	    {"/service/vpcf/leader", "L3NlcnZpY2UvdnBjZi9sZWFkZXI="},
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		assert_int_equal(
+		    b64_encode(vec[i][0], strlen(vec[i][0]), out, sizeof(out)),
+		    strlen(vec[i][1]));
+		assert_string_equal(out, vec[i][1]);
+		assert_int_equal(b64_decode(vec[i][1], out, sizeof(out)),
+				 strlen(vec[i][0]));
+		assert_string_equal(out, vec[i][0]);
+	}
+	assert_int_equal(b64_decode("Zm9", out, sizeof(out)), -1);  /* not padded */
+	assert_int_equal(b64_decode("Zm=v", out, sizeof(out)), -1); /* pad inside */
+	assert_int_equal(b64_decode("Zg==Zg==", out, sizeof(out)), -1);
+	assert_int_equal(b64_decode("Zm9*", out, sizeof(out)), -1);
+	assert_int_equal(b64_decode("Zm9vYmFy", out, 6), -1); /* no room for the NUL */
+	assert_int_equal(b64_decode("Zm9vYmFy", out, 7), 6);
+	assert_int_equal(b64_encode("foo", 3, out, 4), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(reads_whole_and_caps),
 	    cmocka_unit_test(reads_an_open_fd_from_where_it_is),
 	    cmocka_unit_test(pid_file_states),
+	    cmocka_unit_test(base64),
 	};
 	return cmocka_run_group_tests_name("util", tests, setup, teardown);
 }

@@ -1,0 +1,50 @@
+/* patroni.h — source = patroni: follow the leader key Patroni keeps in etcd
+ * (<patroni_namespace>/<patroni_scope>/leader, v3 keyspace) through etcd's
+ * v3 HTTP/JSON gateway, and turn what it says into group events: MASTER
+ * when it names this node's member_name, BACKUP when it names another
+ * member or no leader exists. Event-driven by a watch, with a periodic
+ * range read as the level-triggered backstop; the README's "Leader sources:
+ * Patroni". */
+#ifndef VPCF_PATRONI_H
+#define VPCF_PATRONI_H
+
+#include <jansson.h>
+
+#include "daemon/cfg.h"
+#include "daemon/group.h"
+#include "daemon/kaevent.h"
+
+/* What one etcd answer says about the leader key. */
+struct pat_msg {
+	long long revision; /* etcd's (watch: the last event's mod_revision) */
+	int has_value;	    /* range: always; watch: it had an event */
+	int present;	    /* the key exists (range: a kv; watch: last is a PUT) */
+	int bad;	    /* present, but its value is not a member name */
+	char value[256];    /* the member name when present and not bad */
+	int created;	    /* watch: the watch was created */
+	int end;	    /* watch: etcd cancelled it (compaction, error) */
+	unsigned nevents;   /* watch: events in the message */
+	char reason[128];   /* end: etcd's cancel_reason */
+};
+
+/* Parse a POST /v3/kv/range answer (untrusted): 0, or -1 when it is not
+ * etcd's JSON. */
+int pat_parse_range(const char *body, size_t len, struct pat_msg *m);
+/* Parse one message of a POST /v3/watch stream (untrusted): 0, or -1 when
+ * it is not a watch response (an error object, not JSON). */
+int pat_parse_watch(const char *line, size_t len, struct pat_msg *m);
+
+/* How a follower hands its events on (main.c's on_event). */
+typedef enum grp_verdict (*pat_event_fn)(const struct ka_event *ev, const char *source);
+
+/* Follow the leader key of every patroni group of cfg; events go to fn. */
+void pat_init(const struct cfg *cfg, pat_event_fn fn);
+/* Re-bind to a new configuration: every follower starts again. */
+void pat_reload(const struct cfg *cfg);
+/* Stop following; groups keep their state. */
+void pat_fini(void);
+/* What the source of group last said, for status (a new object), or NULL
+ * when the group does not follow Patroni. */
+json_t *pat_status(const char *group);
+
+#endif

@@ -1,0 +1,110 @@
+/* test_patroni.c — what etcd's v3 JSON gateway answers the Patroni follower
+ * (daemon/patroni.c): range bodies and watch messages, as etcd 3.4 writes
+ * them (int64 as strings, base64 values, PUT left out), and what must be
+ * refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "daemon/patroni.h"
+
+#define HDR(rev)                                                                         \
+	"\"header\":{\"cluster_id\":\"1\",\"member_id\":\"2\",\"revision\":\"" rev "\"}"
+#define KEY "\"key\":\"L3NlcnZpY2UvdnBjZi9sZWFkZXI=\""
+
+static int range(const char *body, struct pat_msg *m)
+{
+	return pat_parse_range(body, strlen(body), m);
+}
+
+static int watch(const char *line, struct pat_msg *m)
+{
+	return pat_parse_watch(line, strlen(line), m);
+}
+
+static void range_answers(void **state)
+{
+	struct pat_msg m;
+
+	assert_int_equal(
+	    range("{" HDR(
+		      "12") ",\"kvs\":[{" KEY ",\"mod_revision\":\"12\","
+			    "\"value\":\"bm9kZS1h\",\"lease\":\"75\"}],\"count\":\"1\"}",
+		  &m),
+	    0);
+	assert_true(m.has_value && m.present && !m.bad);
+	assert_string_equal(m.value, "node-a");
+	assert_int_equal(m.revision, 12);
+	/* No key: no leader. */
+	assert_int_equal(range("{" HDR("40") "}", &m), 0);
+	assert_true(m.has_value && !m.present);
+	assert_int_equal(m.revision, 40);
+	/* A value that is no member name (a control byte), or not base64. */
+	assert_int_equal(
+	    range("{" HDR("4") ",\"kvs\":[{" KEY ",\"value\":\"AQ==\"}]}", &m), 0);
+	assert_true(m.present && m.bad);
+	assert_string_equal(m.value, "");
+	assert_int_equal(
+	    range("{" HDR("4") ",\"kvs\":[{" KEY ",\"value\":\"node-a\"}]}", &m), 0);
+	assert_true(m.bad);
+	/* Not etcd's answer. */
+	assert_int_equal(range("{\"error\":\"etcdserver: no leader\",\"code\":14}", &m),
+			 -1);
+	assert_int_equal(range("[]", &m), -1);
+	assert_int_equal(range("", &m), -1);
+}
+
+static void watch_messages(void **state)
+{
+	struct pat_msg m;
+
+	assert_int_equal(watch("{\"result\":{" HDR("12") ",\"created\":true}}", &m), 0);
+	assert_true(m.created && !m.has_value && !m.end);
+	/* PUT is left out by the gateway; the last event is the value now. */
+	assert_int_equal(watch("{\"result\":{" HDR(
+				   "14") ",\"events\":[{\"kv\":{" KEY ",\"mod_revision\":"
+					 "\"13\",\"value\":\"bm9kZS1h\"}},{\"kv\":{" KEY
+					 ",\"mod_revision\":\"14\","
+					 "\"value\":\"bm9kZS1j\"}}]}}",
+			       &m),
+			 0);
+	assert_true(m.has_value && m.present && !m.bad);
+	assert_string_equal(m.value, "node-c");
+	assert_int_equal(m.revision, 14);
+	assert_int_equal(m.nevents, 2);
+	assert_int_equal(watch("{\"result\":{" HDR(
+				   "15") ",\"events\":[{\"type\":\"DELETE\","
+					 "\"kv\":{" KEY ",\"mod_revision\":\"15\"}}]}}",
+			       &m),
+			 0);
+	assert_true(m.has_value && !m.present);
+	assert_int_equal(m.revision, 15);
+	assert_int_equal(
+	    watch("{\"result\":{" HDR(
+		      "20") ",\"canceled\":true,"
+			    "\"compact_revision\":\"15\",\"cancel_reason\":\"mvcc: "
+			    "required revision has been compacted\"}}",
+		  &m),
+	    0);
+	assert_true(m.end);
+	assert_string_equal(m.reason, "mvcc: required revision has been compacted");
+	assert_int_equal(
+	    watch("{\"error\":{\"grpc_code\":14,\"http_code\":503,\"message\":"
+		  "\"etcdserver: no leader\"}}",
+		  &m),
+	    -1);
+	assert_int_equal(watch("{\"result\":", &m), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(range_answers),
+	    cmocka_unit_test(watch_messages),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
