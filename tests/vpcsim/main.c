@@ -47,7 +47,8 @@ static void usage(void)
 		"uniform|pareto]]\n"
 		"              [--lost-answer RATIO] [--stale-ms MS]\n"
 		"              [--cred-ttl SECONDS] [--kernel-routes] [--seed N]\n"
-		"              [--secrets-log FILE]\n");
+		"              [--secrets-log FILE] [--rate-limit] "
+		"[--bucket CAT=BURST/REFILL]...\n");
 	exit(2);
 }
 
@@ -155,7 +156,7 @@ static void parse_listen(struct listener *l, const char *spec)
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults *f,
-		       unsigned *cred_ttl)
+		       struct sim_rl *rl, unsigned *cred_ttl)
 {
 	enum {
 		O_LATENCY = 256,
@@ -176,7 +177,9 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		O_DELAY,
 		O_DELAY_DIST,
 		O_LOST,
-		O_STALE
+		O_STALE,
+		O_RATELIMIT,
+		O_BUCKET
 	};
 	static const struct option lo[] = {
 	    {"state", required_argument, NULL, 's'},
@@ -201,6 +204,8 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 	    {"cred-ttl", required_argument, NULL, O_TTL},
 	    {"kernel-routes", no_argument, NULL, O_KERNEL},
 	    {"seed", required_argument, NULL, O_SEED},
+	    {"rate-limit", no_argument, NULL, O_RATELIMIT},
+	    {"bucket", required_argument, NULL, O_BUCKET},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -285,6 +290,15 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		case O_KERNEL:
 			o->kernel_routes = 1;
 			break;
+		case O_RATELIMIT:
+			rl->enabled = 1;
+			break;
+		case O_BUCKET: {
+			char err[200];
+			if (sim_rl_parse(rl, optarg, err, sizeof(err)) == -1)
+				die2("--bucket: %s", err);
+			break;
+		}
 		case O_SEED:
 			o->seed = num("--seed", optarg, UINT64_MAX);
 			o->have_seed = 1;
@@ -382,8 +396,10 @@ static void sim_init(struct sim *s, const struct opts *o)
 
 static void log_start(struct sim *s, const struct opts *o, uint64_t seed)
 {
-	char addrs[512] = "";
+	char addrs[512] = "", rl[200];
 	size_t n = 0;
+
+	sim_rl_describe(&s->rl, rl, sizeof(rl));
 
 	for (size_t i = 0; i < o->nls && n < sizeof(addrs); i++) {
 		const struct listener *l = &o->ls[i];
@@ -401,10 +417,10 @@ static void log_start(struct sim *s, const struct opts *o, uint64_t seed)
 	sim_log(
 	    s,
 	    "start vpcsim state=%s region=%s vpc=%s tables=%zu instances=%zu listen=%s "
-	    "seed=%llu kernel-routes=%s",
+	    "seed=%llu kernel-routes=%s ratelimit=%s",
 	    o->state, s->st.region, s->st.vpc_id, s->st.ntables, s->st.ninsts, addrs,
 	    (unsigned long long)seed,
-	    s->kr ? s->st.tables[s->st.kernel_table].id : "off");
+	    s->kr ? s->st.tables[s->st.kernel_table].id : "off", rl);
 }
 
 int main(int argc, char **argv)
@@ -421,7 +437,8 @@ int main(int argc, char **argv)
 	strlcpy_chk(s.faults.fail_code, "RequestLimitExceeded",
 		    sizeof(s.faults.fail_code));
 	s.cred_ttl = 21600;
-	parse_opts(argc, argv, &o, &s.faults, &s.cred_ttl);
+	sim_rl_init(&s.rl);
+	parse_opts(argc, argv, &o, &s.faults, &s.rl, &s.cred_ttl);
 	if (fake_clock_env(&s.clock, err, sizeof(err)) == -1)
 		die2("%s", err);
 	if (sim_state_load(o.state, &s.st, err, sizeof(err)) == -1)
