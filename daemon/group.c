@@ -138,6 +138,8 @@ struct grp {
 	char last_handback[160];
 	struct backoff retry;
 	int retrying;
+	int rate_limited;	/* the last pass failed only by EC2 throttling */
+	unsigned rate_tables;	/* its tables not converged */
 	int damped;
 	uint64_t damped_until;
 	uint64_t flips[FLIPS_KEPT]; /* ev_now() of recent flips, a ring */
@@ -145,6 +147,7 @@ struct grp {
 	uint64_t flips_total;
 	uint64_t transitions[KA_DELETED + 1];
 	uint64_t updates_ok, updates_failed, passes;
+	uint64_t updates_throttled; /* route updates a pass left to EC2's rate limit */
 	int64_t converged_wall;
 	uint64_t
 	    convergence_ms;  /* last failover: state entered -> all tables converged */
@@ -590,6 +593,13 @@ static void late_write(struct grp *g, const struct cv_table *tb, const struct cv
 		  g->name, it->dest.text, tb->id, was);
 }
 
+/* Is err EC2's throttling (or a deadline that passed while throttled)? */
+static int throttling(const struct ec2_error *err)
+{
+	return strcmp(err->code, "RequestLimitExceeded") == 0 ||
+	       strstr(err->message, "(last error: RequestLimitExceeded") != NULL;
+}
+
 static void on_pass(void *arg, const struct cv_result *res)
 {
 	struct grp *g = arg;
@@ -606,6 +616,7 @@ static void on_pass(void *arg, const struct cv_result *res)
 
 	g->op = NULL;
 	g->last_error[0] = '\0';
+	int only_throttled = failed > 0;
 	for (size_t t = 0; t < res->ntables; t++) {
 		const struct cv_table *tb = &res->tables[t];
 		for (size_t d = 0; d < res->ndest; d++) {
@@ -615,7 +626,16 @@ static void on_pass(void *arg, const struct cv_result *res)
 				 cv_outcome_name(it->outcome));
 			r->ms = it->done_ms;
 			r->error[0] = '\0';
+			if (it->outcome == CV_FAILED && throttling(&it->err)) {
+				/* Not an error: EC2's account bucket is empty. */
+				snprintf(r->outcome, sizeof(r->outcome), "waiting");
+				snprintf(r->error, sizeof(r->error),
+					 "waiting for EC2's rate limit");
+				g->updates_throttled++;
+				continue;
+			}
 			if (it->outcome == CV_FAILED) {
+				only_throttled = 0;
 				snprintf(r->error, sizeof(r->error), "%s%s%s",
 					 it->err.code, it->err.code[0] ? ": " : "",
 					 it->err.message);
@@ -685,6 +705,23 @@ static void on_pass(void *arg, const struct cv_result *res)
 		record_flip(g, lost_tb, lost_it);
 	if (g->state != KA_MASTER || gen != g->generation)
 		return; /* superseded meanwhile; kick() already moved on */
+	if (failed && only_throttled) {
+		/* EC2's account bucket is empty: not an error of ours, and no
+		 * reason to give up while MASTER. The client's limiter paces the
+		 * calls, so the next pass may start at once; it looks first and
+		 * writes only what is left, and a settle check stays one. */
+		g->retrying = 1;
+		g->rate_limited = 1;
+		g->rate_tables = failed;
+		g->settle_due = settle;
+		g->recheck_due = recheck && !settle;
+		log_info("group %s: waiting for EC2's rate limit, %u of %zu route tables "
+			 "left",
+			 g->name, failed, res->ntables);
+		schedule(g, PASS_MIN_GAP_MS, on_timer);
+		return;
+	}
+	g->rate_limited = 0;
 	if (failed) {
 		uint64_t d = backoff_next(&g->retry, now);
 		if (d == BACKOFF_GIVE_UP)
@@ -701,6 +738,7 @@ static void on_pass(void *arg, const struct cv_result *res)
 		return;
 	}
 	g->retrying = 0;
+	g->rate_limited = 0;
 	backoff_init(&g->retry, RETRY_BASE_MS, RETRY_CAP_MS, UINT64_MAX);
 	if (observe) {
 		schedule_recheck(g);
@@ -999,6 +1037,7 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	if (ev->state <= KA_DELETED)
 		g->transitions[ev->state]++;
 	g->retrying = 0;
+	g->rate_limited = 0;
 	g->settling = 0;
 	g->settle_due = 0;
 	backoff_init(&g->retry, RETRY_BASE_MS, RETRY_CAP_MS, UINT64_MAX);
@@ -1060,6 +1099,8 @@ static json_t *group_json(const struct grp *g)
 		phase = "settling";
 	else if (g->converged_gen == g->generation)
 		phase = "converged";
+	else if (g->retrying && g->rate_limited)
+		phase = "waiting for EC2's rate limit";
 	else if (g->retrying)
 		phase = "retrying";
 	else
@@ -1087,6 +1128,11 @@ static json_t *group_json(const struct grp *g)
 	json_object_set_new(o, "late_writes", json_integer((json_int_t)g->late_total));
 	json_object_set_new(o, "last_late_write", json_string(g->last_late));
 	json_object_set_new(o, "peer_eni", json_string(g->peer_eni));
+	json_object_set_new(o, "rate_limited_tables",
+			    json_integer(g->state == KA_MASTER && g->retrying &&
+						 g->rate_limited
+					     ? (json_int_t)g->rate_tables
+					     : 0));
 	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
 	json_object_set_new(o, "last_hand_back", json_string(g->last_handback));
 	if (g->cfg->track_file[0]) {

@@ -1,0 +1,82 @@
+/* ratelim.c — adaptive client-side pacing (see ratelim.h).
+ *
+ * Why not the SDKs' CUBIC: when a whole availability zone fails over, N
+ * independent nodes share one account bucket, and each learns only from
+ * its own calls. The numbers that matter are how many calls hit an empty
+ * bucket and when the last write lands. Pacing each node at the bucket's
+ * refill over its size (5 / 50 = 0.1 call/s for EC2's writes) after the
+ * first throttle keeps a burst-sized crowd within the refill; doubling on
+ * each success lets the last nodes with writes left speed up as the crowd
+ * thins; a throttle cuts the rate by 0.7. The slot gaps are jittered (0.5
+ * to 1.5 times 1 / rate) so nodes throttled together do not come back
+ * together. docs/ratelimit.md has the measurements behind the constants. */
+#include "lib/ratelim.h"
+
+#define RL_BURST_WINDOW_MS 1000 /* throttles of one burst: one signal */
+
+void rl_init(struct ratelim *r, double first_rate)
+{
+	*r = (struct ratelim){
+	    .first_rate = first_rate > 0 ? first_rate : 0.1,
+	    .min_rate = 0.02,
+	    .max_rate = 20,
+	    .cut = 0.7,
+	    .grow = 2,
+	};
+}
+
+static uint64_t gap_ms(const struct ratelim *r, double u)
+{
+	return (uint64_t)(1000.0 / r->rate * (0.5 + u));
+}
+
+uint64_t rl_delay(const struct ratelim *r, uint64_t now)
+{
+	return r->limited && r->next > now ? r->next - now : 0;
+}
+
+uint64_t rl_reserve(struct ratelim *r, uint64_t now, double u)
+{
+	uint64_t slot;
+
+	if (!r->limited)
+		return 0;
+	slot = r->next > now ? r->next : now;
+	r->next = slot + gap_ms(r, u);
+	if (slot > now) {
+		r->waits++;
+		r->waited_ms += slot - now;
+	}
+	return slot - now;
+}
+
+void rl_throttled(struct ratelim *r, uint64_t now, double u)
+{
+	r->throttles++;
+	if (!r->limited) {
+		r->limited = 1;
+		r->rate = r->first_rate;
+		r->burst_end = now + RL_BURST_WINDOW_MS;
+		r->next = now + gap_ms(r, u);
+		return;
+	}
+	if (now < r->burst_end)
+		return;
+	r->rate *= r->cut;
+	if (r->rate < r->min_rate)
+		r->rate = r->min_rate;
+	/* The next slot is at least a (new) gap away. */
+	if (r->next < now + gap_ms(r, u))
+		r->next = now + gap_ms(r, u);
+}
+
+void rl_success(struct ratelim *r)
+{
+	if (!r->limited)
+		return;
+	r->rate *= r->grow;
+	if (r->rate >= r->max_rate) {
+		r->limited = 0;
+		r->next = 0;
+	}
+}
