@@ -715,10 +715,16 @@ static void on_pass(void *arg, const struct cv_result *res)
 		g->rate_tables = failed;
 		g->settle_due = settle;
 		g->recheck_due = recheck && !settle;
+		/* A slot beyond this pass's deadline: the next pass starts
+		 * in time to describe and then write in it, not before. */
+		uint64_t wait = ec2_ratelim_delay(EC2_RL_WRITE);
+		wait = wait > g->api_deadline_ms / 2 ? wait - g->api_deadline_ms / 2 : 0;
+		if (wait < PASS_MIN_GAP_MS)
+			wait = PASS_MIN_GAP_MS;
 		log_info("group %s: waiting for EC2's rate limit, %u of %zu route tables "
-			 "left",
-			 g->name, failed, res->ntables);
-		schedule(g, PASS_MIN_GAP_MS, on_timer);
+			 "left; next pass in %llu ms",
+			 g->name, failed, res->ntables, (unsigned long long)wait);
+		schedule(g, wait, on_timer);
 		return;
 	}
 	g->rate_limited = 0;

@@ -5,7 +5,7 @@
  * its own calls. The numbers that matter are how many calls hit an empty
  * bucket and when the last write lands. Pacing each node at the bucket's
  * refill over its size (5 / 50 = 0.1 call/s for EC2's writes) after the
- * first throttle keeps a burst-sized crowd within the refill; doubling on
+ * first throttle keeps a burst-sized crowd within the refill; tripling on
  * each success lets the last nodes with writes left speed up as the crowd
  * thins; a throttle cuts the rate by 0.7. The slot gaps are jittered (0.5
  * to 1.5 times 1 / rate) so nodes throttled together do not come back
@@ -21,7 +21,7 @@ void rl_init(struct ratelim *r, double first_rate)
 	    .min_rate = 0.02,
 	    .max_rate = 20,
 	    .cut = 0.7,
-	    .grow = 2,
+	    .grow = 3,
 	};
 }
 

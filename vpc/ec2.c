@@ -29,6 +29,8 @@
 #define EC2_BACKOFF_BASE_MS 100
 #define EC2_BACKOFF_CAP_MS  5000
 #define EC2_MAX_PAGES	    100
+#define EC2_SLOT_MARGIN_MS  1000 /* a rate-limit slot this close to the
+				  * deadline is after it */
 
 struct ec2_call {
 	char action[32];
@@ -76,6 +78,11 @@ static int rl_category(const char *action)
 static double rand01(void)
 {
 	return (double)random() / ((double)RAND_MAX + 1.0);
+}
+
+uint64_t ec2_ratelim_delay(enum ec2_rl_cat cat)
+{
+	return rl_delay(&limiters[cat], ev_now());
 }
 
 void ec2_ratelim(enum ec2_rl_cat cat, struct ec2_ratelim_state *st)
@@ -419,7 +426,8 @@ static void call_start(struct ec2_call *c)
 		counters.rate_waiting[cat]--;
 	} else {
 		uint64_t now = ev_now(), d = rl_delay(&limiters[cat], now);
-		if (d > 0 && now + d >= c->deadline) {
+		/* A slot too close to the deadline leaves no time to answer. */
+		if (d > 0 && now + d + EC2_SLOT_MARGIN_MS >= c->deadline) {
 			/* The slot stays for a call that can use it in time. */
 			snprintf(c->err.message, sizeof(c->err.message),
 				 "deadline passed waiting for EC2's rate limit (last error: "

@@ -80,6 +80,8 @@ struct ec2_ratelim_state {
 	unsigned waiting;
 };
 void ec2_ratelim(enum ec2_rl_cat cat, struct ec2_ratelim_state *st);
+/* ms until the category's next slot is free (0 = now, or not limited). */
+uint64_t ec2_ratelim_delay(enum ec2_rl_cat cat);
 
 /* EC2 answers by action and code: "OK", the EC2 error code, "HTTP_<status>"
  * for an error without one, "TransportError" when no answer came. Distinct
