@@ -1,0 +1,114 @@
+/* test_ratelim.c — the adaptive client-side rate limiter, on explicit
+ * times and scripted jitter: no clock, no sleeping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "lib/ratelim.h"
+
+static void unlimited_until_throttled(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(rl_reserve(&r, 1000, 0.5), 0);
+	rl_success(&r);
+	assert_false(r.limited);
+	assert_int_equal(rl_delay(&r, 1000), 0);
+}
+
+static void first_throttle_paces_at_first_rate(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	rl_throttled(&r, 1000, 0.5); /* gap 1 / 0.1 s times (0.5 + 0.5) */
+	assert_true(r.limited);
+	assert_int_equal(rl_delay(&r, 1000), 10000);
+	/* Slots follow each other one gap apart, jittered 0.5..1.5. */
+	assert_int_equal(rl_reserve(&r, 1000, 0.5), 10000);
+	assert_int_equal(rl_reserve(&r, 1000, 0.0), 20000);
+	assert_int_equal(rl_reserve(&r, 1000, 0.99), 25000);
+	assert_int_equal(rl_delay(&r, 1000), 25000 + 14900);
+	assert_int_equal(r.waits, 3);
+}
+
+static void a_burst_of_throttles_is_one_signal(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	rl_throttled(&r, 1000, 0.5);
+	rl_throttled(&r, 1005, 0.5);
+	rl_throttled(&r, 1900, 0.5);
+	assert_true(r.rate == 0.1);
+	assert_int_equal(r.throttles, 3);
+	/* A throttle after the burst's window cuts the rate by 0.7. */
+	rl_throttled(&r, 2500, 0.5);
+	assert_true(r.rate > 0.0699 && r.rate < 0.0701);
+	/* and pushes the next slot at least one new gap out */
+	assert_true(rl_delay(&r, 2500) >= 14285);
+}
+
+static void successes_speed_up_then_end_pacing(void **state)
+{
+	struct ratelim r;
+	int n = 0;
+
+	rl_init(&r, 0.1);
+	rl_throttled(&r, 0, 0.5);
+	while (r.limited && n < 100) {
+		double before = r.rate;
+		rl_success(&r);
+		n++;
+		if (r.limited)
+			assert_true(r.rate > before * 2.99);
+	}
+	/* 0.1 * 3^n reaches max_rate (20/s) after 5 successes */
+	assert_int_equal(n, 5);
+	assert_false(r.limited);
+	assert_int_equal(rl_reserve(&r, 0, 0.5), 0);
+}
+
+static void rate_never_below_minimum(void **state)
+{
+	struct ratelim r;
+	uint64_t t = 0;
+
+	rl_init(&r, 0.1);
+	rl_throttled(&r, t, 0.5);
+	for (int i = 0; i < 100; i++) {
+		t += 2000;
+		rl_throttled(&r, t, 0.5);
+	}
+	assert_true(r.rate >= r.min_rate);
+	/* at 0.02/s the gap is 50 s (jitter 0.5 => times 1.0) */
+	assert_int_equal(rl_delay(&r, t), 50000);
+}
+
+static void slots_in_the_past_are_now(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	rl_throttled(&r, 0, 0.5);
+	/* long after the planned slot: sent at once, the next one a gap later */
+	assert_int_equal(rl_reserve(&r, 100000, 0.5), 0);
+	assert_int_equal(rl_delay(&r, 100000), 10000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(unlimited_until_throttled),
+	    cmocka_unit_test(first_throttle_paces_at_first_rate),
+	    cmocka_unit_test(a_burst_of_throttles_is_one_signal),
+	    cmocka_unit_test(successes_speed_up_then_end_pacing),
+	    cmocka_unit_test(rate_never_below_minimum),
+	    cmocka_unit_test(slots_in_the_past_are_now),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
