@@ -14,13 +14,13 @@ struct ratelim {
 	double cut;  /* rate *= cut on a throttle */
 	double grow; /* rate *= grow on a success */
 	/* state */
-	int limited;	     /* pacing: a throttle was seen, rate < max_rate */
-	double rate;	     /* calls per second while limited */
-	uint64_t next;	     /* earliest time (ms) of the next call's slot */
-	uint64_t burst_end;  /* throttles before this are one signal */
-	uint64_t throttles;  /* seen, ever */
-	uint64_t waits;	     /* calls that waited for a slot, ever */
-	uint64_t waited_ms;  /* how long, together */
+	int limited;	    /* pacing: a throttle was seen, rate < max_rate */
+	double rate;	    /* calls per second while limited */
+	uint64_t next;	    /* earliest time (ms) of the next call's slot */
+	uint64_t burst_end; /* throttles before this are one signal */
+	uint64_t throttles; /* seen, ever */
+	uint64_t waits;	    /* calls that waited for a slot, ever */
+	uint64_t waited_ms; /* how long, together */
 };
 
 /* first_rate calls/s after the first throttle: EC2's bucket refill over its

@@ -167,11 +167,11 @@ json_t *sim_rl_json(struct sim *s)
 	for (int i = 0; i < SIM_RL_NCAT; i++) {
 		struct sim_bucket *b = &s->rl.b[i];
 		refill(b, now);
-		json_object_set_new(
-		    bs, defaults[i].name,
-		    json_pack("{s:f, s:f, s:f, s:I, s:I}", "burst", b->burst, "refill",
-			      b->refill, "level", b->level, "taken", (json_int_t)b->taken,
-			      "throttled", (json_int_t)b->throttled));
+		json_object_set_new(bs, defaults[i].name,
+				    json_pack("{s:f, s:f, s:f, s:I, s:I}", "burst",
+					      b->burst, "refill", b->refill, "level",
+					      b->level, "taken", (json_int_t)b->taken,
+					      "throttled", (json_int_t)b->throttled));
 	}
 	json_object_set_new(o, "enabled", json_boolean(s->rl.enabled));
 	json_object_set_new(o, "buckets", bs);
@@ -276,6 +276,5 @@ void sim_rl_describe(const struct sim_rl *rl, char *out, size_t outsz)
 	}
 	for (int i = 0; i < SIM_RL_NCAT && n < outsz; i++)
 		n += (size_t)snprintf(out + n, outsz - n, "%s%s=%g/%g", i ? "," : "",
-				      defaults[i].name, rl->b[i].burst,
-				      rl->b[i].refill);
+				      defaults[i].name, rl->b[i].burst, rl->b[i].refill);
 }
