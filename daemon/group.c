@@ -1033,6 +1033,10 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	g->prev_state = g->state;
 	/* A recorded event replayed at start may be long stale: look first. */
 	g->fresh_master = ev->state == KA_MASTER && strcmp(source, "state") != 0;
+	/* A failover is a new event: its writes go out at once; if EC2's
+	 * bucket is still empty, their throttling starts the pacing again. */
+	if (g->fresh_master)
+		ec2_ratelim_reset(EC2_RL_WRITE);
 	g->state = ev->state;
 	g->generation++;
 	g->trans_gen = g->generation;
@@ -1163,18 +1167,41 @@ int grp_info(const char *name, enum ka_state *state, char *eni, size_t n)
 	return -1;
 }
 
+/* The client-side rate limit of each EC2 call category. */
+static json_t *ratelim_json(void)
+{
+	static const char *const names[EC2_RL_NCAT] = {"writes", "describe_route_tables",
+						       "describe_network_interfaces"};
+	json_t *o = json_object();
+
+	for (int c = 0; c < EC2_RL_NCAT; c++) {
+		struct ec2_ratelim_state st;
+		ec2_ratelim((enum ec2_rl_cat)c, &st);
+		json_object_set_new(o, names[c],
+				    json_pack("{s:b, s:f, s:I, s:I, s:I}", "limited",
+					      st.limited, "rate", st.rate, "waiting",
+					      (json_int_t)st.waiting, "throttles",
+					      (json_int_t)st.throttles, "waits",
+					      (json_int_t)st.waits));
+	}
+	return o;
+}
+
 json_t *grp_status(void)
 {
 	json_t *arr = json_array();
+	json_t *o;
 
 	for (size_t i = 0; i < ngroups; i++)
 		json_array_append_new(arr, group_json(groups[i]));
-	return json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s}, s:{s:I, s:I, s:I}}", "ok", 1,
+	o = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s}, s:{s:I, s:I, s:I}}", "ok", 1,
 			 "groups", arr, "instance", "id", identity.instance_id, "eni",
 			 identity.eni, "az", identity.az, "region", identity.region,
 			 "api", "requests", (json_int_t)ec2_counters()->requests,
 			 "retries", (json_int_t)ec2_counters()->retries, "throttled",
 			 (json_int_t)ec2_counters()->throttled);
+	json_object_set_new(json_object_get(o, "api"), "rate_limit", ratelim_json());
+	return o;
 }
 
 json_t *grp_metrics(void)
@@ -1204,6 +1231,10 @@ json_t *grp_metrics(void)
 		json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
 				    "handed_back",
 				    json_integer((json_int_t)g->handbacks));
+		json_object_set_new(
+		    json_object_get(json_array_get(arr, json_array_size(arr) - 1),
+				    "route_updates"),
+		    "rate_limited", json_integer((json_int_t)g->updates_throttled));
 	}
 	return arr;
 }

@@ -80,6 +80,11 @@ static double rand01(void)
 	return (double)random() / ((double)RAND_MAX + 1.0);
 }
 
+void ec2_ratelim_reset(enum ec2_rl_cat cat)
+{
+	rl_reset(&limiters[cat]);
+}
+
 uint64_t ec2_ratelim_delay(enum ec2_rl_cat cat)
 {
 	return rl_delay(&limiters[cat], ev_now());
@@ -262,7 +267,8 @@ static void call_retry(struct ec2_call *c)
 {
 	uint64_t d;
 
-	if (strcmp(c->err.code, "RequestLimitExceeded") == 0) {
+	if (strcmp(c->err.code, "RequestLimitExceeded") == 0 &&
+	    limiters[rl_category(c->action)].limited) {
 		/* Paced by the limiter, not the backoff: call_start waits for
 		 * the next slot (or gives up if it comes after the deadline). */
 		counters.retries++;
@@ -306,7 +312,7 @@ static void on_response(struct http_req *r, void *arg)
 		counters.throttled++;
 		rl_throttled(&limiters[rl_category(c->action)], ev_now(), rand01());
 	} else if (status >= 200 && status < 300) {
-		rl_success(&limiters[rl_category(c->action)]);
+		rl_success(&limiters[rl_category(c->action)], ev_now());
 	}
 
 	if (cls == EC2_OK && status >= 200 && status < 300) {

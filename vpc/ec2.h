@@ -80,6 +80,9 @@ struct ec2_ratelim_state {
 	unsigned waiting;
 };
 void ec2_ratelim(enum ec2_rl_cat cat, struct ec2_ratelim_state *st);
+/* Stop pacing the category: a new event probes at full speed, and its own
+ * throttling starts pacing again if the account's bucket is still empty. */
+void ec2_ratelim_reset(enum ec2_rl_cat cat);
 /* ms until the category's next slot is free (0 = now, or not limited). */
 uint64_t ec2_ratelim_delay(enum ec2_rl_cat cat);
 

@@ -8,6 +8,15 @@
 
 #include "lib/ratelim.h"
 
+/* Throttle until pacing starts at t: three throttles, nothing else. */
+static void evident(struct ratelim *r, uint64_t t)
+{
+	rl_throttled(r, t, 0.5);
+	rl_throttled(r, t, 0.5);
+	rl_throttled(r, t, 0.5);
+	assert_true(r->limited);
+}
+
 static void unlimited_until_throttled(void **state)
 {
 	struct ratelim r;
@@ -15,18 +24,47 @@ static void unlimited_until_throttled(void **state)
 	rl_init(&r, 0.1);
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(rl_reserve(&r, 1000, 0.5), 0);
-	rl_success(&r);
+	rl_success(&r, 1000);
 	assert_false(r.limited);
 	assert_int_equal(rl_delay(&r, 1000), 0);
 }
 
-static void first_throttle_paces_at_first_rate(void **state)
+static void occasional_throttles_do_not_pace(void **state)
 {
 	struct ratelim r;
 
 	rl_init(&r, 0.1);
-	rl_throttled(&r, 1000, 0.5); /* gap 1 / 0.1 s times (0.5 + 0.5) */
+	/* a storm throttling a third of the calls: 3 in 10, then 4 in 12 */
+	for (int i = 0; i < 7; i++)
+		rl_success(&r, 1000);
+	for (int i = 0; i < 3; i++)
+		rl_throttled(&r, 1000, 0.5);
+	assert_false(r.limited);
+	rl_success(&r, 1100);
+	rl_throttled(&r, 1200, 0.5);
+	assert_false(r.limited);
+	/* two throttles, even alone, are not evidence yet */
+	rl_init(&r, 0.1);
+	rl_throttled(&r, 0, 0.5);
+	rl_throttled(&r, 0, 0.5);
+	assert_false(r.limited);
+	/* the window is two seconds: old successes are forgotten */
+	rl_init(&r, 0.1);
+	for (int i = 0; i < 10; i++)
+		rl_success(&r, 0);
+	rl_throttled(&r, 2000, 0.5);
+	rl_throttled(&r, 2001, 0.5);
+	rl_throttled(&r, 2002, 0.5);
 	assert_true(r.limited);
+}
+
+static void an_empty_bucket_paces_at_first_rate(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	rl_success(&r, 1000); /* one of four went through, three did not */
+	evident(&r, 1000);    /* gap 1 / 0.1 s times (0.5 + 0.5) */
 	assert_int_equal(rl_delay(&r, 1000), 10000);
 	/* Slots follow each other one gap apart, jittered 0.5..1.5. */
 	assert_int_equal(rl_reserve(&r, 1000, 0.5), 10000);
@@ -41,15 +79,15 @@ static void a_burst_of_throttles_is_one_signal(void **state)
 	struct ratelim r;
 
 	rl_init(&r, 0.1);
-	rl_throttled(&r, 1000, 0.5);
+	evident(&r, 1000);
 	rl_throttled(&r, 1005, 0.5);
 	rl_throttled(&r, 1900, 0.5);
 	assert_true(r.rate == 0.1);
-	assert_int_equal(r.throttles, 3);
-	/* A throttle after the burst's window cuts the rate by 0.7. */
+	assert_int_equal(r.throttles, 5);
+	/* A throttle after the burst's second cuts the rate by 0.7 */
 	rl_throttled(&r, 2500, 0.5);
 	assert_true(r.rate > 0.0699 && r.rate < 0.0701);
-	/* and pushes the next slot at least one new gap out */
+	/* and pushes the next slot at least one new gap out. */
 	assert_true(rl_delay(&r, 2500) >= 14285);
 }
 
@@ -59,10 +97,10 @@ static void successes_speed_up_then_end_pacing(void **state)
 	int n = 0;
 
 	rl_init(&r, 0.1);
-	rl_throttled(&r, 0, 0.5);
+	evident(&r, 0);
 	while (r.limited && n < 100) {
 		double before = r.rate;
-		rl_success(&r);
+		rl_success(&r, 100);
 		n++;
 		if (r.limited)
 			assert_true(r.rate > before * 2.99);
@@ -70,7 +108,7 @@ static void successes_speed_up_then_end_pacing(void **state)
 	/* 0.1 * 3^n reaches max_rate (20/s) after 5 successes */
 	assert_int_equal(n, 5);
 	assert_false(r.limited);
-	assert_int_equal(rl_reserve(&r, 0, 0.5), 0);
+	assert_int_equal(rl_reserve(&r, 100, 0.5), 0);
 }
 
 static void rate_never_below_minimum(void **state)
@@ -79,7 +117,7 @@ static void rate_never_below_minimum(void **state)
 	uint64_t t = 0;
 
 	rl_init(&r, 0.1);
-	rl_throttled(&r, t, 0.5);
+	evident(&r, t);
 	for (int i = 0; i < 100; i++) {
 		t += 2000;
 		rl_throttled(&r, t, 0.5);
@@ -94,21 +132,43 @@ static void slots_in_the_past_are_now(void **state)
 	struct ratelim r;
 
 	rl_init(&r, 0.1);
-	rl_throttled(&r, 0, 0.5);
+	evident(&r, 0);
 	/* long after the planned slot: sent at once, the next one a gap later */
-	assert_int_equal(rl_reserve(&r, 100000, 0.5), 0);
-	assert_int_equal(rl_delay(&r, 100000), 10000);
+	assert_int_equal(rl_reserve(&r, 20000, 0.5), 0);
+	assert_int_equal(rl_delay(&r, 20000), 10000);
+}
+
+static void quiet_ends_pacing_and_reset_too(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	evident(&r, 1000);
+	assert_int_equal(rl_delay(&r, 30999), 0); /* the slot at 11000 passed */
+	rl_reserve(&r, 30999, 0.5);
+	assert_true(r.limited);
+	assert_int_equal(rl_delay(&r, 30999), 10000);
+	assert_int_equal(rl_delay(&r, 31000), 0); /* 30 s without a throttle */
+	assert_int_equal(rl_reserve(&r, 31000, 0.5), 0);
+	assert_false(r.limited);
+	evident(&r, 40000);
+	rl_reset(&r);
+	assert_false(r.limited);
+	assert_int_equal(rl_reserve(&r, 40000, 0.5), 0);
+	assert_int_equal(r.throttles, 6);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(unlimited_until_throttled),
-	    cmocka_unit_test(first_throttle_paces_at_first_rate),
+	    cmocka_unit_test(occasional_throttles_do_not_pace),
+	    cmocka_unit_test(an_empty_bucket_paces_at_first_rate),
 	    cmocka_unit_test(a_burst_of_throttles_is_one_signal),
 	    cmocka_unit_test(successes_speed_up_then_end_pacing),
 	    cmocka_unit_test(rate_never_below_minimum),
 	    cmocka_unit_test(slots_in_the_past_are_now),
+	    cmocka_unit_test(quiet_ends_pacing_and_reset_too),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
