@@ -24,7 +24,7 @@ void rl_init(struct ratelim *r, double first_rate)
 	    .cut = 0.7,
 	    .grow = 3,
 	    .quiet_ms = 30000,
-	    .window_ms = 2000,
+	    .window_ms = 10000,
 	    .min_thr = 3,
 	    .min_ratio = 0.6,
 	};

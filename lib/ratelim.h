@@ -43,7 +43,8 @@ uint64_t rl_reserve(struct ratelim *r, uint64_t now, double u);
 /* The delay rl_reserve would return now, without reserving. */
 uint64_t rl_delay(const struct ratelim *r, uint64_t now);
 /* A call was throttled (RequestLimitExceeded) at now. Pacing starts when
- * the window holds min_thr throttles that are min_ratio of its answers (an
+ * the window (10 s, about the time EC2's write bucket takes to drain)
+ * holds min_thr throttles that are min_ratio of its answers (an
  * empty account bucket throttles nearly everything; a storm of occasional
  * throttles does not); once pacing, each throttle after the first second
  * (the burst that started it is one signal) cuts the rate. */

@@ -48,13 +48,20 @@ static void occasional_throttles_do_not_pace(void **state)
 	rl_throttled(&r, 0, 0.5);
 	rl_throttled(&r, 0, 0.5);
 	assert_false(r.limited);
-	/* the window is two seconds: old successes are forgotten */
+	/* stragglers of a storm: the burst's successes still count */
+	rl_init(&r, 0.1);
+	for (int i = 0; i < 7; i++)
+		rl_success(&r, 0);
+	for (int i = 0; i < 10; i++)
+		rl_throttled(&r, 1000 + 900 * i, 0.5);
+	assert_false(r.limited);
+	/* the window is ten seconds: older successes are forgotten */
 	rl_init(&r, 0.1);
 	for (int i = 0; i < 10; i++)
 		rl_success(&r, 0);
-	rl_throttled(&r, 2000, 0.5);
-	rl_throttled(&r, 2001, 0.5);
-	rl_throttled(&r, 2002, 0.5);
+	rl_throttled(&r, 10000, 0.5);
+	rl_throttled(&r, 10001, 0.5);
+	rl_throttled(&r, 10002, 0.5);
 	assert_true(r.limited);
 }
 
