@@ -26,7 +26,7 @@ void rl_init(struct ratelim *r, double first_rate)
 	    .quiet_ms = 30000,
 	    .window_ms = 10000,
 	    .min_thr = 3,
-	    .min_ratio = 0.6,
+	    .min_ratio = 0.7,
 	};
 }
 

@@ -311,7 +311,9 @@ static void on_response(struct http_req *r, void *arg)
 	if (strcmp(c->err.code, "RequestLimitExceeded") == 0) {
 		counters.throttled++;
 		rl_throttled(&limiters[rl_category(c->action)], ev_now(), rand01());
-	} else if (status >= 200 && status < 300) {
+	} else if (status != 0) {
+		/* Any other answer shows the bucket had a token: evidence
+		 * against an empty one (and a success speeds pacing up). */
 		rl_success(&limiters[rl_category(c->action)], ev_now());
 	}
 

@@ -80,8 +80,8 @@ sim_post /_sim/faults '{"throttle": 0, "error5xx": 0, "reset": 0, "stall_ratio":
 expect_eq "storm: all $RUNS failovers of $N tables converged (the deadline, or the client's pace)" "$bad" 0
 paced=$(grep -c "waiting for EC2's rate limit" "$T/daemon.log")
 echo "# storm: $paced pass(es) waited for the client's rate limit"
-check "storm: a pass waits for the rate limit only when throttling is evident (at most 1 in 10 runs: $paced)" \
-	test "$paced" -le $((RUNS / 10 + 1))
+check "storm: a pass waits for the rate limit only when throttling is evident (a third of the runs at most: $paced)" \
+	test "$paced" -le $((RUNS / 3))
 maxcalls=$(cut -d' ' -f2 "$T/storm.txt" | maxof)
 echo "# storm: $RUNS runs; MASTER -> converged (the daemon's convergence_ms) median $(cut -d' ' -f3 "$T/storm.txt" | median) ms, max $(cut -d' ' -f3 "$T/storm.txt" | maxof) ms; notify to converged seen by the test median $(cut -d' ' -f1 "$T/storm.txt" | median) ms; EC2 calls per run median $(cut -d' ' -f2 "$T/storm.txt" | median), max $maxcalls"
 echo "# storm: simulator errors $(stat_of "['errors']")"
