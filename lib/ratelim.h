@@ -49,8 +49,8 @@ uint64_t rl_delay(const struct ratelim *r, uint64_t now);
  * throttles does not); once pacing, each throttle after the first second
  * (the burst that started it is one signal) cuts the rate. */
 void rl_throttled(struct ratelim *r, uint64_t now, double u);
-/* A call went through at now: counted as evidence; paces faster; at
- * max_rate pacing ends. */
+/* A call was answered at now, other than throttled: evidence against an
+ * empty bucket; paces faster; at max_rate pacing ends. */
 void rl_success(struct ratelim *r, uint64_t now);
 
 #endif
