@@ -15,11 +15,16 @@
 #                   80 min; build/chaos/summary.txt and the README)
 #   make install    honours DESTDIR and PREFIX (and the *DIR variables below)
 #   make deb        the Debian package, build/deb/vpc-failover_VERSION_ARCH.deb
+#   make deb-root-test  install it into a debootstrapped minimal root and purge
+#                   it (needs the network; a few minutes)
 
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# The Grafana dashboard (dashboards/): a directory Grafana's file
+# provisioning can point at (hooks/examples/grafana-provisioning.yml).
+GRAFANADIR ?= $(PREFIX)/share/vpc-failover/grafana
 # The full CLI, which the front program vpc-failover runs for every command
 # but notify (docs/hook.md): a private program, not on PATH.
 CLIDIR  ?= $(PREFIX)/lib/vpc-failover
@@ -41,7 +46,7 @@ VERSION_DEF := -DVPCF_VERSION='"$(VERSION)"'
 
 PKG_CONFIG ?= pkg-config
 PKGS     := libcurl libxml-2.0 jansson libnl-3.0 libnl-route-3.0 inih libsystemd \
-            libmnl libnftnl libmicrohttpd libcrypt
+            libmnl libnftnl libmicrohttpd libcrypt yaml-0.1
 SIMPKGS  := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libcrypto inih
 # The Debian package of each pkg-config module: a missing library is named
 # the way apt-get wants it (pkg-config's own error names a .pc file, and a
@@ -58,6 +63,7 @@ DEBPKG.libnftnl        := libnftnl-dev
 DEBPKG.libmicrohttpd   := libmicrohttpd-dev
 DEBPKG.libcrypto       := libssl-dev
 DEBPKG.libcrypt        := libcrypt-dev
+DEBPKG.yaml-0.1        := libyaml-dev
 DEBPKG.cmocka          := libcmocka-dev
 pkgs_missing = $(strip $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
 need_pkgs = $(if $(call pkgs_missing,$(1)),$(error missing libraries:\
@@ -292,6 +298,8 @@ install: $(B)/vpc-failoverd $(B)/install/vpc-failover $(B)/vpc-failover-cli
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 hooks/vpc-failover.bash-completion $(DESTDIR)$(BASHCOMPDIR)/vpc-failover
 	ln -sf vpc-failover $(DESTDIR)$(BASHCOMPDIR)/vpc-failoverd
+	install -d $(DESTDIR)$(GRAFANADIR)
+	install -m 0644 dashboards/vpc-failover.json $(DESTDIR)$(GRAFANADIR)/
 
 # The Debian package (debian/), built with dpkg-buildpackage from a copy of
 # the tree's files (tracked and new, not ignored) in $(B)/deb/, so that it
@@ -310,10 +318,16 @@ deb:
 		$(DEB_DIR)/vpc-failover_$(VERSION)_*.changes >$(DEB_DIR)/lintian.txt; \
 		rc=$$?; cat $(DEB_DIR)/lintian.txt; exit $$rc
 
+# The package installed from a minimal debootstrapped root, its Depends
+# fetched from the Debian archive, then purged (tests/deb_root.sh; needs
+# root and the network; a few minutes, so not in make test).
+deb-root-test: deb
+	./tests/deb_root.sh $(DEB_DIR)/vpc-failover_$(VERSION)_*.deb
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check deps test demo bench bench-az soak chaos format install deb clean FORCE
+.PHONY: all tests check deps test demo bench bench-az soak chaos format install deb deb-root-test clean FORCE
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(CLI_OBJ:.o=.d) \
 	$(FRONT_OBJ:.o=.d) $(B)/front/hooks/front.d $(B)/front/hooks/front-install.d \

@@ -8,7 +8,8 @@
 #   3. one nftables counter read at 4, 100 and 1000 zones;
 #   4. the daemon's RSS before, at and after 50k sockets;
 #   5. the counting table's per-packet cost on the sender: 64-byte UDP
-#      packets/s and bulk TCP throughput (iperf3 over veth), with and without.
+#      packets/s and bulk TCP throughput (iperf3 over veth), with and without,
+#      and perf's share of the sender's CPU spent in netfilter with it.
 # The sockets live in namespaces this script creates: a "host" (the daemon,
 # a listener on 198.18.0.1) and a "clients" namespace whose connections come
 # from 198.18.1.1 .. 198.18.4.1, one address per zone. Everything started is
@@ -133,6 +134,14 @@ for f in on off; do
 		"$(field cpu_us <<<"$ours" | ms)" "$(field user_us <<<"$ours" | ms)" "$(field sys_us <<<"$ours" | ms)" \
 		"$(field wall_us <<<"$ours" | ms)"
 done
+# The kernel's walk of its established-socket table alone: a zone that
+# holds none of the sockets, so the filter lists nothing. The table is the
+# host's, shared by every namespace: the clients' ends are in it too.
+conf "$T/nozone.conf" "zone.none = 10.0.0.0/8"
+ours=$(ip netns exec "$H" "$TOOLS/nm-cost" collect "$REPS" "$T/nozone.conf")
+printf '| %d, no zone holding any of them (the kernel walking its socket table) | %s (%s + %s) | %s | | |\n' "$BIG" \
+	"$(field cpu_us <<<"$ours" | ms)" "$(field user_us <<<"$ours" | ms)" "$(field sys_us <<<"$ours" | ms)" \
+	"$(field wall_us <<<"$ours" | ms)"
 conns_down
 echo
 echo "(medians of $REPS; CPU from getrusage around nmt_collect() in tests/tools/nm-cost, and from wait4() for ss; sockets spread over 4 zones)"
@@ -268,6 +277,32 @@ printf '| nm-cost udp (300,000 packets a run) | %d ns | %d ns | %+d ns |\n' "$co
 echo
 echo "(medians of $REPS runs each, alternating; CPU time of the sending process, which on veth includes the receiving namespace's softirq work)"
 echo
+# The difference above swings with whatever else the machine runs (a shared
+# host's load moves it by hundreds of ns either way). perf's samples split
+# one run with the table: the share spent in netfilter (nf_hook_slow and
+# nft_*: no other hook is registered in the namespace) times that run's CPU
+# per packet is the table's own cost, whatever the load did to the rest.
+if command -v perf >/dev/null; then
+	ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2
+	: >"$T/share" >"$T/share.ns"
+	for ((i = 0; i < REPS; i++)); do
+		c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
+			"$TOOLS/nm-cost" udp 200000 198.18.1.1 9 2>/dev/null | field cpu_ns)
+		sh=$(perf report -i "$T/perf.data" --no-children --sort sym -q 2>/dev/null |
+			awk '/\[k\] (nft_|nf_hook_slow)/ {gsub("%", "", $1); s += $1} END {printf "%.2f", s}')
+		echo "$sh" >>"$T/share"
+		awk -v c="$c" -v s="$sh" 'BEGIN {printf "%d\n", c * s / 100}' >>"$T/share.ns"
+	done
+	ip netns exec "$H" "$TOOLS/nft-probe" remove
+	echo "| perf samples in netfilter, with the table | share of the sender's CPU | per packet |"
+	echo "|---|---:|---:|"
+	printf '| nm-cost udp (200,000 packets a run) | %s%% | %d ns |\n' \
+		"$(sort -n "$T/share" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" \
+		"$(median <"$T/share.ns")"
+	echo
+	echo "(medians of $REPS runs under perf record; nf_hook_slow and nft_* symbols, only our table hooks in the namespace)"
+	echo
+fi
 if ! command -v iperf3 >/dev/null; then
 	echo "(iperf3 is not installed: scripts/deps.sh installs it)"
 	exit 0

@@ -75,6 +75,10 @@ struct cfg *cfg_load(const char *path)
 	x = ini_begin(c->path, c, places, ARRAY_SIZE(places));
 	ini_read(x, fp);
 	fclose(fp);
+	int group_roles = 0;
+	for (size_t i = 0; i < c->ngroups; i++)
+		group_roles |= c->groups[i].role_arn[0] != '\0';
+	aws_cfg_check(x, &c->aws, group_roles);
 	grp_cfg_check(x, c->groups, c->ngroups);
 	ntf_mackerel_check(x, &c->mackerel);
 	nmp_cfg_check(x, &c->metrics);

@@ -14,7 +14,20 @@
  * After split_brain_flips flips within split_brain_window the group stops
  * writing (damped) and only observes, for one window, or until keepalived
  * moves it out of MASTER or reports a lower-priority peer claiming MASTER
- * (the partition healed: re-assert).
+ * (the partition healed: re-assert), or until its looks find every route
+ * at this node for longer than a live competitor leaves them alone.
+ * keepalived need not tell the MASTER that the partition healed (the other
+ * node may hear it first and step down, handing the routes back, or with
+ * nothing to hand back), so a damped group looks at its tables every
+ * DAMPED_LOOK_MS, re-checks on or off. A competitor takes the routes at
+ * least once per re-check interval (+10% jitter and a slow request; both
+ * nodes are assumed to share recheck_interval), or without re-checks only
+ * in its settle looks, a second apart: routes left here longer than that
+ * mean nobody competes now. (Not at once: the damping flip itself put them
+ * here, and two MASTERs undamping that way would trade the routes at every
+ * re-check.) The group then settles as after a failover, since the other
+ * node's last writes may still land; the window's flips stay counted, so a
+ * competitor that is still writing damps it again at its next take.
  *
  * A keepalived that crashed sends no notify: its daemon would still believe
  * it is MASTER and take the routes back from the new one at the next
@@ -57,6 +70,7 @@
 #include "lib/util.h"
 #include "daemon/vip.h"
 #include "lib/backoff.h"
+#include "vpc/auth.h"
 #include "vpc/converge.h"
 #include "vpc/ec2.h"
 
@@ -75,6 +89,9 @@
  * another node keeps writing: a live competitor, counted as a split-brain
  * flip too (damping), and beyond the cap settling ends. */
 #define SETTLE_PASSES_MAX 4
+/* A damped group's looks, one DescribeRouteTables each: how soon it sees
+ * that the split is over, and that its window is. */
+#define DAMPED_LOOK_MS 2000
 
 struct route_status {
 	char table[AWS_ID_MAX];
@@ -142,6 +159,7 @@ struct grp {
 	unsigned rate_tables;	/* its tables not converged */
 	int damped;
 	uint64_t damped_until;
+	uint64_t held_since; /* damped: first of the looks that found every route here */
 	uint64_t flips[FLIPS_KEPT]; /* ev_now() of recent flips, a ring */
 	unsigned nflips;
 	uint64_t flips_total;
@@ -428,6 +446,7 @@ static void on_look(void *arg, const struct cv_result *res)
 static struct cv_spec group_spec(const struct grp *g, const char *eni)
 {
 	return (struct cv_spec){
+	    .creds = ident_group_creds(g->cfg),
 	    .tables = g->cfg->route_tables,
 	    .ntables = g->cfg->nroute_tables,
 	    .dests = g->cfg->destinations,
@@ -512,22 +531,30 @@ static void record_flip(struct grp *g, const struct cv_table *tb,
 	if (n >= g->cfg->split_brain_flips && !g->damped) {
 		g->damped = 1;
 		g->damped_until = now + g->cfg->split_brain_window_ms;
+		g->held_since = 0;
 		log_warnx(
 		    "SPLIT BRAIN: group %s keeps losing its routes while MASTER: not "
 		    "fighting for %u s; only observing (until keepalived leaves MASTER "
-		    "or sees the peer again). Check VRRP between the nodes (IP "
-		    "protocol 112).",
+		    "or sees the peer again, or nobody takes the routes any more). Check "
+		    "VRRP between the nodes (IP protocol 112).",
 		    g->name, g->cfg->split_brain_window_ms / 1000);
 	}
 }
 
 static void schedule_recheck(struct grp *g)
 {
-	if (g->cfg->recheck_interval_ms) {
+	uint64_t every = g->cfg->recheck_interval_ms;
+
+	if (g->damped && (every == 0 || every > DAMPED_LOOK_MS)) {
+		/* Looking is how a damped group sees the split end, and the
+		 * window end too, whether re-checks are on or not. */
+		schedule(g, DAMPED_LOOK_MS, on_recheck);
+		return;
+	}
+	if (every) {
 		/* +-10% so that many groups and nodes do not re-check in step. */
-		uint64_t iv = g->cfg->recheck_interval_ms;
-		uint64_t jitter = iv / 5 ? (uint64_t)random() % (iv / 5) : 0;
-		schedule(g, iv - iv / 10 + jitter, on_recheck);
+		uint64_t jitter = every / 5 ? (uint64_t)random() % (every / 5) : 0;
+		schedule(g, every - every / 10 + jitter, on_recheck);
 	}
 }
 
@@ -574,6 +601,61 @@ static void settle_begin(struct grp *g, uint64_t now)
 	}
 	g->settling = 1;
 	schedule(g, SETTLE_FIRST_MS, on_settle);
+}
+
+/* Does every route of the group point at this node, as res observed it? */
+static int holds_every_route(const struct grp *g, const struct cv_result *res)
+{
+	for (size_t t = 0; t < res->ntables; t++)
+		for (size_t d = 0; d < res->ndest; d++) {
+			const struct cv_item *it = &res->tables[t].items[d];
+			if (it->outcome == CV_FAILED || !it->existed ||
+			    !cv_route_is(&it->before, grp_eni(g)))
+				return 0;
+		}
+	return res->ntables > 0;
+}
+
+/* How long a damped group's looks must find every route here before the
+ * split counts as over: longer than a live competitor sharing our
+ * configuration leaves them alone. */
+static uint64_t quiet_ms(const struct grp *g)
+{
+	uint64_t iv = g->cfg->recheck_interval_ms;
+
+	if (iv == 0)
+		return DAMPED_LOOK_MS; /* it takes only in settle looks, 1 s apart */
+	return iv + iv / 10 + g->request_timeout_ms + SETTLE_MARGIN_MS;
+}
+
+/* A damped group's look. Routes elsewhere: a competitor holds them, keep
+ * observing. Every route here for quiet_ms(): nobody competes now (the
+ * other node left MASTER, or damps as well), so stop observing and settle
+ * again from the start, as its last writes may still land. */
+static void damped_look(struct grp *g, const struct cv_result *res, uint64_t now)
+{
+	if (!holds_every_route(g, res)) {
+		g->held_since = 0;
+		schedule_recheck(g);
+		return;
+	}
+	if (g->held_since == 0)
+		g->held_since = now;
+	if (now - g->held_since < quiet_ms(g)) {
+		schedule_recheck(g);
+		return;
+	}
+	log_warnx("group %s: split-brain damping over: every route table has pointed "
+		  "at %s for %llu s, so nobody is taking them now; settling",
+		  g->name, grp_eni(g), (unsigned long long)(now - g->held_since) / 1000);
+	g->damped = 0;
+	if (g->converged_gen != g->generation) {
+		kick(g); /* a reload changed the tables meanwhile: converge */
+		return;
+	}
+	g->settle_passes = 0;
+	g->settle_takes = 0;
+	settle_begin(g, now);
 }
 
 static void late_write(struct grp *g, const struct cv_table *tb, const struct cv_item *it)
@@ -747,7 +829,12 @@ static void on_pass(void *arg, const struct cv_result *res)
 	g->rate_limited = 0;
 	backoff_init(&g->retry, RETRY_BASE_MS, RETRY_CAP_MS, UINT64_MAX);
 	if (observe) {
-		schedule_recheck(g);
+		if (g->damped)
+			damped_look(g, res, now);
+		else if (g->recheck_due || g->settle_due)
+			kick(g); /* damping ended during the look: re-assert */
+		else
+			schedule_recheck(g);
 		return;
 	}
 	if (g->converged_gen != gen) {
@@ -1145,6 +1232,15 @@ static json_t *group_json(const struct grp *g)
 					     : 0));
 	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
 	json_object_set_new(o, "last_hand_back", json_string(g->last_handback));
+	/* The role the group's calls use, never its keys. */
+	int slot = ident_group_creds(g->cfg);
+	const char *arn = slot >= 0 ? auth_role_arn(slot) : g->cfg->role_arn;
+	json_object_set_new(o, "role",
+			    arn[0]
+				? json_pack("{s:s, s:s, s:I}", "arn", arn, "assumed_arn",
+					    auth_assumed_arn(slot), "expires",
+					    (json_int_t)auth_role_expires(slot))
+				: json_null());
 	if (g->cfg->track_file[0]) {
 		char err[300];
 		int d = trk_read(g->cfg->track_file, err, sizeof(err));

@@ -117,6 +117,8 @@ static const struct ini_key keys[] = {
 	{"split_brain_flips", ini_uint, GRP(split_brain_flips), .def = "3", .min = 1, .max = 1000, .scale = 1},
 	{"split_brain_window", ini_uint, GRP(split_brain_window_ms), .def = "600", .min = 1, .max = 86400, .scale = 1000},
 	{"track_file", ini_path, GRP(track_file), .def = NULL},
+	{"role_arn", aws_cfg_role_arn, GRP(role_arn), .def = NULL},
+	{"external_id", aws_cfg_external_id, GRP(external_id), .def = NULL},
 	{NULL},
 };
 /* clang-format on */
@@ -146,8 +148,26 @@ static void check_overlap(struct ini *x, const struct cfg_group *g,
 
 void grp_cfg_check(struct ini *x, const struct cfg_group *groups, size_t n)
 {
+	size_t nroles = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct cfg_group *g = &groups[i];
+		size_t j;
+
+		if (*g->external_id && *g->role_arn == '\0')
+			ini_err(x, g->line,
+				"group '%s': external_id is set but role_arn is not: "
+				"set the group's role_arn, or put external_id in [aws]",
+				g->name);
+		for (j = 0; j < i && *g->role_arn; j++)
+			if (strcmp(groups[j].role_arn, g->role_arn) == 0 &&
+			    strcmp(groups[j].external_id, g->external_id) == 0)
+				break;
+		if (*g->role_arn && j == i && ++nroles == AWS_ROLES_MAX)
+			ini_err(x, g->line,
+				"group '%s': more than %d different role_arn in the "
+				"groups",
+				g->name, AWS_ROLES_MAX - 1);
 
 		if (*g->name == '\0') /* "[group]", reported already */
 			continue;
@@ -162,7 +182,7 @@ void grp_cfg_check(struct ini *x, const struct cfg_group *groups, size_t n)
 			ini_err(x, g->line, "group '%s': no destinations", g->name);
 		if (g->nroute_tables == 0)
 			ini_err(x, g->line, "group '%s': no route_tables", g->name);
-		for (size_t j = 0; j < i; j++)
+		for (j = 0; j < i; j++)
 			check_overlap(x, g, &groups[j]);
 	}
 }

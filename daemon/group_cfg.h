@@ -29,6 +29,9 @@ struct cfg_group {
 	unsigned split_brain_window_ms;	    /* ... within this window: stop fighting */
 	/* keepalived track_file `failover` writes; "" = none */
 	char track_file[CFG_TRACK_PATH_MAX];
+	/* a role of its own for this group's tables; "" = [aws] role_arn */
+	char role_arn[AWS_ROLE_ARN_MAX];
+	char external_id[AWS_EXTERNAL_ID_MAX];
 	int line; /* where [group NAME] starts */
 };
 

@@ -1,6 +1,7 @@
 /* identity.c — this node's identity: what the configuration says, and what
  * only instance metadata can. */
 #include "daemon/identity.h"
+#include "vpc/auth.h"
 
 int ident_needs_metadata(const struct cfg *c, const struct cfg_group *only)
 {
@@ -18,4 +19,9 @@ const char *ident_group_eni(const struct cfg_group *g, const struct imds_identit
 	if (g->network_interface[0])
 		return g->network_interface;
 	return id ? id->eni : "";
+}
+
+int ident_group_creds(const struct cfg_group *g)
+{
+	return auth_slot(g->role_arn, g->external_id);
 }

@@ -15,5 +15,8 @@ int ident_needs_metadata(const struct cfg *c, const struct cfg_group *only);
  * instance's primary ENI from metadata (id; NULL when there is none), else
  * "". */
 const char *ident_group_eni(const struct cfg_group *g, const struct imds_identity *id);
+/* Whose credentials the group's EC2 calls use: the auth_slot of its own
+ * role_arn, or 0 ([aws] role_arn, or none). -1 when too many roles. */
+int ident_group_creds(const struct cfg_group *g);
 
 #endif

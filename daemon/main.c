@@ -140,8 +140,14 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id,
 		fatalx("cannot set up the EC2 client");
 	log_info("instance %s in %s (%s), primary ENI %s; EC2 endpoint %s",
 		 id->instance_id, id->az, id->region, id->eni, ec2_endpoint());
-	/* Fetch instance-role keys now, not during the first failover. */
+	/* Fetch instance-role keys, and assume the roles, now, not during the
+	 * first failover. */
 	auth_get(on_warm_creds, NULL);
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		int slot = ident_group_creds(&cfg->groups[i]);
+		if (slot > 0)
+			auth_get_as(slot, on_warm_creds, NULL);
+	}
 	grp_set_identity(id);
 }
 
@@ -308,9 +314,7 @@ int main(int argc, char **argv)
 		/* The metrics endpoint's certificate, key (private) and users
 		 * are read as the daemon would read them. */
 		int bad = ntf_check(cfg) == -1;
-		if (cfg->metrics.listen[0] &&
-		    nmp_secure(cfg->metrics.tls_cert_file, cfg->metrics.tls_key_file,
-			       cfg->metrics.basic_auth_users_file) == -1)
+		if (cfg->metrics.listen[0] && nmp_secure(&cfg->metrics) == -1)
 			bad = 1;
 		nmp_stop();
 		cfg_free(cfg);
@@ -361,8 +365,7 @@ int main(int argc, char **argv)
 		log_warnx("netmon: not running (see above); failover is unaffected");
 	mx_set_netmon(nm_metrics, NULL);
 	if (cfg->metrics.listen[0] &&
-	    (nmp_secure(cfg->metrics.tls_cert_file, cfg->metrics.tls_key_file,
-			cfg->metrics.basic_auth_users_file) == -1 ||
+	    (nmp_secure(&cfg->metrics) == -1 ||
 	     nmp_serve(cfg->metrics.listen, mx_snapshot) == -1))
 		fatalx("cannot serve metrics on %s ([metrics] listen; empty turns the "
 		       "endpoint off)",

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
+#include "daemon/identity.h"
 #include "hooks/cli.h"
 #include "lib/ev.h"
 #include "lib/util.h"
@@ -113,6 +114,7 @@ static void sw_observe(struct switchover *sw)
 		    .eni = sg->eni,
 		    .deadline = deadline,
 		    .observe_only = 1,
+		    .creds = ident_group_creds(sg->g),
 		};
 		sw->running++;
 		cv_start(&spec, on_sw_observed, p);

@@ -233,6 +233,7 @@ static int run_groups(struct cli *cli, int takeover, int dry_run)
 		    .deadline = deadline,
 		    .observe_only = !takeover,
 		    .dry_run = dry_run,
+		    .creds = ident_group_creds(run->g),
 		};
 		if (takeover && !cli->jgroups)
 			printf("%stakeover of group %s: %zu destination(s) in %zu route "

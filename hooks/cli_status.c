@@ -190,6 +190,24 @@ static void print_status(json_t *st)
 			       json_string_value(json_object_get(r, "outcome")),
 			       err ? err : "");
 		}
+		json_t *role = json_object_get(g, "role");
+		if (json_is_object(role)) {
+			const char *aa =
+			    json_string_value(json_object_get(role, "assumed_arn"));
+			json_int_t ex =
+			    json_integer_value(json_object_get(role, "expires"));
+			char until[48] = "no credentials held yet";
+			if (ex > 0) {
+				time_t t = (time_t)ex;
+				strftime(until, sizeof(until),
+					 "credentials expire %Y-%m-%dT%H:%M:%SZ",
+					 gmtime(&t));
+			}
+			printf("  role %s%s%s%s; %s\n",
+			       json_string_value(json_object_get(role, "arn")),
+			       aa && *aa ? " (as " : "", aa ? aa : "",
+			       aa && *aa ? ")" : "", until);
+		}
 		const char *ll = json_string_value(json_object_get(g, "last_late_write"));
 		if (ll && *ll)
 			printf("  last late write: %s\n", ll);

@@ -221,8 +221,97 @@ static void check_credentials(struct doc *d)
 			return;
 	}
 	d->pending = 1;
-	auth_get(on_creds, d);
+	auth_base_get(on_creds, d);
 	wait_all(d);
+}
+
+/* ---- STS: the roles whose credentials the EC2 calls use ---- */
+
+/* The account of a role ARN (its fifth field) into out. */
+static void role_account(const char *arn, char *out, size_t outsz)
+{
+	const char *p = arn;
+
+	out[0] = '\0';
+	for (int i = 0; i < 4 && p; i++)
+		if ((p = strchr(p, ':')) != NULL)
+			p++;
+	if (p)
+		snprintf(out, outsz, "%.*s", (int)strcspn(p, ":"), p);
+}
+
+struct assume {
+	struct doc *d;
+	int slot;
+	const char *group; /* NULL: [aws] role_arn */
+	int ok;
+};
+
+static void on_assumed(void *arg, const struct aws_creds *c, const char *err)
+{
+	struct assume *a = arg;
+	struct doc *d = a->d;
+	char who[INI_NAME_MAX + 16] = "";
+
+	if (a->group)
+		snprintf(who, sizeof(who), "[%s] ", a->group);
+	if (c) {
+		char until[64] = "";
+		time_t t = (time_t)c->expiration;
+		struct tm tm;
+		if (c->expiration > 0 && gmtime_r(&t, &tm))
+			strftime(until, sizeof(until), ", valid until %Y-%m-%dT%H:%M:%SZ",
+				 &tm);
+		a->ok = 1;
+		doc_say(d, V_OK,
+			"%sAssumeRole %s as %s%s; the EC2 checks below run as it", who,
+			auth_role_arn(a->slot), auth_assumed_arn(a->slot), until);
+	} else {
+		doc_say(d, V_FAIL, "%s%s", who, err);
+	}
+	op_done(d);
+}
+
+/* Assume slot's role (group: whose), say how it went; 0 or -1. */
+static int assume_one(struct doc *d, int slot, const char *group)
+{
+	struct assume a = {d, slot, group, 0};
+
+	if (slot < 0) {
+		doc_say(d, V_FAIL, "[%s] too many different role_arn", group);
+		return -1;
+	}
+	d->pending = 1;
+	auth_get_as(slot, on_assumed, &a);
+	if (wait_all(d) == -1 || !a.ok)
+		return -1;
+	return 0;
+}
+
+/* With [aws] role_arn or a group's own: assume each role (STS), so that the
+ * DryRun probes that follow run with the role's credentials, as the
+ * daemon's calls do. The route tables' ARNs are then the role's
+ * account's. */
+static int check_assume_role(struct doc *d)
+{
+	int rc = 0;
+
+	if (auth_role_arn(0)[0]) {
+		role_account(auth_role_arn(0), d->account, sizeof(d->account));
+		if (assume_one(d, 0, NULL) == -1)
+			return -1;
+	}
+	for (size_t i = 0; i < d->cfg->ngroups; i++) {
+		const struct cfg_group *g = &d->cfg->groups[i];
+		int slot = ident_group_creds(g), seen = 0;
+		if (slot == 0)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			seen |= ident_group_creds(&d->cfg->groups[j]) == slot;
+		if (!seen && assume_one(d, slot, g->name) == -1)
+			rc = -1;
+	}
+	return rc;
 }
 
 /* ---- EC2: IAM, route tables, ENIs ---- */
@@ -276,24 +365,33 @@ static void on_probe(void *arg, enum ec2_class cls, const struct ec2_error *err,
 	op_done(p->d);
 }
 
-static void probe_start(struct doc *d, struct probe *p, const char *action,
+/* A DryRun call with the credentials of slot (a group's own role, or 0). */
+static void probe_start(struct doc *d, struct probe *p, int slot, const char *action,
 			const char *table, const char *params)
 {
 	p->d = d;
 	p->action = action;
 	p->table = table;
 	d->pending++;
-	if (ec2_call(action, params, d->deadline, on_probe, p) == NULL) {
+	if (ec2_call_as(slot, action, params, d->deadline, on_probe, p) == NULL) {
 		d->pending--;
 		p->verdict = -1;
 		snprintf(p->err.message, sizeof(p->err.message), "could not start");
 	}
 }
 
-static void arn(const struct doc *d, const char *table, char *out, size_t n)
+/* A route table's ARN: in the account of the role its group assumes. */
+static void arn(const struct doc *d, const struct dtable *t, char *out, size_t n)
 {
+	char acct[32] = "";
+
+	if (t->g->role_arn[0])
+		role_account(t->g->role_arn, acct, sizeof(acct));
 	snprintf(out, n, "arn:aws:ec2:%s:%s:route-table/%s", d->region,
-		 d->account[0] ? d->account : "ACCOUNT", table);
+		 acct[0]	 ? acct
+		 : d->account[0] ? d->account
+				 : "ACCOUNT",
+		 t->id);
 }
 
 static void probe_error_line(struct doc *d, const struct probe *p)
@@ -318,7 +416,7 @@ static void report_writes(struct doc *d, struct probe *p, size_t n)
 		doc_say(d, V_OK, "IAM allows ec2:%s on %s (DryRun)", p[0].action, ok);
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].verdict == 0) {
-			arn(d, p[i].table, a, sizeof(a));
+			arn(d, &d->tables[i], a, sizeof(a)); /* p[i] probes tables[i] */
 			doc_say(d, V_FAIL,
 				"IAM denies ec2:%s on %s: allow it on %s "
 				"(see " POLICY_HINT ")",
@@ -347,7 +445,7 @@ static int check_iam(struct doc *d)
 		buf_append(&b, key, strlen(key));
 		buf_append(&b, d->tables[i].id, strlen(d->tables[i].id));
 	}
-	probe_start(d, &desc, "DescribeRouteTables", NULL, buf_str(&b));
+	probe_start(d, &desc, 0, "DescribeRouteTables", NULL, buf_str(&b));
 	buf_free(&b);
 	if (wait_all(d) == -1)
 		goto out;
@@ -382,8 +480,9 @@ static int check_iam(struct doc *d)
 			continue;
 		}
 		char *params = ec2_route_params(t->id, &t->g->destinations[0], eni, 1);
-		probe_start(d, &rep[i], "ReplaceRoute", t->id, params);
-		probe_start(d, &cre[i], "CreateRoute", t->id, params);
+		int slot = ident_group_creds(t->g);
+		probe_start(d, &rep[i], slot, "ReplaceRoute", t->id, params);
+		probe_start(d, &cre[i], slot, "CreateRoute", t->id, params);
 		free(params);
 	}
 	if (d->nenis) {
@@ -394,7 +493,7 @@ static int check_iam(struct doc *d)
 			buf_append(&b, key, strlen(key));
 			buf_append(&b, d->enis[i].id, strlen(d->enis[i].id));
 		}
-		probe_start(d, &dni, "DescribeNetworkInterfaces", NULL, buf_str(&b));
+		probe_start(d, &dni, 0, "DescribeNetworkInterfaces", NULL, buf_str(&b));
 		buf_free(&b);
 	}
 	if (wait_all(d) == -1)
@@ -804,6 +903,8 @@ static void check_ec2(struct doc *d)
 		return;
 	}
 	d->deadline = ev_now() + d->cfg->aws.api_deadline_ms;
+	if (check_assume_role(d) == -1)
+		return;
 	collect(d);
 	if (check_iam(d) == -1)
 		return;

@@ -73,6 +73,7 @@ static const struct ini_key nmp_keys[] = {
 	{"tls_cert_file", ini_file, MET(tls_cert_file), .def = NULL, .flags = INI_RESTART},
 	{"tls_key_file", ini_file, MET(tls_key_file), .def = NULL, .flags = INI_RESTART},
 	{"basic_auth_users_file", ini_file, MET(basic_auth_users_file), .def = NULL, .flags = INI_RESTART},
+	{"web_config_file", ini_file, MET(web_config_file), .def = NULL, .flags = INI_RESTART},
 	{"allow_insecure_remote", ini_bool, MET(allow_insecure_remote), .def = "no", .flags = INI_RESTART},
 	{NULL},
 };
@@ -91,8 +92,14 @@ void nm_cfg_free(struct nm_cfg *nm)
 	nm->nzones = 0;
 }
 
+int nmp_cfg_loopback(const char *listen)
+{
+	return strncmp(listen, "127.", 4) == 0 || strncmp(listen, "[::1]:", 6) == 0;
+}
+
 /* A listener beyond loopback serves every metric to whoever reaches it:
- * only with TLS and basic authentication, or when explicitly allowed. */
+ * only with TLS and basic authentication, or when explicitly allowed. What
+ * a web_config_file holds is checked when it is read (nmp_secure). */
 void nmp_cfg_check(struct ini *x, const struct nmp_cfg *m)
 {
 	int tls = m->tls_cert_file[0] && m->tls_key_file[0];
@@ -100,14 +107,19 @@ void nmp_cfg_check(struct ini *x, const struct nmp_cfg *m)
 
 	if (!m->tls_cert_file[0] != !m->tls_key_file[0])
 		ini_err(x, line, "[metrics]: tls_cert_file and tls_key_file go together");
-	if (m->listen[0] == '\0' || m->allow_insecure_remote ||
+	if (m->web_config_file[0] &&
+	    (m->tls_cert_file[0] || m->tls_key_file[0] || m->basic_auth_users_file[0]))
+		ini_err(x, line,
+			"[metrics]: web_config_file names the certificate, key and users "
+			"itself: drop tls_cert_file, tls_key_file and "
+			"basic_auth_users_file");
+	if (m->listen[0] == '\0' || m->allow_insecure_remote || m->web_config_file[0] ||
 	    (tls && m->basic_auth_users_file[0]))
 		return;
-	if (strncmp(m->listen, "127.", 4) != 0 && strncmp(m->listen, "[::1]:", 6) != 0)
-		ini_err(
-		    x, line,
-		    "[metrics] listen = %s is not a loopback address: set tls_cert_file, "
-		    "tls_key_file and basic_auth_users_file, or allow_insecure_remote = "
-		    "yes",
-		    m->listen);
+	if (!nmp_cfg_loopback(m->listen))
+		ini_err(x, line,
+			"[metrics] listen = %s is not a loopback address: set "
+			"web_config_file (or tls_cert_file, tls_key_file and "
+			"basic_auth_users_file), or allow_insecure_remote = yes",
+			m->listen);
 }

@@ -29,7 +29,8 @@ struct nmp_cfg {
 	char listen[128]; /* "127.0.0.1:9641", "[::1]:9641"; "" = no HTTP endpoint */
 	char tls_cert_file[PATH_MAX]; /* PEM certificate (chain): https when set */
 	char tls_key_file[PATH_MAX];  /* its PEM key; mode 0600/0400 */
-	char basic_auth_users_file[PATH_MAX]; /* "user: bcrypt-hash" lines */
+	char basic_auth_users_file[PATH_MAX]; /* a web.config: basic_auth_users */
+	char web_config_file[PATH_MAX];	      /* a Prometheus web.config: TLS and users */
 	int allow_insecure_remote; /* a non-loopback listen without TLS and auth */
 };
 
@@ -40,6 +41,8 @@ extern const struct ini_section nmp_cfg_section;
 
 /* Free the zones of nm. */
 void nm_cfg_free(struct nm_cfg *nm);
+/* Is listen ("ADDRESS:PORT") on loopback (127.0.0.0/8, [::1])? */
+int nmp_cfg_loopback(const char *listen);
 /* The checks that need all of [metrics]: errors at its line (ini_first). */
 void nmp_cfg_check(struct ini *x, const struct nmp_cfg *m);
 

@@ -29,6 +29,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "netmon/prom.h"
+#include "netmon/webcfg.h"
 
 #define LABELS_MAX 4096	  /* one series' label set; longer ones are skipped */
 #define SEEN_MAX   100000 /* series per family; more are dropped */
@@ -458,16 +459,24 @@ static uint64_t mhd_timer;
 static int bound_port;
 static json_t *(*snapshot_fn)(void);
 static char *tls_cert, *tls_key; /* PEM text, when serving https */
-static struct user {
-	char *name;
-	char *hash; /* bcrypt, "$2y$..." */
-} users[NMP_USERS_MAX];
-static size_t nusers;
+/* The users (basic_auth_users), and the files the certificate and key
+ * were read from. */
+static struct nmw_cfg web;
 /* bcrypt costs tens of milliseconds by design, which the event loop must
  * not spend on every scrape: the last credentials that verified are kept
  * (as the exporter toolkit caches its bcrypt results) and compared in
  * constant time. */
 static char *auth_ok_user, *auth_ok_pass;
+/* And credentials that do not match the cached ones may cost a bcrypt
+ * only within a budget: a bucket of BCRYPT_BURST hashes that refills
+ * BCRYPT_PER_S a second. Beyond it the request is answered 429 without
+ * hashing, so a client trying passwords cannot hold the event loop (at
+ * cost 10, 50 ms a hash: at most 2 × 50 ms of every second). Scrapers whose
+ * credentials verified are served from the cache and never wait. */
+#define BCRYPT_BURST 4
+#define BCRYPT_PER_S 2
+static double bcrypt_tokens = BCRYPT_BURST;
+static uint64_t bcrypt_mono;
 
 static void mhd_rearm(void);
 
@@ -546,7 +555,23 @@ static int same(const char *a, const char *b)
 	return d == 0;
 }
 
-/* 1 when the request carries the name and password of a user. */
+/* May one more bcrypt run now? Takes a token from the budget. */
+static int bcrypt_budget(void)
+{
+	uint64_t now = ev_now();
+
+	bcrypt_tokens += (double)(now - bcrypt_mono) * BCRYPT_PER_S / 1000.0;
+	if (bcrypt_tokens > BCRYPT_BURST)
+		bcrypt_tokens = BCRYPT_BURST;
+	bcrypt_mono = now;
+	if (bcrypt_tokens < 1)
+		return 0;
+	bcrypt_tokens -= 1;
+	return 1;
+}
+
+/* 1 when the request carries the name and password of a user; 0 when it
+ * does not; -1 when checking it would exceed the bcrypt budget. */
 static int authorized(struct MHD_Connection *conn)
 {
 	char *pass = NULL, *name = MHD_basic_auth_get_username_password(conn, &pass);
@@ -558,13 +583,20 @@ static int authorized(struct MHD_Connection *conn)
 		ok = 1;
 		goto out;
 	}
-	for (size_t i = 0; i < nusers && !ok; i++) {
+	for (size_t i = 0; i < web.nusers && !ok; i++) {
 		struct crypt_data cd;
-		if (strcmp(users[i].name, name) != 0)
+		if (strcmp(web.users[i].name, name) != 0)
 			continue;
+		if (!bcrypt_budget()) {
+			log_debug("metrics: basic authentication for '%.64s' over the "
+				  "bcrypt budget: 429",
+				  name);
+			ok = -1;
+			goto out;
+		}
 		memset(&cd, 0, sizeof(cd));
-		const char *h = crypt_r(pass, users[i].hash, &cd);
-		ok = h && h[0] != '*' && same(h, users[i].hash);
+		const char *h = crypt_r(pass, web.users[i].hash, &cd);
+		ok = h && h[0] != '*' && same(h, web.users[i].hash);
 		explicit_bzero(&cd, sizeof(cd));
 	}
 	if (ok) {
@@ -605,8 +637,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	static const char text[] = "text/plain; charset=utf-8";
 
-	if (nusers && !authorized(conn))
-		return ask_auth(conn);
+	if (web.nusers) {
+		int auth = authorized(conn);
+		if (auth == -1)
+			return reply(conn, MHD_HTTP_TOO_MANY_REQUESTS, text,
+				     xstrdup("too many authentication attempts: retry "
+					     "in a second\n"),
+				     NULL);
+		if (auth == 0)
+			return ask_auth(conn);
+	}
 	if (strcmp(url, "/metrics") != 0)
 		return reply(conn, MHD_HTTP_NOT_FOUND, text,
 			     xstrdup("not found: metrics are at /metrics\n"), NULL);
@@ -722,59 +762,6 @@ fail:
 	return NULL;
 }
 
-/* "user: hash" lines. */
-static int read_users(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char line[512];
-	unsigned ln = 0;
-	int rc = 0;
-
-	if (f == NULL) {
-		log_warn("metrics: %s", path);
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *colon, *name, *hash;
-		ln++;
-		p[strcspn(p, "\r\n")] = '\0';
-		p += strspn(p, " \t");
-		if (*p == '\0' || *p == '#' || strcmp(p, "basic_auth_users:") == 0)
-			continue;
-		if ((colon = strchr(p, ':')) == NULL) {
-			log_warnx("%s:%u: want 'user: bcrypt-hash'", path, ln);
-			rc = -1;
-			continue;
-		}
-		*colon = '\0';
-		name = p;
-		name[strcspn(name, " \t")] = '\0';
-		hash = colon + 1 + strspn(colon + 1, " \t'\"");
-		hash[strcspn(hash, " \t'\"")] = '\0';
-		if (*name == '\0' || strncmp(hash, "$2", 2) != 0 || strlen(hash) != 60) {
-			log_warnx(
-			    "%s:%u: want 'user: bcrypt-hash' ($2y$..., 60 characters)",
-			    path, ln);
-			rc = -1;
-			continue;
-		}
-		if (nusers == NMP_USERS_MAX) {
-			log_warnx("%s:%u: more than %d users", path, ln, NMP_USERS_MAX);
-			rc = -1;
-			break;
-		}
-		users[nusers].name = xstrdup(name);
-		users[nusers].hash = xstrdup(hash);
-		nusers++;
-	}
-	fclose(f);
-	if (rc == 0 && nusers == 0) {
-		log_warnx("%s: no users", path);
-		rc = -1;
-	}
-	return rc;
-}
-
 static void secure_free(void)
 {
 	if (tls_key)
@@ -782,11 +769,7 @@ static void secure_free(void)
 	free(tls_key);
 	free(tls_cert);
 	tls_key = tls_cert = NULL;
-	for (size_t i = 0; i < nusers; i++) {
-		free(users[i].name);
-		free(users[i].hash);
-	}
-	nusers = 0;
+	nmw_free(&web);
 	if (auth_ok_pass)
 		explicit_bzero(auth_ok_pass, strlen(auth_ok_pass));
 	free(auth_ok_pass);
@@ -794,20 +777,50 @@ static void secure_free(void)
 	auth_ok_user = auth_ok_pass = NULL;
 }
 
-int nmp_secure(const char *cert_file, const char *key_file, const char *users_file)
+int nmp_secure(const struct nmp_cfg *m)
 {
+	struct nmw_cfg users_only;
+	const char *cert_file = m->tls_cert_file, *key_file = m->tls_key_file;
+	char err[512];
+
 	secure_free();
+	/* A web.config names both (nmp_cfg_check refuses it beside the
+	 * other keys); basic_auth_users_file only users. */
+	if (m->web_config_file[0]) {
+		if (nmw_load(m->web_config_file, 0, &web, err, sizeof(err)) == -1) {
+			log_warnx("metrics: %s", err);
+			goto fail;
+		}
+		if (web.cert_file) {
+			cert_file = web.cert_file;
+			key_file = web.key_file;
+		}
+	} else if (m->basic_auth_users_file[0]) {
+		if (nmw_load(m->basic_auth_users_file, NMW_NO_TLS, &users_only, err,
+			     sizeof(err)) == -1) {
+			log_warnx("metrics: %s", err);
+			goto fail;
+		}
+		web = users_only;
+	}
 	if (cert_file && *cert_file) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			log_warnx("metrics: this libmicrohttpd has no TLS");
-			return -1;
+			goto fail;
 		}
 		if ((tls_cert = read_pem(cert_file, 0)) == NULL ||
 		    (tls_key = read_pem(key_file, 1)) == NULL)
 			goto fail;
 	}
-	if (users_file && *users_file && read_users(users_file) == -1)
+	/* What nmp_cfg_check could not see without reading the web.config. */
+	if (m->listen[0] && !m->allow_insecure_remote && !nmp_cfg_loopback(m->listen) &&
+	    (tls_cert == NULL || web.nusers == 0)) {
+		log_warnx("metrics: listen = %s is not a loopback address: %s has no %s",
+			  m->listen,
+			  m->web_config_file[0] ? m->web_config_file : "[metrics]",
+			  tls_cert ? "basic_auth_users" : "tls_server_config");
 		goto fail;
+	}
 	return 0;
 fail:
 	secure_free();
@@ -851,7 +864,7 @@ int nmp_serve(const char *listen_addr, json_t *(*snapshot)(void))
 	mhd_rearm();
 	log_info("metrics: Prometheus endpoint on %s://%s/metrics (port %d)%s",
 		 tls_cert ? "https" : "http", listen_addr, bound_port,
-		 nusers ? ", basic authentication" : "");
+		 web.nusers ? ", basic authentication" : "");
 	return 0;
 }
 

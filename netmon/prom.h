@@ -6,6 +6,8 @@
 
 #include <jansson.h>
 
+#include "netmon/nm_cfg.h"
+
 #define NMP_CONTENT_TYPE   "text/plain; version=0.0.4; charset=utf-8"
 #define NMP_TEXT_MAX	   (8 * 1024 * 1024) /* a larger rendering is refused */
 #define NMP_CONN_LIMIT	   16		     /* concurrent HTTP connections */
@@ -17,17 +19,17 @@
  * only if the text would exceed NMP_TEXT_MAX. */
 char *nmp_render(json_t *snapshot);
 
-#define NMP_USERS_MAX 64	  /* basic_auth_users_file entries */
-#define NMP_PEM_MAX   (64 * 1024) /* a larger certificate or key file is refused */
-#define NMP_REALM     "vpc-failover"
+#define NMP_PEM_MAX (64 * 1024) /* a larger certificate or key file is refused */
+#define NMP_REALM   "vpc-failover"
 
-/* What the next nmp_serve uses: TLS with cert_file (PEM, the chain) and
- * key_file (PEM; must be private, private_file_check), and basic
- * authentication against users_file, lines of "user: bcrypt-hash" (the
- * entries of a Prometheus web.config's basic_auth_users; "#" comments and
- * a "basic_auth_users:" line are skipped). NULL or "" leaves that part
- * off. 0, or -1 logged. */
-int nmp_secure(const char *cert_file, const char *key_file, const char *users_file);
+/* What the next nmp_serve uses, from [metrics]: TLS with a certificate
+ * (PEM, the chain) and key (PEM; must be private, private_file_check), and
+ * basic authentication against bcrypt hashes: web_config_file (a Prometheus
+ * web.config, netmon/webcfg.h), or tls_cert_file, tls_key_file and
+ * basic_auth_users_file (a web.config with basic_auth_users alone). A
+ * listener beyond loopback without both is refused unless
+ * allow_insecure_remote. 0, or -1 logged. */
+int nmp_secure(const struct nmp_cfg *m);
 /* Serve GET /metrics on listen ("127.0.0.1:9641", "[::1]:9641"; port 0
  * picks one) from the ev loop; each scrape renders snapshot(). 0, or -1
  * logged (bind failure, bad address). */

@@ -65,24 +65,32 @@
 	((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) |         \
 	 (1u << 9) | (1u << 11))
 
-/* 40 bytes: 50k sockets fit in 3 MiB. The destination address is not kept:
- * every dump message and destroy event carries it, so after a reload a
- * socket is re-zoned when it is next seen (zgen). */
+/* 32 bytes: 50k sockets fit in 1.9 MiB. The destination address is not
+ * kept: every dump message and destroy event carries it, so after a reload a
+ * socket is re-zoned when it is next seen (zgen). The byte counts keep their
+ * low 48 bits: a delta is taken modulo 2^48, and one of 2^47 bytes or more
+ * (128 TiB in one collection interval: 45 TB is an hour at 100 Gbit/s, the
+ * longest interval) is taken as the counter going backwards, which adds
+ * nothing, as a 64-bit compare would. */
 struct sock_ent {
-	uint64_t cookie;
-	uint64_t bytes_sent, bytes_retrans;
+	uint64_t cookie; /* 0: a free slot (the kernel's cookies start at 1) */
 	uint32_t segs_out, retrans;
-	uint16_t seen; /* dump generation that last listed it, mod 2^16: a socket
-			  is seen or dropped within NMT_GONE_DUMPS dumps */
-	int16_t zone;  /* -1: in no zone */
-	uint8_t used, dead;
-	uint8_t zgen; /* mod.zgen when zone was looked up */
+	uint64_t bytes_sent : 48;
+	uint64_t seen : 8; /* dump generation that last listed it, mod 2^8: a
+			      socket is seen or dropped within NMT_GONE_DUMPS
+			      complete dumps */
+	uint64_t zgen : 8; /* mod.zgen when zone was looked up */
+	uint64_t bytes_retrans : 48;
+	uint64_t zone : 15; /* zone index + 1; 0: in no zone */
+	uint64_t dead : 1;
 };
 
-_Static_assert(sizeof(struct sock_ent) == 40, "socket table entries grew");
+_Static_assert(sizeof(struct sock_ent) == 32, "socket table entries grew");
 
-/* Dumps since e was last listed. */
-#define GONE(e) ((uint16_t)(mod.gen - (e)->seen))
+#define NMT_BYTES_MASK ((1ull << 48) - 1)
+#define NMT_ZONE_MAX   ((1 << 15) - 2) /* highest zone index an entry holds */
+
+#define GONE(e) ((uint8_t)(mod.gen - (e)->seen))
 
 static struct {
 	struct nl_sock *dsk; /* dumps, blocking */
@@ -386,7 +394,7 @@ static int zone_of(int family, const void *daddr)
 	if (mod.zfn == NULL)
 		return -1;
 	z = mod.zfn(mod.zctx, family, daddr);
-	return z >= 0 && (size_t)z < mod.nzones && z <= INT16_MAX ? z : -1;
+	return z >= 0 && (size_t)z < mod.nzones && z <= NMT_ZONE_MAX ? z : -1;
 }
 
 static void zone_add(int z, uint64_t segs, uint64_t retrans, uint64_t bytes,
@@ -417,28 +425,25 @@ static struct sock_ent *find(uint64_t cookie)
 	if (mod.cap == 0)
 		return NULL;
 	for (size_t i = slot_of(cookie, mod.cap);; i = next_slot(i, mod.cap)) {
-		if (!mod.tab[i].used)
+		if (mod.tab[i].cookie == 0)
 			return NULL;
 		if (mod.tab[i].cookie == cookie)
 			return &mod.tab[i];
 	}
 }
 
-/* A large socket table is mapped, not malloc'd, so that shrinking it after
- * many sockets closed gives the memory back at once. From malloc, glibc
- * raises its mmap threshold at the first large free, later tables come from
- * the heap, and the heap keeps its high-water mark: RSS grew by 4 MB after
- * 50k sockets closed and stayed there. */
-#define NMT_TAB_MAP (128u << 10)
-
+/* The socket table is mapped, not malloc'd, so that shrinking it after many
+ * sockets closed gives the memory back at once. From malloc, glibc raises
+ * its mmap threshold at the first large free, later tables come from the
+ * heap, and the heap keeps its high-water mark: RSS grew by 4 MB after 50k
+ * sockets closed and stayed there. Small tables too: the many small steps
+ * of a table growing left heap chunks behind. */
 static struct sock_ent *tab_alloc(size_t cap)
 {
 	size_t sz = cap * sizeof(struct sock_ent);
-	void *p;
+	void *p =
+	    mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (sz < NMT_TAB_MAP)
-		return xcalloc(cap, sizeof(struct sock_ent));
-	p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		fatal("tcp: socket table of %zu bytes", sz);
 	return p; /* zero-filled */
@@ -446,11 +451,7 @@ static struct sock_ent *tab_alloc(size_t cap)
 
 static void tab_free(struct sock_ent *t, size_t cap)
 {
-	if (t == NULL)
-		return;
-	if (cap * sizeof(struct sock_ent) < NMT_TAB_MAP)
-		free(t);
-	else
+	if (t != NULL)
 		munmap(t, cap * sizeof(struct sock_ent));
 }
 
@@ -465,9 +466,10 @@ static void rebuild(size_t newcap)
 		struct sock_ent *e = &mod.tab[i];
 		size_t j;
 
-		if (!e->used || e->dead || GONE(e) > NMT_GONE_DUMPS)
+		if (e->cookie == 0 || e->dead || GONE(e) > NMT_GONE_DUMPS)
 			continue;
-		for (j = slot_of(e->cookie, newcap); nt[j].used; j = next_slot(j, newcap))
+		for (j = slot_of(e->cookie, newcap); nt[j].cookie != 0;
+		     j = next_slot(j, newcap))
 			;
 		nt[j] = *e;
 		live++;
@@ -478,13 +480,22 @@ static void rebuild(size_t newcap)
 	mod.used = mod.live = live;
 }
 
-/* Slots for n entries: the table is rebuilt two-thirds full and grows when
- * three quarters full (linear probing stays short; 64 slots at least). */
+/* Slots for n entries: the table is rebuilt six-sevenths full and grows
+ * when twelve-thirteenths full (64 slots at least): 32 bytes a socket over
+ * 0.86-0.92 makes 50k sockets 1.7 MiB. Linear probing stays short that full
+ * because cookies come in increasing runs, which the multiplicative hash
+ * spreads evenly; a socket a dump lists is found in a few probes, and only a
+ * socket not yet tracked scans further, once. */
 static size_t cap_for(size_t n)
 {
-	size_t c = n + n / 2 + 64;
+	size_t c = n + n / 6 + 64;
 
 	return c - c % 64;
+}
+
+static int tab_full(size_t used)
+{
+	return 13 * used > 12 * mod.cap;
 }
 
 /* A new zeroed entry for cookie (not in the table), or NULL when full. */
@@ -492,6 +503,8 @@ static struct sock_ent *insert(uint64_t cookie)
 {
 	size_t i;
 
+	if (cookie == 0)
+		return NULL; /* never the kernel's: 0 marks a free slot */
 	if (mod.live >= NMT_SOCKETS_MAX) {
 		if (mod.st.untracked++ == 0)
 			log_warnx("tcp: more than %u sockets; the rest are not counted "
@@ -499,12 +512,12 @@ static struct sock_ent *insert(uint64_t cookie)
 				  NMT_SOCKETS_MAX);
 		return NULL;
 	}
-	if (4 * (mod.used + 1) > 3 * mod.cap)
+	if (tab_full(mod.used + 1))
 		rebuild(cap_for(mod.live + 1));
-	for (i = slot_of(cookie, mod.cap); mod.tab[i].used; i = next_slot(i, mod.cap))
+	for (i = slot_of(cookie, mod.cap); mod.tab[i].cookie != 0;
+	     i = next_slot(i, mod.cap))
 		;
 	memset(&mod.tab[i], 0, sizeof(mod.tab[i]));
-	mod.tab[i].used = 1;
 	mod.tab[i].cookie = cookie;
 	mod.used++;
 	mod.live++;
@@ -515,9 +528,18 @@ static struct sock_ent *insert(uint64_t cookie)
 static void rezone(struct sock_ent *e, const struct nmt_sock *s)
 {
 	if (e->zgen != mod.zgen) {
-		e->zone = (int16_t)zone_of(s->family, s->daddr);
+		e->zone = (unsigned)(zone_of(s->family, s->daddr) + 1);
 		e->zgen = mod.zgen;
 	}
+}
+
+/* now - then of a 64-bit byte count, then kept to 48 bits (struct
+ * sock_ent): 0 if it went backwards. */
+static uint64_t bytes_delta(uint64_t now, uint64_t then)
+{
+	uint64_t d = (now - then) & NMT_BYTES_MASK;
+
+	return d >= (1ull << 47) ? 0 : d;
 }
 
 /* Add what s sent since e was last seen to e's zone; e takes s's counts. */
@@ -526,17 +548,14 @@ static void add_delta(struct sock_ent *e, const struct nmt_sock *s)
 	/* tcpi_segs_out and tcpi_total_retrans are 32-bit and wrap. */
 	uint32_t segs = s->segs_out - e->segs_out;
 	uint32_t retrans = s->total_retrans - e->retrans;
-	uint64_t bytes =
-	    s->bytes_sent >= e->bytes_sent ? s->bytes_sent - e->bytes_sent : 0;
-	uint64_t bretrans = s->bytes_retrans >= e->bytes_retrans
-				? s->bytes_retrans - e->bytes_retrans
-				: 0;
 
-	zone_add(e->zone, segs, retrans, bytes, bretrans);
+	zone_add((int)e->zone - 1, segs, retrans,
+		 bytes_delta(s->bytes_sent, e->bytes_sent),
+		 bytes_delta(s->bytes_retrans, e->bytes_retrans));
 	e->segs_out = s->segs_out;
 	e->retrans = s->total_retrans;
-	e->bytes_sent = s->bytes_sent;
-	e->bytes_retrans = s->bytes_retrans;
+	e->bytes_sent = s->bytes_sent & NMT_BYTES_MASK;
+	e->bytes_retrans = s->bytes_retrans & NMT_BYTES_MASK;
 }
 
 /* A socket listed by a dump. A baseline dump (nmt_init, baseline 1) records
@@ -555,16 +574,16 @@ static void sock_dumped(const struct nmt_sock *s, int baseline)
 		e = insert(s->cookie);
 		if (e == NULL)
 			return;
-		e->zone = (int16_t)zone_of(s->family, s->daddr);
+		e->zone = (unsigned)(zone_of(s->family, s->daddr) + 1);
 		e->zgen = mod.zgen;
 		if (baseline) { /* 1 or 2 */
 			e->segs_out = s->segs_out;
 			e->retrans = s->total_retrans;
-			e->bytes_sent = s->bytes_sent;
-			e->bytes_retrans = s->bytes_retrans;
+			e->bytes_sent = s->bytes_sent & NMT_BYTES_MASK;
+			e->bytes_retrans = s->bytes_retrans & NMT_BYTES_MASK;
 		}
 		if (baseline == 2) {
-			e->seen = (uint16_t)mod.gen;
+			e->seen = (uint8_t)mod.gen;
 			return;
 		}
 	} else if (e->dead) {
@@ -574,7 +593,7 @@ static void sock_dumped(const struct nmt_sock *s, int baseline)
 	}
 	if (baseline != 1)
 		add_delta(e, s);
-	e->seen = (uint16_t)mod.gen;
+	e->seen = (uint8_t)mod.gen;
 }
 
 /* A socket's final counts from the destroy group. */
@@ -607,7 +626,7 @@ static void sweep(void)
 	size_t drop = 0;
 
 	for (size_t i = 0; i < mod.cap; i++)
-		if (mod.tab[i].used &&
+		if (mod.tab[i].cookie != 0 &&
 		    (mod.tab[i].dead || GONE(&mod.tab[i]) > NMT_GONE_DUMPS))
 			drop++;
 	if (drop > 0)
@@ -615,6 +634,27 @@ static void sweep(void)
 }
 
 /* ---- netlink input ---- */
+
+/* Ask the CPU for the table slot of each socket in a datagram before any is
+ * looked up: a large table is mostly out of cache, and one datagram lists
+ * about 90 sockets whose slots are then fetched at once instead of one
+ * cache miss after another (a third of the user time at 10k sockets). */
+static void prefetch_slots(const void *buf, int rem)
+{
+	const struct nlmsghdr *nlh = buf;
+
+	if (mod.cap == 0)
+		return;
+	for (; nlmsg_ok(nlh, rem); nlh = nlmsg_next((struct nlmsghdr *)nlh, &rem)) {
+		const struct inet_diag_msg *m = nlmsg_data(nlh);
+		uint64_t cookie;
+
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+			continue;
+		cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
+		__builtin_prefetch(&mod.tab[slot_of(cookie, mod.cap)]);
+	}
+}
 
 /* One datagram of a dump answering seq: 1 at NLMSG_DONE, 0 for more, -1 on
  * an error answer (errno set). */
@@ -624,6 +664,7 @@ static int dump_input(const void *buf, size_t len, uint32_t seq, uint32_t port,
 	const struct nlmsghdr *nlh = buf;
 	int rem = len > INT_MAX ? INT_MAX : (int)len;
 
+	prefetch_slots(buf, rem);
 	for (; nlmsg_ok(nlh, rem); nlh = nlmsg_next((struct nlmsghdr *)nlh, &rem)) {
 		struct nmt_sock s;
 		int e;

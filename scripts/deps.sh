@@ -1,21 +1,21 @@
 #!/bin/sh
 # The one list of Debian packages vpc-failover needs to build, test, demo,
 # benchmark and package (debhelper to lintian: make deb and its test;
-# devscripts: hardening-check). Installs the missing ones (as root); prints nothing when all are
-# present.
+# devscripts: hardening-check; debootstrap: make deb-root-test). Installs
+# the missing ones (as root); prints nothing when all are present.
 set -eu
 
 PACKAGES="
 build-essential pkg-config clang
 libcurl4-openssl-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
 libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
-libmnl-dev libnftnl-dev libcrypt-dev
+libmnl-dev libnftnl-dev libcrypt-dev libyaml-dev
 keepalived awscli iproute2 nftables curl openssl python3 jq
-iperf3
+iperf3 linux-perf
 prometheus
 systemd man-db groff-base mandoc
 valgrind
-debhelper dpkg-dev fakeroot lintian devscripts
+debhelper dpkg-dev fakeroot lintian devscripts debootstrap
 "
 
 missing=""

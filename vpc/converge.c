@@ -36,6 +36,7 @@ struct cv_op {
 	uint64_t deadline;
 	int observe_only;
 	int dry_run;
+	int slot;		    /* whose credentials (auth_slot) */
 	char only_from[AWS_ID_MAX]; /* "" = write whatever differs */
 	size_t pending;		    /* items and describes outstanding */
 	struct ec2_describe **describes;
@@ -194,8 +195,8 @@ static void item_write(struct cv_op *op, size_t t, size_t d)
 	ref->d = d;
 	it->writes++;
 	char *params = ec2_route_params(tb->id, &it->dest, op->eni, op->dry_run);
-	it->call = ec2_call(it->existed ? "ReplaceRoute" : "CreateRoute", params,
-			    op->deadline, on_write, ref);
+	it->call = ec2_call_as(op->slot, it->existed ? "ReplaceRoute" : "CreateRoute",
+			       params, op->deadline, on_write, ref);
 	free(params);
 	if (it->call == NULL) {
 		it->outcome = CV_FAILED;
@@ -302,7 +303,7 @@ static int describe_start(struct cv_op *op, char (*ids)[AWS_ID_MAX], size_t n, s
 	ref->index = op->ndescribes;
 	ref->t = t;
 	op->describes[op->ndescribes] =
-	    ec2_describe_tables(ids, n, op->deadline, on_describe, ref);
+	    ec2_describe_tables_as(op->slot, ids, n, op->deadline, on_describe, ref);
 	if (op->describes[op->ndescribes] == NULL)
 		return -1;
 	op->ndescribes++;
@@ -335,6 +336,7 @@ struct cv_op *cv_start(const struct cv_spec *spec, cv_done_fn fn, void *arg)
 	op->deadline = spec->deadline;
 	op->observe_only = spec->observe_only;
 	op->dry_run = spec->dry_run;
+	op->slot = spec->creds;
 	if (spec->only_from)
 		strlcpy_chk(op->only_from, spec->only_from, sizeof(op->only_from));
 	if (spec->eni)

@@ -61,6 +61,7 @@ struct cv_spec {
 				* trip instead of two, for a fresh failover */
 	const char *only_from; /* non-NULL: write only routes that point at this
 				* ENI now (a hand-back); never blind */
+	int creds;	       /* auth_slot of the group's own role; 0: [aws] */
 };
 
 struct cv_op;

@@ -25,11 +25,8 @@
 #define CREDS_FILE_MAX (64 * 1024) /* a credentials file is a few hundred bytes */
 #define CREDS_JSON_MAX (64 * 1024) /* IMDS answers ~1.5 KiB */
 
-/* Copy one credential into dst. Keys and tokens are printable ASCII without
- * spaces; anything else (a newline would split an HTTP header) is refused.
- * The message names what, never the value. */
-static int cred_field(char *dst, size_t dstsz, const char *val, size_t len,
-		      const char *what, char *errbuf, size_t errsz)
+int creds_field(char *dst, size_t dstsz, const char *val, size_t len, const char *what,
+		char *errbuf, size_t errsz)
 {
 	if (len == 0) {
 		errf(errbuf, errsz, "%s is empty", what);
@@ -77,12 +74,13 @@ int creds_from_env(struct aws_creds *c)
 			  ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
 		goto out;
 	}
-	if (cred_field(t.access_key_id, sizeof(t.access_key_id), ak, strlen(ak),
-		       "AWS_ACCESS_KEY_ID", err, sizeof(err)) == -1 ||
-	    cred_field(t.secret_access_key, sizeof(t.secret_access_key), sk, strlen(sk),
-		       "AWS_SECRET_ACCESS_KEY", err, sizeof(err)) == -1 ||
-	    (tok && cred_field(t.session_token, sizeof(t.session_token), tok, strlen(tok),
-			       "AWS_SESSION_TOKEN", err, sizeof(err)) == -1)) {
+	if (creds_field(t.access_key_id, sizeof(t.access_key_id), ak, strlen(ak),
+			"AWS_ACCESS_KEY_ID", err, sizeof(err)) == -1 ||
+	    creds_field(t.secret_access_key, sizeof(t.secret_access_key), sk, strlen(sk),
+			"AWS_SECRET_ACCESS_KEY", err, sizeof(err)) == -1 ||
+	    (tok &&
+	     creds_field(t.session_token, sizeof(t.session_token), tok, strlen(tok),
+			 "AWS_SESSION_TOKEN", err, sizeof(err)) == -1)) {
 		log_warnx("environment credentials: %s", err);
 		goto out;
 	}
@@ -113,8 +111,8 @@ static int ini_key(struct ini_ctx *x, const char *name, const char *value, char 
 		return 0;
 	}
 	*seen = 1;
-	return cred_field(dst, dstsz, value, strlen(value), name, x->err,
-			  sizeof(x->err)) == 0;
+	return creds_field(dst, dstsz, value, strlen(value), name, x->err,
+			   sizeof(x->err)) == 0;
 }
 
 static int on_ini(void *user, const char *section, const char *name, const char *value)
@@ -291,8 +289,8 @@ static int json_field(json_t *o, const char *key, char *dst, size_t dstsz, char 
 	}
 	/* No NUL inside: json_loadb refuses "\u0000" without JSON_ALLOW_NUL. */
 	snprintf(what, sizeof(what), "IMDS credentials: %s", key);
-	return cred_field(dst, dstsz, json_string_value(v), json_string_length(v), what,
-			  errbuf, errsz);
+	return creds_field(dst, dstsz, json_string_value(v), json_string_length(v), what,
+			   errbuf, errsz);
 }
 
 int creds_parse_imds(const char *body, size_t len, struct aws_creds *c, char *errbuf,

@@ -11,9 +11,15 @@ struct aws_creds {
 	char secret_access_key[128];
 	char session_token[4096]; /* "" for long-term keys */
 	int64_t expiration;	  /* unix seconds; 0 = does not expire */
-	char source[32];	  /* "environment", "file", "instance-role" */
+	char source[32]; /* "environment", "file", "instance-role", "assume-role" */
 };
 
+/* Copy one credential of len bytes into dst. Keys and tokens are printable
+ * ASCII without spaces; anything else (a newline would split an HTTP
+ * header) is refused. 0, or -1 with a message naming what, never the
+ * value. */
+int creds_field(char *dst, size_t dstsz, const char *val, size_t len, const char *what,
+		char *errbuf, size_t errsz);
 /* From AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
  * 1 found, 0 not set, -1 half set (logged). */
 int creds_from_env(struct aws_creds *c);

@@ -4,7 +4,8 @@
  * instance role), POST the signed form, classify the answer. Retryable
  * answers (throttling, 5xx, transport errors) go back through backoff until
  * the caller's deadline; an AuthFailure with instance-role credentials gets
- * one retry with freshly fetched ones (they may have rotated).
+ * one retry with freshly fetched ones (they may have rotated), as does a
+ * RequestExpired signed with assumed-role keys that have expired.
  *
  * EC2 throttles each account with token buckets shared by every node (and
  * every other tool). After a RequestLimitExceeded the calls of that
@@ -29,8 +30,9 @@
 #define EC2_BACKOFF_BASE_MS 100
 #define EC2_BACKOFF_CAP_MS  5000
 #define EC2_MAX_PAGES	    100
-#define EC2_SLOT_MARGIN_MS  1000 /* a rate-limit slot this close to the
-				  * deadline is after it */
+#define EC2_SLOT_MARGIN_MS                                                               \
+	1000 /* a rate-limit slot this close to the                                      \
+	      * deadline is after it */
 
 struct ec2_call {
 	char action[32];
@@ -44,6 +46,8 @@ struct ec2_call {
 	int reauthed;
 	int slotted; /* waits for its rate-limit slot; sent when the timer fires */
 	int waiting_creds;
+	char akid[128]; /* the key the last attempt was signed with */
+	int slot;	/* whose credentials (auth_slot) */
 	int cancelled;
 	struct ec2_error err;
 	struct ec2_call *next; /* in the slot queue */
@@ -110,6 +114,7 @@ int ec2_init(const struct aws_cfg *aws, const char *region)
 	else
 		endpoint = xasprintf("https://ec2.%s.amazonaws.com/", region);
 	sigv4_provider = xasprintf("aws:amz:%s:ec2", region);
+	auth_region(region);
 	max_parallel = aws->max_parallel ? aws->max_parallel : 50;
 	for (int i = 0; i < EC2_RL_NCAT; i++)
 		if (limiters[i].first_rate == 0)
@@ -340,9 +345,24 @@ static void on_response(struct http_req *r, void *arg)
 		api_count(c->action, code);
 	}
 	if (cls == EC2_PERMANENT && strcmp(c->err.code, "AuthFailure") == 0 &&
-	    !c->reauthed && auth_invalidate()) {
+	    !c->reauthed && auth_invalidate_as(c->slot, c->akid)) {
 		c->reauthed = 1;
-		log_info("%s: AuthFailure, fetching fresh instance-role credentials",
+		log_info("%s: AuthFailure, fetching fresh %s credentials", c->action,
+			 auth_role_arn(c->slot)[0] ? "assumed-role" : "instance-role");
+		http_req_free(r);
+		c->req = NULL;
+		call_start(c);
+		return;
+	}
+	/* Real EC2 may say RequestExpired for expired temporary credentials,
+	 * not only AuthFailure: when the role's keys are past their Expiration
+	 * by our clock that is what it means. */
+	if (cls == EC2_CLOCK_SKEW && strcmp(c->err.code, "RequestExpired") == 0 &&
+	    !c->reauthed && auth_expired_as(c->slot, c->akid) &&
+	    auth_invalidate_as(c->slot, c->akid)) {
+		c->reauthed = 1;
+		log_info("%s: RequestExpired with expired assumed-role credentials, "
+			 "assuming the role again",
 			 c->action);
 		http_req_free(r);
 		c->req = NULL;
@@ -410,6 +430,7 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 		free(h);
 	}
 	http_req_sigv4(r, sigv4_provider, cr->access_key_id, cr->secret_access_key);
+	snprintf(c->akid, sizeof(c->akid), "%s", cr->access_key_id);
 	http_req_body(r, body, strlen(body));
 	free(body);
 	uint64_t left = c->deadline - now;
@@ -437,14 +458,17 @@ static void call_start(struct ec2_call *c)
 		/* A slot too close to the deadline leaves no time to answer. */
 		if (d > 0 && now + d + EC2_SLOT_MARGIN_MS >= c->deadline) {
 			/* The slot stays for a call that can use it in time. */
-			snprintf(c->err.message, sizeof(c->err.message),
-				 "deadline passed waiting for EC2's rate limit (last error: "
-				 "%s)",
-				 c->err.code[0] ? c->err.code : "none");
-			snprintf(c->err.code, sizeof(c->err.code), "RequestLimitExceeded");
-			log_info("%s: the next slot of the client's rate limit is %llu ms "
-				 "away, after this pass's deadline",
-				 c->action, (unsigned long long)d);
+			snprintf(
+			    c->err.message, sizeof(c->err.message),
+			    "deadline passed waiting for EC2's rate limit (last error: "
+			    "%s)",
+			    c->err.code[0] ? c->err.code : "none");
+			snprintf(c->err.code, sizeof(c->err.code),
+				 "RequestLimitExceeded");
+			log_info(
+			    "%s: the next slot of the client's rate limit is %llu ms "
+			    "away, after this pass's deadline",
+			    c->action, (unsigned long long)d);
 			call_finish(c, EC2_RETRY, NULL, 0);
 			return;
 		}
@@ -457,14 +481,21 @@ static void call_start(struct ec2_call *c)
 		}
 	}
 	c->waiting_creds = 1;
-	auth_get(on_creds, c);
+	auth_get_as(c->slot, on_creds, c);
 }
 
 struct ec2_call *ec2_call(const char *action, const char *params, uint64_t deadline,
 			  ec2_call_fn fn, void *arg)
 {
+	return ec2_call_as(0, action, params, deadline, fn, arg);
+}
+
+struct ec2_call *ec2_call_as(int slot, const char *action, const char *params,
+			     uint64_t deadline, ec2_call_fn fn, void *arg)
+{
 	struct ec2_call *c = xcalloc(1, sizeof(*c));
 
+	c->slot = slot;
 	if (strlcpy_chk(c->action, action, sizeof(c->action)) == -1 || endpoint == NULL) {
 		free(c);
 		return NULL;
@@ -524,6 +555,7 @@ struct ec2_describe {
 	struct ec2_eni *enis;
 	size_t nenis;
 	int pages;
+	int slot;
 	struct ec2_call *call;
 };
 
@@ -594,7 +626,8 @@ static int describe_page(struct ec2_describe *d, const char *next)
 	buf_append(&b, d->ids_params, strlen(d->ids_params));
 	if (next && *next)
 		form_add(&b, "NextToken", next);
-	d->call = ec2_call(d->action, buf_str(&b), d->deadline, on_describe, d);
+	d->call =
+	    ec2_call_as(d->slot, d->action, buf_str(&b), d->deadline, on_describe, d);
 	buf_free(&b);
 	return d->call ? 0 : -1;
 }
@@ -623,7 +656,16 @@ static struct ec2_describe *describe_start(struct ec2_describe *d, const char *k
 struct ec2_describe *ec2_describe_tables(char (*ids)[AWS_ID_MAX], size_t n,
 					 uint64_t deadline, ec2_describe_fn fn, void *arg)
 {
+	return ec2_describe_tables_as(0, ids, n, deadline, fn, arg);
+}
+
+struct ec2_describe *ec2_describe_tables_as(int slot, char (*ids)[AWS_ID_MAX], size_t n,
+					    uint64_t deadline, ec2_describe_fn fn,
+					    void *arg)
+{
 	struct ec2_describe *d = xcalloc(1, sizeof(*d));
+
+	d->slot = slot;
 	const char **v = xcalloc(n + 1, sizeof(*v));
 
 	for (size_t i = 0; i < n; i++)

@@ -39,6 +39,9 @@ const char *ec2_endpoint(void);
  * retryable failures until deadline (ev_now() ms). NULL if not started. */
 struct ec2_call *ec2_call(const char *action, const char *params, uint64_t deadline,
 			  ec2_call_fn fn, void *arg);
+/* The same with the credentials of an auth_slot (a group's own role). */
+struct ec2_call *ec2_call_as(int slot, const char *action, const char *params,
+			     uint64_t deadline, ec2_call_fn fn, void *arg);
 /* Abandon a call: fn is never called. */
 void ec2_call_cancel(struct ec2_call *c);
 
@@ -46,6 +49,10 @@ void ec2_call_cancel(struct ec2_call *c);
 struct ec2_describe *ec2_describe_tables(char (*ids)[AWS_ID_MAX], size_t n,
 					 uint64_t deadline, ec2_describe_fn fn,
 					 void *arg);
+/* The same with the credentials of an auth_slot. */
+struct ec2_describe *ec2_describe_tables_as(int slot, char (*ids)[AWS_ID_MAX], size_t n,
+					    uint64_t deadline, ec2_describe_fn fn,
+					    void *arg);
 /* DescribeNetworkInterfaces for these ids (NetworkInterfaceId.N), all pages;
  * cancelled with ec2_describe_cancel. */
 struct ec2_describe *ec2_describe_enis(const char *const *ids, size_t n,

@@ -581,6 +581,94 @@ static void describe_body(const char *body, size_t len, const char *why, char *d
 		 head);
 }
 
+/* One child of Credentials, checked as any credential; what names it. */
+static int sts_cred(const xmlNode *parent, const char *name, char *dst, size_t dstsz,
+		    char *errbuf, size_t errsz)
+{
+	char what[64];
+	xmlNode *n = child(parent, name);
+	char *v;
+	int rc;
+
+	snprintf(what, sizeof(what), "AssumeRoleResponse: Credentials/%s", name);
+	if (n == NULL) {
+		errf(errbuf, errsz, "%s is missing", what);
+		return -1;
+	}
+	v = xmalloc(TEXT_MAX);
+	if (node_text(n, v, TEXT_MAX) == -1) {
+		errf(errbuf, errsz, "%s is longer than %d bytes", what, TEXT_MAX - 1);
+		rc = -1;
+	} else {
+		rc = creds_field(dst, dstsz, v, strlen(v), what, errbuf, errsz);
+	}
+	explicit_bzero(v, TEXT_MAX);
+	free(v);
+	return rc;
+}
+
+int ec2_xml_assume_role(const char *body, size_t len, struct aws_creds *c, char *arn,
+			size_t arnsz, char *errbuf, size_t errsz)
+{
+	struct aws_creds t;
+	char exp[64];
+	xmlDoc *doc;
+	xmlNode *root, *res, *cr, *n, *user;
+	int rc = -1;
+
+	memset(&t, 0, sizeof(t));
+	arn[0] = '\0';
+	if ((doc = parse(body, len, errbuf, errsz)) == NULL)
+		goto out;
+	root = xmlDocGetRootElement(doc);
+	if (!is_elem(root, "AssumeRoleResponse")) {
+		wrong_root(root, "AssumeRoleResponse", errbuf, errsz);
+		goto out;
+	}
+	if ((res = child(root, "AssumeRoleResult")) == NULL ||
+	    (cr = child(res, "Credentials")) == NULL) {
+		errf(errbuf, errsz,
+		     "AssumeRoleResponse: no AssumeRoleResult/Credentials");
+		goto out;
+	}
+	if (sts_cred(cr, "AccessKeyId", t.access_key_id, sizeof(t.access_key_id), errbuf,
+		     errsz) == -1 ||
+	    sts_cred(cr, "SecretAccessKey", t.secret_access_key,
+		     sizeof(t.secret_access_key), errbuf, errsz) == -1 ||
+	    sts_cred(cr, "SessionToken", t.session_token, sizeof(t.session_token), errbuf,
+		     errsz) == -1)
+		goto out;
+	if ((n = child(cr, "Expiration")) == NULL ||
+	    node_text(n, exp, sizeof(exp)) == -1) {
+		errf(errbuf, errsz, "AssumeRoleResponse: Credentials/Expiration is %s",
+		     n ? "too long" : "missing");
+		goto out;
+	}
+	/* STS writes 2026-11-25T16:00:00Z; some SDK fixtures carry .000Z. */
+	size_t el = strlen(exp);
+	if (el == 24 && exp[19] == '.' && exp[23] == 'Z') {
+		exp[19] = 'Z';
+		exp[20] = '\0';
+	}
+	if ((t.expiration = creds_parse_time(exp)) == -1) {
+		sanitize(exp);
+		errf(errbuf, errsz,
+		     "AssumeRoleResponse: Credentials/Expiration \"%s\" is not "
+		     "YYYY-MM-DDTHH:MM:SSZ",
+		     exp);
+		goto out;
+	}
+	if ((user = child(res, "AssumedRoleUser")) != NULL)
+		error_text(user, "Arn", arn, arnsz);
+	snprintf(t.source, sizeof(t.source), "assume-role");
+	*c = t;
+	rc = 0;
+out:
+	explicit_bzero(&t, sizeof(t));
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 int ec2_xml_error(const char *body, size_t len, struct ec2_error *err)
 {
 	char why[256] = "";

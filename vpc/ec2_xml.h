@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "vpc/aws_cfg.h" /* AWS_ID_MAX */
+#include "vpc/creds.h"
 
 #define EC2_CIDR_MAX 64
 #define EC2_BODY_MAX (4 * 1024 * 1024) /* larger response bodies are refused */
@@ -40,7 +41,7 @@ struct ec2_eni {
 struct ec2_error {
 	int http_status;
 	char code[64];
-	char message[512];
+	char message[1024];
 	char request_id[64];
 };
 
@@ -75,6 +76,13 @@ int ec2_xml_ok(const char *body, size_t len, const char *action, char *errbuf,
  * message, request_id; leaves http_status alone. Unparseable bodies give
  * code "" and a message describing the body. 0 if an <Error> was found. */
 int ec2_xml_error(const char *body, size_t len, struct ec2_error *err);
+/* STS AssumeRoleResponse (Version 2011-06-15): the Credentials
+ * (AccessKeyId, SecretAccessKey, SessionToken, Expiration) into c, source
+ * "assume-role", and AssumedRoleUser/Arn into arn. 0, or -1 with errbuf
+ * (never a secret). STS errors (ErrorResponse/Error) parse with
+ * ec2_xml_error. */
+int ec2_xml_assume_role(const char *body, size_t len, struct aws_creds *c, char *arn,
+			size_t arnsz, char *errbuf, size_t errsz);
 /* Classify an HTTP status (0 = transport failure) and EC2 error code. */
 enum ec2_class ec2_classify(int http_status, const char *code, const char *message);
 void ec2_tables_free(struct ec2_table *t, size_t n);

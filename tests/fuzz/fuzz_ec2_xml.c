@@ -1,5 +1,6 @@
 /* fuzz_ec2_xml — EC2 Query API response bodies (vpc/ec2_xml.c): the first
- * byte picks the parser, the rest is the body, as curl would hand it over. */
+ * byte picks the parser, the rest is the body, as curl would hand it over.
+ * Selector 2 with bit 7 set: STS's AssumeRoleResponse. */
 #include "tests/fuzz/fuzz.h"
 #include "vpc/ec2_xml.h"
 
@@ -39,6 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(enis);
 		break;
 	case 2:
+		if (data[0] & 0x80) {
+			struct aws_creds c;
+			char arn[256];
+			ec2_xml_assume_role(body, len, &c, arn, sizeof(arn), errbuf,
+					    sizeof(errbuf));
+			break;
+		}
 		ec2_xml_ok(body, len, actions[(data[0] >> 2) % 4], errbuf,
 			   sizeof(errbuf));
 		break;

@@ -32,6 +32,14 @@ void http_req_header(struct http_req *r, const char *header)
 void http_req_limit(struct http_req *r, size_t max_body)
 {
 }
+/* Never called (no role_arn here), but auth.c links the STS client. */
+void http_req_body(struct http_req *r, const char *body, size_t len)
+{
+}
+void http_req_sigv4(struct http_req *r, const char *provider, const char *akid,
+		    const char *secret)
+{
+}
 void http_req_timeout(struct http_req *r, uint64_t ms)
 {
 }

@@ -152,6 +152,17 @@ sleep 2.5
 w2=$(stat_of "['writes']")
 expect_eq "damped: no more writes of ours (writes $w1 -> $w2)" "$((w2 - w1))" 0
 expect_eq "damped: the route stays with the other node" "$(route_of "$(rtb 1)")" $ENI_A
+# The other node steps down and hands the routes back, and keepalived tells
+# us nothing: once they have stayed here longer than a live competitor's
+# re-check would leave them (1 s + 10% + request_timeout 2 s + 1 s), the
+# damping ends and the group settles, without a write.
+phase_is() { [ "$(status_of "g['phase']")" = "$1" ]; }
+set_all $ENI_C 2
+w1=$(stat_of "['writes']")
+check "damped: still damped right after the routes came back" phase_is "damped (split brain)"
+check "routes left here end the damping; the group settles" wait_for 15 phase_is converged
+check "the end of damping is logged" grep -q "split-brain damping over: every route table has pointed at $ENI_C" "$T/daemon.log"
+expect_eq "no writes of ours to end the damping" "$(($(stat_of "['writes']") - w1))" 0
 vf notify INSTANCE VI_1 BACKUP 100
 vf notify INSTANCE VI_1 MASTER 150
 check "leaving MASTER and coming back un-damps and converges" wait_for 5 all_at $ENI_C 2

@@ -68,7 +68,9 @@ for f in usr/sbin/vpc-failoverd usr/sbin/vpc-failover usr/lib/vpc-failover/vpc-f
 	usr/share/bash-completion/completions/vpc-failover \
 	usr/share/bash-completion/completions/vpc-failoverd usr/share/doc/vpc-failover/copyright \
 	usr/share/doc/vpc-failover/examples/db/keepalived.conf \
-	usr/share/doc/vpc-failover/examples/iam-policy.json etc/vpc-failover/vpc-failover.conf; do
+	usr/share/doc/vpc-failover/examples/iam-policy.json etc/vpc-failover/vpc-failover.conf \
+	usr/share/vpc-failover/grafana/vpc-failover.json \
+	usr/share/doc/vpc-failover/examples/grafana-provisioning.yml; do
 	check "ships /$f" test -e "$T/x/$f" -o -L "$T/x/$f"
 done
 check "the examples' notify hook is /usr/sbin/vpc-failover" bash -c \
@@ -135,6 +137,10 @@ leftovers() {
 	cd "$OV/upper" && find . -mindepth 1 -printf '%P\n' | sort |
 		while IFS= read -r p; do
 			[ -d "$OV/upper/$p" ] && [ ! -L "$OV/upper/$p" ] && [ -d "/$p" ] && continue
+			# A whiteout is what / had and the purge removed (a
+			# /var/lib/vpc-failover left on this machine by a hand-run
+			# hook): nothing left behind.
+			[ -c "$OV/upper/$p" ] && [ "$(stat -c %t:%T "$OV/upper/$p")" = 0:0 ] && continue
 			case $p in
 			dev/null | proc) ;;                     # made by this test
 			var/lib/dpkg | var/lib/dpkg/*) ;;       # dpkg's database

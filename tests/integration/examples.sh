@@ -91,6 +91,28 @@ expect_eq "no other actions" \
 	"$(pol '[.Statement[].Action[]] | sort | join(" ")')" \
 	"ec2:CreateRoute ec2:DescribeNetworkInterfaces ec2:DescribeRouteTables ec2:ReplaceRoute"
 
+# multi-account/: the three policies of the two-account setup agree with
+# its vpc-failover.conf and with each other.
+MA=$EX/multi-account
+ma() { jq -r "$2" "$MA/$1" 2>&1; }
+role=$(sed -n 's/^role_arn *= *//p' "$MA/vpc-failover.conf")
+ext=$(sed -n 's/^external_id *= *//p' "$MA/vpc-failover.conf")
+acct=$(cut -d: -f5 <<<"$role")
+expect_eq "multi-account: the trust policy lets sts:AssumeRole" \
+	"$(ma trust-policy.json '.Statement[0].Action')" "sts:AssumeRole"
+expect_eq "multi-account: the trust policy requires the configured external id" \
+	"$(ma trust-policy.json '.Statement[0].Condition.StringEquals["sts:ExternalId"]')" "$ext"
+expect_eq "multi-account: its principal is the workload account's role that the other policy belongs to" \
+	"$(ma trust-policy.json '.Statement[0].Principal.AWS' | cut -d: -f5)" 222222222222
+expect_eq "multi-account: the workload account may assume exactly role_arn" \
+	"$(ma assume-role-policy.json '[.Statement[] | select(.Action == "sts:AssumeRole") | .Resource] | .[0]')" "$role"
+expect_eq "multi-account: the route-table writes are the owner account's tables" \
+	"$(ma route-tables-policy.json "[.Statement[] | select(.Action | index(\"ec2:ReplaceRoute\")) | .Resource[] | test(\"^arn:aws:ec2:[a-z0-9-]+:$acct:route-table/rtb-[0-9a-f]{8,17}\$\")] | all")" true
+for t in $(sed -n 's/^route_tables *= *//p' "$MA/vpc-failover.conf"); do
+	check "multi-account: $t is in route-tables-policy.json" \
+		grep -q "\"arn:aws:ec2:[a-z0-9-]*:$acct:route-table/$t\"" "$MA/route-tables-policy.json"
+done
+
 # Prometheus: the scrape configuration and the alert rules load, and the
 # rules pass their promtool tests (tests/data/prometheus-rules-test.yml),
 # among them two services that each name a group db, which is no split brain.
@@ -98,6 +120,18 @@ PROMTOOL=/usr/bin/promtool
 check "prometheus-scrape.yml: promtool check config (with its rule file)" \
 	bash -c "cd '$EX' && $PROMTOOL check config prometheus-scrape.yml >/dev/null"
 check "prometheus-rules.yml: promtool check rules" $PROMTOOL check rules "$EX/prometheus-rules.yml"
+# Grafana: the provisioning file points at where make install and the
+# package put the dashboard (tests/dashboard_check.py, run by metrics.sh,
+# checks the dashboard's queries against the daemon).
+check "grafana-provisioning.yml: a file provider for the installed dashboard" /usr/bin/python3 - "$EX/grafana-provisioning.yml" "$TOP/Makefile" <<'P'
+import re, sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+assert c["apiVersion"] == 1, c
+p = c["providers"][0]
+assert p["type"] == "file" and p["options"]["path"] == "/usr/share/vpc-failover/grafana", p
+mk = open(sys.argv[2]).read()
+assert "GRAFANADIR ?= $(PREFIX)/share/vpc-failover/grafana" in mk
+P
 out=$(cd "$TOP/tests/data" && $PROMTOOL test rules prometheus-rules-test.yml 2>&1)
 rc=$?
 [ "$rc" = 0 ] || sed 's/^/# /' <<<"$out"

@@ -360,6 +360,22 @@ check "the scrape target is healthy" bash -c "curl -sS 'http://127.0.0.1:$PPORT/
 import json,sys; t=json.load(sys.stdin)[\"data\"][\"activeTargets\"][0]
 assert t[\"health\"] == \"up\" and t[\"lastError\"] == \"\", t'"
 
+# The Grafana dashboard (dashboards/vpc-failover.json): every metric its
+# queries, annotation and variables name is in a scrape of this daemon (the
+# zone families, which need the network monitor, in the renderer's output
+# for a snapshot with zones; netmon_daemon.sh checks them against a daemon
+# with zones), and this Prometheus evaluates every query, the failover ones
+# with data.
+curl -sS --max-time 3 "http://127.0.0.1:$MPORT/metrics" >"$T/live.txt"
+sleep 2 # a second scrape for rate() and increase()
+if out=$($PY "$TOP/tests/dashboard_check.py" "$TOP/dashboards/vpc-failover.json" \
+	"$T/live.txt" "$T/zones.txt" --prom "http://127.0.0.1:$PPORT" \
+	--nonempty vpc_failover_up,vpc_failover_group_state,vpc_failover_convergence_seconds,vpc_failover_route_updates_total,vpc_failover_api_requests_total,process_cpu_seconds_total,process_open_fds 2>&1); then
+	ok "the Grafana dashboard names only exported metrics; Prometheus evaluates its queries ($(tr '\n' ' ' <<<"$out"))"
+else
+	not_ok "the Grafana dashboard names only exported metrics; Prometheus evaluates its queries" "$out"
+fi
+
 # vpc_failover_up is 0 while the daemon cannot act: metadata unanswered.
 NPORT=$(free_port)
 cat >"$T/noid.conf" <<C

@@ -26,9 +26,23 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 chmod 600 "$T/key.pem"
 PASS=scrape-secret-$RANDOM
 HASH=$($PY -W ignore -c 'import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))' "$PASS")
-# web.config's basic_auth_users entries, and htpasswd -nbB's "user:hash".
-printf 'basic_auth_users:\n  # the Prometheus server\n  prom: %s\nops:%s\n' "$HASH" "$HASH" >"$T/users.yml"
-check "a bcrypt hash for the user" grep -q '^  prom: \$2[aby]\$04\$' "$T/users.yml"
+# The exporter toolkit's web.config: the certificate and key relative to
+# the file, as the toolkit reads them; a plain and a quoted hash.
+mkdir "$T/web"
+cp "$T/cert.pem" "$T/key.pem" "$T/web/"
+cat >"$T/web/web.yml" <<Y
+# the Prometheus exporter toolkit's format
+tls_server_config:
+  cert_file: cert.pem
+  key_file: key.pem
+basic_auth_users:
+  # the Prometheus server
+  prom: $HASH
+  "ops": '$HASH'
+Y
+check "a bcrypt hash for the user" grep -q '^  prom: \$2[aby]\$04\$' "$T/web/web.yml"
+# basic_auth_users_file: a web.config with the users alone.
+printf 'basic_auth_users:\n  prom: %s\n' "$HASH" >"$T/users.yml"
 
 sim_vpc "$T/state.json" 1
 sim_start "$T/state.json" || exit 1
@@ -38,7 +52,8 @@ tls_cert_file = $T/cert.pem
 tls_key_file = $T/key.pem
 basic_auth_users_file = $T/users.yml"
 sim_conf 1 0 "[metrics]
-$METRICS"
+listen = 127.0.0.1:$MPORT
+web_config_file = $T/web/web.yml"
 # sim_conf writes an empty [metrics] listen first: keep only ours.
 $PY - "$T/vpcf.conf" <<'P'
 import sys
@@ -54,7 +69,7 @@ for l in lines:
 open(p, "w").write("\n".join(out))
 P
 out=$("$VPCFD" --check -c "$T/vpcf.conf" 2>&1)
-expect_eq "--check with TLS and basic authentication" "$out" "configuration OK"
+expect_eq "--check with a web.config (TLS and basic authentication)" "$out" "configuration OK"
 spawn "$T/daemon.log" "$VPCFD" -f -c "$T/vpcf.conf"
 check "daemon up" wait_for 5 test -S "$T/ctl.sock"
 check "the daemon serves https with basic authentication" wait_for 5 grep -q \
@@ -70,8 +85,23 @@ expect_eq "an unknown user: 401" "$(code -u "nobody:$PASS" "$URL")" 401
 expect_eq "the right credentials: 200" "$(code -u "prom:$PASS" "$URL")" 200
 check "and the metrics" grep -q '^vpc_failover_up [01]$' "$T/body"
 expect_eq "again (the cached verification): 200" "$(code -u "prom:$PASS" "$URL")" 200
-expect_eq "a user in htpasswd's form: 200" "$(code -u "ops:$PASS" "$URL")" 200
+expect_eq "a user with a quoted name and hash: 200" "$(code -u "ops:$PASS" "$URL")" 200
 expect_eq "a wrong password after a right one: 401" "$(code -u "prom:${PASS}x" "$URL")" 401
+# Guessing passwords costs a bcrypt each: beyond a budget (a burst of 4,
+# 2 a second) the daemon answers 429 without hashing, while credentials
+# that verified are served from the cache.
+check "the right credentials again" wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert '$T/cert.pem' -u 'prom:$PASS' '$URL')\" = 200 ]"
+storm_pids=()
+for i in $(seq 1 30); do
+	code -u "prom:guess$i" "$URL" >"$T/storm.$i" &
+	storm_pids+=($!)
+done
+wait "${storm_pids[@]}" # not a bare wait: the daemon is our child too
+echo "# 30 wrong passwords at once: $(grep -l 429 "$T"/storm.* | wc -l) answered 429, $(grep -l 401 "$T"/storm.* | wc -l) 401"
+check "30 wrong passwords at once: some answered 429 (over the bcrypt budget)" grep -q 429 "$T"/storm.*
+check "and none let in" bash -c "! grep -q 200 '$T'/storm.*"
+expect_eq "the cached credentials are served during it: 200" "$(code -u "prom:$PASS" "$URL")" 200
+check "a second later a wrong password is checked again: 401" wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert '$T/cert.pem' -u 'prom:nope' '$URL')\" = 401 ]"
 check "plain http gets no metrics" bash -c \
 	"! curl -s --max-time 3 -u 'prom:$PASS' 'http://127.0.0.1:$MPORT/metrics' | grep -q vpc_failover_up"
 check "an untrusted certificate is refused by the client" bash -c \
@@ -122,7 +152,7 @@ cfgcheck() { # METRICS-LINES: --check's output for a config with these [metrics]
 }
 out=$(cfgcheck "listen = 198.18.0.1:9641")
 case $out in
-*"listen = 198.18.0.1:9641 is not a loopback address: set tls_cert_file, tls_key_file and basic_auth_users_file, or allow_insecure_remote = yes"*)
+*"listen = 198.18.0.1:9641 is not a loopback address: set web_config_file (or tls_cert_file, tls_key_file and basic_auth_users_file), or allow_insecure_remote = yes"*)
 	ok "a listener beyond loopback without TLS and auth is refused, saying what to set" ;;
 *) not_ok "a listener beyond loopback without TLS and auth is refused, saying what to set" "$out" ;;
 esac
@@ -138,6 +168,24 @@ chmod 644 "$T/key.pem"
 out=$(cfgcheck "$(printf 'tls_cert_file = %s\ntls_key_file = %s' "$T/cert.pem" "$T/key.pem")")
 check "a key readable by others is refused" grep -q "key.pem: mode 0644 is readable by group or others; chmod 600 it" <<<"$out"
 chmod 600 "$T/key.pem"
-printf 'prom: notahash\n' >"$T/bad-users"
+printf 'basic_auth_users:\n  prom: notahash\n' >"$T/bad-users"
 out=$(cfgcheck "$(printf 'basic_auth_users_file = %s' "$T/bad-users")")
-check "a users file without bcrypt hashes is refused, with its line" grep -q "bad-users:1: want 'user: bcrypt-hash'" <<<"$out"
+check "a users file without bcrypt hashes is refused, with its line" grep -q "bad-users:2: basic_auth_users: prom: not a bcrypt hash" <<<"$out"
+printf 'prom:%s\n' "$HASH" >"$T/htpasswd"
+out=$(cfgcheck "$(printf 'basic_auth_users_file = %s' "$T/htpasswd")")
+check "htpasswd's user:hash lines are refused, saying what the file is" grep -q "htpasswd:1: want a Prometheus web.config: 'basic_auth_users:'" <<<"$out"
+printf 'tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  client_ca_file: ca.pem\n' >"$T/web/mtls.yml"
+out=$(cfgcheck "$(printf 'web_config_file = %s' "$T/web/mtls.yml")")
+check "a web.config key not supported here is refused, naming its line" grep -q "mtls.yml:4: tls_server_config: client_ca_file is not supported here" <<<"$out"
+# A remote listener with a web.config that lacks users (checked when it is read).
+printf 'tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n' >"$T/web/tls-only.yml"
+out=$(cfgcheck "$(printf 'listen = 198.18.0.1:9641\nweb_config_file = %s' "$T/web/tls-only.yml")")
+check "beyond loopback, a web.config without basic_auth_users is refused" grep -q "listen = 198.18.0.1:9641 is not a loopback address: $T/web/tls-only.yml has no basic_auth_users" <<<"$out"
+expect_eq "a web.config with only TLS on loopback: OK" \
+	"$(cfgcheck "$(printf 'web_config_file = %s' "$T/web/tls-only.yml")")" "configuration OK"
+expect_eq "web.config beyond loopback: OK" \
+	"$(cfgcheck "$(printf 'listen = 198.18.0.1:9641\nweb_config_file = %s' "$T/web/web.yml")")" "configuration OK"
+out=$(cfgcheck "$(printf 'web_config_file = %s\nbasic_auth_users_file = %s' "$T/web/web.yml" "$T/users.yml")")
+check "web_config_file beside the other keys is refused" grep -q "web_config_file names the certificate, key and users itself" <<<"$out"
+out=$(cfgcheck "$(printf 'basic_auth_users_file = %s' "$T/web/web.yml")")
+check "tls_server_config in basic_auth_users_file is refused" grep -q "web.yml:2: tls_server_config: this file only names users" <<<"$out"

@@ -99,6 +99,11 @@ expect_eq "zone c starts at 0" "$(metric "z['c']['packets_out']")" 0
 "$VPCF" -c "$T/vpcf.conf" metrics --format=prometheus >"$T/prom.txt"
 check "prometheus text has the zone counter" \
 	grep -q "^vpc_failover_zone_packets_total{zone=\"a\",direction=\"out\"} $((before + 5))" "$T/prom.txt"
+# The Grafana dashboard's network metrics are what this daemon exports
+# (metrics.sh checks the rest and has a Prometheus evaluate the queries).
+check "the Grafana dashboard's zone, TCP and monitor metrics are in the scrape" \
+	/usr/bin/python3 "$TOP/tests/dashboard_check.py" "$TOP/dashboards/vpc-failover.json" "$T/prom.txt" \
+	--only vpc_failover_zone_,vpc_failover_tcp_,vpc_failover_netmon_
 
 # Stop: the table is removed
 kill -TERM "$DPID"

@@ -746,6 +746,91 @@ race_stop
 SIM_URL=$MAIN_URL
 
 ###########################################################################
+# STS: AssumeRole across accounts (tests/data/sim/accounts.json: the VPC and
+# rtb 1 belong to the network account 111111111111, the keys and instances
+# to the workload account 222222222222). awscli parses the answers and the
+# errors as botocore would from STS; curl's SigV4 covers the rest quickly.
+WK1=AKIAWORKLOAD00000001 WS1=vpcsimWorkloadKey000000000000000000000001
+WK2=AKIAWORKLOAD00000002 WS2=vpcsimWorkloadKey000000000000000000000002
+ROLE=arn:aws:iam::111111111111:role/vpcf-routes
+NRTB1=rtb-00000000000000001 NRTB2=rtb-00000000000000002 NENI_C=eni-0ccccccccccccccc3
+# sts_at AKID SECRET TOKEN sts-args...: awscli's sts against the simulator
+sts_at() {
+	local ak=$1 sk=$2 tok=$3
+	shift 3
+	env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_REGION -u AWS_DEFAULT_REGION \
+		-u AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID="$ak" AWS_SECRET_ACCESS_KEY="$sk" \
+		${tok:+AWS_SESSION_TOKEN="$tok"} AWS_EC2_METADATA_DISABLED=true \
+		AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_MAX_ATTEMPTS=1 \
+		AWS_PAGER= "$AWS" --region us-east-1 --endpoint-url "$SIM_URL" \
+		--cli-read-timeout 5 --cli-connect-timeout 5 --output json sts "$@"
+}
+# curl_sts AKID:SECRET BODY [TOKEN]: libcurl's SigV4 for sts; body + status
+curl_sts() {
+	curl -sS --max-time 10 --aws-sigv4 "aws:amz:us-east-1:sts" --user "$1" \
+		${3:+-H "X-Amz-Security-Token: $3"} -d "$2" -w '\n%{http_code}' "$SIM_URL/"
+}
+q_assume() { # ARN [EXTRA]: an AssumeRole form body
+	echo "Action=AssumeRole&Version=2011-06-15&RoleArn=${1//:/%3A}&RoleSessionName=t-1${2:-}"
+}
+SAVED_STATE=$STATE
+STATE=$TOP/tests/data/sim/accounts.json
+if race_sim sts --sts-ttl 600; then
+	sts_at $WK1 $WS1 "" assume-role --role-arn $ROLE --role-session-name vpcf-i-1 \
+		--external-id vpcf-ext-0001 --duration-seconds 900 >"$T/ar.json" 2>&1
+	expect_eq "awscli sts assume-role exits 0" "$?" 0
+	has "assume-role: awscli reads the assumed role and ASIA keys" "$(cat "$T/ar.json")" \
+		'"Arn": "arn:aws:sts::111111111111:assumed-role/vpcf-routes/vpcf-i-1"' \
+		'"AccessKeyId": "ASIA' '"SessionToken": "' '"Expiration": "'
+	read -r SAK SSK STK SEXP < <(py "' '.join(d['Credentials'][k] for k in ('AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration'))" <"$T/ar.json")
+	left=$(( $(date -d "$SEXP" +%s) - $(stat "d['time']") ))
+	check "--sts-ttl 600 beats DurationSeconds 900 ($left s left)" test "$left" -gt 590 -a "$left" -le 600
+	aws_at "$SIM_URL" "$SAK" "$SSK" "$STK" replace-route --route-table-id $NRTB1 \
+		--destination-cidr-block $DEST --network-interface-id $NENI_C >"$T/out" 2>&1
+	expect_eq "the assumed role writes its account's table" "$?" 0
+	expect_code "the assumed role may not write the workload account's table" UnauthorizedOperation \
+		aws_at "$SIM_URL" "$SAK" "$SSK" "$STK" replace-route --route-table-id $NRTB2 \
+		--destination-cidr-block $DEST --network-interface-id $NENI_C
+	expect_code "the workload key may not write the network account's table (DryRun)" \
+		UnauthorizedOperation aws_at "$SIM_URL" $WK1 $WS1 "" replace-route --dry-run \
+		--route-table-id $NRTB1 --destination-cidr-block $DEST --network-interface-id $ENI_A
+	expect_code "wrong external id: AccessDenied" AccessDenied \
+		sts_at $WK1 $WS1 "" assume-role --role-arn $ROLE --role-session-name s1 --external-id nope
+	has "AccessDenied names the caller and the role" \
+		"$(curl_sts $WK1:$WS1 "$(q_assume arn:aws:iam::111111111111:role/no-trust)")" \
+		"<Code>AccessDenied</Code>" \
+		"User: arn:aws:iam::222222222222:user/$WK1 is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/no-trust" \
+		"${NL}403"
+	check "the change log says why (for the test's eyes only)" \
+		grep -Eq "rejected AssumeRole by $WK1: AccessDenied \(403\): the role's trust policy does not name" "$RLOG"
+	has "a key whose policy denies sts:AssumeRole: AccessDenied" \
+		"$(curl_sts $WK2:$WS2 "$(q_assume $ROLE '&ExternalId=vpcf-ext-0001')")" "<Code>AccessDenied</Code>" "${NL}403"
+	has "DurationSeconds 100: ValidationError" \
+		"$(curl_sts $WK1:$WS1 "$(q_assume $ROLE '&ExternalId=vpcf-ext-0001&DurationSeconds=100')")" \
+		"<Code>ValidationError</Code>" "at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900" "${NL}400"
+	has "a malformed role ARN: ValidationError" \
+		"$(curl_sts $WK1:$WS1 "Action=AssumeRole&Version=2011-06-15&RoleArn=not-an-arn-of-a-role&RoleSessionName=t-1")" \
+		"<Code>ValidationError</Code>" "not-an-arn-of-a-role is invalid" "${NL}400"
+	has "an unknown key: InvalidClientTokenId" \
+		"$(curl_sts AKIANOSUCHKEY0000001:x "$(q_assume $ROLE)")" "<Code>InvalidClientTokenId</Code>" "${NL}403"
+	has "a wrong secret: SignatureDoesNotMatch" \
+		"$(curl_sts $WK1:wrong "$(q_assume $ROLE)")" "<Code>SignatureDoesNotMatch</Code>" "${NL}403"
+	sim_post /_sim/sts/expire >/dev/null
+	expect_code "expired assumed credentials: STS says ExpiredToken" ExpiredToken \
+		sts_at "$SAK" "$SSK" "$STK" get-caller-identity
+	has "and EC2 refuses them (AuthFailure)" \
+		"$(curl -sS --max-time 10 --aws-sigv4 "aws:amz:us-east-1:ec2" --user "$SAK:$SSK" \
+			-H "X-Amz-Security-Token: $STK" -d "Action=DescribeRouteTables&Version=2016-11-15" \
+			-w '\n%{http_code}' "$SIM_URL/")" "<Code>AuthFailure</Code>" "${NL}401"
+	check "the change log names key ids, never the issued secrets" \
+		bash -c "! grep -qF -e '$SSK' -e '$STK' '$RLOG'"
+	check "STS issues are logged" grep -Eq "^$TS sts issued $SAK to $WK1 \($ROLE session vpcf-i-1\) until " "$RLOG"
+	race_stop
+fi
+STATE=$SAVED_STATE
+SIM_URL=$MAIN_URL
+
+###########################################################################
 # kernel routes: the sim in a "router" namespace mirrors rtb-1 into its
 # main table; an "instance" namespace behind a veth asks IMDS at
 # 169.254.169.254 and is recognised by its source address. Describes lag

@@ -4,12 +4,19 @@
 # the default 1000). In a fresh network namespace: the simulated VPC and one
 # daemon on instance-role credentials that live 1 simulated hour, two groups
 # of three route tables made MASTER by `vpc-failover notify`, netmon on with
-# two zones, default re-check (60 s) and netmon (10 s) intervals.
+# two zones, default re-check (60 s) and netmon (10 s) intervals. Group pg
+# reaches its tables through STS AssumeRole (its own role_arn, on the
+# instance role's keys): the simulator's role keys live 900 simulated
+# seconds (--sts-ttl), so the daemon assumes the role anew every 675, and
+# every hour pg fails over once more (BACKUP, another writer points its
+# tables away, MASTER) on the role's keys of the moment.
 #
 # Every simulated hour it samples the daemon's VmRSS and open fds and the
 # work done (re-check passes, DescribeRouteTables calls, role credential
-# fetches, netmon collections), then checks that the work kept pace with
-# simulated time (>= 80% of what it implies), the routes are still right,
+# fetches, AssumeRole calls, netmon collections), then checks that the work
+# kept pace with simulated time (>= 80% of what it implies; AssumeRole also
+# no more than it implies), that every hourly failover of pg converged and
+# EC2 never refused expired keys, the routes are still right,
 # the fds other than pooled connections at the end are those after the first
 # hour, the pool stays within max_parallel, and RSS grew by less than
 # SOAK_RSS_KIB (1024) from hour 1 to the end. The table and the
@@ -22,10 +29,13 @@ HOURS=${SOAK_HOURS:-24}
 SCALE=${SOAK_SCALE:-1000}
 RSS_BOUND=${SOAK_RSS_KIB:-1024}
 CRED_TTL=3600 # simulated seconds
+STS_TTL=900   # simulated seconds: AssumeRole keys of group pg
+ROLE=arn:aws:iam::123456789012:role/vpcf-soak-routes
 RECHECK=60 NETMON=10 # the defaults, not set in the config
 # The daemon refreshes role keys a quarter of their life, at most 300 s,
 # before Expiration.
 REFRESH=$((CRED_TTL - (CRED_TTL / 4 > 300 ? 300 : CRED_TTL / 4)))
+ASSUME=$((STS_TTL - (STS_TTL / 4 > 300 ? 300 : STS_TTL / 4)))
 MAXPAR=4 # [aws] max_parallel: curl's connection pool bound
 DEST2=10.255.0.11/32
 OUT=${SOAK_OUT:-$B/soak/results.txt}
@@ -55,10 +65,18 @@ FAKE="$SCALE@$EPOCH"
 
 # Tables 1..3 carry $DEST (at node a), 4..6 have no route for $DEST2 yet.
 sim_vpc "$T/state.json" 6
+# The role pg assumes: it trusts the instance role, wants an external id.
+$PY - "$T/state.json" <<PY
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["roles"] = [{"arn": "$ROLE", "trust": ["arn:aws:iam::123456789012:role/vpcf-node"],
+               "external_id": "vpcf-soak"}]
+json.dump(d, open(sys.argv[1], "w"), indent=1)
+PY
 rm -f "$T/sim.port"
 spawn "$T/sim.log" env VPCF_FAKE_CLOCK="$FAKE" ip netns exec "$NS" \
 	"$VPCSIM" --state "$T/state.json" --listen 127.0.0.1:0 --port-file "$T/sim.port" \
-	--cred-ttl $CRED_TTL
+	--cred-ttl $CRED_TTL --sts-ttl $STS_TTL --sts-expired RequestExpired
 if ! wait_for 10 test -s "$T/sim.port"; then
 	not_ok "simulator starts" "$(tail -5 "$T/sim.log")"
 	exit 1
@@ -68,7 +86,7 @@ SIM_URL="http://127.0.0.1:$(head -1 "$T/sim.port")"
 # api_deadline 120: at 1000x, a millisecond of real API latency is a
 # simulated second; the default 20 s would be 20 real ms.
 cat >"$T/vpcf.conf" <<-C
-$(sim_aws "api_deadline = 120" "max_parallel = $MAXPAR")
+$(sim_aws "api_deadline = 120" "max_parallel = $MAXPAR" "sts_endpoint = $SIM_URL")
 [daemon]
 control_socket = $T/ctl.sock
 state_dir = $T/state
@@ -85,6 +103,8 @@ route_tables = $(rtb 1) $(rtb 2) $(rtb 3)
 vrrp_instance = VI_2
 destinations = $DEST2
 route_tables = $(rtb 4) $(rtb 5) $(rtb 6)
+role_arn = $ROLE
+external_id = vpcf-soak
 C
 out=$(VPCF_FAKE_CLOCK=fast timeout 10 ip netns exec "$NS" "$VPCFD" -f -c "$T/vpcf.conf" 2>&1)
 rc=$?
@@ -121,6 +141,11 @@ print(json.dumps({
   'started': st['daemon']['started'] if st else 0,
   'describes': sim['actions'].get('DescribeRouteTables', 0) if sim else -1,
   'creds': sim['imds'].get('credentials', 0) if sim else -1,
+  'assumes': sim['actions'].get('AssumeRole', 0) if sim else -1,
+  'expired': sum(sim['errors'].get(c, 0) for c in ('AuthFailure', 'RequestExpired', 'ExpiredToken')) if sim else -1,
+  'pg_ok': [g for g in st['groups'] if g['name'] == 'pg'][0]['route_updates']['ok'] if st else -1,
+  'pg_master': [g for g in st['groups'] if g['name'] == 'pg'][0]['transitions']['MASTER'] if st else -1,
+  'pg_expires': ([g for g in st['groups'] if g['name'] == 'pg'][0]['role'] or {}).get('expires', 0) if st else 0,
   'tokens': sim['imds'].get('token', 0) if sim else -1,
   'collections': mx['netmon']['collections'] if mx else -1,
   'sim_time': sim['time'] if sim else 0,
@@ -172,7 +197,8 @@ mkdir -p "$(dirname "$OUT")"
 {
 	echo "# vpc-failover soak: $HOURS simulated hours at ${SCALE}x, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "# 2 groups x 3 tables, role credentials of ${CRED_TTL} s, re-check ${RECHECK} s, netmon ${NETMON} s, 2 zones"
-	printf '%5s %8s %8s %4s %5s %8s %9s %6s %6s %11s\n' hour sim_s rss_kib fds conns rechecks describes creds tokens collections
+	echo "# group pg through AssumeRole ($ROLE), role keys of ${STS_TTL} s, a failover of pg every hour"
+	printf '%5s %8s %8s %4s %5s %8s %9s %6s %6s %7s %11s\n' hour sim_s rss_kib fds conns rechecks describes creds tokens assumes collections
 } >"$T/table.txt"
 rss1=0 fds1=0 alive=1
 for ((k = 1; k <= HOURS; k++)); do
@@ -185,9 +211,18 @@ for ((k = 1; k <= HOURS; k++)); do
 	rss=$(rss_of) s=$(snapshot)
 	read -r fds conns < <(fds_of)
 	((k == 1)) && rss1=$rss fds1=$fds conns1=$conns
-	printf '%5d %8d %8d %4d %5d %8d %9d %6d %6d %11d\n' "$k" "$(delta "$s" clock)" "$rss" "$fds" "$conns" "$(delta "$s" passes)" \
+	printf '%5d %8d %8d %4d %5d %8d %9d %6d %6d %7d %11d\n' "$k" "$(delta "$s" clock)" "$rss" "$fds" "$conns" "$(delta "$s" passes)" \
 		"$(delta "$s" describes)" "$(delta "$s" creds)" "$(delta "$s" tokens)" \
-		"$(delta "$s" collections)" >>"$T/table.txt"
+		"$(delta "$s" assumes)" "$(delta "$s" collections)" >>"$T/table.txt"
+	# pg fails over once more on the role keys of the moment: another
+	# writer takes its tables, keepalived says BACKUP then MASTER.
+	vf notify INSTANCE VI_2 BACKUP 100 >/dev/null
+	for i in 4 5 6; do
+		nsx curl -sS --max-time 5 -X POST -o /dev/null \
+			--data "{\"table\":\"$(rtb $i)\",\"dest\":\"$DEST2\",\"eni\":\"$ENI_A\"}" "$SIM_URL/_sim/route"
+	done
+	vf notify INSTANCE VI_2 MASTER 150 >/dev/null
+	failovers=$k
 done
 sed 's/^/# /' "$T/table.txt"
 expect_eq "the daemon lived through the soak" "$alive" 1
@@ -210,6 +245,25 @@ want=$((span * 8 / (REFRESH * 10)))
 ((want > 0)) || want=1
 check "credentials refreshed: $(delta "$s" creds) fetches >= $want (every ${REFRESH} s, 80%)" \
 	test "$(delta "$s" creds)" -ge $want
+# AssumeRole: the one at start is before the base reading; then one every
+# ASSUME s (each takes a moment of simulated time, so a little less often).
+got=$(delta "$s" assumes)
+want=$((span * 8 / (ASSUME * 10)))
+((want > 0)) || want=1
+check "role keys refreshed ahead of expiry: $got AssumeRole >= $want (every ${ASSUME} s of ${STS_TTL} s keys, 80%)" \
+	test "$got" -ge $want
+check "and no more than that implies: $got AssumeRole <= $((span / ASSUME + 2))" \
+	test "$got" -le $((span / ASSUME + 2))
+check "the role's keys held at the end are not expired ($(field "$s" pg_expires) > $(field "$s" sim_time))" \
+	test "$(field "$s" pg_expires)" -gt "$(field "$s" sim_time)"
+# Each hourly failover of pg rewrote its 3 tables under the role (the last
+# one is waited for below).
+wait_for 10 converged
+s=$(snapshot)
+check "every hourly failover of pg converged on the role's keys: $(delta "$s" pg_master) MASTER, $(delta "$s" pg_ok) route updates >= $((3 * failovers))" \
+	test "$(delta "$s" pg_master)" -ge "$failovers" -a "$(delta "$s" pg_ok)" -ge $((3 * failovers))
+expect_eq "EC2 never refused expired keys (AuthFailure, RequestExpired, ExpiredToken at the simulator)" \
+	"$(field "$s" expired)" 0
 want=$((span * 8 / (NETMON * 10)))
 check "netmon kept pace: $(delta "$s" collections) collections >= $want (every ${NETMON} s, 80%)" \
 	test "$(delta "$s" collections)" -ge $want

@@ -12,10 +12,11 @@
 
 static ev_timer_fn timer_fn;
 static uint64_t timer_delay;
+static void *timer_arg; /* what the module passed: timer_fn(timer_arg) */
 
 static uint64_t fake_timer_add(uint64_t delay_ms, ev_timer_fn fn, void *arg)
 {
-	(void)arg;
+	timer_arg = arg;
 	timer_fn = fn;
 	timer_delay = delay_ms;
 	return 1;

@@ -544,7 +544,7 @@ static void test_error_unparseable(void **state)
 	struct buf b;
 	buf_init(&b, 1 << 16);
 	APPEND(&b, "<Response><Errors><Error><Code>Unavailable</Code><Message>a\t");
-	for (int i = 0; i < 1000; i++)
+	for (int i = 0; i < 2000; i++)
 		APPEND(&b, "x");
 	APPEND(&b, "</Message></Error></Errors><RequestId>r-1</RequestId></Response>");
 	assert_int_equal(ec2_xml_error(b.data, b.len, &e), 0);
@@ -759,9 +759,128 @@ static void test_enis_bad(void **state)
 	free(body);
 }
 
+/* STS AssumeRole: the answer of AWS's API reference (namespace, extra
+ * elements, pretty-printed), parsed into credentials. */
+#define ASSUME_OK(exp, token)                                                            \
+	"<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"     \
+	"  <AssumeRoleResult>\n"                                                         \
+	"  <SourceIdentity>Alice</SourceIdentity>\n"                                     \
+	"    <AssumedRoleUser>\n"                                                        \
+	"      <Arn>arn:aws:sts::123456789012:assumed-role/demo/TestAR</Arn>\n"          \
+	"      <AssumedRoleId>ARO123EXAMPLE123:TestAR</AssumedRoleId>\n"                 \
+	"    </AssumedRoleUser>\n"                                                       \
+	"    <Credentials>\n"                                                            \
+	"      <AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>\n"                        \
+	"      "                                                                         \
+	"<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>\n" \
+	"      <SessionToken>" token "</SessionToken>\n"                                 \
+	"      <Expiration>" exp "</Expiration>\n"                                       \
+	"    </Credentials>\n"                                                           \
+	"    <PackedPolicySize>6</PackedPolicySize>\n"                                   \
+	"  </AssumeRoleResult>\n"                                                        \
+	"  <ResponseMetadata>\n"                                                         \
+	"    <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n"              \
+	"  </ResponseMetadata>\n"                                                        \
+	"</AssumeRoleResponse>\n"
+
+static void test_assume_role(void **state)
+{
+	static const char ok[] =
+	    ASSUME_OK("2019-11-09T13:34:41Z", "AQoDYXdzEPT//////////wEXAMPLE");
+	static const char ms[] = ASSUME_OK("2019-11-09T13:34:41.000Z", "tok");
+	struct aws_creds c;
+	char arn[256], err[256];
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(
+	    ec2_xml_assume_role(ok, strlen(ok), &c, arn, sizeof(arn), err, sizeof(err)),
+	    0);
+	assert_string_equal(c.access_key_id, "ASIAIOSFODNN7EXAMPLE");
+	assert_string_equal(c.secret_access_key,
+			    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
+	assert_string_equal(c.session_token, "AQoDYXdzEPT//////////wEXAMPLE");
+	assert_int_equal(c.expiration, 1573306481);
+	assert_string_equal(c.source, "assume-role");
+	assert_string_equal(arn, "arn:aws:sts::123456789012:assumed-role/demo/TestAR");
+	/* Milliseconds, as some SDK fixtures write them. */
+	assert_int_equal(
+	    ec2_xml_assume_role(ms, strlen(ms), &c, arn, sizeof(arn), err, sizeof(err)),
+	    0);
+	assert_int_equal(c.expiration, 1573306481);
+}
+
+/* Answers that are not credentials: refused, and the message never quotes
+ * a secret. */
+static void test_assume_role_bad(void **state)
+{
+	static const struct {
+		const char *name, *body, *want;
+	} cases[] = {
+	    {"bad expiration", ASSUME_OK("tomorrow", "tok"),
+	     "Credentials/Expiration \"tomorrow\""},
+	    {"token with a space", ASSUME_OK("2019-11-09T13:34:41Z", "secret tok"),
+	     "Credentials/SessionToken contains a space"},
+	    {"empty token", ASSUME_OK("2019-11-09T13:34:41Z", ""),
+	     "Credentials/SessionToken is empty"},
+	    {"no credentials",
+	     "<AssumeRoleResponse><AssumeRoleResult/></AssumeRoleResponse>",
+	     "no AssumeRoleResult/Credentials"},
+	    {"missing secret",
+	     "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIA1</"
+	     "AccessKeyId>"
+	     "</Credentials></AssumeRoleResult></AssumeRoleResponse>",
+	     "Credentials/SecretAccessKey is missing"},
+	    {"another answer", "<GetCallerIdentityResponse/>", "AssumeRoleResponse"},
+	    {"an error document",
+	     "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></"
+	     "Error>"
+	     "</ErrorResponse>",
+	     "AccessDenied"},
+	    {"not XML", "Service Unavailable", "malformed XML"},
+	};
+	struct aws_creds c;
+	char arn[256], err[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		print_message("# %s\n", cases[i].name);
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(ec2_xml_assume_role(cases[i].body, strlen(cases[i].body),
+						     &c, arn, sizeof(arn), err,
+						     sizeof(err)),
+				 -1);
+		assert_non_null(strstr(err, cases[i].want));
+		assert_null(strstr(err, "secret tok"));
+		assert_string_equal(c.access_key_id, ""); /* nothing half-filled */
+	}
+}
+
+/* STS's ErrorResponse parses like EC2's error documents. */
+static void test_sts_error(void **state)
+{
+	static const char body[] =
+	    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+	    "  <Error>\n    <Type>Sender</Type>\n    <Code>AccessDenied</Code>\n"
+	    "    <Message>User: arn:aws:iam::222222222222:user/x is not authorized to "
+	    "perform: sts:AssumeRole on resource: "
+	    "arn:aws:iam::111111111111:role/r</Message>\n"
+	    "  </Error>\n  <RequestId>4f1b1c2e-0000-0000-0000-000000000000</RequestId>\n"
+	    "</ErrorResponse>\n";
+	struct ec2_error e;
+
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(ec2_xml_error(body, strlen(body), &e), 0);
+	assert_string_equal(e.code, "AccessDenied");
+	assert_non_null(
+	    strstr(e.message, "is not authorized to perform: sts:AssumeRole"));
+	assert_string_equal(e.request_id, "4f1b1c2e-0000-0000-0000-000000000000");
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
+	    T(test_assume_role),
+	    T(test_assume_role_bad),
+	    T(test_sts_error),
 	    T(test_describe_full),
 	    T(test_describe_targets),
 	    T(test_describe_paged),

@@ -832,12 +832,19 @@ static void rechecks_that_lose_routes_damp_and_a_lower_peer_undamps(void **state
 		assert_true(G()->op_recheck && !G()->op_settle && !last_op()->observe);
 		finish(last_op(), CV_REPLACED, PEER); /* taken: a flip */
 		/* a write starts settling again; the looks find it kept */
-		settle_clean();
+		if (i < 2)
+			settle_clean();
 	}
 	if (G()->flips_total != 3 || !G()->damped)
 		fail_msg("three re-checks that found routes taken: 3 flips and damped "
 			 "(flips %llu, damped %d)",
 			 (unsigned long long)G()->flips_total, G()->damped);
+	/* The peer keeps them: a look that finds them there stays damped. */
+	advance(timer_in());
+	assert_true(last_op()->observe);
+	finish(last_op(), CV_UNCHANGED, PEER);
+	if (!G()->damped)
+		fail_msg("a look that finds the routes at the peer should stay damped");
 	assert_int_equal(event(KA_MASTER_RX_LOWER_PRI), GRP_APPLIED);
 	if (G()->damped)
 		fail_msg("a lower-priority peer claiming MASTER should end damping");
@@ -846,19 +853,26 @@ static void rechecks_that_lose_routes_damp_and_a_lower_peer_undamps(void **state
 		fail_msg("after damping ends the re-assert pass writes again");
 }
 
-static void damping_ends_after_the_window(void **state)
+/* MASTER, and a competitor that takes the routes at every settle look until
+ * the group damps (three flips: settle looks 2 to 4). */
+static void damped_by_a_competitor(void)
 {
 	event(KA_MASTER);
 	finish(last_op(), CV_REPLACED, PEER);
-	for (int i = 0; i < 10 && G()->settling; i++) {
+	for (int i = 0; i < 10 && !G()->damped; i++) {
 		advance(timer_in());
 		finish(last_op(), CV_REPLACED, PEER);
 	}
 	if (!G()->damped)
 		fail_msg("setup: a competitor writing through the settle checks damps");
+}
+
+static void damping_ends_after_the_window(void **state)
+{
+	damped_by_a_competitor();
 	uint64_t until = G()->damped_until;
 	int observed = 0;
-	for (int i = 0; i < 50; i++) {
+	for (int i = 0; i < 1000; i++) {
 		advance(timer_in());
 		if (!last_op()->observe)
 			break;
@@ -871,6 +885,151 @@ static void damping_ends_after_the_window(void **state)
 		fail_msg("damped re-checks observe (%d did) until split_brain_window "
 			 "is over, then write again",
 			 observed);
+}
+
+/* Seed 388 of the chaos harness (re-checks off): both nodes MASTER, each
+ * one's settle looks taking the routes from the other, until this node
+ * damped holding them; then VRRP healed and the peer stepped down, but
+ * keepalived told this node nothing (hook only, no MASTER_RX_LOWER_PRI).
+ * Nothing looked at the tables again: the group said "damped (split
+ * brain)" for good, and a late write of the peer would have stayed. */
+static void a_damped_master_that_keeps_every_route_settles(void **state)
+{
+	cgrp.recheck_interval_ms = 0;
+	damped_by_a_competitor();
+	if (!timer_pending())
+		fail_msg("a damped group must keep looking at its tables, re-checks "
+			 "off or not");
+	if (timer_in() > 2000)
+		fail_msg("a damped group looks every 2 s (DAMPED_LOOK_MS), next in "
+			 "%llu ms",
+			 (unsigned long long)timer_in());
+	advance(timer_in());
+	if (!last_op()->observe)
+		fail_msg("a damped group's look only observes");
+	finish(last_op(), CV_UNCHANGED, SELF);
+	if (!G()->damped)
+		fail_msg("one look that finds the routes here is not enough: the "
+			 "damping flip itself put them here");
+	if (!timer_pending() || timer_in() != 2000)
+		fail_msg("the next look should come 2 s after the first");
+	advance(timer_in());
+	assert_true(last_op()->observe);
+	finish(last_op(), CV_UNCHANGED, SELF);
+	if (G()->damped)
+		fail_msg("without re-checks, routes found here by looks 2 s apart end "
+			 "the damping: a competitor takes them only in its settle "
+			 "looks, a second apart");
+	assert_string_equal(phase(), "settling");
+	/* The peer's last write, landing late: taken back, not a flip. */
+	advance(timer_in());
+	if (last_op()->observe)
+		fail_msg("after damping ended the settle looks write again");
+	finish(last_op(), CV_REPLACED, PEER);
+	if (G()->damped)
+		fail_msg("the first take after damping ended is a late write: taken "
+			 "back, not damped again");
+	settle_clean();
+	assert_string_equal(phase(), "converged");
+}
+
+/* Routes seen at the peer keep the group damped, re-checks off or not, and
+ * it still sees the window end. */
+static void a_damped_master_without_rechecks_sees_the_window_end(void **state)
+{
+	cgrp.recheck_interval_ms = 0;
+	damped_by_a_competitor();
+	uint64_t until = G()->damped_until;
+	int looks = 0;
+	while (timer_pending() && G()->damped && looks < 1000) {
+		uint64_t in = timer_in();
+		if (in > 2000)
+			fail_msg("a damped group looks every 2 s, next in %llu ms",
+				 (unsigned long long)in);
+		advance(in);
+		if (!last_op()->observe)
+			break;
+		looks++;
+		finish(last_op(), CV_UNCHANGED, PEER);
+	}
+	if (G()->damped || last_op()->observe || clock_ms < until ||
+	    clock_ms > until + 2000)
+		fail_msg("with re-checks off the damping should still end with its "
+			 "window and the group write again (%d looks, %lld ms after "
+			 "the window)",
+			 looks, (long long)(clock_ms - until));
+}
+
+/* With re-checks on, the damping flip leaves the routes here and a live
+ * competitor takes them at its next re-check: looks that find them here
+ * end the damping only after a re-check interval (+10%, a slow request and
+ * the margin), and a look that finds them taken starts that over. Ending
+ * it sooner, two MASTERs would trade the routes at every re-check. */
+static void damping_outlasts_a_competitors_recheck(void **state)
+{
+	damped_by_a_competitor();
+	uint64_t quiet = 60000 + 6000 + 500 + 1000;
+	uint64_t first = 0;
+	int i;
+
+	for (i = 0; i < 100 && G()->damped; i++) {
+		advance(timer_in());
+		if (!last_op()->observe)
+			fail_msg("a damped group's look only observes");
+		if (first == 0)
+			first = clock_ms;
+		/* the competitor's re-check: the routes at the peer, once */
+		finish(last_op(), CV_UNCHANGED, i == 10 ? PEER : SELF);
+		if (i == 10)
+			first = 0;
+	}
+	if (G()->damped)
+		fail_msg("routes left here for a re-check interval should end the "
+			 "damping");
+	if (clock_ms - first < quiet || clock_ms - first >= quiet + 2000)
+		fail_msg("damping should end %llu ms after the first look that found "
+			 "the routes here again, not %llu",
+			 (unsigned long long)quiet,
+			 (unsigned long long)(clock_ms - first));
+	assert_string_equal(phase(), "settling");
+}
+
+/* Damping that ended early keeps the flips: a competitor that takes the
+ * routes again damps the group at its next re-check. */
+static void a_competitor_after_an_early_end_damps_again(void **state)
+{
+	damped_by_a_competitor();
+	for (int i = 0; i < 100 && G()->damped; i++) {
+		advance(timer_in());
+		finish(last_op(), CV_UNCHANGED, SELF);
+	}
+	if (G()->damped)
+		fail_msg("setup: the routes left here end the damping");
+	settle_clean();
+	advance(timer_in()); /* re-check */
+	assert_true(G()->op_recheck && !last_op()->observe);
+	finish(last_op(), CV_REPLACED, PEER);
+	if (!G()->damped)
+		fail_msg("a flip after damping ended early should damp again (the "
+			 "window's flips stay counted)");
+}
+
+/* MASTER_RX_LOWER_PRI while a damped look is under way: the re-assert it
+ * asks for follows the look, not the next re-check. */
+static void a_lower_peer_during_a_look_is_not_lost(void **state)
+{
+	damped_by_a_competitor();
+	advance(timer_in());
+	struct fop *look = last_op();
+	assert_true(look->observe);
+	assert_int_equal(event(KA_MASTER_RX_LOWER_PRI), GRP_APPLIED);
+	finish(look, CV_UNCHANGED, PEER);
+	if (!timer_pending() || timer_in() > 1000)
+		fail_msg("the re-assert should follow the look within the pass gap");
+	advance(timer_in());
+	if (last_op() == look || last_op()->observe || strcmp(last_op()->eni, SELF))
+		fail_msg("after a lower-priority peer the group writes its routes "
+			 "again");
 }
 
 /* ---- hand-back ------------------------------------------------------------- */
@@ -1021,6 +1180,10 @@ static void status_phases_follow_the_reconciler(void **state)
 	assert_string_equal(phase(), "idle");
 	event(KA_MASTER);
 	assert_string_equal(phase(), "converging");
+	/* A retry after the minimum gap: one timer, one pass (random() would
+	 * give 0..1000 ms, and under 200 ms the gap's timer comes first). */
+	G()->retry.rand = fixed_rand;
+	rand_value = 1000;
 	finish(last_op(), CV_FAILED, NULL);
 	assert_string_equal(phase(), "retrying");
 	advance(timer_in());
@@ -1088,7 +1251,8 @@ static void a_pid_after_the_wrap_is_newer(void **state)
 	pid_space = 1u << 22;
 	assert_int_equal(event_full(KA_MASTER, 9000, 4194300, "notify"), GRP_APPLIED);
 	if (event_full(KA_BACKUP, 9005, 300, "notify") != GRP_APPLIED)
-		fail_msg("pid 300 just after 4194300 (pid_max 4194304) is the newer hook");
+		fail_msg(
+		    "pid 300 just after 4194300 (pid_max 4194304) is the newer hook");
 }
 
 static void a_repeat_moves_the_order_mark_and_hints_do_not(void **state)
@@ -1142,6 +1306,11 @@ int main(void)
 	    T(leaving_before_settled_reports_unsettled),
 	    T(rechecks_that_lose_routes_damp_and_a_lower_peer_undamps),
 	    T(damping_ends_after_the_window),
+	    T(a_damped_master_that_keeps_every_route_settles),
+	    T(a_damped_master_without_rechecks_sees_the_window_end),
+	    T(damping_outlasts_a_competitors_recheck),
+	    T(a_competitor_after_an_early_end_damps_again),
+	    T(a_lower_peer_during_a_look_is_not_lost),
 	    T(backup_hands_routes_back_to_the_peer),
 	    T(no_hand_back_without_a_peer_or_from_fault),
 	    T(returning_to_master_cancels_the_hand_back),

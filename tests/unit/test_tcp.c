@@ -454,6 +454,28 @@ static void wrap_and_bogus_zone(void **state)
 	ZONE(1, 0, 0, 0, 0);
 }
 
+/* Byte counts are kept to 48 bits: a delta across a multiple of 2^48 is
+ * exact, a step back still adds nothing, and cookie 0 (a free slot) is
+ * never tracked. */
+static void bytes_past_48_bits(void **state)
+{
+	const uint64_t b48 = 1ull << 48;
+	struct nmt_sock s = sk(3, "198.18.10.2", 1, 0, b48 - 10, 5 * b48 - 1);
+
+	dump(&s, 1, 1);
+	s = sk(3, "198.18.10.2", 2, 0, b48 + 20, 5 * b48 + 2);
+	dump(&s, 1, 0);
+	ZONE(0, 1, 0, 30, 3);
+	s = sk(3, "198.18.10.2", 3, 0, b48 + 10, 5 * b48 + 2);
+	dump(&s, 1, 0);
+	ZONE(0, 2, 0, 30, 3);
+	s = sk(0, "198.18.10.2", 7, 0, 700, 0);
+	dump(&s, 1, 0);
+	ZONE(0, 2, 0, 30, 3);
+	assert_null(find(0));
+	assert_int_equal(mod.live, 1);
+}
+
 static void destroy_events(void **state)
 {
 	struct nmt_sock s = sk(1, "198.18.10.2", 10, 1, 1000, 100);
@@ -873,6 +895,7 @@ int main(void)
 	    cmocka_unit_test(netstat_parse),
 	    cmocka_unit_test_setup_teardown(deltas_per_zone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(wrap_and_bogus_zone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bytes_past_48_bits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(destroy_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(vanished_then_destroyed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(ratio_and_reload, setup, teardown),

@@ -492,6 +492,28 @@ static enum MHD_Result route_ctl(struct sim *s, struct sim_req *r, const char *p
 		return imds_ctl(s, r, path + 5, o);
 	if (!post && strcmp(path, "imds") == 0)
 		return imds_ctl(s, r, "", o);
+	if (post && strcmp(path, "sts/expire") == 0) {
+		json_t *ans = json_object_get(o, "answer");
+		const char *a = ans ? json_string_value(ans) : NULL;
+		unsigned n;
+		int re;
+		if (ans && (a == NULL || (strcmp(a, "AuthFailure") != 0 &&
+					  strcmp(a, "RequestExpired") != 0)))
+			return reply_err(
+			    r, 400,
+			    "answer must be \"AuthFailure\" or \"RequestExpired\"");
+		pthread_mutex_lock(&s->mu);
+		if (a)
+			s->sts_request_expired = strcmp(a, "RequestExpired") == 0;
+		re = s->sts_request_expired;
+		n = sts_expire_all(s);
+		pthread_mutex_unlock(&s->mu);
+		sim_log(s, "sts expire: %u credential(s) expired, EC2 answers %s", n,
+			re ? "RequestExpired" : "AuthFailure");
+		return reply(r, 200,
+			     json_pack("{s:i, s:s}", "expired", (int)n, "answer",
+				       re ? "RequestExpired" : "AuthFailure"));
+	}
 	return reply_err(r, 404, "no such control endpoint");
 }
 

@@ -105,6 +105,11 @@ static const char *param(const struct call *c, const char *key)
 	return NULL;
 }
 
+static const char *call_param(const void *ctx, const char *key)
+{
+	return param(ctx, key);
+}
+
 static int add_param(struct call *c, const char *k, size_t klen, const char *v,
 		     size_t vlen)
 {
@@ -338,7 +343,7 @@ static int route_xml(struct call *c, const struct sim_route *r)
 			rc |= sim_bprintf(b,
 					  "<instanceId>%s</instanceId>"
 					  "<instanceOwnerId>%s</instanceOwnerId>",
-					  in->id, c->s->st.owner);
+					  in->id, in->account);
 	}
 	/* A route to an ENI that no instance holds goes nowhere: blackhole. */
 	rc |= sim_bprintf(b, "<state>%s</state><origin>%s</origin></item>",
@@ -355,7 +360,7 @@ static int table_xml(struct call *c, const struct sim_table *t)
 	rc |= sim_bprintf(b,
 			  "<item><routeTableId>%s</routeTableId><vpcId>%s</vpcId>"
 			  "<ownerId>%s</ownerId><routeSet>",
-			  t->id, c->s->st.vpc_id, c->s->st.owner);
+			  t->id, c->s->st.vpc_id, t->owner);
 	for (size_t i = 0; i < t->nroutes && rc == 0; i++)
 		rc |= route_xml(c, &t->routes[i]);
 	rc |= sim_bprintf(
@@ -588,7 +593,7 @@ static int eni_xml(struct call *c, const struct sim_instance *in)
 			  "</availabilityZone><description/><ownerId>%s</ownerId>"
 			  "<requesterManaged>false</requesterManaged>"
 			  "<status>in-use</status><macAddress>",
-			  st->owner);
+			  in->account);
 	rc |= sim_xml_escape(b, in->mac);
 	rc |= sim_bprintf(b,
 			  "</macAddress><privateIpAddress>%s</privateIpAddress>"
@@ -607,7 +612,7 @@ static int eni_xml(struct call *c, const struct sim_instance *in)
 			  "<privateIpAddress>%s</privateIpAddress><primary>true</primary>"
 			  "</item></privateIpAddressesSet><ipv6AddressesSet/>"
 			  "<interfaceType>interface</interfaceType></item>",
-			  st->owner, in->address);
+			  in->account, in->address);
 	return rc ? -1 : 0;
 }
 
@@ -1022,13 +1027,20 @@ static void identify_client(struct call *c)
 	c->client_key[*p == '/' ? n : 0] = '\0';
 }
 
-/* Temporary credentials carry their role's deny list; caller holds mu. */
-static int role_denies(struct call *c)
+/* A route write (dry or not) on a table of another account: EC2 refuses it
+ * whatever the caller's policy says, as for a participant of a shared VPC.
+ * Unknown tables are left to the action (NotFound). Caller holds mu. */
+static int foreign_table(struct call *c, const char *account, const char *arn)
 {
-	const struct sim_tmpcred *t = imds_tmpcred_find(c->s, c->akid);
-	const struct sim_role *r = t ? sim_role_find(&c->s->st, t->role) : NULL;
+	const char *id = param(c, "RouteTableId");
+	const struct sim_table *t = id ? sim_table_find(&c->s->st, id) : NULL;
 
-	return r && sim_role_denies(r, c->action);
+	if (!mutating(c->action) || t == NULL || strcmp(t->owner, account) == 0)
+		return 0;
+	snprintf(c->why, sizeof(c->why),
+		 "%s is owned by account %s, caller %.80s is in %s", t->id, t->owner, arn,
+		 account);
+	return 1;
 }
 
 /* Everything after the signature: which action, may this key, dry run. */
@@ -1046,9 +1058,12 @@ static int authorised_call(struct call *c, const struct sim_cred *cred)
 	if (param(c, "Version") == NULL)
 		return seterr(c, 400, "MissingParameter",
 			      "The request must contain the parameter Version");
-	if (cred && sim_cred_denies(cred, c->action))
-		return setcode(c, "UnauthorizedOperation");
-	if (cred == NULL && role_denies(c))
+	const char *account;
+	char arn[SIM_ARN_MAX];
+	char *const *deny;
+	size_t ndeny;
+	sts_caller(c->s, cred, c->akid, &account, arn, sizeof(arn), &deny, &ndeny);
+	if (sim_deny_has(deny, ndeny, c->action) || foreign_table(c, account, arn))
 		return setcode(c, "UnauthorizedOperation");
 	if (dry && strcasecmp(dry, "true") == 0)
 		return setcode(c, "DryRunOperation");
@@ -1071,7 +1086,7 @@ static void execute(struct call *c)
 	const struct sim_cred *cred = NULL;
 
 	pthread_mutex_lock(&c->s->mu);
-	switch (sigv4_verify(c->s, c->r, &cred, c->akid, sizeof(c->akid), c->why,
+	switch (sigv4_verify(c->s, c->r, "ec2", &cred, c->akid, sizeof(c->akid), c->why,
 			     sizeof(c->why))) {
 	case SIGV4_OK:
 		c->why[0] = '\0';
@@ -1082,7 +1097,19 @@ static void execute(struct call *c)
 	case SIGV4_EXPIRED:
 		setcode(c, "RequestExpired");
 		break;
+	case SIGV4_TOKEN_EXPIRED:
+		/* Real EC2 answers expired temporary credentials either way. */
+		if (c->s->sts_request_expired) {
+			const struct sim_tmpcred *t = imds_tmpcred_find(c->s, c->akid);
+			if (t && t->arole >= 0) {
+				setcode(c, "RequestExpired");
+				break;
+			}
+		}
+		setcode(c, "AuthFailure");
+		break;
 	case SIGV4_AUTH:
+	case SIGV4_UNKNOWN_KEY:
 		setcode(c, "AuthFailure");
 		break;
 	}
@@ -1135,6 +1162,8 @@ static enum MHD_Result handle(struct call *c)
 		return answer(c, NULL);
 	}
 	identify_action(c);
+	if (sts_wants(c->r, param(c, "Action")))
+		return sts_handle(c->s, c->r, call_param, c);
 	identify_client(c);
 	plan_faults(c, &fp);
 	/* Every wait comes before the call is applied: a call overtaken by a

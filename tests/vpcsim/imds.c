@@ -34,7 +34,7 @@ static const struct sim_instance *which_instance(struct sim *s, struct sim_req *
 }
 
 /* Record an issued secret for --secrets-log; caller holds mu. */
-static void sim_secret(struct sim *s, const char *secret)
+void sim_secret(struct sim *s, const char *secret)
 {
 	if (s->secrets == NULL)
 		return;
@@ -113,7 +113,11 @@ static char *issue_creds(struct sim *s, const struct sim_instance *in)
 		s->ntmp--;
 	}
 	t = &s->tmp[s->ntmp++];
+	memset(t, 0, sizeof(*t));
 	strlcpy_chk(t->role, in->role, sizeof(t->role));
+	strlcpy_chk(t->account, in->account, sizeof(t->account));
+	strlcpy_chk(t->session, in->id, sizeof(t->session));
+	t->arole = -1;
 	memcpy(t->akid, "ASIA", 4);
 	sim_random_text(t->akid + 4, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
 	sim_random_text(t->secret, 40, B64CHARS);

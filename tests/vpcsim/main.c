@@ -37,18 +37,20 @@ struct opts {
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: vpcsim --state FILE [--listen ADDR:PORT]... [--port-file FILE]\n"
-		"              [--log FILE] [--latency MS] [--throttle RATIO] "
-		"[--error5xx RATIO]\n"
-		"              [--reset RATIO] [--stall-ratio R --stall-ms MS]\n"
-		"              [--fail-next N [--fail-code CODE]] [--page-size N]\n"
-		"              [--slow WHO=MS]... [--delay MIN-MAX [--delay-dist "
-		"uniform|pareto]]\n"
-		"              [--lost-answer RATIO] [--stale-ms MS]\n"
-		"              [--cred-ttl SECONDS] [--kernel-routes] [--seed N]\n"
-		"              [--secrets-log FILE] [--rate-limit] "
-		"[--bucket CAT=BURST/REFILL]...\n");
+	fprintf(
+	    stderr,
+	    "usage: vpcsim --state FILE [--listen ADDR:PORT]... [--port-file FILE]\n"
+	    "              [--log FILE] [--latency MS] [--throttle RATIO] "
+	    "[--error5xx RATIO]\n"
+	    "              [--reset RATIO] [--stall-ratio R --stall-ms MS]\n"
+	    "              [--fail-next N [--fail-code CODE]] [--page-size N]\n"
+	    "              [--slow WHO=MS]... [--delay MIN-MAX [--delay-dist "
+	    "uniform|pareto]]\n"
+	    "              [--lost-answer RATIO] [--stale-ms MS]\n"
+	    "              [--cred-ttl SECONDS] [--sts-ttl SECONDS] [--kernel-routes]\n"
+	    "              [--sts-expired AuthFailure|RequestExpired] [--seed N]\n"
+	    "              [--secrets-log FILE] [--rate-limit] "
+	    "[--bucket CAT=BURST/REFILL]...\n");
 	exit(2);
 }
 
@@ -156,7 +158,8 @@ static void parse_listen(struct listener *l, const char *spec)
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults *f,
-		       struct sim_rl *rl, unsigned *cred_ttl)
+		       struct sim_rl *rl, unsigned *cred_ttl, unsigned *sts_ttl,
+		       int *sts_request_expired)
 {
 	enum {
 		O_LATENCY = 256,
@@ -169,6 +172,8 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		O_FAIL_CODE,
 		O_PAGE,
 		O_TTL,
+		O_STS_TTL,
+		O_STS_EXPIRED,
 		O_KERNEL,
 		O_SEED,
 		O_PORTFILE,
@@ -202,6 +207,8 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 	    {"lost-answer", required_argument, NULL, O_LOST},
 	    {"stale-ms", required_argument, NULL, O_STALE},
 	    {"cred-ttl", required_argument, NULL, O_TTL},
+	    {"sts-ttl", required_argument, NULL, O_STS_TTL},
+	    {"sts-expired", required_argument, NULL, O_STS_EXPIRED},
 	    {"kernel-routes", no_argument, NULL, O_KERNEL},
 	    {"seed", required_argument, NULL, O_SEED},
 	    {"rate-limit", no_argument, NULL, O_RATELIMIT},
@@ -286,6 +293,19 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 			*cred_ttl = (unsigned)num("--cred-ttl", optarg, 43200);
 			if (*cred_ttl == 0)
 				die2("--cred-ttl: must be at least 1");
+			break;
+		case O_STS_TTL:
+			*sts_ttl = (unsigned)num("--sts-ttl", optarg, 43200);
+			if (*sts_ttl == 0)
+				die2("--sts-ttl: must be at least 1");
+			break;
+		case O_STS_EXPIRED:
+			if (strcmp(optarg, "AuthFailure") != 0 &&
+			    strcmp(optarg, "RequestExpired") != 0)
+				die2("--sts-expired: \"%s\" is not AuthFailure or "
+				     "RequestExpired",
+				     optarg);
+			*sts_request_expired = strcmp(optarg, "RequestExpired") == 0;
 			break;
 		case O_KERNEL:
 			o->kernel_routes = 1;
@@ -419,8 +439,8 @@ static void log_start(struct sim *s, const struct opts *o, uint64_t seed)
 	    "start vpcsim state=%s region=%s vpc=%s tables=%zu instances=%zu listen=%s "
 	    "seed=%llu kernel-routes=%s ratelimit=%s",
 	    o->state, s->st.region, s->st.vpc_id, s->st.ntables, s->st.ninsts, addrs,
-	    (unsigned long long)seed,
-	    s->kr ? s->st.tables[s->st.kernel_table].id : "off", rl);
+	    (unsigned long long)seed, s->kr ? s->st.tables[s->st.kernel_table].id : "off",
+	    rl);
 }
 
 int main(int argc, char **argv)
@@ -438,7 +458,8 @@ int main(int argc, char **argv)
 		    sizeof(s.faults.fail_code));
 	s.cred_ttl = 21600;
 	sim_rl_init(&s.rl);
-	parse_opts(argc, argv, &o, &s.faults, &s.rl, &s.cred_ttl);
+	parse_opts(argc, argv, &o, &s.faults, &s.rl, &s.cred_ttl, &s.sts_ttl,
+		   &s.sts_request_expired);
 	if (fake_clock_env(&s.clock, err, sizeof(err)) == -1)
 		die2("%s", err);
 	if (sim_state_load(o.state, &s.st, err, sizeof(err)) == -1)

@@ -374,12 +374,14 @@ static void signature(const char *secret, const struct authz *a, const char *sts
 
 /* The secret for akid and, for temporary keys, the session token check. */
 static const char *find_secret(struct sim *s, struct sim_req *r, const char *akid,
-			       const struct sim_cred **cred, char *why, size_t whysz)
+			       const struct sim_cred **cred, enum sigv4_result *res,
+			       char *why, size_t whysz)
 {
 	const struct sim_tmpcred *t;
 	const char *tok;
 
 	*cred = NULL;
+	*res = SIGV4_UNKNOWN_KEY;
 	for (size_t i = 0; i < s->st.ncreds; i++)
 		if (strcmp(s->st.creds[i].akid, akid) == 0) {
 			*cred = &s->st.creds[i];
@@ -400,12 +402,13 @@ static const char *find_secret(struct sim *s, struct sim_req *r, const char *aki
 	}
 	if (sim_wall_s(s) >= t->expires) {
 		snprintf(why, whysz, "temporary credentials expired");
+		*res = SIGV4_TOKEN_EXPIRED;
 		return NULL;
 	}
 	return t->secret;
 }
 
-enum sigv4_result sigv4_verify(struct sim *s, struct sim_req *r,
+enum sigv4_result sigv4_verify(struct sim *s, struct sim_req *r, const char *service,
 			       const struct sim_cred **cred, char *akid, size_t akidsz,
 			       char *why, size_t whysz)
 {
@@ -433,13 +436,16 @@ enum sigv4_result sigv4_verify(struct sim *s, struct sim_req *r,
 		snprintf(why, whysz, "missing or malformed X-Amz-Date");
 		goto out;
 	}
-	if (strcmp(a.region, s->st.region) != 0 || strcmp(a.service, "ec2") != 0) {
-		snprintf(why, whysz, "credential scope %.32s/%.32s, want %s/ec2",
-			 a.region, a.service, s->st.region);
+	if (strcmp(a.region, s->st.region) != 0 || strcmp(a.service, service) != 0) {
+		snprintf(why, whysz, "credential scope %.32s/%.32s, want %s/%s", a.region,
+			 a.service, s->st.region, service);
 		goto out;
 	}
-	if ((secret = find_secret(s, r, a.akid, cred, why, whysz)) == NULL)
+	enum sigv4_result keyres = SIGV4_OK;
+	if ((secret = find_secret(s, r, a.akid, cred, &keyres, why, whysz)) == NULL) {
+		rc = keyres;
 		goto out;
+	}
 	if (string_to_sign(r, &a, amzdate, &sts, why, whysz) == -1)
 		goto out;
 	signature(secret, &a, buf_str(&sts), sig);

@@ -28,6 +28,9 @@
 #define SIM_CREDS_MAX	 100
 #define SIM_TOKENS_MAX	 1024 /* live IMDS tokens; the oldest go first */
 #define SIM_TMPCREDS_MAX 256  /* live temporary credentials */
+#define SIM_AROLES_MAX	 32   /* roles STS AssumeRole hands out */
+#define SIM_ACCT_MAX	 16   /* an account id: 12 digits */
+#define SIM_ARN_MAX	 256
 #define SIM_LISTEN_MAX	 8
 #define SIM_SLOW_MAX	 8	/* --slow entries */
 #define SIM_FAULT_MS_MAX 600000 /* ten minutes of any injected wait is plenty */
@@ -54,6 +57,7 @@ struct sim_table {
 	size_t nroutes;
 	struct sim_change *changes; /* recent changes, oldest first */
 	size_t nchanges;
+	char owner[SIM_ACCT_MAX]; /* only this account may write its routes */
 };
 
 struct sim_cred {
@@ -61,6 +65,7 @@ struct sim_cred {
 	char secret[SIM_KEY_MAX];
 	char **deny; /* actions this key may not call */
 	size_t ndeny;
+	char account[SIM_ACCT_MAX];
 };
 
 /* An instance and its one ENI (the ENI's AZ is the instance's). */
@@ -69,15 +74,31 @@ struct sim_instance {
 	char az[SIM_ID_MAX];
 	char eni[SIM_ID_MAX];
 	char mac[32];
-	char address[64];	 /* IPv4 */
-	char role[SIM_KEY_MAX];	 /* "" = no instance profile */
-	char subnet[SIM_ID_MAX]; /* the ENI's subnetId */
-	int source_dest_check;	 /* the ENI's; 1 = on, EC2's default */
+	char address[64];	    /* IPv4 */
+	char role[SIM_KEY_MAX];	    /* "" = no instance profile */
+	char subnet[SIM_ID_MAX];    /* the ENI's subnetId */
+	int source_dest_check;	    /* the ENI's; 1 = on, EC2's default */
+	char account[SIM_ACCT_MAX]; /* the instance role's account */
 };
 
 /* An instance profile's role: what its temporary credentials may not call. */
 struct sim_role {
 	char name[SIM_KEY_MAX];
+	char **deny;
+	size_t ndeny;
+};
+
+/* A role in some account that STS AssumeRole hands out (the state file's
+ * "roles"): who may assume it, the external id it requires, what its
+ * credentials may not call. */
+struct sim_arole {
+	char arn[SIM_ARN_MAX];
+	char account[SIM_ACCT_MAX];
+	char name[SIM_KEY_MAX];
+	char **trust; /* account ids, access key ids or role ARNs */
+	size_t ntrust;
+	char external_id[256]; /* "" = none required */
+	unsigned max_duration; /* seconds, 3600 unless set */
 	char **deny;
 	size_t ndeny;
 };
@@ -95,6 +116,8 @@ struct sim_state {
 	size_t nroles;
 	struct sim_table *tables;
 	size_t ntables;
+	struct sim_arole *aroles;
+	size_t naroles;
 	int default_inst; /* index into insts, -1 when there are none */
 	int kernel_table; /* index into tables, -1 when none is mirrored */
 };
@@ -151,12 +174,15 @@ struct sim_token {
 	uint64_t expires_ms; /* monotonic */
 };
 
-/* Temporary credentials handed out through IMDS. */
+/* Temporary credentials handed out through IMDS or STS AssumeRole. */
 struct sim_tmpcred {
-	char role[SIM_KEY_MAX]; /* whose they are: the role's deny list applies */
+	char role[SIM_KEY_MAX];	    /* whose they are: the role's deny list applies */
+	int arole;		    /* index into st.aroles for AssumeRole's, else -1 */
+	char account[SIM_ACCT_MAX]; /* whose resources they may change */
+	char session[72];	    /* RoleSessionName (AssumeRole) or instance id */
 	char akid[32];
 	char secret[48];
-	char token[160];
+	char token[400];
 	int64_t expires; /* wall-clock seconds */
 };
 
@@ -185,6 +211,9 @@ struct sim {
 	size_t ntmp;
 	int imds_down;
 	unsigned cred_ttl;	 /* seconds of the (possibly fake) wall clock */
+	unsigned sts_ttl;	 /* AssumeRole lifetime; 0 = DurationSeconds */
+	int sts_request_expired; /* EC2 answers expired AssumeRole credentials
+				    RequestExpired rather than AuthFailure */
 	struct fake_clock clock; /* VPCF_FAKE_CLOCK: what credentials and tokens
 				    expire by; SigV4 dates stay real */
 
@@ -227,6 +256,10 @@ int sim_cred_denies(const struct sim_cred *c, const char *action);
 struct sim_role *sim_role_find(struct sim_state *st, const char *name);
 /* 1 if the role's deny list names action. */
 int sim_role_denies(const struct sim_role *r, const char *action);
+/* The AssumeRole role with this ARN, or NULL. */
+struct sim_arole *sim_arole_find(struct sim_state *st, const char *arn);
+/* 1 if a deny list names action. */
+int sim_deny_has(char *const *deny, size_t ndeny, const char *action);
 /* Replace a deny list with a copy of the n actions. */
 void sim_deny_set(char ***deny, size_t *ndeny, const char *const *actions, size_t n);
 
@@ -290,17 +323,26 @@ void sim_route_changed(struct sim *s, const char *action, struct sim_table *t,
 		       const char *new_eni, const char *by);
 
 /* sigv4.c */
-enum sigv4_result { SIGV4_OK, SIGV4_AUTH, SIGV4_EXPIRED };
-/* Verify the request's SigV4 Authorization; caller holds mu. On success
- * *cred is the long-term key (NULL for temporary IMDS credentials) and
- * akid the key id; why says what failed, for the log (never a secret). */
-enum sigv4_result sigv4_verify(struct sim *s, struct sim_req *r,
+enum sigv4_result {
+	SIGV4_OK,
+	SIGV4_AUTH,	    /* no or malformed Authorization, bad signature */
+	SIGV4_EXPIRED,	    /* X-Amz-Date more than 5 minutes off */
+	SIGV4_UNKNOWN_KEY,  /* no such key id, or a wrong session token */
+	SIGV4_TOKEN_EXPIRED /* temporary credentials past their Expiration */
+};
+/* Verify the request's SigV4 Authorization for service ("ec2", "sts");
+ * caller holds mu. On success *cred is the long-term key (NULL for
+ * temporary credentials) and akid the key id; why says what failed, for
+ * the log (never a secret). */
+enum sigv4_result sigv4_verify(struct sim *s, struct sim_req *r, const char *service,
 			       const struct sim_cred **cred, char *akid, size_t akidsz,
 			       char *why, size_t whysz);
 
 /* imds.c */
 /* Serve /latest/... (IMDSv2). */
 enum MHD_Result imds_handle(struct sim *s, struct sim_req *r);
+/* Record an issued secret for --secrets-log; caller holds mu. */
+void sim_secret(struct sim *s, const char *secret);
 /* Temporary credentials by key id, or NULL; caller holds mu. */
 const struct sim_tmpcred *imds_tmpcred_find(struct sim *s, const char *akid);
 
@@ -325,6 +367,23 @@ int sim_rl_set(struct sim *s, json_t *o, char *err, size_t errsz);
 void sim_rl_reset_counts(struct sim *s);
 /* "off" or "mutating=50/5,non-mutating=100/20,..." for the start line. */
 void sim_rl_describe(const struct sim_rl *rl, char *out, size_t outsz);
+
+/* sts.c */
+/* 1 if the request is for STS: signed for service sts, or unsigned with an
+ * STS action. */
+int sts_wants(struct sim_req *r, const char *action);
+/* Serve one STS Query API call (Version 2011-06-15); param looks up the
+ * request's form and query parameters in ctx. */
+enum MHD_Result sts_handle(struct sim *s, struct sim_req *r,
+			   const char *(*param)(const void *ctx, const char *key),
+			   const void *ctx);
+/* The account whose resources the caller's key may change, its ARN for
+ * messages, and the deny list that applies; caller holds mu. */
+void sts_caller(struct sim *s, const struct sim_cred *cred, const char *akid,
+		const char **account, char *arn, size_t arnsz, char *const **deny,
+		size_t *ndeny);
+/* Expire every credential AssumeRole issued; the count. Caller holds mu. */
+unsigned sts_expire_all(struct sim *s);
 
 /* ctl.c */
 /* Serve /_sim/... (unsigned JSON control API for tests). */

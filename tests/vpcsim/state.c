@@ -138,6 +138,50 @@ static int get_array(struct loader *l, json_t *parent, const char *key, const ch
 	return 0;
 }
 
+/* An account id is 12 digits. */
+static int valid_account(const char *a)
+{
+	return strlen(a) == 12 && strspn(a, "0123456789") == 12;
+}
+
+/* An optional account member: out is dflt when absent. */
+static int get_account(struct loader *l, json_t *o, const char *key, const char *path,
+		       char *out, const char *dflt)
+{
+	if (get_str(l, o, key, path, out, SIM_ACCT_MAX, 1) == -1)
+		return -1;
+	if (out[0] == '\0')
+		strlcpy_chk(out, dflt, SIM_ACCT_MAX);
+	if (!valid_account(out))
+		return lerr(l, path, "%s \"%s\" is not a 12-digit account id", key, out);
+	return 0;
+}
+
+/* A list of non-empty strings, copied. */
+static int get_strings(struct loader *l, json_t *o, const char *key, const char *path,
+		       size_t max, char ***out, size_t *n)
+{
+	json_t *arr, *d;
+	size_t j;
+
+	*out = NULL;
+	*n = 0;
+	if (get_array(l, o, key, path, max, &arr, 1) == -1)
+		return -1;
+	if (arr == NULL)
+		return 0;
+	*out = xcalloc(json_array_size(arr) + 1, sizeof(**out));
+	json_array_foreach(arr, j, d)
+	{
+		if (!json_is_string(d) || json_string_length(d) == 0)
+			return lerr(l, path, "%s[%zu] must be a non-empty string", key,
+				    j);
+		(*out)[j] = xstrdup(json_string_value(d));
+		*n = j + 1;
+	}
+	return 0;
+}
+
 static int load_vpc(struct loader *l, json_t *root, struct sim_state *st)
 {
 	static const char *const keys[] = {"id", "cidr", "owner", NULL};
@@ -157,13 +201,16 @@ static int load_vpc(struct loader *l, json_t *root, struct sim_state *st)
 	    fam != AF_INET)
 		return lerr(l, "$.vpc.cidr", "\"%s\" is not an IPv4 CIDR block",
 			    st->vpc_cidr);
+	if (!valid_account(st->owner))
+		return lerr(l, "$.vpc.owner", "\"%s\" is not a 12-digit account id",
+			    st->owner);
 	return 0;
 }
 
 static int load_creds(struct loader *l, json_t *root, struct sim_state *st)
 {
 	static const char *const keys[] = {"access_key_id", "secret_access_key", "deny",
-					   NULL};
+					   "account", NULL};
 	json_t *arr, *c;
 	size_t i;
 	char path[96];
@@ -186,7 +233,8 @@ static int load_creds(struct loader *l, json_t *root, struct sim_state *st)
 			-1 ||
 		    get_str(l, c, "secret_access_key", path, cr->secret,
 			    sizeof(cr->secret), 0) == -1 ||
-		    get_array(l, c, "deny", path, 64, &deny, 1) == -1)
+		    get_array(l, c, "deny", path, 64, &deny, 1) == -1 ||
+		    get_account(l, c, "account", path, cr->account, st->owner) == -1)
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(st->creds[k].akid, cr->akid) == 0)
@@ -210,8 +258,9 @@ static int load_creds(struct loader *l, json_t *root, struct sim_state *st)
 static int load_insts(struct loader *l, json_t *root, struct sim_state *st)
 {
 	static const char *const keys[] = {
-	    "id", "az", "eni", "mac", "address", "role", "subnet", "source_dest_check",
-	    NULL};
+	    "id",      "az",   "eni",	 "mac",
+	    "address", "role", "subnet", "source_dest_check",
+	    "account", NULL};
 	json_t *arr, *o;
 	size_t i;
 	char path[96];
@@ -235,7 +284,8 @@ static int load_insts(struct loader *l, json_t *root, struct sim_state *st)
 		    get_str(l, o, "mac", path, in->mac, sizeof(in->mac), 0) == -1 ||
 		    get_str(l, o, "address", path, in->address, sizeof(in->address), 0) ==
 			-1 ||
-		    get_str(l, o, "role", path, in->role, sizeof(in->role), 1) == -1)
+		    get_str(l, o, "role", path, in->role, sizeof(in->role), 1) == -1 ||
+		    get_account(l, o, "account", path, in->account, st->owner) == -1)
 			return -1;
 		if (get_str(l, o, "subnet", path, in->subnet, sizeof(in->subnet), 1) ==
 		    -1)
@@ -306,7 +356,7 @@ static int load_routes(struct loader *l, json_t *arr, const char *tpath,
 
 static int load_tables(struct loader *l, json_t *root, struct sim_state *st)
 {
-	static const char *const keys[] = {"id", "routes", NULL};
+	static const char *const keys[] = {"id", "routes", "owner", NULL};
 	json_t *arr, *o, *routes;
 	size_t i;
 	char path[96];
@@ -323,7 +373,9 @@ static int load_tables(struct loader *l, json_t *root, struct sim_state *st)
 			return lerr(l, path, "must be an object");
 		if (check_keys(l, o, path, keys) == -1 ||
 		    get_str(l, o, "id", path, t->id, sizeof(t->id), 0) == -1 ||
-		    get_array(l, o, "routes", path, SIM_ROUTES_MAX - 1, &routes, 1) == -1)
+		    get_array(l, o, "routes", path, SIM_ROUTES_MAX - 1, &routes, 1) ==
+			-1 ||
+		    get_account(l, o, "owner", path, t->owner, st->owner) == -1)
 			return -1;
 		if (sim_table_find(st, t->id))
 			return lerr(l, path, "duplicate route table id %s", t->id);
@@ -333,6 +385,71 @@ static int load_tables(struct loader *l, json_t *root, struct sim_state *st)
 		t->routes[0].local = 1;
 		if (routes && load_routes(l, routes, path, t) == -1)
 			return -1;
+	}
+	return 0;
+}
+
+/* "arn:aws:iam::ACCOUNT:role/[PATH/]NAME": the account and the name, or -1. */
+static int role_arn_split(const char *arn, char *account, char *name, size_t namesz)
+{
+	static const char pfx[] = "arn:aws:iam::";
+	const char *p = arn + sizeof(pfx) - 1, *slash;
+
+	if (strncmp(arn, pfx, sizeof(pfx) - 1) != 0 || strspn(p, "0123456789") != 12 ||
+	    strncmp(p + 12, ":role/", 6) != 0)
+		return -1;
+	memcpy(account, p, 12);
+	account[12] = '\0';
+	slash = strrchr(p, '/');
+	if (slash[1] == '\0')
+		return -1;
+	return strlcpy_chk(name, slash + 1, namesz);
+}
+
+static int load_aroles(struct loader *l, json_t *root, struct sim_state *st)
+{
+	static const char *const keys[] = {
+	    "arn", "trust", "external_id", "max_session_duration", "deny", NULL};
+	json_t *arr, *o, *v;
+	size_t i;
+	char path[96];
+
+	if (get_array(l, root, "roles", "$", SIM_AROLES_MAX, &arr, 1) == -1)
+		return -1;
+	if (arr == NULL)
+		return 0;
+	st->aroles = xcalloc(json_array_size(arr), sizeof(*st->aroles));
+	json_array_foreach(arr, i, o)
+	{
+		struct sim_arole *a = &st->aroles[i];
+
+		st->naroles = i + 1;
+		snprintf(path, sizeof(path), "$.roles[%zu]", i);
+		if (!json_is_object(o))
+			return lerr(l, path, "must be an object");
+		if (check_keys(l, o, path, keys) == -1 ||
+		    get_str(l, o, "arn", path, a->arn, sizeof(a->arn), 0) == -1 ||
+		    get_str(l, o, "external_id", path, a->external_id,
+			    sizeof(a->external_id), 1) == -1 ||
+		    get_strings(l, o, "trust", path, 64, &a->trust, &a->ntrust) == -1 ||
+		    get_strings(l, o, "deny", path, 64, &a->deny, &a->ndeny) == -1)
+			return -1;
+		if (role_arn_split(a->arn, a->account, a->name, sizeof(a->name)) == -1)
+			return lerr(l, path,
+				    "arn \"%s\" is not arn:aws:iam::ACCOUNT:role/NAME",
+				    a->arn);
+		a->max_duration = 3600;
+		if ((v = json_object_get(o, "max_session_duration")) != NULL) {
+			if (!json_is_integer(v) || json_integer_value(v) < 3600 ||
+			    json_integer_value(v) > 43200)
+				return lerr(l, path,
+					    "\"max_session_duration\" must be an integer "
+					    "3600..43200");
+			a->max_duration = (unsigned)json_integer_value(v);
+		}
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(st->aroles[k].arn, a->arn) == 0)
+				return lerr(l, path, "duplicate role arn %s", a->arn);
 	}
 	return 0;
 }
@@ -365,9 +482,15 @@ static int load_refs(struct loader *l, json_t *root, struct sim_state *st)
 
 int sim_state_load(const char *path, struct sim_state *st, char *err, size_t errsz)
 {
-	static const char *const keys[] = {
-	    "region",	    "vpc",	    "credentials",	     "instances",
-	    "route_tables", "kernel_table", "imds_default_instance", NULL};
+	static const char *const keys[] = {"region",
+					   "vpc",
+					   "credentials",
+					   "instances",
+					   "route_tables",
+					   "kernel_table",
+					   "imds_default_instance",
+					   "roles",
+					   NULL};
 	struct loader l = {path, err, errsz};
 	json_error_t jerr;
 	json_t *root;
@@ -391,7 +514,8 @@ int sim_state_load(const char *path, struct sim_state *st, char *err, size_t err
 	    get_str(&l, root, "region", "$", st->region, sizeof(st->region), 0) == -1 ||
 	    load_vpc(&l, root, st) == -1 || load_creds(&l, root, st) == -1 ||
 	    load_insts(&l, root, st) == -1 || load_roles(st) == -1 ||
-	    load_tables(&l, root, st) == -1 || load_refs(&l, root, st) == -1)
+	    load_tables(&l, root, st) == -1 || load_aroles(&l, root, st) == -1 ||
+	    load_refs(&l, root, st) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -415,6 +539,11 @@ void sim_state_free(struct sim_state *st)
 		free(st->roles[i].deny);
 	}
 	free(st->roles);
+	for (size_t i = 0; i < st->naroles; i++) {
+		sim_deny_set(&st->aroles[i].trust, &st->aroles[i].ntrust, NULL, 0);
+		sim_deny_set(&st->aroles[i].deny, &st->aroles[i].ndeny, NULL, 0);
+	}
+	free(st->aroles);
 	for (size_t i = 0; i < st->ntables; i++) {
 		free(st->tables[i].routes);
 		free(st->tables[i].changes);
@@ -499,6 +628,22 @@ struct sim_role *sim_role_find(struct sim_state *st, const char *name)
 		if (strcmp(st->roles[i].name, name) == 0)
 			return &st->roles[i];
 	return NULL;
+}
+
+struct sim_arole *sim_arole_find(struct sim_state *st, const char *arn)
+{
+	for (size_t i = 0; i < st->naroles; i++)
+		if (strcmp(st->aroles[i].arn, arn) == 0)
+			return &st->aroles[i];
+	return NULL;
+}
+
+int sim_deny_has(char *const *deny, size_t ndeny, const char *action)
+{
+	for (size_t i = 0; i < ndeny; i++)
+		if (strcmp(deny[i], action) == 0)
+			return 1;
+	return 0;
 }
 
 int sim_role_denies(const struct sim_role *r, const char *action)
