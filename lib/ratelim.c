@@ -26,7 +26,7 @@ void rl_init(struct ratelim *r, double first_rate)
 	    .quiet_ms = 30000,
 	    .window_ms = 10000,
 	    .min_thr = 3,
-	    .min_ratio = 0.7,
+	    .min_ratio = 0.75,
 	};
 }
 
@@ -35,7 +35,7 @@ void rl_reset(struct ratelim *r)
 	r->limited = 0;
 	r->next = 0;
 	r->win_start = 0;
-	r->win_ok = r->win_thr = 0;
+	r->win_sent = r->win_ok = r->win_thr = 0;
 }
 
 static uint64_t gap_ms(const struct ratelim *r, double u)
@@ -76,8 +76,28 @@ static void window(struct ratelim *r, uint64_t now)
 {
 	if (now >= r->win_start + r->window_ms) {
 		r->win_start = now;
-		r->win_ok = r->win_thr = 0;
+		r->win_sent = r->win_ok = r->win_thr = 0;
 	}
+}
+
+void rl_sent(struct ratelim *r, uint64_t now)
+{
+	window(r, now);
+	r->win_sent++;
+}
+
+/* Throttling is evident: min_thr throttles, min_ratio of the window's
+ * calls. Calls in flight count as calls: when a failover's ten writes go
+ * out and the first three answers are throttled, three in ten is a storm's
+ * dice, not an empty bucket; when all four of a failover's writes come
+ * back throttled, it is one. */
+static int evident(const struct ratelim *r)
+{
+	unsigned calls = r->win_thr + r->win_ok;
+
+	if (r->win_sent > calls)
+		calls = r->win_sent;
+	return r->win_thr >= r->min_thr && r->win_thr >= r->min_ratio * calls;
 }
 
 void rl_throttled(struct ratelim *r, uint64_t now, double u)
@@ -87,8 +107,7 @@ void rl_throttled(struct ratelim *r, uint64_t now, double u)
 	window(r, now);
 	r->win_thr++;
 	if (!r->limited) {
-		if (r->win_thr < r->min_thr ||
-		    r->win_thr < r->min_ratio * (r->win_thr + r->win_ok))
+		if (!evident(r))
 			return; /* not evident yet: the caller backs off */
 		r->limited = 1;
 		r->rate = r->first_rate;

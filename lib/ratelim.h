@@ -17,7 +17,7 @@ struct ratelim {
 	uint64_t quiet_ms;  /* this long without a throttle ends pacing */
 	uint64_t window_ms; /* the evidence window */
 	unsigned min_thr;   /* throttles in the window before pacing starts */
-	double min_ratio;   /* and their share of the window's answers */
+	double min_ratio;   /* and their share of the window's calls */
 	/* state */
 	int limited;	    /* pacing */
 	double rate;	    /* calls per second while limited */
@@ -25,7 +25,7 @@ struct ratelim {
 	uint64_t burst_end; /* throttles before this are one signal */
 	uint64_t last_throttle;
 	uint64_t win_start; /* the evidence window: answers since win_start */
-	unsigned win_ok, win_thr;
+	unsigned win_sent, win_ok, win_thr;
 	uint64_t throttles; /* seen, ever */
 	uint64_t waits;	    /* calls that waited for a slot, ever */
 	uint64_t waited_ms; /* how long, together */
@@ -42,12 +42,17 @@ void rl_reset(struct ratelim *r);
 uint64_t rl_reserve(struct ratelim *r, uint64_t now, double u);
 /* The delay rl_reserve would return now, without reserving. */
 uint64_t rl_delay(const struct ratelim *r, uint64_t now);
+/* A call (or a retry) was sent at now: in the window's count of calls. */
+void rl_sent(struct ratelim *r, uint64_t now);
 /* A call was throttled (RequestLimitExceeded) at now. Pacing starts when
  * the window (10 s, about the time EC2's write bucket takes to drain)
- * holds min_thr throttles that are min_ratio of its answers (an
- * empty account bucket throttles nearly everything; a storm of occasional
- * throttles does not); once pacing, each throttle after the first second
- * (the burst that started it is one signal) cuts the rate. */
+ * holds min_thr throttles that are min_ratio of the calls it sent (or
+ * answered, if more): an empty account bucket throttles nearly every call,
+ * while random throttling of a burst rarely reaches 3 in 4 of its calls,
+ * and calls still in flight count against pacing, so that the first
+ * throttled answers of a burst do not decide alone. Once pacing, each
+ * throttle after the first second (the burst that started it is one
+ * signal) cuts the rate. */
 void rl_throttled(struct ratelim *r, uint64_t now, double u);
 /* A call was answered at now, other than throttled: evidence against an
  * empty bucket; paces faster; at max_rate pacing ends. */

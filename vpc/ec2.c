@@ -438,6 +438,7 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 	http_req_limit(r, EC2_BODY_MAX);
 	c->req = r;
 	counters.requests++;
+	rl_sent(&limiters[rl_category(c->action)], now);
 	if (http_req_start(r, on_response, c) == -1) {
 		snprintf(c->err.message, sizeof(c->err.message),
 			 "could not start request");

@@ -65,6 +65,106 @@ static void occasional_throttles_do_not_pace(void **state)
 	assert_true(r.limited);
 }
 
+/* A fixed-seed PRNG (xorshift64*): the same dice on every run. */
+static uint64_t dice_state = 20261204;
+static double dice(void)
+{
+	dice_state ^= dice_state >> 12;
+	dice_state ^= dice_state << 25;
+	dice_state ^= dice_state >> 27;
+	return (double)((dice_state * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* One failover of the fault test's storm: the group enters MASTER (reset),
+ * sends its ten writes at once, EC2 throttles each call with probability
+ * 0.3 by dice; the throttled answers come back first (the worst order for
+ * the detector), each throttled write is retried after a backoff until it
+ * goes through. 1 if the limiter started pacing. */
+static int storm_run(struct ratelim *r, uint64_t *t)
+{
+	int left = 10, paced = 0;
+
+	rl_reset(r);
+	for (int round = 0; left > 0 && round < 50; round++) {
+		int thr = 0;
+		for (int i = 0; i < left; i++) {
+			rl_sent(r, *t);
+			if (dice() < 0.3)
+				thr++;
+		}
+		*t += 30;
+		for (int i = 0; i < thr; i++)
+			rl_throttled(r, *t, 0.5);
+		paced |= r->limited;
+		for (int i = thr; i < left; i++)
+			rl_success(r, *t);
+		left = thr;
+		*t += 200; /* the backoff before the retries */
+	}
+	*t += 1000; /* the test's checks between runs */
+	return paced;
+}
+
+static void random_throttling_does_not_pace(void **state)
+{
+	struct ratelim r;
+	uint64_t t = 0;
+	int paced = 0;
+
+	rl_init(&r, 0.1);
+	for (int run = 0; run < 1000; run++)
+		paced += storm_run(&r, &t);
+	/* Pacing needs 8 of a run's first 10 writes throttled (P = 0.0016),
+	 * or as many of the retries: 3 of these 1000 runs. Counting throttles
+	 * against answers alone (the rule before) paced 602 of them: whenever
+	 * 3 throttles came back first. */
+	assert_true(paced <= 5);
+}
+
+static void an_empty_bucket_paces_the_first_burst(void **state)
+{
+	struct ratelim r;
+
+	/* An AZ outage: a failover's four writes all come back throttled. */
+	rl_init(&r, 0.1);
+	rl_reset(&r);
+	for (int i = 0; i < 4; i++)
+		rl_sent(&r, 1000);
+	rl_throttled(&r, 1040, 0.5);
+	rl_throttled(&r, 1040, 0.5);
+	assert_false(r.limited);
+	rl_throttled(&r, 1041, 0.5); /* 3 of 4 */
+	assert_true(r.limited);
+	assert_true(rl_delay(&r, 1041) > 0);
+	/* one of the four went through: still an empty bucket */
+	rl_init(&r, 0.1);
+	for (int i = 0; i < 4; i++)
+		rl_sent(&r, 1000);
+	rl_success(&r, 1030);
+	for (int i = 0; i < 3; i++)
+		rl_throttled(&r, 1040, 0.5);
+	assert_true(r.limited);
+	/* two of four went through: not yet; the backoff's retries decide */
+	rl_init(&r, 0.1);
+	for (int i = 0; i < 4; i++)
+		rl_sent(&r, 1000);
+	rl_success(&r, 1030);
+	rl_success(&r, 1030);
+	rl_throttled(&r, 1040, 0.5);
+	rl_throttled(&r, 1040, 0.5);
+	assert_false(r.limited);
+	/* a bucket that stays empty: every retry throttled, round after round */
+	for (int round = 0; round < 10 && !r.limited; round++) {
+		rl_sent(&r, 1500 + 500 * round);
+		rl_sent(&r, 1500 + 500 * round);
+		rl_throttled(&r, 1540 + 500 * round, 0.5);
+		rl_throttled(&r, 1540 + 500 * round, 0.5);
+	}
+	/* 2 ok, then 2 + 2k throttled of 4 + 2k calls: 3 in 4 at k = 2 */
+	assert_true(r.limited);
+	assert_int_equal(r.win_thr, 6);
+}
+
 static void an_empty_bucket_paces_at_first_rate(void **state)
 {
 	struct ratelim r;
@@ -170,6 +270,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(unlimited_until_throttled),
 	    cmocka_unit_test(occasional_throttles_do_not_pace),
+	    cmocka_unit_test(random_throttling_does_not_pace),
+	    cmocka_unit_test(an_empty_bucket_paces_the_first_burst),
 	    cmocka_unit_test(an_empty_bucket_paces_at_first_rate),
 	    cmocka_unit_test(a_burst_of_throttles_is_one_signal),
 	    cmocka_unit_test(successes_speed_up_then_end_pacing),
