@@ -155,8 +155,8 @@ struct grp {
 	char last_handback[160];
 	struct backoff retry;
 	int retrying;
-	int rate_limited;	/* the last pass failed only by EC2 throttling */
-	unsigned rate_tables;	/* its tables not converged */
+	int rate_limited;     /* the last pass failed only by EC2 throttling */
+	unsigned rate_tables; /* its tables not converged */
 	int damped;
 	uint64_t damped_until;
 	uint64_t held_since; /* damped: first of the looks that found every route here */
@@ -1225,11 +1225,11 @@ static json_t *group_json(const struct grp *g)
 	json_object_set_new(o, "late_writes", json_integer((json_int_t)g->late_total));
 	json_object_set_new(o, "last_late_write", json_string(g->last_late));
 	json_object_set_new(o, "peer_eni", json_string(g->peer_eni));
-	json_object_set_new(o, "rate_limited_tables",
-			    json_integer(g->state == KA_MASTER && g->retrying &&
-						 g->rate_limited
-					     ? (json_int_t)g->rate_tables
-					     : 0));
+	json_object_set_new(
+	    o, "rate_limited_tables",
+	    json_integer(g->state == KA_MASTER && g->retrying && g->rate_limited
+			     ? (json_int_t)g->rate_tables
+			     : 0));
 	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
 	json_object_set_new(o, "last_hand_back", json_string(g->last_handback));
 	/* The role the group's calls use, never its keys. */
@@ -1273,12 +1273,11 @@ static json_t *ratelim_json(void)
 	for (int c = 0; c < EC2_RL_NCAT; c++) {
 		struct ec2_ratelim_state st;
 		ec2_ratelim((enum ec2_rl_cat)c, &st);
-		json_object_set_new(o, names[c],
-				    json_pack("{s:b, s:f, s:I, s:I, s:I}", "limited",
-					      st.limited, "rate", st.rate, "waiting",
-					      (json_int_t)st.waiting, "throttles",
-					      (json_int_t)st.throttles, "waits",
-					      (json_int_t)st.waits));
+		json_object_set_new(
+		    o, names[c],
+		    json_pack("{s:b, s:f, s:I, s:I, s:I}", "limited", st.limited, "rate",
+			      st.rate, "waiting", (json_int_t)st.waiting, "throttles",
+			      (json_int_t)st.throttles, "waits", (json_int_t)st.waits));
 	}
 	return o;
 }
@@ -1291,11 +1290,11 @@ json_t *grp_status(void)
 	for (size_t i = 0; i < ngroups; i++)
 		json_array_append_new(arr, group_json(groups[i]));
 	o = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s}, s:{s:I, s:I, s:I}}", "ok", 1,
-			 "groups", arr, "instance", "id", identity.instance_id, "eni",
-			 identity.eni, "az", identity.az, "region", identity.region,
-			 "api", "requests", (json_int_t)ec2_counters()->requests,
-			 "retries", (json_int_t)ec2_counters()->retries, "throttled",
-			 (json_int_t)ec2_counters()->throttled);
+		      "groups", arr, "instance", "id", identity.instance_id, "eni",
+		      identity.eni, "az", identity.az, "region", identity.region, "api",
+		      "requests", (json_int_t)ec2_counters()->requests, "retries",
+		      (json_int_t)ec2_counters()->retries, "throttled",
+		      (json_int_t)ec2_counters()->throttled);
 	json_object_set_new(json_object_get(o, "api"), "rate_limit", ratelim_json());
 	return o;
 }

@@ -364,9 +364,8 @@ int main(int argc, char **argv)
 	if (nm_init(&cfg->netmon) == -1)
 		log_warnx("netmon: not running (see above); failover is unaffected");
 	mx_set_netmon(nm_metrics, NULL);
-	if (cfg->metrics.listen[0] &&
-	    (nmp_secure(&cfg->metrics) == -1 ||
-	     nmp_serve(cfg->metrics.listen, mx_snapshot) == -1))
+	if (cfg->metrics.listen[0] && (nmp_secure(&cfg->metrics) == -1 ||
+				       nmp_serve(cfg->metrics.listen, mx_snapshot) == -1))
 		fatalx("cannot serve metrics on %s ([metrics] listen; empty turns the "
 		       "endpoint off)",
 		       cfg->metrics.listen);

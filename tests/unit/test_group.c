@@ -309,8 +309,7 @@ static void finish_tables(struct fop *o, const enum cv_outcome *outs, const char
 				 route_state);
 		}
 		if (outs[t] == CV_FAILED) {
-			snprintf(it[t].err.code, sizeof(it[t].err.code), "%s",
-				 fail_code);
+			snprintf(it[t].err.code, sizeof(it[t].err.code), "%s", fail_code);
 			snprintf(it[t].err.message, sizeof(it[t].err.message),
 				 "slow down");
 			res.failed_tables++;
