@@ -98,6 +98,12 @@ api() { vf status --json | /usr/bin/python3 -c "import json,sys; print(json.load
 echo "# storm: the daemon counted $(api requests) EC2 requests, $(api retries) retries, $(api throttled) throttled"
 check "storm: the daemon counts the retries and the throttling it met" \
 	test "$(api retries)" -gt 0 -a "$(api throttled)" -gt 0
+# Calls that waited for a slot of the client's limiter, by category (a paced
+# pass that still converged in time is not in the log's count above).
+waits=$(vf status --json | /usr/bin/python3 -c "import json,sys
+r = json.load(sys.stdin)['api']['rate_limit']
+print(' '.join('%s=%d' % (k, v['waits']) for k, v in sorted(r.items())))")
+echo "# storm: calls that waited for the client's rate limit: $waits"
 
 # == SIGKILL during a convergence, then a restart ================================
 # 60 ms per call and 2 in flight: 10 tables take about 300 ms to converge,
