@@ -8,6 +8,7 @@
 #   make test       install missing Debian packages, build, run every test tier
 #   make demo       the simulated-VPC failover demo (see README)
 #   make bench      benchmarks (numbers go into the README)
+#   make bench-az   an AZ outage: 50 pairs fail over at once (bench/az.sh)
 #   make soak       24 simulated hours on the fake clock (about 90 s; results
 #                   in build/soak/results.txt and the README)
 #   make chaos      500 random fault schedules against two daemons (about
@@ -258,6 +259,15 @@ bench: deps
 	$(MAKE) tests
 	./bench/run.sh
 
+# An AZ outage: AZ_PAIRS survivors (50) of AZ_TABLES route tables (4) each
+# fail over at once against EC2's account buckets (bench/az.sh). AZ_BASE: a
+# build directory of another version to run beside this one.
+AZ_PAIRS  ?= 50
+AZ_TABLES ?= 4
+bench-az: tests
+	./bench/az.sh $(AZ_PAIRS) $(AZ_TABLES)
+	@if [ -n "$(AZ_BASE)" ]; then AZ_NOHEAD=1 AZ_BUILD=$(AZ_BASE) AZ_LABEL=base ./bench/az.sh $(AZ_PAIRS) $(AZ_TABLES); fi
+
 # CHAOS_RUNS (500) schedules from seed CHAOS_FIRST (1), about 9 s each;
 # results in build/chaos/ (docs/chaos.md).
 CHAOS_RUNS  ?= 500
@@ -320,7 +330,7 @@ deb-root-test: deb
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check deps test demo bench soak chaos format install deb deb-root-test clean FORCE
+.PHONY: all tests check deps test demo bench bench-az soak chaos format install deb deb-root-test clean FORCE
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(CLI_OBJ:.o=.d) \
 	$(FRONT_OBJ:.o=.d) $(B)/front/hooks/front.d $(B)/front/hooks/front-install.d \

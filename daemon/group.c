@@ -169,6 +169,8 @@ struct grp {
 	char last_handback[160];
 	struct backoff retry;
 	int retrying;
+	int rate_limited;     /* the last pass failed only by EC2 throttling */
+	unsigned rate_tables; /* its tables not converged */
 	int damped;
 	uint64_t damped_until;
 	uint64_t held_since; /* damped: first of the looks that found every route here */
@@ -177,6 +179,7 @@ struct grp {
 	uint64_t flips_total;
 	uint64_t transitions[KA_DELETED + 1];
 	uint64_t updates_ok, updates_failed, passes;
+	uint64_t updates_throttled; /* route updates a pass left to EC2's rate limit */
 	int64_t converged_wall;
 	uint64_t
 	    convergence_ms;  /* last failover: state entered -> all tables converged */
@@ -722,6 +725,13 @@ static void late_write(struct grp *g, const struct cv_table *tb, const struct cv
 		  g->name, it->dest.text, tb->id, was);
 }
 
+/* Is err EC2's throttling (or a deadline that passed while throttled)? */
+static int throttling(const struct ec2_error *err)
+{
+	return strcmp(err->code, "RequestLimitExceeded") == 0 ||
+	       strstr(err->message, "(last error: RequestLimitExceeded") != NULL;
+}
+
 static void on_pass(void *arg, const struct cv_result *res)
 {
 	struct grp *g = arg;
@@ -738,6 +748,7 @@ static void on_pass(void *arg, const struct cv_result *res)
 
 	g->op = NULL;
 	g->last_error[0] = '\0';
+	int only_throttled = failed > 0;
 	for (size_t t = 0; t < res->ntables; t++) {
 		const struct cv_table *tb = &res->tables[t];
 		for (size_t d = 0; d < res->ndest; d++) {
@@ -747,7 +758,16 @@ static void on_pass(void *arg, const struct cv_result *res)
 				 cv_outcome_name(it->outcome));
 			r->ms = it->done_ms;
 			r->error[0] = '\0';
+			if (it->outcome == CV_FAILED && throttling(&it->err)) {
+				/* Not an error: EC2's account bucket is empty. */
+				snprintf(r->outcome, sizeof(r->outcome), "waiting");
+				snprintf(r->error, sizeof(r->error),
+					 "waiting for EC2's rate limit");
+				g->updates_throttled++;
+				continue;
+			}
 			if (it->outcome == CV_FAILED) {
+				only_throttled = 0;
 				snprintf(r->error, sizeof(r->error), "%s%s%s",
 					 it->err.code, it->err.code[0] ? ": " : "",
 					 it->err.message);
@@ -817,6 +837,29 @@ static void on_pass(void *arg, const struct cv_result *res)
 		record_flip(g, lost_tb, lost_it);
 	if (g->state != KA_MASTER || gen != g->generation)
 		return; /* superseded meanwhile; kick() already moved on */
+	if (failed && only_throttled) {
+		/* EC2's account bucket is empty: not an error of ours, and no
+		 * reason to give up while MASTER. The client's limiter paces the
+		 * calls, so the next pass may start at once; it looks first and
+		 * writes only what is left, and a settle check stays one. */
+		g->retrying = 1;
+		g->rate_limited = 1;
+		g->rate_tables = failed;
+		g->settle_due = settle;
+		g->recheck_due = recheck && !settle;
+		/* A slot beyond this pass's deadline: the next pass starts
+		 * in time to describe and then write in it, not before. */
+		uint64_t wait = ec2_ratelim_delay(EC2_RL_WRITE);
+		wait = wait > g->api_deadline_ms / 2 ? wait - g->api_deadline_ms / 2 : 0;
+		if (wait < PASS_MIN_GAP_MS)
+			wait = PASS_MIN_GAP_MS;
+		log_info("group %s: waiting for EC2's rate limit, %u of %zu route tables "
+			 "left; next pass in %llu ms",
+			 g->name, failed, res->ntables, (unsigned long long)wait);
+		schedule(g, wait, on_timer);
+		return;
+	}
+	g->rate_limited = 0;
 	if (failed) {
 		uint64_t d = backoff_next(&g->retry, now);
 		if (d == BACKOFF_GIVE_UP)
@@ -833,6 +876,7 @@ static void on_pass(void *arg, const struct cv_result *res)
 		return;
 	}
 	g->retrying = 0;
+	g->rate_limited = 0;
 	backoff_init(&g->retry, RETRY_BASE_MS, RETRY_CAP_MS, UINT64_MAX);
 	if (observe) {
 		if (g->damped)
@@ -1192,6 +1236,10 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	g->prev_state = g->state;
 	/* A recorded event replayed at start may be long stale: look first. */
 	g->fresh_master = ev->state == KA_MASTER && strcmp(source, "state") != 0;
+	/* A failover is a new event: its writes go out at once; if EC2's
+	 * bucket is still empty, their throttling starts the pacing again. */
+	if (g->fresh_master)
+		ec2_ratelim_reset(EC2_RL_WRITE);
 	g->state = ev->state;
 	g->generation++;
 	g->trans_gen = g->generation;
@@ -1202,6 +1250,7 @@ static enum grp_verdict apply(struct grp *g, const struct ka_event *ev,
 	if (ev->state <= KA_DELETED)
 		g->transitions[ev->state]++;
 	g->retrying = 0;
+	g->rate_limited = 0;
 	g->settling = 0;
 	g->settle_due = 0;
 	backoff_init(&g->retry, RETRY_BASE_MS, RETRY_CAP_MS, UINT64_MAX);
@@ -1289,6 +1338,8 @@ static json_t *group_json(const struct grp *g)
 		phase = "settling";
 	else if (g->converged_gen == g->generation)
 		phase = "converged";
+	else if (g->retrying && g->rate_limited)
+		phase = "waiting for EC2's rate limit";
 	else if (g->retrying)
 		phase = "retrying";
 	else
@@ -1316,6 +1367,11 @@ static json_t *group_json(const struct grp *g)
 	json_object_set_new(o, "late_writes", json_integer((json_int_t)g->late_total));
 	json_object_set_new(o, "last_late_write", json_string(g->last_late));
 	json_object_set_new(o, "peer_eni", json_string(g->peer_eni));
+	json_object_set_new(
+	    o, "rate_limited_tables",
+	    json_integer(g->state == KA_MASTER && g->retrying && g->rate_limited
+			     ? (json_int_t)g->rate_tables
+			     : 0));
 	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
 	/* Who decides MASTER, and what it last said (daemon/patroni.c). */
 	json_object_set_new(
@@ -1364,18 +1420,40 @@ int grp_info(const char *name, enum ka_state *state, char *eni, size_t n)
 	return -1;
 }
 
+/* The client-side rate limit of each EC2 call category. */
+static json_t *ratelim_json(void)
+{
+	static const char *const names[EC2_RL_NCAT] = {"writes", "describe_route_tables",
+						       "describe_network_interfaces"};
+	json_t *o = json_object();
+
+	for (int c = 0; c < EC2_RL_NCAT; c++) {
+		struct ec2_ratelim_state st;
+		ec2_ratelim((enum ec2_rl_cat)c, &st);
+		json_object_set_new(
+		    o, names[c],
+		    json_pack("{s:b, s:f, s:I, s:I, s:I}", "limited", st.limited, "rate",
+			      st.rate, "waiting", (json_int_t)st.waiting, "throttles",
+			      (json_int_t)st.throttles, "waits", (json_int_t)st.waits));
+	}
+	return o;
+}
+
 json_t *grp_status(void)
 {
 	json_t *arr = json_array();
+	json_t *o;
 
 	for (size_t i = 0; i < ngroups; i++)
 		json_array_append_new(arr, group_json(groups[i]));
-	return json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s}, s:{s:I, s:I, s:I}}", "ok", 1,
-			 "groups", arr, "instance", "id", identity.instance_id, "eni",
-			 identity.eni, "az", identity.az, "region", identity.region,
-			 "api", "requests", (json_int_t)ec2_counters()->requests,
-			 "retries", (json_int_t)ec2_counters()->retries, "throttled",
-			 (json_int_t)ec2_counters()->throttled);
+	o = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s}, s:{s:I, s:I, s:I}}", "ok", 1,
+		      "groups", arr, "instance", "id", identity.instance_id, "eni",
+		      identity.eni, "az", identity.az, "region", identity.region, "api",
+		      "requests", (json_int_t)ec2_counters()->requests, "retries",
+		      (json_int_t)ec2_counters()->retries, "throttled",
+		      (json_int_t)ec2_counters()->throttled);
+	json_object_set_new(json_object_get(o, "api"), "rate_limit", ratelim_json());
+	return o;
 }
 
 json_t *grp_metrics(void)
@@ -1405,7 +1483,7 @@ json_t *grp_metrics(void)
 		json_t *o = json_array_get(arr, json_array_size(arr) - 1);
 		json_object_set_new(o, "handed_back",
 				    json_integer((json_int_t)g->handbacks));
-		/* issue 16 item 8: what the alert rules look at */
+		/* what the alert rules look at */
 		json_object_set_new(o, "converged",
 				    json_integer(g->state == KA_MASTER &&
 						 g->converged_gen == g->generation));
@@ -1419,6 +1497,8 @@ json_t *grp_metrics(void)
 				? json_null()
 				: json_integer(g->guard_last == GUARD_PRIMARY));
 		}
+		json_object_set_new(json_object_get(o, "route_updates"), "rate_limited",
+				    json_integer((json_int_t)g->updates_throttled));
 	}
 	return arr;
 }

@@ -235,7 +235,7 @@ static json_t *zone_json(const struct nm_zone_report *z)
 	return o;
 }
 
-/* issue 16 item 6: the ENA allowance statistics each interface has. */
+/* The ENA allowance statistics each interface has. */
 static json_t *ifaces_json(const struct nm_report *nm)
 {
 	json_t *arr = json_array();
@@ -265,7 +265,7 @@ static json_t *api_json(void)
 	return arr;
 }
 
-/* Overlay traffic (issue 16, items 1-3): per group and source zone. */
+/* Overlay traffic: per group and source zone. */
 static json_t *overlay_json(const struct nm_report *nm)
 {
 	json_t *arr = json_array();
@@ -316,7 +316,7 @@ json_t *mx_snapshot(void)
 	    api_json(), "netmon", "collections", (json_int_t)nm.collections,
 	    "lost_events", (json_int_t)nm.lost_events, "enabled", nm.enabled);
 
-	/* issue 16 item 6 */
+	/* EC2's allowance counters, conntrack's fill */
 	json_object_set_new(snap, "interfaces", ifaces_json(&nm));
 	if (nm.have_conntrack)
 		json_object_set_new(snap, "conntrack",

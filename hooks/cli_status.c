@@ -110,6 +110,12 @@ static void print_status(json_t *st)
 	       (long long)json_integer_value(json_object_get(api, "requests")),
 	       (long long)json_integer_value(json_object_get(api, "retries")),
 	       (long long)json_integer_value(json_object_get(api, "throttled")));
+	json_t *rlw = json_object_get(json_object_get(api, "rate_limit"), "writes");
+	if (json_is_true(json_object_get(rlw, "limited")))
+		printf("EC2's account rate limit: route writes paced at %.2f/s by this "
+		       "node, %lld waiting for their turn\n",
+		       json_number_value(json_object_get(rlw, "rate")),
+		       (long long)json_integer_value(json_object_get(rlw, "waiting")));
 	json_t *nt = json_object_get(st, "notifications");
 	if (json_is_true(json_object_get(nt, "mackerel")) ||
 	    json_is_true(json_object_get(nt, "webhook"))) {
@@ -169,10 +175,16 @@ static void print_status(json_t *st)
 				 (long long)json_integer_value(
 				     json_object_get(g, "priority")));
 		}
-		printf("\ngroup %s: %s (%s), %s\n",
+		long long left =
+		    json_integer_value(json_object_get(g, "rate_limited_tables"));
+		char lefts[64] = "";
+		if (left > 0)
+			snprintf(lefts, sizeof(lefts), ", %lld route table%s left", left,
+				 left == 1 ? "" : "s");
+		printf("\ngroup %s: %s (%s), %s%s\n",
 		       json_string_value(json_object_get(g, "name")),
 		       json_string_value(json_object_get(g, "state")), who,
-		       json_string_value(json_object_get(g, "phase")));
+		       json_string_value(json_object_get(g, "phase")), lefts);
 		fputs(demoted, stdout);
 		char conv[96] = "no failover converged yet";
 		if (json_integer_value(json_object_get(g, "converged_at")) > 0)

@@ -179,7 +179,7 @@ static void rate(struct mr *m, const char *name, json_t *v)
 		emit(m, name, d / m->elapsed * 60.0);
 }
 
-/* ---- issue 16 items 5 and 6 (RTT, EC2 limits) ---- */
+/* ---- TCP RTT per zone, EC2's network limits ---- */
 
 #define RTT_BUCKETS_MAX 64
 
@@ -275,7 +275,7 @@ static void render_conntrack(struct mr *m, json_t *ct)
 		emit(m, MKR_PREFIX ".conntrack.limit", (double)json_integer_value(x));
 }
 
-/* ---- end issue 16 items 5 and 6 ---- */
+/* ---- end of RTT and EC2 limits ---- */
 
 static void render_zone(struct mr *m, json_t *z)
 {
@@ -306,7 +306,7 @@ static void render_zone(struct mr *m, json_t *z)
 	render_zone_rtt(m, zn, json_object_get(z, "tcp_rtt"));
 }
 
-/* Overlay traffic (issue 16, items 1-3): per group and source zone. */
+/* Overlay traffic: per group and source zone. */
 static void render_overlay(struct mr *m, json_t *o)
 {
 	char gn[MKR_COMPONENT_MAX], zn[MKR_COMPONENT_MAX], name[MKR_NAME_MAX];
@@ -376,7 +376,7 @@ static void render_group(struct mr *m, json_t *g)
 		rate(m, name, json_object_get(g, "split_brain_flips"));
 	if (mkname(name, sizeof(name), MKR_PREFIX ".route_guard.%s.handed_back", gn) == 0)
 		rate(m, name, json_object_get(g, "handed_back"));
-	/* issue 16 item 8 */
+	/* what the alert rules look at */
 	if (json_is_integer(json_object_get(g, "converged")) &&
 	    mkname(name, sizeof(name), MKR_PREFIX ".group_health.%s.converged", gn) == 0)
 		emit(m, name,
@@ -442,7 +442,7 @@ char *mkr_render(json_t *snap, json_t *prev, json_t **next)
 	render_tcp(&m, json_object_get(snap, "tcp"));
 	json_array_foreach(json_object_get(snap, "groups"), i, v) render_group(&m, v);
 	json_array_foreach(json_object_get(snap, "api_requests"), i, v) render_api(&m, v);
-	/* issue 16 item 6 */
+	/* EC2's allowance counters, conntrack's fill */
 	json_array_foreach(json_object_get(snap, "interfaces"), i, v) render_iface(&m, v);
 	render_conntrack(&m, json_object_get(snap, "conntrack"));
 	json_array_foreach(json_object_get(snap, "overlay"), i, v) render_overlay(&m, v);
@@ -540,7 +540,7 @@ char *mkr_meta(void)
 	G("api_requests", "VPC failover: EC2 API answers per minute", "float", any,
 	  any_l);
 	G("netmon", "VPC failover: network monitor", "float", lost, lost_l);
-	/* Overlay traffic (issue 16, items 1-3): one graph per group. */
+	/* Overlay traffic: one graph per group. */
 	G("overlay_packets.#", "VPC failover: overlay packets per minute by source zone",
 	  "float", any, any_l);
 	G("overlay_bytes.#", "VPC failover: overlay bytes per minute by source zone",

@@ -152,7 +152,7 @@ struct nm_report {
 	const struct nm_ov_report *overlays; /* owned by the provider */
 	size_t noverlays;
 	struct nm_host_tcp host_tcp;
-	/* issue 16 item 6: EC2's network limits (netmon/limits.h) */
+	/* EC2's network limits (netmon/limits.h) */
 	const struct nml_iface *ifaces; /* owned by the provider */
 	size_t nifaces;
 	int have_conntrack; /* 0: no conntrack in this namespace */

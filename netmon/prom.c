@@ -57,7 +57,7 @@ enum fam_id {
 	F_ZONE_TCP_OUT,
 	F_ZONE_TCP_RETRANS,
 	F_ZONE_TCP_RATIO,
-	/* issue 16 items 5 and 6 (RTT, EC2 limits) */
+	/* TCP RTT per zone, EC2's network limits */
 	F_ZONE_TCP_RTT,
 	F_ENA_ALLOWANCE,
 	F_ENA_CONNTRACK_AVAILABLE,
@@ -67,7 +67,7 @@ enum fam_id {
 	F_GROUP_DAMPED,
 	F_NETMON_COLLECTIONS,
 	F_NETMON_LOST,
-	/* Overlay traffic (issue 16, items 1-3) */
+	/* Overlay traffic */
 	F_OV_PACKETS,
 	F_OV_BYTES,
 	F_OV_MISROUTED,
@@ -159,7 +159,7 @@ static const struct {
     [F_ZONE_TCP_RATIO] = {"vpc_failover_zone_tcp_retrans_ratio", 0,
 			  "Retransmitted / sent TCP segments to peers in the zone "
 			  "over the last collection interval, 0..1."},
-    /* issue 16 items 5 and 6 (RTT, EC2 limits) */
+    /* TCP RTT per zone, EC2's network limits */
     [F_ZONE_TCP_RTT] = {"vpc_failover_zone_tcp_rtt_seconds", 2,
 			"Smoothed RTT (tcp_info tcpi_rtt) of TCP sockets to peers in "
 			"the zone: one observation per socket and collection interval "
@@ -191,7 +191,7 @@ static const struct {
     [F_NETMON_LOST] = {"vpc_failover_netmon_lost_events_total", 1,
 		       "Times the kernel dropped netlink events for the network "
 		       "monitor (ENOBUFS); each was followed by a full re-dump."},
-    /* Overlay traffic (issue 16, items 1-3) */
+    /* Overlay traffic */
     [F_OV_PACKETS] = {"vpc_failover_overlay_packets_total", 1,
 		      "Packets arriving at this node for the group's destinations "
 		      "(the overlay IPs), by source zone (\"other\": in no zone); "
@@ -429,7 +429,7 @@ static void render_group(struct render *r, json_t *g)
 	sample(r, F_LATE_WRITES, json_object_get(g, "late_writes"), "group", name, NULL);
 	sample(r, F_FLIPS, json_object_get(g, "split_brain_flips"), "group", name, NULL);
 	sample(r, F_HANDED_BACK, json_object_get(g, "handed_back"), "group", name, NULL);
-	/* issue 16 item 8 */
+	/* what the alert rules look at */
 	sample(r, F_GROUP_CONVERGED, json_object_get(g, "converged"), "group", name,
 	       NULL);
 	sample(r, F_GROUP_DAMPED, json_object_get(g, "damped"), "group", name, NULL);
@@ -512,7 +512,7 @@ static void render_zone(struct render *r, json_t *z)
 	render_zone_rtt(r, name, json_object_get(z, "tcp_rtt"));
 }
 
-/* Overlay traffic (issue 16, items 1-3): one entry per group and zone. */
+/* Overlay traffic: one entry per group and zone. */
 static void render_overlay(struct render *r, json_t *o)
 {
 	const char *g = str(o, "group"), *z = str(o, "zone");
@@ -562,7 +562,7 @@ char *nmp_render(json_t *snap)
 	sample(&r, F_TCP_RETRANS, json_object_get(tcp, "retrans_segments"), NULL);
 	sample(&r, F_NETMON_COLLECTIONS, json_object_get(nm, "collections"), NULL);
 	sample(&r, F_NETMON_LOST, json_object_get(nm, "lost_events"), NULL);
-	/* issue 16 item 6 */
+	/* EC2's allowance counters, conntrack's fill */
 	json_array_foreach(json_object_get(snap, "interfaces"), i, v) render_iface(&r, v);
 	json_t *ct = json_object_get(snap, "conntrack");
 	sample(&r, F_CONNTRACK_ENTRIES, json_object_get(ct, "count"), NULL);

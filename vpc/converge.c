@@ -165,6 +165,14 @@ static void on_write(void *arg, enum ec2_class cls, const struct ec2_error *err,
 	default:
 		it->outcome = CV_FAILED;
 		it->err = *err;
+		if (strcmp(err->code, "RequestLimitExceeded") == 0) {
+			/* EC2's account bucket: the caller decides what next. */
+			log_info("%s %s: %s not sent in this pass: EC2's rate limit (%s)",
+				 tb->id, it->dest.text,
+				 it->existed ? "ReplaceRoute" : "CreateRoute",
+				 err->message[0] ? err->message : "RequestLimitExceeded");
+			break;
+		}
 		log_warnx("%s %s: %s failed: %s%s%s", tb->id, it->dest.text,
 			  it->existed ? "ReplaceRoute" : "CreateRoute",
 			  err->code[0] ? err->code : "error", err->message[0] ? ": " : "",

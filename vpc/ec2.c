@@ -5,7 +5,13 @@
  * answers (throttling, 5xx, transport errors) go back through backoff until
  * the caller's deadline; an AuthFailure with instance-role credentials gets
  * one retry with freshly fetched ones (they may have rotated), as does a
- * RequestExpired signed with assumed-role keys that have expired. */
+ * RequestExpired signed with assumed-role keys that have expired.
+ *
+ * EC2 throttles each account with token buckets shared by every node (and
+ * every other tool). After a RequestLimitExceeded the calls of that
+ * category are paced by a client-side limiter that learns from throttling
+ * (lib/ratelim.h): a throttled call is not retried on the backoff schedule
+ * but at its next slot, and every call of the category waits for one. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -19,10 +25,14 @@
 #include "lib/backoff.h"
 #include "vpc/ec2.h"
 #include "lib/http.h"
+#include "lib/ratelim.h"
 
 #define EC2_BACKOFF_BASE_MS 100
 #define EC2_BACKOFF_CAP_MS  5000
 #define EC2_MAX_PAGES	    100
+#define EC2_SLOT_MARGIN_MS                                                               \
+	1000 /* a rate-limit slot this close to the                                      \
+	      * deadline is after it */
 
 struct ec2_call {
 	char action[32];
@@ -34,6 +44,7 @@ struct ec2_call {
 	struct http_req *req;
 	uint64_t timer;
 	int reauthed;
+	int slotted; /* waits for its rate-limit slot; sent when the timer fires */
 	int waiting_creds;
 	char akid[128]; /* the key the last attempt was signed with */
 	int slot;	/* whose credentials (auth_slot) */
@@ -49,11 +60,50 @@ static unsigned request_timeout_ms = 5000;
 static unsigned inflight;
 static struct ec2_call *queue_head, *queue_tail;
 static struct ec2_counters counters;
+/* EC2's documented buckets (refill / size): writes 5/50, DescribeRouteTables
+ * 20/100, DescribeNetworkInterfaces 10/50: the first pace after a throttle. */
+static struct ratelim limiters[EC2_RL_NCAT];
+static const double first_rate[EC2_RL_NCAT] = {5.0 / 50, 20.0 / 100, 10.0 / 50};
 static struct ec2_api_count api_counts[EC2_API_COUNTS_MAX];
 static size_t napi_counts;
 
 static void call_start(struct ec2_call *c);
 static void call_retry_timer(void *arg);
+
+static int rl_category(const char *action)
+{
+	if (strcmp(action, "DescribeRouteTables") == 0)
+		return EC2_RL_DESCRIBE;
+	if (strcmp(action, "DescribeNetworkInterfaces") == 0)
+		return EC2_RL_ENIS;
+	return EC2_RL_WRITE;
+}
+
+static double rand01(void)
+{
+	return (double)random() / ((double)RAND_MAX + 1.0);
+}
+
+void ec2_ratelim_reset(enum ec2_rl_cat cat)
+{
+	rl_reset(&limiters[cat]);
+}
+
+uint64_t ec2_ratelim_delay(enum ec2_rl_cat cat)
+{
+	return rl_delay(&limiters[cat], ev_now());
+}
+
+void ec2_ratelim(enum ec2_rl_cat cat, struct ec2_ratelim_state *st)
+{
+	const struct ratelim *r = &limiters[cat];
+
+	st->limited = r->limited;
+	st->rate = r->limited ? r->rate : 0;
+	st->throttles = r->throttles;
+	st->waits = r->waits;
+	st->waiting = counters.rate_waiting[cat];
+}
 
 int ec2_init(const struct aws_cfg *aws, const char *region)
 {
@@ -66,6 +116,9 @@ int ec2_init(const struct aws_cfg *aws, const char *region)
 	sigv4_provider = xasprintf("aws:amz:%s:ec2", region);
 	auth_region(region);
 	max_parallel = aws->max_parallel ? aws->max_parallel : 50;
+	for (int i = 0; i < EC2_RL_NCAT; i++)
+		if (limiters[i].first_rate == 0)
+			rl_init(&limiters[i], first_rate[i]);
 	request_timeout_ms = aws->request_timeout_ms ? aws->request_timeout_ms : 5000;
 	if (strncmp(endpoint, "http://", 7) == 0)
 		log_warnx("EC2 endpoint %s is plain http: session tokens travel in the "
@@ -176,6 +229,8 @@ char *ec2_route_params(const char *table, const struct cidr *dest, const char *e
 
 static void call_free(struct ec2_call *c)
 {
+	if (c->slotted)
+		counters.rate_waiting[rl_category(c->action)]--;
 	if (c->timer)
 		ev_timer_cancel(c->timer);
 	http_req_free(c->req);
@@ -215,7 +270,17 @@ static void call_retry_timer(void *arg)
 
 static void call_retry(struct ec2_call *c)
 {
-	uint64_t d = backoff_next(&c->bo, ev_now());
+	uint64_t d;
+
+	if (strcmp(c->err.code, "RequestLimitExceeded") == 0 &&
+	    limiters[rl_category(c->action)].limited) {
+		/* Paced by the limiter, not the backoff: call_start waits for
+		 * the next slot (or gives up if it comes after the deadline). */
+		counters.retries++;
+		call_start(c);
+		return;
+	}
+	d = backoff_next(&c->bo, ev_now());
 	if (d == BACKOFF_GIVE_UP) {
 		log_warnx("%s: giving up at the deadline: %s%s%s", c->action, c->err.code,
 			  c->err.code[0] ? ": " : "", c->err.message);
@@ -248,8 +313,14 @@ static void on_response(struct http_req *r, void *arg)
 	cls = ec2_classify((int)status, c->err.code, c->err.message);
 	if (status == 0 && http_req_permanent(r))
 		cls = EC2_PERMANENT;
-	if (strcmp(c->err.code, "RequestLimitExceeded") == 0)
+	if (strcmp(c->err.code, "RequestLimitExceeded") == 0) {
 		counters.throttled++;
+		rl_throttled(&limiters[rl_category(c->action)], ev_now(), rand01());
+	} else if (status != 0) {
+		/* Any other answer shows the bucket had a token: evidence
+		 * against an empty one (and a success speeds pacing up). */
+		rl_success(&limiters[rl_category(c->action)], ev_now());
+	}
 
 	if (cls == EC2_OK && status >= 200 && status < 300) {
 		char errbuf[256];
@@ -367,6 +438,7 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 	http_req_limit(r, EC2_BODY_MAX);
 	c->req = r;
 	counters.requests++;
+	rl_sent(&limiters[rl_category(c->action)], now);
 	if (http_req_start(r, on_response, c) == -1) {
 		snprintf(c->err.message, sizeof(c->err.message),
 			 "could not start request");
@@ -376,6 +448,39 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 
 static void call_start(struct ec2_call *c)
 {
+	int cat = rl_category(c->action);
+
+	if (c->slotted) {
+		/* The slot has come. */
+		c->slotted = 0;
+		counters.rate_waiting[cat]--;
+	} else {
+		uint64_t now = ev_now(), d = rl_delay(&limiters[cat], now);
+		/* A slot too close to the deadline leaves no time to answer. */
+		if (d > 0 && now + d + EC2_SLOT_MARGIN_MS >= c->deadline) {
+			/* The slot stays for a call that can use it in time. */
+			snprintf(
+			    c->err.message, sizeof(c->err.message),
+			    "deadline passed waiting for EC2's rate limit (last error: "
+			    "%s)",
+			    c->err.code[0] ? c->err.code : "none");
+			snprintf(c->err.code, sizeof(c->err.code),
+				 "RequestLimitExceeded");
+			log_info(
+			    "%s: the next slot of the client's rate limit is %llu ms "
+			    "away, after this pass's deadline",
+			    c->action, (unsigned long long)d);
+			call_finish(c, EC2_RETRY, NULL, 0);
+			return;
+		}
+		d = rl_reserve(&limiters[cat], now, rand01());
+		if (d > 0) {
+			c->slotted = 1;
+			counters.rate_waiting[cat]++;
+			c->timer = ev_timer_add(d, call_retry_timer, c);
+			return;
+		}
+	}
 	c->waiting_creds = 1;
 	auth_get_as(c->slot, on_creds, c);
 }

@@ -65,13 +65,33 @@ void ec2_describe_cancel(struct ec2_describe *d);
 char *ec2_route_params(const char *table, const struct cidr *dest, const char *eni,
 		       int dry_run);
 
+/* EC2's throttling categories, each with its own client-side limiter. */
+enum ec2_rl_cat { EC2_RL_WRITE, EC2_RL_DESCRIBE, EC2_RL_ENIS, EC2_RL_NCAT };
+
 /* Process-wide counters. */
 struct ec2_counters {
 	uint64_t requests; /* HTTP requests sent, retries included */
 	uint64_t retries;
 	uint64_t throttled;
+	unsigned rate_waiting[EC2_RL_NCAT]; /* calls waiting for their slot now */
 };
 const struct ec2_counters *ec2_counters(void);
+
+/* The client-side rate limit of one category: limited (pacing after
+ * RequestLimitExceeded), its rate (calls/s, 0 when not limited), throttles
+ * and waits ever, calls waiting now. */
+struct ec2_ratelim_state {
+	int limited;
+	double rate;
+	uint64_t throttles, waits;
+	unsigned waiting;
+};
+void ec2_ratelim(enum ec2_rl_cat cat, struct ec2_ratelim_state *st);
+/* Stop pacing the category: a new event probes at full speed, and its own
+ * throttling starts pacing again if the account's bucket is still empty. */
+void ec2_ratelim_reset(enum ec2_rl_cat cat);
+/* ms until the category's next slot is free (0 = now, or not limited). */
+uint64_t ec2_ratelim_delay(enum ec2_rl_cat cat);
 
 /* EC2 answers by action and code: "OK", the EC2 error code, "HTTP_<status>"
  * for an error without one, "TransportError" when no answer came. Distinct

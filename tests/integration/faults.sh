@@ -63,8 +63,12 @@ for ((run = 1; run <= RUNS; run++)); do
 	t0=${EPOCHREALTIME/./}
 	failover
 	# bounded by the daemon's deadline (30 s) plus the hook's time: a run
-	# that has not converged by then has failed
-	if ! wait_for 35 converged $GEN || ! all_at "$ENI_C" $N; then
+	# that has not converged by then has failed. Unless the storm's dice
+	# throttled 3 in 4 of a failover's writes, like EC2's empty account
+	# bucket (docs/ratelimit.md; about 1 run in 600): then the writes are
+	# paced and a pass that is only throttled is not a give-up, so the
+	# bucket's pace, not the deadline, bounds the run: 35 s more.
+	if ! wait_for 70 converged $GEN || ! all_at "$ENI_C" $N; then
 		bad=$((bad + 1))
 		echo "# run $run did not converge: $(g "g['phase'], g['last_error']")"
 		continue
@@ -73,7 +77,14 @@ for ((run = 1; run <= RUNS; run++)); do
 	echo "$(((t1 - t0) / 1000)) $(($(stat_of "['total']") - c0)) $(g "g['convergence_ms']")" >>"$T/storm.txt"
 done
 sim_post /_sim/faults '{"throttle": 0, "error5xx": 0, "reset": 0, "stall_ratio": 0, "stall_ms": 0}' >/dev/null
-expect_eq "storm: all $RUNS failovers of $N tables converged within the deadline" "$bad" 0
+expect_eq "storm: all $RUNS failovers of $N tables converged (the deadline, or the client's pace)" "$bad" 0
+paced=$(grep -c "waiting for EC2's rate limit" "$T/daemon.log")
+echo "# storm: $paced pass(es) waited for the client's rate limit"
+# Random throttling of 30% rarely looks like an empty bucket (3 in 4 of a
+# window's calls): a paced run costs 30-37 s, and the rule that counted
+# only answers paced 24 passes in 100 runs (the test then ran past 900 s).
+check "storm: random throttling is retried, not paced (at most 1 run in 20 and one more: $paced)" \
+	test "$paced" -le $((RUNS / 20 + 1))
 maxcalls=$(cut -d' ' -f2 "$T/storm.txt" | maxof)
 echo "# storm: $RUNS runs; MASTER -> converged (the daemon's convergence_ms) median $(cut -d' ' -f3 "$T/storm.txt" | median) ms, max $(cut -d' ' -f3 "$T/storm.txt" | maxof) ms; notify to converged seen by the test median $(cut -d' ' -f1 "$T/storm.txt" | median) ms; EC2 calls per run median $(cut -d' ' -f2 "$T/storm.txt" | median), max $maxcalls"
 echo "# storm: simulator errors $(stat_of "['errors']")"
@@ -87,6 +98,12 @@ api() { vf status --json | /usr/bin/python3 -c "import json,sys; print(json.load
 echo "# storm: the daemon counted $(api requests) EC2 requests, $(api retries) retries, $(api throttled) throttled"
 check "storm: the daemon counts the retries and the throttling it met" \
 	test "$(api retries)" -gt 0 -a "$(api throttled)" -gt 0
+# Calls that waited for a slot of the client's limiter, by category (a paced
+# pass that still converged in time is not in the log's count above).
+waits=$(vf status --json | /usr/bin/python3 -c "import json,sys
+r = json.load(sys.stdin)['api']['rate_limit']
+print(' '.join('%s=%d' % (k, v['waits']) for k, v in sorted(r.items())))")
+echo "# storm: calls that waited for the client's rate limit: $waits"
 
 # == SIGKILL during a convergence, then a restart ================================
 # 60 ms per call and 2 in flight: 10 tables take about 300 ms to converge,

@@ -198,6 +198,10 @@ check "a throttled answer is counted by its EC2 code" wait_for 5 bash -c \
 	"curl -sS '$URL/metrics' | grep -qE '^vpc_failover_api_requests_total\{action=\"[A-Za-z]+\",code=\"RequestLimitExceeded\"\} [1-9]'"
 sim_post /_sim/faults '{"throttle": 0}' >/dev/null
 check "converged after the throttling" wait_for 15 all_at $ENI_C 2
+# Throttling of every call is an empty bucket to the client: its describes
+# and writes are paced (docs/ratelimit.md), so the settle checks come
+# seconds after the routes; the snapshots below must not race them.
+check "settled after the throttling" wait_for 40 settled
 scrape >"$T/m2.txt"
 expect_eq "two MASTER transitions now" \
 	"$(value "$T/m2.txt" 'vpc_failover_transitions_total{group="redis",state="MASTER"}')" 2

@@ -139,6 +139,9 @@ check "the syntax error gives file:line" grep -q "$T/syntax.json:2:" "$T/err"
 "$VPCSIM" --state "$STATE" --throttle 1.5 >"$T/err" 2>&1
 expect_eq "a ratio above 1 exits 2" "$?" 2
 check "the bad flag is named" grep -q -- "--throttle" "$T/err"
+"$VPCSIM" --state "$STATE" --bucket mutating=0/5 >"$T/err" 2>&1
+expect_eq "--bucket with a zero burst exits 2" "$?" 2
+check "the bad bucket is named" grep -q -- "--bucket: \"mutating=0/5\"" "$T/err"
 "$VPCSIM" --state "$STATE" --no-such-flag >"$T/err" 2>&1
 expect_eq "an unknown flag exits 2" "$?" 2
 # the race faults' flags: each bad value exits 2 naming its flag
@@ -497,6 +500,39 @@ check "latency 1000 ms applied (${ms} ms)" test "$ms" -ge 1000
 check "latency sleeps outside the lock: 3 parallel calls overlap (${ms} ms)" test "$ms" -lt 2500
 expect_eq "3 calls were in flight at once" "$(stat "d['max_concurrent']")" 3
 expect_eq "all 3 parallel calls succeeded" "$(for i in 1 2 3; do tail -n1 "$T/par$i"; echo; done | tr '\n' ' ')" "200 200 200 "
+
+# EC2's account-wide throttling: token buckets shared by every client
+rl() { sim_get /_sim/ratelimit | py "$1"; }
+expect_eq "rate limit off by default, buckets at EC2's documented sizes" \
+	"$(rl "(d['enabled'], [(k, v['burst'], v['refill']) for k, v in d['buckets'].items()])")" \
+	"(False, [('mutating', 50.0, 5.0), ('non-mutating', 100.0, 20.0), ('DescribeNetworkInterfaces', 50.0, 10.0)])"
+code=$(curl -sS --max-time 5 -o "$T/out" -w '%{http_code}' -X POST \
+	--data '{"buckets": {"mutating": {"burst": 0}}}' "$SIM_URL/_sim/ratelimit")
+expect_eq "a zero burst is refused (400) naming the key" "$code $(grep -o 'buckets.mutating.burst' "$T/out")" \
+	"400 buckets.mutating.burst"
+sim_post /_sim/stats/reset >/dev/null
+sim_post /_sim/ratelimit '{"enabled": true, "buckets": {"mutating": {"burst": 3, "refill": 0.1}}}' >/dev/null
+wr="Action=ReplaceRoute&Version=2016-11-15&RouteTableId=$RTB1&DestinationCidrBlock=10.255.0.10%2F32&NetworkInterfaceId=$ENI_A"
+codes=$(for i in 1 2 3 4 5; do curl_ec2 "$AK1:$SK1" "$wr" | tail -1; echo; done | tr '\n' ' ')
+expect_eq "burst 3: three writes pass, then 503 (one account, one bucket)" "$codes" "200 200 200 503 503 "
+expect_code "awscli reads the bucket's 503 as RequestLimitExceeded" RequestLimitExceeded \
+	ec2 replace-route --route-table-id $RTB1 --destination-cidr-block 10.255.0.10/32 \
+	--network-interface-id $ENI_A
+expect_eq "describes draw from their own bucket" \
+	"$(curl_ec2 "$AK2:$SK2" "Action=DescribeRouteTables&Version=2016-11-15" | tail -1)" 200
+sim_post /_sim/ratelimit '{"buckets": {"mutating": {"refill": 4}}}' >/dev/null
+sleep 0.6
+expect_eq "refill 4/s: a write passes again 0.6 s later" "$(curl_ec2 "$AK1:$SK1" "$wr" | tail -1)" 200
+expect_eq "control API: taken and throttled per bucket" \
+	"$(rl "d['buckets']['mutating']['taken'], d['buckets']['mutating']['throttled'], d['buckets']['non-mutating']['taken'], 0 <= d['buckets']['mutating']['level'] <= 3")" \
+	"(4, 3, 1, True)"
+expect_eq "throttled calls count as RequestLimitExceeded in the stats" \
+	"$(stat "d['errors'].get('RequestLimitExceeded', 0), d['ratelimit']['buckets']['mutating']['throttled']")" "(3, 3)"
+check "a throttled call is logged with its bucket's level" \
+	log_has "^$TS rejected ReplaceRoute $RTB1 10\.255\.0\.10/32 by -: RequestLimitExceeded \(503\) \(rate limit: mutating 0\.[0-9]+/3\)\$"
+check "the bucket's emptying is logged" log_has "^$TS ratelimit mutating empty \(burst 3, refill 0.1/s\)\$"
+sim_post /_sim/ratelimit '{"enabled": false}' >/dev/null
+expect_eq "rate limit off again: writes pass" "$(curl_ec2 "$AK1:$SK1" "$wr" | tail -1)" 200
 
 ###########################################################################
 # The faults behind failover races, each on a simulator of its own and

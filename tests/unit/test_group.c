@@ -319,6 +319,10 @@ static int ops_since(int from)
 
 /* Finish op o: table t's route had outcome outs[t], pointing at before (NULL:
  * the route did not exist). */
+/* The error code of a failed item: a generic retryable one, or EC2's
+ * throttling (a different path in group.c). */
+static const char *fail_code = "InternalError";
+
 static void finish_tables(struct fop *o, const enum cv_outcome *outs, const char *before)
 {
 	struct cv_table tb[NTABLES];
@@ -347,8 +351,7 @@ static void finish_tables(struct fop *o, const enum cv_outcome *outs, const char
 				 route_state);
 		}
 		if (outs[t] == CV_FAILED) {
-			snprintf(it[t].err.code, sizeof(it[t].err.code),
-				 "RequestLimitExceeded");
+			snprintf(it[t].err.code, sizeof(it[t].err.code), "%s", fail_code);
 			snprintf(it[t].err.message, sizeof(it[t].err.message),
 				 "slow down");
 			res.failed_tables++;
@@ -1187,6 +1190,32 @@ static void the_peer_is_an_other_working_eni(void **state)
 			 G()->peer_eni);
 }
 
+static void a_throttled_pass_waits_for_the_rate_limit(void **state)
+{
+	event(KA_MASTER);
+	fail_code = "RequestLimitExceeded";
+	finish(last_op(), CV_FAILED, NULL);
+	fail_code = "InternalError";
+	assert_string_equal(phase(), "waiting for EC2's rate limit");
+	if (!G()->retrying || timer_in() != PASS_MIN_GAP_MS)
+		fail_msg("a pass failed only by throttling should be followed by the "
+			 "next one at once (the client limiter paces the calls), in "
+			 "%llu ms",
+			 (unsigned long long)(timer_pending() ? timer_in() : 0));
+	assert_int_equal(G()->updates_failed, 0);
+	assert_int_equal(G()->updates_throttled, NTABLES);
+	assert_int_equal(G()->rate_tables, NTABLES);
+	assert_int_equal(G()->retry.attempt, 0);
+	assert_string_equal(G()->last_error, "");
+	assert_string_equal(G()->routes[0].outcome, "waiting");
+	int before = nops;
+	advance(timer_in());
+	assert_int_equal(nops, before + 1);
+	finish(last_op(), CV_REPLACED, PEER);
+	assert_string_equal(phase(), "settling");
+	assert_int_equal(G()->rate_limited, 0);
+}
+
 static void status_phases_follow_the_reconciler(void **state)
 {
 	assert_string_equal(phase(), "idle");
@@ -1394,6 +1423,7 @@ int main(void)
 	    T(returning_to_master_cancels_the_hand_back),
 	    T(a_flapping_hand_back_waits_the_flap_gap),
 	    T(the_peer_is_an_other_working_eni),
+	    T(a_throttled_pass_waits_for_the_rate_limit),
 	    T(status_phases_follow_the_reconciler),
 	    T(an_older_event_is_stale),
 	    T(hooks_within_the_tie_are_ordered_by_pid),

@@ -201,12 +201,15 @@ static enum MHD_Result set_deny(struct sim *s, struct sim_req *r, json_t *o)
 static json_t *stats_json(struct sim *s)
 {
 	/* Copies: the reply is written after mu is released. */
-	return json_pack(
+	json_t *o = json_pack(
 	    "{s:I, s:o, s:o, s:I, s:i, s:I, s:o, s:I}", "total", (json_int_t)s->total,
 	    "actions", json_deep_copy(s->actions), "errors", json_deep_copy(s->errors),
 	    "writes", (json_int_t)s->writes, "max_concurrent", (int)s->max_concurrent,
 	    "connections", (json_int_t)s->connections, "imds",
 	    json_deep_copy(s->imds_stats), "time", (json_int_t)sim_wall_s(s));
+
+	json_object_set_new(o, "ratelimit", sim_rl_json(s));
+	return o;
 }
 
 static json_t *faults_json(const struct sim_faults *f)
@@ -384,6 +387,25 @@ static enum MHD_Result faults(struct sim *s, struct sim_req *r, json_t *o, int p
 	return reply(r, 200, out);
 }
 
+/* GET/POST /_sim/ratelimit: the account's buckets (ratelimit.c). */
+static enum MHD_Result ratelimit(struct sim *s, struct sim_req *r, json_t *o, int post)
+{
+	char err[256], desc[200];
+	json_t *out;
+
+	pthread_mutex_lock(&s->mu);
+	if (post && sim_rl_set(s, o, err, sizeof(err)) == -1) {
+		pthread_mutex_unlock(&s->mu);
+		return reply_err(r, 400, err);
+	}
+	out = sim_rl_json(s);
+	sim_rl_describe(&s->rl, desc, sizeof(desc));
+	pthread_mutex_unlock(&s->mu);
+	if (post)
+		sim_log(s, "ratelimit %s by control", desc);
+	return reply(r, 200, out);
+}
+
 static enum MHD_Result imds_ctl(struct sim *s, struct sim_req *r, const char *what,
 				json_t *o)
 {
@@ -457,11 +479,14 @@ static enum MHD_Result route_ctl(struct sim *s, struct sim_req *r, const char *p
 		json_object_clear(s->actions);
 		json_object_clear(s->errors);
 		json_object_clear(s->imds_stats);
+		sim_rl_reset_counts(s);
 		pthread_mutex_unlock(&s->mu);
 		return reply(r, 200, json_pack("{s:b}", "ok", 1));
 	}
 	if (strcmp(path, "faults") == 0)
 		return faults(s, r, o, post);
+	if (strcmp(path, "ratelimit") == 0)
+		return ratelimit(s, r, o, post);
 	if (post && strncmp(path, "imds/", 5) == 0 &&
 	    (strcmp(path + 5, "expire-tokens") == 0 || strcmp(path + 5, "down") == 0))
 		return imds_ctl(s, r, path + 5, o);

@@ -1182,6 +1182,14 @@ static enum MHD_Result handle(struct call *c)
 		setcode(c, fp.code);
 		return answer(c, " (injected)");
 	}
+	/* The account's bucket, when the call would be applied (ratelimit.c). */
+	if (sim_rl_take(c->s, c->action, c->why, sizeof(c->why)) == -1) {
+		char rl[sizeof(c->why)];
+		memcpy(rl, c->why, sizeof(rl));
+		c->why[0] = '\0';
+		setcode(c, "RequestLimitExceeded");
+		return answer(c, rl);
+	}
 	c->lose_answer = fp.lose_answer;
 	execute(c);
 	if (c->lose_answer && c->status == 200) {

@@ -49,7 +49,8 @@ static void usage(void)
 	    "              [--lost-answer RATIO] [--stale-ms MS]\n"
 	    "              [--cred-ttl SECONDS] [--sts-ttl SECONDS] [--kernel-routes]\n"
 	    "              [--sts-expired AuthFailure|RequestExpired] [--seed N]\n"
-	    "              [--secrets-log FILE]\n");
+	    "              [--secrets-log FILE] [--rate-limit] "
+	    "[--bucket CAT=BURST/REFILL]...\n");
 	exit(2);
 }
 
@@ -157,7 +158,8 @@ static void parse_listen(struct listener *l, const char *spec)
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults *f,
-		       unsigned *cred_ttl, unsigned *sts_ttl, int *sts_request_expired)
+		       struct sim_rl *rl, unsigned *cred_ttl, unsigned *sts_ttl,
+		       int *sts_request_expired)
 {
 	enum {
 		O_LATENCY = 256,
@@ -180,7 +182,9 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		O_DELAY,
 		O_DELAY_DIST,
 		O_LOST,
-		O_STALE
+		O_STALE,
+		O_RATELIMIT,
+		O_BUCKET
 	};
 	static const struct option lo[] = {
 	    {"state", required_argument, NULL, 's'},
@@ -207,6 +211,8 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 	    {"sts-expired", required_argument, NULL, O_STS_EXPIRED},
 	    {"kernel-routes", no_argument, NULL, O_KERNEL},
 	    {"seed", required_argument, NULL, O_SEED},
+	    {"rate-limit", no_argument, NULL, O_RATELIMIT},
+	    {"bucket", required_argument, NULL, O_BUCKET},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -304,6 +310,15 @@ static void parse_opts(int argc, char **argv, struct opts *o, struct sim_faults 
 		case O_KERNEL:
 			o->kernel_routes = 1;
 			break;
+		case O_RATELIMIT:
+			rl->enabled = 1;
+			break;
+		case O_BUCKET: {
+			char err[200];
+			if (sim_rl_parse(rl, optarg, err, sizeof(err)) == -1)
+				die2("--bucket: %s", err);
+			break;
+		}
 		case O_SEED:
 			o->seed = num("--seed", optarg, UINT64_MAX);
 			o->have_seed = 1;
@@ -401,8 +416,10 @@ static void sim_init(struct sim *s, const struct opts *o)
 
 static void log_start(struct sim *s, const struct opts *o, uint64_t seed)
 {
-	char addrs[512] = "";
+	char addrs[512] = "", rl[200];
 	size_t n = 0;
+
+	sim_rl_describe(&s->rl, rl, sizeof(rl));
 
 	for (size_t i = 0; i < o->nls && n < sizeof(addrs); i++) {
 		const struct listener *l = &o->ls[i];
@@ -420,10 +437,10 @@ static void log_start(struct sim *s, const struct opts *o, uint64_t seed)
 	sim_log(
 	    s,
 	    "start vpcsim state=%s region=%s vpc=%s tables=%zu instances=%zu listen=%s "
-	    "seed=%llu kernel-routes=%s",
+	    "seed=%llu kernel-routes=%s ratelimit=%s",
 	    o->state, s->st.region, s->st.vpc_id, s->st.ntables, s->st.ninsts, addrs,
-	    (unsigned long long)seed,
-	    s->kr ? s->st.tables[s->st.kernel_table].id : "off");
+	    (unsigned long long)seed, s->kr ? s->st.tables[s->st.kernel_table].id : "off",
+	    rl);
 }
 
 int main(int argc, char **argv)
@@ -440,7 +457,8 @@ int main(int argc, char **argv)
 	strlcpy_chk(s.faults.fail_code, "RequestLimitExceeded",
 		    sizeof(s.faults.fail_code));
 	s.cred_ttl = 21600;
-	parse_opts(argc, argv, &o, &s.faults, &s.cred_ttl, &s.sts_ttl,
+	sim_rl_init(&s.rl);
+	parse_opts(argc, argv, &o, &s.faults, &s.rl, &s.cred_ttl, &s.sts_ttl,
 		   &s.sts_request_expired);
 	if (fake_clock_env(&s.clock, err, sizeof(err)) == -1)
 		die2("%s", err);

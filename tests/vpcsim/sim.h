@@ -151,6 +151,24 @@ struct sim_faults {
 	unsigned stale_ms;  /* describes lag a route's change by this much */
 };
 
+/* EC2's account-wide throttling (ratelimit.c): a token bucket per call
+ * category, shared by every client of the simulator. */
+enum { SIM_RL_MUTATING, SIM_RL_NONMUTATING, SIM_RL_ENIS, SIM_RL_NCAT };
+
+struct sim_bucket {
+	double burst, refill; /* size in tokens, tokens per second */
+	double level;	      /* tokens now (as of last_ms) */
+	uint64_t last_ms;     /* sim_mono_ms of the last refill; 0 = not yet */
+	uint64_t taken, throttled;
+	uint64_t logged_ms; /* the last level line */
+	int empty;	    /* logged empty, not refilled since */
+};
+
+struct sim_rl {
+	int enabled;
+	struct sim_bucket b[SIM_RL_NCAT];
+};
+
 struct sim_token {
 	char tok[64];
 	uint64_t expires_ms; /* monotonic */
@@ -174,6 +192,7 @@ struct sim {
 	pthread_mutex_t mu;
 	struct sim_state st;
 	struct sim_faults faults;
+	struct sim_rl rl;
 	uint64_t prng;
 
 	/* counters shown by /_sim/stats */
@@ -326,6 +345,28 @@ enum MHD_Result imds_handle(struct sim *s, struct sim_req *r);
 void sim_secret(struct sim *s, const char *secret);
 /* Temporary credentials by key id, or NULL; caller holds mu. */
 const struct sim_tmpcred *imds_tmpcred_find(struct sim *s, const char *akid);
+
+/* ratelimit.c */
+/* Buckets at EC2's documented sizes and rates, full, throttling off. */
+void sim_rl_init(struct sim_rl *rl);
+/* The bucket an action draws from (SIM_RL_*), -1 for none. */
+int sim_rl_category(const char *action);
+const char *sim_rl_name(int cat);
+/* Take a token for action (takes mu): 0, or -1 when its bucket is empty
+ * (the call is throttled); why gets " (rate limit: CAT LEVEL/BURST)". */
+int sim_rl_take(struct sim *s, const char *action, char *why, size_t whysz);
+/* --bucket CAT=BURST/REFILL: set one bucket and turn throttling on. */
+int sim_rl_parse(struct sim_rl *rl, const char *spec, char *err, size_t errsz);
+/* {"enabled", "buckets": {CAT: {burst, refill, level, taken, throttled}}};
+ * caller holds mu. */
+json_t *sim_rl_json(struct sim *s);
+/* POST /_sim/ratelimit: all-or-nothing; -1 with err naming the key. Caller
+ * holds mu. */
+int sim_rl_set(struct sim *s, json_t *o, char *err, size_t errsz);
+/* Zero taken/throttled (stats reset); caller holds mu. */
+void sim_rl_reset_counts(struct sim *s);
+/* "off" or "mutating=50/5,non-mutating=100/20,..." for the start line. */
+void sim_rl_describe(const struct sim_rl *rl, char *out, size_t outsz);
 
 /* sts.c */
 /* 1 if the request is for STS: signed for service sts, or unsigned with an

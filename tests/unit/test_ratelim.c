@@ -1,0 +1,283 @@
+/* test_ratelim.c — the adaptive client-side rate limiter, on explicit
+ * times and scripted jitter: no clock, no sleeping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "lib/ratelim.h"
+
+/* Throttle until pacing starts at t: three throttles, nothing else. */
+static void evident(struct ratelim *r, uint64_t t)
+{
+	rl_throttled(r, t, 0.5);
+	rl_throttled(r, t, 0.5);
+	rl_throttled(r, t, 0.5);
+	assert_true(r->limited);
+}
+
+static void unlimited_until_throttled(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(rl_reserve(&r, 1000, 0.5), 0);
+	rl_success(&r, 1000);
+	assert_false(r.limited);
+	assert_int_equal(rl_delay(&r, 1000), 0);
+}
+
+static void occasional_throttles_do_not_pace(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	/* a storm throttling a third of the calls: 3 in 10, then 4 in 12 */
+	for (int i = 0; i < 7; i++)
+		rl_success(&r, 1000);
+	for (int i = 0; i < 3; i++)
+		rl_throttled(&r, 1000, 0.5);
+	assert_false(r.limited);
+	rl_success(&r, 1100);
+	rl_throttled(&r, 1200, 0.5);
+	assert_false(r.limited);
+	/* two throttles, even alone, are not evidence yet */
+	rl_init(&r, 0.1);
+	rl_throttled(&r, 0, 0.5);
+	rl_throttled(&r, 0, 0.5);
+	assert_false(r.limited);
+	/* stragglers of a storm: the burst's successes still count */
+	rl_init(&r, 0.1);
+	for (int i = 0; i < 7; i++)
+		rl_success(&r, 0);
+	for (int i = 0; i < 10; i++)
+		rl_throttled(&r, 1000 + 900 * i, 0.5);
+	assert_false(r.limited);
+	/* the window is ten seconds: older successes are forgotten */
+	rl_init(&r, 0.1);
+	for (int i = 0; i < 10; i++)
+		rl_success(&r, 0);
+	rl_throttled(&r, 10000, 0.5);
+	rl_throttled(&r, 10001, 0.5);
+	rl_throttled(&r, 10002, 0.5);
+	assert_true(r.limited);
+}
+
+/* A fixed-seed PRNG (xorshift64*): the same dice on every run. */
+static uint64_t dice_state = 20261204;
+static double dice(void)
+{
+	dice_state ^= dice_state >> 12;
+	dice_state ^= dice_state << 25;
+	dice_state ^= dice_state >> 27;
+	return (double)((dice_state * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* One failover of the fault test's storm: the group enters MASTER (reset),
+ * sends its ten writes at once, EC2 throttles each call with probability
+ * 0.3 by dice; the throttled answers come back first (the worst order for
+ * the detector), each throttled write is retried after a backoff until it
+ * goes through. 1 if the limiter started pacing. */
+static int storm_run(struct ratelim *r, uint64_t *t)
+{
+	int left = 10, paced = 0;
+
+	rl_reset(r);
+	for (int round = 0; left > 0 && round < 50; round++) {
+		int thr = 0;
+		for (int i = 0; i < left; i++) {
+			rl_sent(r, *t);
+			if (dice() < 0.3)
+				thr++;
+		}
+		*t += 30;
+		for (int i = 0; i < thr; i++)
+			rl_throttled(r, *t, 0.5);
+		paced |= r->limited;
+		for (int i = thr; i < left; i++)
+			rl_success(r, *t);
+		left = thr;
+		*t += 200; /* the backoff before the retries */
+	}
+	*t += 1000; /* the test's checks between runs */
+	return paced;
+}
+
+static void random_throttling_does_not_pace(void **state)
+{
+	struct ratelim r;
+	uint64_t t = 0;
+	int paced = 0;
+
+	rl_init(&r, 0.1);
+	for (int run = 0; run < 1000; run++)
+		paced += storm_run(&r, &t);
+	/* Pacing needs 8 of a run's first 10 writes throttled (P = 0.0016),
+	 * or as many of the retries: 3 of these 1000 runs. Counting throttles
+	 * against answers alone (the rule before) paced 602 of them: whenever
+	 * 3 throttles came back first. */
+	assert_true(paced <= 5);
+}
+
+static void an_empty_bucket_paces_the_first_burst(void **state)
+{
+	struct ratelim r;
+
+	/* An AZ outage: a failover's four writes all come back throttled. */
+	rl_init(&r, 0.1);
+	rl_reset(&r);
+	for (int i = 0; i < 4; i++)
+		rl_sent(&r, 1000);
+	rl_throttled(&r, 1040, 0.5);
+	rl_throttled(&r, 1040, 0.5);
+	assert_false(r.limited);
+	rl_throttled(&r, 1041, 0.5); /* 3 of 4 */
+	assert_true(r.limited);
+	assert_true(rl_delay(&r, 1041) > 0);
+	/* one of the four went through: still an empty bucket */
+	rl_init(&r, 0.1);
+	for (int i = 0; i < 4; i++)
+		rl_sent(&r, 1000);
+	rl_success(&r, 1030);
+	for (int i = 0; i < 3; i++)
+		rl_throttled(&r, 1040, 0.5);
+	assert_true(r.limited);
+	/* two of four went through: not yet; the backoff's retries decide */
+	rl_init(&r, 0.1);
+	for (int i = 0; i < 4; i++)
+		rl_sent(&r, 1000);
+	rl_success(&r, 1030);
+	rl_success(&r, 1030);
+	rl_throttled(&r, 1040, 0.5);
+	rl_throttled(&r, 1040, 0.5);
+	assert_false(r.limited);
+	/* a bucket that stays empty: every retry throttled, round after round */
+	for (int round = 0; round < 10 && !r.limited; round++) {
+		rl_sent(&r, 1500 + 500 * round);
+		rl_sent(&r, 1500 + 500 * round);
+		rl_throttled(&r, 1540 + 500 * round, 0.5);
+		rl_throttled(&r, 1540 + 500 * round, 0.5);
+	}
+	/* 2 ok, then 2 + 2k throttled of 4 + 2k calls: 3 in 4 at k = 2 */
+	assert_true(r.limited);
+	assert_int_equal(r.win_thr, 6);
+}
+
+static void an_empty_bucket_paces_at_first_rate(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	rl_success(&r, 1000); /* one of four went through, three did not */
+	evident(&r, 1000);    /* gap 1 / 0.1 s times (0.5 + 0.5) */
+	assert_int_equal(rl_delay(&r, 1000), 10000);
+	/* Slots follow each other one gap apart, jittered 0.5..1.5. */
+	assert_int_equal(rl_reserve(&r, 1000, 0.5), 10000);
+	assert_int_equal(rl_reserve(&r, 1000, 0.0), 20000);
+	assert_int_equal(rl_reserve(&r, 1000, 0.99), 25000);
+	assert_int_equal(rl_delay(&r, 1000), 25000 + 14900);
+	assert_int_equal(r.waits, 3);
+}
+
+static void a_burst_of_throttles_is_one_signal(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	evident(&r, 1000);
+	rl_throttled(&r, 1005, 0.5);
+	rl_throttled(&r, 1900, 0.5);
+	assert_true(r.rate == 0.1);
+	assert_int_equal(r.throttles, 5);
+	/* A throttle after the burst's second cuts the rate by 0.7 */
+	rl_throttled(&r, 2500, 0.5);
+	assert_true(r.rate > 0.0699 && r.rate < 0.0701);
+	/* and pushes the next slot at least one new gap out. */
+	assert_true(rl_delay(&r, 2500) >= 14285);
+}
+
+static void successes_speed_up_then_end_pacing(void **state)
+{
+	struct ratelim r;
+	int n = 0;
+
+	rl_init(&r, 0.1);
+	evident(&r, 0);
+	while (r.limited && n < 100) {
+		double before = r.rate;
+		rl_success(&r, 100);
+		n++;
+		if (r.limited)
+			assert_true(r.rate > before * 2.99);
+	}
+	/* 0.1 * 3^n reaches max_rate (20/s) after 5 successes */
+	assert_int_equal(n, 5);
+	assert_false(r.limited);
+	assert_int_equal(rl_reserve(&r, 100, 0.5), 0);
+}
+
+static void rate_never_below_minimum(void **state)
+{
+	struct ratelim r;
+	uint64_t t = 0;
+
+	rl_init(&r, 0.1);
+	evident(&r, t);
+	for (int i = 0; i < 100; i++) {
+		t += 2000;
+		rl_throttled(&r, t, 0.5);
+	}
+	assert_true(r.rate >= r.min_rate);
+	/* at 0.02/s the gap is 50 s (jitter 0.5 => times 1.0) */
+	assert_int_equal(rl_delay(&r, t), 50000);
+}
+
+static void slots_in_the_past_are_now(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	evident(&r, 0);
+	/* long after the planned slot: sent at once, the next one a gap later */
+	assert_int_equal(rl_reserve(&r, 20000, 0.5), 0);
+	assert_int_equal(rl_delay(&r, 20000), 10000);
+}
+
+static void quiet_ends_pacing_and_reset_too(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	evident(&r, 1000);
+	assert_int_equal(rl_delay(&r, 30999), 0); /* the slot at 11000 passed */
+	rl_reserve(&r, 30999, 0.5);
+	assert_true(r.limited);
+	assert_int_equal(rl_delay(&r, 30999), 10000);
+	assert_int_equal(rl_delay(&r, 31000), 0); /* 30 s without a throttle */
+	assert_int_equal(rl_reserve(&r, 31000, 0.5), 0);
+	assert_false(r.limited);
+	evident(&r, 40000);
+	rl_reset(&r);
+	assert_false(r.limited);
+	assert_int_equal(rl_reserve(&r, 40000, 0.5), 0);
+	assert_int_equal(r.throttles, 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(unlimited_until_throttled),
+	    cmocka_unit_test(occasional_throttles_do_not_pace),
+	    cmocka_unit_test(random_throttling_does_not_pace),
+	    cmocka_unit_test(an_empty_bucket_paces_the_first_burst),
+	    cmocka_unit_test(an_empty_bucket_paces_at_first_rate),
+	    cmocka_unit_test(a_burst_of_throttles_is_one_signal),
+	    cmocka_unit_test(successes_speed_up_then_end_pacing),
+	    cmocka_unit_test(rate_never_below_minimum),
+	    cmocka_unit_test(slots_in_the_past_are_now),
+	    cmocka_unit_test(quiet_ends_pacing_and_reset_too),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
