@@ -55,6 +55,8 @@ struct ovl {
 	uint64_t watch_timer;
 	uint64_t watch_end; /* ev_now() */
 	int64_t watch_start_us, watch_end_us, prev_poll_us;
+	int64_t prev_begun_us; /* when the last read began: its counters are
+				* no older than this */
 	uint64_t polls, poll_ns, max_gap_us;
 };
 static struct ovl *ovls;
@@ -335,6 +337,11 @@ static void on_watch(void *arg)
 	size_t left = 0, i = (size_t)(o - ovls);
 
 	o->watch_timer = 0;
+	/* A packet a read counts arrived before the read ended; one it does
+	 * not count arrived after it began. So the first packets arrived
+	 * between the previous read's beginning and this read's end (a read
+	 * the scheduler stretches stretches the bracket, never breaks it). */
+	int64_t begun = real_us();
 	if (nmf_read(zones, packets) == -1) {
 		watch_end(o, "the counters became unreadable");
 		return;
@@ -344,10 +351,11 @@ static void on_watch(void *arg)
 		const struct nm_ov_counters *c = ov_now(i, k);
 		if (c && o->z[k].first_us == 0 && c->packets > o->base[k]) {
 			o->z[k].first_us = now;
-			o->z[k].first_prev_us = o->prev_poll_us;
+			o->z[k].first_prev_us = o->prev_begun_us;
 		}
 		left += o->z[k].first_us == 0;
 	}
+	o->prev_begun_us = begun;
 	if ((uint64_t)(now - o->prev_poll_us) > o->max_gap_us)
 		o->max_gap_us = (uint64_t)(now - o->prev_poll_us);
 	o->prev_poll_us = now;
@@ -373,6 +381,7 @@ int nm_watch_start(const char *group)
 			return -1;
 		if (o->watch_timer)
 			ev_timer_cancel(o->watch_timer);
+		o->prev_begun_us = real_us();
 		if (nmf_read(zones, packets) == -1)
 			return -1;
 		o->watch_start_us = o->prev_poll_us = real_us();
