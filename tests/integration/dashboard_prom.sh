@@ -77,7 +77,7 @@ ip netns exec "$NS_CL" curl -sS --max-time 3 http://$A_ADDR:9641/metrics >"$T/a.
 ip netns exec "$NS_CL" curl -sS --max-time 3 http://$C_ADDR:9641/metrics >"$T/c.txt"
 echo "# must return data: $names"
 if out=$(ip netns exec "$NS_CL" $PY "$TOP/tests/dashboard_check.py" "$TOP/dashboards/vpc-failover.json" \
-	"$T/a.txt" "$T/c.txt" --only vpc_failover_zone_,vpc_failover_group_,vpc_failover_conntrack_ \
+	"$T/a.txt" "$T/c.txt" --only vpc_failover_zone_,vpc_failover_group_,vpc_failover_conntrack_,vpc_failover_overlay_,vpc_failover_first_ \
 	--prom http://127.0.0.1:9090 --nonempty "$names" 2>&1); then
 	ok "every dashboard query but the ENA ones returns data from both daemons ($(tr '\n' ' ' <<<"$out"))"
 else

@@ -176,7 +176,9 @@ cat >"$T/zones.json" <<'J'
  "interfaces": [{"interface": "ens5", "bw_in_allowance_exceeded": 4, "bw_out_allowance_exceeded": 0,
                  "pps_allowance_exceeded": 0, "conntrack_allowance_exceeded": 0,
                  "linklocal_allowance_exceeded": 2, "conntrack_allowance_available": 90000}],
- "conntrack": {"count": 12, "max": 262144}}
+ "conntrack": {"count": 12, "max": 262144},
+ "overlay": [{"group": "we\\ird\"name", "zone": "us-east-1a", "packets": 5, "bytes": 700,
+              "misrouted": 0, "misroute_episodes": 0, "first_traffic_seconds": 0.061}]}
 J
 "$B/tools/prom_render" <"$T/zones.json" >"$T/zones.txt"
 check "promtool accepts zones and escaped labels" "$PROMTOOL" check metrics <"$T/zones.txt"
