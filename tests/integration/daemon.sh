@@ -202,6 +202,10 @@ check "and says why" grep -q "keepalived is not running" "$T/daemon.log"
 expect_eq "a dead keepalived: no EC2 call" "$(stat_of "['total']")" 0
 cp /bin/sleep "$T/keepalived"
 spawn "$T/fake-ka.log" "$T/keepalived" 60
+# The daemon knows keepalived by its process name: write the pid file once
+# the child has exec'd (as keepalived writes its own once it runs), or a
+# fast hook can be checked against the fork that is still bash.
+wait_for 5 grep -qx keepalived "/proc/$SPAWNED_PID/comm"
 echo "$SPAWNED_PID" >"$T/ka.pid"
 vf notify INSTANCE VI_1 MASTER 150
 check "a live keepalived: MASTER converges" wait_for 5 all_at $ENI_C 2
