@@ -35,6 +35,18 @@ not_ok() {
 ns_of() { if [ "$1" = a ]; then echo "$NS_A"; else echo "$NS_C"; fi; }
 eni_of() { if [ "$1" = a ]; then echo "$ENI_A"; else echo "$ENI_C"; fi; }
 
+# node_conf_head DIR: the [aws] and [daemon] sections every node's
+# configuration starts with (the topology's simulator; socket and state in DIR).
+node_conf_head() {
+	echo "[aws]"
+	echo "endpoint = http://$EC2_ADDR"
+	echo "request_timeout = 2"
+	echo "api_deadline = 15"
+	echo "[daemon]"
+	echo "control_socket = $1/ctl.sock"
+	echo "state_dir = $1/state"
+}
+
 # node_conf N KEY=VALUE...: the node's vpc-failover.conf ($T/N/vpcf.conf).
 # Keys: recheck (s), fifo (1 = [keepalived] notify_fifo), vip (device),
 # track (the group's track_file), more (extra lines for [group overlay]).
@@ -53,13 +65,7 @@ node_conf() {
 	done
 	mkdir -p "$d"
 	{
-		echo "[aws]"
-		echo "endpoint = http://$EC2_ADDR"
-		echo "request_timeout = 2"
-		echo "api_deadline = 15"
-		echo "[daemon]"
-		echo "control_socket = $d/ctl.sock"
-		echo "state_dir = $d/state"
+		node_conf_head "$d"
 		echo "[keepalived]"
 		# keepalived's pid file as tests/keepalived.sh starts it: a crashed
 		# keepalived must stop its daemon from re-asserting routes

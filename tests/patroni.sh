@@ -140,13 +140,7 @@ pat_node_conf() {
 	for kv; do case $kv in more=*) more=${kv#*=} ;; esac; done
 	mkdir -p "$d"
 	{
-		echo "[aws]"
-		echo "endpoint = http://$EC2_ADDR"
-		echo "request_timeout = 2"
-		echo "api_deadline = 15"
-		echo "[daemon]"
-		echo "control_socket = $d/ctl.sock"
-		echo "state_dir = $d/state"
+		node_conf_head "$d"
 		echo "[group overlay]"
 		echo "source = patroni"
 		echo "etcd_endpoints = $PAT_ENDPOINTS"
