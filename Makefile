@@ -277,6 +277,12 @@ chaos: tests
 	./tests/chaos/chaos.py --build $(B) --runs $(CHAOS_RUNS) --first $(CHAOS_FIRST) \
 		--summary $(B)/chaos/summary.txt --out $(B)/chaos/results.txt
 
+# The fault runs at full size (make test runs 40 storms and 20 kills).
+FAULT_RUNS      ?= 100
+FAULT_KILL_RUNS ?= 50
+faults: tests
+	FAULT_RUNS=$(FAULT_RUNS) FAULT_KILL_RUNS=$(FAULT_KILL_RUNS) ./tests/run.sh faults
+
 # SOAK_HOURS (24) simulated hours at SOAK_SCALE (1000) times real time.
 soak: tests
 	./tests/soak/soak.sh
@@ -330,7 +336,7 @@ deb-root-test: deb
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check deps test demo bench bench-az soak chaos format install deb deb-root-test clean FORCE
+.PHONY: all tests check deps test demo bench bench-az faults soak chaos format install deb deb-root-test clean FORCE
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(CLI_OBJ:.o=.d) \
 	$(FRONT_OBJ:.o=.d) $(B)/front/hooks/front.d $(B)/front/hooks/front-install.d \
