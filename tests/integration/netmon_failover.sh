@@ -155,31 +155,36 @@ check "status: the window after, $WIN s after the transition" wait_for $((WIN + 
 net "'# before: a %.4f (%d segs), b %.4f (%d segs); after: a %.4f (%d segs, %d retrans), b %.4f (%d segs); RTT p50 a %s -> %s us' % (z('before','a')['tcp_retrans_ratio'], z('before','a')['tcp_segments_out'], z('before','b')['tcp_retrans_ratio'], z('before','b')['tcp_segments_out'], z('after','a')['tcp_retrans_ratio'], z('after','a')['tcp_segments_out'], z('after','a')['tcp_retrans_segments'], z('after','b')['tcp_retrans_ratio'], z('after','b')['tcp_segments_out'], z('before','a')['rtt_p50_us'], z('after','a')['rtt_p50_us'])"
 expect_eq "status: both zones had traffic before and after" \
 	"$(net "all(z(s, n)['traffic'] and z(s, n)['tcp_segments_out'] > 50 for s in ('before', 'after') for n in 'ab')")" True
-expect_eq "status: zone a's retransmission ratio before the loss: 0" "$(net "z('before', 'a')['tcp_retrans_ratio']")" 0.0
-expect_eq "status: zone a's retransmission ratio after the loss: above 0" "$(net "z('after', 'a')['tcp_retrans_ratio'] > 0")" True
-expect_eq "status: zone b's stays 0 before and after" \
-	"$(net "(z('before', 'b')['tcp_retrans_ratio'], z('after', 'b')['tcp_retrans_ratio'])")" "(0.0, 0.0)"
+# ~0: a lossless veth does not retransmit (no tail loss probes), short of
+# a stall of the machine longer than the minimum RTO (200 ms).
+expect_eq "status: zone a's retransmission ratio before the loss: ~0 (at most 0.5%)" \
+	"$(net "z('before', 'a')['tcp_retrans_ratio'] <= 0.005")" True
+expect_eq "status: zone a's retransmission ratio after the loss: above 0.5% (3% in a typical run)" \
+	"$(net "z('after', 'a')['tcp_retrans_ratio'] > 0.005")" True
+expect_eq "status: zone b's stays ~0 before and after (at most 0.5%)" \
+	"$(net "z('before', 'b')['tcp_retrans_ratio'] <= 0.005 and z('after', 'b')['tcp_retrans_ratio'] <= 0.005")" True
 expect_eq "status: RTT p50 of both zones, both windows" \
 	"$(net "all(isinstance(z(s, n)['rtt_p50_us'], int) for s in ('before', 'after') for n in 'ab')")" True
 expect_eq "status: the windows meet at the transition and span about $WIN s" \
 	"$(net "n['before']['to_us'] == n['after']['from_us'] and all($WIN - 1.5 <= (n[s]['to_us'] - n[s]['from_us']) / 1e6 <= $WIN + 1.5 for s in ('before', 'after'))")" True
 expect_eq "status: no ENA interface here" "$(net "n['after']['allowance_exceeded']")" None
 check "status text: zone a's line" bash -c \
-	"'$VPCF' -c '$T/vpcf.conf' status | grep -Eq '^      a: retrans 0\.00% -> [1-9][0-9]*\.[0-9]+%, RTT p50 [0-9.]+ -> [0-9.]+ ms'"
+	"'$VPCF' -c '$T/vpcf.conf' status | grep -Eq '^      a: retrans 0\.[0-9]+% -> [0-9]+\.[0-9]+%, RTT p50 [0-9.]+ -> [0-9.]+ ms, p90 [0-9.]+ -> [0-9.]+ ms$'"
 check "status text: zone b's line" bash -c \
-	"'$VPCF' -c '$T/vpcf.conf' status | grep -Eq '^      b: retrans 0\.00% -> 0\.00%'"
-check "the log tells it" grep -Eq "group redis: network $WIN s before → after the transition to MASTER: a retrans 0\.00% → [1-9]" "$T/daemon.log"
+	"'$VPCF' -c '$T/vpcf.conf' status | grep -Eq '^      b: retrans 0\.[0-9]+% -> 0\.[0-9]+%, RTT p50'"
+check "the log tells it" grep -Eq "group redis: network $WIN s before → after the transition to MASTER: a retrans 0\.[0-9]+% → [0-9.]+%, RTT p50 .*; b retrans" "$T/daemon.log"
 check "webhook: a \"network\" message" wait_for 10 rx_true "len([h for h in hooks if h['event'] == 'network']) == 1"
 expect_eq "webhook: its numbers are the status's" \
 	"$(rx "json.dumps([h for h in hooks if h['event'] == 'network'][0]['network'], sort_keys=True)")" \
 	"$(net "json.dumps(n, sort_keys=True)")"
-check "webhook: its text" rx_true \
-	"'group redis on ' in [h for h in hooks if h['event'] == 'network'][0]['text'] and '; b retrans 0.00% → 0.00%' in [h for h in hooks if h['event'] == 'network'][0]['text']"
+expect_eq "webhook: its text, the status's after this node's name" \
+	"$(rx "[h for h in hooks if h['event'] == 'network'][0]['text']")" \
+	"vpc-failover: group redis on $(hostname) (us-east-1c): $(net "n['text']")"
 check "Mackerel: the failover's annotation and a second one, the network around it" \
 	wait_for 10 rx_true "len(annos) == 2"
 expect_eq "Mackerel: the second spans the window before and after the transition" \
 	"$(rx "annos[1]['to'] - annos[1]['from'], annos[1]['service'], annos[1]['title'].endswith('the network around it')")" \
 	"($((2 * WIN)), 'db-service', True)"
-check "Mackerel: its description, a line per zone" rx_true \
-	"any(l.startswith('a retrans 0.00% → ') and not l.startswith('a retrans 0.00% → 0.00%') for l in annos[1]['description'].split('\\n')) and any(l.startswith('b retrans 0.00% → 0.00%') for l in annos[1]['description'].split('\\n'))"
+check "Mackerel: its description, the status's text a line per zone" rx_true \
+	"annos[1]['description'].split('\\n')[1].startswith('a retrans ') and annos[1]['description'].split('\\n')[2].startswith('b retrans ')"
 echo "# $(rx "annos[1]['description']" | tr '\n' '|')"
