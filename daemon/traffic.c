@@ -132,9 +132,9 @@ static void rtt_ms(char *buf, size_t len, double s)
 		snprintf(buf, len, "%.2f", s * 1000.0);
 }
 
-/* Zone k of d, or NULL when d lacks it. */
-static const struct nmr_zone_delta *zone_of(const struct nmr_delta *d, int have,
-					    const char *zone)
+/* The zone named zone in d, or NULL (d is not there, or lacks it). */
+static const struct nmr_zone_delta *delta_zone(const struct nmr_delta *d, int have,
+					       const char *zone)
 {
 	for (size_t k = 0; have && k < d->nzones; k++)
 		if (strcmp(d->z[k].zone, zone) == 0)
@@ -142,13 +142,14 @@ static const struct nmr_zone_delta *zone_of(const struct nmr_delta *d, int have,
 	return NULL;
 }
 
-/* The network story of t in words, parts joined by sep: "network 60 s
- * before -> after the transition: az1 retrans 0.00% -> 4.12%, RTT p50 0.31
- * -> 0.52 ms, p90 ...; az2 no traffic; EC2 allowances: none exceeded;
- * conntrack peak 1% -> 1%". */
+/* The network story of t in words, parts joined by sep ("; " for one
+ * line, "\n" for the annotation's lines, the header then on its own):
+ * "network 60 s before → after the transition to MASTER: az1 retrans 0.00%
+ * → 4.12%, RTT p50 0.31 → 0.52 ms, p90 ...; az2 no traffic; EC2 allowances
+ * exceeded: none; conntrack peak 1% → 1%". */
 static void net_text(const struct tl *t, char *buf, size_t len, const char *sep)
 {
-	static const struct nmr_zone_delta none;
+	static const struct nmr_zone_delta none = {.rtt_p50_s = -1, .rtt_p90_s = -1};
 	const struct nmr_delta *names = t->have_after ? &t->after : &t->before;
 	size_t n = 0;
 	int w;
@@ -169,15 +170,15 @@ static void net_text(const struct tl *t, char *buf, size_t len, const char *sep)
 	}
 	for (size_t k = 0; k < names->nzones; k++) {
 		const char *zn = names->z[k].zone;
-		const struct nmr_zone_delta *b = zone_of(&t->before, t->have_before, zn),
-					    *a = zone_of(&t->after, t->have_after, zn);
+		const struct nmr_zone_delta *b = delta_zone(&t->before, t->have_before,
+							    zn),
+					    *a = delta_zone(&t->after, t->have_after, zn);
 		char r1[32], r2[32], p1[16], p2[16], q1[16], q2[16];
 
 		if (!b)
 			b = &none;
 		if (!a)
 			a = &none;
-		/* One line: "...: az1 ..."; lines: the header on its own. */
 		PUT("%s%s ", k || sep[0] == '\n' ? sep : " ", zn);
 		if (!b->traffic && !a->traffic) {
 			PUT("no traffic");
