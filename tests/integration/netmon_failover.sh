@@ -7,7 +7,8 @@
 # followed by 20% loss on zone a's path (nftables numgen in a's namespace);
 # failover_window = 5 s later the status, the log, the webhook's "network"
 # message and the second Mackerel annotation must show zone a's
-# retransmission ratio rising from 0 and zone b's staying 0.
+# retransmission ratio rising from 0 and zone b's staying 0; zone c, with
+# no traffic, says so.
 . "$(dirname "$0")/../lib.sh"
 
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
@@ -59,6 +60,7 @@ interval = 1
 failover_window = $WIN
 zone.a = 198.18.10.0/24
 zone.b = 198.18.20.0/24
+zone.c = 198.18.30.0/24
 [group redis]
 vrrp_instance = VI_1
 destinations = $DEST
@@ -172,7 +174,11 @@ check "status text: zone a's line" bash -c \
 	"'$VPCF' -c '$T/vpcf.conf' status | grep -Eq '^      a: retrans 0\.[0-9]+% -> [0-9]+\.[0-9]+%, RTT p50 [0-9.]+ -> [0-9.]+ ms, p90 [0-9.]+ -> [0-9.]+ ms$'"
 check "status text: zone b's line" bash -c \
 	"'$VPCF' -c '$T/vpcf.conf' status | grep -Eq '^      b: retrans 0\.[0-9]+% -> 0\.[0-9]+%, RTT p50'"
-check "the log tells it" grep -Eq "group redis: network $WIN s before → after the transition to MASTER: a retrans 0\.[0-9]+% → [0-9.]+%, RTT p50 .*; b retrans" "$T/daemon.log"
+expect_eq "status: zone c had no traffic, before or after" \
+	"$(net "[z(s, 'c')['traffic'] or z(s, 'c')['rtt_p50_us'] is not None for s in ('before', 'after')]")" "[False, False]"
+check "status text: zone c says so" bash -c \
+	"'$VPCF' -c '$T/vpcf.conf' status | grep -q '^      c: no traffic$'"
+check "the log tells it" grep -Eq "group redis: network $WIN s before → after the transition to MASTER: a retrans 0\.[0-9]+% → [0-9.]+%, RTT p50 .*; b retrans .*; c no traffic; " "$T/daemon.log"
 check "webhook: a \"network\" message" wait_for 10 rx_true "len([h for h in hooks if h['event'] == 'network']) == 1"
 expect_eq "webhook: its numbers are the status's" \
 	"$(rx "json.dumps([h for h in hooks if h['event'] == 'network'][0]['network'], sort_keys=True)")" \
