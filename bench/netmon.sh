@@ -11,16 +11,25 @@
 #      (ethtool statistics and the conntrack fill);
 #   5. the counting table's per-packet cost on the sender: 64-byte UDP
 #      packets/s and bulk TCP throughput (iperf3 over veth), with and without,
-#      and perf's share of the sender's CPU spent in netfilter with it.
+#      and perf's share of the sender's CPU spent in netfilter with it;
+#   (issue 16) the overlay rules' per-packet cost on the node packets arrive
+#      at (zones only, 1 and 10 groups), and the ring of samples behind the
+#      network around a failover (per collection and per window).
 # The sockets live in namespaces this script creates: a "host" (the daemon,
 # a listener on 198.18.0.1) and a "clients" namespace whose connections come
 # from 198.18.1.1 .. 198.18.4.1, one address per zone. Everything started is
 # stopped by PID and the namespaces removed on exit (tests/lib.sh).
 # Not a test: nothing is asserted. Medians of REPS runs.
 #   bench/netmon.sh [REPS]     (default 9; NETMON_SOCKETS="1000 10000 50000";
-#                               NETMON_PACKETS=0 skips the per-packet part)
+#                               NETMON_PACKETS=0 skips the per-packet part;
+#                               NETMON_PARTS="..." runs only these of collect,
+#                               read, rtt, watch, overlay, ring, daemon,
+#                               packets: default all)
 . "$(dirname "$0")/../tests/lib.sh"
 . "$(dirname "$0")/lib.sh"
+
+PARTS=${NETMON_PARTS:-collect read rtt watch overlay ring daemon packets}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 REPS=${1:-9}
 COUNTS=${NETMON_SOCKETS:-"1000 10000 50000"}
@@ -73,10 +82,12 @@ none_left() { [ "$(established)" -eq 0 ]; }
 # limit; raising it needs CAP_SYS_RESOURCE): listeners share the port
 # (SO_REUSEPORT) and clients come PER_PROC connections a process.
 PER_PROC=15000
-for ((i = 0; i <= BIG / PER_PROC; i++)); do
-	spawn "$T/serve$i.log" ip netns exec "$H" "$TOOLS/tcp-conns" serve 198.18.0.1 $PORT
-	wait_for 5 grep -q listening "$T/serve$i.log" || { echo "netmon bench: listener" >&2; exit 1; }
-done
+if part collect || part daemon; then
+	for ((i = 0; i <= BIG / PER_PROC; i++)); do
+		spawn "$T/serve$i.log" ip netns exec "$H" "$TOOLS/tcp-conns" serve 198.18.0.1 $PORT
+		wait_for 5 grep -q listening "$T/serve$i.log" || { echo "netmon bench: listener" >&2; exit 1; }
+	done
+fi
 CPIDS=()
 conns_up() { # N
 	local left=$1 i=0 k
@@ -104,6 +115,7 @@ field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; } # KEY from "a=1 b=2" on stdin
 ms() { awk '{printf "%.1f", $1 / 1000}'; }       # microseconds -> ms, one decimal
 
 # ---- 1. collection CPU against ss -tin ----------------------------------------
+if part collect; then # (the parts are not indented)
 HOLD=""
 echo "### TCP collection CPU against \`ss -tin\`"
 echo
@@ -156,8 +168,10 @@ printf '%s' "$HOLD"
 echo
 echo "($REPS collections read on the loop as the daemon reads them, nmt_collect_start, beside a timer re-armed every 1 ms: its lateness is how long the loop was held, preemption by other work on the machine included; the longest slice is the CPU time of the longest read between two loop rounds)"
 echo
+fi # collect
 
 # ---- 3. counter reads -----------------------------------------------------------
+if part read; then
 echo "### nftables counter read"
 echo
 echo "| zones | one read (median ms) |"
@@ -173,8 +187,10 @@ done
 echo
 echo "($((REPS * 5)) reads each, one NFT_MSG_GETOBJ dump of 2 counters per zone)"
 echo
+fi # read
 
 # ---- issue 16: the RTT histogram and EC2's limits ---------------------------------
+if part rtt; then
 echo "### RTT histogram and EC2 limits"
 echo
 rtt_ns=$(for ((i = 0; i < REPS; i++)); do "$TOOLS/nm-cost" rtt 20000000 | field ns; done | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
@@ -188,7 +204,10 @@ printf '| EC2 limits read (ethtool statistics of %d interfaces + conntrack fill)
 	"$(ip -n "$H" -o link show | wc -l)" "$lim_us"
 echo
 echo "(medians of $REPS: nm-cost rtt, 20 million observations over RTTs spread from 20 µs to 2 s; ethtool-probe collect, 200 rounds of nml_collect in the daemon's namespace: a GDRVINFO per interface, lo and a veth here, whose statistics hold none of the ENA names; on an ENA interface a GSTATS more, which the driver answers with an admin command to the device)"
+echo
+fi # rtt
 # ---- 3b. overlay counters and the first-traffic watch (issue 16) -----------------
+if part watch; then
 # The read the watch makes every 10 ms for [netmon] watch_window after a
 # failover: the same dump, with each group's counters per source zone.
 echo "### overlay counters: the first-traffic watch's read"
@@ -215,8 +234,118 @@ done
 echo
 echo "($((REPS * 20)) reads each: one NFT_MSG_GETOBJ dump of the zones' 2 counters and each group's zones + 1; the watch reads for at most [netmon] watch_window (30 s) after a transition to MASTER, one read per 10 ms)"
 echo
+fi # watch
+
+# ---- 3c. the overlay rules per packet (issue 16) ----------------------------------
+# Overlays are counted in prerouting of the node the packets arrive at: here
+# the clients' namespace, with the host's 198.18.0.1 in a zone of its own.
+# On veth the receiving namespace's softirq runs in the sender's context, so
+# the sender's CPU per packet includes the receiver's hooks (the method of
+# part 5). Modes, alternating within each repetition: no table; the zones
+# only; one group whose destination is the packets'; ten groups, the
+# packets to the first; ten groups, the packets to an address of none.
+if part overlay; then
+ovconf() { # FILE NGROUPS
+	local i
+	{
+		printf '[aws]\nregion = us-east-1\nendpoint = http://127.0.0.1:9\n'
+		printf '[daemon]\ncontrol_socket = %s\nstate_dir = %s\n' "$T/ctl.sock" "$T/state"
+		printf '[metrics]\nlisten =\n[netmon]\nzone.z0 = 198.18.0.0/24\n%s\n' "$ZONES"
+		for ((i = 0; i < $2; i++)); do
+			printf '[group g%d]\nvrrp_instance = VI_%d\nroute_tables = rtb-%017x\n' "$i" $((i + 1)) $((i + 1))
+			printf 'network_interface = eni-0aaaaaaaaaaaaaaa1\n'
+			if [ "$i" = 0 ]; then
+				printf 'destinations = 198.18.1.1/32\n'
+			else
+				printf 'destinations = 198.19.%d.10/32\n' "$i"
+			fi
+		done
+	} >"$1"
+}
+ovconf "$T/ov1.conf" 1
+ovconf "$T/ov10.conf" 10
+ov_mode() { # MODE: the clients' namespace's table for MODE; the destination
+	case $1 in
+	none) ip netns exec "$C" "$TOOLS/nft-probe" remove ;;
+	zones) ip netns exec "$C" "$TOOLS/nft-probe" apply "$T/ov1.conf" 2>"$T/ov.err" ;;
+	g1) ip netns exec "$C" "$TOOLS/nft-probe" apply-groups "$T/ov1.conf" 2>"$T/ov.err" ;;
+	g10 | g10miss) ip netns exec "$C" "$TOOLS/nft-probe" apply-groups "$T/ov10.conf" 2>"$T/ov.err" ;;
+	esac || { echo "# apply $1 failed:" >&2; cat "$T/ov.err" >&2; }
+}
+ov_dest() { [ "$1" = g10miss ] && echo 198.18.2.1 || echo 198.18.1.1; }
+OVMODES="none zones g1 g10 g10miss"
+for m in $OVMODES; do : >"$T/ov.$m" >"$T/ovperf.$m"; done
+for ((i = 0; i < REPS; i++)); do
+	for m in $OVMODES; do
+		ov_mode $m
+		ip netns exec "$H" "$TOOLS/nm-cost" udp 300000 "$(ov_dest $m)" 9 | field cpu_ns >>"$T/ov.$m"
+	done
+done
+# perf's share of the run's CPU in netfilter (nf_hook_slow, nft_*), times
+# that run's CPU per packet: the rules' own cost, whatever the load did.
+if command -v perf >/dev/null; then
+	for ((i = 0; i < REPS; i++)); do
+		for m in zones g1 g10 g10miss; do
+			ov_mode $m
+			c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
+				"$TOOLS/nm-cost" udp 200000 "$(ov_dest $m)" 9 2>/dev/null | field cpu_ns)
+			sh=$(perf report -i "$T/perf.data" --no-children --sort sym -q 2>/dev/null |
+				awk '/\[k\] (nft_|nf_hook_slow)/ {gsub("%", "", $1); s += $1} END {printf "%.2f", s}')
+			awk -v c="$c" -v s="$sh" 'BEGIN {printf "%d\n", c * s / 100}' >>"$T/ovperf.$m"
+		done
+	done
+fi
+ip netns exec "$C" "$TOOLS/nft-probe" remove
+echo "### overlay counting per packet (the node packets arrive at)"
+echo
+echo "| the receiver's table | sender CPU per packet (median) | vs no table | vs zones only | in netfilter (perf) |"
+echo "|---|---:|---:|---:|---:|"
+n0=$(median <"$T/ov.none") nz=$(median <"$T/ov.zones")
+for m in $OVMODES; do
+	v=$(median <"$T/ov.$m")
+	case $m in
+	none) what="none" ;;
+	zones) what="the zones only (5)" ;;
+	g1) what="+ 1 group, packets to its destination (counted)" ;;
+	g10) what="+ 10 groups, packets to the first's destination (counted)" ;;
+	g10miss) what="+ 10 groups, packets to none of theirs" ;;
+	esac
+	pf="-"
+	[ -s "$T/ovperf.$m" ] && pf="$(median <"$T/ovperf.$m") ns"
+	printf '| %s | %d ns | %+d ns | %s | %s |\n' "$what" "$v" $((v - n0)) \
+		"$([ $m = none ] && echo - || printf '%+d ns' $((v - nz)))" "$pf"
+done
+echo
+echo "(nm-cost udp, 64-byte datagrams from the host namespace to the clients' over veth, 300,000 a run, medians of $REPS runs per mode, the modes alternating; perf: medians of $REPS runs of 200,000 under perf record, the share of samples in nf_hook_slow and nft_* times the run's CPU per packet)"
+echo
+fi # overlay
+
+# ---- 3d. the ring of samples behind the network around a failover (issue 16) ------
+if part ring; then
+echo "### the network around a failover: the ring of samples"
+echo
+echo "| zones | one sample pushed (per collection) | one window taken (two per failover) | the ring's memory (a minute at interval = 1) |"
+echo "|---:|---:|---:|---:|"
+for nz in 4 100; do
+	: >"$T/ring.push" >"$T/ring.win"
+	for ((i = 0; i < REPS; i++)); do
+		out=$("$TOOLS/nm-cost" ring 200000 $nz)
+		field push_ns <<<"$out" >>"$T/ring.push"
+		field window_ns <<<"$out" >>"$T/ring.win"
+		b=$(field bytes <<<"$out")
+	done
+	printf '| %d | %s ns | %s ns | %s KiB |\n' "$nz" \
+		"$(sort -n "$T/ring.push" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')" \
+		"$(sort -n "$T/ring.win" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')" \
+		"$(awk -v b="$b" 'BEGIN {printf "%.0f", b / 1024}')"
+done
+echo
+echo "(nm-cost ring: 200,000 pushes into and windows out of a 63-slot ring, medians of $REPS; the daemon adds to a push one read of each zone's TCP counters and histogram, already in memory)"
+echo
+fi # ring
 
 # ---- 2 and 4. notify latency and RSS through the daemon --------------------------
+if part daemon; then
 # notify BACKUP (no route is touched) every 5..15 ms for SECS seconds, each on
 # a fresh control connection as the hook makes it; reply time in ms per line
 lat() { # SECS
@@ -295,9 +424,10 @@ echo
 echo "(VmRSS of vpc-failoverd after 3 collections in each state)"
 echo
 kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+fi # daemon
 
 # ---- 5. per-packet cost -----------------------------------------------------------
-[ "${NETMON_PACKETS:-1}" = 0 ] && exit 0
+{ [ "${NETMON_PACKETS:-1}" = 0 ] || ! part packets; } && exit 0
 echo "### the counting table's per-packet cost (sender)"
 echo
 # CPU time per packet is what the table adds; packets/s also depends on how

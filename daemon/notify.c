@@ -330,6 +330,50 @@ char *ntf_annotation_body(const struct ntf_who *who, const struct ntf_mackerel_c
 	return dump(o);
 }
 
+char *ntf_network_webhook_body(const struct ntf_who *who, const struct ntf_net *n)
+{
+	char node[320];
+
+	where(node, sizeof(node), who);
+	char *text =
+	    xasprintf("vpc-failover: group %s on %s: %s", n->group, node, n->text);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:I, s:I, s:O}",
+			      "text", text, "event", "network", "group", n->group, "host",
+			      who->host, "instance_id", or_null(who->instance_id), "az",
+			      or_null(who->az), "generation", (json_int_t)n->generation,
+			      "transition_time", (json_int_t)n->trans_wall, "time",
+			      (json_int_t)(n->trans_wall + n->window_s), "network",
+			      n->detail ? n->detail : json_null());
+	free(text);
+	if (o == NULL)
+		fatalx("notify: cannot build the webhook message");
+	return dump(o);
+}
+
+char *ntf_network_annotation_body(const struct ntf_who *who,
+				  const struct ntf_mackerel_cfg *m,
+				  const struct ntf_net *n)
+{
+	char title[512], node[320];
+
+	where(node, sizeof(node), who);
+	snprintf(title, sizeof(title),
+		 "vpc-failover: %s " ARROW " %s, the network around it", n->group, node);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:I, s:I, s:s}", "title", title, "description", n->desc,
+		      "from", (json_int_t)(n->trans_wall - n->window_s), "to",
+		      (json_int_t)(n->trans_wall + n->window_s), "service", m->service);
+	if (o == NULL)
+		fatalx("notify: cannot build the annotation");
+	if (m->nroles) {
+		json_t *roles = json_array();
+		for (size_t i = 0; i < m->nroles; i++)
+			json_array_append_new(roles, json_string(m->roles[i]));
+		json_object_set_new(o, "roles", roles);
+	}
+	return dump(o);
+}
+
 int ntf_read_key(const char *path, char *key, size_t keysz, char *why, size_t whylen)
 {
 	char buf[KEY_FILE_MAX + 1], detail[200];
@@ -570,15 +614,13 @@ static void pump_later(void)
 		pump_timer = ev_timer_add(0, pump, NULL);
 }
 
-static void enqueue(enum ntf_sink sink, char *body, const char *what,
-		    const struct grp_report *r)
+static void enqueue_as(enum ntf_sink sink, char *body, const char *what)
 {
 	struct ntf_msg *m = xcalloc(1, sizeof(*m)), *old;
 
 	m->sink = sink;
 	m->body = body;
-	snprintf(m->what, sizeof(m->what), "%s (group %s, %s, generation %llu)", what,
-		 r->group, ka_state_name(r->state), (unsigned long long)r->generation);
+	snprintf(m->what, sizeof(m->what), "%s", what);
 	if ((old = ntfq_push(&queue, m)) != NULL) {
 		n_dropped++;
 		log_warnx(
@@ -587,6 +629,36 @@ static void enqueue(enum ntf_sink sink, char *body, const char *what,
 		ntf_msg_free(old);
 	}
 	pump_later();
+}
+
+static void enqueue(enum ntf_sink sink, char *body, const char *what,
+		    const struct grp_report *r)
+{
+	char w[128];
+
+	snprintf(w, sizeof(w), "%s (group %s, %s, generation %llu)", what, r->group,
+		 ka_state_name(r->state), (unsigned long long)r->generation);
+	enqueue_as(sink, body, w);
+}
+
+void ntf_network(const struct ntf_net *n, int annotate)
+{
+	char w[128];
+
+	if (!started)
+		return;
+	if (sink_on(NTF_WEBHOOK)) {
+		snprintf(w, sizeof(w),
+			 "webhook network message (group %s, generation %llu)", n->group,
+			 (unsigned long long)n->generation);
+		enqueue_as(NTF_WEBHOOK, ntf_network_webhook_body(&who, n), w);
+	}
+	if (annotate && sink_on(NTF_MACKEREL)) {
+		snprintf(w, sizeof(w),
+			 "Mackerel network annotation (group %s, generation %llu)",
+			 n->group, (unsigned long long)n->generation);
+		enqueue_as(NTF_MACKEREL, ntf_network_annotation_body(&who, &mkr, n), w);
+	}
 }
 
 void ntf_report(const struct grp_report *r, void *arg)

@@ -69,6 +69,27 @@ char *ntf_webhook_body(const struct ntf_who *who, const struct grp_report *r);
  * converged failover. */
 char *ntf_annotation_body(const struct ntf_who *who, const struct ntf_mackerel_cfg *m,
 			  const struct grp_report *r);
+/* The network around a failover (daemon/traffic.c, [netmon]
+ * failover_window): sent window_s after the transition. */
+struct ntf_net {
+	const char *group;
+	uint64_t generation;
+	int64_t trans_wall; /* unix seconds of the transition to MASTER */
+	unsigned window_s;
+	const char *text; /* one line */
+	const char *desc; /* the same, a line per zone (the annotation's) */
+	json_t *detail;	  /* status's timeline.network (borrowed) */
+};
+/* Its webhook body ("event": "network"; a new string). */
+char *ntf_network_webhook_body(const struct ntf_who *who, const struct ntf_net *n);
+/* Its graph-annotation body: a second annotation over the window before
+ * and after the transition (a new string). */
+char *ntf_network_annotation_body(const struct ntf_who *who,
+				  const struct ntf_mackerel_cfg *m,
+				  const struct ntf_net *n);
+/* Queue n's messages: the webhook's, and the annotation when annotate (the
+ * failover had its own annotation: it converged and wrote routes). */
+void ntf_network(const struct ntf_net *n, int annotate);
 /* Read an API key file: private (private_file_check), one line of printable
  * ASCII, 8 to NTF_KEY_MAX - 1 bytes. 0, or -1 with why (never the key). */
 int ntf_read_key(const char *path, char *key, size_t keysz, char *why, size_t whylen);

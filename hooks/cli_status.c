@@ -285,6 +285,104 @@ static const char *hms(double t, char *buf, size_t n)
 	return buf;
 }
 
+/* One side of a zone's network around a failover: "0.00%", "no traffic". */
+static void net_side(char *buf, size_t n, json_t *z)
+{
+	if (!json_is_object(z) || !json_is_true(json_object_get(z, "traffic")))
+		snprintf(buf, n, "no traffic");
+	else if (json_integer_value(json_object_get(z, "tcp_segments_out")) == 0)
+		snprintf(buf, n, "no TCP");
+	else
+		snprintf(buf, n, "%.2f%%",
+			 json_number_value(json_object_get(z, "tcp_retrans_ratio")) *
+			     100);
+}
+
+static void net_rtt(char *buf, size_t n, json_t *z, const char *key)
+{
+	json_t *v = json_object_get(z, key);
+
+	if (json_is_integer(v))
+		snprintf(buf, n, "%.2f", (double)json_integer_value(v) / 1000);
+	else
+		snprintf(buf, n, "-");
+}
+
+static json_t *net_zone(json_t *side, const char *zone)
+{
+	size_t i;
+	json_t *z;
+
+	json_array_foreach(json_object_get(side, "zones"), i, z)
+	{
+		if (strcmp(json_string_value(json_object_get(z, "zone")), zone) == 0)
+			return z;
+	}
+	return NULL;
+}
+
+/* The network in the window before and after the last failover
+ * (daemon/traffic.c, [netmon] failover_window). */
+static void print_network(json_t *net)
+{
+	json_t *bf, *af, *names, *z;
+	size_t i;
+
+	if (!json_is_object(net))
+		return;
+	bf = json_object_get(net, "before");
+	af = json_object_get(net, "after");
+	printf("    network %lld s before -> after%s:\n",
+	       (long long)json_integer_value(json_object_get(net, "window_s")),
+	       json_is_true(json_object_get(net, "pending")) ? " (after: pending)" : "");
+	names = json_is_object(af) ? af : bf;
+	if (!json_is_object(names)) {
+		printf("      no samples (the monitor had not collected yet)\n");
+		return;
+	}
+	json_array_foreach(json_object_get(names, "zones"), i, z)
+	{
+		const char *zn = json_string_value(json_object_get(z, "zone"));
+		json_t *b = net_zone(bf, zn), *a = net_zone(af, zn);
+		char r1[32], r2[32], p1[16], p2[16], q1[16], q2[16];
+
+		net_side(r1, sizeof(r1), b);
+		net_side(r2, sizeof(r2), a);
+		if (strcmp(r1, "no traffic") == 0 && strcmp(r2, "no traffic") == 0) {
+			printf("      %s: no traffic\n", zn);
+			continue;
+		}
+		net_rtt(p1, sizeof(p1), b, "rtt_p50_us");
+		net_rtt(p2, sizeof(p2), a, "rtt_p50_us");
+		net_rtt(q1, sizeof(q1), b, "rtt_p90_us");
+		net_rtt(q2, sizeof(q2), a, "rtt_p90_us");
+		printf(
+		    "      %s: retrans %s -> %s, RTT p50 %s -> %s ms, p90 %s -> %s ms\n",
+		    zn, r1, r2, p1, p2, q1, q2);
+	}
+	json_t *al = json_object_get(names, "allowance_exceeded");
+	if (json_is_object(al)) {
+		const char *k;
+		json_t *v;
+		int any = 0;
+		printf("      EC2 allowances exceeded:");
+		json_object_foreach(al, k, v)
+		{
+			json_t *ab = json_object_get(
+				   json_object_get(bf, "allowance_exceeded"), k),
+			       *aa = json_object_get(
+				   json_object_get(af, "allowance_exceeded"), k);
+			if (json_integer_value(ab) == 0 && json_integer_value(aa) == 0)
+				continue;
+			printf("%s %s %lld -> %lld", any ? "," : "", k,
+			       (long long)json_integer_value(ab),
+			       (long long)json_integer_value(aa));
+			any = 1;
+		}
+		printf("%s\n", any ? "" : " none");
+	}
+}
+
 /* A group's overlay traffic, misrouted traffic and last failover timeline
  * (daemon/traffic.c). */
 static void print_traffic(json_t *tr)
@@ -341,6 +439,7 @@ static void print_traffic(json_t *tr)
 	if (json_is_integer(json_object_get(tl, "settled_ms")))
 		printf("    +%lld ms  settled\n",
 		       (long long)json_integer_value(json_object_get(tl, "settled_ms")));
+	print_network(json_object_get(tl, "network"));
 }
 
 int cmd_status(struct cli *cli, struct args *a)

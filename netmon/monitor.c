@@ -24,6 +24,7 @@
 #include "netmon/monitor.h"
 #include "netmon/netmon.h"
 #include "netmon/nft.h"
+#include "netmon/ring.h"
 #include "netmon/tcp.h"
 #include "netmon/zone.h"
 
@@ -37,6 +38,8 @@ static struct nm_zone_counters *packets; /* per zone, from the last read */
 static struct nm_tcp_counters *tcp_base; /* per zone: carried over reloads */
 static struct nm_rtt_hist *rtt_base;	 /* the same for the RTT histograms */
 static unsigned watch_window_ms, misroute_packets;
+static struct nmr *ring; /* the recent past, for the network around a failover */
+static unsigned failover_window_ms;
 
 /* One overlay: its state as the daemon said it, and per slot (zones, then
  * "other") what the collections and the last watch saw. */
@@ -114,10 +117,73 @@ static void set_filter(const struct nm_cfg *nm)
 	free(p);
 }
 
+/* Zone i's TCP counters and RTT histogram since the daemon started. */
+static void zone_totals(size_t i, struct nm_tcp_counters *tcp, struct nm_rtt_hist *rtt)
+{
+	struct nm_tcp_counters c;
+
+	memset(&c, 0, sizeof(c));
+	if (have_tcp)
+		nmt_zone(i, &c);
+	tcp->segs_out = tcp_base[i].segs_out + c.segs_out;
+	tcp->retrans_segs = tcp_base[i].retrans_segs + c.retrans_segs;
+	tcp->bytes_sent = tcp_base[i].bytes_sent + c.bytes_sent;
+	tcp->bytes_retrans = tcp_base[i].bytes_retrans + c.bytes_retrans;
+	*rtt = rtt_base[i];
+	if (have_tcp) {
+		struct nm_rtt_hist h;
+		nmt_rtt(i, &h);
+		rtt_add(rtt, &h);
+	}
+}
+
+/* (Re)start the ring for the zones now configured: its samples are of
+ * these zones, so a reload starts it afresh. */
+static void ring_reset(void)
+{
+	nmr_free(ring);
+	ring = NULL;
+	if (failover_window_ms)
+		ring = nmr_new(nmr_slots_for(failover_window_ms, interval_ms),
+			       nmz_count(zones));
+}
+
+/* One sample of the collection just completed into the ring: O(zones). */
+static void ring_sample(void)
+{
+	size_t n = nmz_count(zones), ni;
+	struct nmr_zone *z;
+	struct nmr_host host;
+	const struct nml_iface *f = nml_ifaces(&ni);
+
+	if (ring == NULL)
+		return;
+	z = xcalloc(n + 1, sizeof(*z));
+	for (size_t i = 0; i < n; i++) {
+		struct nm_tcp_counters c;
+		zone_totals(i, &c, &z[i].rtt);
+		z[i].segs = c.segs_out;
+		z[i].retrans = c.retrans_segs;
+		z[i].bytes = packets[i].bytes_in + packets[i].bytes_out;
+	}
+	memset(&host, 0, sizeof(host));
+	for (size_t i = 0; f && i < ni; i++)
+		for (size_t k = 0; k < NML_NCOUNTERS; k++)
+			if (f[i].have & (1u << k)) {
+				host.allow[k] += f[i].v[k];
+				host.have_allow = 1;
+			}
+	host.have_conntrack = nml_conntrack(&host.ct_count, &host.ct_max) == 0;
+	nmr_push(ring, real_us(), z, &host);
+	free(z);
+}
+
 static void on_tcp_done(int rc, void *arg)
 {
 	if (rc == -1)
 		log_warnx("netmon: TCP collection failed");
+	if (running)
+		ring_sample();
 }
 
 /* The counters of slot k of overlay i as the table's last read left them;
@@ -429,6 +495,10 @@ static void collect(int sync)
 		log_warnx("netmon: TCP collection %s",
 			  rc == 1 ? "skipped: the previous one is still running"
 				  : "failed");
+	/* Without TCP accounting the sample is complete now; with it, it is
+	 * taken when the TCP part is done (on_tcp_done). */
+	if (!have_tcp && !sync)
+		ring_sample();
 	collections++;
 }
 
@@ -466,6 +536,7 @@ int nm_init(const struct nm_cfg *nm)
 	rtt_base = xcalloc(n + 1, sizeof(*rtt_base));
 	interval_ms = nm->interval_ms;
 	watch_window_ms = nm->watch_window_ms;
+	failover_window_ms = nm->failover_window_ms;
 	misroute_packets = nm->misroute_packets ? nm->misroute_packets : 1;
 	if (n) {
 		have_nft = nmf_apply(zones) == 0;
@@ -483,6 +554,7 @@ int nm_init(const struct nm_cfg *nm)
 	running = 1;
 	nml_collect();
 	ov_alloc();
+	ring_reset();
 	next_due = ev_now();
 	arm();
 	log_info("netmon: %zu zones, collecting every %u s", n, interval_ms / 1000);
@@ -540,6 +612,7 @@ void nm_reload(const struct nm_cfg *nm)
 	tcp_base = nb;
 	rtt_base = nr;
 	watch_window_ms = nm->watch_window_ms;
+	failover_window_ms = nm->failover_window_ms;
 	misroute_packets = nm->misroute_packets ? nm->misroute_packets : 1;
 	ov_alloc();
 	if (interval_ms != nm->interval_ms) {
@@ -549,6 +622,7 @@ void nm_reload(const struct nm_cfg *nm)
 		next_due = ev_now();
 		arm();
 	}
+	ring_reset();
 	log_info("netmon: reloaded, %zu zones", n);
 }
 
@@ -578,6 +652,8 @@ void nm_fini(void)
 	rtt_base = NULL;
 	nma_fini();
 	nml_fini();
+	nmr_free(ring);
+	ring = NULL;
 }
 
 void nm_metrics(struct nm_report *out, void *arg)
@@ -616,23 +692,10 @@ void nm_metrics(struct nm_report *out, void *arg)
 	out->noverlays = novls;
 	mz = xcalloc(n + 1, sizeof(*mz));
 	for (size_t i = 0; i < n; i++) {
-		struct nm_tcp_counters c;
-		memset(&c, 0, sizeof(c));
-		if (have_tcp)
-			nmt_zone(i, &c);
 		mz[i].name = nmz_name(zones, i);
 		mz[i].nft = packets[i];
-		mz[i].tcp.segs_out = tcp_base[i].segs_out + c.segs_out;
-		mz[i].tcp.retrans_segs = tcp_base[i].retrans_segs + c.retrans_segs;
-		mz[i].tcp.bytes_sent = tcp_base[i].bytes_sent + c.bytes_sent;
-		mz[i].tcp.bytes_retrans = tcp_base[i].bytes_retrans + c.bytes_retrans;
+		zone_totals(i, &mz[i].tcp, &mz[i].rtt);
 		mz[i].tcp_retrans_ratio = have_tcp ? nmt_ratio(i) : 0.0;
-		mz[i].rtt = rtt_base[i];
-		if (have_tcp) {
-			struct nm_rtt_hist h;
-			nmt_rtt(i, &h);
-			rtt_add(&mz[i].rtt, &h);
-		}
 	}
 	out->enabled = running;
 	out->collections = collections;
@@ -648,4 +711,18 @@ void nm_metrics(struct nm_report *out, void *arg)
 		out->have_conntrack =
 		    nml_conntrack(&out->conntrack_count, &out->conntrack_max) == 0;
 	}
+}
+
+int nm_net_window(int64_t from_us, int64_t to_us, struct nmr_delta *out)
+{
+	if (!running || nmr_delta(ring, from_us, to_us, out) == -1)
+		return -1;
+	for (size_t k = 0; k < out->nzones; k++)
+		strlcpy_chk(out->z[k].zone, nmz_name(zones, k), sizeof(out->z[k].zone));
+	return 0;
+}
+
+unsigned nm_net_window_ms(void)
+{
+	return running ? failover_window_ms : 0;
 }

@@ -7,6 +7,7 @@
 
 #include "netmon/netmon.h"
 #include "netmon/nm_cfg.h"
+#include "netmon/ring.h"
 
 /* Start per nm (after ev_init); 0, or -1 if nothing could start. */
 int nm_init(const struct nm_cfg *nm);
@@ -28,6 +29,12 @@ void nm_overlay_state(const char *group, const char *state, int master);
  * [netmon] watch_window, noting when packets from each zone first arrive.
  * 0, or -1 (no such overlay, no counters, watch_window 0). */
 int nm_watch_start(const char *group);
+/* The network between two moments (CLOCK_REALTIME us) from the monitor's
+ * per-interval samples ([netmon] failover_window of them, ring.h): 0, or
+ * -1 (off, or too few samples). out is freed with nmr_delta_free. */
+int nm_net_window(int64_t from_us, int64_t to_us, struct nmr_delta *out);
+/* [netmon] failover_window in ms; 0: off (or the monitor is not running). */
+unsigned nm_net_window_ms(void);
 /* The monitor's part of the metrics snapshot (an nm_report_fn, netmon.h). */
 void nm_metrics(struct nm_report *out, void *arg);
 

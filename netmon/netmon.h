@@ -10,6 +10,9 @@
  *                 /proc/net/netstat) and per zone (sock_diag, destroy groups)
  *   prom.c  nmp_  exporters: the metrics snapshot (JSON) rendered as
  *                 Prometheus text 0.0.4, the /metrics HTTP endpoint
+ *   ring.c  nmr_  the last [netmon] failover_window of per-interval samples
+ *                 and the deltas between two moments: the network before
+ *                 and after a failover
  *
  * Everything the exporters show is one JSON document, the metrics snapshot,
  * built by the daemon and handed out on the control socket ("metrics"):

@@ -64,6 +64,7 @@ static const struct ini_key nm_keys[] = {
 	{"enabled", ini_bool, NMN(enabled), .def = "yes"},
 	{"interval", ini_uint, NMN(interval_ms), .def = "10", .min = 1, .max = 3600, .scale = 1000},
 	{"watch_window", ini_uint, NMN(watch_window_ms), .def = "30", .min = 0, .max = 600, .scale = 1000},
+	{"failover_window", ini_uint, NMN(failover_window_ms), .def = "60", .min = 0, .max = 600, .scale = 1000},
 	{"misroute_packets", ini_uint, NMN(misroute_packets), .def = "10", .min = 1, .max = 1000000000, .scale = 1},
 	{NULL},
 };

@@ -24,6 +24,10 @@ struct nm_cfg {
 	/* After becoming MASTER, overlay counters are read every NM_WATCH_MS
 	 * for this long (first traffic per zone); 0 = no watch. */
 	unsigned watch_window_ms;
+	/* The network in this long before and after a transition to MASTER
+	 * (retransmissions, RTT, allowance counters): status, notifications;
+	 * 0 = off. */
+	unsigned failover_window_ms;
 	/* A node not MASTER receiving more packets than this for an overlay
 	 * in one interval: misrouted traffic. */
 	unsigned misroute_packets;

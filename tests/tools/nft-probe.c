@@ -1,6 +1,9 @@
 /* nft-probe — drives netmon/nft.c for tests/integration/netmon_nft.sh.
  *
  *   nft-probe apply CONF    zones of CONF's [netmon] into the table
+ *   nft-probe apply-groups CONF   the same, with CONF's groups counted as
+ *                           overlays (their destinations by source zone),
+ *                           as the daemon's table has them
  *   nft-probe read CONF     print "zone in_pkts in_bytes out_pkts out_bytes"
  *                           per zone of CONF, in config order
  *   nft-probe remove        delete the table
@@ -32,6 +35,30 @@ static struct nmz *load(const char *path)
 	z = nmz_build(&c->netmon);
 	cfg_free(c);
 	return z;
+}
+
+/* apply-groups: the table of CONF's zones and, as overlays, its groups. */
+static int apply_groups(const char *path)
+{
+	struct cfg *c = cfg_load(path);
+	struct nm_overlay *ov;
+	struct nmz *z;
+	int rc;
+
+	if (c == NULL)
+		return 1;
+	ov = xcalloc(c->ngroups + 1, sizeof(*ov));
+	for (size_t i = 0; i < c->ngroups; i++)
+		ov[i] = (struct nm_overlay){c->groups[i].name, c->groups[i].destinations,
+					    c->groups[i].ndestinations};
+	nmf_set_overlays(ov, c->ngroups);
+	free(ov);
+	z = nmz_build(&c->netmon);
+	rc = nmf_apply(z);
+	nmz_free(z);
+	nmf_set_overlays(NULL, 0);
+	cfg_free(c);
+	return rc == 0 ? 0 : 1;
 }
 
 static int do_read(const struct nmz *z)
@@ -89,13 +116,17 @@ int main(int argc, char **argv)
 		 getenv("NFT_PROBE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (argc == 2 && strcmp(argv[1], "session") == 0)
 		return session();
+	if (argc == 3 && strcmp(argv[1], "apply-groups") == 0)
+		return apply_groups(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "remove") == 0) {
 		nmf_remove();
 		return 0;
 	}
 	if (argc != 3 ||
 	    (strcmp(argv[1], "apply") != 0 && strcmp(argv[1], "read") != 0)) {
-		fprintf(stderr, "usage: nft-probe apply|read CONF | remove | session\n");
+		fprintf(
+		    stderr,
+		    "usage: nft-probe apply|apply-groups|read CONF | remove | session\n");
 		return 2;
 	}
 	if ((z = load(argv[2])) == NULL)

@@ -34,6 +34,13 @@
  *       sender's CPU time per packet (its share of the stack, netfilter
  *       hooks included, whatever else runs on the machine) and packets/s:
  *       "udp packets=K cpu_ns=C pps=P"
+ *   nm-cost ring K NZONES
+ *       the ring of samples behind the network around a failover
+ *       (netmon/ring.c): K samples of NZONES zones pushed into a ring of a
+ *       minute at interval = 1, and K windows taken from it (the daemon
+ *       pushes one per collection and takes two per failover): CPU time
+ *       per push and per window, and the ring's memory:
+ *       "ring zones=N push_ns=P window_ns=W bytes=B"
  *
  * Not a test: it measures and prints, nothing is asserted. Exit 0, or 1 when
  * a step failed. */
@@ -53,6 +60,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "netmon/nft.h"
+#include "netmon/ring.h"
 #include "netmon/tcp.h"
 #include "netmon/zone.h"
 
@@ -409,6 +417,58 @@ static int rtt(long k)
 	return 0;
 }
 
+static double cpu_us(void)
+{
+	struct rusage r;
+
+	getrusage(RUSAGE_SELF, &r);
+	return tv_us(r.ru_utime) + tv_us(r.ru_stime);
+}
+
+static int ring(long k, long nz)
+{
+	size_t slots = nmr_slots_for(60000, 1000);
+	struct nmr *r;
+	struct nmr_zone *z;
+	struct nmr_host h;
+	struct nmr_delta d;
+	double c0, c1, c2;
+	uint64_t check = 0;
+
+	if (k < 2 || nz < 1 || nz > 100000)
+		return 2;
+	r = nmr_new(slots, (size_t)nz);
+	z = xcalloc((size_t)nz, sizeof(*z));
+	memset(&h, 0, sizeof(h));
+	c0 = cpu_us();
+	for (long i = 0; i < k; i++) {
+		for (long j = 0; j < nz; j++) {
+			z[j].segs += 100;
+			z[j].retrans += (uint64_t)(i & 1);
+			z[j].rtt.count[i % NM_RTT_NBUCKETS]++;
+		}
+		nmr_push(r, i * 1000000, z, &h);
+	}
+	c1 = cpu_us();
+	for (long i = 0; i < k; i++) {
+		int64_t t = (k - 1 - (i % 30)) * 1000000;
+		if (nmr_delta(r, t - 60000000, t, &d) == 0)
+			check += d.z[0].segs;
+		nmr_delta_free(&d);
+	}
+	c2 = cpu_us();
+	/* the slots' zones and the ring's own arrays */
+	size_t bytes =
+	    slots * ((size_t)nz * sizeof(struct nmr_zone) + sizeof(struct nmr_host) +
+		     sizeof(int64_t) + sizeof(void *));
+	printf("ring zones=%ld push_ns=%.1f window_ns=%.1f bytes=%zu check=%llu\n", nz,
+	       (c1 - c0) * 1000 / (double)k, (c2 - c1) * 1000 / (double)k, bytes,
+	       (unsigned long long)check);
+	nmr_free(r);
+	free(z);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int k = argc > 2 ? atoi(argv[2]) : 0;
@@ -416,6 +476,8 @@ int main(int argc, char **argv)
 	log_init("nm-cost", 1, LOG_LVL_WARN);
 	if (argc == 3 && strcmp(argv[1], "rtt") == 0)
 		return rtt(atol(argv[2]));
+	if (argc == 4 && strcmp(argv[1], "ring") == 0)
+		return ring(atol(argv[2]), atol(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "udp") == 0)
 		return udp(atol(argv[2]), argv[3], argv[4]);
 	if (argc < 4 || k < 1 || k > K_MAX) {
@@ -423,7 +485,7 @@ int main(int argc, char **argv)
 		    stderr,
 		    "usage: nm-cost collect|hold|read|watch K CONF | run K CMD [ARG...] "
 		    "| udp K ADDR "
-		    "PORT\n");
+		    "PORT | ring K NZONES\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "collect") == 0 && argc == 4)

@@ -181,6 +181,46 @@ static void test_annotation(void **state)
 	free(s);
 }
 
+/* The network around a failover ([netmon] failover_window): a webhook
+ * "network" message carrying status's numbers, and a second annotation over
+ * the window before and after the transition. */
+static void test_network(void **state)
+{
+	struct ntf_mackerel_cfg m = mackerel(1);
+	json_t *detail = json_pack("{s:i, s:b}", "window_s", 60, "pending", 0);
+	struct ntf_net n = {
+	    "redis",
+	    7,
+	    1764000000,
+	    60,
+	    "network 60 s before → after the transition to MASTER: az1 retrans "
+	    "0.00% → 4.10%",
+	    "network 60 s before → after the transition to MASTER:\naz1 retrans "
+	    "0.00% → 4.10%",
+	    detail};
+	char *s = ntf_network_webhook_body(&who, &n);
+
+	assert_string_equal(
+	    s,
+	    "{\"text\":\"vpc-failover: group redis on node-c (us-east-1c): network 60 s "
+	    "before → after the transition to MASTER: az1 retrans 0.00% → 4.10%\","
+	    "\"event\":\"network\",\"group\":\"redis\",\"host\":\"node-c\","
+	    "\"instance_id\":\"i-0ccccccccccccccc3\",\"az\":\"us-east-1c\","
+	    "\"generation\":7,\"transition_time\":1764000000,\"time\":1764000060,"
+	    "\"network\":{\"window_s\":60,\"pending\":false}}");
+	free(s);
+	s = ntf_network_annotation_body(&who, &m, &n);
+	assert_string_equal(
+	    s, "{\"title\":\"vpc-failover: redis → node-c (us-east-1c), the network "
+	       "around it\",\"description\":\"network 60 s before → after the transition "
+	       "to MASTER:\\naz1 retrans 0.00% → 4.10%\",\"from\":1763999940,"
+	       "\"to\":1764000060,\"service\":\"db-service\",\"roles\":[\"redis\"]}");
+	free(s);
+	/* the detail is borrowed */
+	assert_int_equal(detail->refcount, 1);
+	json_decref(detail);
+}
+
 /* What the first-traffic watch saw (daemon/traffic.c) goes into the
  * annotation, the webhook's text and its own field. */
 static void test_first_traffic(void **state)
@@ -619,6 +659,7 @@ int main(void)
 	    cmocka_unit_test(test_webhook_not_settled),
 	    cmocka_unit_test(test_annotation),
 	    cmocka_unit_test(test_first_traffic),
+	    cmocka_unit_test(test_network),
 	    cmocka_unit_test(test_annotation_no_roles_and_clock),
 	    cmocka_unit_test(test_no_annotation),
 	    cmocka_unit_test(test_description_capped),
