@@ -32,9 +32,12 @@ enum prb_result {
 };
 
 static const char *const result_names[] = {
-    [PRB_NONE] = "none",       [PRB_OK] = "ok",
-    [PRB_REFUSED] = "refused", [PRB_TIMEOUT] = "timeout",
-    [PRB_UNREACHABLE] = "unreachable", [PRB_LOCAL] = "local",
+    [PRB_NONE] = "none",
+    [PRB_OK] = "ok",
+    [PRB_REFUSED] = "refused",
+    [PRB_TIMEOUT] = "timeout",
+    [PRB_UNREACHABLE] = "unreachable",
+    [PRB_LOCAL] = "local",
     [PRB_ERROR] = "error",
 };
 
@@ -221,9 +224,10 @@ static void start_dest(struct prb_dest *d)
 		return;
 	}
 	int err = errno;
-	finish(d, err == ECONNREFUSED ? PRB_REFUSED
-		  : err == EHOSTUNREACH || err == ENETUNREACH ? PRB_UNREACHABLE
-							      : PRB_ERROR,
+	finish(d,
+	       err == ECONNREFUSED			   ? PRB_REFUSED
+	       : err == EHOSTUNREACH || err == ENETUNREACH ? PRB_UNREACHABLE
+							   : PRB_ERROR,
 	       err == ECONNREFUSED ? 0 : err);
 }
 
@@ -340,10 +344,9 @@ void prb_configure(const struct cfg *cfg)
 		/* Unchanged timing keeps its schedule's phase roughly: the
 		 * next round comes within an interval. */
 		if (probing(fresh[n]))
-			schedule(fresh[n],
-				 old ? prb_jitter(fresh[n]->interval_ms,
-						  (unsigned long)random())
-				     : PRB_AFTER_TRANSITION_MS);
+			schedule(fresh[n], old ? prb_jitter(fresh[n]->interval_ms,
+							    (unsigned long)random())
+					       : PRB_AFTER_TRANSITION_MS);
 		n++;
 	}
 	prb_fini();
@@ -391,18 +394,19 @@ json_t *prb_status(const char *group)
 		    "{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:b}", "destination",
 		    d->addr, "result", result_names[d->last], "detail", d->detail,
 		    "at_us", us_json(d->at_us), "last_ok_at_us", us_json(d->ok_at_us),
-		    "consecutive_failures", (json_int_t)d->consecutive_failures,
-		    "probes", (json_int_t)d->probes, "failures", (json_int_t)d->failures,
+		    "consecutive_failures", (json_int_t)d->consecutive_failures, "probes",
+		    (json_int_t)d->probes, "failures", (json_int_t)d->failures,
 		    "in_flight", d->fd != -1);
 		if (d->last == PRB_OK || d->last == PRB_REFUSED)
 			json_object_set_new(e, "connect_ms",
 					    json_real((double)d->connect_us / 1000.0));
 		json_array_append_new(ds, e);
 	}
-	out = json_pack("{s:s, s:i, s:s, s:I, s:I, s:b, s:o}", "protocol", "tcp",
-			"port", (int)g->port, "zone", zone, "interval_ms",
-			(json_int_t)g->interval_ms, "timeout_ms", (json_int_t)g->timeout_ms,
-			"probing", probing(g), "destinations", ds);
+	out =
+	    json_pack("{s:s, s:i, s:s, s:I, s:I, s:b, s:o}", "protocol", "tcp", "port",
+		      (int)g->port, "zone", zone, "interval_ms",
+		      (json_int_t)g->interval_ms, "timeout_ms", (json_int_t)g->timeout_ms,
+		      "probing", probing(g), "destinations", ds);
 	if (!probing(g))
 		json_object_set_new(
 		    out, "why_not",
@@ -422,9 +426,9 @@ json_t *prb_metrics(void)
 			const struct prb_dest *d = &g->d[k];
 			if (d->last == PRB_LOCAL)
 				continue;
-			json_t *e = json_pack("{s:s, s:s, s:s, s:I, s:I}", "group", g->name,
-					      "destination", d->addr, "zone", zone,
-					      "probes", (json_int_t)d->probes,
+			json_t *e = json_pack("{s:s, s:s, s:s, s:I, s:I}", "group",
+					      g->name, "destination", d->addr, "zone",
+					      zone, "probes", (json_int_t)d->probes,
 					      "failures", (json_int_t)d->failures);
 			/* Gauges only while they are news: a MASTER's last
 			 * result would be stale. */

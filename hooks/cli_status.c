@@ -307,8 +307,8 @@ static void print_probe(json_t *p)
 		json_t *ms = json_object_get(v, "connect_ms"),
 		       *at = json_object_get(v, "at_us"),
 		       *okat = json_object_get(v, "last_ok_at_us");
-		long long fails =
-		    (long long)json_integer_value(json_object_get(v, "consecutive_failures"));
+		long long fails = (long long)json_integer_value(
+		    json_object_get(v, "consecutive_failures"));
 
 		printf("  probe %s:%d from %s: ",
 		       json_string_value(json_object_get(v, "destination")), port,
@@ -326,17 +326,20 @@ static void print_probe(json_t *p)
 			       json_number_value(ms));
 		else if (strcmp(res, "timeout") == 0)
 			printf("UNREACHABLE (no answer in %lld ms)",
-			       (long long)json_integer_value(json_object_get(p, "timeout_ms")));
+			       (long long)json_integer_value(
+				   json_object_get(p, "timeout_ms")));
 		else if (strcmp(res, "local") == 0)
 			printf("skipped: %s", detail);
 		else
-			printf("%s (%s)", strcmp(res, "unreachable") == 0 ? "UNREACHABLE" : res,
+			printf("%s (%s)",
+			       strcmp(res, "unreachable") == 0 ? "UNREACHABLE" : res,
 			       detail);
 		if (json_is_integer(at) && (!res || strcmp(res, "local") != 0))
 			printf(", %s", ago_us(at, b1, sizeof(b1)));
 		if (fails > 0)
 			printf("; %lld failures in a row, last ok %s", fails,
-			       json_is_integer(okat) ? ago_us(okat, b2, sizeof(b2)) : "never");
+			       json_is_integer(okat) ? ago_us(okat, b2, sizeof(b2))
+						     : "never");
 		printf("\n");
 	}
 }

@@ -339,7 +339,8 @@ static void render_probe(struct mr *m, json_t *p)
 	char gn[MKR_COMPONENT_MAX], dn[MKR_COMPONENT_MAX], name[MKR_NAME_MAX];
 	const char *g = json_string_value(json_object_get(p, "group"));
 	const char *d = json_string_value(json_object_get(p, "destination"));
-	json_t *up = json_object_get(p, "up"), *cs = json_object_get(p, "connect_seconds");
+	json_t *up = json_object_get(p, "up"),
+	       *cs = json_object_get(p, "connect_seconds");
 
 	if (g == NULL || d == NULL)
 		return;

@@ -614,9 +614,9 @@ static void probe_keys(void **state)
 		 "2001:db8::10/128\nroute_tables = rtb-88888888\nprobe = tcp:80\n");
 	assert_non_null(c);
 	cfg_free(c);
-	static const char *const bad_values[] = {"tcp:0",  "tcp:65536", "tcp:",
-						 "udp:53", "tcp:80x",	"80",
-						 "tcp:-1", "tcp:0x50", "tcp:999999"};
+	static const char *const bad_values[] = {
+	    "tcp:0", "tcp:65536", "tcp:",     "udp:53",	   "tcp:80x",
+	    "80",    "tcp:-1",	  "tcp:0x50", "tcp:999999"};
 	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
 		char text[256], msg[128];
 		snprintf(text, sizeof(text), GROUP_OK "probe = %s\n", bad_values[i]);
@@ -650,10 +650,12 @@ static void probe_keys(void **state)
 	char many[2048] = "[group m]\nvrrp_instance = VI_1\nroute_tables = "
 			  "rtb-88888888\nprobe = tcp:80\ndestinations =";
 	for (int i = 1; i <= CFG_PROBE_DESTS_MAX + 1; i++)
-		snprintf(many + strlen(many), sizeof(many) - strlen(many), " 10.0.0.%d/32",
-			 i);
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 " 10.0.0.%d/32", i);
 	strcat(many, "\n");
-	expect_error(many, 1, "group 'm': probe: 17 host destinations; the probe takes at most 16");
+	expect_error(
+	    many, 1,
+	    "group 'm': probe: 17 host destinations; the probe takes at most 16");
 }
 
 #define PAT_GROUP                                                                        \
