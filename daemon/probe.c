@@ -52,7 +52,7 @@ struct prb_dest {
 	uint64_t t0_us; /* CLOCK_MONOTONIC */
 	/* the last result */
 	enum prb_result last;
-	char detail[96]; /* strerror, or why it was skipped */
+	char detail[160]; /* strerror, or why it was skipped */
 	uint64_t connect_us;
 	int64_t at_us, ok_at_us; /* CLOCK_REALTIME; 0 never */
 	unsigned consecutive_failures;
@@ -128,26 +128,33 @@ static void finish(struct prb_dest *d, enum prb_result res, int err)
 	d->detail[0] = '\0';
 	if (err)
 		snprintf(d->detail, sizeof(d->detail), "%s", strerror(err));
-	if (res == PRB_LOCAL)
+	if (res == PRB_LOCAL) /* neither a probe of the path nor a failure of it */
 		snprintf(d->detail, sizeof(d->detail),
 			 "this node holds %s: the connect would stay on it "
 			 "(loopback), not go through the VPC",
 			 d->addr);
-	if (res == PRB_LOCAL)
-		return; /* neither a probe of the path nor a failure of it */
-	d->probes++;
-	if (reachable) {
+	else if (reachable) {
+		d->probes++;
 		d->ok_at_us = d->at_us;
 		d->consecutive_failures = 0;
 	} else {
+		d->probes++;
 		d->failures++;
 		d->consecutive_failures++;
 	}
-	/* The log says when the answer changes, not every round. */
-	if (was != res && !(was == PRB_NONE && res == PRB_OK))
+	/* The log says when the answer changes, not every round; a path that
+	 * stops answering is a warning. */
+	if (was == res || (was == PRB_NONE && res == PRB_OK))
+		return;
+	if (reachable || res == PRB_LOCAL)
 		log_info("probe %s:%u (group %s) from %s: %s%s%s", d->addr, d->g->port,
 			 d->g->name, zone, result_names[res], d->detail[0] ? ": " : "",
 			 d->detail);
+	else
+		log_warnx("probe %s:%u (group %s) from %s: %s%s%s (the path through "
+			  "this zone's route table does not answer)",
+			  d->addr, d->g->port, d->g->name, zone, result_names[res],
+			  d->detail[0] ? ": " : "", d->detail);
 }
 
 static void on_fd(int fd, uint32_t events, void *arg)
