@@ -11,6 +11,9 @@ bash bench/notify.sh "${REPS:-7}"
 echo
 echo "## network monitor: collection, notify latency, counter reads, RSS, per packet"
 bash bench/netmon.sh "${REPS:-9}"
+echo
+echo "## active probe (probe = tcp:PORT): daemon CPU and packets per probe"
+bash bench/probe.sh "${REPS:-5}"
 if [ -f bench/outage.sh ]; then
 	echo
 	echo "## client-visible outage with real keepalived"

@@ -24,6 +24,7 @@
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/track.h"
+#include "daemon/probe.h"
 #include "daemon/traffic.h"
 #include "lib/ev.h"
 #include "lib/log.h"
@@ -167,6 +168,9 @@ static json_t *handle_status(json_t *req, const struct peer *peer)
 		const char *name = json_string_value(json_object_get(g, "name"));
 		if (name)
 			json_object_set_new(g, "traffic", trf_status(name));
+		json_t *probe = name ? prb_status(name) : NULL;
+		if (probe)
+			json_object_set_new(g, "probe", probe);
 	}
 	json_object_set_new(st, "daemon",
 			    json_pack("{s:i, s:s, s:I, s:s, s:s}", "pid", (int)getpid(),

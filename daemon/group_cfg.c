@@ -1,6 +1,7 @@
 /* group_cfg.c — [group NAME] (see group_cfg.h). Only libc, lib/ and the id
  * rule of vpc/aws_cfg.h: a program that reads the configuration need not
  * load the AWS client. */
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,26 @@ static int p_guard(struct ini *x, const struct ini_key *k, void *base, const cha
 	return ini_str(x, k, base, v);
 }
 
+/* probe = tcp:PORT (or empty: off). */
+static int p_probe(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	unsigned *port = (unsigned *)((char *)base + k->off);
+	size_t digits = strncmp(v, "tcp:", 4) == 0 ? strspn(v + 4, "0123456789") : 0;
+	unsigned long n = digits && digits < 6 ? strtoul(v + 4, NULL, 10) : 0;
+
+	if (*v == '\0') {
+		*port = 0;
+		return 0;
+	}
+	if (digits == 0 || v[4 + digits] != '\0' || n < 1 || n > 65535) {
+		ini_err(x, 0, "%s: '" INI_SHOW "': want tcp:PORT (PORT 1..65535)",
+			k->name, v);
+		return -1;
+	}
+	*port = (unsigned)n;
+	return 0;
+}
+
 #define GRP(f) INI_FIELD(struct cfg_group, f)
 
 /* clang-format off */
@@ -248,6 +269,11 @@ static const struct ini_key keys[] = {
 	{"etcd_unreachable", p_lost, GRP(etcd_unreachable), .def = "keep"},
 	{"etcd_step_down_after", ini_uint, GRP(etcd_step_down_after_ms), .def = NULL, .min = 1, .max = 3600, .scale = 1000},
 	{"etcd_ca_file", ini_file, GRP(etcd_ca_file), .def = NULL},
+	/* The active probe from the node that is not MASTER (daemon/probe.h);
+	 * interval and timeout get their defaults in check_probe. */
+	{"probe", p_probe, GRP(probe_port), .def = NULL},
+	{"probe_interval", ini_uint, GRP(probe_interval_ms), .def = NULL, .min = 1, .max = 3600, .scale = 1000},
+	{"probe_timeout", ini_uint, GRP(probe_timeout_ms), .def = NULL, .min = 1, .max = 60, .scale = 1000},
 	{NULL},
 };
 /* clang-format on */
@@ -355,6 +381,57 @@ static void check_source(struct ini *x, struct cfg_group *g)
 		g->patroni_namespace[n - 1] = '\0';
 }
 
+/* The probe connects to each host destination through the VPC: a
+ * loopback destination would never leave this node. Fills the defaults of
+ * probe_interval and probe_timeout. */
+static void check_probe(struct ini *x, struct cfg_group *g)
+{
+	size_t hosts = 0;
+
+	if (g->probe_port == 0) {
+		if (g->probe_interval_ms || g->probe_timeout_ms)
+			ini_err(x, g->line,
+				"group '%s': probe_interval and probe_timeout are for "
+				"the probe: set probe = tcp:PORT, or remove them",
+				g->name);
+		return;
+	}
+	if (g->probe_interval_ms == 0)
+		g->probe_interval_ms = CFG_PROBE_INTERVAL_MS;
+	if (g->probe_timeout_ms == 0)
+		g->probe_timeout_ms = CFG_PROBE_TIMEOUT_MS;
+	if (g->probe_timeout_ms >= g->probe_interval_ms)
+		ini_err(x, g->line,
+			"group '%s': probe_timeout (%u s) must be shorter than "
+			"probe_interval (%u s)",
+			g->name, g->probe_timeout_ms / 1000, g->probe_interval_ms / 1000);
+	for (size_t i = 0; i < g->ndestinations; i++) {
+		const struct cidr *d = &g->destinations[i];
+		int v4 = d->family == AF_INET;
+
+		if (d->plen != (v4 ? 32 : 128))
+			continue;
+		hosts++;
+		if ((v4 && d->addr[0] == 127) ||
+		    (!v4 && memcmp(d->addr, in6addr_loopback.s6_addr, 16) == 0))
+			ini_err(x, g->line,
+				"group '%s': probe: destination %s is a loopback "
+				"address; the probe goes through the VPC, never "
+				"loopback",
+				g->name, d->text);
+	}
+	if (g->ndestinations && hosts == 0)
+		ini_err(x, g->line,
+			"group '%s': probe: no host destination (/32 or /128) to "
+			"connect to",
+			g->name);
+	if (hosts > CFG_PROBE_DESTS_MAX)
+		ini_err(x, g->line,
+			"group '%s': probe: %zu host destinations; the probe takes "
+			"at most %d",
+			g->name, hosts, CFG_PROBE_DESTS_MAX);
+}
+
 void grp_cfg_check(struct ini *x, struct cfg_group *groups, size_t n)
 {
 	size_t nroles = 0;
@@ -381,6 +458,7 @@ void grp_cfg_check(struct ini *x, struct cfg_group *groups, size_t n)
 		if (*g->name == '\0') /* "[group]", reported already */
 			continue;
 		check_source(x, &groups[i]);
+		check_probe(x, &groups[i]);
 		if (*g->guard_password_file && *g->guard == '\0')
 			ini_err(x, g->line,
 				"group '%s': guard_password_file is set but guard is not",

@@ -19,6 +19,12 @@
 #define CFG_ETCD_MAX	   8   /* etcd_endpoints */
 #define CFG_PATRONI_NS_MAX 128 /* patroni_namespace */
 
+/* The active probe (daemon/probe.h): host destinations one group's probe
+ * connects to, at most; probe_interval's and probe_timeout's defaults. */
+#define CFG_PROBE_DESTS_MAX   16
+#define CFG_PROBE_INTERVAL_MS 10000
+#define CFG_PROBE_TIMEOUT_MS  1000
+
 /* Who says whether this node is MASTER (source =). */
 enum cfg_source { CFG_SRC_KEEPALIVED, CFG_SRC_PATRONI };
 /* What a patroni group does while no etcd endpoint answers. */
@@ -57,6 +63,10 @@ struct cfg_group {
 	unsigned etcd_step_down_after_ms;      /* step_down: after this long */
 	char etcd_ca_file[CFG_TRACK_PATH_MAX]; /* "" = the system's CAs */
 	int line;			       /* where [group NAME] starts */
+
+	/* The active probe (daemon/probe.h): probe = tcp:PORT, 0 = off */
+	unsigned probe_port;
+	unsigned probe_interval_ms, probe_timeout_ms; /* 0 until checked */
 };
 
 /* [group NAME] and its keys; its open() adds a group to struct cfg. */

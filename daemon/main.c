@@ -29,6 +29,7 @@
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/patroni.h"
+#include "daemon/probe.h"
 #include "daemon/sdnotify.h"
 #include "daemon/state.h"
 #include "daemon/traffic.h"
@@ -81,6 +82,7 @@ static void on_report(const struct grp_report *r, void *arg)
 
 	mx_observe(r, NULL);
 	trf_observe(r, NULL);
+	prb_observe(r, NULL);
 	if (r->kind == GRP_REPORT_CONVERGED) {
 		trf_note(r->group, note, sizeof(note));
 		withtraffic.traffic = note;
@@ -147,6 +149,7 @@ static void on_identity(void *arg, int rc, const struct imds_identity *id,
 	have_identity = 1;
 	mx_set_ready(1);
 	ntf_set_identity(id);
+	prb_set_zone(id->az);
 	if (ec2_init(&cfg->aws, cfg->aws.region[0] ? cfg->aws.region : id->region) == -1)
 		fatalx("cannot set up the EC2 client");
 	log_info("instance %s in %s (%s), primary ENI %s; EC2 endpoint %s",
@@ -213,6 +216,7 @@ static void reload(void)
 	}
 	grp_reload(fresh);
 	trf_configure(fresh);
+	prb_configure(fresh);
 	pat_reload(fresh);
 	nm_reload(&fresh->netmon);
 	ntf_reload(fresh);
@@ -357,6 +361,7 @@ int main(int argc, char **argv)
 		fatalx("credentials: see above");
 	grp_init(cfg);
 	trf_configure(cfg);
+	prb_configure(cfg);
 	ntf_init(cfg);
 	grp_set_observer(on_report, NULL);
 	int n = st_load(cfg->daemon.state_dir, on_persisted, NULL);
@@ -401,6 +406,7 @@ int main(int argc, char **argv)
 	control_fini();
 	pat_fini();
 	grp_set_observer(NULL, NULL);
+	prb_fini();
 	trf_fini();
 	grp_fini();
 	ntf_fini();

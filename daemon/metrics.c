@@ -17,6 +17,7 @@
 #include "daemon/group.h"
 #include "lib/log.h"
 #include "daemon/metrics.h"
+#include "daemon/probe.h"
 #include "daemon/traffic.h"
 #include "netmon/tcp.h"
 #include "lib/util.h"
@@ -325,5 +326,6 @@ json_t *mx_snapshot(void)
 					      (json_int_t)nm.conntrack_max));
 	if (snap && nm.noverlays)
 		json_object_set_new(snap, "overlay", overlay_json(&nm));
+	json_object_set_new(snap, "probes", prb_metrics());
 	return snap;
 }

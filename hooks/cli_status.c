@@ -84,6 +84,7 @@ static const char *ago(int64_t when, char *buf, size_t n)
 }
 
 static void print_traffic(json_t *tr);
+static void print_probe(json_t *p);
 
 static void print_status(json_t *st)
 {
@@ -271,6 +272,75 @@ static void print_status(json_t *st)
 		if (le && *le)
 			printf("  last error: %s\n", le);
 		print_traffic(json_object_get(g, "traffic"));
+		print_probe(json_object_get(g, "probe"));
+	}
+}
+
+/* "12 s ago" for a CLOCK_REALTIME stamp in microseconds. */
+static const char *ago_us(json_t *us, char *buf, size_t n)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	double s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 -
+		   (double)json_integer_value(us) / 1e6;
+	snprintf(buf, n, "%.0f s ago", s < 0 ? 0.0 : s);
+	return buf;
+}
+
+/* The group's active probe (daemon/probe.c): "probe 198.19.255.10:6379 from
+ * az1: ok 0.4 ms, 12 s ago". */
+static void print_probe(json_t *p)
+{
+	const char *zone = json_string_value(json_object_get(p, "zone"));
+	int port = (int)json_integer_value(json_object_get(p, "port"));
+	json_t *v;
+	size_t i;
+	char b1[32], b2[32];
+
+	if (!json_is_object(p))
+		return;
+	json_array_foreach(json_object_get(p, "destinations"), i, v)
+	{
+		const char *res = json_string_value(json_object_get(v, "result"));
+		const char *detail = json_string_value(json_object_get(v, "detail"));
+		json_t *ms = json_object_get(v, "connect_ms"),
+		       *at = json_object_get(v, "at_us"),
+		       *okat = json_object_get(v, "last_ok_at_us");
+		long long fails = (long long)json_integer_value(
+		    json_object_get(v, "consecutive_failures"));
+
+		printf("  probe %s:%d from %s: ",
+		       json_string_value(json_object_get(v, "destination")), port,
+		       zone ? zone : "?");
+		if (!json_is_true(json_object_get(p, "probing")))
+			printf("not probing (%s)",
+			       json_string_value(json_object_get(p, "why_not")));
+		else if (res == NULL || strcmp(res, "none") == 0)
+			printf("not probed yet");
+		else if (strcmp(res, "ok") == 0)
+			printf("ok %.1f ms", json_number_value(ms));
+		else if (strcmp(res, "refused") == 0)
+			printf("refused %.1f ms (the path works; nothing listens on the "
+			       "port)",
+			       json_number_value(ms));
+		else if (strcmp(res, "timeout") == 0)
+			printf("UNREACHABLE (no answer in %lld ms)",
+			       (long long)json_integer_value(
+				   json_object_get(p, "timeout_ms")));
+		else if (strcmp(res, "local") == 0)
+			printf("skipped: %s", detail);
+		else
+			printf("%s (%s)",
+			       strcmp(res, "unreachable") == 0 ? "UNREACHABLE" : res,
+			       detail);
+		if (json_is_integer(at) && (!res || strcmp(res, "local") != 0))
+			printf(", %s", ago_us(at, b1, sizeof(b1)));
+		if (fails > 0)
+			printf("; %lld failures in a row, last ok %s", fails,
+			       json_is_integer(okat) ? ago_us(okat, b2, sizeof(b2))
+						     : "never");
+		printf("\n");
 	}
 }
 

@@ -333,6 +333,29 @@ static void render_overlay(struct mr *m, json_t *o)
 		emit(m, name, json_number_value(first));
 }
 
+/* The active probe: per group and destination. */
+static void render_probe(struct mr *m, json_t *p)
+{
+	char gn[MKR_COMPONENT_MAX], dn[MKR_COMPONENT_MAX], name[MKR_NAME_MAX];
+	const char *g = json_string_value(json_object_get(p, "group"));
+	const char *d = json_string_value(json_object_get(p, "destination"));
+	json_t *up = json_object_get(p, "up"),
+	       *cs = json_object_get(p, "connect_seconds");
+
+	if (g == NULL || d == NULL)
+		return;
+	mkr_sanitize(g, gn, sizeof(gn));
+	mkr_sanitize(d, dn, sizeof(dn));
+	if (json_is_number(up) &&
+	    mkname(name, sizeof(name), MKR_PREFIX ".probe_up.%s.%s", gn, dn) == 0)
+		emit(m, name, json_number_value(up));
+	if (json_is_number(cs) &&
+	    mkname(name, sizeof(name), MKR_PREFIX ".probe_connect.%s.%s", gn, dn) == 0)
+		emit(m, name, json_number_value(cs) * 1000.0);
+	if (mkname(name, sizeof(name), MKR_PREFIX ".probe_failures.%s.%s", gn, dn) == 0)
+		rate(m, name, json_object_get(p, "failures"));
+}
+
 static void lower(const char *in, char *out, size_t n)
 {
 	size_t i;
@@ -446,6 +469,7 @@ char *mkr_render(json_t *snap, json_t *prev, json_t **next)
 	json_array_foreach(json_object_get(snap, "interfaces"), i, v) render_iface(&m, v);
 	render_conntrack(&m, json_object_get(snap, "conntrack"));
 	json_array_foreach(json_object_get(snap, "overlay"), i, v) render_overlay(&m, v);
+	json_array_foreach(json_object_get(snap, "probes"), i, v) render_probe(&m, v);
 	rate(&m, MKR_PREFIX ".netmon.lost_events",
 	     json_object_get(json_object_get(snap, "netmon"), "lost_events"));
 
@@ -549,6 +573,13 @@ char *mkr_meta(void)
 	  "integer", any, any_l);
 	G("first_traffic_seconds.#",
 	  "VPC failover: first traffic after the last failover", "seconds", any, any_l);
+	/* The active probe: one graph per group, a line per destination. */
+	G("probe_up.#", "VPC failover: probe reachability from this node (1 answered)",
+	  "integer", any, any_l);
+	G("probe_connect.#", "VPC failover: probe connect time", "milliseconds", any,
+	  any_l);
+	G("probe_failures.#", "VPC failover: failed probes per minute", "float", any,
+	  any_l);
 #undef G
 	json_t *root = json_pack("{s:o}", "graphs", g);
 	char *js = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);

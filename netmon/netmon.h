@@ -39,6 +39,11 @@
  *               "first_traffic_seconds": 0.061}]}   (absent: no traffic seen
  *                                                     in the last watch)
  *  ("overlay" only when groups are counted: zones configured, netmon on.)
+ *  "probes": [{"group": "redis", "destination": "198.19.255.10", "zone":
+ *              "us-east-1a", "probes": N, "failures": N,
+ *              "up": 1, "connect_seconds": 0.0004}]   (up, connect_seconds: only
+ *              while this node probes, i.e. is not MASTER; connect_seconds
+ *              only when up; daemon/probe.h)
  */
 #ifndef VPCF_NETMON_H
 #define VPCF_NETMON_H

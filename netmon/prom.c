@@ -73,6 +73,11 @@ enum fam_id {
 	F_OV_MISROUTED,
 	F_OV_EPISODES,
 	F_OV_FIRST,
+	/* The active probe (daemon/probe.c) */
+	F_PROBE_UP,
+	F_PROBE_CONNECT,
+	F_PROBES,
+	F_PROBE_FAILURES,
 	F_PROC_START,
 	F_PROC_CPU,
 	F_PROC_RSS,
@@ -212,6 +217,21 @@ static const struct {
 		    "transition to MASTER until the first packets from the zone for "
 		    "the group's destinations arrived here (read every 10 ms). "
 		    "Absent for a zone with no traffic in the watch window."},
+    /* The active probe (daemon/probe.c) */
+    [F_PROBE_UP] = {"vpc_failover_probe_up", 0,
+		    "The group's active probe (probe = tcp:PORT) from this node, "
+		    "which is not MASTER, through its zone's route table: 1 the "
+		    "last TCP connect to the destination was answered (connected, or "
+		    "refused: the path works, the port is closed), 0 it timed out "
+		    "or was unreachable. Absent while this node is MASTER."},
+    [F_PROBE_CONNECT] = {"vpc_failover_probe_connect_seconds", 0,
+			 "Seconds the last answered probe connect took (SYN to "
+			 "SYN-ACK or RST, as seen by this node)."},
+    [F_PROBES] = {"vpc_failover_probes_total", 1,
+		  "Probe connects made to the destination since the daemon started."},
+    [F_PROBE_FAILURES] = {"vpc_failover_probe_failures_total", 1,
+			  "Probe connects to the destination that timed out or "
+			  "were unreachable."},
     /* The names and meanings of the Prometheus client libraries. */
     [F_PROC_START] = {"process_start_time_seconds", 0,
 		      "Start time of the process since unix epoch in seconds."},
@@ -530,6 +550,23 @@ static void render_overlay(struct render *r, json_t *o)
 	       "zone", z, NULL);
 }
 
+/* The active probe: one entry per group and destination. */
+static void render_probe(struct render *r, json_t *p)
+{
+	const char *g = str(p, "group"), *d = str(p, "destination"), *z = str(p, "zone");
+
+	if (g == NULL || d == NULL || z == NULL)
+		return;
+	sample(r, F_PROBE_UP, json_object_get(p, "up"), "group", g, "destination", d,
+	       "zone", z, NULL);
+	sample(r, F_PROBE_CONNECT, json_object_get(p, "connect_seconds"), "group", g,
+	       "destination", d, "zone", z, NULL);
+	sample(r, F_PROBES, json_object_get(p, "probes"), "group", g, "destination", d,
+	       "zone", z, NULL);
+	sample(r, F_PROBE_FAILURES, json_object_get(p, "failures"), "group", g,
+	       "destination", d, "zone", z, NULL);
+}
+
 char *nmp_render(json_t *snap)
 {
 	struct render r;
@@ -558,6 +595,7 @@ char *nmp_render(json_t *snap)
 		   "code", str(v, "code"), NULL);
 	json_array_foreach(json_object_get(snap, "zones"), i, v) render_zone(&r, v);
 	json_array_foreach(json_object_get(snap, "overlay"), i, v) render_overlay(&r, v);
+	json_array_foreach(json_object_get(snap, "probes"), i, v) render_probe(&r, v);
 	sample(&r, F_TCP_OUT, json_object_get(tcp, "segments_out"), NULL);
 	sample(&r, F_TCP_RETRANS, json_object_get(tcp, "retrans_segments"), NULL);
 	sample(&r, F_NETMON_COLLECTIONS, json_object_get(nm, "collections"), NULL);

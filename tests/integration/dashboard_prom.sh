@@ -13,9 +13,15 @@ PROMETHEUS=/usr/bin/prometheus
 PY=/usr/bin/python3
 
 topo_up || { not_ok "topology up"; exit 1; }
+# The overlay IP on the MASTER's lo only (vip_device): the node that is not
+# MASTER probes it through the VPC (probe = tcp:7000, docs/probe.md).
 for n in a c; do
+	ip -n "$(ns_of $n)" addr del "$OVERLAY_CIDR" dev lo
 	[ $n = a ] && addr=$A_ADDR || addr=$C_ADDR
-	node_conf $n more="[metrics]
+	node_conf $n vip=lo more="probe = tcp:7000
+probe_interval = 2
+probe_timeout = 1
+[metrics]
 listen = $addr:9641
 allow_insecure_remote = yes
 [netmon]
@@ -60,6 +66,8 @@ ka_stop "${KPID[a]}"
 check "node-c becomes MASTER" ka_wait_state "$NS_C" MASTER 10
 check "every table points at node-c" within 15 all_at "$ENI_C"
 check "the failover settled (settle time exported)" within 20 pq_ge 'vpc_failover_settle_seconds{instance="'$C_ADDR':9641"}' 1
+check "node-a, no longer MASTER, probes node-c" within 10 \
+	pq_ge 'vpc_failover_probe_up{instance="'$A_ADDR':9641"} == 1' 1
 check "RTT observed towards the clients' zone" within 20 \
 	pq_ge 'vpc_failover_zone_tcp_rtt_seconds_count{zone="clients"} > 0' 1
 sleep 5 # rate() over a few scrapes
@@ -77,7 +85,7 @@ ip netns exec "$NS_CL" curl -sS --max-time 3 http://$A_ADDR:9641/metrics >"$T/a.
 ip netns exec "$NS_CL" curl -sS --max-time 3 http://$C_ADDR:9641/metrics >"$T/c.txt"
 echo "# must return data: $names"
 if out=$(ip netns exec "$NS_CL" $PY "$TOP/tests/dashboard_check.py" "$TOP/dashboards/vpc-failover.json" \
-	"$T/a.txt" "$T/c.txt" --only vpc_failover_zone_,vpc_failover_group_,vpc_failover_conntrack_,vpc_failover_overlay_,vpc_failover_first_ \
+	"$T/a.txt" "$T/c.txt" --only vpc_failover_zone_,vpc_failover_group_,vpc_failover_conntrack_,vpc_failover_overlay_,vpc_failover_first_,vpc_failover_probe_ \
 	--prom http://127.0.0.1:9090 --nonempty "$names" 2>&1); then
 	ok "every dashboard query but the ENA ones returns data from both daemons ($(tr '\n' ' ' <<<"$out"))"
 else

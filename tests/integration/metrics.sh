@@ -178,7 +178,11 @@ cat >"$T/zones.json" <<'J'
                  "linklocal_allowance_exceeded": 2, "conntrack_allowance_available": 90000}],
  "conntrack": {"count": 12, "max": 262144},
  "overlay": [{"group": "we\\ird\"name", "zone": "us-east-1a", "packets": 5, "bytes": 700,
-              "misrouted": 0, "misroute_episodes": 0, "first_traffic_seconds": 0.061}]}
+              "misrouted": 0, "misroute_episodes": 0, "first_traffic_seconds": 0.061}],
+ "probes": [{"group": "we\\ird\"name", "destination": "10.255.0.10", "zone": "us-east-1a",
+             "probes": 7, "failures": 2, "up": 1, "connect_seconds": 0.0004},
+            {"group": "we\\ird\"name", "destination": "10.255.0.11", "zone": "us-east-1a",
+             "probes": 7, "failures": 7, "up": 0}]}
 J
 "$B/tools/prom_render" <"$T/zones.json" >"$T/zones.txt"
 check "promtool accepts zones and escaped labels" "$PROMTOOL" check metrics <"$T/zones.txt"
@@ -186,7 +190,15 @@ expect_eq "zone bytes by direction" \
 	"$(value "$T/zones.txt" 'vpc_failover_zone_bytes_total{zone="us-east-1a",direction="in"}')" 15000
 check "the group label is escaped" \
 	grep -qF 'vpc_failover_group_state{group="we\\ird\"name",state="BACKUP"} 1' "$T/zones.txt"
+for l in 'vpc_failover_probe_up{group="we\\ird\"name",destination="10.255.0.11",zone="us-east-1a"} 0' \
+	'vpc_failover_probe_connect_seconds{group="we\\ird\"name",destination="10.255.0.10",zone="us-east-1a"} 0.0004' \
+	'vpc_failover_probe_failures_total{group="we\\ird\"name",destination="10.255.0.11",zone="us-east-1a"} 7'; do
+	check "probe: ${l%%\{*}" grep -qxF "$l" "$T/zones.txt"
+done
 "$B/tools/prom_render" --mackerel <"$T/zones.json" >"$T/zones.mk"
+check "Mackerel: probe reachability and connect time (ms)" bash -c \
+	"grep -qP '^vpc-failover\\.probe_up\\.we_ird_name\\.10_255_0_11\t0\t' '$T/zones.mk' &&
+	 grep -qP '^vpc-failover\\.probe_connect\\.we_ird_name\\.10_255_0_10\t0\\.4\t' '$T/zones.mk'"
 check "Mackerel: zone ratio as a percentage" \
 	grep -qP '^vpc-failover\.zone_tcp_retrans_ratio\.us-east-1a\t1\.25\t1718000000$' "$T/zones.mk"
 check "Mackerel: odd group names sanitised" grep -qP '^vpc-failover\.group_state\.we_ird_name\.backup\t1\t' "$T/zones.mk"

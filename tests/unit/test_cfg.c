@@ -587,6 +587,77 @@ static void guard_urls(void **state)
 	cfg_free(c);
 }
 
+/* probe = tcp:PORT and its timing: defaults, ranges, and the checks of the
+ * whole group (errors at the group's line). */
+static void probe_keys(void **state)
+{
+	struct cfg *c = load(GROUP_OK);
+
+	assert_non_null(c);
+	assert_int_equal(c->groups[0].probe_port, 0);
+	assert_int_equal(c->groups[0].probe_interval_ms, 0);
+	cfg_free(c);
+	c = load(GROUP_OK "probe = tcp:6379\n");
+	assert_non_null(c);
+	assert_int_equal(c->groups[0].probe_port, 6379);
+	assert_int_equal(c->groups[0].probe_interval_ms, 10000);
+	assert_int_equal(c->groups[0].probe_timeout_ms, 1000);
+	cfg_free(c);
+	c = load(GROUP_OK "probe = tcp:1\nprobe_interval = 30\nprobe_timeout = 3\n");
+	assert_non_null(c);
+	assert_int_equal(c->groups[0].probe_port, 1);
+	assert_int_equal(c->groups[0].probe_interval_ms, 30000);
+	assert_int_equal(c->groups[0].probe_timeout_ms, 3000);
+	cfg_free(c);
+	/* networks are not probed, a host beside them is */
+	c = load("[group n]\nvrrp_instance = VI_1\ndestinations = 10.0.0.0/24 "
+		 "2001:db8::10/128\nroute_tables = rtb-88888888\nprobe = tcp:80\n");
+	assert_non_null(c);
+	cfg_free(c);
+	static const char *const bad_values[] = {
+	    "tcp:0", "tcp:65536", "tcp:",     "udp:53",	   "tcp:80x",
+	    "80",    "tcp:-1",	  "tcp:0x50", "tcp:999999"};
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		char text[256], msg[128];
+		snprintf(text, sizeof(text), GROUP_OK "probe = %s\n", bad_values[i]);
+		snprintf(msg, sizeof(msg), "probe: '%s': want tcp:PORT (PORT 1..65535)",
+			 bad_values[i]);
+		expect_error(text, 5, msg);
+	}
+	expect_error(GROUP_OK "probe = tcp:80\nprobe_interval = 0\n", 6,
+		     "probe_interval: 0 is out of range 1..3600");
+	expect_error(GROUP_OK "probe = tcp:80\nprobe_timeout = 61\n", 6,
+		     "probe_timeout: 61 is out of range 1..60");
+	expect_error(GROUP_OK "probe = tcp:80\nprobe_interval = 2\nprobe_timeout = 2\n",
+		     1,
+		     "group 'ok': probe_timeout (2 s) must be shorter than "
+		     "probe_interval (2 s)");
+	expect_error(GROUP_OK "probe_interval = 5\n", 1,
+		     "group 'ok': probe_interval and probe_timeout are for the probe: "
+		     "set probe = tcp:PORT, or remove them");
+	expect_error("[group l]\nvrrp_instance = VI_1\ndestinations = 10.0.0.9/32 "
+		     "127.0.0.1/32\nroute_tables = rtb-88888888\nprobe = tcp:80\n",
+		     1,
+		     "group 'l': probe: destination 127.0.0.1/32 is a loopback address; "
+		     "the probe goes through the VPC, never loopback");
+	expect_error("[group l]\nvrrp_instance = VI_1\ndestinations = ::1/128\n"
+		     "route_tables = rtb-88888888\nprobe = tcp:80\n",
+		     1, "group 'l': probe: destination ::1/128 is a loopback address");
+	expect_error("[group n]\nvrrp_instance = VI_1\ndestinations = 10.0.0.0/24\n"
+		     "route_tables = rtb-88888888\nprobe = tcp:80\n",
+		     1,
+		     "group 'n': probe: no host destination (/32 or /128) to connect to");
+	char many[2048] = "[group m]\nvrrp_instance = VI_1\nroute_tables = "
+			  "rtb-88888888\nprobe = tcp:80\ndestinations =";
+	for (int i = 1; i <= CFG_PROBE_DESTS_MAX + 1; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 " 10.0.0.%d/32", i);
+	strcat(many, "\n");
+	expect_error(
+	    many, 1,
+	    "group 'm': probe: 17 host destinations; the probe takes at most 16");
+}
+
 #define PAT_GROUP                                                                        \
 	"[group pg]\nsource = patroni\netcd_endpoints = http://10.0.0.1:2379, "          \
 	"https://etcd-2.example:2379/\npatroni_scope = main\nmember_name = pg-1\n"       \
@@ -950,6 +1021,7 @@ int main(void)
 	    cmocka_unit_test(each_error),
 	    cmocka_unit_test(guard_urls),
 	    cmocka_unit_test(patroni_keys),
+	    cmocka_unit_test(probe_keys),
 	    cmocka_unit_test(no_group),
 	    cmocka_unit_test(missing_file),
 	    cmocka_unit_test(every_error_reported),
