@@ -68,7 +68,7 @@ struct pat {
 	uint64_t last_ok;	    /* ev_now() of etcd's last answer */
 	int64_t last_ok_wall, changed_wall;
 	char endpoint[URL_MAX]; /* that answered last */
-	char error[300];	/* the last failure, "" after an answer */
+	char error[512];	/* the last failure, "" after an answer */
 	int stepped_down;
 	int held;     /* keep: the group is held (grp_hold) */
 	int watching; /* the watch is established */
@@ -437,6 +437,18 @@ static struct http_req *request(struct pat *p, const char *path, json_t *body)
 	return r;
 }
 
+const char *pat_error_hint(const struct cfg_group *g, const char *said)
+{
+	if (!g->etcd_user[0] && strstr(said, "user name is empty"))
+		return " (etcd has authentication enabled: set etcd_user and "
+		       "etcd_password_file)";
+	if (strstr(said, "CommonName of client"))
+		return " (with authentication enabled, etcd's gateway refuses a "
+		       "client certificate that has a CommonName: use one without a "
+		       "CommonName for etcd_cert_file)";
+	return "";
+}
+
 /* Why an HTTP answer that is not 200 was refused: etcd's message, and
  * what to do when it asks for a user we were not given. */
 static void refused(struct pat *p, const char *what, struct http_req *r)
@@ -447,10 +459,7 @@ static void refused(struct pat *p, const char *what, struct http_req *r)
 
 	pat_etcd_error(text, len, said, sizeof(said));
 	failed(p, "%s: HTTP %ld: %s%s", what, http_req_status(r), said,
-	       !p->cfg->etcd_user[0] && strstr(said, "user name is empty")
-		   ? " (etcd has authentication enabled: set etcd_user and "
-		     "etcd_password_file)"
-		   : "");
+	       pat_error_hint(p->cfg, said));
 }
 
 static void auth_done(struct http_req *r, void *arg)

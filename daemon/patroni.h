@@ -62,6 +62,8 @@ int pat_parse_auth(const char *body, size_t len, char *token, size_t tokensz);
 /* An etcd error answer (untrusted) as "what etcd said" into out; 1 when
  * it says the token is invalid or expired (authenticate again). */
 int pat_etcd_error(const char *body, size_t len, char *out, size_t outsz);
+/* What to do about what etcd said (a text to append, "" when none). */
+const char *pat_error_hint(const struct cfg_group *g, const char *said);
 
 /* How a follower hands its events on (main.c's on_event). */
 typedef enum grp_verdict (*pat_event_fn)(const struct ka_event *ev, const char *source);

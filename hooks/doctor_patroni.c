@@ -20,11 +20,12 @@
 #define DOC_ETCD_MS 3000
 
 struct probe {
+	const struct cfg_group *g;
 	int done;
 	int auth; /* the answer of /v3/auth/authenticate */
 	char token[PAT_TOKEN_MAX];
 	long status;
-	char err[300];
+	char err[500];
 	int found; /* the key exists */
 	char value[256];
 	long long revision;
@@ -44,7 +45,8 @@ static void on_range(struct http_req *r, void *arg)
 	} else if (p->status != 200) {
 		char said[240];
 		pat_etcd_error(body, len, said, sizeof(said));
-		snprintf(p->err, sizeof(p->err), "HTTP %ld: %s", p->status, said);
+		snprintf(p->err, sizeof(p->err), "HTTP %ld: %s%s", p->status, said,
+			 pat_error_hint(p->g, said));
 	} else if (p->auth) {
 		if (pat_parse_auth(body, len, p->token, sizeof(p->token)) == -1)
 			snprintf(p->err, sizeof(p->err), "the answer has no token");
@@ -97,6 +99,7 @@ static int authenticate(const struct cfg_group *g, const struct pat_creds *c,
 	int rc;
 
 	memset(p, 0, sizeof(*p));
+	p->g = g;
 	p->auth = 1;
 	rc = post(g, c, endpoint, "/v3/auth/authenticate", body, "", p);
 	explicit_bzero(body, strlen(body));
@@ -116,6 +119,7 @@ static int range(const struct cfg_group *g, const struct pat_creds *c,
 	int rc;
 
 	memset(p, 0, sizeof(*p));
+	p->g = g;
 	if (b64_encode(key, strlen(key), b64, sizeof(b64)) == -1) {
 		snprintf(p->err, sizeof(p->err), "key too long");
 		return -1;
