@@ -7,9 +7,9 @@
 # node-a's Patroni and PostgreSQL are killed; Patroni's leader key expires
 # (ttl 10 s), node-c's Patroni promotes its replica and takes the key, and
 # every route table follows. The timeline comes from the product's own
-# status (when the daemon saw the key change, each table written,
-# converged, first traffic per zone), beside the client's log and an
-# etcdctl watch of the key.
+# status (when node-c's etcd watch delivered the key change, each table
+# written, converged, first traffic per zone), beside the client's log and
+# node-c's Patroni log (its promotion line, millisecond stamps).
 # Everything it starts is removed on exit, also on Ctrl-C (tests/lib.sh).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/topo.sh"
@@ -82,8 +82,6 @@ say "A client asks the overlay IP every 20 ms (one TCP connection each)"
 topo_probe "$T/probe.log" 20
 sleep 1
 echo "answers so far: $(awk '{n[$2]++} END {for (k in n) printf "%s %d  ", k, n[k]}' "$T/probe.log")"
-pat_watch "$T/leader.log"
-sleep 0.5 # the watcher is up
 
 say "node-a's database dies: SIGKILL to its Patroni, PostgreSQL and service"
 T0=$EPOCHREALTIME
@@ -99,21 +97,23 @@ done
 [ -n "$moved" ] || die "the client's traffic did not reach node-c within 40 s"
 wait_for 10 converged c || echo "  (node-c has not settled within 10 s)"
 sleep 0.5 # a few more answers for the record
-pat_watch_stop
 
 # The product's own view, from node-c's status: when it saw the leader key
 # name it (the transition), each table written and converged (ms after
 # that), the first traffic per zone (its overlay counters).
 trans=$(sj c "tl['transition_at_us'] / 1e6 if tl.get('transition_at_us') else None")
 [ -n "$trans" ] || die "node-c's status has no failover timeline"
-key=$(pat_key_at "$T/leader.log" "$T0" node-c)
+# Patroni's stamp: "YYYY-MM-DD HH:MM:SS,mmm INFO: promoted self to leader..."
+# (written once its cycle that took the key and started the promotion ended)
+promo=$(grep -m1 'promoted self to leader' "$T/patroni-c.log" | cut -c1-23 | tr , .)
+[ -n "$promo" ] && promo=$(date -d "$promo" +%s.%N)
 last=$(awk -v t="$T0" '$1 <= t && $2 == "node-a" {x = $1} END {print x}' "$T/probe.log")
-say "Timeline (ms after the kill; from vpc-failover status on node-c, the client's log, an etcdctl watch of the key)"
+say "Timeline (ms after the kill; from vpc-failover status on node-c, the client's log, node-c's Patroni log)"
 {
 	echo "$T0 node-a: kill -9 Patroni, PostgreSQL and the service"
 	[ -n "$last" ] && echo "$last client: last answer from node-a"
-	[ -n "$key" ] && echo "$key etcd: leader key -> node-c (Patroni promoted; an etcdctl watch saw it)"
-	echo "$trans node-c (vpc-failoverd): its etcd watch says leader node-c: MASTER"
+	[ -n "$promo" ] && echo "$promo node-c (Patroni): logs 'promoted self to leader by acquiring session lock'"
+	echo "$trans node-c (vpc-failoverd): its etcd watch delivers the leader key -> node-c: MASTER"
 	sj c "'\n'.join('%.6f %s written -> node-c' % ($trans + t['ms'] / 1e3, t['table']) for t in tl.get('tables', []))"
 	sj c "'%.6f node-c (vpc-failoverd): every table converged' % ($trans + tl['converged_ms'] / 1e3) if tl.get('converged_ms') is not None else None"
 	sj c "'\n'.join('%.6f node-c (vpc-failoverd): first traffic from zone %s (counter read every 10 ms)' % (f['at_us'] / 1e6, f['zone']) for f in tl.get('first_traffic', []) if f.get('at_us'))"
@@ -123,14 +123,12 @@ say "Timeline (ms after the kill; from vpc-failover status on node-c, the client
 done
 conv=$(sj c "tl.get('converged_ms')")
 echo
-awk -v k="$T0" -v e="${key:-}" -v m="$trans" -v cv="${conv:-0}" -v c="$moved" -v l="${last:-$T0}" 'BEGIN {
-	if (e != "") {
-		printf "  Patroni detection (kill -> leader key names node-c)      %6d ms\n", (e - k) * 1000
-		printf "  vpc-failover (leader key -> all tables converged)        %6d ms\n", (m - e) * 1000 + cv
-		printf "    of which: leader key -> our watch says MASTER          %6d ms\n", (m - e) * 1000
-		printf "              MASTER -> all tables converged               %6d ms\n", cv
-	} else
-		printf "  kill -> our watch says MASTER %d ms, then all tables converged in %d ms\n", (m - k) * 1000, cv
+ft=$(sj c "min([f['after_converged_ms'] for f in tl.get('first_traffic', []) if 'after_converged_ms' in f] or [None])")
+awk -v k="$T0" -v m="$trans" -v cv="${conv:-0}" -v ft="$ft" -v c="$moved" -v l="${last:-$T0}" 'BEGIN {
+	printf "  Patroni (kill -> our watch delivers the key: node-c)    %6d ms  (ttl %d s)\n", (m - k) * 1000, '"$PAT_TTL"'
+	printf "  vpc-failover (the key change -> all tables converged)    %6d ms\n", cv
+	if (ft != "")
+		printf "  first traffic on node-c after converged                  %6d ms\n", ft
 	printf "  client outage (last node-a -> first node-c)              %6d ms\n", (c - l) * 1000
 }'
 
