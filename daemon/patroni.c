@@ -316,8 +316,10 @@ int pat_creds_load(const struct cfg_group *g, struct pat_creds *c)
 		c->password[n] = '\0';
 		log_redact_add(c->password);
 	}
-	explicit_bzero(text, text ? strlen(text) : 0);
-	free(text);
+	if (text) {
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
 	return 0;
 fail:
 	if (text) {
