@@ -89,7 +89,7 @@ t0=$EPOCHREALTIME
 aput node-a
 check "the watch (with the token) sees another leader: BACKUP" within 3 status_is c \
 	"g['state'], g['patroni']['leader']" "BACKUP node-a"
-echo "# leader key -> BACKUP in $(ms_since "$EPOCHREALTIME" "$t0") ms (watch)"
+echo "# etcdctl put (its start-up included) -> status BACKUP in $(ms_since "$EPOCHREALTIME" "$t0") ms (watch)"
 n0=$(st_of c "g['patroni']['authentications']")
 # the next backstop read (every 5 s) comes after the 2 s token TTL
 check "an expired token: authenticated again" within 8 grep -q \
@@ -100,6 +100,7 @@ check "... and reading goes on: no error, more authentications" within 3 status_
 aput node-c
 check "the leader key names node-c again: MASTER" within 5 status_is c "g['state']" MASTER
 check "every table at node-c" within 10 all_at "$ENI_C"
+echo "# after the token expired: $(grep -a "Patroni leader 'node-c'" "$T/c/daemon.log" | tail -1 | sed 's/.*(etcd/(etcd/')"
 vf c doctor >"$T/doctor.out" 2>&1
 check "doctor: etcd answers as vpcf" grep -q "\[overlay\] etcd $EP answers as 'vpcf'" "$T/doctor.out"
 check "doctor: the leader and this node's role" \
