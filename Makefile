@@ -6,7 +6,8 @@
 #   make tests      build the test programs: unit tests, the simulator, tools
 #   make check      build everything and run tests/run.sh (no package installs)
 #   make test       install missing Debian packages, build, run every test tier
-#   make demo       the simulated-VPC failover demo (see README)
+#   make demo       the simulated-VPC failover demo (see README); SOURCE=patroni
+#                   follows Patroni instead (any tests/demo_SOURCE.sh works)
 #   make bench      benchmarks (numbers go into the README)
 #   make bench-az   an AZ outage: 50 pairs fail over at once (bench/az.sh)
 #   make soak       24 simulated hours on the fake clock (about 90 s; results
@@ -251,9 +252,22 @@ test: deps
 	$(MAKE) check
 	$(MAKE) test-unit-asan
 
+# make demo SOURCE=...: keepalived (the default: tests/demo.sh) or a leader
+# source with a tests/demo_SOURCE.sh. An unknown SOURCE stops make before
+# anything is installed or built.
+DEMO_SOURCES := $(patsubst tests/demo_%.sh,%,$(wildcard tests/demo_*.sh))
+DEMO_SCRIPT = $(if $(filter-out keepalived,$(SOURCE)),./tests/demo_$(SOURCE).sh,./tests/demo.sh)
+ifneq ($(filter demo,$(MAKECMDGOALS)),)
+ifeq ($(filter $(SOURCE),keepalived $(DEMO_SOURCES)),)
+ifneq ($(SOURCE),)
+$(error make demo: no demo for SOURCE=$(SOURCE): use SOURCE=keepalived (the default)$(foreach s,$(DEMO_SOURCES),, $(s)))
+endif
+endif
+endif
+
 demo: deps
 	$(MAKE) tests
-	./tests/demo.sh
+	$(DEMO_SCRIPT)
 
 bench: deps
 	$(MAKE) tests

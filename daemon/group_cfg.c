@@ -269,6 +269,10 @@ static const struct ini_key keys[] = {
 	{"etcd_unreachable", p_lost, GRP(etcd_unreachable), .def = "keep"},
 	{"etcd_step_down_after", ini_uint, GRP(etcd_step_down_after_ms), .def = NULL, .min = 1, .max = 3600, .scale = 1000},
 	{"etcd_ca_file", ini_file, GRP(etcd_ca_file), .def = NULL},
+	{"etcd_cert_file", ini_file, GRP(etcd_cert_file), .def = NULL},
+	{"etcd_key_file", ini_path, GRP(etcd_key_file), .def = NULL},
+	{"etcd_user", ini_word, GRP(etcd_user), .def = NULL},
+	{"etcd_password_file", ini_path, GRP(etcd_password_file), .def = NULL},
 	/* The active probe from the node that is not MASTER (daemon/probe.h);
 	 * interval and timeout get their defaults in check_probe. */
 	{"probe", p_probe, GRP(probe_port), .def = NULL},
@@ -328,8 +332,12 @@ static void check_source(struct ini *x, struct cfg_group *g)
 		    {"etcd_unreachable", g->etcd_unreachable != CFG_ETCD_KEEP},
 		    {"etcd_step_down_after", g->etcd_step_down_after_ms != 0},
 		    {"etcd_ca_file", *g->etcd_ca_file != '\0'},
+		    {"etcd_cert_file", *g->etcd_cert_file != '\0'},
+		    {"etcd_key_file", *g->etcd_key_file != '\0'},
+		    {"etcd_user", *g->etcd_user != '\0'},
+		    {"etcd_password_file", *g->etcd_password_file != '\0'},
 		};
-		char set[200] = "";
+		char set[400] = "";
 		size_t len = 0;
 		for (size_t i = 0; i < sizeof(pk) / sizeof(pk[0]); i++)
 			if (pk[i].set && len < sizeof(set))
@@ -372,6 +380,17 @@ static void check_source(struct ini *x, struct cfg_group *g)
 		ini_err(x, g->line,
 			"group '%s': etcd_step_down_after is for etcd_unreachable = "
 			"step_down",
+			g->name);
+	if (!*g->etcd_cert_file != !*g->etcd_key_file)
+		ini_err(x, g->line,
+			"group '%s': etcd_cert_file and etcd_key_file go together "
+			"(etcd's client certificate and its private key)",
+			g->name);
+	if (!*g->etcd_user != !*g->etcd_password_file)
+		ini_err(x, g->line,
+			"group '%s': etcd_user and etcd_password_file go together "
+			"(etcd's authentication: the user and a private file holding "
+			"its password)",
 			g->name);
 	if (*g->patroni_namespace == '\0')
 		strlcpy_chk(g->patroni_namespace, "/service",

@@ -62,7 +62,15 @@ struct cfg_group {
 	int etcd_unreachable;		       /* enum cfg_etcd_lost */
 	unsigned etcd_step_down_after_ms;      /* step_down: after this long */
 	char etcd_ca_file[CFG_TRACK_PATH_MAX]; /* "" = the system's CAs */
-	int line;			       /* where [group NAME] starts */
+	/* etcd's client-certificate TLS: both or neither; the key file is a
+	 * private file (vpc/creds.h creds_read_private), read at start */
+	char etcd_cert_file[CFG_TRACK_PATH_MAX];
+	char etcd_key_file[CFG_TRACK_PATH_MAX];
+	/* etcd's user/password authentication: both or neither; the password
+	 * file is private like etcd_key_file */
+	char etcd_user[INI_NAME_MAX];
+	char etcd_password_file[CFG_TRACK_PATH_MAX];
+	int line; /* where [group NAME] starts */
 
 	/* The active probe (daemon/probe.h): probe = tcp:PORT, 0 = off */
 	unsigned probe_port;

@@ -6,7 +6,19 @@
  *  - after a good read, a watch (POST /v3/watch from the next revision), a
  *    long-lived response of newline-separated JSON objects streamed through
  *    http_req_stream, so a new leader is seen as soon as etcd has it;
- *  - on a failure, the next endpoint, after a backoff (lib/backoff.c).
+ *  - on a failure, the next endpoint, after a backoff (lib/backoff.c);
+ *  - with etcd_user, first POST /v3/auth/authenticate on the endpoint in
+ *    use (etcd's simple tokens are the issuing member's own), and its
+ *    token in the Authorization header of the read and the watch; when
+ *    etcd says a token that worked is no longer valid (expired, the auth
+ *    store changed), authenticate again at once; a token refused as soon
+ *    as it was issued is a failure like any other (the backoff). The
+ *    password is registered with the log redactor; the token is never put
+ *    in a log line nor registered (the redactor's slots are few, and a
+ *    rotating token would push out the AWS secrets);
+ *  - with etcd_cert_file, the client certificate on every request, its key
+ *    read once from a private file (creds_read_private) and handed to curl
+ *    from memory, so the file checked is the file used.
  * Every answer becomes a KA_LEADER event addressed to the group by its own
  * name (source "patroni") on the path keepalived's events take; repeating
  * a state is a duplicate the groups ignore.
@@ -28,6 +40,7 @@
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "vpc/creds.h"
 
 #define PAT_POLL_MS	  5000 /* the backstop read's period */
 #define PAT_REQ_MS	  2000 /* a range read's deadline, connect included */
@@ -55,11 +68,16 @@ struct pat {
 	uint64_t last_ok;	    /* ev_now() of etcd's last answer */
 	int64_t last_ok_wall, changed_wall;
 	char endpoint[URL_MAX]; /* that answered last */
-	char error[300];	/* the last failure, "" after an answer */
+	char error[512];	/* the last failure, "" after an answer */
 	int stepped_down;
 	int held;     /* keep: the group is held (grp_hold) */
 	int watching; /* the watch is established */
-	unsigned long reads, events, errors;
+	unsigned long reads, events, errors, auths;
+	struct pat_creds creds;
+	struct http_req *auth;	   /* POST /v3/auth/authenticate under way */
+	char token[PAT_TOKEN_MAX]; /* "" = none; valid on endpoint token_ep */
+	size_t token_ep;
+	int token_used; /* a read succeeded with it */
 };
 
 static struct pat **pats;
@@ -268,20 +286,244 @@ out:
 	return rc;
 }
 
-static struct http_req *request(struct pat *p, const char *path, json_t *body)
+int pat_creds_load(const struct cfg_group *g, struct pat_creds *c)
+{
+	char *text = NULL;
+
+	memset(c, 0, sizeof(*c));
+	if (g->etcd_key_file[0]) {
+		if (creds_read_private(g->etcd_key_file, "etcd_key_file", &text, c->error,
+				       sizeof(c->error)) == -1)
+			goto fail;
+		c->key_pem = text;
+		c->key_len = strlen(text);
+		text = NULL;
+	}
+	if (g->etcd_password_file[0]) {
+		if (creds_read_private(g->etcd_password_file, "etcd_password_file", &text,
+				       c->error, sizeof(c->error)) == -1)
+			goto fail;
+		size_t n = strcspn(text, "\r\n");
+		if (n == 0) {
+			snprintf(c->error, sizeof(c->error),
+				 "etcd_password_file %s: empty (the first line is the "
+				 "password)",
+				 g->etcd_password_file);
+			goto fail;
+		}
+		c->password = xmalloc(n + 1);
+		memcpy(c->password, text, n);
+		c->password[n] = '\0';
+		log_redact_add(c->password);
+	}
+	if (text) {
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
+	return 0;
+fail:
+	if (text) {
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
+	pat_creds_free(c);
+	return -1;
+}
+
+void pat_creds_free(struct pat_creds *c)
+{
+	if (c->key_pem) {
+		explicit_bzero(c->key_pem, c->key_len);
+		free(c->key_pem);
+	}
+	if (c->password) {
+		explicit_bzero(c->password, strlen(c->password));
+		free(c->password);
+	}
+	c->key_pem = c->password = NULL;
+	c->key_len = 0;
+}
+
+struct http_req *pat_request(const struct cfg_group *g, const struct pat_creds *c,
+			     const char *endpoint, const char *path, const char *body,
+			     const char *token)
 {
 	char url[URL_MAX + 32];
-	char *text = json_dumps(body, JSON_COMPACT);
 
-	snprintf(url, sizeof(url), "%s%s", p->cfg->etcd_endpoints[p->cur], path);
+	snprintf(url, sizeof(url), "%s%s", endpoint, path);
 	struct http_req *r = http_req_new("POST", url);
 	http_req_header(r, "Content-Type: application/json");
-	http_req_body(r, text, strlen(text));
-	if (p->cfg->etcd_ca_file[0])
-		http_req_ca(r, p->cfg->etcd_ca_file);
+	if (token && *token) {
+		/* etcd's gateway takes the bare token, not "Bearer ..." */
+		char *h = xasprintf("Authorization: %s", token);
+		http_req_header(r, h);
+		explicit_bzero(h, strlen(h));
+		free(h);
+	}
+	http_req_body(r, body, strlen(body));
+	if (g->etcd_ca_file[0])
+		http_req_ca(r, g->etcd_ca_file);
+	if (g->etcd_cert_file[0] && c->key_pem)
+		http_req_client_cert(r, g->etcd_cert_file, c->key_pem, c->key_len);
+	return r;
+}
+
+char *pat_auth_body(const struct cfg_group *g, const struct pat_creds *c)
+{
+	json_t *o = json_pack("{s:s, s:s}", "name", g->etcd_user, "password",
+			      c->password ? c->password : "");
+	char *text = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	if (text == NULL)
+		fatalx("json_dumps failed");
+	return text;
+}
+
+int pat_parse_auth(const char *body, size_t len, char *token, size_t tokensz)
+{
+	json_t *o = json_loadb(body, len, 0, NULL);
+	const char *t = json_string_value(json_object_get(o, "token"));
+	int rc = -1;
+
+	*token = '\0';
+	/* it goes into a header: one printable word, capped */
+	if (t == NULL || *t == '\0' || strlen(t) >= tokensz)
+		goto out;
+	for (const char *q = t; *q; q++)
+		if (*q <= ' ' || *q > '~')
+			goto out;
+	snprintf(token, tokensz, "%s", t);
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+int pat_etcd_error(const char *body, size_t len, char *out, size_t outsz)
+{
+	json_t *o = json_loadb(body, len, 0, NULL);
+	const char *msg = json_string_value(json_object_get(o, "message"));
+	json_t *code = json_object_get(o, "code");
+	int again = 0;
+	size_t i;
+
+	if (msg == NULL)
+		msg = json_string_value(json_object_get(o, "error"));
+	if (msg == NULL) /* not etcd's error object: the start of the body */
+		snprintf(out, outsz, "%.*s", (int)(len < 160 ? len : 160), body);
+	else
+		snprintf(out, outsz, "%s", msg);
+	for (i = 0; out[i]; i++) /* a log line stays one line */
+		if ((unsigned char)out[i] < ' ' || (unsigned char)out[i] == 0x7f)
+			out[i] = '?';
+	/* gRPC's Unauthenticated: "invalid auth token"; or the auth store
+	 * changed under the token ("revision of auth store is old") */
+	if (msg && ((json_is_integer(code) && json_integer_value(code) == 16) ||
+		    strstr(msg, "invalid auth token") != NULL ||
+		    strstr(msg, "auth store is old") != NULL))
+		again = 1;
+	json_decref(o);
+	return again;
+}
+
+static struct http_req *request(struct pat *p, const char *path, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	struct http_req *r =
+	    pat_request(p->cfg, &p->creds, p->cfg->etcd_endpoints[p->cur], path, text,
+			p->token[0] && p->token_ep == p->cur ? p->token : "");
+
 	free(text);
 	json_decref(body);
 	return r;
+}
+
+const char *pat_error_hint(const struct cfg_group *g, const char *said)
+{
+	if (!g->etcd_user[0] && strstr(said, "user name is empty"))
+		return " (etcd has authentication enabled: set etcd_user and "
+		       "etcd_password_file)";
+	if (strstr(said, "CommonName of client"))
+		return " (with authentication enabled, etcd's gateway refuses a "
+		       "client certificate that has a CommonName: use one without a "
+		       "CommonName for etcd_cert_file)";
+	return "";
+}
+
+/* Why an HTTP answer that is not 200 was refused: etcd's message, and
+ * what to do when it asks for a user we were not given. */
+static void refused(struct pat *p, const char *what, struct http_req *r)
+{
+	char said[240];
+	size_t len;
+	const char *text = http_req_body_text(r, &len);
+
+	pat_etcd_error(text, len, said, sizeof(said));
+	failed(p, "%s: HTTP %ld: %s%s", what, http_req_status(r), said,
+	       pat_error_hint(p->cfg, said));
+}
+
+static void auth_done(struct http_req *r, void *arg)
+{
+	struct pat *p = arg;
+	const char *text;
+	size_t len;
+
+	p->auth = NULL;
+	p->auths++;
+	text = http_req_body_text(r, &len);
+	if (http_req_error(r)[0])
+		failed(p, "authentication: %s", http_req_error(r));
+	else if (http_req_status(r) != 200) {
+		char what[INI_NAME_MAX + 64];
+		snprintf(what, sizeof(what), "authentication as '%s' refused",
+			 p->cfg->etcd_user);
+		refused(p, what, r);
+	} else if (pat_parse_auth(text, len, p->token, sizeof(p->token)) == -1)
+		failed(p, "authentication: the answer has no token etcd's way");
+	else {
+		p->token_ep = p->cur;
+		p->token_used = 0;
+		log_debug("group %s: authenticated to etcd %s as '%s'", p->cfg->name,
+			  p->cfg->etcd_endpoints[p->cur], p->cfg->etcd_user);
+		range_start(p);
+	}
+	http_req_free(r);
+}
+
+static void auth_start(struct pat *p)
+{
+	char *body = pat_auth_body(p->cfg, &p->creds);
+
+	p->token[0] = '\0';
+	p->auth = pat_request(p->cfg, &p->creds, p->cfg->etcd_endpoints[p->cur],
+			      "/v3/auth/authenticate", body, "");
+	explicit_bzero(body, strlen(body));
+	free(body);
+	http_req_limit(p->auth, PAT_BODY_MAX);
+	http_req_timeout(p->auth, PAT_REQ_MS);
+	if (http_req_start(p->auth, auth_done, p) == -1) {
+		http_req_free(p->auth);
+		p->auth = NULL;
+		failed(p, "authentication: cannot start the request");
+	}
+}
+
+/* A token etcd no longer takes: 1 when it had worked (authenticate again
+ * at once), 0 when it was fresh (a failure: the backoff bounds the
+ * loop). Either way it is dropped. */
+static int token_lost(struct pat *p, const char *where, const char *said)
+{
+	int again = p->token_used;
+
+	p->token[0] = '\0';
+	p->token_used = 0;
+	if (again)
+		log_info("group %s: etcd %s: the auth token is no longer valid "
+			 "(%s: %s); authenticating again",
+			 p->cfg->name, p->cfg->etcd_endpoints[p->cur], where, said);
+	return again;
 }
 
 static void range_done(struct http_req *r, void *arg)
@@ -294,14 +536,19 @@ static void range_done(struct http_req *r, void *arg)
 	p->range = NULL;
 	p->reads++;
 	if (http_req_status(r) != 200) {
+		char said[240];
 		text = http_req_body_text(r, &len);
 		if (http_req_error(r)[0])
 			failed(p, "range read: %s", http_req_error(r));
+		else if (p->token[0] &&
+			 pat_etcd_error(text, len, said, sizeof(said)) == 1 &&
+			 token_lost(p, "range read", said))
+			range_start(p); /* authenticates first */
 		else
-			failed(p, "range read: HTTP %ld %.200s", http_req_status(r),
-			       text);
+			refused(p, "range read", r);
 		goto out;
 	}
+	p->token_used = p->token[0] != '\0';
 	text = http_req_body_text(r, &len);
 	if (pat_parse_range(text, len, &m) == -1) {
 		failed(p, "range read: the answer is not etcd's JSON");
@@ -323,8 +570,16 @@ out:
 
 static void range_start(struct pat *p)
 {
-	if (p->range)
+	if (p->range || p->auth)
 		return;
+	if (p->creds.error[0]) { /* a file that cannot be used: nothing to send */
+		failed(p, "%s", p->creds.error);
+		return;
+	}
+	if (p->cfg->etcd_user[0] && (!p->token[0] || p->token_ep != p->cur)) {
+		auth_start(p); /* then the read */
+		return;
+	}
 	p->range = request(p, "/v3/kv/range", json_pack("{s:s}", "key", p->key_b64));
 	http_req_limit(p->range, PAT_BODY_MAX);
 	http_req_timeout(p->range, PAT_REQ_MS);
@@ -345,8 +600,16 @@ static int watch_message(struct pat *p, const char *line, size_t len)
 		return -1;
 	}
 	if (m.end) {
-		log_info("group %s: etcd ended the watch (%s); reading again",
-			 p->cfg->name, m.reason);
+		if (p->token[0] && (strstr(m.reason, "invalid auth token") ||
+				    strstr(m.reason, "auth store is old"))) {
+			if (!token_lost(p, "watch", m.reason))
+				log_warnx("group %s: etcd %s refused the watch with a "
+					  "new token: %s",
+					  p->cfg->name, p->cfg->etcd_endpoints[p->cur],
+					  m.reason);
+		} else
+			log_info("group %s: etcd ended the watch (%s); reading again",
+				 p->cfg->name, m.reason);
 		return -1;
 	}
 	if (m.created) {
@@ -400,9 +663,15 @@ static void watch_done(struct http_req *r, void *arg)
 	if (http_req_error(r)[0] && st == 0)
 		log_info("group %s: etcd watch on %s ended: %s; reading again",
 			 p->cfg->name, p->cfg->etcd_endpoints[p->cur], http_req_error(r));
-	else if (st != 200)
-		log_warnx("group %s: etcd watch on %s: HTTP %ld %.200s", p->cfg->name,
-			  p->cfg->etcd_endpoints[p->cur], st, buf_str(&p->line));
+	else if (st != 200) {
+		char said[240];
+		if (pat_etcd_error(p->line.data ? p->line.data : "", p->line.len, said,
+				   sizeof(said)) == 1 &&
+		    p->token[0])
+			token_lost(p, "watch", said);
+		log_warnx("group %s: etcd watch on %s: HTTP %ld: %s", p->cfg->name,
+			  p->cfg->etcd_endpoints[p->cur], st, said);
+	}
 	buf_reset(&p->line);
 	http_req_free(r);
 	/* The backstop read restarts it, at once if nothing was wrong. */
@@ -439,6 +708,9 @@ static void start(const struct cfg *cfg)
 		buf_init(&p->line, PAT_LINE_MAX);
 		backoff_init(&p->retry, PAT_RETRY_BASE_MS, PAT_RETRY_CAP_MS, UINT64_MAX);
 		p->last_ok = ev_now(); /* step_down counts from the start */
+		if (pat_creds_load(g, &p->creds) == -1)
+			log_warnx("group %s: %s: the group cannot reach etcd", g->name,
+				  p->creds.error);
 		pats = xgrow(pats, npats, sizeof(*pats));
 		pats[npats++] = p;
 		log_info("group %s: following Patroni's leader key %s in etcd (%zu "
@@ -464,7 +736,10 @@ static void stop(int release)
 		if (p->timer)
 			ev_timer_cancel(p->timer);
 		http_req_cancel(p->range);
+		http_req_cancel(p->auth);
 		watch_stop(p);
+		pat_creds_free(&p->creds);
+		explicit_bzero(p->token, sizeof(p->token));
 		buf_free(&p->line);
 		free(p);
 	}
@@ -520,6 +795,11 @@ json_t *pat_status(const char *group)
 		    "reads", (json_int_t)p->reads, "events", (json_int_t)p->events,
 		    "errors", (json_int_t)p->errors, "stepped_down", p->stepped_down);
 		json_object_set_new(o, "held", json_boolean(p->held));
+		json_object_set_new(o, "etcd_user", json_string(p->cfg->etcd_user));
+		json_object_set_new(o, "client_cert",
+				    json_boolean(p->cfg->etcd_cert_file[0] != '\0'));
+		json_object_set_new(o, "authentications",
+				    json_integer((json_int_t)p->auths));
 		json_object_set_new(o, "leader",
 				    !p->known	   ? json_null()
 				    : p->leader[0] ? json_string(p->leader)

@@ -34,6 +34,37 @@ int pat_parse_range(const char *body, size_t len, struct pat_msg *m);
  * it is not a watch response (an error object, not JSON). */
 int pat_parse_watch(const char *line, size_t len, struct pat_msg *m);
 
+/* What a group presents to etcd (etcd_cert_file/etcd_key_file,
+ * etcd_user/etcd_password_file), read from the private files once. */
+struct pat_creds {
+	char *key_pem; /* the client key, NULL when none; wiped on free */
+	size_t key_len;
+	char *password;	 /* NULL when no etcd_user */
+	char error[300]; /* why a file could not be used ("" = usable) */
+};
+#define PAT_TOKEN_MAX 2048 /* an etcd auth token (simple or JWT) */
+
+/* Read g's private files into c (the password is registered with the log
+ * redactor): 0, or -1 with c->error naming the file and what is wrong. */
+int pat_creds_load(const struct cfg_group *g, struct pat_creds *c);
+void pat_creds_free(struct pat_creds *c);
+/* A POST to endpoint/path with body (a JSON text) carrying g's TLS
+ * settings (CA, client certificate) and, when token is not "", the
+ * Authorization header. */
+struct http_req *pat_request(const struct cfg_group *g, const struct pat_creds *c,
+			     const char *endpoint, const char *path, const char *body,
+			     const char *token);
+/* The body of POST /v3/auth/authenticate (a new string; the caller wipes
+ * and frees it). */
+char *pat_auth_body(const struct cfg_group *g, const struct pat_creds *c);
+/* Parse its answer (untrusted): 0 with the token, or -1. */
+int pat_parse_auth(const char *body, size_t len, char *token, size_t tokensz);
+/* An etcd error answer (untrusted) as "what etcd said" into out; 1 when
+ * it says the token is invalid or expired (authenticate again). */
+int pat_etcd_error(const char *body, size_t len, char *out, size_t outsz);
+/* What to do about what etcd said (a text to append, "" when none). */
+const char *pat_error_hint(const struct cfg_group *g, const char *said);
+
 /* How a follower hands its events on (main.c's on_event). */
 typedef enum grp_verdict (*pat_event_fn)(const struct ka_event *ev, const char *source);
 

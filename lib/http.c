@@ -27,6 +27,9 @@ struct http_req {
 	http_chunk_fn chunk; /* streaming mode: NULL = buffer the body */
 	void *arg;
 	char *ca;
+	char *cert;
+	char *key; /* the client key's PEM, wiped on free */
+	size_t key_len;
 	int running;
 	int too_big;
 	CURLcode rc;
@@ -243,6 +246,29 @@ void http_req_ca(struct http_req *r, const char *ca_file)
 	curl_easy_setopt(r->easy, CURLOPT_CAINFO, r->ca);
 }
 
+void http_req_client_cert(struct http_req *r, const char *cert_file, const char *key_pem,
+			  size_t key_len)
+{
+	struct curl_blob blob;
+
+	free(r->cert);
+	r->cert = xstrdup(cert_file);
+	if (r->key) {
+		explicit_bzero(r->key, r->key_len);
+		free(r->key);
+	}
+	r->key = xmalloc(key_len + 1);
+	memcpy(r->key, key_pem, key_len);
+	r->key_len = key_len;
+	blob.data = r->key;
+	blob.len = key_len;
+	blob.flags = CURL_BLOB_NOCOPY; /* ours, so that it is wiped */
+	curl_easy_setopt(r->easy, CURLOPT_SSLCERT, r->cert);
+	curl_easy_setopt(r->easy, CURLOPT_SSLCERTTYPE, "PEM");
+	curl_easy_setopt(r->easy, CURLOPT_SSLKEY_BLOB, &blob);
+	curl_easy_setopt(r->easy, CURLOPT_SSLKEYTYPE, "PEM");
+}
+
 void http_req_limit(struct http_req *r, size_t max_body)
 {
 	r->resp.limit = max_body;
@@ -292,6 +318,11 @@ void http_req_free(struct http_req *r)
 	}
 	free(r->url);
 	free(r->ca);
+	free(r->cert);
+	if (r->key) {
+		explicit_bzero(r->key, r->key_len);
+		free(r->key);
+	}
 	free(r->body);
 	buf_free(&r->resp);
 	free(r);

@@ -43,6 +43,11 @@ long http_req_status_now(struct http_req *r);
 /* Verify this request's server with the CAs in ca_file instead of the
  * process's (http_init); copied. */
 void http_req_ca(struct http_req *r, const char *ca_file);
+/* Present a client certificate: cert_file (PEM, read by curl) and its
+ * private key key_pem[0..key_len) (PEM, from memory: the caller read and
+ * checked the private file); both copied, the key wiped on free. */
+void http_req_client_cert(struct http_req *r, const char *cert_file, const char *key_pem,
+			  size_t key_len);
 /* Whole-request timeout in ms (connect included). */
 void http_req_timeout(struct http_req *r, uint64_t ms);
 /* Start; done runs from the event loop, never from inside this call. */

@@ -722,6 +722,25 @@ static void patroni_keys(void **state)
 		     "scheme must be http or https)");
 	expect_error(PAT_GROUP "patroni_namespace = service\n", 8,
 		     "patroni_namespace: 'service': want an absolute key prefix");
+	/* etcd's TLS client certificate and user/password: pairs */
+	c = load(PAT_GROUP "etcd_cert_file = /etc/passwd\netcd_key_file = /k/c.key\n"
+			   "etcd_user = vpcf\netcd_password_file = /k/etcd.pw\n");
+	assert_non_null(c);
+	assert_string_equal(c->groups[0].etcd_cert_file, "/etc/passwd");
+	assert_string_equal(c->groups[0].etcd_key_file, "/k/c.key");
+	assert_string_equal(c->groups[0].etcd_user, "vpcf");
+	assert_string_equal(c->groups[0].etcd_password_file, "/k/etcd.pw");
+	cfg_free(c);
+	expect_error(PAT_GROUP "etcd_cert_file = /etc/passwd\n", 1,
+		     "group 'pg': etcd_cert_file and etcd_key_file go together");
+	expect_error(PAT_GROUP "etcd_password_file = /k/etcd.pw\n", 1,
+		     "group 'pg': etcd_user and etcd_password_file go together");
+	expect_error(PAT_GROUP "etcd_cert_file = /nonexistent/c.pem\n"
+			       "etcd_key_file = /k/c.key\n",
+		     8, "etcd_cert_file");
+	expect_error(GROUP_OK "etcd_user = vpcf\netcd_password_file = /k/etcd.pw\n", 1,
+		     "group 'ok': etcd_user, etcd_password_file: only for source = "
+		     "patroni");
 }
 
 static void no_group(void **state)

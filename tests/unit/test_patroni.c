@@ -100,11 +100,50 @@ static void watch_messages(void **state)
 	assert_int_equal(watch("{\"result\":", &m), -1);
 }
 
+/* etcd's authentication: the token from /v3/auth/authenticate (it goes
+ * into a header: one printable word, capped), and its errors. */
+static void auth_answers(void **state)
+{
+	char tok[64], said[128];
+	const char *bad;
+
+	assert_int_equal(
+	    pat_parse_auth("{" HDR("2") ",\"token\":\"EMjWxVzWnhLEmcfd.12\"}",
+			   strlen("{" HDR("2") ",\"token\":\"EMjWxVzWnhLEmcfd.12\"}"),
+			   tok, sizeof(tok)),
+	    0);
+	assert_string_equal(tok, "EMjWxVzWnhLEmcfd.12");
+	bad = "{\"token\":\"a\\r\\nX-Evil: 1\"}";
+	assert_int_equal(pat_parse_auth(bad, strlen(bad), tok, sizeof(tok)), -1);
+	assert_string_equal(tok, "");
+	bad = "{\"token\":\"\"}";
+	assert_int_equal(pat_parse_auth(bad, strlen(bad), tok, sizeof(tok)), -1);
+	bad = "{\"token\":\"0123456789012345678901234567890123456789"
+	      "0123456789012345678901234567890123456789\"}";
+	assert_int_equal(pat_parse_auth(bad, strlen(bad), tok, sizeof(tok)), -1);
+	assert_int_equal(pat_parse_auth("not json", 8, tok, sizeof(tok)), -1);
+
+	bad = "{\"error\":\"etcdserver: invalid auth token\",\"message\":"
+	      "\"etcdserver: invalid auth token\",\"code\":16}";
+	assert_int_equal(pat_etcd_error(bad, strlen(bad), said, sizeof(said)), 1);
+	assert_string_equal(said, "etcdserver: invalid auth token");
+	bad = "{\"error\":\"etcdserver: authentication failed, invalid user ID or "
+	      "password\",\"message\":\"etcdserver: authentication failed, invalid "
+	      "user ID or password\",\"code\":3}";
+	assert_int_equal(pat_etcd_error(bad, strlen(bad), said, sizeof(said)), 0);
+	assert_string_equal(
+	    said, "etcdserver: authentication failed, invalid user ID or password");
+	bad = "<html>\nbad gateway</html>";
+	assert_int_equal(pat_etcd_error(bad, strlen(bad), said, sizeof(said)), 0);
+	assert_string_equal(said, "<html>?bad gateway</html>");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(range_answers),
 	    cmocka_unit_test(watch_messages),
+	    cmocka_unit_test(auth_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
