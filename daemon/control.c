@@ -198,6 +198,14 @@ static const struct cfg_group **failover_groups(json_t *req, size_t *n, json_t *
 			    refuse("config", "no group '%.64s' in %s", name, cfg->path);
 			goto fail;
 		}
+		if (gs[0]->source == CFG_SRC_SENTINEL) {
+			*why =
+			    refuse("config",
+				   "group %s follows Redis Sentinel: switch over with "
+				   "SENTINEL FAILOVER %s; the routes follow its master",
+				   name, gs[0]->sentinel_master);
+			goto fail;
+		}
 		if (gs[0]->source == CFG_SRC_PATRONI) {
 			*why = refuse("config",
 				      "group %s follows Patroni: switch over with "
@@ -228,10 +236,11 @@ static const struct cfg_group **failover_groups(json_t *req, size_t *n, json_t *
 	if (*n == 0) {
 		size_t np = 0;
 		for (size_t i = 0; i < cfg->ngroups; i++)
-			np += cfg->groups[i].source == CFG_SRC_PATRONI;
+			np += cfg->groups[i].source != CFG_SRC_KEEPALIVED;
 		*why = refuse("config", "no group in %s has a track_file%s", cfg->path,
 			      np ? " (a group that follows Patroni switches over "
-				   "with patronictl switchover)"
+				   "with patronictl switchover, one that follows "
+				   "Redis Sentinel with SENTINEL FAILOVER)"
 				 : "");
 		goto fail;
 	}

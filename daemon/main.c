@@ -29,6 +29,7 @@
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/patroni.h"
+#include "daemon/sentinel.h"
 #include "daemon/sdnotify.h"
 #include "daemon/state.h"
 #include "daemon/traffic.h"
@@ -214,6 +215,7 @@ static void reload(void)
 	grp_reload(fresh);
 	trf_configure(fresh);
 	pat_reload(fresh);
+	sen_reload(fresh);
 	nm_reload(&fresh->netmon);
 	ntf_reload(fresh);
 	if (have_identity)
@@ -390,6 +392,7 @@ int main(int argc, char **argv)
 		 cfg->keepalived.notify_fifo);
 	start_identity();
 	pat_init(cfg, on_event);
+	sen_init(cfg, on_event);
 	sdn_ready("running: %zu groups", cfg->ngroups);
 
 	ev_run();
@@ -400,6 +403,7 @@ int main(int argc, char **argv)
 	fifo_fini();
 	control_fini();
 	pat_fini();
+	sen_fini();
 	grp_set_observer(NULL, NULL);
 	trf_fini();
 	grp_fini();
