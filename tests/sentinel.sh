@@ -6,8 +6,10 @@
 # redis-server, redis-sentinel (scripts/deps.sh).
 #   sen_redis N [ARGS]      node N's Redis on its node address, port 6379
 #   sen_up                  the three sentinels (w = the client's)
-#   sen_start W [PORT [MASTER_ADDR [MASTER_PORT]]]  one sentinel in W's
-#                           namespace (a, c or w); SEN_PID[W:PORT]
+#   sen_start W [PORT [MASTER_ADDR [MASTER_PORT [QUORUM]]]]  one sentinel
+#                           in W's namespace (a, c or w); SEN_PID[W:PORT]; on
+#                           a node, with client-reconfig-script $T/N/reconfig.sh
+#                           (vpc-failover sentinel-reconfig against N's daemon)
 #   sen_master [W]          the master's address as sentinel W says it ("IP PORT")
 #   sen_node_conf N [more=LINES] [sentinels=LIST]  node N's vpc-failover.conf
 #                           with source = sentinel
@@ -35,8 +37,17 @@ sen_redis() {
 # sen_start W [PORT [MASTER_ADDR [MASTER_PORT [QUORUM]]]]
 sen_start() {
 	local w=$1 port=${2:-26379} maddr=${3:-$A_ADDR} mport=${4:-6379} q=${5:-2}
-	local conf=$T/sentinel-$w-$port.conf
+	local conf=$T/sentinel-$w-$port.conf extra=""
 	mkdir -p "$T/sentinel-$w-$port"
+	# On the nodes, Sentinel's client-reconfig-script tells the node's
+	# daemon (the fast path); its stderr kept in $T/N/reconfig.err
+	if [ "$w" != w ]; then
+		mkdir -p "$T/$w"
+		printf '#!/bin/sh\nexec %s -c %s sentinel-reconfig "$@" 2>>%s\n' \
+			"$VPCF" "$T/$w/vpcf.conf" "$T/$w/reconfig.err" >"$T/$w/reconfig.sh"
+		chmod 755 "$T/$w/reconfig.sh"
+		extra="sentinel client-reconfig-script $SEN_MASTER $T/$w/reconfig.sh"
+	fi
 	cat >"$conf" <<S
 port $port
 bind $(_sen_addr "$w") 127.0.0.1
@@ -47,7 +58,7 @@ sentinel monitor $SEN_MASTER $maddr $mport $q
 sentinel down-after-milliseconds $SEN_MASTER $SEN_DOWN_MS
 sentinel failover-timeout $SEN_MASTER 10000
 sentinel parallel-syncs $SEN_MASTER 1
-${SEN_EXTRA:-}
+$extra
 S
 	spawn "$T/sentinel-$w-$port.log" ip netns exec "$(_sen_ns "$w")" redis-sentinel "$conf"
 	SEN_PID[$w:$port]=$SPAWNED_PID

@@ -79,6 +79,30 @@ echo "# failover: kill -> +switch-master (client's sentinel) $(ms_since "$ts" "$
 	"answers, then the writes; node-c converged in $(st_of c "g['convergence_ms']") ms from its event)"
 expect_eq "failover: node-c was told by +switch-master events" \
 	"$(st_of c "g['sentinel']['events'] > 0")" True
+check "fast path: Sentinel's client-reconfig-script told node-c's daemon" within 10 \
+	grep -q "client-reconfig-script from .*master now $C_ADDR:6379" "$T/c/daemon.log"
+check "fast path: and node-a's (its daemon asked the sentinels again)" within 10 \
+	grep -q "client-reconfig-script from .*master now $C_ADDR:6379" "$T/a/daemon.log"
+expect_eq "fast path: the script said nothing on stderr" "$(cat "$T/c/reconfig.err" 2>/dev/null)" ""
+
+# sentinel-reconfig by hand: bad arguments change nothing
+r=$(st_of a "g['sentinel']['rechecks']")
+out=$(vf a sentinel-reconfig "$SEN_MASTER" leader failover "$A_ADDR" 6379 "$C_ADDR" 0 2>&1)
+expect_eq "sentinel-reconfig: a bad port is a usage error (exit 2)" "$?" 2
+check "sentinel-reconfig: the error names the argument" grep -q "to port '0': want 1 to 65535; nothing done" <<<"$out"
+out=$(vf a sentinel-reconfig "$SEN_MASTER" leader failover 2>&1)
+expect_eq "sentinel-reconfig: too few arguments: exit 2" "$?" 2
+out=$(vf a sentinel-reconfig other leader failover "$A_ADDR" 6379 "$C_ADDR" 6379 2>&1)
+expect_eq "sentinel-reconfig: a master no group follows: exit 2" "$?" 2
+check "sentinel-reconfig: ... and says so" grep -q "no group of .* follows Sentinel master 'other'" <<<"$out"
+expect_eq "sentinel-reconfig: nothing was asked for the bad ones" "$(st_of a "g['sentinel']['rechecks']")" "$r"
+# the arguments are a hint: one that names node-a is not followed
+vf a sentinel-reconfig "$SEN_MASTER" leader failover "$C_ADDR" 6379 "$A_ADDR" 6379
+expect_eq "sentinel-reconfig: a good one is accepted (exit 0)" "$?" 0
+check "sentinel-reconfig: node-a asked again" within 3 status_is a "g['sentinel']['rechecks']" "$((r + 1))"
+sleep 1
+expect_eq "sentinel-reconfig: node-a still BACKUP (the quorum says node-c)" "$(st_of a "g['state']")" BACKUP
+check "sentinel-reconfig: every table still at node-c" all_at "$ENI_C"
 
 # == a sentinel minority disagreeing ==========================================
 # A fourth sentinel on the client, port 26380, monitors a master it says is
@@ -97,7 +121,7 @@ check "minority: both reloads applied" within 5 bash -c \
 check "minority: node-a sees 2 of 3 agree on node-c's, and stays BACKUP" within 5 status_is a \
 	"g['state'], g['sentinel']['agree'], g['sentinel']['master'], g['sentinel']['sentinels'][2]['master']" \
 	"BACKUP 2 $C_ADDR:6379 $A_ADDR:6390"
-sleep 2
+sleep 1
 expect_eq "minority: node-a is still BACKUP" "$(st_of a "g['state']")" BACKUP
 check "minority: every table still at node-c" all_at "$ENI_C"
 expect_eq "minority: nothing written" "$(writes)" "$w0"
