@@ -55,6 +55,11 @@ check "status shows each sentinel's answer" grep -q "sentinel $C_ADDR:26379: $A_
 out=$(vf a failover overlay 2>&1)
 check "failover of a sentinel group is refused: SENTINEL FAILOVER switches over" \
 	grep -q "follows Redis Sentinel: switch over with SENTINEL FAILOVER $SEN_MASTER" <<<"$out"
+vf c doctor >"$T/doctor.out" 2>&1
+check "doctor: every sentinel answers, naming the master" \
+	test "$(grep -c "\[overlay\] sentinel .* says master '$SEN_MASTER' is $A_ADDR:6379" "$T/doctor.out")" = 3
+check "doctor: the quorum, and this node's role" grep -q \
+	"3 of 3 sentinels agree: master '$SEN_MASTER' at $A_ADDR:6379, not this node: BACKUP" "$T/doctor.out"
 m=$(vf a metrics 2>/dev/null)
 check "metrics: every sentinel reachable" test "$(grep -c '^vpc_failover_sentinel_reachable{.*} 1$' <<<"$m")" = 3
 check "metrics: the quorum agrees" grep -q '^vpc_failover_sentinel_quorum_agrees{group="overlay"} 1$' <<<"$m"
@@ -121,7 +126,11 @@ check "minority: both reloads applied" within 5 bash -c \
 check "minority: node-a sees 2 of 3 agree on node-c's, and stays BACKUP" within 5 status_is a \
 	"g['state'], g['sentinel']['agree'], g['sentinel']['master'], g['sentinel']['sentinels'][2]['master']" \
 	"BACKUP 2 $C_ADDR:6379 $A_ADDR:6390"
-sleep 1
+vf a doctor >"$T/doctor.out" 2>&1
+check "minority: doctor names the disagreeing sentinel" grep -q \
+	"sentinel $SEN_CL_ADDR:26380 disagrees: it says $A_ADDR:6390, the quorum $C_ADDR:6379" "$T/doctor.out"
+check "minority: doctor says the quorum's master is not node-a" grep -q \
+	"2 of 3 sentinels agree: master '$SEN_MASTER' at $C_ADDR:6379, not this node: BACKUP" "$T/doctor.out"
 expect_eq "minority: node-a is still BACKUP" "$(st_of a "g['state']")" BACKUP
 check "minority: every table still at node-c" all_at "$ENI_C"
 expect_eq "minority: nothing written" "$(writes)" "$w0"
@@ -134,6 +143,9 @@ check "no quorum: node-c's group is held" within 8 status_is c \
 	"g['state'], g['sentinel']['held'], g['phase']" "MASTER True held (leader source unreachable)"
 check "no quorum: status says why" within 3 status_is c \
 	"g['sentinel']['error']" "at most 1 of 3 sentinels agree on an address (quorum 2)"
+vf c doctor >"$T/doctor.out" 2>&1
+check "no quorum: doctor FAILs and says why" grep -q \
+	"no quorum: 2 of 3 sentinels answer, at most 1 agree" "$T/doctor.out"
 m=$(vf c metrics 2>/dev/null)
 check "no quorum: the quorum gauge says 0" grep -q '^vpc_failover_sentinel_quorum_agrees{group="overlay"} 0$' <<<"$m"
 expect_eq "no quorum: node-a stays BACKUP" "$(st_of a "g['state']")" BACKUP
