@@ -6,7 +6,8 @@
 #   make tests      build the test programs: unit tests, the simulator, tools
 #   make check      build everything and run tests/run.sh (no package installs)
 #   make test       install missing Debian packages, build, run every test tier
-#   make demo       the simulated-VPC failover demo (see README)
+#   make demo       the simulated-VPC failover demo (see README); SOURCE=sentinel:
+#                   Redis Sentinel decides (tests/demo_sentinel.sh)
 #   make bench      benchmarks (numbers go into the README)
 #   make bench-az   an AZ outage: 50 pairs fail over at once (bench/az.sh)
 #   make soak       24 simulated hours on the fake clock (about 90 s; results
@@ -251,9 +252,13 @@ test: deps
 	$(MAKE) check
 	$(MAKE) test-unit-asan
 
+# make demo SOURCE=NAME: a leader source's demo, tests/demo_NAME.sh
+DEMO_SOURCES := $(patsubst tests/demo_%.sh,%,$(wildcard tests/demo_*.sh))
 demo: deps
+	$(if $(SOURCE),$(if $(filter $(SOURCE),$(DEMO_SOURCES)),,$(error SOURCE=$(SOURCE): \
+	  want one of: $(DEMO_SOURCES) (or no SOURCE: keepalived))))
 	$(MAKE) tests
-	./tests/demo.sh
+	./tests/demo$(if $(SOURCE),_$(SOURCE)).sh
 
 bench: deps
 	$(MAKE) tests

@@ -139,11 +139,6 @@ static void check_group(struct doc *d, const struct cfg_group *g)
 	doc_say(d, V_OK, "[%s] %u of %zu sentinels agree: master '%s' at %s:%d, %s: %s",
 		g->name, agree, g->nsentinels, g->sentinel_master, a[k].host, a[k].port,
 		mine ? "this node" : "not this node", mine ? "MASTER" : "BACKUP");
-	if (!mine && *g->sentinel_address == '\0')
-		doc_say(d, V_INFO,
-			"[%s] if %s is this node's Redis under another address (NAT, "
-			"replica-announce-ip), set sentinel_address",
-			g->name, a[k].host);
 }
 
 void doc_check_sentinel(struct doc *d)

@@ -13,8 +13,8 @@
 #   sen_master [W]          the master's address as sentinel W says it ("IP PORT")
 #   sen_node_conf N [more=LINES] [sentinels=LIST]  node N's vpc-failover.conf
 #                           with source = sentinel
-#   sen_watch FILE          every +switch-master a watcher subscribed to the
-#                           client's sentinel sees, "EPOCHREALTIME MESSAGE"
+#   sen_watch FILE          every +switch-master that watchers subscribed to
+#                           the three sentinels see, "EPOCHREALTIME W MESSAGE"
 SEN_MASTER=vpcf SEN_DOWN_MS=1000
 SEN_CL_ADDR=198.18.100.2
 SEN_ALL="$A_ADDR:26379,$C_ADDR:26379,$SEN_CL_ADDR:26379"
@@ -85,12 +85,15 @@ sen_settled() {
 }
 
 sen_watch() {
-	spawn /dev/null bash -c "ip netns exec '$NS_CL' redis-cli -h $SEN_CL_ADDR -p 26379 \
-		--csv subscribe +switch-master | while read -r l; do
-		echo \"\$EPOCHREALTIME \$l\" >>'$1'; done"
+	local w
+	for w in a c w; do
+		spawn /dev/null bash -c "ip netns exec '$(_sen_ns $w)' redis-cli -h $(_sen_addr $w) \
+			-p 26379 --csv subscribe +switch-master | while read -r l; do
+			echo \"\$EPOCHREALTIME $w \$l\" >>'$1'; done"
+	done
 }
-# sen_switch_at FILE SINCE: when the watcher saw the first +switch-master after SINCE
-sen_switch_at() { awk -v t="$2" '$1 > t && /"message"/ {print $1; exit}' "$1"; }
+# sen_switch_at FILE SINCE: when a watcher saw the first +switch-master after SINCE
+sen_switch_at() { sort -n "$1" | awk -v t="$2" '$1 > t && /"message"/ {print $1; exit}'; }
 
 sen_node_conf() {
 	local n=$1 d=$T/$1 more="" list=$SEN_ALL kv
