@@ -1,7 +1,7 @@
 /* group_cfg.h — [group NAME]: one set of addresses that moves together,
  * following one keepalived VRRP instance or group, Patroni's leader key
- * in etcd (source = patroni) or Redis Sentinel's master (source = sentinel). Parsed by the INI engine
- * (lib/ini.h); cfg.c lists the section. */
+ * in etcd (source = patroni) or Redis Sentinel's master (source = sentinel). Parsed by
+ * the INI engine (lib/ini.h); cfg.c lists the section. */
 #ifndef VPCF_GROUP_CFG_H
 #define VPCF_GROUP_CFG_H
 
@@ -76,7 +76,7 @@ struct cfg_group {
 	char sentinel_address[64]; /* "" = any address of this node */
 	int sentinel_unreachable;  /* enum cfg_etcd_lost */
 	unsigned sentinel_step_down_after_ms;
-	int line;			       /* where [group NAME] starts */
+	int line; /* where [group NAME] starts */
 };
 
 /* [group NAME] and its keys; its open() adds a group to struct cfg. */
@@ -87,7 +87,8 @@ extern const struct ini_section grp_cfg_section;
 void grp_cfg_check(struct ini *x, struct cfg_group *groups, size_t n);
 /* Split "IP[:PORT]" or "[IPv6][:PORT]" (port default CFG_SENTINEL_PORT)
  * into *s: 0, or -1 with the reason in why. */
-int grp_cfg_sentinel_parse(const char *w, struct cfg_sentinel *s, char *why, size_t whylen);
+int grp_cfg_sentinel_parse(const char *w, struct cfg_sentinel *s, char *why,
+			   size_t whylen);
 /* The group's source as configured: "keepalived", "patroni", "sentinel". */
 const char *grp_cfg_source_name(int source);
 /* Free groups[0..n) and the array. */
