@@ -7,7 +7,8 @@
 #   make check      build everything and run tests/run.sh (no package installs)
 #   make test       install missing Debian packages, build, run every test tier
 #   make demo       the simulated-VPC failover demo (see README); SOURCE=patroni
-#                   follows Patroni instead (any tests/demo_SOURCE.sh works)
+#                   or SOURCE=sentinel: Patroni or Redis Sentinel decides
+#                   (any tests/demo_SOURCE.sh works)
 #   make bench      benchmarks (numbers go into the README)
 #   make bench-az   an AZ outage: 50 pairs fail over at once (bench/az.sh)
 #   make soak       24 simulated hours on the fake clock (about 90 s; results
@@ -260,7 +261,7 @@ DEMO_SCRIPT = $(if $(filter-out keepalived,$(SOURCE)),./tests/demo_$(SOURCE).sh,
 ifneq ($(filter demo,$(MAKECMDGOALS)),)
 ifeq ($(filter $(SOURCE),keepalived $(DEMO_SOURCES)),)
 ifneq ($(SOURCE),)
-$(error make demo: no demo for SOURCE=$(SOURCE): use SOURCE=keepalived (the default)$(foreach s,$(DEMO_SOURCES),, $(s)))
+$(error make demo: no demo for SOURCE=$(SOURCE): use SOURCE=keepalived (the default) or one of: $(DEMO_SOURCES))
 endif
 endif
 endif

@@ -23,6 +23,7 @@
 #include "daemon/ctl_proto.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
+#include "daemon/sentinel.h"
 #include "daemon/track.h"
 #include "daemon/probe.h"
 #include "daemon/traffic.h"
@@ -202,6 +203,14 @@ static const struct cfg_group **failover_groups(json_t *req, size_t *n, json_t *
 			    refuse("config", "no group '%.64s' in %s", name, cfg->path);
 			goto fail;
 		}
+		if (gs[0]->source == CFG_SRC_SENTINEL) {
+			*why =
+			    refuse("config",
+				   "group %s follows Redis Sentinel: switch over with "
+				   "SENTINEL FAILOVER %s; the routes follow its master",
+				   name, gs[0]->sentinel_master);
+			goto fail;
+		}
 		if (gs[0]->source == CFG_SRC_PATRONI) {
 			*why = refuse("config",
 				      "group %s follows Patroni: switch over with "
@@ -232,10 +241,11 @@ static const struct cfg_group **failover_groups(json_t *req, size_t *n, json_t *
 	if (*n == 0) {
 		size_t np = 0;
 		for (size_t i = 0; i < cfg->ngroups; i++)
-			np += cfg->groups[i].source == CFG_SRC_PATRONI;
+			np += cfg->groups[i].source != CFG_SRC_KEEPALIVED;
 		*why = refuse("config", "no group in %s has a track_file%s", cfg->path,
 			      np ? " (a group that follows Patroni switches over "
-				   "with patronictl switchover)"
+				   "with patronictl switchover, one that follows "
+				   "Redis Sentinel with SENTINEL FAILOVER)"
 				 : "");
 		goto fail;
 	}
@@ -336,6 +346,34 @@ static json_t *handle_takeover(json_t *req, const struct peer *peer)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/* Sentinel's client-reconfig-script (hooks/notify.c): ask the sentinels of
+ * every group following the master now. Only a hint (the groups follow a
+ * quorum, never the script's arguments), so not root-only: Sentinel runs
+ * the script as its own user, which needs the control group only. */
+static json_t *handle_sentinel_reconfig(json_t *req, const struct peer *peer)
+{
+	const char *master = json_string_value(json_object_get(req, "master"));
+	const char *role = json_string_value(json_object_get(req, "role"));
+	const char *to = json_string_value(json_object_get(req, "to"));
+	char what[200], who[128];
+	int n;
+
+	if (master == NULL || !ini_valid_name(master))
+		return refuse("config", "sentinel-reconfig: no valid \"master\"");
+	snprintf(what, sizeof(what),
+		 "client-reconfig-script from %s (%.16s, master now %.64s:%d by its "
+		 "arguments)",
+		 peer_describe(peer, who, sizeof(who)), role ? role : "?", to ? to : "?",
+		 (int)json_integer_value(json_object_get(req, "to_port")));
+	n = sen_recheck(master, what);
+	if (n == 0)
+		return refuse("config",
+			      "no group of %s follows Sentinel master '%.64s' (source = "
+			      "sentinel, sentinel_master)",
+			      config()->path, master);
+	return json_pack("{s:b, s:i}", "ok", 1, "groups", n);
+}
+
 static const struct command {
 	const char *name;
 	json_t *(*fn)(json_t *req, const struct peer *peer);
@@ -343,7 +381,7 @@ static const struct command {
 } commands[] = {
     {"notify", handle_notify, 1},     {"failover", handle_failover, 1},
     {"takeover", handle_takeover, 1}, {"status", handle_status, 0},
-    {"metrics", handle_metrics, 0},
+    {"metrics", handle_metrics, 0},   {"sentinel-reconfig", handle_sentinel_reconfig, 0},
 };
 
 /* The command a request names, run if this peer may: a command that changes

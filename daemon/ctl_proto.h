@@ -13,6 +13,10 @@
  *        -> {"ok":true,"groups":[{"name","state","eni","track_file"}]}
  *        writes each group's track_file ("1", or "0" with clear)
  *   {"cmd":"takeover","groups":["redis"]}   -> {"ok":true}  (logged: who)
+ *   {"cmd":"sentinel-reconfig","master":"mymaster","role":"leader",
+ *    "state":"failover","from":IP,"from_port":N,"to":IP,"to_port":N}
+ *        -> {"ok":true,"groups":N}: the groups following that Sentinel
+ *        master ask their sentinels now (the arguments are only logged)
  * Replies: {"ok":true, ...} or {"ok":false,"error":"what was wrong",
  * "reason":"permission"|"config"|"state"|"environment"} (reason optional).
  * notify, failover and takeover are for root (or the daemon's user) only,

@@ -75,6 +75,7 @@
 #include "daemon/group.h"
 #include "daemon/guard.h"
 #include "daemon/patroni.h"
+#include "daemon/sentinel.h"
 #include "daemon/identity.h"
 #include "lib/log.h"
 #include "daemon/track.h"
@@ -1374,11 +1375,12 @@ static json_t *group_json(const struct grp *g)
 			     : 0));
 	json_object_set_new(o, "handed_back", json_integer((json_int_t)g->handbacks));
 	/* Who decides MASTER, and what it last said (daemon/patroni.c). */
-	json_object_set_new(
-	    o, "source",
-	    json_string(g->cfg->source == CFG_SRC_PATRONI ? "patroni" : "keepalived"));
+	json_object_set_new(o, "source",
+			    json_string(grp_cfg_source_name(g->cfg->source)));
 	if (g->cfg->source == CFG_SRC_PATRONI)
 		json_object_set_new(o, "patroni", pat_status(g->name) ?: json_null());
+	if (g->cfg->source == CFG_SRC_SENTINEL) /* daemon/sentinel.c */
+		json_object_set_new(o, "sentinel", sen_status(g->name) ?: json_null());
 	json_object_set_new(o, "last_hand_back", json_string(g->last_handback));
 	json_object_set_new(
 	    o, "guard",
@@ -1497,6 +1499,11 @@ json_t *grp_metrics(void)
 				? json_null()
 				: json_integer(g->guard_last == GUARD_PRIMARY));
 		}
+		json_t *sm =
+		    g->cfg->source == CFG_SRC_SENTINEL ? sen_metrics(g->name) : NULL;
+		if (sm)
+			json_object_update(o, sm);
+		json_decref(sm);
 		json_object_set_new(json_object_get(o, "route_updates"), "rate_limited",
 				    json_integer((json_int_t)g->updates_throttled));
 	}

@@ -2,6 +2,7 @@
  * rule of vpc/aws_cfg.h: a program that reads the configuration need not
  * load the AWS client. */
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +77,18 @@ static int p_rtbs(struct ini *x, const struct ini_key *k, void *base, const char
 	return rc;
 }
 
-/* source = keepalived | patroni */
+const char *grp_cfg_source_name(int source)
+{
+	switch (source) {
+	case CFG_SRC_PATRONI:
+		return "patroni";
+	case CFG_SRC_SENTINEL:
+		return "sentinel";
+	}
+	return "keepalived";
+}
+
+/* source = keepalived | patroni | sentinel */
 static int p_source(struct ini *x, const struct ini_key *k, void *base, const char *v)
 {
 	int *src = (int *)((char *)base + k->off);
@@ -85,12 +97,125 @@ static int p_source(struct ini *x, const struct ini_key *k, void *base, const ch
 		*src = CFG_SRC_KEEPALIVED;
 	else if (strcmp(v, "patroni") == 0)
 		*src = CFG_SRC_PATRONI;
+	else if (strcmp(v, "sentinel") == 0)
+		*src = CFG_SRC_SENTINEL;
 	else {
-		ini_err(x, 0, "%s: '" INI_SHOW "': want keepalived or patroni", k->name,
-			v);
+		ini_err(x, 0, "%s: '" INI_SHOW "': want keepalived, patroni or sentinel",
+			k->name, v);
 		return -1;
 	}
 	return 0;
+}
+
+int grp_cfg_sentinel_parse(const char *w, struct cfg_sentinel *s, char *why,
+			   size_t whylen)
+{
+	const char *host = w, *end, *port = NULL;
+	unsigned char buf[16];
+	int v6 = 0;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	if (*w == '[') {
+		host = w + 1;
+		if ((end = strchr(host, ']')) == NULL) {
+			snprintf(why, whylen, "no ']' after an IPv6 address");
+			return -1;
+		}
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0') {
+			snprintf(why, whylen, "want [IPv6]:PORT");
+			return -1;
+		}
+		v6 = 1;
+	} else if ((end = strchr(w, ':')) != NULL) {
+		if (strchr(end + 1, ':') != NULL) {
+			snprintf(why, whylen,
+				 "an IPv6 address goes in brackets: [IPv6]:PORT");
+			return -1;
+		}
+		port = end + 1;
+	} else
+		end = w + strlen(w);
+	n = (size_t)(end - host);
+	if (n == 0 || n >= sizeof(s->host)) {
+		snprintf(why, whylen, "want IP:PORT");
+		return -1;
+	}
+	memcpy(s->host, host, n);
+	s->host[n] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, s->host, buf) != 1) {
+		snprintf(why, whylen,
+			 "'%s' is not an IP address (a sentinel is named by its "
+			 "address: a name would be resolved blocking)",
+			 s->host);
+		return -1;
+	}
+	s->port = CFG_SENTINEL_PORT;
+	if (port) {
+		char *e;
+		long p = strtol(port, &e, 10);
+		if (*port == '\0' || *e != '\0' || p < 1 || p > 65535) {
+			snprintf(why, whylen, "the port must be 1 to 65535");
+			return -1;
+		}
+		s->port = (int)p;
+	}
+	snprintf(s->text, sizeof(s->text), v6 ? "[%s]:%d" : "%s:%d", s->host, s->port);
+	return 0;
+}
+
+/* Comma- (or space-) separated sentinels, IP:PORT each. */
+static int p_sentinels(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	struct cfg_group *g = base;
+	char *copy = xstrdup(v), *save = NULL, *w, why[160];
+	struct cfg_sentinel s;
+	int rc = 0;
+
+	free(g->sentinels);
+	g->sentinels = NULL;
+	g->nsentinels = 0;
+	for (w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+		if (grp_cfg_sentinel_parse(w, &s, why, sizeof(why)) == -1) {
+			ini_err(x, 0, "%s: '" INI_SHOW "': %s", k->name, w, why);
+			rc = -1;
+			continue;
+		}
+		size_t i;
+		for (i = 0; i < g->nsentinels; i++)
+			if (strcmp(g->sentinels[i].text, s.text) == 0)
+				break;
+		if (i < g->nsentinels) {
+			ini_err(x, 0, "%s: %s is listed twice", k->name, s.text);
+			rc = -1;
+			continue;
+		}
+		if (g->nsentinels == CFG_SENTINEL_MAX) {
+			ini_err(x, 0, "%s: more than %d sentinels", k->name,
+				CFG_SENTINEL_MAX);
+			rc = -1;
+			break;
+		}
+		g->sentinels = xgrow(g->sentinels, g->nsentinels, sizeof(*g->sentinels));
+		g->sentinels[g->nsentinels++] = s;
+	}
+	free(copy);
+	return rc;
+}
+
+/* sentinel_address: this node's address as the sentinels report it. */
+static int p_ip(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	unsigned char buf[16];
+
+	if (*v != '\0' && inet_pton(AF_INET, v, buf) != 1 &&
+	    inet_pton(AF_INET6, v, buf) != 1) {
+		ini_err(x, 0, "%s: '" INI_SHOW "' is not an IP address", k->name, v);
+		return -1;
+	}
+	return ini_word(x, k, base, v);
 }
 
 /* etcd_unreachable = keep | step_down */
@@ -278,6 +403,14 @@ static const struct ini_key keys[] = {
 	{"probe", p_probe, GRP(probe_port), .def = NULL},
 	{"probe_interval", ini_uint, GRP(probe_interval_ms), .def = NULL, .min = 1, .max = 3600, .scale = 1000},
 	{"probe_timeout", ini_uint, GRP(probe_timeout_ms), .def = NULL, .min = 1, .max = 60, .scale = 1000},
+	/* source = sentinel only */
+	{"sentinels", p_sentinels, GRP(sentinels), .def = NULL},
+	{"sentinel_master", ini_word, GRP(sentinel_master), .def = NULL},
+	{"sentinel_quorum", ini_uint, GRP(sentinel_quorum), .def = NULL, .min = 1, .max = CFG_SENTINEL_MAX, .scale = 1},
+	{"sentinel_password_file", ini_path, GRP(sentinel_password_file), .def = NULL},
+	{"sentinel_address", p_ip, GRP(sentinel_address), .def = NULL},
+	{"sentinel_unreachable", p_lost, GRP(sentinel_unreachable), .def = "keep"},
+	{"sentinel_step_down_after", ini_uint, GRP(sentinel_step_down_after_ms), .def = NULL, .min = 1, .max = 3600, .scale = 1000},
 	{NULL},
 };
 /* clang-format on */
@@ -305,59 +438,65 @@ static void check_overlap(struct ini *x, const struct cfg_group *g,
 	}
 }
 
-/* Which keys go with which source: keepalived groups name a VRRP instance
- * or group (and may have a track_file); patroni groups name the etcd
- * cluster, the Patroni scope and this node's member. A key of the other
- * source is an error, not silently ignored. Fills patroni_namespace's
- * default. */
-static void check_source(struct ini *x, struct cfg_group *g)
+/* One source's keys that are set in g, named ("" when none). */
+struct src_key {
+	const char *name;
+	int set;
+};
+
+static void keys_set(const struct src_key *k, size_t n, char *out, size_t outlen)
 {
-	if (g->source == CFG_SRC_KEEPALIVED) {
-		if (*g->vrrp_instance == '\0' && *g->vrrp_group == '\0')
-			ini_err(x, g->line, "group '%s': set vrrp_instance or vrrp_group",
-				g->name);
-		if (*g->vrrp_instance != '\0' && *g->vrrp_group != '\0')
-			ini_err(x, g->line,
-				"group '%s': set vrrp_instance or vrrp_group, not both",
-				g->name);
-		/* The Patroni keys that are set, named. */
-		const struct {
-			const char *name;
-			int set;
-		} pk[] = {
-		    {"etcd_endpoints", g->netcd_endpoints > 0},
-		    {"patroni_namespace", *g->patroni_namespace != '\0'},
-		    {"patroni_scope", *g->patroni_scope != '\0'},
-		    {"member_name", *g->member_name != '\0'},
-		    {"etcd_unreachable", g->etcd_unreachable != CFG_ETCD_KEEP},
-		    {"etcd_step_down_after", g->etcd_step_down_after_ms != 0},
-		    {"etcd_ca_file", *g->etcd_ca_file != '\0'},
-		    {"etcd_cert_file", *g->etcd_cert_file != '\0'},
-		    {"etcd_key_file", *g->etcd_key_file != '\0'},
-		    {"etcd_user", *g->etcd_user != '\0'},
-		    {"etcd_password_file", *g->etcd_password_file != '\0'},
-		};
-		char set[400] = "";
-		size_t len = 0;
-		for (size_t i = 0; i < sizeof(pk) / sizeof(pk[0]); i++)
-			if (pk[i].set && len < sizeof(set))
-				len +=
-				    (size_t)snprintf(set + len, sizeof(set) - len, "%s%s",
-						     len ? ", " : "", pk[i].name);
-		if (len)
-			ini_err(x, g->line,
-				"group '%s': %s: only for source = patroni; this group "
-				"follows keepalived (set source = patroni, or remove "
-				"them)",
-				g->name, set);
-		return;
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (k[i].set && len < outlen)
+			len += (size_t)snprintf(out + len, outlen - len, "%s%s",
+						len ? ", " : "", k[i].name);
+}
+
+static const char *src_follows(int source)
+{
+	switch (source) {
+	case CFG_SRC_PATRONI:
+		return "Patroni";
+	case CFG_SRC_SENTINEL:
+		return "Redis Sentinel";
 	}
-	if (*g->vrrp_instance || *g->vrrp_group || *g->track_file)
+	return "keepalived";
+}
+
+/* The keys of source src set in a group of another source: an error. */
+static void wrong_keys(struct ini *x, const struct cfg_group *g, int src,
+		       const struct src_key *k, size_t n)
+{
+	char set[300];
+
+	if (g->source == src)
+		return;
+	keys_set(k, n, set, sizeof(set));
+	if (*set == '\0')
+		return;
+	if (g->source == CFG_SRC_KEEPALIVED)
+		ini_err(x, g->line,
+			"group '%s': %s: only for source = %s; this group follows "
+			"keepalived (set source = %s, or remove them)",
+			g->name, set, grp_cfg_source_name(src), grp_cfg_source_name(src));
+	else if (src == CFG_SRC_KEEPALIVED)
 		ini_err(x, g->line,
 			"group '%s': vrrp_instance, vrrp_group and track_file are for "
-			"source = keepalived; this group follows Patroni (source = "
-			"patroni)",
-			g->name);
+			"source = keepalived; this group follows %s (source = %s)",
+			g->name, src_follows(g->source), grp_cfg_source_name(g->source));
+	else
+		ini_err(x, g->line,
+			"group '%s': %s: only for source = %s; this group follows %s "
+			"(source = %s)",
+			g->name, set, grp_cfg_source_name(src), src_follows(g->source),
+			grp_cfg_source_name(g->source));
+}
+
+static void check_patroni(struct ini *x, struct cfg_group *g)
+{
 	if (g->netcd_endpoints == 0)
 		ini_err(x, g->line, "group '%s': source = patroni needs etcd_endpoints",
 			g->name);
@@ -451,6 +590,103 @@ static void check_probe(struct ini *x, struct cfg_group *g)
 			g->name, hosts, CFG_PROBE_DESTS_MAX);
 }
 
+/* A quorum must be a majority: two disagreeing halves must never each make
+ * one, or two nodes could both be told MASTER. */
+static void check_sentinel(struct ini *x, struct cfg_group *g)
+{
+	size_t n = g->nsentinels;
+
+	if (n == 0)
+		ini_err(x, g->line,
+			"group '%s': source = sentinel needs sentinels (IP:PORT, ...)",
+			g->name);
+	if (*g->sentinel_master == '\0')
+		ini_err(x, g->line,
+			"group '%s': source = sentinel needs sentinel_master (the "
+			"master's name in sentinel.conf)",
+			g->name);
+	if (g->sentinel_quorum == 0 && n > 0)
+		g->sentinel_quorum = (unsigned)(n / 2 + 1);
+	else if (n > 0 && g->sentinel_quorum > n)
+		ini_err(x, g->line,
+			"group '%s': sentinel_quorum %u is more than the %zu sentinels",
+			g->name, g->sentinel_quorum, n);
+	else if (n > 0 && 2 * (size_t)g->sentinel_quorum <= n)
+		ini_err(x, g->line,
+			"group '%s': sentinel_quorum %u of %zu sentinels is not a "
+			"majority: two disagreeing halves could each make one (want "
+			"%zu to %zu)",
+			g->name, g->sentinel_quorum, n, n / 2 + 1, n);
+	if (g->sentinel_unreachable == CFG_ETCD_STEP_DOWN &&
+	    !g->sentinel_step_down_after_ms)
+		ini_err(x, g->line,
+			"group '%s': sentinel_unreachable = step_down needs "
+			"sentinel_step_down_after (seconds)",
+			g->name);
+	if (g->sentinel_unreachable == CFG_ETCD_KEEP && g->sentinel_step_down_after_ms)
+		ini_err(x, g->line,
+			"group '%s': sentinel_step_down_after is for "
+			"sentinel_unreachable = step_down",
+			g->name);
+}
+
+/* Which keys go with which source: keepalived groups name a VRRP instance
+ * or group (and may have a track_file); patroni groups name the etcd
+ * cluster, the Patroni scope and this node's member; sentinel groups the
+ * sentinels and the master's name. A key of another source is an error,
+ * not silently ignored. Fills the defaults that depend on other keys. */
+static void check_source(struct ini *x, struct cfg_group *g)
+{
+	const struct src_key ka[] = {
+	    {"vrrp_instance", *g->vrrp_instance != '\0'},
+	    {"vrrp_group", *g->vrrp_group != '\0'},
+	    {"track_file", *g->track_file != '\0'},
+	};
+	const struct src_key pk[] = {
+	    {"etcd_endpoints", g->netcd_endpoints > 0},
+	    {"patroni_namespace", *g->patroni_namespace != '\0'},
+	    {"patroni_scope", *g->patroni_scope != '\0'},
+	    {"member_name", *g->member_name != '\0'},
+	    {"etcd_unreachable", g->etcd_unreachable != CFG_ETCD_KEEP},
+	    {"etcd_step_down_after", g->etcd_step_down_after_ms != 0},
+	    {"etcd_ca_file", *g->etcd_ca_file != '\0'},
+	    {"etcd_cert_file", *g->etcd_cert_file != '\0'},
+	    {"etcd_key_file", *g->etcd_key_file != '\0'},
+	    {"etcd_user", *g->etcd_user != '\0'},
+	    {"etcd_password_file", *g->etcd_password_file != '\0'},
+	};
+	const struct src_key sk[] = {
+	    {"sentinels", g->nsentinels > 0},
+	    {"sentinel_master", *g->sentinel_master != '\0'},
+	    {"sentinel_quorum", g->sentinel_quorum != 0},
+	    {"sentinel_password_file", *g->sentinel_password_file != '\0'},
+	    {"sentinel_address", *g->sentinel_address != '\0'},
+	    {"sentinel_unreachable", g->sentinel_unreachable != CFG_ETCD_KEEP},
+	    {"sentinel_step_down_after", g->sentinel_step_down_after_ms != 0},
+	};
+
+	wrong_keys(x, g, CFG_SRC_KEEPALIVED, ka, ARRAY_SIZE(ka));
+	wrong_keys(x, g, CFG_SRC_PATRONI, pk, ARRAY_SIZE(pk));
+	wrong_keys(x, g, CFG_SRC_SENTINEL, sk, ARRAY_SIZE(sk));
+	switch (g->source) {
+	case CFG_SRC_KEEPALIVED:
+		if (*g->vrrp_instance == '\0' && *g->vrrp_group == '\0')
+			ini_err(x, g->line, "group '%s': set vrrp_instance or vrrp_group",
+				g->name);
+		if (*g->vrrp_instance != '\0' && *g->vrrp_group != '\0')
+			ini_err(x, g->line,
+				"group '%s': set vrrp_instance or vrrp_group, not both",
+				g->name);
+		break;
+	case CFG_SRC_PATRONI:
+		check_patroni(x, g);
+		break;
+	case CFG_SRC_SENTINEL:
+		check_sentinel(x, g);
+		break;
+	}
+}
+
 void grp_cfg_check(struct ini *x, struct cfg_group *groups, size_t n)
 {
 	size_t nroles = 0;
@@ -497,6 +733,7 @@ void grp_cfg_free(struct cfg_group *groups, size_t n)
 		free(groups[i].destinations);
 		free(groups[i].route_tables);
 		free(groups[i].etcd_endpoints);
+		free(groups[i].sentinels);
 	}
 	free(groups);
 }

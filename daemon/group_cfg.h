@@ -1,7 +1,7 @@
 /* group_cfg.h — [group NAME]: one set of addresses that moves together,
- * following one keepalived VRRP instance or group, or Patroni's leader key
- * in etcd (source = patroni). Parsed by the INI engine
- * (lib/ini.h); cfg.c lists the section. */
+ * following one keepalived VRRP instance or group, Patroni's leader key
+ * in etcd (source = patroni) or Redis Sentinel's master (source = sentinel). Parsed by
+ * the INI engine (lib/ini.h); cfg.c lists the section. */
 #ifndef VPCF_GROUP_CFG_H
 #define VPCF_GROUP_CFG_H
 
@@ -18,6 +18,8 @@
 #define CFG_TRACK_PATH_MAX 256
 #define CFG_ETCD_MAX	   8   /* etcd_endpoints */
 #define CFG_PATRONI_NS_MAX 128 /* patroni_namespace */
+#define CFG_SENTINEL_MAX   9   /* sentinels */
+#define CFG_SENTINEL_PORT  26379
 
 /* The active probe (daemon/probe.h): host destinations one group's probe
  * connects to, at most; probe_interval's and probe_timeout's defaults. */
@@ -26,9 +28,18 @@
 #define CFG_PROBE_TIMEOUT_MS  1000
 
 /* Who says whether this node is MASTER (source =). */
-enum cfg_source { CFG_SRC_KEEPALIVED, CFG_SRC_PATRONI };
-/* What a patroni group does while no etcd endpoint answers. */
+enum cfg_source { CFG_SRC_KEEPALIVED, CFG_SRC_PATRONI, CFG_SRC_SENTINEL };
+/* What a patroni group does while no etcd endpoint answers (and a sentinel
+ * group while no quorum of sentinels agrees). */
 enum cfg_etcd_lost { CFG_ETCD_KEEP, CFG_ETCD_STEP_DOWN };
+
+/* One sentinel: an IP literal (no name: hiredis would resolve it blocking)
+ * and its port. */
+struct cfg_sentinel {
+	char host[64]; /* "10.0.0.1", "fd00::1" (no brackets) */
+	int port;
+	char text[72]; /* "10.0.0.1:26379", "[fd00::1]:26379" */
+};
 
 struct cfg_group {
 	char name[INI_NAME_MAX];
@@ -70,11 +81,20 @@ struct cfg_group {
 	 * file is private like etcd_key_file */
 	char etcd_user[INI_NAME_MAX];
 	char etcd_password_file[CFG_TRACK_PATH_MAX];
-	int line; /* where [group NAME] starts */
 
 	/* The active probe (daemon/probe.h): probe = tcp:PORT, 0 = off */
 	unsigned probe_port;
 	unsigned probe_interval_ms, probe_timeout_ms; /* 0 until checked */
+	/* source = sentinel (docs/config.md): a quorum of sentinels decides */
+	struct cfg_sentinel *sentinels;
+	size_t nsentinels;
+	char sentinel_master[INI_NAME_MAX]; /* the monitored master's name */
+	unsigned sentinel_quorum;	    /* 0 until checked: a majority */
+	char sentinel_password_file[CFG_TRACK_PATH_MAX];
+	char sentinel_address[64]; /* "" = any address of this node */
+	int sentinel_unreachable;  /* enum cfg_etcd_lost */
+	unsigned sentinel_step_down_after_ms;
+	int line; /* where [group NAME] starts */
 };
 
 /* [group NAME] and its keys; its open() adds a group to struct cfg. */
@@ -83,6 +103,12 @@ extern const struct ini_section grp_cfg_section;
 /* The checks that need a whole group, or all groups (two groups claiming one
  * route): errors at the groups' lines. */
 void grp_cfg_check(struct ini *x, struct cfg_group *groups, size_t n);
+/* Split "IP[:PORT]" or "[IPv6][:PORT]" (port default CFG_SENTINEL_PORT)
+ * into *s: 0, or -1 with the reason in why. */
+int grp_cfg_sentinel_parse(const char *w, struct cfg_sentinel *s, char *why,
+			   size_t whylen);
+/* The group's source as configured: "keepalived", "patroni", "sentinel". */
+const char *grp_cfg_source_name(int source);
 /* Free groups[0..n) and the array. */
 void grp_cfg_free(struct cfg_group *groups, size_t n);
 

@@ -3,7 +3,7 @@
  * One question at a time per guard, one connection per question, torn down
  * when it is answered. Every library runs in its non-blocking mode with its
  * socket on the daemon's loop (lib/ev.h): hiredis's async API through a
- * small adapter (its bundled ones are for other loops), libpq's
+ * small adapter (daemon/rdev.c; its bundled ones are for other loops), libpq's
  * PQconnectPoll/PQsendQuery/PQconsumeInput, libmariadb's _start/_cont
  * calls. Hosts are IP literals (guard_cfg.c), so no library resolves a name,
  * which each would do blocking. A timer bounds the whole question; the
@@ -23,6 +23,7 @@
 #include <mysql.h>
 
 #include "daemon/guard.h"
+#include "daemon/rdev.h"
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -30,8 +31,6 @@
 
 enum pg_step { PG_CONNECT, PG_QUERY };
 enum my_step { MY_CONNECT, MY_QUERY, MY_STORE };
-
-struct rd_watch; /* a hiredis context's adapter */
 
 struct guard {
 	struct guard_target t;
@@ -163,70 +162,6 @@ static void on_timeout(void *arg)
 
 /* ---- Redis: hiredis async, ROLE ---- */
 
-/* The adapter: which of read/write hiredis wants, as one epoll watch. Owned
- * by the context (freed in its cleanup hook), not by the guard, since
- * hiredis may free a context after the guard let go of it. */
-struct rd_watch {
-	redisAsyncContext *ac;
-	int fd;
-	int rd, wr;
-};
-
-static void rd_on_fd(int fd, uint32_t events, void *arg)
-{
-	struct rd_watch *w = arg;
-
-	/* One call per wake-up: either may free the context (and w). */
-	if ((events & EPOLLOUT) && w->wr)
-		redisAsyncHandleWrite(w->ac);
-	else
-		redisAsyncHandleRead(w->ac);
-}
-
-static void rd_update(struct rd_watch *w)
-{
-	uint32_t ev = (w->rd ? EPOLLIN : 0) | (w->wr ? EPOLLOUT : 0);
-
-	if (ev == 0)
-		ev_fd_del(w->fd);
-	else if (ev_fd_set(w->fd, ev, rd_on_fd, w) == -1) {
-		/* Cannot watch it: nothing would ever answer; the guard's
-		 * timer ends the question. */
-	}
-}
-
-static void rd_add_read(void *p)
-{
-	((struct rd_watch *)p)->rd = 1;
-	rd_update(p);
-}
-
-static void rd_del_read(void *p)
-{
-	((struct rd_watch *)p)->rd = 0;
-	rd_update(p);
-}
-
-static void rd_add_write(void *p)
-{
-	((struct rd_watch *)p)->wr = 1;
-	rd_update(p);
-}
-
-static void rd_del_write(void *p)
-{
-	((struct rd_watch *)p)->wr = 0;
-	rd_update(p);
-}
-
-static void rd_cleanup(void *p)
-{
-	struct rd_watch *w = p;
-
-	ev_fd_del(w->fd);
-	free(w);
-}
-
 static void rd_close(struct guard *gd)
 {
 	redisAsyncContext *ac = gd->rd;
@@ -297,7 +232,6 @@ static void rd_on_disconnect(const redisAsyncContext *ac, int status)
 static void rd_ask(struct guard *gd)
 {
 	redisAsyncContext *ac = redisAsyncConnect(gd->t.host, gd->t.port);
-	struct rd_watch *w;
 
 	if (ac == NULL) {
 		finish(gd, GUARD_UNKNOWN, "cannot be asked: out of memory");
@@ -308,15 +242,7 @@ static void rd_ask(struct guard *gd)
 		redisAsyncFree(ac);
 		return;
 	}
-	w = xcalloc(1, sizeof(*w));
-	w->ac = ac;
-	w->fd = ac->c.fd;
-	ac->ev.data = w;
-	ac->ev.addRead = rd_add_read;
-	ac->ev.delRead = rd_del_read;
-	ac->ev.addWrite = rd_add_write;
-	ac->ev.delWrite = rd_del_write;
-	ac->ev.cleanup = rd_cleanup;
+	rdev_attach(ac);
 	ac->data = gd;
 	gd->rd = ac;
 	redisAsyncSetDisconnectCallback(ac, rd_on_disconnect);

@@ -30,6 +30,7 @@
 #include "daemon/notify.h"
 #include "daemon/patroni.h"
 #include "daemon/probe.h"
+#include "daemon/sentinel.h"
 #include "daemon/sdnotify.h"
 #include "daemon/state.h"
 #include "daemon/traffic.h"
@@ -218,6 +219,7 @@ static void reload(void)
 	trf_configure(fresh);
 	prb_configure(fresh);
 	pat_reload(fresh);
+	sen_reload(fresh);
 	nm_reload(&fresh->netmon);
 	ntf_reload(fresh);
 	if (have_identity)
@@ -395,6 +397,7 @@ int main(int argc, char **argv)
 		 cfg->keepalived.notify_fifo);
 	start_identity();
 	pat_init(cfg, on_event);
+	sen_init(cfg, on_event);
 	sdn_ready("running: %zu groups", cfg->ngroups);
 
 	ev_run();
@@ -405,6 +408,7 @@ int main(int argc, char **argv)
 	fifo_fini();
 	control_fini();
 	pat_fini();
+	sen_fini();
 	grp_set_observer(NULL, NULL);
 	prb_fini();
 	trf_fini();

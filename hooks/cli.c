@@ -5,6 +5,8 @@
  *   vpc-failover [-c FILE] [-v] failover [--timeout SECONDS] [GROUP | --all]
  *   vpc-failover [-c FILE] failover --clear [GROUP | --all]  (also: resume)
  *   vpc-failover [-c FILE] notify INSTANCE|GROUP NAME STATE PRIORITY
+ *   vpc-failover [-c FILE] sentinel-reconfig MASTER ROLE STATE FROM-IP FROM-PORT
+ *                                            TO-IP TO-PORT
  *   vpc-failover [-c FILE] status [--json]
  *   vpc-failover [-c FILE] metrics [--format=prometheus|mackerel] [--json]
  *                                  [--state FILE]
@@ -52,6 +54,10 @@ static void usage(FILE *f)
 	    "daemon\n"
 	    "                                    (keepalived: notify \"vpc-failover "
 	    "notify\")\n"
+	    "  sentinel-reconfig MASTER ROLE STATE FROM-IP FROM-PORT TO-IP TO-PORT\n"
+	    "                                    Sentinel's client-reconfig-script: "
+	    "ask the\n"
+	    "                                    sentinels now (source = sentinel)\n"
 	    "  status [--json]                   the daemon's view: states, routes, "
 	    "timings\n"
 	    "  metrics [--format=prometheus|mackerel] [--json] [--state FILE]\n"
@@ -257,6 +263,16 @@ static const struct command {
      "control socket, or record it in state_dir when the daemon is down.\n"
      "TYPE is INSTANCE or GROUP; keepalived appends all four arguments to\n"
      "  notify \"/usr/sbin/vpc-failover notify\"\n"},
+    {"sentinel-reconfig", cmd_sentinel_reconfig, "", no_opts, 0, -1, 1,
+     "sentinel-reconfig MASTER ROLE STATE FROM-IP FROM-PORT TO-IP TO-PORT",
+     "Redis Sentinel's client-reconfig-script: tell vpc-failoverd to ask the\n"
+     "sentinels of every group following MASTER now (source = sentinel). The\n"
+     "arguments are only a hint: the groups follow a quorum of sentinels.\n"
+     "Sentinel runs a script with the arguments, so in sentinel.conf:\n"
+     "  sentinel client-reconfig-script MASTER /etc/redis/vpcf-reconfig.sh\n"
+     "with vpcf-reconfig.sh:\n"
+     "  #!/bin/sh\n"
+     "  exec /usr/sbin/vpc-failover sentinel-reconfig \"$@\"\n"},
     {"status", cmd_status, "", json_opts, 0, 0, 0, "status [--json]",
      "The daemon's view: each group's state, phase, route tables and timings.\n"
      "  --json   the same as JSON (schema in vpc-failover(8))\n"},

@@ -52,6 +52,9 @@ static void print_routes(const struct group_run *run, const struct cv_result *re
 	if (run->g->source == CFG_SRC_PATRONI)
 		printf("group %s (patroni scope %s, member %s), this node %s\n",
 		       run->g->name, run->g->patroni_scope, run->g->member_name, eni);
+	else if (run->g->source == CFG_SRC_SENTINEL)
+		printf("group %s (sentinel master %s), this node %s\n", run->g->name,
+		       run->g->sentinel_master, eni);
 	else
 		printf("group %s (%s %s), this node %s\n", run->g->name,
 		       run->g->vrrp_instance[0] ? "vrrp_instance" : "vrrp_group",

@@ -25,6 +25,11 @@ int cmd_notify(struct cli *cli, struct args *a)
 {
 	return hook_notify(cli->cfg_path, cli_started_mono, a->nops, a->ops);
 }
+
+int cmd_sentinel_reconfig(struct cli *cli, struct args *a)
+{
+	return hook_sentinel_reconfig(cli->cfg_path, a->nops, a->ops);
+}
 /* JSON for people and scripts: numbers rounded to what they mean. Seconds
  * keep their milliseconds and no more (0.013, not the double's
  * 0.012999999999999999); ratios (keys ending in _ratio) keep six decimals,
@@ -85,6 +90,56 @@ static const char *ago(int64_t when, char *buf, size_t n)
 
 static void print_traffic(json_t *tr);
 static void print_probe(json_t *p);
+
+/* source = sentinel: what the quorum says, for the group's line. */
+static void sentinel_who(json_t *sen, char *who, size_t len)
+{
+	json_t *m = json_object_get(sen, "master");
+	const char *e = json_string_value(json_object_get(sen, "error"));
+
+	snprintf(who, len,
+		 "sentinel: master '%s' %s%s%s, %lld of %zu sentinels agree (quorum "
+		 "%lld)%s%s%s%s",
+		 json_string_value(json_object_get(sen, "master_name")),
+		 !json_is_string(m) ? "not known yet" : "at ",
+		 json_is_string(m) ? json_string_value(m) : "",
+		 !json_is_string(m)				   ? ""
+		 : json_is_true(json_object_get(sen, "this_node")) ? " (this node)"
+								   : " (another node)",
+		 (long long)json_integer_value(json_object_get(sen, "agree")),
+		 json_array_size(json_object_get(sen, "sentinels")),
+		 (long long)json_integer_value(json_object_get(sen, "quorum")),
+		 e && *e ? "; no quorum: " : "", e ? e : "",
+		 json_is_true(json_object_get(sen, "held")) ? "; held" : "",
+		 json_is_true(json_object_get(sen, "stepped_down")) ? "; stepped down"
+								    : "");
+}
+
+/* source = sentinel: each sentinel's last answer. */
+static void sentinel_lines(json_t *sen)
+{
+	json_t *n;
+	size_t i;
+
+	json_array_foreach(json_object_get(sen, "sentinels"), i, n)
+	{
+		json_t *m = json_object_get(n, "master");
+		const char *e = json_string_value(json_object_get(n, "error"));
+		if (json_is_true(json_object_get(n, "reachable")))
+			printf("  sentinel %s: %s%s\n",
+			       json_string_value(json_object_get(n, "address")),
+			       json_is_string(m) && *json_string_value(m)
+				   ? json_string_value(m)
+				   : "does not know the master",
+			       json_is_true(json_object_get(n, "subscribed"))
+				   ? ""
+				   : " (not subscribed to +switch-master)");
+		else
+			printf("  sentinel %s: unreachable%s%s\n",
+			       json_string_value(json_object_get(n, "address")),
+			       e && *e ? ": " : "", e ? e : "");
+	}
+}
 
 static void print_status(json_t *st)
 {
@@ -149,7 +204,10 @@ static void print_status(json_t *st)
 		/* Who decides MASTER, and what it last said. */
 		char who[512];
 		json_t *pat = json_object_get(g, "patroni");
-		if (json_is_object(pat)) {
+		json_t *sen = json_object_get(g, "sentinel");
+		if (json_is_object(sen))
+			sentinel_who(sen, who, sizeof(who));
+		else if (json_is_object(pat)) {
 			json_t *ld = json_object_get(pat, "leader");
 			const char *e = json_string_value(json_object_get(pat, "error"));
 			snprintf(
@@ -187,6 +245,8 @@ static void print_status(json_t *st)
 		       json_string_value(json_object_get(g, "state")), who,
 		       json_string_value(json_object_get(g, "phase")), lefts);
 		fputs(demoted, stdout);
+		if (json_is_object(sen))
+			sentinel_lines(sen);
 		char conv[96] = "no failover converged yet";
 		if (json_integer_value(json_object_get(g, "converged_at")) > 0)
 			snprintf(conv, sizeof(conv), "last failover converged in %lld ms",

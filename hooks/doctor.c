@@ -140,6 +140,7 @@ int doctor_main(const char *cfg_path, const char *ka_path, int json)
 		doc_check_keepalived_running(&d);
 	}
 	doc_check_patroni(&d);
+	doc_check_sentinel(&d);
 	doc_check_guard(&d);
 	check_daemon(&d);
 out:

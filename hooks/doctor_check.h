@@ -9,6 +9,7 @@
  *   doctor_ka.c    keepalived.conf against the configuration, and whether
  *                  keepalived runs (groups with source = keepalived)
  *   doctor_patroni.c  etcd and Patroni's keys (groups with source = patroni)
+ *   doctor_sentinel.c the sentinels and their quorum (source = sentinel)
  *   doctor_guard.c each group's role guard, asked once
  *   doctor_check.c the report line and the same-file test they all use */
 #ifndef VPCF_DOCTOR_CHECK_H
@@ -83,6 +84,8 @@ void doc_check_guard(struct doc *d);
 void doc_check_keepalived_conf(struct doc *d);
 /* doctor_patroni.c: etcd answers, the leader key and this member exist. */
 void doc_check_patroni(struct doc *d);
+/* doctor_sentinel.c: the sentinels answer, a quorum agrees on the master. */
+void doc_check_sentinel(struct doc *d);
 /* doctor_ka.c: does the pid file name a running keepalived? */
 void doc_check_keepalived_running(struct doc *d);
 

@@ -6,7 +6,8 @@
  * hook (hooks/notify.c) and what it needs (the event parser, the
  * configuration, the control-socket client, the state directory, jansson
  * and libinih statically), which loads nothing but libc. It runs the hook
- * itself; for anything else (every other command, help, version, a usage
+ * itself, and Redis Sentinel's client-reconfig-script (sentinel-reconfig),
+ * as lean; for anything else (every other command, help, version, a usage
  * error) it executes the full CLI (hooks/cli.c, installed as
  * LIBEXECDIR/vpc-failover-cli) with the same arguments, argv[0] included,
  * so that it answers exactly as before. The full CLI's path is compiled in
@@ -102,13 +103,18 @@ int main(int argc, char **argv)
 
 	front_argv = argv;
 	if (argc < 1 || parse(argc, argv, &cfg_path, &verbose, &ops, &nops) == -1 ||
-	    nops == 0 || strcmp(ops[0], "notify") != 0 ||
-	    parse(nops, ops, &cfg_path, &verbose, &ops, &nops) == -1)
+	    nops == 0 ||
+	    (strcmp(ops[0], "notify") != 0 && strcmp(ops[0], "sentinel-reconfig") != 0))
+		run_cli();
+	int reconfig = strcmp(ops[0], "sentinel-reconfig") == 0;
+	if (parse(nops, ops, &cfg_path, &verbose, &ops, &nops) == -1)
 		run_cli();
 	prctl(PR_SET_DUMPABLE, 0); /* as the full CLI: the config may hold keys */
 	log_init("vpc-failover", 1,
 		 verbose > 1 ? LOG_LVL_DEBUG
 		 : verbose   ? LOG_LVL_INFO
 			     : LOG_LVL_WARN);
+	if (reconfig) /* Sentinel's client-reconfig-script */
+		return hook_sentinel_reconfig(cfg_path, nops, ops);
 	return hook_notify(cfg_path, started, nops, ops);
 }

@@ -1,10 +1,14 @@
 /* notify.c — keepalived's notify hook: deliver a VRRP transition to the
- * daemon, or record it for the daemon's next start. Must be quick:
+ * daemon, or record it for the daemon's next start; and Redis Sentinel's
+ * client-reconfig-script, which tells the daemon to ask the sentinels now.
+ * Must be quick:
  * keepalived kills STOP scripts after about a second, and every
  * millisecond here is outage; so this file and everything it calls link
  * into the front program (hooks/front.c) with libc alone at run time. */
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/cfg.h"
@@ -90,4 +94,132 @@ int hook_notify(const char *cfg_path, uint64_t started_mono, int argc, char **ar
 		ka_state_name(ev.state), cfg->daemon.state_dir);
 	cfg_free(cfg);
 	return HOOK_EXIT_OK;
+}
+
+/* A host as Sentinel passes it: an IP address (or, with
+ * announce-hostnames, a name of [A-Za-z0-9.-]). */
+static int host_ok(const char *h)
+{
+	unsigned char buf[16];
+	size_t n = strlen(h);
+
+	if (inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1)
+		return 1;
+	if (n == 0 || n > 63)
+		return 0;
+	return strspn(
+		   h,
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-") ==
+	       n;
+}
+
+static int port_of(const char *s)
+{
+	char *end;
+	long p;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	p = strtol(s, &end, 10);
+	return *end != '\0' || p < 1 || p > 65535 ? -1 : (int)p;
+}
+
+int hook_reconfig_parse(int argc, char **argv, struct hook_reconfig *r, char *err,
+			size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	if (argc != 7) {
+		snprintf(
+		    err, errlen,
+		    "want 7 arguments (MASTER ROLE STATE FROM-IP FROM-PORT TO-IP "
+		    "TO-PORT, as Sentinel's client-reconfig-script gets them), got %d",
+		    argc);
+		return -1;
+	}
+	if (!ini_valid_name(argv[0])) {
+		snprintf(err, errlen,
+			 "master name '%.64s': want 1 to 63 of A-Z a-z 0-9 _ . -",
+			 argv[0]);
+		return -1;
+	}
+	if (strcmp(argv[1], "leader") != 0 && strcmp(argv[1], "observer") != 0) {
+		snprintf(err, errlen, "role '%.32s': want leader or observer", argv[1]);
+		return -1;
+	}
+	if (strcmp(argv[2], "failover") != 0 && strcmp(argv[2], "start") != 0 &&
+	    strcmp(argv[2], "end") != 0) {
+		snprintf(err, errlen, "state '%.32s': want failover", argv[2]);
+		return -1;
+	}
+	for (int i = 3; i <= 5; i += 2) {
+		if (!host_ok(argv[i])) {
+			snprintf(err, errlen, "%s address '%.64s' is not an address",
+				 i == 3 ? "from" : "to", argv[i]);
+			return -1;
+		}
+		if (port_of(argv[i + 1]) == -1) {
+			snprintf(err, errlen, "%s port '%.16s': want 1 to 65535",
+				 i == 3 ? "from" : "to", argv[i + 1]);
+			return -1;
+		}
+	}
+	snprintf(r->master, sizeof(r->master), "%s", argv[0]);
+	snprintf(r->role, sizeof(r->role), "%s", argv[1]);
+	snprintf(r->state, sizeof(r->state), "%s", argv[2]);
+	snprintf(r->from, sizeof(r->from), "%s", argv[3]);
+	snprintf(r->to, sizeof(r->to), "%s", argv[5]);
+	r->from_port = port_of(argv[4]);
+	r->to_port = port_of(argv[6]);
+	return 0;
+}
+
+int hook_sentinel_reconfig(const char *cfg_path, int argc, char **argv)
+{
+	struct hook_reconfig r;
+	struct cfg *cfg;
+	char err[512];
+	json_t *req, *reply = NULL;
+	int down, rc, code;
+
+	if (hook_reconfig_parse(argc, argv, &r, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vpc-failover sentinel-reconfig: %s; nothing done\n",
+			err);
+		return HOOK_EXIT_USAGE;
+	}
+	cfg = cfg_load(cfg_path);
+	if (cfg == NULL) {
+		fprintf(stderr,
+			"vpc-failover sentinel-reconfig: %s has errors (above); nothing "
+			"done\n",
+			cfg_path);
+		return HOOK_EXIT_USAGE;
+	}
+	req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:i}", "cmd",
+			"sentinel-reconfig", "master", r.master, "role", r.role, "state",
+			r.state, "from", r.from, "from_port", r.from_port, "to", r.to,
+			"to_port", r.to_port);
+	rc = ctl_request(cfg->daemon.control_socket, req, &reply, HOOK_NOTIFY_TIMEOUT_MS,
+			 &down, err, sizeof(err));
+	json_decref(req);
+	if (rc == -1) {
+		/* Nothing is lost: a starting daemon asks the sentinels first. */
+		fprintf(
+		    stderr,
+		    "vpc-failover sentinel-reconfig: vpc-failoverd is not %s (%s); it "
+		    "asks the sentinels itself when it starts\n",
+		    down ? "running" : "answering", err);
+		cfg_free(cfg);
+		return HOOK_EXIT_OK;
+	}
+	code = HOOK_EXIT_OK;
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		const char *e = json_string_value(json_object_get(reply, "error"));
+		fprintf(stderr,
+			"vpc-failover sentinel-reconfig: the daemon refused: %s\n",
+			e ? e : "?");
+		code = HOOK_EXIT_USAGE;
+	}
+	json_decref(reply);
+	cfg_free(cfg);
+	return code;
 }

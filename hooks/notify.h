@@ -31,4 +31,24 @@
  * Messages on stderr; returns the exit code. */
 int hook_notify(const char *cfg_path, uint64_t started_mono, int argc, char **argv);
 
+/* Sentinel's client-reconfig-script arguments, checked. */
+struct hook_reconfig {
+	char master[64];
+	char role[16];	       /* leader, observer */
+	char state[16];	       /* failover */
+	char from[64], to[64]; /* addresses as Sentinel passes them */
+	int from_port, to_port;
+};
+/* Check argv[0..argc-1] (MASTER ROLE STATE FROM-IP FROM-PORT TO-IP TO-PORT):
+ * 0, or -1 with what is wrong in err. */
+int hook_reconfig_parse(int argc, char **argv, struct hook_reconfig *r, char *err,
+			size_t errlen);
+/* Sentinel's client-reconfig-script (vpc-failover sentinel-reconfig ...):
+ * check the arguments and tell the daemon to ask the sentinels of every
+ * group following MASTER now. The arguments are only a hint: the daemon
+ * follows a quorum of sentinels, never the script. Messages on stderr;
+ * returns the exit code (0 also when the daemon is down: it asks the
+ * sentinels itself when it starts). */
+int hook_sentinel_reconfig(const char *cfg_path, int argc, char **argv);
+
 #endif

@@ -49,6 +49,8 @@ enum fam_id {
 	F_HANDED_BACK,
 	F_GUARD_REFUSALS,
 	F_GUARD_PRIMARY,
+	F_SENTINEL_REACHABLE,
+	F_SENTINEL_QUORUM,
 	F_API,
 	F_ZONE_PACKETS,
 	F_ZONE_BYTES,
@@ -136,6 +138,13 @@ static const struct {
 			 "The role guard's last answer: 1 the local service said it "
 			 "is the primary, 0 a replica or no answer. Absent before the "
 			 "first question and for groups without a guard."},
+    [F_SENTINEL_REACHABLE] = {"vpc_failover_sentinel_reachable", 0,
+			      "source = sentinel: 1 if the sentinel answered the last "
+			      "round of get-master-addr-by-name, 0 if not."},
+    [F_SENTINEL_QUORUM] = {"vpc_failover_sentinel_quorum_agrees", 0,
+			   "source = sentinel: 1 if a quorum of the group's sentinels "
+			   "agreed on the master's address in the last round, 0 if "
+			   "not (sentinels down or disagreeing)."},
     [F_API] = {"vpc_failover_api_requests_total", 1,
 	       "EC2 API answers by action and code: OK, the EC2 error code, "
 	       "HTTP_<status> for an error without one, TransportError when no "
@@ -457,6 +466,10 @@ static void render_group(struct render *r, json_t *g)
 	       NULL);
 	sample(r, F_GUARD_PRIMARY, json_object_get(g, "guard_primary"), "group", name,
 	       NULL);
+	json_object_foreach(json_object_get(g, "sentinel_reachable"), key, v)
+	    sample(r, F_SENTINEL_REACHABLE, v, "group", name, "sentinel", key, NULL);
+	sample(r, F_SENTINEL_QUORUM, json_object_get(g, "sentinel_quorum_agrees"),
+	       "group", name, NULL);
 out:
 	json_decref(one);
 	json_decref(zero);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The one list of Debian packages vpc-failover needs to build, test, demo,
 # benchmark and package (etcd, Patroni and PostgreSQL: the Patroni
-# integration test, tests/patroni.sh; debhelper to lintian: make deb and its test;
+# integration test, tests/patroni.sh; redis-sentinel: tests/sentinel.sh; debhelper to lintian: make deb and its test;
 # devscripts: hardening-check; debootstrap: make deb-root-test). Installs
 # the missing ones (as root); prints nothing when all are present.
 set -eu
@@ -11,7 +11,7 @@ build-essential pkg-config clang
 libcurl4-openssl-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
 libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
 libmnl-dev libnftnl-dev libcrypt-dev libyaml-dev
-libhiredis-dev libpq-dev libmariadb-dev redis-server postgresql-15 mariadb-server
+libhiredis-dev libpq-dev libmariadb-dev redis-server redis-sentinel postgresql-15 mariadb-server
 keepalived awscli iproute2 nftables curl openssl python3 jq ethtool
 etcd-server etcd-client patroni
 iperf3 linux-perf

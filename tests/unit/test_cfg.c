@@ -707,7 +707,7 @@ static void patroni_keys(void **state)
 	    PAT_GROUP "etcd_step_down_after = 5\n", 1,
 	    "group 'pg': etcd_step_down_after is for etcd_unreachable = step_down");
 	expect_error(PAT_GROUP "source = zookeeper\n", 8,
-		     "source: 'zookeeper': want keepalived or patroni");
+		     "source: 'zookeeper': want keepalived, patroni or sentinel");
 	expect_error(PAT_GROUP "etcd_unreachable = drop\n", 8,
 		     "etcd_unreachable: 'drop': want keep or step_down");
 	expect_error(
@@ -741,6 +741,77 @@ static void patroni_keys(void **state)
 	expect_error(GROUP_OK "etcd_user = vpcf\netcd_password_file = /k/etcd.pw\n", 1,
 		     "group 'ok': etcd_user, etcd_password_file: only for source = "
 		     "patroni");
+}
+
+#define SEN_GROUP                                                                        \
+	"[group rd]\nsource = sentinel\nsentinels = 10.0.0.1:26379, 10.0.0.2 "           \
+	"[fd00::3]:26380\nsentinel_master = mymaster\n"                                  \
+	"destinations = 10.0.0.9/32\nroute_tables = rtb-88888888\n"
+
+/* source = sentinel: its keys, their defaults (the quorum a majority), and
+ * which keys go with which source. */
+static void sentinel_keys(void **state)
+{
+	struct cfg *c = load(SEN_GROUP);
+
+	assert_non_null(c);
+	assert_int_equal(c->groups[0].source, CFG_SRC_SENTINEL);
+	assert_int_equal(c->groups[0].nsentinels, 3);
+	assert_string_equal(c->groups[0].sentinels[0].host, "10.0.0.1");
+	assert_int_equal(c->groups[0].sentinels[1].port, 26379);
+	assert_string_equal(c->groups[0].sentinels[1].text, "10.0.0.2:26379");
+	assert_string_equal(c->groups[0].sentinels[2].host, "fd00::3");
+	assert_string_equal(c->groups[0].sentinels[2].text, "[fd00::3]:26380");
+	assert_int_equal(c->groups[0].sentinel_quorum, 2);
+	assert_int_equal(c->groups[0].sentinel_unreachable, CFG_ETCD_KEEP);
+	assert_string_equal(c->groups[0].sentinel_address, "");
+	cfg_free(c);
+	c = load(SEN_GROUP
+		 "sentinel_quorum = 3\nsentinel_address = 10.1.2.3\n"
+		 "sentinel_unreachable = step_down\nsentinel_step_down_after = 15\n");
+	assert_non_null(c);
+	assert_int_equal(c->groups[0].sentinel_quorum, 3);
+	assert_string_equal(c->groups[0].sentinel_address, "10.1.2.3");
+	assert_int_equal(c->groups[0].sentinel_unreachable, CFG_ETCD_STEP_DOWN);
+	assert_int_equal(c->groups[0].sentinel_step_down_after_ms, 15000);
+	cfg_free(c);
+	expect_error(SEN_GROUP "sentinel_quorum = 1\n", 1,
+		     "group 'rd': sentinel_quorum 1 of 3 sentinels is not a majority");
+	expect_error(SEN_GROUP "sentinel_quorum = 4\n", 1,
+		     "group 'rd': sentinel_quorum 4 is more than the 3 sentinels");
+	expect_error(SEN_GROUP "vrrp_group = G\n", 1,
+		     "group 'rd': vrrp_instance, vrrp_group and track_file are for "
+		     "source = keepalived; this group follows Redis Sentinel");
+	expect_error(SEN_GROUP "member_name = x\n", 1,
+		     "group 'rd': member_name: only for source = patroni; this group "
+		     "follows Redis Sentinel (source = sentinel)");
+	expect_error(GROUP_OK "sentinel_master = m\nsentinel_quorum = 1\n", 1,
+		     "group 'ok': sentinel_master, sentinel_quorum: only for source = "
+		     "sentinel; this group follows keepalived (set source = sentinel, or "
+		     "remove them)");
+	expect_error(PAT_GROUP "sentinels = 10.0.0.1\n", 1,
+		     "group 'pg': sentinels: only for source = sentinel; this group "
+		     "follows Patroni (source = patroni)");
+	expect_error("[group rd]\nsource = sentinel\ndestinations = 10.0.0.9/32\n"
+		     "route_tables = rtb-88888888\n",
+		     1, "group 'rd': source = sentinel needs sentinels");
+	assert_non_null(strstr(logbuf, "needs sentinel_master"));
+	expect_error(SEN_GROUP "sentinel_unreachable = step_down\n", 1,
+		     "group 'rd': sentinel_unreachable = step_down needs "
+		     "sentinel_step_down_after");
+	expect_error(SEN_GROUP "sentinel_step_down_after = 5\n", 1,
+		     "group 'rd': sentinel_step_down_after is for sentinel_unreachable "
+		     "= step_down");
+	expect_error(SEN_GROUP "sentinels = sentinel-1:26379\n", 7,
+		     "sentinels: 'sentinel-1:26379': 'sentinel-1' is not an IP address");
+	expect_error(SEN_GROUP "sentinels = 10.0.0.1:0\n", 7,
+		     "sentinels: '10.0.0.1:0': the port must be 1 to 65535");
+	expect_error(SEN_GROUP "sentinels = fd00::1\n", 7,
+		     "sentinels: 'fd00::1': an IPv6 address goes in brackets");
+	expect_error(SEN_GROUP "sentinels = 10.0.0.1, 10.0.0.1:26379\n", 7,
+		     "sentinels: 10.0.0.1:26379 is listed twice");
+	expect_error(SEN_GROUP "sentinel_address = node-a\n", 7,
+		     "sentinel_address: 'node-a' is not an IP address");
 }
 
 static void no_group(void **state)
@@ -1041,6 +1112,7 @@ int main(void)
 	    cmocka_unit_test(guard_urls),
 	    cmocka_unit_test(patroni_keys),
 	    cmocka_unit_test(probe_keys),
+	    cmocka_unit_test(sentinel_keys),
 	    cmocka_unit_test(no_group),
 	    cmocka_unit_test(missing_file),
 	    cmocka_unit_test(every_error_reported),
