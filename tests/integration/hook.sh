@@ -221,5 +221,6 @@ lean "a group event" -c "$T/vpcf.conf" notify GROUP G_1 BACKUP 100
 check "delivered by the front: the routes converge" wait_for 10 all_at $ENI_C 2
 st() { "$1" -c "$T/vpcf.conf" status --json | $PY -c 'import json,sys; g=json.load(sys.stdin)["groups"][0]; print(g["name"], g["state"], g["converged"])'; }
 expect_eq "status --json through the front" "$(st "$FRONT")" "$(st "$CLI")"
-expect_eq "status through the front: the same lines" \
-	"$("$FRONT" -c "$T/vpcf.conf" status | head -3)" "$("$CLI" -c "$T/vpcf.conf" status | head -3)"
+# (the EC2 request counts cut: a settle check may land between the two)
+st3() { "$1" -c "$T/vpcf.conf" status | head -3 | sed 's/EC2 requests .*/EC2 requests .../'; }
+expect_eq "status through the front: the same lines" "$(st3 "$FRONT")" "$(st3 "$CLI")"
