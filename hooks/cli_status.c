@@ -373,10 +373,13 @@ static void print_probe(json_t *p)
 		printf("  probe %s:%d from %s: ",
 		       json_string_value(json_object_get(v, "destination")), port,
 		       zone ? zone : "?");
-		if (!json_is_true(json_object_get(p, "probing")))
-			printf("not probing (%s)",
+		if (!json_is_true(json_object_get(p, "probing"))) {
+			/* what it found while it probed is history now */
+			printf("not probing (%s)\n",
 			       json_string_value(json_object_get(p, "why_not")));
-		else if (res == NULL || strcmp(res, "none") == 0)
+			continue;
+		}
+		if (res == NULL || strcmp(res, "none") == 0)
 			printf("not probed yet");
 		else if (strcmp(res, "ok") == 0)
 			printf("ok %.1f ms", json_number_value(ms));
