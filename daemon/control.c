@@ -23,6 +23,7 @@
 #include "daemon/ctl_proto.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
+#include "daemon/patroni.h"
 #include "daemon/sentinel.h"
 #include "daemon/track.h"
 #include "daemon/probe.h"
@@ -374,14 +375,43 @@ static json_t *handle_sentinel_reconfig(json_t *req, const struct peer *peer)
 	return json_pack("{s:b, s:i}", "ok", 1, "groups", n);
 }
 
+/* Patroni's callback (hooks/notify.c): the groups following the scope read
+ * the leader key now. A hint like sentinel-reconfig (the key decides), so
+ * not root-only: Patroni runs its callbacks as the postgres user. */
+static json_t *handle_patroni_callback(json_t *req, const struct peer *peer)
+{
+	const char *action = json_string_value(json_object_get(req, "action"));
+	const char *role = json_string_value(json_object_get(req, "role"));
+	const char *scope = json_string_value(json_object_get(req, "scope"));
+	char what[200], who[128];
+	int n;
+
+	if (scope == NULL || !ini_valid_name(scope))
+		return refuse("config", "patroni-callback: no valid \"scope\"");
+	snprintf(what, sizeof(what), "Patroni's %.16s (role %.32s) from %s",
+		 action ? action : "callback", role ? role : "?",
+		 peer_describe(peer, who, sizeof(who)));
+	n = pat_recheck(scope, what);
+	if (n == 0)
+		return refuse("config",
+			      "no group of %s follows Patroni scope '%.64s' (source = "
+			      "patroni, patroni_scope)",
+			      config()->path, scope);
+	return json_pack("{s:b, s:i}", "ok", 1, "groups", n);
+}
+
 static const struct command {
 	const char *name;
 	json_t *(*fn)(json_t *req, const struct peer *peer);
 	int mutating; /* changes routing: root (or the daemon's user) only */
 } commands[] = {
-    {"notify", handle_notify, 1},     {"failover", handle_failover, 1},
-    {"takeover", handle_takeover, 1}, {"status", handle_status, 0},
-    {"metrics", handle_metrics, 0},   {"sentinel-reconfig", handle_sentinel_reconfig, 0},
+    {"notify", handle_notify, 1},
+    {"failover", handle_failover, 1},
+    {"takeover", handle_takeover, 1},
+    {"status", handle_status, 0},
+    {"metrics", handle_metrics, 0},
+    {"sentinel-reconfig", handle_sentinel_reconfig, 0},
+    {"patroni-callback", handle_patroni_callback, 0},
 };
 
 /* The command a request names, run if this peer may: a command that changes

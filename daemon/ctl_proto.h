@@ -17,6 +17,10 @@
  *    "state":"failover","from":IP,"from_port":N,"to":IP,"to_port":N}
  *        -> {"ok":true,"groups":N}: the groups following that Sentinel
  *        master ask their sentinels now (the arguments are only logged)
+ *   {"cmd":"patroni-callback","action":"on_role_change","role":"primary",
+ *    "scope":"pg-main"}
+ *        -> {"ok":true,"groups":N}: the groups following that Patroni scope
+ *        read the leader key now (action and role are only logged)
  * Replies: {"ok":true, ...} or {"ok":false,"error":"what was wrong",
  * "reason":"permission"|"config"|"state"|"environment"} (reason optional).
  * notify, failover and takeover are for root (or the daemon's user) only,

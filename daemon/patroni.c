@@ -73,6 +73,7 @@ struct pat {
 	int held;     /* keep: the group is held (grp_hold) */
 	int watching; /* the watch is established */
 	unsigned long reads, events, errors, auths;
+	unsigned long callbacks; /* Patroni's callbacks (patroni-callback) */
 	struct pat_creds creds;
 	struct http_req *auth;	   /* POST /v3/auth/authenticate under way */
 	char token[PAT_TOKEN_MAX]; /* "" = none; valid on endpoint token_ep */
@@ -778,6 +779,22 @@ void pat_reload(const struct cfg *cfg)
 	free(held);
 }
 
+int pat_recheck(const char *scope, const char *what)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < npats; i++) {
+		struct pat *p = pats[i];
+		if (strcmp(p->cfg->patroni_scope, scope) != 0)
+			continue;
+		log_info("group %s: %s: reading the leader key now", p->cfg->name, what);
+		p->callbacks++;
+		range_start(p); /* nothing when a read is already under way */
+		n++;
+	}
+	return n;
+}
+
 json_t *pat_status(const char *group)
 {
 	for (size_t i = 0; i < npats; i++) {
@@ -800,6 +817,8 @@ json_t *pat_status(const char *group)
 				    json_boolean(p->cfg->etcd_cert_file[0] != '\0'));
 		json_object_set_new(o, "authentications",
 				    json_integer((json_int_t)p->auths));
+		json_object_set_new(o, "callbacks",
+				    json_integer((json_int_t)p->callbacks));
 		json_object_set_new(o, "leader",
 				    !p->known	   ? json_null()
 				    : p->leader[0] ? json_string(p->leader)

@@ -74,6 +74,10 @@ void pat_init(const struct cfg *cfg, pat_event_fn fn);
 void pat_reload(const struct cfg *cfg);
 /* Stop following; groups keep their state. */
 void pat_fini(void);
+/* Patroni's callback (hooks/notify.c, patroni-callback): every group
+ * following scope reads the leader key now; what names the caller, for the
+ * log. Returns how many groups follow scope. */
+int pat_recheck(const char *scope, const char *what);
 /* What the source of group last said, for status (a new object), or NULL
  * when the group does not follow Patroni. */
 json_t *pat_status(const char *group);

@@ -7,6 +7,7 @@
  *   vpc-failover [-c FILE] notify INSTANCE|GROUP NAME STATE PRIORITY
  *   vpc-failover [-c FILE] sentinel-reconfig MASTER ROLE STATE FROM-IP FROM-PORT
  *                                            TO-IP TO-PORT
+ *   vpc-failover [-c FILE] patroni-callback ACTION ROLE SCOPE
  *   vpc-failover [-c FILE] status [--json]
  *   vpc-failover [-c FILE] metrics [--format=prometheus|mackerel] [--json]
  *                                  [--state FILE]
@@ -58,6 +59,10 @@ static void usage(FILE *f)
 	    "                                    Sentinel's client-reconfig-script: "
 	    "ask the\n"
 	    "                                    sentinels now (source = sentinel)\n"
+	    "  patroni-callback ACTION ROLE SCOPE\n"
+	    "                                    Patroni's on_role_change: read the "
+	    "leader\n"
+	    "                                    key now (source = patroni)\n"
 	    "  status [--json]                   the daemon's view: states, routes, "
 	    "timings\n"
 	    "  metrics [--format=prometheus|mackerel] [--json] [--state FILE]\n"
@@ -273,6 +278,15 @@ static const struct command {
      "with vpcf-reconfig.sh:\n"
      "  #!/bin/sh\n"
      "  exec /usr/sbin/vpc-failover sentinel-reconfig \"$@\"\n"},
+    {"patroni-callback", cmd_patroni_callback, "", no_opts, 0, -1, 1,
+     "patroni-callback ACTION ROLE SCOPE",
+     "Patroni's callback: tell vpc-failoverd to read the leader key of every\n"
+     "group following SCOPE now (source = patroni). Only a hint: the leader\n"
+     "key decides, and the daemon's etcd watch usually sees it first. In\n"
+     "Patroni's configuration:\n"
+     "  postgresql:\n"
+     "    callbacks:\n"
+     "      on_role_change: /usr/sbin/vpc-failover patroni-callback\n"},
     {"status", cmd_status, "", json_opts, 0, 0, 0, "status [--json]",
      "The daemon's view: each group's state, phase, route tables and timings.\n"
      "  --json   the same as JSON (schema in vpc-failover(8))\n"},

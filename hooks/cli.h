@@ -74,6 +74,7 @@ int cmd_takeover(struct cli *cli, struct args *a);
 int cmd_failover(struct cli *cli, struct args *a);
 int cmd_notify(struct cli *cli, struct args *a);
 int cmd_sentinel_reconfig(struct cli *cli, struct args *a);
+int cmd_patroni_callback(struct cli *cli, struct args *a);
 int cmd_status(struct cli *cli, struct args *a);
 int cmd_metrics(struct cli *cli, struct args *a);
 

@@ -30,6 +30,11 @@ int cmd_sentinel_reconfig(struct cli *cli, struct args *a)
 {
 	return hook_sentinel_reconfig(cli->cfg_path, a->nops, a->ops);
 }
+
+int cmd_patroni_callback(struct cli *cli, struct args *a)
+{
+	return hook_patroni_callback(cli->cfg_path, a->nops, a->ops);
+}
 /* JSON for people and scripts: numbers rounded to what they mean. Seconds
  * keep their milliseconds and no more (0.013, not the double's
  * 0.012999999999999999); ratios (keys ending in _ratio) keep six decimals,

@@ -6,8 +6,9 @@
  * hook (hooks/notify.c) and what it needs (the event parser, the
  * configuration, the control-socket client, the state directory, jansson
  * and libinih statically), which loads nothing but libc. It runs the hook
- * itself, and Redis Sentinel's client-reconfig-script (sentinel-reconfig),
- * as lean; for anything else (every other command, help, version, a usage
+ * itself, and the other sources' hints (sentinel-reconfig, Redis Sentinel's
+ * client-reconfig-script; patroni-callback, Patroni's on_role_change) as
+ * lean; for anything else (every other command, help, version, a usage
  * error) it executes the full CLI (hooks/cli.c, installed as
  * LIBEXECDIR/vpc-failover-cli) with the same arguments, argv[0] included,
  * so that it answers exactly as before. The full CLI's path is compiled in
@@ -104,9 +105,11 @@ int main(int argc, char **argv)
 	front_argv = argv;
 	if (argc < 1 || parse(argc, argv, &cfg_path, &verbose, &ops, &nops) == -1 ||
 	    nops == 0 ||
-	    (strcmp(ops[0], "notify") != 0 && strcmp(ops[0], "sentinel-reconfig") != 0))
+	    (strcmp(ops[0], "notify") != 0 && strcmp(ops[0], "sentinel-reconfig") != 0 &&
+	     strcmp(ops[0], "patroni-callback") != 0))
 		run_cli();
 	int reconfig = strcmp(ops[0], "sentinel-reconfig") == 0;
+	int callback = strcmp(ops[0], "patroni-callback") == 0;
 	if (parse(nops, ops, &cfg_path, &verbose, &ops, &nops) == -1)
 		run_cli();
 	prctl(PR_SET_DUMPABLE, 0); /* as the full CLI: the config may hold keys */
@@ -116,5 +119,7 @@ int main(int argc, char **argv)
 			     : LOG_LVL_WARN);
 	if (reconfig) /* Sentinel's client-reconfig-script */
 		return hook_sentinel_reconfig(cfg_path, nops, ops);
+	if (callback) /* Patroni's on_role_change */
+		return hook_patroni_callback(cfg_path, nops, ops);
 	return hook_notify(cfg_path, started, nops, ops);
 }

@@ -1,6 +1,7 @@
 /* notify.c — keepalived's notify hook: deliver a VRRP transition to the
- * daemon, or record it for the daemon's next start; and Redis Sentinel's
- * client-reconfig-script, which tells the daemon to ask the sentinels now.
+ * daemon, or record it for the daemon's next start; and the hints of the
+ * other leader sources: Redis Sentinel's client-reconfig-script (ask the
+ * sentinels now) and Patroni's callbacks (read the leader key now).
  * Must be quick:
  * keepalived kills STOP scripts after about a second, and every
  * millisecond here is outage; so this file and everything it calls link
@@ -173,53 +174,119 @@ int hook_reconfig_parse(int argc, char **argv, struct hook_reconfig *r, char *er
 	return 0;
 }
 
-int hook_sentinel_reconfig(const char *cfg_path, int argc, char **argv)
+/* Send a leader source's hint (req, consumed) to the daemon: the exit code.
+ * A daemon that is down loses nothing: it asks its source when it starts. */
+static int send_hint(const char *cmd, const char *cfg_path, json_t *req, const char *asks)
 {
-	struct hook_reconfig r;
 	struct cfg *cfg;
 	char err[512];
-	json_t *req, *reply = NULL;
+	json_t *reply = NULL;
 	int down, rc, code;
 
-	if (hook_reconfig_parse(argc, argv, &r, err, sizeof(err)) == -1) {
-		fprintf(stderr, "vpc-failover sentinel-reconfig: %s; nothing done\n",
-			err);
-		return HOOK_EXIT_USAGE;
-	}
 	cfg = cfg_load(cfg_path);
 	if (cfg == NULL) {
-		fprintf(stderr,
-			"vpc-failover sentinel-reconfig: %s has errors (above); nothing "
-			"done\n",
-			cfg_path);
+		fprintf(stderr, "vpc-failover %s: %s has errors (above); nothing done\n",
+			cmd, cfg_path);
+		json_decref(req);
 		return HOOK_EXIT_USAGE;
 	}
-	req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:i}", "cmd",
-			"sentinel-reconfig", "master", r.master, "role", r.role, "state",
-			r.state, "from", r.from, "from_port", r.from_port, "to", r.to,
-			"to_port", r.to_port);
 	rc = ctl_request(cfg->daemon.control_socket, req, &reply, HOOK_NOTIFY_TIMEOUT_MS,
 			 &down, err, sizeof(err));
 	json_decref(req);
 	if (rc == -1) {
-		/* Nothing is lost: a starting daemon asks the sentinels first. */
-		fprintf(
-		    stderr,
-		    "vpc-failover sentinel-reconfig: vpc-failoverd is not %s (%s); it "
-		    "asks the sentinels itself when it starts\n",
-		    down ? "running" : "answering", err);
+		fprintf(stderr,
+			"vpc-failover %s: vpc-failoverd is not %s (%s); it %s itself "
+			"when it starts\n",
+			cmd, down ? "running" : "answering", err, asks);
 		cfg_free(cfg);
 		return HOOK_EXIT_OK;
 	}
 	code = HOOK_EXIT_OK;
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		const char *e = json_string_value(json_object_get(reply, "error"));
-		fprintf(stderr,
-			"vpc-failover sentinel-reconfig: the daemon refused: %s\n",
+		fprintf(stderr, "vpc-failover %s: the daemon refused: %s\n", cmd,
 			e ? e : "?");
 		code = HOOK_EXIT_USAGE;
 	}
 	json_decref(reply);
 	cfg_free(cfg);
 	return code;
+}
+
+int hook_sentinel_reconfig(const char *cfg_path, int argc, char **argv)
+{
+	struct hook_reconfig r;
+	char err[512];
+
+	if (hook_reconfig_parse(argc, argv, &r, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vpc-failover sentinel-reconfig: %s; nothing done\n",
+			err);
+		return HOOK_EXIT_USAGE;
+	}
+	return send_hint("sentinel-reconfig", cfg_path,
+			 json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:i}", "cmd",
+				   "sentinel-reconfig", "master", r.master, "role",
+				   r.role, "state", r.state, "from", r.from, "from_port",
+				   r.from_port, "to", r.to, "to_port", r.to_port),
+			 "asks the sentinels");
+}
+
+/* Patroni's callback actions (Patroni's docs, "callbacks"). */
+static const char *const pat_actions[] = {"on_start",  "on_stop",	 "on_restart",
+					  "on_reload", "on_role_change", NULL};
+
+int hook_patroni_parse(int argc, char **argv, struct hook_patroni *r, char *err,
+		       size_t errlen)
+{
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	if (argc != 3) {
+		snprintf(err, errlen,
+			 "want 3 arguments (ACTION ROLE SCOPE, as Patroni calls its "
+			 "callbacks), got %d",
+			 argc);
+		return -1;
+	}
+	for (i = 0; pat_actions[i] && strcmp(pat_actions[i], argv[0]) != 0; i++)
+		;
+	if (pat_actions[i] == NULL) {
+		snprintf(err, errlen,
+			 "action '%.32s': want on_role_change (or on_start, on_stop, "
+			 "on_restart, on_reload)",
+			 argv[0]);
+		return -1;
+	}
+	if (argv[1][0] == '\0' || strlen(argv[1]) >= sizeof(r->role) ||
+	    strspn(argv[1], "abcdefghijklmnopqrstuvwxyz_") != strlen(argv[1])) {
+		snprintf(err, errlen,
+			 "role '%.32s': want Patroni's role (primary, master, replica, "
+			 "standby_leader, demoted, ...)",
+			 argv[1]);
+		return -1;
+	}
+	if (!ini_valid_name(argv[2])) {
+		snprintf(err, errlen, "scope '%.64s': want 1 to 63 of A-Z a-z 0-9 _ . -",
+			 argv[2]);
+		return -1;
+	}
+	snprintf(r->action, sizeof(r->action), "%s", argv[0]);
+	snprintf(r->role, sizeof(r->role), "%s", argv[1]);
+	snprintf(r->scope, sizeof(r->scope), "%s", argv[2]);
+	return 0;
+}
+
+int hook_patroni_callback(const char *cfg_path, int argc, char **argv)
+{
+	struct hook_patroni r;
+	char err[512];
+
+	if (hook_patroni_parse(argc, argv, &r, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vpc-failover patroni-callback: %s; nothing done\n", err);
+		return HOOK_EXIT_USAGE;
+	}
+	return send_hint("patroni-callback", cfg_path,
+			 json_pack("{s:s, s:s, s:s, s:s}", "cmd", "patroni-callback",
+				   "action", r.action, "role", r.role, "scope", r.scope),
+			 "reads the leader key");
 }

@@ -51,4 +51,20 @@ int hook_reconfig_parse(int argc, char **argv, struct hook_reconfig *r, char *er
  * sentinels itself when it starts). */
 int hook_sentinel_reconfig(const char *cfg_path, int argc, char **argv);
 
+/* Patroni's callback arguments (ACTION ROLE SCOPE), checked. */
+struct hook_patroni {
+	char action[16]; /* on_role_change, on_start, ... */
+	char role[32];	 /* primary, master, replica, demoted, ... */
+	char scope[64];
+};
+/* Check argv[0..argc-1]: 0, or -1 with what is wrong in err. */
+int hook_patroni_parse(int argc, char **argv, struct hook_patroni *r, char *err,
+		       size_t errlen);
+/* Patroni's callback (vpc-failover patroni-callback ACTION ROLE SCOPE, as
+ * on_role_change): tell the daemon to read the leader key of every group
+ * following SCOPE now. Only a hint, like sentinel-reconfig: the key decides.
+ * Messages on stderr; returns the exit code (0 also when the daemon is
+ * down). */
+int hook_patroni_callback(const char *cfg_path, int argc, char **argv);
+
 #endif

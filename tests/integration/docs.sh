@@ -145,7 +145,7 @@ c() { # WANT WORDS...
 	shift
 	expect_eq "complete '$*'" "$(comp "$@")" "$want"
 }
-c "notify sentinel-reconfig status metrics routes takeover failover resume doctor help" vpc-failover ""
+c "notify sentinel-reconfig patroni-callback status metrics routes takeover failover resume doctor help" vpc-failover ""
 c "status" vpc-failover st
 c "-c --config -v --verbose -h --help -V --version" vpc-failover -
 c "--version" vpc-failover --vers

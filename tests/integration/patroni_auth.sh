@@ -11,7 +11,9 @@
 #     expires between reads and the daemon authenticates again;
 #   a wrong password, a private key readable by others, a certificate of
 #     another CA: a clear error in status, the log and doctor, the group
-#     held and the routes as they were; the password never logged.
+#     held and the routes as they were; the password never logged;
+#   Patroni's callback (patroni-callback): the daemon reads the key now;
+#     bad arguments, or a scope no group follows, exit 2.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../topo.sh"
 . "$(dirname "$0")/../nodes.sh"
@@ -100,6 +102,24 @@ check "... and reading goes on: no error, more authentications" within 3 status_
 aput node-c
 check "the leader key names node-c again: MASTER" within 5 status_is c "g['state']" MASTER
 check "every table at node-c" within 10 all_at "$ENI_C"
+
+# == Patroni's callback (on_role_change): a hint to read the key now ==========
+r0=$(st_of c "g['patroni']['reads']")
+check "patroni-callback, as Patroni calls on_role_change: exit 0" \
+	vf c patroni-callback on_role_change primary auth
+check "... the daemon reads the key now (through the token)" within 3 status_is c \
+	"g['patroni']['callbacks'] == 1 and g['patroni']['reads'] > $r0 and g['state'] == 'MASTER'" True
+check "... and logs who asked" grep -q \
+	"Patroni's on_role_change (role primary) from .*: reading the leader key now" "$T/c/daemon.log"
+vf c patroni-callback on_role_change primary >"$T/cb.out" 2>&1
+expect_eq "patroni-callback with two arguments: exit 2" "$?" 2
+check "... saying what it wants" grep -q "want 3 arguments (ACTION ROLE SCOPE" "$T/cb.out"
+vf c patroni-callback on_promote primary auth >"$T/cb.out" 2>&1
+expect_eq "patroni-callback with an unknown action: exit 2" "$?" 2
+vf c patroni-callback on_role_change primary other-scope >"$T/cb.out" 2>&1
+expect_eq "patroni-callback for a scope no group follows: exit 2" "$?" 2
+check "... the daemon says so" grep -q "no group of .* follows Patroni scope 'other-scope'" "$T/cb.out"
+expect_eq "... nothing else asked: one callback counted" "$(st_of c "g['patroni']['callbacks']")" 1
 echo "# after the token expired: $(grep -a "Patroni leader 'node-c'" "$T/c/daemon.log" | tail -1 | sed 's/.*(etcd/(etcd/')"
 vf c doctor >"$T/doctor.out" 2>&1
 check "doctor: etcd answers as vpcf" grep -q "\[overlay\] etcd $EP answers as 'vpcf'" "$T/doctor.out"

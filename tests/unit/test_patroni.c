@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "daemon/patroni.h"
+#include "hooks/notify.h"
 
 #define HDR(rev)                                                                         \
 	"\"header\":{\"cluster_id\":\"1\",\"member_id\":\"2\",\"revision\":\"" rev "\"}"
@@ -138,12 +139,39 @@ static void auth_answers(void **state)
 	assert_string_equal(said, "<html>?bad gateway</html>");
 }
 
+/* Patroni's callback arguments (patroni-callback ACTION ROLE SCOPE). */
+static void callback_args(void **state)
+{
+	struct hook_patroni r;
+	char err[256];
+	char *good[] = {"on_role_change", "primary", "pg-main"};
+	char *two[] = {"on_role_change", "primary"};
+	char *action[] = {"on_promote", "primary", "pg-main"};
+	char *role[] = {"on_role_change", "Primary!", "pg-main"};
+	char *scope[] = {"on_role_change", "replica", "pg main"};
+
+	(void)state;
+	assert_int_equal(hook_patroni_parse(3, good, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.action, "on_role_change");
+	assert_string_equal(r.role, "primary");
+	assert_string_equal(r.scope, "pg-main");
+	assert_int_equal(hook_patroni_parse(2, two, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "want 3 arguments (ACTION ROLE SCOPE"));
+	assert_int_equal(hook_patroni_parse(3, action, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "action 'on_promote': want on_role_change"));
+	assert_int_equal(hook_patroni_parse(3, role, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "role 'Primary!'"));
+	assert_int_equal(hook_patroni_parse(3, scope, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "scope 'pg main'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(range_answers),
 	    cmocka_unit_test(watch_messages),
 	    cmocka_unit_test(auth_answers),
+	    cmocka_unit_test(callback_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
