@@ -13,7 +13,9 @@
 #     so the quorum decides (node-a stays BACKUP, no table moves); with
 #     node-c's sentinel stopped no two agree: node-c's group is held
 #     (sentinel_unreachable = keep), nothing is written; node-c's sentinel
-#     back: converged again.
+#     back: converged again; the same with sentinel_unreachable =
+#     step_down: node-c goes BACKUP, writes nothing, and is MASTER again
+#     once the quorum is back.
 # Timings are "# " lines, never asserted.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../topo.sh"
@@ -156,6 +158,22 @@ kill -CONT "${SEN_PID[c:26379]}"
 check "quorum back: node-c converged, not held" within 10 status_is c \
 	"g['state'], g['sentinel']['held'], g['converged']" "MASTER False True"
 check "quorum back: every table at node-c" all_at "$ENI_C"
+
+# step_down: the same loss of quorum, node-c set to step down after 1 s: it
+# goes BACKUP (writing nothing), and is MASTER again once the quorum is back.
+sen_node_conf c sentinels="$mix" more=$'sentinel_unreachable = step_down\nsentinel_step_down_after = 1'
+kill -HUP "${DPID[c]}"
+check "step_down: the reload applied" within 5 bash -c \
+	"[ \$(grep -c 'reload: .* applied' '$T/c/daemon.log') = 2 ]"
+w0=$(writes)
+kill -STOP "${SEN_PID[c:26379]}"
+check "step_down: no quorum for 1 s: node-c steps down to BACKUP" within 10 status_is c \
+	"g['state'], g['sentinel']['stepped_down']" "BACKUP True"
+expect_eq "step_down: nothing written" "$(writes)" "$w0"
+kill -CONT "${SEN_PID[c:26379]}"
+check "step_down, quorum back: node-c MASTER, converged" within 10 status_is c \
+	"g['state'], g['sentinel']['stepped_down'], g['converged']" "MASTER False True"
+check "step_down, quorum back: every table at node-c" all_at "$ENI_C"
 
 d_stop a
 d_stop c
