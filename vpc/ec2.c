@@ -44,7 +44,8 @@ struct ec2_call {
 	struct http_req *req;
 	uint64_t timer;
 	int reauthed;
-	int slotted; /* waits for its rate-limit slot; sent when the timer fires */
+	int slotted; /* waits for its rate-limit slot; asks again when the timer
+		      * fires */
 	int waiting_creds;
 	char akid[128]; /* the key the last attempt was signed with */
 	int slot;	/* whose credentials (auth_slot) */
@@ -449,37 +450,36 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 static void call_start(struct ec2_call *c)
 {
 	int cat = rl_category(c->action);
+	uint64_t now = ev_now(), d = rl_delay(&limiters[cat], now);
 
-	if (c->slotted) {
-		/* The slot has come. */
-		c->slotted = 0;
-		counters.rate_waiting[cat]--;
-	} else {
-		uint64_t now = ev_now(), d = rl_delay(&limiters[cat], now);
-		/* A slot too close to the deadline leaves no time to answer. */
-		if (d > 0 && now + d + EC2_SLOT_MARGIN_MS >= c->deadline) {
-			/* The slot stays for a call that can use it in time. */
-			snprintf(
-			    c->err.message, sizeof(c->err.message),
-			    "deadline passed waiting for EC2's rate limit (last error: "
-			    "%s)",
-			    c->err.code[0] ? c->err.code : "none");
-			snprintf(c->err.code, sizeof(c->err.code),
-				 "RequestLimitExceeded");
-			log_info(
-			    "%s: the next slot of the client's rate limit is %llu ms "
-			    "away, after this pass's deadline",
-			    c->action, (unsigned long long)d);
-			call_finish(c, EC2_RETRY, NULL, 0);
-			return;
-		}
-		d = rl_reserve(&limiters[cat], now, rand01());
-		if (d > 0) {
+	/* A slot too close to the deadline leaves no time to answer. */
+	if (d > 0 && now + d + EC2_SLOT_MARGIN_MS >= c->deadline) {
+		/* The slot stays for a call that can use it in time. */
+		snprintf(c->err.message, sizeof(c->err.message),
+			 "deadline passed waiting for EC2's rate limit (last error: "
+			 "%s)",
+			 c->err.code[0] ? c->err.code : "none");
+		snprintf(c->err.code, sizeof(c->err.code), "RequestLimitExceeded");
+		log_info("%s: the next slot of the client's rate limit is %llu ms "
+			 "away, after this pass's deadline",
+			 c->action, (unsigned long long)d);
+		call_finish(c, EC2_RETRY, NULL, 0);
+		return;
+	}
+	/* Not yet: wait for the next slot and ask again then (another call
+	 * may take it first; the slot after is at the rate of that instant). */
+	d = rl_take(&limiters[cat], now, rand01(), c->slotted);
+	if (d > 0) {
+		if (!c->slotted) {
 			c->slotted = 1;
 			counters.rate_waiting[cat]++;
-			c->timer = ev_timer_add(d, call_retry_timer, c);
-			return;
 		}
+		c->timer = ev_timer_add(d, call_retry_timer, c);
+		return;
+	}
+	if (c->slotted) {
+		c->slotted = 0;
+		counters.rate_waiting[cat]--;
 	}
 	c->waiting_creds = 1;
 	auth_get_as(c->slot, on_creds, c);
