@@ -47,7 +47,10 @@ void rl_reset(struct ratelim *r);
 uint64_t rl_take(struct ratelim *r, uint64_t now, double u, int waited);
 /* The delay rl_take would return now, without taking. */
 uint64_t rl_delay(const struct ratelim *r, uint64_t now);
-/* A call (or a retry) was sent at now: in the window's count of calls. */
+/* A call (or a retry) was sent at now: in the window's count of calls.
+ * (vpc/ec2.c does not count the retry of a throttled call sent while
+ * first attempts are still in flight: it is not another call of the
+ * burst, and its answer counts when it comes.) */
 void rl_sent(struct ratelim *r, uint64_t now);
 /* A call was throttled (RequestLimitExceeded) at now. Pacing starts when
  * the window (10 s, about the time EC2's write bucket takes to drain)
