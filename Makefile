@@ -276,12 +276,15 @@ bench: deps
 
 # An AZ outage: AZ_PAIRS survivors (50) of AZ_TABLES route tables (4) each
 # fail over at once against EC2's account buckets (bench/az.sh). AZ_BASE: a
-# build directory of another version to run beside this one.
+# build directory of another version to run beside this one. AZ_ANCHOR=N:
+# then the anchor, the shell hook of an awscli call per table, at N pairs
+# (AZ_HOOK=awscli; bench/az.sh says why N = 50 measures this host's cores).
 AZ_PAIRS  ?= 50
 AZ_TABLES ?= 4
 bench-az: tests
 	./bench/az.sh $(AZ_PAIRS) $(AZ_TABLES)
 	@if [ -n "$(AZ_BASE)" ]; then AZ_NOHEAD=1 AZ_BUILD=$(AZ_BASE) AZ_LABEL=base ./bench/az.sh $(AZ_PAIRS) $(AZ_TABLES); fi
+	@if [ -n "$(AZ_ANCHOR)" ]; then AZ_NOHEAD=1 AZ_HOOK=awscli ./bench/az.sh $(AZ_ANCHOR) $(AZ_TABLES); fi
 
 # CHAOS_RUNS (500) schedules from seed CHAOS_FIRST (1), about 9 s each;
 # results in build/chaos/ (docs/chaos.md).

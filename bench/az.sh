@@ -30,6 +30,18 @@
 #   AZ_CONF="key = value;..."  extra [aws] lines for the daemons
 #   AZ_BUCKET=mutating=10/1    another mutating bucket (vpcsim --bucket): the
 #                              shape of 50 x 4 at a fifth of the pairs
+#   AZ_HOOK=awscli             the anchor instead of the daemons: each
+#                              survivor's notify hook is the shell loop of
+#                              `aws ec2 replace-route` per table (as
+#                              Pacemaker's aws-vpc-move-ip; bench/takeover.sh
+#                              times it for one pair), Debian's awscli with
+#                              its default retries; all N hooks start in one
+#                              loop, as keepalived runs them. The N Python
+#                              processes share this machine's cores, where
+#                              in the field each node has its own: at
+#                              N = 50 the cores, not the bucket, set the pace
+#                              (AZ_BUCKET=mutating=10/1 with N = 10 keeps the
+#                              shape at a fifth of the processes).
 . "$(dirname "$0")/../tests/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -40,7 +52,20 @@ SIMBIN=$TOP/build/vpcsim
 DAEMON=${AZ_BUILD:+$AZ_BUILD/vpc-failoverd}
 DAEMON=${DAEMON:-$VPCFD}
 LABEL=${AZ_LABEL:-$(basename "$(dirname "$DAEMON")")}
+HOOK=${AZ_HOOK:-daemon}
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
+case $HOOK in
+daemon) ;;
+awscli)
+	LABEL=${AZ_LABEL:-awscli loop}
+	[ -x "$AWS" ] || { echo "bench/az.sh: AZ_HOOK=awscli needs $AWS (Debian's awscli)" >&2; exit 2; }
+	export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+	;;
+*)
+	echo "bench/az.sh: AZ_HOOK is daemon or awscli, not '$HOOK'" >&2
+	exit 2
+	;;
+esac
 
 if ((N < 1 || N > 50 || NT < 1 || NT > 20)); then
 	echo "bench/az.sh: N in 1..50, T in 1..20" >&2
@@ -78,46 +103,63 @@ bucket=()
 [ -n "${AZ_BUCKET:-}" ] && bucket=(--bucket "$AZ_BUCKET")
 sim_start "$T/state.json" --rate-limit "${bucket[@]}" --log "$T/sim.log" || exit 1
 
-for ((i = 1; i <= N; i++)); do
-	ids=""
-	for ((j = 1; j <= NT; j++)); do ids+=" $(tbl_of $i $j)"; done
-	mkdir -p "$T/n$i"
-	{
-		sim_aws
-		[ -n "${AZ_CONF:-}" ] && echo "$AZ_CONF" | tr ';' '\n' | sed 's/^ *//'
-		cat <<-C
-		[daemon]
-		control_socket = $T/n$i/ctl.sock
-		state_dir = $T/n$i/state
-		[keepalived]
-		notify_fifo = $T/n$i/fifo
-		pid_file = $T/no-keepalived.pid
-		[netmon]
-		enabled = no
-		[metrics]
-		listen =
-		[group pair$i]
-		vrrp_instance = VI_1
-		destinations = $DEST
-		route_tables =$ids
-		network_interface = $(eni_of c $i)
-		C
-	} >"$T/n$i/vpcf.conf"
-	spawn "$T/n$i/daemon.log" "$DAEMON" -f -c "$T/n$i/vpcf.conf"
-done
-peer_known() { # I: the survivor has read its tables (knows the peer's ENI)
-	"$VPCF" -c "$T/n$1/vpcf.conf" status --json 2>/dev/null |
-		/usr/bin/python3 -c "import json,sys; sys.exit(0 if json.load(sys.stdin)['groups'][0].get('peer_eni') else 1)"
+# The anchor: one shell hook per survivor, a replace-route per table; a
+# table whose call fails (after awscli's own retries) is left, as the
+# script leaves it, and logged "not converged" (the failed passes column).
+awscli_hook() { # I
+	local j t
+	for ((j = 1; j <= NT; j++)); do
+		t=$(tbl_of "$1" $j)
+		"$AWS" ec2 replace-route --region us-east-1 --endpoint-url "$SIM_URL" \
+			--route-table-id "$t" --destination-cidr-block "$DEST" \
+			--network-interface-id "$(eni_of c "$1")" >/dev/null 2>"$T/n$1/aws.err" ||
+			echo "$t: not converged: $(tail -1 "$T/n$1/aws.err")"
+	done
 }
-for ((i = 1; i <= N; i++)); do
-	wait_for 30 test -p "$T/n$i/fifo" || { echo "# daemon $i did not start" >&2; exit 1; }
-	echo 'INSTANCE "VI_1" BACKUP 100' >"$T/n$i/fifo"
-done
-for ((i = 1; i <= N; i++)); do
-	# An old daemon's status may lack peer_eni: then a fixed wait for its look.
-	wait_for 30 peer_known "$i" || sleep 0.2
-done
-sleep 2.5 # past the daemons' coalescing gap after their BACKUP
+if [ "$HOOK" = daemon ]; then
+	for ((i = 1; i <= N; i++)); do
+		ids=""
+		for ((j = 1; j <= NT; j++)); do ids+=" $(tbl_of $i $j)"; done
+		mkdir -p "$T/n$i"
+		{
+			sim_aws
+			[ -n "${AZ_CONF:-}" ] && echo "$AZ_CONF" | tr ';' '\n' | sed 's/^ *//'
+			cat <<-C
+			[daemon]
+			control_socket = $T/n$i/ctl.sock
+			state_dir = $T/n$i/state
+			[keepalived]
+			notify_fifo = $T/n$i/fifo
+			pid_file = $T/no-keepalived.pid
+			[netmon]
+			enabled = no
+			[metrics]
+			listen =
+			[group pair$i]
+			vrrp_instance = VI_1
+			destinations = $DEST
+			route_tables =$ids
+			network_interface = $(eni_of c $i)
+			C
+		} >"$T/n$i/vpcf.conf"
+		spawn "$T/n$i/daemon.log" "$DAEMON" -f -c "$T/n$i/vpcf.conf"
+	done
+	peer_known() { # I: the survivor has read its tables (knows the peer's ENI)
+		"$VPCF" -c "$T/n$1/vpcf.conf" status --json 2>/dev/null |
+			/usr/bin/python3 -c "import json,sys; sys.exit(0 if json.load(sys.stdin)['groups'][0].get('peer_eni') else 1)"
+	}
+	for ((i = 1; i <= N; i++)); do
+		wait_for 30 test -p "$T/n$i/fifo" || { echo "# daemon $i did not start" >&2; exit 1; }
+		echo 'INSTANCE "VI_1" BACKUP 100' >"$T/n$i/fifo"
+	done
+	for ((i = 1; i <= N; i++)); do
+		# An old daemon's status may lack peer_eni: then a fixed wait for its look.
+		wait_for 30 peer_known "$i" || sleep 0.2
+	done
+	sleep 2.5 # past the daemons' coalescing gap after their BACKUP
+else
+	for ((i = 1; i <= N; i++)); do mkdir -p "$T/n$i"; done
+fi
 sim_post /_sim/ratelimit "$(sim_get /_sim/ratelimit | /usr/bin/python3 -c '
 import json, sys
 b = json.load(sys.stdin)["buckets"]
@@ -126,9 +168,15 @@ sim_post /_sim/stats/reset >/dev/null
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The zone goes down.
+hooks=()
 t0=$(ms_now)
 for ((i = 1; i <= N; i++)); do
-	echo 'INSTANCE "VI_1" MASTER 150' >"$T/n$i/fifo"
+	if [ "$HOOK" = daemon ]; then
+		echo 'INSTANCE "VI_1" MASTER 150' >"$T/n$i/fifo"
+	else
+		spawn "$T/n$i/daemon.log" awscli_hook "$i"
+		hooks+=("$SPAWNED_PID")
+	fi
 done
 t1=$(ms_now)
 
@@ -140,15 +188,32 @@ n, nt = $N, $NT
 sys.exit(0 if all(d['rtb-%017x' % ((i - 1) * nt + j)]['$DEST'] == 'eni-c%016x' % i
                   for i in range(1, n + 1) for j in range(1, nt + 1)) else 1)"
 }
+hooks_running() {
+	local p
+	for p in "${hooks[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done
+	return 1
+}
 converged=yes
-wait_for "$TIMEOUT" all_done || converged=no
+if [ "$HOOK" = daemon ]; then
+	wait_for "$TIMEOUT" all_done || converged=no
+else
+	# The hooks are done when they exit: no one retries what they left.
+	# (bounded: TIMEOUT seconds)
+	for ((k = 0; k < TIMEOUT * 10 && ${#hooks[@]} > 0; k++)); do
+		hooks_running || break
+		sleep 0.1
+	done
+	all_done || converged=no
+fi
 sleep 3 # the settle checks and any straggling calls
 sim_get /_sim/stats >"$T/stats.json"
 sim_get /_sim/ratelimit >"$T/rl.json"
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
-for ((i = 1; i <= N; i++)); do
-	"$VPCF" -c "$T/n$i/vpcf.conf" status --json >"$T/n$i/status.json" 2>/dev/null
-done
+if [ "$HOOK" = daemon ]; then
+	for ((i = 1; i <= N; i++)); do
+		"$VPCF" -c "$T/n$i/vpcf.conf" status --json >"$T/n$i/status.json" 2>/dev/null
+	done
+fi
 cat "$T"/n*/daemon.log >"$T/daemons.log"
 
 /usr/bin/python3 - "$T" "$N" "$NT" "$t0" "$t1" "$converged" "$LABEL" "$load0" "$load1" <<'PY'

@@ -55,21 +55,23 @@ uint64_t rl_delay(const struct ratelim *r, uint64_t now)
 	return r->limited && !quiet(r, now) && r->next > now ? r->next - now : 0;
 }
 
-uint64_t rl_reserve(struct ratelim *r, uint64_t now, double u)
+uint64_t rl_take(struct ratelim *r, uint64_t now, double u, int waited)
 {
-	uint64_t slot;
+	uint64_t d;
 
 	if (r->limited && quiet(r, now))
 		rl_reset(r);
 	if (!r->limited)
 		return 0;
-	slot = r->next > now ? r->next : now;
-	r->next = slot + gap_ms(r, u);
-	if (slot > now) {
-		r->waits++;
-		r->waited_ms += slot - now;
+	if (r->next <= now) {
+		r->next = now + gap_ms(r, u);
+		return 0;
 	}
-	return slot - now;
+	d = r->next - now;
+	if (!waited)
+		r->waits++;
+	r->waited_ms += d;
+	return d;
 }
 
 static void window(struct ratelim *r, uint64_t now)

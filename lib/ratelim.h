@@ -36,13 +36,21 @@ struct ratelim {
 void rl_init(struct ratelim *r, double first_rate);
 /* Back to unlimited, keeping the counters ever (a new event: probe again). */
 void rl_reset(struct ratelim *r);
-/* Reserve the next call's slot at now (ms); u uniform in [0, 1) spreads
- * slots (a gap of 0.5..1.5 times 1 / rate). The delay before the call may
- * be sent: 0 when not limited. */
-uint64_t rl_reserve(struct ratelim *r, uint64_t now, double u);
-/* The delay rl_reserve would return now, without reserving. */
+/* Take the slot at now (ms) if it has come: 0, and the next slot is one gap
+ * (0.5..1.5 times 1 / rate, u uniform in [0, 1)) later, at the rate of
+ * this instant; 0 too when not limited. Otherwise the delay until the next
+ * slot, nothing taken: the caller waits and asks again. Only the next slot
+ * is ever fixed, so a rate that grew meanwhile applies to every later one
+ * (slots reserved ahead at the first, slowest pace kept a node's last
+ * writes seconds apart after the account's bucket had room). waited: the
+ * call has been told to wait before (counted in waits once). */
+uint64_t rl_take(struct ratelim *r, uint64_t now, double u, int waited);
+/* The delay rl_take would return now, without taking. */
 uint64_t rl_delay(const struct ratelim *r, uint64_t now);
-/* A call (or a retry) was sent at now: in the window's count of calls. */
+/* A call (or a retry) was sent at now: in the window's count of calls.
+ * (vpc/ec2.c does not count the retry of a throttled call sent while
+ * first attempts are still in flight: it is not another call of the
+ * burst, and its answer counts when it comes.) */
 void rl_sent(struct ratelim *r, uint64_t now);
 /* A call was throttled (RequestLimitExceeded) at now. Pacing starts when
  * the window (10 s, about the time EC2's write bucket takes to drain)

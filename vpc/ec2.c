@@ -30,6 +30,7 @@
 #define EC2_BACKOFF_BASE_MS 100
 #define EC2_BACKOFF_CAP_MS  5000
 #define EC2_MAX_PAGES	    100
+#define EC2_BURST_POLL_MS   20 /* a throttled retry asks again this often */
 #define EC2_SLOT_MARGIN_MS                                                               \
 	1000 /* a rate-limit slot this close to the                                      \
 	      * deadline is after it */
@@ -44,7 +45,10 @@ struct ec2_call {
 	struct http_req *req;
 	uint64_t timer;
 	int reauthed;
-	int slotted; /* waits for its rate-limit slot; sent when the timer fires */
+	int slotted;   /* waits for its rate-limit slot; asks again when the
+			* timer fires */
+	int throttled; /* its last attempt was throttled */
+	int first_out; /* its first attempt is in flight (first_out[]) */
 	int waiting_creds;
 	char akid[128]; /* the key the last attempt was signed with */
 	int slot;	/* whose credentials (auth_slot) */
@@ -63,6 +67,9 @@ static struct ec2_counters counters;
 /* EC2's documented buckets (refill / size): writes 5/50, DescribeRouteTables
  * 20/100, DescribeNetworkInterfaces 10/50: the first pace after a throttle. */
 static struct ratelim limiters[EC2_RL_NCAT];
+/* First attempts of calls in flight, by category: while any is, the retry
+ * of a throttled call is not counted as sent for the limiter's evidence. */
+static unsigned first_out[EC2_RL_NCAT];
 static const double first_rate[EC2_RL_NCAT] = {5.0 / 50, 20.0 / 100, 10.0 / 50};
 static struct ec2_api_count api_counts[EC2_API_COUNTS_MAX];
 static size_t napi_counts;
@@ -227,8 +234,17 @@ char *ec2_route_params(const char *table, const struct cidr *dest, const char *e
 	return s;
 }
 
+static void first_answered(struct ec2_call *c)
+{
+	if (c->first_out) {
+		c->first_out = 0;
+		first_out[rl_category(c->action)]--;
+	}
+}
+
 static void call_free(struct ec2_call *c)
 {
+	first_answered(c);
 	if (c->slotted)
 		counters.rate_waiting[rl_category(c->action)]--;
 	if (c->timer)
@@ -310,16 +326,19 @@ static void on_response(struct http_req *r, void *arg)
 		ec2_xml_error(body, len, &c->err);
 		c->err.http_status = (int)status;
 	}
+	first_answered(c);
 	cls = ec2_classify((int)status, c->err.code, c->err.message);
 	if (status == 0 && http_req_permanent(r))
 		cls = EC2_PERMANENT;
 	if (strcmp(c->err.code, "RequestLimitExceeded") == 0) {
 		counters.throttled++;
 		rl_throttled(&limiters[rl_category(c->action)], ev_now(), rand01());
+		c->throttled = 1;
 	} else if (status != 0) {
 		/* Any other answer shows the bucket had a token: evidence
 		 * against an empty one (and a success speeds pacing up). */
 		rl_success(&limiters[rl_category(c->action)], ev_now());
+		c->throttled = 0;
 	}
 
 	if (cls == EC2_OK && status >= 200 && status < 300) {
@@ -438,7 +457,16 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 	http_req_limit(r, EC2_BODY_MAX);
 	c->req = r;
 	counters.requests++;
-	rl_sent(&limiters[rl_category(c->action)], now);
+	/* The retry of a throttled call sent while first attempts are still
+	 * in flight (it waits for them, but not past its deadline) is not
+	 * another call of the burst for the limiter's evidence: its answer
+	 * counts when it comes. */
+	if (!c->throttled) {
+		c->first_out = 1;
+		first_out[rl_category(c->action)]++;
+	}
+	if (!c->throttled || first_out[rl_category(c->action)] == 0)
+		rl_sent(&limiters[rl_category(c->action)], now);
 	if (http_req_start(r, on_response, c) == -1) {
 		snprintf(c->err.message, sizeof(c->err.message),
 			 "could not start request");
@@ -449,37 +477,47 @@ static void on_creds(void *arg, const struct aws_creds *cr, const char *err)
 static void call_start(struct ec2_call *c)
 {
 	int cat = rl_category(c->action);
+	uint64_t now = ev_now(), d = rl_delay(&limiters[cat], now);
 
-	if (c->slotted) {
-		/* The slot has come. */
-		c->slotted = 0;
-		counters.rate_waiting[cat]--;
-	} else {
-		uint64_t now = ev_now(), d = rl_delay(&limiters[cat], now);
-		/* A slot too close to the deadline leaves no time to answer. */
-		if (d > 0 && now + d + EC2_SLOT_MARGIN_MS >= c->deadline) {
-			/* The slot stays for a call that can use it in time. */
-			snprintf(
-			    c->err.message, sizeof(c->err.message),
-			    "deadline passed waiting for EC2's rate limit (last error: "
-			    "%s)",
-			    c->err.code[0] ? c->err.code : "none");
-			snprintf(c->err.code, sizeof(c->err.code),
-				 "RequestLimitExceeded");
-			log_info(
-			    "%s: the next slot of the client's rate limit is %llu ms "
-			    "away, after this pass's deadline",
-			    c->action, (unsigned long long)d);
-			call_finish(c, EC2_RETRY, NULL, 0);
-			return;
-		}
-		d = rl_reserve(&limiters[cat], now, rand01());
-		if (d > 0) {
+	/* A throttled call's retry waits for the answers of the first
+	 * attempts still in flight: they decide whether the bucket is empty
+	 * (then it waits for a slot) or the throttle was the dice's. Sent
+	 * before them, on a loaded host, the retries of an AZ outage's first
+	 * throttled answers went into the empty bucket before the pacing
+	 * their own burst was about to start. */
+	if (c->throttled && !limiters[cat].limited && first_out[cat] > 0 &&
+	    now + EC2_BURST_POLL_MS < c->deadline) {
+		c->timer = ev_timer_add(EC2_BURST_POLL_MS, call_retry_timer, c);
+		return;
+	}
+	/* A slot too close to the deadline leaves no time to answer. */
+	if (d > 0 && now + d + EC2_SLOT_MARGIN_MS >= c->deadline) {
+		/* The slot stays for a call that can use it in time. */
+		snprintf(c->err.message, sizeof(c->err.message),
+			 "deadline passed waiting for EC2's rate limit (last error: "
+			 "%s)",
+			 c->err.code[0] ? c->err.code : "none");
+		snprintf(c->err.code, sizeof(c->err.code), "RequestLimitExceeded");
+		log_info("%s: the next slot of the client's rate limit is %llu ms "
+			 "away, after this pass's deadline",
+			 c->action, (unsigned long long)d);
+		call_finish(c, EC2_RETRY, NULL, 0);
+		return;
+	}
+	/* Not yet: wait for the next slot and ask again then (another call
+	 * may take it first; the slot after is at the rate of that instant). */
+	d = rl_take(&limiters[cat], now, rand01(), c->slotted);
+	if (d > 0) {
+		if (!c->slotted) {
 			c->slotted = 1;
 			counters.rate_waiting[cat]++;
-			c->timer = ev_timer_add(d, call_retry_timer, c);
-			return;
 		}
+		c->timer = ev_timer_add(d, call_retry_timer, c);
+		return;
+	}
+	if (c->slotted) {
+		c->slotted = 0;
+		counters.rate_waiting[cat]--;
 	}
 	c->waiting_creds = 1;
 	auth_get_as(c->slot, on_creds, c);
