@@ -14,7 +14,9 @@
  *       meta oiftype != loopback counter name ip6 daddr map @out6 }
  *
  * A rule only counts: "counter name <map lookup>" is an objref expression, a
- * miss ends the rule, and nothing in the table is a verdict. The maps come
+ * miss ends the rule, and nothing in the table is a verdict. Each rule
+ * compares meta nfproto first (nft's listing folds that compare into
+ * "ip saddr"), so a packet of the other family leaves it after one compare. The maps come
  * from nmz, already disjoint (the kernel refuses overlapping intervals).
  *
  * Writes go in one nfnetlink batch, a transaction: "add table; delete table;
@@ -913,9 +915,10 @@ static void expr_lookup(struct nftnl_rule *r, const struct map *m)
 	nftnl_rule_add_expr(r, e);
 }
 
-/* NFT_MSG_NEWRULE: meta i/oiftype != loopback meta nfproto <family>
- * counter name <address> map @<m>. Loopback is the host talking to itself,
- * not traffic to or from a zone. */
+/* NFT_MSG_NEWRULE: meta nfproto <family> meta i/oiftype != loopback
+ * counter name <address> map @<m>. The family first: a packet of the other
+ * family stops at the first compare (2 expressions instead of 4). Loopback
+ * is the host talking to itself, not traffic to or from a zone. */
 static int put_rule(struct batch *b, const struct map *m, const struct map *dst)
 {
 	const uint16_t loopback = ARPHRD_LOOPBACK;
@@ -930,10 +933,10 @@ static int put_rule(struct batch *b, const struct map *m, const struct map *dst)
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NMF_TABLE);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, m->chain);
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	expr_meta(r, m->iftype);
-	expr_cmp(r, NFT_CMP_NEQ, &loopback, sizeof(loopback));
 	expr_meta(r, NFT_META_NFPROTO);
 	expr_cmp(r, NFT_CMP_EQ, &m->nfproto, sizeof(m->nfproto));
+	expr_meta(r, m->iftype);
+	expr_cmp(r, NFT_CMP_NEQ, &loopback, sizeof(loopback));
 	if (dst) { /* an overlay's: only packets to its destinations */
 		expr_payload(r, dst->off, dst->len);
 		expr_lookup(r, dst);
@@ -982,7 +985,7 @@ static struct nmz_range *cover(const struct nmz *z, int family, size_t len, size
 /* Overlay i: counters "<group>@<zone>" and "<group>@*" (starting at
  * start[], n + 1 of them, or 0), per family with destinations a set of
  * them and a map of every source address to its counter, and the rule
- * "meta iiftype != loopback meta nfproto F <daddr> @dst counter name
+ * "meta nfproto F meta iiftype != loopback <daddr> @dst counter name
  * <saddr> map @src" in prerouting. */
 static int put_overlay(struct batch *b, const struct nmz *z, size_t i,
 		       const struct nm_ov_counters *start)
