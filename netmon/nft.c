@@ -16,8 +16,20 @@
  * A rule only counts: "counter name <map lookup>" is an objref expression, a
  * miss ends the rule, and nothing in the table is a verdict. Each rule
  * compares meta nfproto first (nft's listing folds that compare into
- * "ip saddr"), so a packet of the other family leaves it after one compare. The maps come
- * from nmz, already disjoint (the kernel refuses overlapping intervals).
+ * "ip saddr"), so a packet of the other family leaves it after one
+ * compare. The maps come from nmz, already disjoint (the kernel refuses
+ * overlapping intervals).
+ *
+ * When a family's zone intervals cut into CIDR blocks all of one prefix
+ * length (AZ subnets of one size: the usual case), that family's maps are
+ * hash maps of the blocks' first addresses, looked up with the address
+ * masked, a hash lookup instead of the interval map's binary search:
+ *
+ *   map in4 { type ipv4_addr : counter; elements = { 198.18.10.0 : "az1_in" } }
+ *       meta iiftype != loopback counter name ip saddr & 255.255.255.0 map @in4
+ *
+ * Each address is in at most one block, so the one lookup is exact; any
+ * other mix of lengths keeps the interval map.
  *
  * Writes go in one nfnetlink batch, a transaction: "add table; delete table;
  * add table ...", so the swap is atomic and a missing table is no error.
