@@ -456,25 +456,42 @@ echo
 # one run with the table: the share spent in netfilter (nf_hook_slow and
 # nft_*: no other hook is registered in the namespace) times that run's CPU
 # per packet is the table's own cost, whatever the load did to the rest.
-if command -v perf >/dev/null; then
-	ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2
-	: >"$T/share" >"$T/share.ns"
-	for ((i = 0; i < REPS; i++)); do
-		c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
-			"$TOOLS/nm-cost" udp 200000 198.18.1.1 9 2>/dev/null | field cpu_ns)
-		sh=$(perf report -i "$T/perf.data" --no-children --sort sym -q 2>/dev/null |
-			awk '/\[k\] (nft_|nf_hook_slow)/ {gsub("%", "", $1); s += $1} END {printf "%.2f", s}')
-		echo "$sh" >>"$T/share"
-		awk -v c="$c" -v s="$sh" 'BEGIN {printf "%d\n", c * s / 100}' >>"$T/share.ns"
-	done
+# The same for an empty base chain at the table's postrouting hook: the
+# hook's own cost, which no table can go below.
+pkt_table() { # MODE: the host namespace's table for MODE (table, empty)
 	ip netns exec "$H" "$TOOLS/nft-probe" remove
-	echo "| perf samples in netfilter, with the table | share of the sender's CPU | per packet |"
+	ip netns exec "$H" nft delete table inet vpcf_bench_empty 2>/dev/null
+	case $1 in
+	table) ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2 ;;
+	empty) ip netns exec "$H" nft add table inet vpcf_bench_empty '{ chain p { type filter hook postrouting priority 500; policy accept; }; }' ||
+		echo "# empty chain failed" >&2 ;;
+	esac
+}
+if command -v perf >/dev/null; then
+	for m in table empty; do : >"$T/share.$m" >"$T/share.ns.$m"; done
+	for ((i = 0; i < REPS; i++)); do
+		for m in table empty; do
+			pkt_table $m
+			c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
+				"$TOOLS/nm-cost" udp 200000 198.18.1.1 9 2>/dev/null | field cpu_ns)
+			sh=$(perf report -i "$T/perf.data" --no-children --sort sym -q 2>/dev/null |
+				awk '/\[k\] (nft_|nf_hook_slow)/ {gsub("%", "", $1); s += $1} END {printf "%.2f", s}')
+			echo "$sh" >>"$T/share.$m"
+			awk -v c="$c" -v s="$sh" 'BEGIN {printf "%d\n", c * s / 100}' >>"$T/share.ns.$m"
+		done
+	done
+	pkt_table none
+	echo "| perf samples in netfilter | share of the sender's CPU | per packet |"
 	echo "|---|---:|---:|"
-	printf '| nm-cost udp (200,000 packets a run) | %s%% | %d ns |\n' \
-		"$(sort -n "$T/share" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" \
-		"$(median <"$T/share.ns")"
+	for m in table empty; do
+		[ $m = table ] && what="nm-cost udp (200,000 packets a run), with the table" ||
+			what="... with an empty base chain at the same hook instead"
+		printf '| %s | %s%% | %d ns |\n' "$what" \
+			"$(sort -n "$T/share.$m" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" \
+			"$(median <"$T/share.ns.$m")"
+	done
 	echo
-	echo "(medians of $REPS runs under perf record; nf_hook_slow and nft_* symbols, only our table hooks in the namespace)"
+	echo "(medians of $REPS runs under perf record, alternating; nf_hook_slow and nft_* symbols, only our table (or the empty chain) hooks in the namespace; the empty chain is the cost of any nftables table hooking postrouting, the rest is the rules')"
 	echo
 fi
 if ! command -v iperf3 >/dev/null; then

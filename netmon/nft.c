@@ -14,8 +14,22 @@
  *       meta oiftype != loopback counter name ip6 daddr map @out6 }
  *
  * A rule only counts: "counter name <map lookup>" is an objref expression, a
- * miss ends the rule, and nothing in the table is a verdict. The maps come
- * from nmz, already disjoint (the kernel refuses overlapping intervals).
+ * miss ends the rule, and nothing in the table is a verdict. Each rule
+ * compares meta nfproto first (nft's listing folds that compare into
+ * "ip saddr"), so a packet of the other family leaves it after one
+ * compare. The maps come from nmz, already disjoint (the kernel refuses
+ * overlapping intervals).
+ *
+ * When a family's zone intervals cut into CIDR blocks all of one prefix
+ * length (AZ subnets of one size: the usual case), that family's maps are
+ * hash maps of the blocks' first addresses, looked up with the address
+ * masked, a hash lookup instead of the interval map's binary search:
+ *
+ *   map in4 { type ipv4_addr : counter; elements = { 198.18.10.0 : "az1_in" } }
+ *       meta iiftype != loopback counter name ip saddr & 255.255.255.0 map @in4
+ *
+ * Each address is in at most one block, so the one lookup is exact; any
+ * other mix of lengths keeps the interval map.
  *
  * Writes go in one nfnetlink batch, a transaction: "add table; delete table;
  * add table ...", so the swap is atomic and a missing table is no error.
@@ -82,16 +96,20 @@ struct map {
 	uint32_t iftype;   /* NFT_META_IIFTYPE or NFT_META_OIFTYPE */
 	uint32_t id;	   /* NFTNL_SET_ID within the transaction */
 	int plain;	   /* a set of addresses, not a map to counters */
+	int hash;	   /* a hash map of prefixes of length plen (blocks()),
+			      looked up with the address masked: no interval */
+	unsigned plen;
 };
 
 static const struct map maps[] = {
-    {"in4", "prerouting", "_in", AF_INET, NFPROTO_IPV4, 12, 4, 7, NFT_META_IIFTYPE, 1, 0},
-    {"in6", "prerouting", "_in", AF_INET6, NFPROTO_IPV6, 8, 16, 8, NFT_META_IIFTYPE, 2,
-     0},
+    {"in4", "prerouting", "_in", AF_INET, NFPROTO_IPV4, 12, 4, 7, NFT_META_IIFTYPE, 1, 0,
+     0, 0},
+    {"in6", "prerouting", "_in", AF_INET6, NFPROTO_IPV6, 8, 16, 8, NFT_META_IIFTYPE, 2, 0,
+     0, 0},
     {"out4", "postrouting", "_out", AF_INET, NFPROTO_IPV4, 16, 4, 7, NFT_META_OIFTYPE, 3,
-     0},
+     0, 0, 0},
     {"out6", "postrouting", "_out", AF_INET6, NFPROTO_IPV6, 24, 16, 8, NFT_META_OIFTYPE,
-     4, 0},
+     4, 0, 0, 0},
 };
 
 /* The overlays to count at the next nmf_apply (nmf_set_overlays): each
@@ -739,7 +757,8 @@ static int put_set(struct batch *b, const struct map *m)
 		return -1;
 	s = set_of(m);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS,
-			  NFT_SET_INTERVAL | (m->plain ? 0 : NFT_SET_OBJECT));
+			  (m->hash ? 0 : NFT_SET_INTERVAL) |
+			      (m->plain ? 0 : NFT_SET_OBJECT));
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->keytype);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, m->len);
 	if (!m->plain)
@@ -831,13 +850,116 @@ static int put_ranges(struct batch *b, const struct map *m, const struct nmz_ran
 	return rc;
 }
 
-static int put_elems(struct batch *b, const struct map *m, const struct nmz *z)
+/* A hash map's elements: each block's first address pointing at its zone's
+ * counter, ELEMS_MSG elements to a message. */
+static int put_blocks(struct batch *b, const struct map *m, const struct nmz_range *r,
+		      size_t n, const struct nmz *z)
+{
+	struct nftnl_set *s = set_of(m);
+	char obj[NAME_LEN];
+	size_t inmsg = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		snprintf(obj, sizeof(obj), "%s%s", nmz_name(z, (size_t)r[i].zone),
+			 m->suffix);
+		add_elem(s, r[i].lo, m->len, obj, 0);
+		if (++inmsg >= ELEMS_MSG) {
+			s = flush_elems(b, s, m, &rc);
+			inmsg = 0;
+		}
+	}
+	if (inmsg > 0)
+		s = flush_elems(b, s, m, &rc);
+	nftnl_set_free(s);
+	return rc;
+}
+
+typedef unsigned __int128 u128;
+
+static u128 addr_get(const unsigned char *a, size_t len)
+{
+	u128 v = 0;
+
+	for (size_t i = 0; i < len; i++)
+		v = v << 8 | a[i];
+	return v;
+}
+
+static void addr_put(unsigned char *a, size_t len, u128 v)
+{
+	for (size_t i = len; i-- > 0; v >>= 8)
+		a[i] = (unsigned char)v;
+}
+
+/* The intervals r[0..n) cut into CIDR blocks (lo the network, hi unused),
+ * *nb of them, if they all have one prefix length (*plen); else NULL. Free
+ * with free(). */
+static struct nmz_range *blocks(const struct nmz_range *r, size_t n, size_t len,
+				size_t *nb, unsigned *plen)
+{
+	unsigned bits = (unsigned)len * 8;
+	size_t cap = 16, k = 0;
+	struct nmz_range *out = xcalloc(cap, sizeof(*out));
+	int have = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		u128 lo = addr_get(r[i].lo, len), hi = addr_get(r[i].hi, len);
+
+		for (;;) {
+			unsigned e = 0; /* the block is 2^e addresses */
+
+			while (e < bits && !(lo >> e & 1) &&
+			       (e + 1 == 128 || lo + ((u128)2 << e) - 1 <= hi))
+				e++;
+			if (e == 128 && hi != ~(u128)0)
+				e--; /* only ::/0 holds 2^128 addresses */
+			if ((have && *plen != bits - e) || k == 4096) {
+				free(out); /* two lengths, or too many blocks */
+				return NULL;
+			}
+			*plen = bits - e;
+			have = 1;
+			if (k == cap)
+				out = xreallocarray(out, cap *= 2, sizeof(*out));
+			memset(&out[k], 0, sizeof(out[k]));
+			addr_put(out[k].lo, len, lo);
+			out[k++].zone = r[i].zone;
+			if (e == 128 || lo + ((u128)1 << e) - 1 >= hi)
+				break;
+			lo += (u128)1 << e;
+		}
+	}
+	if (!have) {
+		free(out);
+		return NULL;
+	}
+	*nb = k;
+	return out;
+}
+
+/* Map m (copied into *mm) with z's intervals: a hash map of prefixes if they
+ * are all blocks of one length (the usual subnets of one size), else an
+ * interval map. */
+static int put_zone_map(struct batch *b, const struct map *m, const struct nmz *z,
+			struct map *mm)
 {
 	struct objname on = {z, NULL};
-	size_t n;
+	size_t n, nb;
 	const struct nmz_range *r = nmz_ranges(z, m->family, &n);
+	unsigned plen = 0;
+	struct nmz_range *bl = blocks(r, n, m->len, &nb, &plen);
+	int rc;
 
-	return put_ranges(b, m, r, n, &on);
+	*mm = *m;
+	mm->hash = bl != NULL;
+	mm->plen = plen;
+	if (put_set(b, mm) == -1)
+		rc = -1;
+	else
+		rc = bl ? put_blocks(b, mm, bl, nb, z) : put_ranges(b, mm, r, n, &on);
+	free(bl);
+	return rc;
 }
 
 /* NFT_MSG_NEWCHAIN: a base chain that accepts everything it sees. */
@@ -893,6 +1015,22 @@ static void expr_payload(struct nftnl_rule *r, uint32_t off, uint32_t len)
 	nftnl_rule_add_expr(r, e);
 }
 
+/* reg 1 &= the first plen bits of len bytes */
+static void expr_mask(struct nftnl_rule *r, uint32_t len, unsigned plen)
+{
+	struct nftnl_expr *e = nn(nftnl_expr_alloc("bitwise"));
+	unsigned char mask[16] = {0}, zero[16] = {0};
+
+	for (unsigned i = 0; i < plen; i++)
+		mask[i / 8] |= (unsigned char)(0x80 >> (i % 8));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	nftnl_rule_add_expr(r, e);
+}
+
 static void expr_objref_map(struct nftnl_rule *r, const struct map *m)
 {
 	struct nftnl_expr *e = nn(nftnl_expr_alloc("objref"));
@@ -913,9 +1051,10 @@ static void expr_lookup(struct nftnl_rule *r, const struct map *m)
 	nftnl_rule_add_expr(r, e);
 }
 
-/* NFT_MSG_NEWRULE: meta i/oiftype != loopback meta nfproto <family>
- * counter name <address> map @<m>. Loopback is the host talking to itself,
- * not traffic to or from a zone. */
+/* NFT_MSG_NEWRULE: meta nfproto <family> meta i/oiftype != loopback
+ * counter name <address> map @<m>. The family first: a packet of the other
+ * family stops at the first compare (2 expressions instead of 4). Loopback
+ * is the host talking to itself, not traffic to or from a zone. */
 static int put_rule(struct batch *b, const struct map *m, const struct map *dst)
 {
 	const uint16_t loopback = ARPHRD_LOOPBACK;
@@ -930,15 +1069,17 @@ static int put_rule(struct batch *b, const struct map *m, const struct map *dst)
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NMF_TABLE);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, m->chain);
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	expr_meta(r, m->iftype);
-	expr_cmp(r, NFT_CMP_NEQ, &loopback, sizeof(loopback));
 	expr_meta(r, NFT_META_NFPROTO);
 	expr_cmp(r, NFT_CMP_EQ, &m->nfproto, sizeof(m->nfproto));
+	expr_meta(r, m->iftype);
+	expr_cmp(r, NFT_CMP_NEQ, &loopback, sizeof(loopback));
 	if (dst) { /* an overlay's: only packets to its destinations */
 		expr_payload(r, dst->off, dst->len);
 		expr_lookup(r, dst);
 	}
 	expr_payload(r, m->off, m->len);
+	if (m->hash && m->plen < 8 * m->len)
+		expr_mask(r, m->len, m->plen);
 	expr_objref_map(r, m);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	nftnl_rule_free(r);
@@ -982,7 +1123,7 @@ static struct nmz_range *cover(const struct nmz *z, int family, size_t len, size
 /* Overlay i: counters "<group>@<zone>" and "<group>@*" (starting at
  * start[], n + 1 of them, or 0), per family with destinations a set of
  * them and a map of every source address to its counter, and the rule
- * "meta iiftype != loopback meta nfproto F <daddr> @dst counter name
+ * "meta nfproto F meta iiftype != loopback <daddr> @dst counter name
  * <saddr> map @src" in prerouting. */
 static int put_overlay(struct batch *b, const struct nmz *z, size_t i,
 		       const struct nm_ov_counters *start)
@@ -1035,6 +1176,7 @@ static int build(struct batch *b, const struct nmz *z,
 		 const struct nm_zone_counters *start,
 		 const struct nm_ov_counters *ovstart)
 {
+	struct map zm[ARRAY_SIZE(maps)];
 	struct nlmsghdr *nlh;
 
 	if ((nlh = batch_hdr(b, NFNL_MSG_BATCH_BEGIN, 0, "begin transaction")) == NULL)
@@ -1051,13 +1193,13 @@ static int build(struct batch *b, const struct nmz *z,
 				start[i].bytes_out) == -1)
 			return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
-		if (put_set(b, &maps[i]) == -1 || put_elems(b, &maps[i], z) == -1)
+		if (put_zone_map(b, &maps[i], z, &zm[i]) == -1)
 			return -1;
 	if (put_chain(b, "prerouting", NF_INET_PRE_ROUTING, PRIO_PRE) == -1 ||
 	    put_chain(b, "postrouting", NF_INET_POST_ROUTING, PRIO_POST) == -1)
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
-		if (put_rule(b, &maps[i], NULL) == -1)
+		if (put_rule(b, &zm[i], NULL) == -1)
 			return -1;
 	for (size_t i = 0; i < ovc.n; i++)
 		if (put_overlay(b, z, i,

@@ -261,6 +261,12 @@ expect_eq "removed zones are gone" "$(awk '{print $1}' <<<"$OUT" | xargs)" "az1 
 udp_ok "udp H -> az1 after reload" "$H" 198.18.10.2 2 100
 udp_ok "udp H -> az3 after reload" "$H" 198.18.20.2 1 100
 counts "counters go on after the reload" az1="15 3960 15 3960" az3="1 128 1 128"
+# Subnets of one size per family: hash maps of masked prefixes, no interval.
+expect_eq "one-size subnets: hash maps looked up with the prefix mask" \
+	"$(hx nft list table inet vpc_failover | grep -Eo 'counter name ip6? [sd]addr & [0-9a-f:.]+ map @[a-z0-9]+' | xargs)" \
+	"counter name ip saddr & 255.255.255.0 map @in4 counter name ip6 saddr & ffff:ffff:ffff:ffff:: map @in6 counter name ip daddr & 255.255.255.0 map @out4 counter name ip6 daddr & ffff:ffff:ffff:ffff:: map @out6"
+check "and no interval flag on them" bash -c \
+	"! ip netns exec $H nft list map inet vpc_failover in4 | grep -q interval"
 # The values live in the kernel: a fresh process reads the same.
 expect_eq "a fresh process reads the carried values" \
 	"$(hx "$PROBE" read "$T/two.conf" 2>/dev/null | xargs)" "az1 15 3960 15 3960 az3 1 128 1 128"
