@@ -305,6 +305,17 @@ static char *description(const struct ntf_who *who, const struct grp_report *r)
 	return s;
 }
 
+/* The annotation's roles, when [mackerel] names any. */
+static void add_roles(json_t *o, const struct ntf_mackerel_cfg *m)
+{
+	if (m->nroles == 0)
+		return;
+	json_t *roles = json_array();
+	for (size_t i = 0; i < m->nroles; i++)
+		json_array_append_new(roles, json_string(m->roles[i]));
+	json_object_set_new(o, "roles", roles);
+}
+
 char *ntf_annotation_body(const struct ntf_who *who, const struct ntf_mackerel_cfg *m,
 			  const struct grp_report *r)
 {
@@ -321,12 +332,7 @@ char *ntf_annotation_body(const struct ntf_who *who, const struct ntf_mackerel_c
 	free(desc);
 	if (o == NULL)
 		fatalx("notify: cannot build the annotation");
-	if (m->nroles) {
-		json_t *roles = json_array();
-		for (size_t i = 0; i < m->nroles; i++)
-			json_array_append_new(roles, json_string(m->roles[i]));
-		json_object_set_new(o, "roles", roles);
-	}
+	add_roles(o, m);
 	return dump(o);
 }
 
@@ -365,12 +371,7 @@ char *ntf_network_annotation_body(const struct ntf_who *who,
 		      (json_int_t)(n->trans_wall + n->window_s), "service", m->service);
 	if (o == NULL)
 		fatalx("notify: cannot build the annotation");
-	if (m->nroles) {
-		json_t *roles = json_array();
-		for (size_t i = 0; i < m->nroles; i++)
-			json_array_append_new(roles, json_string(m->roles[i]));
-		json_object_set_new(o, "roles", roles);
-	}
+	add_roles(o, m);
 	return dump(o);
 }
 
