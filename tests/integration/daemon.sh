@@ -116,7 +116,13 @@ vf notify INSTANCE VI_1 BACKUP 100
 set_all $ENI_A 3
 sim_post /_sim/faults '{"throttle": 0.4, "error5xx": 0.2, "reset": 0.1, "fail_next": 2}' >/dev/null
 vf notify INSTANCE VI_1 MASTER 150
-check "converged under throttling, 5xx and resets" wait_for 15 all_at $ENI_C 3
+# Within the deadline (10 s) and a second pass, unless the dice throttled 3
+# in 4 of the writes, like EC2's empty account bucket: then the writes are
+# paced at the bucket's refill (docs/ratelimit.md, as in faults.sh), and a
+# pass that is only throttled is not a give-up: 35 s more.
+conv=yes
+wait_for 50 all_at $ENI_C 3 || conv="no: $("$VPCF" -c "$T/vpcf.conf" status | grep -E 'group redis|EC2' | tr '\n' ' ')"
+expect_eq "converged under throttling, 5xx and resets" "$conv" yes
 sim_post /_sim/faults '{"throttle": 0, "error5xx": 0, "reset": 0}' >/dev/null
 check "status counts retries" test "$(vf status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["api"]["retries"])')" -gt 0
 
