@@ -540,7 +540,7 @@ static void my_ask(struct guard *gd)
 struct guard *guard_new(const char *url, const char *password_file, unsigned timeout_ms)
 {
 	struct guard *gd = xcalloc(1, sizeof(*gd));
-	char why[200], *text = NULL;
+	char why[200];
 
 	gd->fd = -1;
 	gd->timeout_ms = timeout_ms;
@@ -550,23 +550,10 @@ struct guard *guard_new(const char *url, const char *password_file, unsigned tim
 		 gd->t.host[0] && strchr(gd->t.host, ':') ? "%s at [%s]:%d"
 							  : "%s at %s:%d",
 		 guard_kind_name(gd->t.kind), gd->t.host, gd->t.port);
-	if (password_file && *password_file) {
-		if (creds_read_private(password_file, "guard_password_file", &text,
-				       gd->pw_err, sizeof(gd->pw_err)) == 0) {
-			size_t n = strcspn(text, "\r\n");
-			gd->password = xmalloc(n + 1);
-			memcpy(gd->password, text, n);
-			gd->password[n] = '\0';
-			explicit_bzero(text, strlen(text));
-			free(text);
-			if (n == 0)
-				snprintf(gd->pw_err, sizeof(gd->pw_err),
-					 "guard_password_file %s: empty", password_file);
-			else
-				log_redact_add(gd->password);
-		} else
-			log_warnx("guard %s: %s", gd->name, gd->pw_err);
-	}
+	if (password_file && *password_file &&
+	    creds_read_password(password_file, "guard_password_file", &gd->password,
+				gd->pw_err, sizeof(gd->pw_err)) == -1)
+		log_warnx("guard %s: %s", gd->name, gd->pw_err);
 	return gd;
 }
 

@@ -289,44 +289,19 @@ out:
 
 int pat_creds_load(const struct cfg_group *g, struct pat_creds *c)
 {
-	char *text = NULL;
-
 	memset(c, 0, sizeof(*c));
 	if (g->etcd_key_file[0]) {
-		if (creds_read_private(g->etcd_key_file, "etcd_key_file", &text, c->error,
-				       sizeof(c->error)) == -1)
-			goto fail;
-		c->key_pem = text;
-		c->key_len = strlen(text);
-		text = NULL;
-	}
-	if (g->etcd_password_file[0]) {
-		if (creds_read_private(g->etcd_password_file, "etcd_password_file", &text,
+		if (creds_read_private(g->etcd_key_file, "etcd_key_file", &c->key_pem,
 				       c->error, sizeof(c->error)) == -1)
 			goto fail;
-		size_t n = strcspn(text, "\r\n");
-		if (n == 0) {
-			snprintf(c->error, sizeof(c->error),
-				 "etcd_password_file %s: empty (the first line is the "
-				 "password)",
-				 g->etcd_password_file);
-			goto fail;
-		}
-		c->password = xmalloc(n + 1);
-		memcpy(c->password, text, n);
-		c->password[n] = '\0';
-		log_redact_add(c->password);
+		c->key_len = strlen(c->key_pem);
 	}
-	if (text) {
-		explicit_bzero(text, strlen(text));
-		free(text);
-	}
+	if (g->etcd_password_file[0] &&
+	    creds_read_password(g->etcd_password_file, "etcd_password_file", &c->password,
+				c->error, sizeof(c->error)) == -1)
+		goto fail;
 	return 0;
 fail:
-	if (text) {
-		explicit_bzero(text, strlen(text));
-		free(text);
-	}
 	pat_creds_free(c);
 	return -1;
 }

@@ -636,26 +636,10 @@ static void round_end(struct sen *s)
  * credentials file's rules; a bad one fails every question, saying why. */
 static void read_password(struct sen *s)
 {
-	char *text = NULL;
-
-	if (*s->cfg->sentinel_password_file == '\0')
-		return;
-	if (creds_read_private(s->cfg->sentinel_password_file, "sentinel_password_file",
-			       &text, s->pw_err, sizeof(s->pw_err)) == -1) {
+	if (*s->cfg->sentinel_password_file != '\0' &&
+	    creds_read_password(s->cfg->sentinel_password_file, "sentinel_password_file",
+				&s->password, s->pw_err, sizeof(s->pw_err)) == -1)
 		log_warnx("group %s: %s", s->cfg->name, s->pw_err);
-		return;
-	}
-	size_t n = strcspn(text, "\r\n");
-	s->password = xmalloc(n + 1);
-	memcpy(s->password, text, n);
-	s->password[n] = '\0';
-	explicit_bzero(text, strlen(text));
-	free(text);
-	if (n == 0)
-		snprintf(s->pw_err, sizeof(s->pw_err), "sentinel_password_file %s: empty",
-			 s->cfg->sentinel_password_file);
-	else
-		log_redact_add(s->password);
 }
 
 static void start(const struct cfg *cfg)

@@ -19,24 +19,15 @@
 #define DOC_SENTINEL_MS 2000
 
 /* The first line of the group's sentinel_password_file (NULL: none, or it
- * could not be read: err says why). */
+ * could not be used: err says why). */
 static char *password(const struct cfg_group *g, char *err, size_t errlen)
 {
-	char *text = NULL, *pw;
-	size_t n;
+	char *pw = NULL;
 
 	err[0] = '\0';
-	if (*g->sentinel_password_file == '\0')
-		return NULL;
-	if (creds_read_private(g->sentinel_password_file, "sentinel_password_file", &text,
-			       err, errlen) == -1)
-		return NULL;
-	n = strcspn(text, "\r\n");
-	pw = xmalloc(n + 1);
-	memcpy(pw, text, n);
-	pw[n] = '\0';
-	explicit_bzero(text, strlen(text));
-	free(text);
+	if (*g->sentinel_password_file != '\0')
+		creds_read_password(g->sentinel_password_file, "sentinel_password_file",
+				    &pw, err, errlen);
 	return pw;
 }
 

@@ -222,6 +222,28 @@ out:
 	return rc;
 }
 
+int creds_read_password(const char *path, const char *what, char **out, char *errbuf,
+			size_t errsz)
+{
+	char *text = NULL;
+
+	*out = NULL;
+	if (creds_read_private(path, what, &text, errbuf, errsz) == -1)
+		return -1;
+	size_t n = strcspn(text, "\r\n");
+	if (n > 0) {
+		*out = xmalloc(n + 1);
+		memcpy(*out, text, n);
+		(*out)[n] = '\0';
+		log_redact_add(*out);
+	} else
+		snprintf(errbuf, errsz, "%s %s: empty (the first line is the password)",
+			 what, path);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return n > 0 ? 0 : -1;
+}
+
 int creds_from_file(const char *path, const char *profile, struct aws_creds *c,
 		    char *errbuf, size_t errsz)
 {

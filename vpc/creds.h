@@ -34,6 +34,12 @@ int creds_from_file(const char *path, const char *profile, struct aws_creds *c,
  * file"). 0, or -1 with the reason in errbuf. */
 int creds_read_private(const char *path, const char *what, char **out, char *errbuf,
 		       size_t errsz);
+/* A password file (guard_password_file, etcd_password_file, ...): a private
+ * file as creds_read_private, whose first line is the password, into *out
+ * (the caller wipes and frees it) and registered with the log redactor. 0,
+ * or -1 with the reason in errbuf (an empty first line is one). */
+int creds_read_password(const char *path, const char *what, char **out, char *errbuf,
+			size_t errsz);
 /* Parse the IMDS security-credentials JSON (jansson): Code "Success",
  * AccessKeyId, SecretAccessKey, Token, Expiration. 0 or -1 with errbuf. */
 int creds_parse_imds(const char *body, size_t len, struct aws_creds *c, char *errbuf,
