@@ -226,6 +226,7 @@ static int addr16(const char *s, unsigned char out[16])
 
 int sen_is_local(const char *host, const char *override, char *match, size_t matchlen)
 {
+	static const unsigned char lo4[16] = {[10] = 0xff, [11] = 0xff, 127, 0, 0, 1};
 	unsigned char want[16], have[16];
 	struct ifaddrs *ifs = NULL, *i;
 	char text[INET6_ADDRSTRLEN];
@@ -247,25 +248,25 @@ int sen_is_local(const char *host, const char *override, char *match, size_t mat
 	}
 	for (i = ifs; i && !found; i = i->ifa_next) {
 		const void *src;
-		if (i->ifa_addr == NULL)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET)
+		int fam = i->ifa_addr ? i->ifa_addr->sa_family : AF_UNSPEC;
+		if (fam == AF_INET) {
 			src =
 			    &((const struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr;
-		else if (i->ifa_addr->sa_family == AF_INET6)
+			memset(have, 0, 10);
+			have[10] = have[11] = 0xff;
+			memcpy(have + 12, src, 4);
+		} else if (fam == AF_INET6) {
 			src = &((const struct sockaddr_in6 *)(void *)i->ifa_addr)
 				   ->sin6_addr;
-		else
-			continue;
-		if (inet_ntop(i->ifa_addr->sa_family, src, text, sizeof(text)) == NULL ||
-		    addr16(text, have) == -1)
+			memcpy(have, src, 16);
+		} else
 			continue;
 		/* 127.0.0.1 is every node's: a master announced as loopback
 		 * names no node (sentinel_address says which one is meant). */
-		if (memcmp(want, have, 16) == 0 && strcmp(text, "127.0.0.1") != 0 &&
-		    strcmp(text, "::1") != 0) {
+		if (memcmp(want, have, 16) == 0 && memcmp(have, lo4, 16) != 0 &&
+		    memcmp(have, in6addr_loopback.s6_addr, 16) != 0) {
 			found = 1;
-			if (match)
+			if (match && inet_ntop(fam, src, text, sizeof(text)))
 				snprintf(match, matchlen, "%s", text);
 		}
 	}
