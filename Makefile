@@ -48,7 +48,7 @@ VERSION_DEF := -DVPCF_VERSION='"$(VERSION)"'
 
 PKG_CONFIG ?= pkg-config
 PKGS     := libcurl libxml-2.0 jansson libnl-3.0 libnl-route-3.0 inih libsystemd \
-            libmnl libnftnl libmicrohttpd libcrypt yaml-0.1 hiredis libpq libmariadb
+            libmnl libnftnl libmicrohttpd libcrypt yaml-0.1 hiredis libpq libmariadb libbpf
 SIMPKGS  := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libcrypto inih
 # The Debian package of each pkg-config module: a missing library is named
 # the way apt-get wants it (pkg-config's own error names a .pc file, and a
@@ -70,6 +70,7 @@ DEBPKG.hiredis         := libhiredis-dev
 DEBPKG.libpq           := libpq-dev
 DEBPKG.libmariadb      := libmariadb-dev
 DEBPKG.cmocka          := libcmocka-dev
+DEBPKG.libbpf          := libbpf-dev
 pkgs_missing = $(strip $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
 need_pkgs = $(if $(call pkgs_missing,$(1)),$(error missing libraries:\
   $(foreach p,$(call pkgs_missing,$(1)),$(p) (Debian package $(DEBPKG.$(p))));\
@@ -93,7 +94,7 @@ CFLAGS  ?= -O2 -g
 HARDEN_CFLAGS  := -fPIE -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
                   -fstack-clash-protection
 HARDEN_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) -I. $(PKGCFLAGS) -MMD -MP \
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) -I. -I$(B) $(PKGCFLAGS) -MMD -MP \
              $(HARDEN_CFLAGS)
 LDFLAGS ?=
 ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
@@ -138,6 +139,27 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# eBPF programs (netmon/bpf/NAME.bpf.c, docs/netmon.md): compiled by clang
+# for the bpf target and wrapped by bpftool into a libbpf skeleton,
+# $(B)/netmon/bpf/NAME.skel.h, which the module loading it includes as
+# "netmon/bpf/NAME.skel.h" (the object is embedded: nothing to install).
+# Every object waits for the skeletons on its first build; -MMD's
+# dependencies take over from then on.
+BPF_CLANG ?= clang
+BPFTOOL   ?= bpftool
+BPF_SRC   := $(wildcard netmon/bpf/*.bpf.c)
+BPF_SKEL  := $(BPF_SRC:netmon/bpf/%.bpf.c=$(B)/netmon/bpf/%.skel.h)
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. -idirafter /usr/include/$(shell $(CC) -dumpmachine) -D__TARGET_ARCH_$(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+$(B)/netmon/bpf/%.bpf.o: netmon/bpf/%.bpf.c $(wildcard netmon/bpf/*.h)
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) $(BPF_CFLAGS) -c -o $@ $<
+
+$(B)/netmon/bpf/%.skel.h: $(B)/netmon/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< >$@.tmp && mv $@.tmp $@
+
+bpf-skels: $(BPF_SKEL)
+
 # lib/ini.c sets libinih's options at run time (ini_use_stack,
 # ini_max_line, ...: globals that Debian's libinih adds by a patch; upstream
 # inih fixes them when it is built). Checked once per build directory, so
@@ -154,6 +176,7 @@ $(B)/.inih-runtime-options:
 	@touch $@
 
 $(B)/lib/ini.o: | $(B)/.inih-runtime-options
+$(LIB_OBJ) $(CLI_OBJ) $(B)/daemon/main.o: | $(BPF_SKEL)
 
 # Only version.c sees the version: a new one rebuilds one object.
 $(B)/lib/version.o: VERSION
@@ -354,7 +377,7 @@ deb-root-test: deb
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests check deps test demo bench bench-az faults soak chaos format install deb deb-root-test clean FORCE
+.PHONY: all tests bpf-skels check deps test demo bench bench-az faults soak chaos format install deb deb-root-test clean FORCE
 
 -include $(LIB_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(B)/daemon/main.d $(CLI_OBJ:.o=.d) \
 	$(FRONT_OBJ:.o=.d) $(B)/front/hooks/front.d $(B)/front/hooks/front-install.d \
@@ -408,12 +431,12 @@ FUZZ_JOBS   ?= 2
 FUZZ_RUNS   ?=
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
-               -I. $(PKGCFLAGS) -MMD -MP
+               -I. -I$(B) $(PKGCFLAGS) -MMD -MP
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
 
-$(B)/fuzz/obj/%.o: %.c
+$(B)/fuzz/obj/%.o: %.c | $(BPF_SKEL)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 

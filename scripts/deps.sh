@@ -7,7 +7,7 @@
 set -eu
 
 PACKAGES="
-build-essential pkg-config clang
+build-essential pkg-config clang libbpf-dev bpftool
 libcurl4-openssl-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
 libinih-dev libmicrohttpd-dev libsystemd-dev libssl-dev libcmocka-dev
 libmnl-dev libnftnl-dev libcrypt-dev libyaml-dev
