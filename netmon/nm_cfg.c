@@ -56,6 +56,22 @@ static int set_zone(struct ini *x, void *base, const char *key, const char *v)
 	return 1;
 }
 
+/* bpf = auto | yes | no (nm_cfg.h: enum nm_bpf) */
+static int set_bpf(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	static const char *const words[] = {[NM_BPF_AUTO] = "auto", [NM_BPF_YES] = "yes",
+					    [NM_BPF_NO] = "no"};
+	int *mode = (int *)((char *)base + k->off);
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(v, words[i]) == 0) {
+			*mode = (int)i;
+			return 0;
+		}
+	ini_err(x, 0, "%s: '" INI_SHOW "' is not auto, yes or no", k->name, v);
+	return -1;
+}
+
 #define NMN(f) INI_FIELD(struct nm_cfg, f)
 #define MET(f) INI_FIELD(struct nmp_cfg, f)
 
@@ -66,6 +82,7 @@ static const struct ini_key nm_keys[] = {
 	{"watch_window", ini_uint, NMN(watch_window_ms), .def = "30", .min = 0, .max = 600, .scale = 1000},
 	{"failover_window", ini_uint, NMN(failover_window_ms), .def = "60", .min = 0, .max = 600, .scale = 1000},
 	{"misroute_packets", ini_uint, NMN(misroute_packets), .def = "10", .min = 1, .max = 1000000000, .scale = 1},
+	{"bpf", set_bpf, NMN(bpf), .def = "auto", .flags = INI_RESTART},
 	{NULL},
 };
 

@@ -18,6 +18,11 @@ struct nm_zone_cfg {
 	int line;
 };
 
+/* [netmon] bpf: where the kernel-side counting runs. auto: eBPF programs
+ * where they load (CAP_BPF, BTF), else nftables and sock_diag, saying why;
+ * yes: eBPF or the daemon does not start; no: never eBPF. */
+enum nm_bpf { NM_BPF_AUTO, NM_BPF_YES, NM_BPF_NO };
+
 struct nm_cfg {
 	int enabled;	      /* yes/no; default yes when zones are configured */
 	unsigned interval_ms; /* between collections */
@@ -31,6 +36,7 @@ struct nm_cfg {
 	/* A node not MASTER receiving more packets than this for an overlay
 	 * in one interval: misrouted traffic. */
 	unsigned misroute_packets;
+	int bpf; /* enum nm_bpf: count in the kernel with eBPF (docs/netmon.md) */
 	struct nm_zone_cfg *zones;
 	size_t nzones;
 };
