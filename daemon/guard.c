@@ -192,8 +192,7 @@ static void rd_on_role(redisAsyncContext *ac, void *r, void *priv)
 	if (gd == NULL)
 		return;
 	if (reply == NULL) {
-		finish(gd, GUARD_UNKNOWN, "cannot be asked: %s",
-		       ac->errstr ? ac->errstr : "connection lost");
+		finish(gd, GUARD_UNKNOWN, "cannot be asked: %s", rdev_errstr(ac));
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
@@ -224,8 +223,7 @@ static void rd_on_disconnect(const redisAsyncContext *ac, int status)
 
 	if (gd && gd->rd == ac) {
 		gd->rd = NULL; /* hiredis frees it after this returns */
-		finish(gd, GUARD_UNKNOWN, "cannot be asked: %s",
-		       ac->errstr ? ac->errstr : "disconnected");
+		finish(gd, GUARD_UNKNOWN, "cannot be asked: %s", rdev_errstr(ac));
 	}
 }
 

@@ -394,7 +394,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
 	if (r == NULL) { /* hiredis is freeing it: connection lost or refused */
 		n->cmd = NULL;
 		ac->data = NULL;
-		node_failed(n, "%s", ac->errstr[0] ? ac->errstr : "connection lost");
+		node_failed(n, "%s", rdev_errstr(ac));
 		answered(n);
 		return;
 	}
@@ -432,7 +432,7 @@ static void on_message(redisAsyncContext *ac, void *r, void *priv)
 		log_info("group %s: sentinel %s: Pub/Sub connection lost (%s); "
 			 "reconnecting",
 			 n->s->cfg->name, n->cfg->text,
-			 ac->errstr[0] ? ac->errstr : "closed");
+			 rdev_errstr(ac));
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {

@@ -91,6 +91,37 @@ expect_eq "mute server, postgres: unknown after the timeout" "${out%% *}" unknow
 out=$(inns "$PROBE" mysql://g@127.0.0.1:6399 - 300 1)
 expect_eq "mute server, mysql: unknown after the timeout" "${out%% *}" unknown
 
+# Servers that answer without end (daemon/rdev.c holds a reply to 4 MiB):
+# a bulk string of 1 GiB, and an array of 2^31-1 integers, sent for as long
+# as the client reads. Either is hung up on well before the timeout, saying
+# why, and the probe's memory stays small.
+spawn "$T/flood.log" ip netns exec "$NS" python3 -c '
+import socket, threading
+def serve(port, head, unit):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(8)
+    while True:
+        c = s.accept()[0]
+        def flood(c=c):
+            try:
+                c.recv(4096); c.sendall(head)
+                for _ in range(100000): c.sendall(unit * (65536 // len(unit)))
+            except OSError: pass
+            c.close()
+        threading.Thread(target=flood, daemon=True).start()
+threading.Thread(target=serve, args=(6397, b"$1073741824\r\n", b"x"), daemon=True).start()
+serve(6398, b"*2147483647\r\n", b":1\r\n")'
+wait_for 5 inns bash -c 'exec 3<>/dev/tcp/127.0.0.1/6398'
+for f in "6397 a bulk string of 1 GiB" "6398 an array of 2^31-1 elements"; do
+	port=${f%% *}
+	out=$(inns /usr/bin/time -f "maxrss %M" "$PROBE" "redis://127.0.0.1:$port" - 5000 1 2>"$T/rss$port")
+	expect_eq "flooding server ($f): unknown, hung up at the limit" "$out" \
+		"unknown redis at 127.0.0.1:$port cannot be asked: a reply larger than 4 MiB: hung up"
+	rss=$(sed -n 's/^maxrss //p' "$T/rss$port")
+	check "flooding server ($f): the probe's peak RSS stays under 32 MiB (${rss:-?} KiB)" \
+		test "${rss:-999999}" -lt 32768
+done
+
 # == PostgreSQL 15 ===============================================================
 pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 pgx() { inns setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
