@@ -124,12 +124,14 @@ static void pct(char *buf, size_t len, const struct nmr_zone_delta *z)
 		snprintf(buf, len, "%.2f%%", z->retrans_ratio * 100.0);
 }
 
+/* From whole microseconds, as the JSON carries them (rtt_json), so that the
+ * text and `status` (which formats the JSON) round alike. */
 static void rtt_ms(char *buf, size_t len, double s)
 {
 	if (s < 0)
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, "%.2f", s * 1000.0);
+		snprintf(buf, len, "%.2f", (double)(long long)(s * 1e6 + 0.5) / 1000);
 }
 
 /* The zone named zone in d, or NULL (d is not there, or lacks it). */
