@@ -518,7 +518,13 @@ static void print_network(json_t *net)
 			any = 1;
 		}
 		printf("%s\n", any ? "" : " none");
-	}
+	} else
+		printf("      EC2 allowances: no ENA interface\n");
+	json_t *cb = json_object_get(bf, "conntrack_peak_fill"),
+	       *ca = json_object_get(af, "conntrack_peak_fill");
+	if (json_is_number(json_object_get(names, "conntrack_peak_fill")))
+		printf("      conntrack peak %.0f%% -> %.0f%%\n",
+		       json_number_value(cb) * 100, json_number_value(ca) * 100);
 }
 
 /* A group's overlay traffic, misrouted traffic and last failover timeline

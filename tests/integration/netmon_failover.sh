@@ -178,6 +178,12 @@ expect_eq "status: zone c had no traffic, before or after" \
 	"$(net "[z(s, 'c')['traffic'] or z(s, 'c')['rtt_p50_us'] is not None for s in ('before', 'after')]")" "[False, False]"
 check "status text: zone c says so" bash -c \
 	"'$VPCF' -c '$T/vpcf.conf' status | grep -q '^      c: no traffic$'"
+check "status text: the allowances line without ENA" bash -c \
+	"'$VPCF' -c '$T/vpcf.conf' status | grep -q '^      EC2 allowances: no ENA interface$'"
+# The text and status format the same numbers alike (RTT from whole µs).
+st_a=$("$VPCF" -c "$T/vpcf.conf" status | sed -n 's/^      a: //p' | sed 's/ -> / → /g')
+tx_a=$(net "n['text']" | grep -o ' a retrans [^;]*' | sed 's/^ a //')
+expect_eq "status text: zone a's figures are the message text's" "$st_a" "$tx_a"
 check "the log tells it" grep -Eq "group redis: network $WIN s before → after the transition to MASTER: a retrans 0\.[0-9]+% → [0-9.]+%, RTT p50 .*; b retrans .*; c no traffic; " "$T/daemon.log"
 check "webhook: a \"network\" message" wait_for 10 rx_true "len([h for h in hooks if h['event'] == 'network']) == 1"
 expect_eq "webhook: its numbers are the status's" \
