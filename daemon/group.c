@@ -1499,8 +1499,9 @@ json_t *grp_metrics(void)
 				? json_null()
 				: json_integer(g->guard_last == GUARD_PRIMARY));
 		}
-		json_t *sm =
-		    g->cfg->source == CFG_SRC_SENTINEL ? sen_metrics(g->name) : NULL;
+		json_t *sm = g->cfg->source == CFG_SRC_SENTINEL	 ? sen_metrics(g->name)
+			     : g->cfg->source == CFG_SRC_PATRONI ? pat_metrics(g->name)
+								 : NULL;
 		if (sm)
 			json_object_update(o, sm);
 		json_decref(sm);

@@ -770,6 +770,21 @@ int pat_recheck(const char *scope, const char *what)
 	return n;
 }
 
+json_t *pat_metrics(const char *group)
+{
+	for (size_t i = 0; i < npats; i++) {
+		const struct pat *p = pats[i];
+		if (strcmp(p->cfg->name, group) == 0)
+			return json_pack(
+			    "{s:i, s:o}", "patroni_etcd_reachable",
+			    p->known && p->error[0] == '\0', "patroni_leader_is_self",
+			    p->known ? json_integer(
+					   strcmp(p->leader, p->cfg->member_name) == 0)
+				     : json_null());
+	}
+	return NULL;
+}
+
 json_t *pat_status(const char *group)
 {
 	for (size_t i = 0; i < npats; i++) {

@@ -81,5 +81,8 @@ int pat_recheck(const char *scope, const char *what);
 /* What the source of group last said, for status (a new object), or NULL
  * when the group does not follow Patroni. */
 json_t *pat_status(const char *group);
+/* The group's gauges for metrics (a new object: "patroni_etcd_reachable",
+ * "patroni_leader_is_self"), or NULL. */
+json_t *pat_metrics(const char *group);
 
 #endif

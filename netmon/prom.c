@@ -51,6 +51,8 @@ enum fam_id {
 	F_GUARD_PRIMARY,
 	F_SENTINEL_REACHABLE,
 	F_SENTINEL_QUORUM,
+	F_PATRONI_ETCD,
+	F_PATRONI_LEADER,
 	F_API,
 	F_ZONE_PACKETS,
 	F_ZONE_BYTES,
@@ -145,6 +147,13 @@ static const struct {
 			   "source = sentinel: 1 if a quorum of the group's sentinels "
 			   "agreed on the master's address in the last round, 0 if "
 			   "not (sentinels down or disagreeing)."},
+    [F_PATRONI_ETCD] = {"vpc_failover_patroni_etcd_reachable", 0,
+			"source = patroni: 1 if etcd answered the last read or watch "
+			"of the leader key, 0 if not (down, cut off, refused)."},
+    [F_PATRONI_LEADER] = {"vpc_failover_patroni_leader_is_self", 0,
+			  "source = patroni: 1 if the leader key names this node's "
+			  "member, 0 if another member or none. Absent before the key "
+			  "was first read."},
     [F_API] = {"vpc_failover_api_requests_total", 1,
 	       "EC2 API answers by action and code: OK, the EC2 error code, "
 	       "HTTP_<status> for an error without one, TransportError when no "
@@ -470,6 +479,10 @@ static void render_group(struct render *r, json_t *g)
 	    sample(r, F_SENTINEL_REACHABLE, v, "group", name, "sentinel", key, NULL);
 	sample(r, F_SENTINEL_QUORUM, json_object_get(g, "sentinel_quorum_agrees"),
 	       "group", name, NULL);
+	sample(r, F_PATRONI_ETCD, json_object_get(g, "patroni_etcd_reachable"), "group",
+	       name, NULL);
+	sample(r, F_PATRONI_LEADER, json_object_get(g, "patroni_leader_is_self"), "group",
+	       name, NULL);
 out:
 	json_decref(one);
 	json_decref(zero);

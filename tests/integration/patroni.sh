@@ -74,6 +74,12 @@ check "failover: every table follows to node-c" within 15 all_at "$ENI_C"
 check_tables failover c
 check "failover: node-c MASTER converged" within 5 status_is c "g['state'], g['converged']" "MASTER True"
 check "failover: node-a BACKUP" within 5 status_is a "g['state'], g['patroni']['leader']" "BACKUP node-c"
+metric_is() { # N NAME VALUE: node N's gauge NAME for the group is VALUE
+	vf "$1" metrics 2>/dev/null | grep -qx "vpc_failover_$2{group=\"overlay\"} $3"
+}
+check "metrics: node-c reaches etcd" metric_is c patroni_etcd_reachable 1
+check "metrics: node-c leads" metric_is c patroni_leader_is_self 1
+check "metrics: node-a does not lead" metric_is a patroni_leader_is_self 0
 echo "# failover: leader key -> node-c $(ms_since "$tl" "$t0") ms after the kill (Patroni, ttl" \
 	"$PAT_TTL s; as an etcdctl watch saw it), last table at node-c" \
 	"$(ms_since "$(tables_moved "$t0" "$ENI_C")" "$tl") ms after that;" \
@@ -84,6 +90,7 @@ pat_cut c
 check "cut, keep: node-c's group is held, MASTER" within 20 status_is c \
 	"g['state'], g['phase'], g['patroni']['held']" "MASTER held (leader source unreachable) True"
 check_tables "cut, keep" c
+check "cut, keep: metrics say etcd is not reachable" within 10 metric_is c patroni_etcd_reachable 0
 # Another writer moves one table: a held group does not take it back at its
 # re-check (every 5 s).
 t1=${TOPO_TABLES%% *}

@@ -135,7 +135,9 @@ want="authentication as 'vpcf' refused: HTTP 400: etcdserver: authentication fai
 check "wrong password: status names what etcd said" within 10 status_is c \
 	"g['patroni']['error']" "$want"
 check "wrong password: the log too, with the endpoint" grep -q "etcd $EP: $want" "$T/c/daemon.log"
-check "wrong password: the group is held" within 10 status_is c "g['patroni']['held']" True
+# Held at the first failure 7 s (PAT_HOLD_MS) after the last answer; the
+# retries back off to 5 s apart, each bounded by 2 s: at most ~14 s.
+check "wrong password: the group is held" within 20 status_is c "g['patroni']['held']" True
 set_all "$ENI_A" # another writer; a held group takes nothing back
 vf c doctor >"$T/doctor.out" 2>&1
 check "doctor: the credentials are refused, by which endpoint, what etcd said" grep -q \
