@@ -9,7 +9,8 @@
 #   sen_start W [PORT [MASTER_ADDR [MASTER_PORT [QUORUM]]]]  one sentinel
 #                           in W's namespace (a, c or w); SEN_PID[W:PORT]; on
 #                           a node, with client-reconfig-script $T/N/reconfig.sh
-#                           (vpc-failover sentinel-reconfig against N's daemon)
+#                           (vpc-failover sentinel-reconfig against N's daemon);
+#                           SEN_CONF_MORE: more lines for its configuration
 #   sen_master [W]          the master's address as sentinel W says it ("IP PORT")
 #   sen_node_conf N [more=LINES] [sentinels=LIST]  node N's vpc-failover.conf
 #                           with source = sentinel
@@ -59,6 +60,7 @@ sentinel down-after-milliseconds $SEN_MASTER $SEN_DOWN_MS
 sentinel failover-timeout $SEN_MASTER 10000
 sentinel parallel-syncs $SEN_MASTER 1
 $extra
+${SEN_CONF_MORE:-}
 S
 	spawn "$T/sentinel-$w-$port.log" ip netns exec "$(_sen_ns "$w")" redis-sentinel "$conf"
 	SEN_PID[$w:$port]=$SPAWNED_PID

@@ -175,6 +175,30 @@ check "step_down, quorum back: node-c MASTER, converged" within 10 status_is c \
 	"g['state'], g['sentinel']['stepped_down'], g['converged']" "MASTER False True"
 check "step_down, quorum back: every table at node-c" all_at "$ENI_C"
 
+# == a sentinel that wants a password (sentinel_password_file) ================
+# One more sentinel on the client, port 26381, with requirepass; node-c is
+# told it alone (quorum 1), with the password from a file, then a wrong one.
+printf 's3n-Pw-ok\n' >"$T/senpw" && chmod 600 "$T/senpw"
+printf 'wrong-pw\n' >"$T/senpw-bad" && chmod 600 "$T/senpw-bad"
+SEN_CONF_MORE="requirepass s3n-Pw-ok" REDISCLI_AUTH=s3n-Pw-ok check \
+	"password: a sentinel with requirepass starts" sen_start w 26381 "$C_ADDR" 6379 1
+pw_conf() { # FILE
+	sen_node_conf c sentinels="$SEN_CL_ADDR:26381" more="sentinel_password_file = $1"
+	kill -HUP "${DPID[c]}"
+}
+pw_conf "$T/senpw"
+check "password: node-c authenticates, 1 of 1 agrees, MASTER converged" within 10 status_is c \
+	"g['sentinel']['agree'], g['sentinel']['master'], g['state'], g['converged']" \
+	"1 $C_ADDR:6379 MASTER True"
+pw_conf "$T/senpw-bad"
+check "password: a wrong one: the sentinel's refusal, naming the file" within 10 status_is c \
+	"g['sentinel']['sentinels'][0]['error'].startswith('AUTH: ') and g['sentinel']['sentinels'][0]['error'].endswith('(sentinel_password_file)'), g['sentinel']['agree']" \
+	"True 0"
+check "password: a wrong one: node-c's group is held" within 10 status_is c \
+	"g['sentinel']['held']" True
+check "password: never in the log" bash -c "! grep -q 's3n-Pw-ok\\|wrong-pw' '$T/c/daemon.log'"
+check "password: every table still at node-c" all_at "$ENI_C"
+
 d_stop a
 d_stop c
 echo "1..$tapn"
