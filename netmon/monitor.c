@@ -112,6 +112,7 @@ static void set_filter(const struct nm_cfg *nm)
 			p[k].family = nm->zones[i].cidrs[j].family;
 			memcpy(p[k].addr, nm->zones[i].cidrs[j].addr, sizeof(p[k].addr));
 			p[k].plen = nm->zones[i].cidrs[j].plen;
+			p[k].zone = (int)i;
 		}
 	nmt_set_filter(p, n);
 	free(p);
@@ -548,9 +549,12 @@ int nm_init(const struct nm_cfg *nm)
 	}
 	set_filter(nm);
 	nma_refresh();
+	nmt_set_bpf(nm->bpf);
 	have_tcp = nmt_init(n, zone_of, zones) == 0;
 	if (!have_tcp)
 		log_warnx("netmon: no TCP retransmission accounting (see above)");
+	if (!have_tcp && nm->bpf == NM_BPF_YES)
+		return -1; /* bpf = yes: the daemon refuses to start */
 	running = 1;
 	nml_collect();
 	ov_alloc();
