@@ -553,8 +553,6 @@ int nm_init(const struct nm_cfg *nm)
 	have_tcp = nmt_init(n, zone_of, zones) == 0;
 	if (!have_tcp)
 		log_warnx("netmon: no TCP retransmission accounting (see above)");
-	if (!have_tcp && nm->bpf == NM_BPF_YES)
-		return -1; /* bpf = yes: the daemon refuses to start */
 	running = 1;
 	nml_collect();
 	ov_alloc();
@@ -562,6 +560,8 @@ int nm_init(const struct nm_cfg *nm)
 	next_due = ev_now();
 	arm();
 	log_info("netmon: %zu zones, collecting every %u s", n, interval_ms / 1000);
+	if (!have_tcp && nm->bpf == NM_BPF_YES)
+		return -1; /* bpf = yes without it: the daemon refuses to start */
 	return have_nft || have_tcp || n == 0 ? 0 : -1;
 }
 
