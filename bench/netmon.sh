@@ -139,7 +139,7 @@ collect_table() {
 		printf '| %d | %s | %s | %s | %s | %s | %s× | %s× |\n' "$n" "$(cpu "$ob")" \
 			"$(field wall_us <<<"$ob" | ms)" "$(cpu "$od")" "$(field wall_us <<<"$od" | ms)" \
 			"$(cpu "$th")" "$(ratio "$th" "$ob")" "$(ratio "$th" "$od")"
-		[ -n "$1" ] && continue
+		[ -n "${1:-}" ] && continue
 		for m in bpf diag; do
 			hb=$(ip netns exec "$H" "$TOOLS/nm-cost" hold "$REPS" "$T/$m.conf")
 			HOLD+=$(printf '| %d | %s | %s | %s | %s | %s | %s |' "$n" \
