@@ -6,6 +6,7 @@
  * loop must never wait for. The worker only makes the two system calls;
  * every piece of state is touched on the loop's thread. */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -153,6 +154,9 @@ int nmtb_open(char *why, size_t whylen)
 	}
 	b.skel->rodata->net_inum = inum;
 	err = tcp_bpf__load(b.skel);
+	/* libbpf read and indexed the kernel's BTF (several MiB) for the CO-RE
+	 * relocations and freed it: give the heap's share back. */
+	malloc_trim(0);
 	if (err) {
 		snprintf(why, whylen, "loading the programs: %s%s", strerror(-err),
 			 -err == EPERM ? " (CAP_BPF and CAP_PERFMON are needed)" : "");
