@@ -6,9 +6,9 @@
  * loop must never wait for. The worker only makes the two system calls;
  * every piece of state is touched on the loop's thread. */
 #include <errno.h>
-#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,9 +154,6 @@ int nmtb_open(char *why, size_t whylen)
 	}
 	b.skel->rodata->net_inum = inum;
 	err = tcp_bpf__load(b.skel);
-	/* libbpf read and indexed the kernel's BTF (several MiB) for the CO-RE
-	 * relocations and freed it: give the heap's share back. */
-	malloc_trim(0);
 	if (err) {
 		snprintf(why, whylen, "loading the programs: %s%s", strerror(-err),
 			 -err == EPERM ? " (CAP_BPF and CAP_PERFMON are needed)" : "");
@@ -180,7 +177,13 @@ int nmtb_open(char *why, size_t whylen)
 		snprintf(why, whylen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
+	/* Signals are the loop's (signalfd): the worker takes none, whatever
+	 * the mask of whoever loads us. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&b.worker, NULL, worker, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		snprintf(why, whylen, "worker thread: %s", strerror(err));
 		goto fail;

@@ -3,7 +3,8 @@
  * namespace's TCP sockets and adds, per socket, what it sent since it was
  * last seen to its destination zone; a tp_btf/inet_sock_set_state program
  * adds the remainder of a socket going to TCP_CLOSE, so connections that
- * open and close between two collections count as well. User space reads
+ * open and close between two collections count as well, and one on
+ * tcp_destroy_sock what a socket sent after TCP_CLOSE. User space reads
  * only the per-zone totals (.bss, mmapped). Same rules as netmon/tcp.c's
  * sock_diag path; see docs/netmon.md, "TCP in eBPF".
  *
@@ -159,10 +160,23 @@ static void account(struct tcp_sock *tp, const struct sock_common *skc,
 	__u32 segs = tp->segs_out, retrans = tp->total_retrans;
 	__u64 bytes = tp->bytes_sent, bytes_retrans = tp->bytes_retrans;
 	__u32 dsegs = segs - s->segs_out, dretrans = retrans - s->retrans;
-	__u64 dbytes = bytes >= s->bytes_sent ? bytes - s->bytes_sent : 0;
-	__u64 dbretrans =
-	    bytes_retrans >= s->bytes_retrans ? bytes_retrans - s->bytes_retrans : 0;
+	__u64 dbytes = bytes - s->bytes_sent,
+	      dbretrans = bytes_retrans - s->bytes_retrans;
 	__u32 rtt = tp->srtt_us >> 3;
+
+	/* tcp_disconnect() (connect(AF_UNSPEC), close() with SO_LINGER 0)
+	 * zeroes the counts of a socket that may connect again: a 64-bit byte
+	 * count going backwards says so, or a 32-bit count going backwards
+	 * while its bytes stood still (a wrap takes 2^32 segments), and the
+	 * socket counts from 0. */
+	if (bytes < s->bytes_sent || bytes_retrans < s->bytes_retrans ||
+	    (segs < s->segs_out && bytes == s->bytes_sent) ||
+	    (retrans < s->retrans && bytes_retrans == s->bytes_retrans)) {
+		dsegs = segs;
+		dretrans = retrans;
+		dbytes = bytes;
+		dbretrans = bytes_retrans;
+	}
 
 	if (s->zgen != g) {
 		s->zone = zone_of(skc);
@@ -234,6 +248,27 @@ int BPF_PROG(nmtb_close, struct sock *sk, int oldstate, int newstate)
 		__sync_fetch_and_add(&unseen, 1);
 	/* The storage stays with the socket: a socket connected again after
 	 * its close counts only what it sends from then on. */
+	account(tp, &sk->__sk_common, s, 0);
+	return 0;
+}
+
+/* A socket being destroyed (tcp_v4_destroy_sock, which IPv6 sockets pass
+ * too): what it sent after its TCP_CLOSE, such as the RST close() sends
+ * after the state change when data was left unread, counts, as the
+ * sock_diag destroy event sent about then counted it. Only sockets with
+ * storage: ours, seen before. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(nmtb_destroy, struct sock *sk)
+{
+	struct nmtb_sock *s;
+	struct tcp_sock *tp;
+
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (tp == 0)
+		return 0;
+	s = bpf_sk_storage_get(&socks, tp, 0, 0);
+	if (s == 0 || s->zgen == 0)
+		return 0;
 	account(tp, &sk->__sk_common, s, 0);
 	return 0;
 }

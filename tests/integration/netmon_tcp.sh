@@ -384,3 +384,40 @@ for mode in auto no; do
 	expect_eq "$mode: zone 1, now index 1, untouched" \
 		"$(kv "$log" '^end zone=1 ' bytes_sent)" 0
 done
+
+# ---- 7. connections reset on close (SO_LINGER 0): tcp_disconnect() takes
+# the socket to TCP_CLOSE, sends the RST and zeroes the socket's counts. The
+# eBPF close tracepoint runs before the zeroing, so what they sent counts;
+# the RSTs are wiped with the counts (sock_diag's destroy events come after
+# the zeroing: that path counts none of these connections). Zone 2 is
+# lossless, has no tail loss probes here, and no TIME_WAIT is left: every
+# segment the host namespace sent is one of these sockets'.
+cat >"$T/rst.py" <<'EOF'
+# rst.py HOST PORT CONNS BYTES: each connection sends BYTES, then closes
+# with SO_LINGER 0 (a RST instead of a FIN).
+import socket, struct, sys
+for _ in range(int(sys.argv[3])):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"x" * int(sys.argv[4]))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+EOF
+probe_start "$T/p7.out" "$Z1" "$Z2" -- 600 600
+check "probe 7 took its baseline" test $? = 0
+if grep -q 'per-zone counting in eBPF' "$T/p7.out"; then
+	timeout --kill-after=5 60 ip netns exec "$NS_H" $PY "$T/rst.py" 198.18.20.2 $PORT 20 5000
+	expect_eq "reset connections done" "$?" 0
+	check "closed" wait_for 60 quiet
+	probe_stop "$T/p7.out"
+	expect_eq "probe 7 exits 0" "$probe_rc" 0
+	sed 's/^/# /' "$T/p7.out" | grep -v '^# interval' | head -20
+	expect_eq "zone 2 has the bytes of the reset connections" \
+		"$(kv "$T/p7.out" '^end zone=1 ' bytes_sent)" 100000
+	expect_eq "... and every segment the host sent but their 20 RSTs (no wrap)" \
+		"$(kv "$T/p7.out" '^end zone=1 ' segs_out)" \
+		"$(($(kv "$T/p7.out" '^end host' d_out_segs) - 20))"
+else
+	probe_stop "$T/p7.out"
+	ok "reset connections # SKIP no eBPF here"
+fi
