@@ -30,6 +30,7 @@
 
 static struct nmz *zones;
 static int running, have_nft, have_tcp;
+static int bpf_mode; /* [netmon] bpf as read at start (enum nm_bpf) */
 static unsigned interval_ms;
 static uint64_t timer;
 static uint64_t next_due; /* ev_now() of the next collection */
@@ -549,6 +550,7 @@ int nm_init(const struct nm_cfg *nm)
 	}
 	set_filter(nm);
 	nma_refresh();
+	bpf_mode = nm->bpf;
 	nmt_set_bpf(nm->bpf);
 	have_tcp = nmt_init(n, zone_of, zones) == 0;
 	if (!have_tcp)
@@ -575,6 +577,9 @@ void nm_reload(const struct nm_cfg *nm)
 		nm_fini();
 		return;
 	}
+	if (nm->bpf != bpf_mode)
+		log_info("netmon: [netmon] bpf changed; it is read at start: a restart "
+			 "applies it");
 	collect(1); /* the latest values of the zones that go away */
 	struct nmz *fresh = nmz_build(nm);
 	size_t n = nmz_count(fresh);
