@@ -116,57 +116,106 @@ ms() { awk '{printf "%.1f", $1 / 1000}'; }       # microseconds -> ms, one decim
 
 # ---- 1. collection CPU against ss -tin ----------------------------------------
 if part collect; then # (the parts are not indented)
+conf "$T/bpf.conf" "$ZONES
+bpf = yes"
+conf "$T/diag.conf" "$ZONES
+bpf = no"
+cpu() { # NM_COST_OUTPUT: "C (U + S)" in ms
+	printf '%s (%s + %s)' "$(field cpu_us <<<"$1" | ms)" "$(field user_us <<<"$1" | ms)" \
+		"$(field sys_us <<<"$1" | ms)"
+}
+ratio() { awk -v a="$(field cpu_us <<<"$1")" -v b="$(field cpu_us <<<"$2")" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}'; }
 HOLD=""
-echo "### TCP collection CPU against \`ss -tin\`"
+# collect_table WHAT: the table for the sockets between $C and $H
+collect_table() {
+	echo "| established sockets | eBPF collection: CPU ms (user + sys) | wall ms | sock_diag collection: CPU ms | wall ms | \`ss -tin\`: CPU ms | \`ss -tin\` / eBPF | \`ss -tin\` / sock_diag |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for n in $COUNTS; do
+		conns_up "$n"
+		local ob od th hb hd
+		ob=$(ip netns exec "$H" "$TOOLS/nm-cost" collect "$REPS" "$T/bpf.conf")
+		od=$(ip netns exec "$H" "$TOOLS/nm-cost" collect "$REPS" "$T/diag.conf")
+		th=$(ip netns exec "$H" "$TOOLS/nm-cost" run "$REPS" ss -tin)
+		printf '| %d | %s | %s | %s | %s | %s | %s× | %s× |\n' "$n" "$(cpu "$ob")" \
+			"$(field wall_us <<<"$ob" | ms)" "$(cpu "$od")" "$(field wall_us <<<"$od" | ms)" \
+			"$(cpu "$th")" "$(ratio "$th" "$ob")" "$(ratio "$th" "$od")"
+		[ -n "${1:-}" ] && continue
+		for m in bpf diag; do
+			hb=$(ip netns exec "$H" "$TOOLS/nm-cost" hold "$REPS" "$T/$m.conf")
+			HOLD+=$(printf '| %d | %s | %s | %s | %s | %s | %s |' "$n" \
+				"$([ $m = bpf ] && echo "eBPF (worker thread)" || echo "sock_diag (slices on the loop)")" \
+				"$(field wall_us <<<"$hb" | ms)" \
+				"$(field late_p50_us <<<"$hb" | ms)" "$(field late_p99_us <<<"$hb" | ms)" \
+				"$(field late_max_us <<<"$hb" | ms)" \
+				"$(field slice_max_us <<<"$hb" | awk '{printf "%.2f", $1 / 1000}')")$'\n'
+		done
+	done
+}
+echo "### TCP collection CPU against \`ss -tin\`: the kernel's established hash table shared with the clients"
 echo
-echo "| established sockets | vpc-failoverd collection: CPU ms (user + sys) | wall ms | \`ss -tin\`: CPU ms (user + sys) | ratio |"
-echo "|---:|---:|---:|---:|---:|"
-for n in $COUNTS; do
-	conns_up "$n"
-	ours=$(ip netns exec "$H" "$TOOLS/nm-cost" collect "$REPS" "$T/zones.conf")
-	theirs=$(ip netns exec "$H" "$TOOLS/nm-cost" run "$REPS" ss -tin)
-	held=$(ip netns exec "$H" "$TOOLS/nm-cost" hold "$REPS" "$T/zones.conf")
-	HOLD+=$(printf '| %d | %s | %s | %s | %s | %s |' "$n" "$(field wall_us <<<"$held" | ms)" \
-		"$(field late_p50_us <<<"$held" | ms)" "$(field late_p99_us <<<"$held" | ms)" \
-		"$(field late_max_us <<<"$held" | ms)" \
-		"$(field slice_max_us <<<"$held" | awk '{printf "%.2f", $1 / 1000}')")$'\n'
-	oc=$(field cpu_us <<<"$ours") tc=$(field cpu_us <<<"$theirs")
-	printf '| %d | %s (%s + %s) | %s | %s (%s + %s) | %s× cheaper |\n' "$n" \
-		"$(ms <<<"$oc")" "$(field user_us <<<"$ours" | ms)" "$(field sys_us <<<"$ours" | ms)" \
-		"$(field wall_us <<<"$ours" | ms)" \
-		"$(ms <<<"$tc")" "$(field user_us <<<"$theirs" | ms)" "$(field sys_us <<<"$theirs" | ms)" \
-		"$(awk -v a="$tc" -v b="$oc" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}')"
-done
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+collect_table
 # The kernel-side filter: the same sockets, one zone of the four configured
 ZONE1="zone.z1 = 198.18.1.0/24"
-conf "$T/zone1.conf" "$ZONE1"
+conf "$T/zone1.conf" "$ZONE1
+bpf = no"
 for f in on off; do
 	nf=""
 	[ $f = off ] && nf=NM_COST_NOFILTER=1
 	ours=$(ip netns exec "$H" env $nf "$TOOLS/nm-cost" collect "$REPS" "$T/zone1.conf")
-	printf '| %d, a quarter towards the one zone configured, filter %s | %s (%s + %s) | %s | | |\n' "$BIG" "$f" \
-		"$(field cpu_us <<<"$ours" | ms)" "$(field user_us <<<"$ours" | ms)" "$(field sys_us <<<"$ours" | ms)" \
-		"$(field wall_us <<<"$ours" | ms)"
+	printf '| %d, a quarter towards the one zone configured, sock_diag filter %s | | | %s | %s | | | |\n' "$BIG" "$f" \
+		"$(cpu "$ours")" "$(field wall_us <<<"$ours" | ms)"
 done
 # The kernel's walk of its established-socket table alone: a zone that
 # holds none of the sockets, so the filter lists nothing. The table is the
 # host's, shared by every namespace: the clients' ends are in it too.
 conf "$T/nozone.conf" "zone.none = 10.0.0.0/8"
 ours=$(ip netns exec "$H" "$TOOLS/nm-cost" collect "$REPS" "$T/nozone.conf")
-printf '| %d, no zone holding any of them (the kernel walking its socket table) | %s (%s + %s) | %s | | |\n' "$BIG" \
-	"$(field cpu_us <<<"$ours" | ms)" "$(field user_us <<<"$ours" | ms)" "$(field sys_us <<<"$ours" | ms)" \
-	"$(field wall_us <<<"$ours" | ms)"
+printf '| %d, no zone holding any of them (sock_diag: the kernel walking its socket table) | | | %s | %s | | | |\n' "$BIG" \
+	"$(cpu "$ours")" "$(field wall_us <<<"$ours" | ms)"
 conns_down
 echo
-echo "(medians of $REPS; CPU from getrusage around nmt_collect() in tests/tools/nm-cost, and from wait4() for ss; sockets spread over 4 zones)"
+echo "(medians of $REPS; CPU from getrusage around nmt_collect() in tests/tools/nm-cost ([netmon] bpf = yes, then no), and from wait4() for ss; sockets spread over 4 zones; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo
+# The same with the host namespace given an established hash table of its
+# own (net.ipv4.tcp_child_ehash_entries, set in the initial namespace while
+# it is created, then put back): what a real database host is, its clients
+# being other machines; the walk passes only its own sockets.
+old_ehash=$(sysctl -n net.ipv4.tcp_child_ehash_entries)
+sysctl -qw net.ipv4.tcp_child_ehash_entries=65536
+H2=$(ns_new nmhost2)
+rc=$?
+sysctl -qw net.ipv4.tcp_child_ehash_entries="$old_ehash"
+[ $rc = 0 ] && C2=$(ns_new nmcli2) || { echo "netmon bench: namespaces" >&2; exit 1; }
+ip -n "$H2" link add h0 type veth peer name c0 netns "$C2" &&
+	ip -n "$H2" addr add 198.18.0.1/16 dev h0 &&
+	for z in 1 2 3 4; do ip -n "$C2" addr add "198.18.$z.1/16" dev c0 || exit 1; done &&
+	ip -n "$H2" link set h0 up && ip -n "$C2" link set c0 up ||
+	{ echo "netmon bench: links" >&2; exit 1; }
+ip netns exec "$H2" sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=8192
+H1=$H C1=$C H=$H2 C=$C2
+for ((i = 0; i <= BIG / PER_PROC; i++)); do
+	spawn "$T/serve2.$i.log" ip netns exec "$H" "$TOOLS/tcp-conns" serve 198.18.0.1 $PORT
+	wait_for 5 grep -q listening "$T/serve2.$i.log" || { echo "netmon bench: listener" >&2; exit 1; }
+done
+echo "### TCP collection CPU against \`ss -tin\`: the host namespace with an established hash table of its own"
+echo
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+collect_table own
+conns_down
+H=$H1 C=$C1
+echo
+echo "(as above; the host namespace created with net.ipv4.tcp_child_ehash_entries = 65536, the clients' namespace sharing the initial one's table; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 echo "### the event loop while a collection runs on it"
 echo
-echo "| established sockets | collection, start to end (ms) | 1 ms timer late by: median ms | p99 ms | max ms | longest slice, CPU ms |"
-echo "|---:|---:|---:|---:|---:|---:|"
+echo "| established sockets | path | collection, start to end (ms) | 1 ms timer late by: median ms | p99 ms | max ms | longest slice on the loop, CPU ms |"
+echo "|---:|---|---:|---:|---:|---:|---:|"
 printf '%s' "$HOLD"
 echo
-echo "($REPS collections read on the loop as the daemon reads them, nmt_collect_start, beside a timer re-armed every 1 ms: its lateness is how long the loop was held, preemption by other work on the machine included; the longest slice is the CPU time of the longest read between two loop rounds)"
+echo "($REPS collections started as the daemon starts them, nmt_collect_start, beside a timer re-armed every 1 ms: its lateness is how long the loop was held, preemption by other work on the machine included; the longest slice is the CPU time of the longest piece of a collection run on the loop: a sock_diag read between two loop rounds, or the eBPF path's copy of the per-zone totals once the worker's walk ended; shared ehash)"
 echo
 fi # collect
 
@@ -386,44 +435,56 @@ settle() { # wait for 3 more collections
 	wait_for 20 bash -c "[ \"\$('$VPCF' -c '$T/vpcf.conf' metrics --json | $PY -c 'import json,sys; m=json.load(sys.stdin); m=m.get(\"metrics\",m); print(m[\"netmon\"][\"collections\"])')\" -ge $((c0 + 3)) ]"
 }
 
-conf "$T/vpcf.conf" "$ZONES" 1
 mkdir -p "$T/state"
-spawn "$T/daemon.log" ip netns exec "$H" "$VPCFD" -f -c "$T/vpcf.conf"
-DPID=$SPAWNED_PID
-wait_for 10 test -S "$T/ctl.sock" || { echo "netmon bench: daemon did not start" >&2; exit 1; }
-settle
-R0=$(rss)
 SECS=$((REPS * 2))
-lat "$SECS" >"$T/lat0"
-conns_up "$BIG"
-settle
-R1=$(rss)
-lat "$SECS" >"$T/lat1"
-conns_down
-settle
-R2=$(rss)
+LOADS=""
+declare -A RSS
+for mode in yes no; do
+	conf "$T/vpcf.conf" "$ZONES
+bpf = $mode" 1
+	spawn "$T/daemon.$mode.log" ip netns exec "$H" "$VPCFD" -f -c "$T/vpcf.conf"
+	DPID=$SPAWNED_PID
+	wait_for 10 test -S "$T/ctl.sock" || { echo "netmon bench: daemon did not start" >&2; exit 1; }
+	settle
+	LOADS+="$mode: $(cut -d' ' -f1-3 /proc/loadavg); "
+	RSS[$mode.0]=$(rss)
+	lat "$SECS" >"$T/lat0.$mode"
+	conns_up "$BIG"
+	settle
+	RSS[$mode.1]=$(rss)
+	lat "$SECS" >"$T/lat1.$mode"
+	conns_down
+	settle
+	RSS[$mode.2]=$(rss)
+	kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	wait_for 10 bash -c "! test -S '$T/ctl.sock'"
+done
+what() { [ "$1" = yes ] && echo "eBPF" || echo "sock_diag"; }
 
 echo "### notify handling while collections run (every 1 s)"
 echo
-echo "| established sockets | notifies | median ms | p90 ms | p99 ms | max ms |"
-echo "|---:|---:|---:|---:|---:|---:|"
-for f in 0:lat0 "$BIG":lat1; do
-	printf '| %d | %d | %s | %s | %s | %s |\n' "${f%%:*}" "$(wc -l <"$T/${f#*:}")" \
-		"$(pct 50 <"$T/${f#*:}")" "$(pct 90 <"$T/${f#*:}")" "$(pct 99 <"$T/${f#*:}")" \
-		"$(pct 100 <"$T/${f#*:}")"
+echo "| established sockets | TCP path | notifies | median ms | p90 ms | p99 ms | max ms |"
+echo "|---:|---|---:|---:|---:|---:|---:|"
+for mode in yes no; do
+	for f in 0:lat0 "$BIG":lat1; do
+		l=$T/${f#*:}.$mode
+		printf '| %d | %s | %d | %s | %s | %s | %s |\n' "${f%%:*}" "$(what $mode)" "$(wc -l <"$l")" \
+			"$(pct 50 <"$l")" "$(pct 90 <"$l")" "$(pct 99 <"$l")" "$(pct 100 <"$l")"
+	done
 done
 echo
-echo "(a notify BACKUP on a fresh control connection every 5-15 ms for $SECS s, connect to reply; [netmon] interval = 1, 4 zones)"
+echo "(a notify BACKUP on a fresh control connection every 5-15 ms for $SECS s, connect to reply; [netmon] interval = 1, 4 zones, bpf = yes then no; load average at the start of each: $LOADS)"
 echo
 echo "### daemon RSS"
 echo
-echo "| before | at $BIG sockets | after they closed |"
-echo "|---:|---:|---:|"
-echo "| $R0 MiB | $R1 MiB | $R2 MiB |"
+echo "| TCP path | before | at $BIG sockets | after they closed |"
+echo "|---|---:|---:|---:|"
+for mode in yes no; do
+	echo "| $(what $mode) | ${RSS[$mode.0]} MiB | ${RSS[$mode.1]} MiB | ${RSS[$mode.2]} MiB |"
+done
 echo
 echo "(VmRSS of vpc-failoverd after 3 collections in each state)"
 echo
-kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 fi # daemon
 
 # ---- 5. per-packet cost -----------------------------------------------------------

@@ -382,8 +382,12 @@ int main(int argc, char **argv)
 		fatalx("cannot read the notify FIFO %s", cfg->keepalived.notify_fifo);
 	/* The monitor never stands in the way of failover: a part that cannot
 	 * start is reported and left out. */
-	if (nm_init(&cfg->netmon) == -1)
+	if (nm_init(&cfg->netmon) == -1) {
+		if (cfg->netmon.bpf == NM_BPF_YES)
+			fatalx("netmon: [netmon] bpf = yes, but the eBPF counting cannot "
+			       "run (see above)");
 		log_warnx("netmon: not running (see above); failover is unaffected");
+	}
 	mx_set_netmon(nm_metrics, NULL);
 	if (cfg->metrics.listen[0] && (nmp_secure(&cfg->metrics) == -1 ||
 				       nmp_serve(cfg->metrics.listen, mx_snapshot) == -1))

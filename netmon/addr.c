@@ -88,6 +88,15 @@ size_t nma_count(void)
 	return nset;
 }
 
+int nma_get(size_t i, int *family, unsigned char addr[16])
+{
+	if (i >= nset)
+		return -1;
+	*family = set[i].family;
+	memcpy(addr, set[i].a, 16);
+	return 0;
+}
+
 void nma_fini(void)
 {
 	free(set);

@@ -15,6 +15,9 @@ int nma_refresh(void);
 int nma_is_local(int family, const void *addr);
 /* The number of addresses held. */
 size_t nma_count(void);
+/* The i-th of them (family AF_INET: 4 bytes of addr used, AF_INET6: 16).
+ * 0, or -1 when i is past the end. */
+int nma_get(size_t i, int *family, unsigned char addr[16]);
 /* Forget them. */
 void nma_fini(void);
 

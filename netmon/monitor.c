@@ -30,6 +30,7 @@
 
 static struct nmz *zones;
 static int running, have_nft, have_tcp;
+static int bpf_mode; /* [netmon] bpf as read at start (enum nm_bpf) */
 static unsigned interval_ms;
 static uint64_t timer;
 static uint64_t next_due; /* ev_now() of the next collection */
@@ -112,6 +113,7 @@ static void set_filter(const struct nm_cfg *nm)
 			p[k].family = nm->zones[i].cidrs[j].family;
 			memcpy(p[k].addr, nm->zones[i].cidrs[j].addr, sizeof(p[k].addr));
 			p[k].plen = nm->zones[i].cidrs[j].plen;
+			p[k].zone = (int)i;
 		}
 	nmt_set_filter(p, n);
 	free(p);
@@ -548,6 +550,8 @@ int nm_init(const struct nm_cfg *nm)
 	}
 	set_filter(nm);
 	nma_refresh();
+	bpf_mode = nm->bpf;
+	nmt_set_bpf(nm->bpf);
 	have_tcp = nmt_init(n, zone_of, zones) == 0;
 	if (!have_tcp)
 		log_warnx("netmon: no TCP retransmission accounting (see above)");
@@ -558,6 +562,8 @@ int nm_init(const struct nm_cfg *nm)
 	next_due = ev_now();
 	arm();
 	log_info("netmon: %zu zones, collecting every %u s", n, interval_ms / 1000);
+	if (!have_tcp && nm->bpf == NM_BPF_YES)
+		return -1; /* bpf = yes without it: the daemon refuses to start */
 	return have_nft || have_tcp || n == 0 ? 0 : -1;
 }
 
@@ -571,6 +577,9 @@ void nm_reload(const struct nm_cfg *nm)
 		nm_fini();
 		return;
 	}
+	if (nm->bpf != bpf_mode)
+		log_info("netmon: [netmon] bpf changed; it is read at start: a restart "
+			 "applies it");
 	collect(1); /* the latest values of the zones that go away */
 	struct nmz *fresh = nmz_build(nm);
 	size_t n = nmz_count(fresh);

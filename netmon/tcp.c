@@ -45,7 +45,9 @@
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "netmon/nm_cfg.h"
 #include "netmon/tcp.h"
+#include "netmon/tcpbpf.h"
 
 #define NMT_RECV_BUF	     65536	/* > the kernel's 32 KiB dump skbs */
 #define NMT_PROC_MAX	     65536	/* /proc/net/netstat is ~5 KiB */
@@ -142,6 +144,18 @@ static struct {
 } mod = {.efd = -1, .rcvbuf = NMT_EVENT_RCVBUF_DEF};
 
 enum { DUMP_NONE, DUMP_BASELINE, DUMP_COLLECT, DUMP_REDUMP };
+
+/* The eBPF path (netmon/tcpbpf.c), set before nmt_init and kept across it:
+ * the mode, and the zones' prefixes (nmt_set_filter), which it looks zones
+ * up by. pfx NULL: nmt_set_filter never called. */
+static struct {
+	int mode; /* enum nm_bpf */
+	int active;
+	struct nmt_prefix *pfx;
+	size_t npfx;
+	nmt_done_fn done; /* of the walk on the worker */
+	void *arg;
+} bpf = {.mode = NM_BPF_AUTO};
 
 static const int dump_families[] = {AF_INET, AF_INET6};
 
@@ -1191,6 +1205,10 @@ void nmt_set_filter(const struct nmt_prefix *p, size_t n)
 		   memcmp(bc, mod.bc, len) != 0);
 	if (widened)
 		mod.new_as_baseline = 1;
+	free(bpf.pfx);
+	bpf.pfx = xcalloc(n + 1, sizeof(*p));
+	memcpy(bpf.pfx, p, n * sizeof(*p));
+	bpf.npfx = n;
 	free(mod.bc);
 	mod.bc = bc;
 	mod.bclen = len;
@@ -1276,6 +1294,85 @@ static int events_open(void)
 	return ev_fd_set(mod.efd, EPOLLIN, on_events, NULL);
 }
 
+/* ---- the eBPF path: the kernel adds per zone, we copy the totals ---- */
+
+void nmt_set_bpf(int mode)
+{
+	bpf.mode = mode;
+}
+
+int nmt_bpf_active(void)
+{
+	return bpf.active;
+}
+
+/* Load the eBPF counting if the mode allows: 0 when it runs (baseline
+ * taken), -1 when not (said at info, or as a warning with bpf = yes). */
+static int bpf_init(size_t nzones)
+{
+	char why[256];
+
+	if (bpf.mode == NM_BPF_NO) {
+		log_info("tcp: per-zone counting with sock_diag ([netmon] bpf = no)");
+		return -1;
+	}
+	if (bpf.pfx == NULL)
+		snprintf(why, sizeof(why), "no zone prefixes given");
+	else if (nzones > nmtb_zones_max())
+		snprintf(why, sizeof(why), "%zu zones; the eBPF counters hold %zu",
+			 nzones, nmtb_zones_max());
+	else if (nmtb_open(why, sizeof(why)) == 0) {
+		if (nmtb_zones(bpf.pfx, bpf.npfx, nzones, 0) == 0 && nmtb_run(1) == 0) {
+			log_info("tcp: per-zone counting in eBPF (TCP socket iterator, "
+				 "close tracepoint)");
+			bpf.active = 1;
+			mod.st.dumps++; /* the baseline, as a sock_diag one counts */
+			return 0;
+		}
+		snprintf(why, sizeof(why),
+			 "setting up the zones or the first walk failed");
+		nmtb_close();
+	}
+	if (bpf.mode == NM_BPF_YES)
+		log_warnx(
+		    "tcp: [netmon] bpf = yes, but the eBPF TCP counting cannot run: %s",
+		    why);
+	else
+		log_info("tcp: per-zone counting with sock_diag: no eBPF (%s)", why);
+	return -1;
+}
+
+/* A walk ended: the kernel's per-zone totals become this collection's. */
+static int bpf_collected(int rc)
+{
+	size_t visited;
+
+	if (rc == 0)
+		mod.st.dumps++;
+	for (size_t z = 0; z < mod.nzones; z++)
+		nmtb_zone(z, &mod.zc[z], &mod.rtt[z]);
+	nmtb_stats(&visited, &mod.st.destroy_events, &mod.st.destroyed_unseen);
+	if (read_host() == -1)
+		rc = -1;
+	close_interval();
+	return rc;
+}
+
+static void on_bpf_done(int rc)
+{
+	uint64_t t0 = thread_us(), t;
+	nmt_done_fn done = bpf.done;
+	void *arg = bpf.arg;
+
+	rc = bpf_collected(rc);
+	t = thread_us() - t0;
+	if (t > mod.st.slice_max_us)
+		mod.st.slice_max_us = t;
+	bpf.done = NULL;
+	if (done != NULL)
+		done(rc, arg);
+}
+
 int nmt_init(size_t nzones, nmt_zone_fn fn, void *ctx)
 {
 	struct timeval tv = {NMT_DUMP_TIMEOUT_S, 0};
@@ -1291,6 +1388,13 @@ int nmt_init(size_t nzones, nmt_zone_fn fn, void *ctx)
 	mod.bclen = bclen;
 	mod.filtered = filtered;
 	set_zones(nzones, fn, ctx);
+	if (bpf_init(nzones) == 0) {
+		if (read_host() == -1)
+			goto fail;
+		return 0;
+	}
+	if (bpf.mode == NM_BPF_YES)
+		goto fail;
 	mod.dsk = diag_socket();
 	if (mod.dsk == NULL)
 		goto fail;
@@ -1312,6 +1416,11 @@ fail:
 
 int nmt_collect(void)
 {
+	if (bpf.active) {
+		nmtb_wait(); /* one on the worker ends first */
+		mod.st.collections++;
+		return bpf_collected(nmtb_run(0));
+	}
 	if (mod.dsk == NULL)
 		return -1;
 	dump_finish(); /* one on the loop ends first, counted as it began */
@@ -1324,6 +1433,14 @@ int nmt_collect(void)
 
 int nmt_collect_start(nmt_done_fn done, void *arg)
 {
+	if (bpf.active) {
+		if (nmtb_busy())
+			return 1;
+		mod.st.collections++;
+		bpf.done = done;
+		bpf.arg = arg;
+		return nmtb_start(on_bpf_done);
+	}
 	if (mod.dsk == NULL)
 		return -1;
 	if (mod.d.kind == DUMP_COLLECT || mod.d.kind == DUMP_BASELINE)
@@ -1343,6 +1460,11 @@ int nmt_collect_start(nmt_done_fn done, void *arg)
 
 int nmt_reload(size_t nzones, nmt_zone_fn fn, void *ctx)
 {
+	if (bpf.active) {
+		nmtb_wait();
+		set_zones(nzones, fn, ctx);
+		return nmtb_zones(bpf.pfx, bpf.npfx, nzones, 1);
+	}
 	if (mod.dsk == NULL)
 		return -1;
 	set_zones(nzones, fn, ctx);
@@ -1360,6 +1482,10 @@ void nmt_fini(void)
 	if (mod.d.timer)
 		ev_timer_cancel(mod.d.timer);
 
+	if (bpf.active)
+		nmtb_close();
+	bpf.active = 0;
+	bpf.done = NULL;
 	if (mod.efd != -1)
 		ev_fd_del(mod.efd);
 	if (mod.esk)
@@ -1395,6 +1521,8 @@ void nmt_rtt(size_t zone, struct nm_rtt_hist *out)
 
 void nmt_rezone(void)
 {
+	if (bpf.active)
+		nmtb_rezone();
 	mod.zgen++;
 }
 
@@ -1422,6 +1550,10 @@ void nmt_stats(struct nmt_stats *out)
 {
 	*out = mod.st;
 	out->sockets = mod.live;
+	if (bpf.active) {
+		uint64_t closes, unseen;
+		nmtb_stats(&out->sockets, &closes, &unseen);
+	}
 }
 
 void nmt_set_event_rcvbuf(int bytes)

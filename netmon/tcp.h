@@ -112,6 +112,7 @@ struct nmt_prefix {
 	int family;		/* AF_INET or AF_INET6 */
 	unsigned char addr[16]; /* network order */
 	int plen;
+	int zone; /* the zone it is in (the eBPF path looks zones up by it) */
 };
 /* Dumps list only sockets whose destination is in one of p[0..n) (IPv4
  * prefixes also match IPv4-mapped IPv6 destinations), n == 0: none; the
@@ -123,6 +124,15 @@ void nmt_set_filter(const struct nmt_prefix *p, size_t n);
  * 0 if it does not fit. (For tests.) */
 size_t nmt_filter_build(const struct nmt_prefix *p, size_t n, unsigned char *bc,
 			size_t cap);
+/* Where per-zone counts come from (enum nm_bpf, default NM_BPF_AUTO): eBPF
+ * (netmon/tcpbpf.c: zones from the prefixes of nmt_set_filter, the longest
+ * match winning, and this host's own addresses (netmon/addr.c) in none;
+ * the zone function is not called) or sock_diag. auto: eBPF where it loads
+ * and nmt_set_filter was called, said at info with the reason; yes: nmt_init
+ * fails without it. Before nmt_init. */
+void nmt_set_bpf(int mode);
+/* 1 when the per-zone counts come from eBPF, 0 from sock_diag. */
+int nmt_bpf_active(void);
 /* Receive buffer of the event socket (default 4 MiB); before nmt_init. */
 void nmt_set_event_rcvbuf(int bytes);
 

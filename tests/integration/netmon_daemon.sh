@@ -1,7 +1,8 @@
 #!/bin/bash
 # The network monitor inside vpc-failoverd: zone counters and per-zone TCP
 # through `vpc-failover metrics`, exact to the packet; reload with changed
-# zones keeps counters monotonic; the nftables table goes away on stop.
+# zones keeps counters monotonic; the nftables table goes away on stop;
+# [netmon] bpf: auto falls back to sock_diag, yes refuses to start.
 . "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
 
@@ -151,3 +152,34 @@ wait "$DPID"
 expect_eq "daemon exits 0" "$?" 0
 check "the nftables table is gone after stop" \
 	bash -c "! ip netns exec $H nft list tables | grep -q vpc_failover"
+
+# [netmon] bpf: the run above counted TCP per zone in eBPF where it loads
+# (auto); without CAP_BPF, auto says why it uses sock_diag and yes refuses
+# to start.
+if grep -q 'per-zone counting in eBPF' "$T/daemon.log"; then
+	ok "auto: TCP per zone counted in eBPF (logged)"
+	nocap() { # LOG: the daemon without CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN
+		timeout --kill-after=2 10 ip netns exec "$H" capsh \
+			--drop=cap_bpf,cap_perfmon,cap_sys_admin -- -c "exec $VPCFD -f -c $T/vpcf.conf" \
+			>"$1" 2>&1
+	}
+	conf "zone.a = 198.18.10.0/24
+	bpf = yes"
+	nocap "$T/yes.log"
+	rc=$?
+	check "bpf = yes without CAP_BPF: the daemon refuses to start (rc $rc)" \
+		test $rc -ne 0 -a $rc -ne 124
+	check "... saying why" grep -q 'bpf = yes, but the eBPF TCP counting cannot run' "$T/yes.log"
+	conf "zone.a = 198.18.10.0/24
+	bpf = auto"
+	spawn "$T/auto.log" ip netns exec "$H" capsh --drop=cap_bpf,cap_perfmon,cap_sys_admin \
+		-- -c "exec $VPCFD -f -c $T/vpcf.conf"
+	check "bpf = auto without CAP_BPF: starts with sock_diag, saying why" \
+		wait_for 5 grep -q 'per-zone counting with sock_diag: no eBPF (loading the programs' \
+		"$T/auto.log"
+	kill -TERM "$SPAWNED_PID"
+	wait "$SPAWNED_PID"
+	expect_eq "... and exits 0" "$?" 0
+else
+	ok "[netmon] bpf # SKIP no eBPF here: $(grep -m1 'sock_diag' "$T/daemon.log")"
+fi

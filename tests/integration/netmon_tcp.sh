@@ -5,7 +5,9 @@
 # One link loses 20% of the segments the host sends (nftables numgen: this
 # kernel has no netem). Checks: per-zone retransmission ratios, host-wide
 # counters against the namespace's own /proc/net/snmp, short connections
-# counted from destroy events alone, and lost events (ENOBUFS) counted.
+# counted from destroy events (or the eBPF close tracepoint) alone, and lost
+# events (ENOBUFS) counted; with eBPF (the default where it loads), sockets
+# of other namespaces not counted; a reload re-zoning open sockets.
 # VPCF_BUILD=build/h-x runs the probe of another build directory.
 . "$(dirname "$0")/../lib.sh"
 
@@ -256,8 +258,9 @@ cmp_ok "zone 2 bytes_sent >= bytes they wrote" \
 	"$(kv "$T/p2.out" '^end zone=1 ' bytes_sent)" '>=' 400000
 expect_eq "zone 1 untouched" "$(kv "$T/p2.out" '^end zone=0 ' segs_out)" 0
 
-# ---- 3. lost events: a stopped probe with a tiny buffer overflows
-probe_start "$T/p3.out" -b 4096 "$Z1" "$Z2" -- 600 600
+# ---- 3. lost events: a stopped probe with a tiny buffer overflows (the
+# destroy groups of the sock_diag path: bpf = no)
+probe_start "$T/p3.out" -m no -b 4096 "$Z1" "$Z2" -- 600 600
 check "probe 3 took its baseline" test $? = 0
 kill -STOP "$PROBE_PID"
 client 198.18.20.2 300 1000 1000 8 "$T/c4.out"
@@ -292,3 +295,129 @@ cmp_ok "its destroy event came too" "$(kv "$T/p4.out" '^end stats' destroy_event
 expect_eq "it was no unseen socket" "$(kv "$T/p4.out" '^end stats' destroyed_unseen)" 0
 cmp_ok "zone 2 has all it sent" "$(kv "$T/p4.out" '^end zone=1 ' segs_out)" '>=' \
 	"$(kv "$T/c5.out" . segs)"
+
+# ---- 5. the eBPF path: sockets of another namespace count nowhere. A
+# namespace with a zone 2 address of its own talks to itself (a held
+# connection through several walks, then short ones: their closes pass the
+# global close tracepoint); the host's own connections to zone 2 count.
+probe_start "$T/p5.out" "$Z1" "$Z2" -- 300 0.3
+if ! grep -q 'per-zone counting in eBPF' "$T/p5.out"; then
+	probe_stop "$T/p5.out"
+	ok "other namespaces # SKIP no eBPF here: $(grep -m1 'sock_diag' "$T/p5.out")"
+else
+	NS_O=$(ns_new tcpo) && ip -n "$NS_O" addr add 198.18.20.9/32 dev lo
+	check "another namespace with a zone 2 address" test $? = 0
+	spawn "$T/sinko.log" ip netns exec "$NS_O" $PY "$T/sink.py" $PORT "$T/sinko.ready"
+	check "its sink listening" wait_for 10 test -e "$T/sinko.ready"
+	oclient() { # CONNS BYTES OUT [HOLD]
+		timeout --kill-after=5 120 ip netns exec "$NS_O" $PY "$T/client.py" 198.18.20.9 \
+			$PORT "$1" "$2" 1000 4 ${4:+"$4"} >"$3" 2>&1
+	}
+	oclient 1 100000 "$T/c6.out" "$T/release6" &
+	c6=$!
+	n0=$(grep -c '^interval .* zone=1 ' "$T/p5.out")
+	walks() { [ "$(grep -c '^interval .* zone=1 ' "$T/p5.out")" -ge $((n0 + 3)) ]; }
+	check "three walks while the other namespace's connection is open" wait_for 30 walks
+	touch "$T/release6"
+	wait $c6
+	expect_eq "held connection there done" "$?" 0
+	oclient 20 20000 "$T/c7.out"
+	expect_eq "short connections there done" "$?" 0
+	client 198.18.20.2 5 20000 1000 2 "$T/c8.out"
+	expect_eq "the host's own connections to zone 2 done" "$?" 0
+	check "all closed" wait_for 60 quiet
+	probe_stop "$T/p5.out"
+	expect_eq "probe 5 exits 0" "$probe_rc" 0
+	sed 's/^/# /' "$T/p5.out" | grep -v '^# interval' | head -20
+	# The other namespace wrote 500000 bytes towards zone 2, the host 100000.
+	b5=$(kv "$T/p5.out" '^end zone=1 ' bytes_sent)
+	cmp_ok "the host's connections count in zone 2" "$b5" '>=' 100000
+	cmp_ok "the other namespace's count nowhere" "$b5" '<' 200000
+	cmp_ok "closes accounted: the host's 5, not the other namespace's 21" \
+		"$(kv "$T/p5.out" '^end stats' destroy_events)" '<' 21
+fi
+
+# ---- 6. a reload re-zones open sockets: the zones swap places while a
+# connection to zone 2 is open; what it sends afterwards counts in its new
+# index, and the counters restart at 0. Both paths.
+cat >"$T/phases.py" <<'EOF'
+# phases.py HOST PORT BYTES GO: sends BYTES, waits for the file GO, sends
+# BYTES again, then half-closes and waits for the sink's EOF.
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+n = int(sys.argv[3])
+s.sendall(b"x" * n)
+for _ in range(1200):
+    if os.path.exists(sys.argv[4]):
+        break
+    time.sleep(0.05)
+s.sendall(b"y" * n)
+s.shutdown(socket.SHUT_WR)
+while s.recv(65536):
+    pass
+s.close()
+EOF
+for mode in auto no; do
+	log=$T/p6$mode.out
+	probe_start "$log" -m $mode "$Z1" "$Z2" -- 300 0.3
+	check "probe 6 ($mode) took its baseline" test $? = 0
+	rm -f "$T/go6"
+	timeout --kill-after=5 120 ip netns exec "$NS_H" $PY "$T/phases.py" 198.18.20.2 \
+		$PORT 60000 "$T/go6" >"$T/c9.out" 2>&1 &
+	c9=$!
+	first() { [ "$(kv "$log" '^interval .* zone=1 ' bytes_sent)" -ge 60000 ]; }
+	check "$mode: zone 2 counts the first phase" wait_for 30 first
+	kill -USR1 "$PROBE_PID"
+	check "$mode: reloaded" wait_for 10 grep -q '^reloaded' "$log"
+	touch "$T/go6"
+	wait $c9
+	expect_eq "$mode: second phase done" "$?" 0
+	check "$mode: closed" wait_for 60 quiet
+	probe_stop "$log"
+	expect_eq "$mode: probe 6 exits 0" "$probe_rc" 0
+	# After the reload zone 2 is index 0.
+	cmp_ok "$mode: the second phase counts in zone 2's new index" \
+		"$(kv "$log" '^end zone=0 ' bytes_sent)" '>=' 60000
+	cmp_ok "$mode: ... from 0 (not the first phase again)" \
+		"$(kv "$log" '^end zone=0 ' bytes_sent)" '<' 120000
+	expect_eq "$mode: zone 1, now index 1, untouched" \
+		"$(kv "$log" '^end zone=1 ' bytes_sent)" 0
+done
+
+# ---- 7. connections reset on close (SO_LINGER 0): tcp_disconnect() takes
+# the socket to TCP_CLOSE, sends the RST and zeroes the socket's counts. The
+# eBPF close tracepoint runs before the zeroing, so what they sent counts;
+# the RSTs are wiped with the counts (sock_diag's destroy events come after
+# the zeroing: that path counts none of these connections). Zone 2 is
+# lossless, has no tail loss probes here, and no TIME_WAIT is left: every
+# segment the host namespace sent is one of these sockets'.
+cat >"$T/rst.py" <<'EOF'
+# rst.py HOST PORT CONNS BYTES: each connection sends BYTES, then closes
+# with SO_LINGER 0 (a RST instead of a FIN).
+import socket, struct, sys
+for _ in range(int(sys.argv[3])):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"x" * int(sys.argv[4]))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+EOF
+probe_start "$T/p7.out" "$Z1" "$Z2" -- 600 600
+check "probe 7 took its baseline" test $? = 0
+if grep -q 'per-zone counting in eBPF' "$T/p7.out"; then
+	timeout --kill-after=5 60 ip netns exec "$NS_H" $PY "$T/rst.py" 198.18.20.2 $PORT 20 5000
+	expect_eq "reset connections done" "$?" 0
+	check "closed" wait_for 60 quiet
+	probe_stop "$T/p7.out"
+	expect_eq "probe 7 exits 0" "$probe_rc" 0
+	sed 's/^/# /' "$T/p7.out" | grep -v '^# interval' | head -20
+	expect_eq "zone 2 has the bytes of the reset connections" \
+		"$(kv "$T/p7.out" '^end zone=1 ' bytes_sent)" 100000
+	expect_eq "... and every segment the host sent but their 20 RSTs (no wrap)" \
+		"$(kv "$T/p7.out" '^end zone=1 ' segs_out)" \
+		"$(($(kv "$T/p7.out" '^end host' d_out_segs) - 20))"
+else
+	probe_stop "$T/p7.out"
+	ok "reset connections # SKIP no eBPF here"
+fi

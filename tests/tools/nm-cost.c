@@ -115,6 +115,7 @@ static void set_filter(const struct cfg *cf)
 	size_t np = 0;
 	struct nmt_prefix *p;
 
+	nmt_set_bpf(cf->netmon.bpf); /* CONF's [netmon] bpf */
 	if (getenv("NM_COST_NOFILTER") != NULL)
 		return;
 	for (size_t i = 0; i < cf->netmon.nzones; i++)
@@ -127,6 +128,7 @@ static void set_filter(const struct cfg *cf)
 			p[np].family = cc->family;
 			memcpy(p[np].addr, cc->addr, sizeof(p[np].addr));
 			p[np].plen = cc->plen;
+			p[np].zone = (int)i;
 		}
 	nmt_set_filter(p, np);
 	free(p);

@@ -1,11 +1,14 @@
 /* tcp-probe — runs netmon/tcp on the event loop, for integration tests.
  *
- *   tcp-probe [-b RCVBUF] ZONE_CIDR [ZONE_CIDR...] -- SECONDS INTERVAL
+ *   tcp-probe [-b RCVBUF] [-m auto|yes|no] ZONE_CIDR [ZONE_CIDR...] -- SECONDS
+ *             INTERVAL
  *
  * Zone i is the i-th CIDR (longest prefix wins). Collects every INTERVAL
  * seconds and after SECONDS, or at once on SIGTERM/SIGINT, then prints the
  * totals and exits: 0 if every collection succeeded. -b sets the destroy
- * event socket's receive buffer (small values provoke ENOBUFS). Lines:
+ * event socket's receive buffer (small values provoke ENOBUFS); -m is
+ * [netmon] bpf (eBPF or sock_diag, default auto). SIGUSR1 reloads with the
+ * zones in reverse order (prints "reloaded"). Lines:
  *   start host out_segs=N retrans_segs=N
  *   interval n=K zone=Z segs_out=N retrans_segs=N bytes_sent=N bytes_retrans=N ratio=R
  *   end zone=Z segs_out=N retrans_segs=N bytes_sent=N bytes_retrans=N ratio=R
@@ -133,12 +136,49 @@ static void on_tick(void *arg)
 	ev_timer_add(left < interval_ms ? left : interval_ms, on_tick, NULL);
 }
 
+/* The zones as a filter, as the daemon sets it: the kernel lists only
+ * sockets towards a zone (and the eBPF path looks zones up by it). */
+static void set_filter(void)
+{
+	struct nmt_prefix *pf = xcalloc(nzones, sizeof(*pf));
+
+	for (size_t z = 0; z < nzones; z++) {
+		pf[z].family = zones[z].family;
+		memcpy(pf[z].addr, zones[z].addr, sizeof(pf[z].addr));
+		pf[z].plen = zones[z].plen;
+		pf[z].zone = (int)z;
+	}
+	nmt_set_filter(pf, nzones);
+	free(pf);
+}
+
+/* SIGUSR1: a reload with the zones in reverse order, as a daemon whose
+ * config now lists them so: counters restart at 0, open sockets count in
+ * their new zone index from then on. */
+static void reload(void)
+{
+	for (size_t i = 0; i < nzones / 2; i++) {
+		struct cidr t = zones[i];
+		zones[i] = zones[nzones - 1 - i];
+		zones[nzones - 1 - i] = t;
+	}
+	set_filter();
+	if (nmt_reload(nzones, lookup, NULL) == -1)
+		failed = 1;
+	printf("reloaded\n");
+	fflush(stdout);
+}
+
 static void on_signal(int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
 
-	while (read(sfd, &si, sizeof(si)) == sizeof(si))
-		finish();
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1)
+			reload();
+		else
+			finish();
+	}
 }
 
 static int signals_init(void)
@@ -148,6 +188,7 @@ static int signals_init(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
 		return -1;
 	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -173,9 +214,11 @@ static int parse_secs(const char *s, uint64_t *ms)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: tcp-probe [-b RCVBUF] ZONE_CIDR [ZONE_CIDR...] -- SECONDS "
-		"INTERVAL\n");
+	fprintf(
+	    stderr,
+	    "usage: tcp-probe [-b RCVBUF] [-m auto|yes|no] ZONE_CIDR [ZONE_CIDR...] "
+	    "-- SECONDS INTERVAL\n"
+	    "  -m: [netmon] bpf, where the per-zone counts come from (default auto)\n");
 	exit(2);
 }
 
@@ -184,10 +227,17 @@ int main(int argc, char **argv)
 	int ch, i, rcvbuf = 0;
 
 	log_init("tcp-probe", 1, LOG_LVL_INFO);
-	while ((ch = getopt(argc, argv, "+b:")) != -1) {
-		if (ch != 'b')
+	while ((ch = getopt(argc, argv, "+b:m:")) != -1) {
+		if (ch == 'b')
+			rcvbuf = atoi(optarg);
+		else if (ch == 'm' && strcmp(optarg, "auto") == 0)
+			nmt_set_bpf(NM_BPF_AUTO);
+		else if (ch == 'm' && strcmp(optarg, "yes") == 0)
+			nmt_set_bpf(NM_BPF_YES);
+		else if (ch == 'm' && strcmp(optarg, "no") == 0)
+			nmt_set_bpf(NM_BPF_NO);
+		else
 			usage();
-		rcvbuf = atoi(optarg);
 	}
 	zones = xcalloc((size_t)argc, sizeof(*zones));
 	for (i = optind; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -202,15 +252,7 @@ int main(int argc, char **argv)
 		usage();
 	if (rcvbuf > 0)
 		nmt_set_event_rcvbuf(rcvbuf);
-	/* As the daemon does: the kernel lists only sockets towards a zone. */
-	struct nmt_prefix *pf = xcalloc(nzones, sizeof(*pf));
-	for (size_t z = 0; z < nzones; z++) {
-		pf[z].family = zones[z].family;
-		memcpy(pf[z].addr, zones[z].addr, sizeof(pf[z].addr));
-		pf[z].plen = zones[z].plen;
-	}
-	nmt_set_filter(pf, nzones);
-	free(pf);
+	set_filter();
 	if (ev_init() == -1 || signals_init() == -1)
 		fatal("event loop");
 	if (nmt_init(nzones, lookup, NULL) == -1)
