@@ -144,7 +144,7 @@ void rl_throttled(struct ratelim *r, uint64_t now, double u)
  * is this node's own evidence of where the crowd's rate is; its later
  * successes say the cut was too deep, and the slot drawn at the cut rate
  * is what left the last pair's writes seconds after the account's bucket
- * had room (bench/az-model.py: 176 of 200 seeded runs within 1.2 x the
+ * had room (bench/az-model.py: 177 of 200 seeded runs within 1.2 x the
  * bound without, 198 of 200 with; the throttled calls unchanged). */
 int rl_success(struct ratelim *r, uint64_t now)
 {
