@@ -8,9 +8,9 @@
  * throttling is evident keeps a burst-sized crowd within the refill;
  * tripling on each success lets the last nodes with writes left speed up
  * as the crowd thins; a throttle cuts the rate by 0.7, and after a cut a
- * success pulls the next slot in to the raised rate (recovery). The slot gaps are
- * jittered (0.5 to 1.5 times 1 / rate) so that nodes throttled together do
- * not come back together. docs/ratelimit.md has the measurements behind
+ * success pulls the next slot in to the raised rate (recovery). The slot
+ * gaps are jittered (0.5 to 1.5 times 1 / rate) so that nodes throttled
+ * together do not come back together. docs/ratelimit.md has the measurements behind
  * the constants. */
 #include "lib/ratelim.h"
 
