@@ -12,6 +12,9 @@
 #               it queued (before ab022ed)
 #   queue       only the next slot fixed (ab022ed, rl_take)
 #   queue+pull  and a success pulls the next slot in (measured worse)
+#   queue+recover  only the next slot fixed, and once a throttle has cut
+#               the rate, a success pulls the next slot in (the product
+#               since 691c3c6: lib/ratelim.c rl_success)
 # Prints, per variant, the account's convergence (s) and throttled calls
 # over SEEDS seeded runs (default 40): median, [min..max], runs <= 36 s.
 #   bench/az-model.py [SEEDS]
@@ -25,6 +28,7 @@ class RL:
         s.v = v; s.first = 0.1; s.minr = 0.02; s.maxr = 20; s.cut = 0.7; s.grow = 3
         s.limited = False; s.rate = 0; s.next = 0; s.burst_end = 0; s.last_thr = -1e9
         s.ws = 0; s.wsent = s.wok = s.wthr = 0; s.lim_start = 0; s.last_slot = 0; s.u = 0.5
+        s.cut_since = False
     def gap(s, u): return 1.0 / s.rate * (0.5 + u)
     def window(s, now):
         if now >= s.ws + 10: s.ws = now; s.wsent = s.wok = s.wthr = 0
@@ -40,7 +44,7 @@ class RL:
             s.last_slot = now; s.u = u; s.next = now + s.gap(u); s.lim_start = now
             return
         if now < s.burst_end: return
-        s.rate = max(s.minr, s.rate * s.cut)
+        s.rate = max(s.minr, s.rate * s.cut); s.cut_since = True
         s.last_slot = now; s.u = u
         s.next = max(s.next, now + s.gap(u))
     def success(s, now, sent_at):
@@ -49,8 +53,8 @@ class RL:
         if s.v.get('slot_successes_only') and sent_at < s.lim_start: return
         s.rate *= s.grow
         if s.rate >= s.maxr: s.limited = False; s.next = 0; return
-        if s.v.get('pull_in'):
-            s.next = min(s.next, s.last_slot + s.gap(s.u))
+        if s.v.get('pull_in') or (s.v.get('recover') and s.cut_since):
+            s.next = min(s.next, max(now, s.last_slot + s.gap(s.u)))
     def reserve(s, now, u):   # only for 'fixed' variant
         if not s.limited: return 0
         slot = max(s.next, now); s.next = slot + s.gap(u); return slot - now
@@ -116,11 +120,12 @@ def run(v, seed, N=50, T=4, lat=(0.005, 0.04)):
 sent_at = {}
 seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 for name, v in (('fixed', {}), ('queue', {'queue': 1}),
-                ('queue+pull', {'queue': 1, 'pull_in': 1})):
+                ('queue+pull', {'queue': 1, 'pull_in': 1}),
+                ('queue+recover', {'queue': 1, 'recover': 1})):
     res = [run(v, s) for s in range(seeds)]
     ts = sorted(r[0] for r in res)
     th = [r[1] for r in res]
-    print('%-11s account med %.1f s [%.1f..%.1f], <= 36 s in %d of %d; '
+    print('%-13s account med %.1f s [%.1f..%.1f], <= 36 s in %d of %d; '
           'throttled med %d [%d..%d]' % (
               name, statistics.median(ts), ts[0], ts[-1],
               sum(t <= 36 for t in ts), seeds, statistics.median(th),

@@ -22,6 +22,9 @@ struct ratelim {
 	int limited;	    /* pacing */
 	double rate;	    /* calls per second while limited */
 	uint64_t next;	    /* earliest time (ms) of the next call's slot */
+	uint64_t slot_at;   /* when next was fixed: a slot taken, a throttle */
+	double slot_u;	    /* and the jitter it was drawn with */
+	int cut_since;	    /* a throttle cut the rate since pacing started */
 	uint64_t burst_end; /* throttles before this are one signal */
 	uint64_t last_throttle;
 	uint64_t win_start; /* the evidence window: answers since win_start */
@@ -63,7 +66,13 @@ void rl_sent(struct ratelim *r, uint64_t now);
  * signal) cuts the rate. */
 void rl_throttled(struct ratelim *r, uint64_t now, double u);
 /* A call was answered at now, other than throttled: evidence against an
- * empty bucket; paces faster; at max_rate pacing ends. */
-void rl_success(struct ratelim *r, uint64_t now);
+ * empty bucket; paces faster; at max_rate pacing ends. Once a throttle has
+ * cut the rate (since pacing started), a success also pulls the next slot
+ * in to one gap at the raised rate after the instant it was fixed (never
+ * before now): the fast recovery of the SDKs' CUBIC, so that a node cut
+ * near the end of an AZ outage does not spend its last writes' gaps, drawn
+ * at the cut rate, after the crowd has gone. 1 if the next slot moved
+ * earlier (calls waiting for it should ask again), else 0. */
+int rl_success(struct ratelim *r, uint64_t now);
 
 #endif

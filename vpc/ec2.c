@@ -54,7 +54,8 @@ struct ec2_call {
 	int slot;	/* whose credentials (auth_slot) */
 	int cancelled;
 	struct ec2_error err;
-	struct ec2_call *next; /* in the slot queue */
+	struct ec2_call *next;		/* in the slot queue */
+	struct ec2_call *wnext, *wprev; /* in waiters[] while slotted */
 };
 
 static char *endpoint;
@@ -70,6 +71,9 @@ static struct ratelim limiters[EC2_RL_NCAT];
 /* First attempts of calls in flight, by category: while any is, the retry
  * of a throttled call is not counted as sent for the limiter's evidence. */
 static unsigned first_out[EC2_RL_NCAT];
+/* Calls waiting for their rate-limit slot, by category: when a success
+ * pulls the next slot in, their timers are moved to it. */
+static struct ec2_call *waiters[EC2_RL_NCAT];
 static const double first_rate[EC2_RL_NCAT] = {5.0 / 50, 20.0 / 100, 10.0 / 50};
 static struct ec2_api_count api_counts[EC2_API_COUNTS_MAX];
 static size_t napi_counts;
@@ -242,11 +246,48 @@ static void first_answered(struct ec2_call *c)
 	}
 }
 
+static void slot_wait(struct ec2_call *c, int cat)
+{
+	c->slotted = 1;
+	counters.rate_waiting[cat]++;
+	c->wprev = NULL;
+	c->wnext = waiters[cat];
+	if (c->wnext)
+		c->wnext->wprev = c;
+	waiters[cat] = c;
+}
+
+static void slot_unwait(struct ec2_call *c, int cat)
+{
+	c->slotted = 0;
+	counters.rate_waiting[cat]--;
+	if (c->wprev)
+		c->wprev->wnext = c->wnext;
+	else
+		waiters[cat] = c->wnext;
+	if (c->wnext)
+		c->wnext->wprev = c->wprev;
+	c->wnext = c->wprev = NULL;
+}
+
+/* The next slot moved earlier (or pacing ended): every call waiting for
+ * it asks again then; one takes it, the others learn the slot after. */
+static void slot_pulled_in(int cat)
+{
+	uint64_t d = rl_delay(&limiters[cat], ev_now());
+
+	for (struct ec2_call *c = waiters[cat]; c; c = c->wnext) {
+		if (c->timer)
+			ev_timer_cancel(c->timer);
+		c->timer = ev_timer_add(d, call_retry_timer, c);
+	}
+}
+
 static void call_free(struct ec2_call *c)
 {
 	first_answered(c);
 	if (c->slotted)
-		counters.rate_waiting[rl_category(c->action)]--;
+		slot_unwait(c, rl_category(c->action));
 	if (c->timer)
 		ev_timer_cancel(c->timer);
 	http_req_free(c->req);
@@ -337,7 +378,9 @@ static void on_response(struct http_req *r, void *arg)
 	} else if (status != 0) {
 		/* Any other answer shows the bucket had a token: evidence
 		 * against an empty one (and a success speeds pacing up). */
-		rl_success(&limiters[rl_category(c->action)], ev_now());
+		int cat = rl_category(c->action);
+		if (rl_success(&limiters[cat], ev_now()))
+			slot_pulled_in(cat);
 		c->throttled = 0;
 	}
 
@@ -508,17 +551,13 @@ static void call_start(struct ec2_call *c)
 	 * may take it first; the slot after is at the rate of that instant). */
 	d = rl_take(&limiters[cat], now, rand01(), c->slotted);
 	if (d > 0) {
-		if (!c->slotted) {
-			c->slotted = 1;
-			counters.rate_waiting[cat]++;
-		}
+		if (!c->slotted)
+			slot_wait(c, cat);
 		c->timer = ev_timer_add(d, call_retry_timer, c);
 		return;
 	}
-	if (c->slotted) {
-		c->slotted = 0;
-		counters.rate_waiting[cat]--;
-	}
+	if (c->slotted)
+		slot_unwait(c, cat);
 	c->waiting_creds = 1;
 	auth_get_as(c->slot, on_creds, c);
 }

@@ -209,6 +209,75 @@ static void a_burst_of_throttles_is_one_signal(void **state)
 	assert_true(rl_delay(&r, 2500) >= 14285);
 }
 
+static void after_a_cut_a_success_pulls_the_next_slot_in(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	evident(&r, 0);
+	/* Before any cut a success leaves the slot fixed (the crowd would
+	 * come back together): the slot at 10000 stays. */
+	assert_int_equal(rl_success(&r, 2000), 0);
+	assert_true(r.rate > 0.2999 && r.rate < 0.3001);
+	assert_int_equal(rl_delay(&r, 2000), 8000);
+	assert_int_equal(rl_take(&r, 10000, 0.5, 1), 0); /* next: 10000 + 3333 */
+	/* Throttled later, near the end: 0.3 * 0.7 = 0.21/s, the next slot
+	 * a gap at that rate (4761 ms, u = 0.5) after the throttle. */
+	rl_throttled(&r, 12000, 0.5);
+	assert_true(r.rate > 0.2099 && r.rate < 0.2101);
+	assert_int_equal(rl_delay(&r, 12000), 4761);
+	/* The next answer is a success: 0.63/s, and the slot moves to one
+	 * gap at the new rate after the throttle (1587 ms), not 4761. */
+	assert_int_equal(rl_success(&r, 12500), 1);
+	assert_int_equal(rl_delay(&r, 12500), 1087);
+	/* A slot taken after that is a gap at the current rate, and a
+	 * further success pulls it in again (0.63 -> 1.89/s). */
+	assert_int_equal(rl_take(&r, 13587, 0.5, 1), 0);
+	assert_int_equal(rl_delay(&r, 13587), 1587);
+	assert_int_equal(rl_success(&r, 13600), 1);
+	assert_int_equal(rl_delay(&r, 13600), 516); /* 13587 + 529 */
+	/* Never before now: a success after the pulled-in instant makes the
+	 * slot now. */
+	rl_throttled(&r, 14000, 0.5); /* 1.89 * 0.7 = 1.323/s: 755 ms */
+	assert_int_equal(rl_delay(&r, 14000), 755);
+	assert_int_equal(rl_success(&r, 14700), 1); /* 3.969/s: 14000 + 251 */
+	assert_int_equal(rl_delay(&r, 14700), 0);
+	/* A success that raises nothing earlier than the slot moves nothing:
+	 * a slot taken at the current rate is as near as it gets. */
+	assert_int_equal(rl_take(&r, 14700, 0.5, 1), 0); /* 3.969/s: 251 ms */
+	rl_throttled(&r, 14710, 0.5);			 /* 2.778/s: 359 ms */
+	assert_int_equal(rl_delay(&r, 14710), 359);
+	r.grow = 1; /* a success that leaves the rate as it is */
+	assert_int_equal(rl_success(&r, 14720), 0);
+	assert_int_equal(rl_delay(&r, 14720), 349);
+	/* A new event (reset) forgets the cut: successes do not pull in. */
+	r.grow = 3;
+	rl_reset(&r);
+	evident(&r, 20000);
+	assert_int_equal(rl_success(&r, 21000), 0);
+	assert_int_equal(rl_delay(&r, 21000), 9000);
+}
+
+static void pacing_that_ends_wakes_the_waiting(void **state)
+{
+	struct ratelim r;
+
+	rl_init(&r, 0.1);
+	evident(&r, 0);
+	r.rate = 8.1; /* the next success reaches 20/s: pacing ends */
+	assert_true(rl_delay(&r, 100) > 0);
+	assert_int_equal(rl_success(&r, 100), 1); /* a call waited: ask again */
+	assert_false(r.limited);
+	assert_int_equal(rl_delay(&r, 100), 0);
+	/* with nothing waiting for a slot, there is nobody to wake */
+	evident(&r, 200);
+	r.rate = 8.1;
+	assert_int_equal(rl_take(&r, 20000, 0.5, 0), 0);
+	r.next = 20000;
+	assert_int_equal(rl_success(&r, 20000), 0);
+	assert_false(r.limited);
+}
+
 static void successes_speed_up_then_end_pacing(void **state)
 {
 	struct ratelim r;
@@ -285,6 +354,8 @@ int main(void)
 	    cmocka_unit_test(an_empty_bucket_paces_the_first_burst),
 	    cmocka_unit_test(an_empty_bucket_paces_at_first_rate),
 	    cmocka_unit_test(a_burst_of_throttles_is_one_signal),
+	    cmocka_unit_test(after_a_cut_a_success_pulls_the_next_slot_in),
+	    cmocka_unit_test(pacing_that_ends_wakes_the_waiting),
 	    cmocka_unit_test(successes_speed_up_then_end_pacing),
 	    cmocka_unit_test(rate_never_below_minimum),
 	    cmocka_unit_test(slots_in_the_past_are_now),
