@@ -9,7 +9,9 @@
 #include "netmon/nm_cfg.h"
 #include "netmon/ring.h"
 
-/* Start per nm (after ev_init); 0, or -1 if nothing could start. */
+/* Start per nm (after ev_init); 0, -1 if nothing could start, or -2 when
+ * [netmon] bpf = yes and eBPF cannot count the zones (logged; the daemon
+ * must not start). */
 int nm_init(const struct nm_cfg *nm);
 /* New zones: the table is replaced atomically, counters of zones that stay
  * keep counting. */

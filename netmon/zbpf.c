@@ -1,0 +1,648 @@
+/* zbpf.c — the zone packet/byte counters in eBPF: loads netmon/bpf/zones.bpf.c
+ * (a libbpf skeleton), fills its prefix tries from the zones and attaches
+ * its programs at tc (clsact) ingress and egress of every interface of the
+ * daemon's network namespace but loopback and devices enslaved to another
+ * (bridge or bond ports: nftables counts their packets once, on the master).
+ * Interfaces that appear later are attached when RTM_NEWLINK says so (a
+ * rtnetlink socket on the event loop; ENOBUFS: lost events, so every link is
+ * listed again).
+ *
+ * Counters live in slots: a zone keeps its slot across reloads, so a zone
+ * that stays keeps counting in the kernel with nothing copied; a new zone
+ * gets a slot free before the reload (zeroed first, never one whose prefixes
+ * are still in the tries) and the tries are updated in place: new entries
+ * added or overwritten, then stale ones deleted. The tries map CIDRs; the
+ * zones' disjoint intervals (nmz) are cut into CIDRs, so a lookup gives the
+ * zone of the longest configured prefix, as nmz_lookup does.
+ *
+ * Each filter is ours by handle and priority (ZB_HANDLE, ZB_PRIO): attaching
+ * replaces one a crashed daemon left. On exit our filters are detached, and
+ * a clsact qdisc that this process created is deleted with them. */
+#include <errno.h>
+#include <linux/if_arp.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "netmon/bpf/zones.h"
+#include "netmon/bpf/zones.skel.h"
+#include "netmon/zbpf.h"
+#include "netmon/zone.h"
+
+#define ZB_HANDLE 0x5646 /* "VF" */
+#define ZB_PRIO	  1	 /* first: our filters return "no opinion" */
+
+/* One interface with our filters. */
+struct iface {
+	int ifindex;
+	int raw;     /* no link-layer header: the _raw programs */
+	int created; /* we created its clsact qdisc */
+};
+
+static struct {
+	struct zones_bpf *skel;
+	int cpus;
+	struct iface *ifs;
+	size_t nifs;
+	struct mnl_socket *ev; /* RTM_NEWLINK / RTM_DELLINK */
+	uint64_t relist;       /* a timer: list links again after ENOBUFS */
+	/* The zones counted: names and slots, in nmz order. */
+	char (*names)[64];
+	uint32_t *slots;
+	size_t n;
+	/* The tries' entries now. */
+	struct zb_key4 *k4;
+	uint32_t *v4;
+	size_t n4;
+	struct zb_key6 *k6;
+	uint32_t *v6;
+	size_t n6;
+	uint64_t lost; /* ENOBUFS on the event socket */
+} b;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t len;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	if (len && line[len - 1] == '\n')
+		line[len - 1] = '\0';
+	log_debug("libbpf: %s", line);
+	return 0;
+}
+
+/* --- prefixes ------------------------------------------------------- */
+
+typedef unsigned __int128 u128;
+
+static u128 get_addr(const unsigned char *a, int bytes)
+{
+	u128 v = 0;
+
+	for (int i = 0; i < bytes; i++)
+		v = v << 8 | a[i];
+	return v;
+}
+
+static void put_addr(unsigned char *a, int bytes, u128 v)
+{
+	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+		a[i] = (unsigned char)v;
+}
+
+/* The CIDRs covering lo..hi exactly (the fewest: each the largest aligned
+ * block that starts at lo and stays within hi), by emit(). */
+static void cut(int bytes, u128 lo, u128 hi, void (*emit)(u128, unsigned, void *),
+		void *arg)
+{
+	unsigned bits = (unsigned)bytes * 8;
+
+	for (;;) {
+		unsigned k = 0; /* the block is 2^k addresses */
+		while (k < bits && !((lo >> k) & 1) &&
+		       (k + 1 == 128 ? hi == ~(u128)0 : lo + (((u128)2 << k) - 1) <= hi))
+			k++;
+		if (k == 128 && bits == 128) {
+			emit(lo, 0, arg);
+			return;
+		}
+		emit(lo, bits - k, arg);
+		u128 next = lo + ((u128)1 << k);
+		if (lo + (((u128)1 << k) - 1) >= hi || (bits < 128 && next >> bits))
+			return;
+		lo = next;
+	}
+}
+
+struct entries {
+	int bytes;
+	uint32_t slot;
+	struct zb_key4 *k4;
+	struct zb_key6 *k6;
+	uint32_t *v;
+	size_t n;
+};
+
+static void emit(u128 lo, unsigned plen, void *arg)
+{
+	struct entries *e = arg;
+
+	if (e->bytes == 4) {
+		e->k4 = xgrow(e->k4, e->n, sizeof(*e->k4));
+		memset(&e->k4[e->n], 0, sizeof(*e->k4));
+		e->k4[e->n].plen = plen;
+		put_addr(e->k4[e->n].addr, 4, lo);
+	} else {
+		e->k6 = xgrow(e->k6, e->n, sizeof(*e->k6));
+		memset(&e->k6[e->n], 0, sizeof(*e->k6));
+		e->k6[e->n].plen = plen;
+		put_addr(e->k6[e->n].addr, 16, lo);
+	}
+	e->v = xgrow(e->v, e->n, sizeof(*e->v));
+	e->v[e->n++] = e->slot;
+}
+
+/* Every interval of family as trie entries, with the slot of its zone. */
+static void entries_of(const struct nmz *z, const uint32_t *slots, int family,
+		       struct entries *e)
+{
+	size_t nr;
+	const struct nmz_range *r = nmz_ranges(z, family, &nr);
+
+	memset(e, 0, sizeof(*e));
+	e->bytes = family == AF_INET ? 4 : 16;
+	for (size_t i = 0; i < nr; i++) {
+		e->slot = slots[r[i].zone];
+		cut(e->bytes, get_addr(r[i].lo, e->bytes), get_addr(r[i].hi, e->bytes),
+		    emit, e);
+	}
+}
+
+static int has_key(const void *keys, size_t n, size_t ksz, const void *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp((const char *)keys + i * ksz, k, ksz) == 0)
+			return 1;
+	return 0;
+}
+
+/* Make a trie hold exactly the entries e: add or overwrite, then delete the
+ * old keys e lacks. Keys are compared by a sort-free scan when few, a
+ * linear membership test otherwise (reloads are rare). */
+static int trie_set(int fd, const void *oldk, size_t nold, const void *newk,
+		    const uint32_t *newv, size_t nnew, size_t ksz, const char *what)
+{
+	for (size_t i = 0; i < nnew; i++)
+		if (bpf_map_update_elem(fd, (const char *)newk + i * ksz, &newv[i],
+					BPF_ANY) != 0) {
+			log_warn("eBPF: %s: cannot add prefix %zu of %zu", what, i + 1,
+				 nnew);
+			return -1;
+		}
+	for (size_t i = 0; i < nold; i++) {
+		const void *k = (const char *)oldk + i * ksz;
+		if (!has_key(newk, nnew, ksz, k) && bpf_map_delete_elem(fd, k) != 0 &&
+		    errno != ENOENT) {
+			log_warn("eBPF: %s: cannot delete a prefix", what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* --- interfaces ----------------------------------------------------- */
+
+static void detach(struct iface *f)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = f->ifindex);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = ZB_HANDLE, .priority = ZB_PRIO);
+
+	hook.attach_point = BPF_TC_INGRESS;
+	bpf_tc_detach(&hook, &o);
+	hook.attach_point = BPF_TC_EGRESS;
+	bpf_tc_detach(&hook, &o);
+	if (f->created) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
+}
+
+static struct iface *find_if(int ifindex)
+{
+	for (size_t i = 0; i < b.nifs; i++)
+		if (b.ifs[i].ifindex == ifindex)
+			return &b.ifs[i];
+	return NULL;
+}
+
+static void forget_if(int ifindex)
+{
+	struct iface *f = find_if(ifindex);
+
+	if (f)
+		*f = b.ifs[--b.nifs];
+}
+
+/* Our two filters on ifindex; 0 or -1 (logged). */
+static int attach(int ifindex, const char *name, int raw)
+{
+	struct zones_bpf *s = b.skel;
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, in, .handle = ZB_HANDLE, .priority = ZB_PRIO,
+			    .flags = BPF_TC_F_REPLACE);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, out, .handle = ZB_HANDLE, .priority = ZB_PRIO,
+			    .flags = BPF_TC_F_REPLACE);
+	struct iface f = {.ifindex = ifindex, .raw = raw};
+	int rc;
+
+	in.prog_fd = bpf_program__fd(raw ? s->progs.zb_in_raw : s->progs.zb_in_eth);
+	out.prog_fd = bpf_program__fd(raw ? s->progs.zb_out_raw : s->progs.zb_out_eth);
+	rc = bpf_tc_hook_create(&hook);
+	if (rc != 0 && rc != -EEXIST) {
+		errno = -rc;
+		log_warn("eBPF: %s: cannot add a clsact qdisc", name);
+		return -1;
+	}
+	f.created = rc == 0;
+	if ((rc = bpf_tc_attach(&hook, &in)) == 0) {
+		hook.attach_point = BPF_TC_EGRESS;
+		rc = bpf_tc_attach(&hook, &out);
+	}
+	if (rc != 0) {
+		errno = -rc;
+		log_warn("eBPF: %s: cannot attach the zone counters", name);
+		detach(&f);
+		return -1;
+	}
+	b.ifs = xgrow(b.ifs, b.nifs, sizeof(*b.ifs));
+	b.ifs[b.nifs++] = f;
+	log_debug("eBPF: zone counters on %s (%s)", name,
+		  raw ? "no link header" : "ethernet");
+	return 0;
+}
+
+/* What a link is to us: 0 Ethernet, 1 no link-layer header, -1 not counted. */
+static int link_kind(unsigned type)
+{
+	switch (type) {
+	case ARPHRD_ETHER:
+		return 0;
+	case ARPHRD_NONE:
+	case ARPHRD_TUNNEL:
+	case ARPHRD_TUNNEL6:
+	case ARPHRD_SIT:
+	case ARPHRD_IPGRE:
+	case ARPHRD_IP6GRE:
+	case ARPHRD_PPP:
+	case ARPHRD_RAWIP:
+		return 1;
+	default:
+		return -1;
+	}
+}
+
+static int link_attr(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, IFLA_MAX) < 0)
+		return MNL_CB_OK;
+	if (type == IFLA_IFNAME && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+		return MNL_CB_OK;
+	if (type == IFLA_MASTER && mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+		return MNL_CB_OK;
+	tb[type] = a;
+	return MNL_CB_OK;
+}
+
+/* One RTM_NEWLINK or RTM_DELLINK: attach to a link we do not count yet,
+ * forget one that went or became a port of another. Attach failures are
+ * logged and counted in *failed (data: int *). */
+static int on_link(const struct nlmsghdr *nh, void *data)
+{
+	const struct nlattr *tb[IFLA_MAX + 1] = {0};
+	const struct ifinfomsg *ifi;
+	const char *name;
+	int kind, *failed = data;
+
+	if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK)
+		return MNL_CB_OK;
+	if (nh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
+		return MNL_CB_OK;
+	ifi = mnl_nlmsg_get_payload(nh);
+	if (mnl_attr_parse(nh, sizeof(*ifi), link_attr, tb) != MNL_CB_OK)
+		return MNL_CB_OK;
+	name = tb[IFLA_IFNAME] ? mnl_attr_get_str(tb[IFLA_IFNAME]) : "?";
+	if (nh->nlmsg_type == RTM_DELLINK) {
+		forget_if(ifi->ifi_index);
+		return MNL_CB_OK;
+	}
+	kind = link_kind(ifi->ifi_type);
+	if ((ifi->ifi_flags & IFF_LOOPBACK) || ifi->ifi_type == ARPHRD_LOOPBACK)
+		return MNL_CB_OK;
+	if (tb[IFLA_MASTER] && mnl_attr_get_u32(tb[IFLA_MASTER]) != 0) {
+		struct iface *f = find_if(ifi->ifi_index);
+		if (f) {
+			log_info(
+			    "eBPF: %s is now a port of another device: counted there",
+			    name);
+			detach(f);
+			forget_if(ifi->ifi_index);
+		}
+		return MNL_CB_OK;
+	}
+	if (find_if(ifi->ifi_index))
+		return MNL_CB_OK;
+	if (kind < 0) {
+		log_info("eBPF: %s (link type %u) is not counted: neither Ethernet nor "
+			 "without a link-layer header",
+			 name, ifi->ifi_type);
+		return MNL_CB_OK;
+	}
+	if (attach(ifi->ifi_index, name, kind) == -1 && failed)
+		(*failed)++;
+	return MNL_CB_OK;
+}
+
+/* List every link (RTM_GETLINK dump) and attach where needed; 0, or -1 when
+ * the dump failed or an attach did. */
+static int list_links(void)
+{
+	struct mnl_socket *nl;
+	char *buf = xmalloc(MNL_SOCKET_BUFFER_SIZE);
+	struct nlmsghdr *nh;
+	struct rtgenmsg *g;
+	struct timeval tv = {.tv_sec = 2};
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	int rc = -1, failed = 0;
+	ssize_t len;
+
+	if ((nl = mnl_socket_open(NETLINK_ROUTE)) == NULL ||
+	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		log_warn("eBPF: rtnetlink socket");
+		goto out;
+	}
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	portid = mnl_socket_get_portid(nl);
+	memset(buf, 0, MNL_SOCKET_BUFFER_SIZE);
+	nh = mnl_nlmsg_put_header(buf);
+	nh->nlmsg_type = RTM_GETLINK;
+	nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nh->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(nh, sizeof(*g));
+	g->rtgen_family = AF_UNSPEC;
+	if (mnl_socket_sendto(nl, nh, nh->nlmsg_len) < 0) {
+		log_warn("eBPF: listing links");
+		goto out;
+	}
+	for (;;) {
+		len = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE);
+		if (len < 0) {
+			log_warn("eBPF: listing links");
+			goto out;
+		}
+		int r = mnl_cb_run(buf, (size_t)len, seq, portid, on_link, &failed);
+		if (r == MNL_CB_STOP)
+			break;
+		if (r < 0) {
+			log_warn("eBPF: listing links");
+			goto out;
+		}
+	}
+	rc = failed ? -1 : 0;
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	free(buf);
+	return rc;
+}
+
+static void on_relist(void *arg)
+{
+	b.relist = 0;
+	list_links();
+}
+
+static void on_event(int fd, uint32_t events, void *arg)
+{
+	char *buf = xmalloc(MNL_SOCKET_BUFFER_SIZE);
+
+	/* Bounded: a burst of events is read over several rounds of the loop. */
+	for (int i = 0; i < 64; i++) {
+		ssize_t len = recv(fd, buf, MNL_SOCKET_BUFFER_SIZE, MSG_DONTWAIT);
+		if (len < 0 && errno == ENOBUFS) {
+			b.lost++;
+			log_warnx(
+			    "eBPF: link events lost (ENOBUFS): listing links again");
+			if (!b.relist)
+				b.relist = ev_timer_add(0, on_relist, NULL);
+			continue;
+		}
+		if (len <= 0)
+			break;
+		mnl_cb_run(buf, (size_t)len, 0, 0, on_link, NULL);
+	}
+	free(buf);
+}
+
+/* --- zones ---------------------------------------------------------- */
+
+static int zero_slot(uint32_t slot)
+{
+	struct zb_count *v = xcalloc((size_t)b.cpus, sizeof(*v));
+	int rc = 0;
+
+	for (uint32_t d = 0; d < 2 && rc == 0; d++) {
+		uint32_t key = slot * 2 + d;
+		rc = bpf_map_update_elem(bpf_map__fd(b.skel->maps.zb_counts), &key, v,
+					 BPF_ANY);
+	}
+	if (rc != 0)
+		log_warn("eBPF: cannot reset counter slot %u", slot);
+	free(v);
+	return rc;
+}
+
+int nmb_apply(const struct nmz *z)
+{
+	size_t n = nmz_count(z);
+	uint32_t *slots = xcalloc(n + 1, sizeof(*slots));
+	char(*names)[64] = xcalloc(n + 1, sizeof(*names));
+	unsigned char *taken = xcalloc(ZB_SLOTS, 1);
+	struct entries e4, e6;
+	uint32_t next = 0;
+	int rc = -1;
+
+	memset(&e4, 0, sizeof(e4));
+	memset(&e6, 0, sizeof(e6));
+	if (n > ZB_SLOTS) {
+		log_warnx("eBPF: %zu zones: the counters hold at most %d", n, ZB_SLOTS);
+		goto out;
+	}
+	/* Zones that stay keep their slots; no new zone takes a slot freed
+	 * now, whose prefixes are still in the tries until the end. */
+	for (size_t j = 0; j < b.n; j++)
+		taken[b.slots[j]] = 1;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s", nmz_name(z, i));
+		slots[i] = UINT32_MAX;
+		for (size_t j = 0; j < b.n; j++)
+			if (strcmp(b.names[j], names[i]) == 0)
+				slots[i] = b.slots[j];
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (slots[i] != UINT32_MAX)
+			continue;
+		while (next < ZB_SLOTS && taken[next])
+			next++;
+		if (next == ZB_SLOTS) {
+			log_warnx("eBPF: no free counter slot for zone %s", names[i]);
+			goto out;
+		}
+		slots[i] = next;
+		taken[next] = 1;
+		if (zero_slot(next) != 0)
+			goto out;
+	}
+	entries_of(z, slots, AF_INET, &e4);
+	entries_of(z, slots, AF_INET6, &e6);
+	if (e4.n > ZB_PREFIXES || e6.n > ZB_PREFIXES) {
+		log_warnx("eBPF: the zones cut into %zu IPv4 and %zu IPv6 prefixes: at "
+			  "most %d each",
+			  e4.n, e6.n, ZB_PREFIXES);
+		goto out;
+	}
+	if (trie_set(bpf_map__fd(b.skel->maps.zb_lpm4), b.k4, b.n4, e4.k4, e4.v, e4.n,
+		     sizeof(*e4.k4), "IPv4 prefixes") != 0 ||
+	    trie_set(bpf_map__fd(b.skel->maps.zb_lpm6), b.k6, b.n6, e6.k6, e6.v, e6.n,
+		     sizeof(*e6.k6), "IPv6 prefixes") != 0)
+		goto out;
+	free(b.names);
+	free(b.slots);
+	free(b.k4);
+	free(b.v4);
+	free(b.k6);
+	free(b.v6);
+	b.names = names;
+	b.slots = slots;
+	b.n = n;
+	b.k4 = e4.k4;
+	b.v4 = e4.v;
+	b.n4 = e4.n;
+	b.k6 = e6.k6;
+	b.v6 = e6.v;
+	b.n6 = e6.n;
+	names = NULL;
+	slots = NULL;
+	memset(&e4, 0, sizeof(e4));
+	memset(&e6, 0, sizeof(e6));
+	rc = 0;
+out:
+	free(names);
+	free(slots);
+	free(taken);
+	free(e4.k4);
+	free(e4.v);
+	free(e6.k6);
+	free(e6.v);
+	return rc;
+}
+
+int nmb_read(const struct nmz *z, struct nm_zone_counters *out)
+{
+	size_t n = nmz_count(z);
+	struct zb_count *v = xcalloc((size_t)b.cpus, sizeof(*v));
+	int fd = bpf_map__fd(b.skel->maps.zb_counts), rc = 0;
+
+	for (size_t i = 0; i < n && i < b.n && rc == 0; i++)
+		for (uint32_t d = 0; d < 2; d++) {
+			uint32_t key = b.slots[i] * 2 + d;
+			uint64_t p = 0, by = 0;
+			if (bpf_map_lookup_elem(fd, &key, v) != 0) {
+				log_warn("eBPF: reading the zone counters");
+				rc = -1;
+				break;
+			}
+			for (int c = 0; c < b.cpus; c++) {
+				p += v[c].packets;
+				by += v[c].bytes;
+			}
+			if (d == ZB_IN) {
+				out[i].packets_in = p;
+				out[i].bytes_in = by;
+			} else {
+				out[i].packets_out = p;
+				out[i].bytes_out = by;
+			}
+		}
+	free(v);
+	return rc;
+}
+
+size_t nmb_ifaces(void)
+{
+	return b.skel ? b.nifs : 0;
+}
+
+int nmb_init(const struct nmz *z, char *why, size_t whylen)
+{
+	int err;
+
+	libbpf_set_print(libbpf_log);
+	b.cpus = libbpf_num_possible_cpus();
+	if (b.cpus <= 0) {
+		snprintf(why, whylen, "cannot count the possible CPUs");
+		return -1;
+	}
+	errno = 0;
+	if ((b.skel = zones_bpf__open_and_load()) == NULL) {
+		err = errno;
+		snprintf(why, whylen, "the programs do not load: %s%s", strerror(err),
+			 err == EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN)" : "");
+		return -1;
+	}
+	if (nmb_apply(z) != 0) {
+		snprintf(why, whylen, "the zones do not fit the eBPF maps (see above)");
+		goto fail;
+	}
+	if ((b.ev = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+		NULL ||
+	    mnl_socket_bind(b.ev, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+		snprintf(why, whylen, "rtnetlink link events: %s", strerror(errno));
+		goto fail;
+	}
+	/* Joined before listing: a link is in the list or in an event. */
+	if (list_links() != 0) {
+		snprintf(why, whylen,
+			 "the programs do not attach to every interface "
+			 "(see above)");
+		goto fail;
+	}
+	if (ev_fd_set(mnl_socket_get_fd(b.ev), EPOLLIN, on_event, NULL) != 0) {
+		snprintf(why, whylen, "cannot watch link events");
+		goto fail;
+	}
+	return 0;
+fail:
+	nmb_fini();
+	return -1;
+}
+
+void nmb_fini(void)
+{
+	if (b.ev) {
+		ev_fd_del(mnl_socket_get_fd(b.ev));
+		mnl_socket_close(b.ev);
+	}
+	if (b.relist)
+		ev_timer_cancel(b.relist);
+	for (size_t i = 0; i < b.nifs; i++)
+		detach(&b.ifs[i]);
+	zones_bpf__destroy(b.skel);
+	free(b.ifs);
+	free(b.names);
+	free(b.slots);
+	free(b.k4);
+	free(b.v4);
+	free(b.k6);
+	free(b.v6);
+	memset(&b, 0, sizeof(b));
+}
