@@ -39,7 +39,12 @@ check "WatchdogSec= is set" test -n "$(prop WatchdogSec)"
 expect_eq "Restart=on-failure" "$(prop Restart)" on-failure
 expect_eq "ExecStart runs the daemon in the foreground" "$(prop ExecStart)" "/usr/sbin/vpc-failoverd -f"
 check "ExecReload sends SIGHUP" grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$UNIT"
-expect_eq "CapabilityBoundingSet is CAP_NET_ADMIN" "$(prop CapabilityBoundingSet)" CAP_NET_ADMIN
+expect_eq "CapabilityBoundingSet is CAP_NET_ADMIN CAP_BPF CAP_PERFMON" \
+	"$(prop CapabilityBoundingSet)" "CAP_NET_ADMIN CAP_BPF CAP_PERFMON"
+# bpf() is in @privileged, which the filter takes away: the eBPF zone
+# counters need it back, after that line.
+check "SystemCallFilter allows bpf() after denying @privileged" \
+	bash -c "grep '^SystemCallFilter=' '$UNIT' | tail -1 | grep -qx 'SystemCallFilter=bpf'"
 for af in AF_UNIX AF_INET AF_INET6 AF_NETLINK; do
 	check "RestrictAddressFamilies allows $af" \
 		bash -c "sed -n 's/^RestrictAddressFamilies=//p' '$UNIT' | tr ' ' '\n' | grep -qx $af"
