@@ -7,7 +7,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 UNIT=$TOP/systemd/vpc-failoverd.service
-MAXEXPOSURE=2.0
+# 2.0 before the eBPF zone counters; CAP_BPF and bpf() (a call of
+# @privileged) add 0.1 together, the price of counting in the kernel.
+MAXEXPOSURE=2.1
 
 for tool in systemd-analyze systemd-tmpfiles man; do
 	if ! command -v $tool >/dev/null; then
@@ -28,8 +30,8 @@ check "systemd-analyze security prints an exposure level ($score)" test -n "$sco
 check "exposure $score <= $MAXEXPOSURE" \
 	awk -v s="${score:-99}" -v m=$MAXEXPOSURE 'BEGIN { exit !(s + 0 <= m + 0) }'
 # The same bound the way systemd itself applies it (exposure x 10).
-check "systemd-analyze security --threshold=20 accepts the unit" \
-	systemd-analyze security --offline=true --threshold=20 --no-pager "$UNIT"
+check "systemd-analyze security --threshold=21 accepts the unit" \
+	systemd-analyze security --offline=true --threshold=21 --no-pager "$UNIT"
 
 # What the daemon needs stays allowed: a hardening change that drops one of
 # these would break it in production, where no test runs under systemd.
