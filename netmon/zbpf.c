@@ -10,10 +10,14 @@
  * Counters live in slots: a zone keeps its slot across reloads, so a zone
  * that stays keeps counting in the kernel with nothing copied; a new zone
  * gets a slot free before the reload (zeroed first, never one whose prefixes
- * are still in the tries) and the tries are updated in place: new entries
- * added or overwritten, then stale ones deleted. The tries map CIDRs; the
- * zones' disjoint intervals (nmz) are cut into CIDRs, so a lookup gives the
- * zone of the longest configured prefix, as nmz_lookup does.
+ * are still in the maps) and the maps are updated in place: new entries
+ * added or overwritten, then stale ones deleted. They map CIDRs: the zones'
+ * disjoint intervals (nmz) cut into the fewest aligned blocks, so an address
+ * is in at most one, the zone of the longest configured prefix, as
+ * nmz_lookup says. Each family's CIDRs are in a trie and, when they have at
+ * most ZB_NPLEN lengths, in a hash map that the program tries length by
+ * length (zones.bpf.c says why); while a reload rewrites a hash map, the
+ * program looks in the trie.
  *
  * Each filter is ours by handle and priority (ZB_HANDLE, ZB_PRIO): attaching
  * replaces one a crashed daemon left. On exit our filters are detached, and
@@ -69,7 +73,8 @@ static struct {
 	struct zb_key6 *k6;
 	uint32_t *v6;
 	size_t n6;
-	uint64_t lost; /* ENOBUFS on the event socket */
+	int hashed4, hashed6; /* the hash maps hold k4 / k6 too */
+	uint64_t lost;	      /* ENOBUFS on the event socket */
 } b;
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -174,35 +179,100 @@ static void entries_of(const struct nmz *z, const uint32_t *slots, int family,
 	}
 }
 
-static int has_key(const void *keys, size_t n, size_t ksz, const void *k)
+static size_t cmp_ksz; /* qsort and bsearch have no context argument */
+
+static int key_cmp(const void *x, const void *y)
 {
-	for (size_t i = 0; i < n; i++)
-		if (memcmp((const char *)keys + i * ksz, k, ksz) == 0)
-			return 1;
-	return 0;
+	return memcmp(x, y, cmp_ksz);
 }
 
-/* Make a trie hold exactly the entries e: add or overwrite, then delete the
- * old keys e lacks. Keys are compared by a sort-free scan when few, a
- * linear membership test otherwise (reloads are rare). */
-static int trie_set(int fd, const void *oldk, size_t nold, const void *newk,
-		    const uint32_t *newv, size_t nnew, size_t ksz, const char *what)
+/* Make a map hold exactly the entries newk/newv: add or overwrite, then
+ * delete the old keys that are not among the new (sorted, then searched). */
+static int map_set(int fd, const void *oldk, size_t nold, const void *newk,
+		   const uint32_t *newv, size_t nnew, size_t ksz, const char *what)
 {
+	char *sorted = xcalloc(nnew + 1, ksz);
+	int rc = -1;
+
+	memcpy(sorted, newk, nnew * ksz);
+	cmp_ksz = ksz;
+	qsort(sorted, nnew, ksz, key_cmp);
 	for (size_t i = 0; i < nnew; i++)
 		if (bpf_map_update_elem(fd, (const char *)newk + i * ksz, &newv[i],
 					BPF_ANY) != 0) {
 			log_warn("eBPF: %s: cannot add prefix %zu of %zu", what, i + 1,
 				 nnew);
-			return -1;
+			goto out;
 		}
 	for (size_t i = 0; i < nold; i++) {
 		const void *k = (const char *)oldk + i * ksz;
-		if (!has_key(newk, nnew, ksz, k) && bpf_map_delete_elem(fd, k) != 0 &&
-		    errno != ENOENT) {
+		cmp_ksz = ksz;
+		if (bsearch(k, sorted, nnew, ksz, key_cmp) == NULL &&
+		    bpf_map_delete_elem(fd, k) != 0 && errno != ENOENT) {
 			log_warn("eBPF: %s: cannot delete a prefix", what);
-			return -1;
+			goto out;
 		}
 	}
+	rc = 0;
+out:
+	free(sorted);
+	return rc;
+}
+
+/* The prefix lengths of e (into len) and their number; ZB_TRIE when the
+ * hash map cannot take them (too many lengths or prefixes). */
+static unsigned plens(const struct entries *e, unsigned char *len)
+{
+	unsigned n = 0;
+
+	if (e->n > ZB_HASHED)
+		return ZB_TRIE;
+	for (size_t i = 0; i < e->n; i++) {
+		unsigned p = e->bytes == 4 ? e->k4[i].plen : e->k6[i].plen, j;
+		for (j = 0; j < n && len[j] != p; j++)
+			;
+		if (j < n)
+			continue;
+		if (n == ZB_NPLEN)
+			return ZB_TRIE;
+		len[n++] = (unsigned char)p;
+	}
+	return n;
+}
+
+/* The hash map of e's family to e (the trie already is): the program looks
+ * in the trie while the hash map changes, then tries e's lengths. */
+static int hash_set(const struct entries *e)
+{
+	struct zones_bpf__bss *bss = b.skel->bss;
+	int v4 = e->bytes == 4, fd;
+	unsigned char len[ZB_NPLEN];
+	unsigned n = plens(e, len);
+	uint32_t *np = v4 ? &bss->zb_n4 : &bss->zb_n6;
+	unsigned char *lp = v4 ? bss->zb_len4 : bss->zb_len6;
+	int *hashed = v4 ? &b.hashed4 : &b.hashed6, now = n > 0 && n <= ZB_NPLEN;
+	size_t ksz = v4 ? sizeof(*e->k4) : sizeof(*e->k6);
+	const void *oldk = v4 ? (const void *)b.k4 : (const void *)b.k6;
+	size_t nold = *hashed ? (v4 ? b.n4 : b.n6) : 0;
+
+	fd = bpf_map__fd(v4 ? b.skel->maps.zb_hash4 : b.skel->maps.zb_hash6);
+	/* Stores into the skeleton's mmapped .bss: the programs read them at
+	 * their next packet. */
+	__atomic_store_n(np, e->n ? ZB_TRIE : 0, __ATOMIC_SEQ_CST);
+	if (map_set(fd, oldk, nold, v4 ? (const void *)e->k4 : (const void *)e->k6, e->v,
+		    now ? e->n : 0, ksz, v4 ? "IPv4 hash" : "IPv6 hash") != 0) {
+		*hashed = 1; /* partly written: delete it all next time */
+		return -1;
+	}
+	*hashed = now;
+	if (now) {
+		memcpy(lp, len, n);
+		__atomic_store_n(np, n, __ATOMIC_SEQ_CST);
+	}
+	log_debug("eBPF: IPv%d: %zu prefixes, %s", v4 ? 4 : 6, e->n,
+		  now	 ? "hash lookups by length"
+		  : e->n ? "trie lookups"
+			 : "none");
 	return 0;
 }
 
@@ -510,10 +580,11 @@ int nmb_apply(const struct nmz *z)
 			  e4.n, e6.n, ZB_PREFIXES);
 		goto out;
 	}
-	if (trie_set(bpf_map__fd(b.skel->maps.zb_lpm4), b.k4, b.n4, e4.k4, e4.v, e4.n,
-		     sizeof(*e4.k4), "IPv4 prefixes") != 0 ||
-	    trie_set(bpf_map__fd(b.skel->maps.zb_lpm6), b.k6, b.n6, e6.k6, e6.v, e6.n,
-		     sizeof(*e6.k6), "IPv6 prefixes") != 0)
+	if (map_set(bpf_map__fd(b.skel->maps.zb_lpm4), b.k4, b.n4, e4.k4, e4.v, e4.n,
+		    sizeof(*e4.k4), "IPv4 prefixes") != 0 ||
+	    map_set(bpf_map__fd(b.skel->maps.zb_lpm6), b.k6, b.n6, e6.k6, e6.v, e6.n,
+		    sizeof(*e6.k6), "IPv6 prefixes") != 0 ||
+	    hash_set(&e4) != 0 || hash_set(&e6) != 0)
 		goto out;
 	free(b.names);
 	free(b.slots);

@@ -10,6 +10,16 @@
  * would also pass it, but end the chain: filters after ours would never
  * run.) Nothing is dropped or written.
  *
+ * The lookup: the zones' CIDRs (their disjoint intervals cut into prefixes,
+ * so an address is in at most one) are in a hash map keyed by (prefix
+ * length, masked address); the program tries each of the few prefix lengths
+ * in use (AZ subnets: usually one) with one hash lookup each. A family with
+ * more than ZB_NPLEN lengths, or more than ZB_HASHED prefixes, is looked up
+ * in a longest-prefix-match trie instead, which holds the same prefixes
+ * (and serves while a reload rewrites the hash map). A family without zones
+ * costs no lookup. The LPM trie's walk was most of the cost (bench/netmon.sh,
+ * perf: trie_lookup_elem).
+ *
  * Two variants per direction: link-layer header of 14 bytes (Ethernet) or
  * none (tunnels, tun, wireguard: the packet starts at the IP header). A
  * packet carrying a VLAN tag in its metadata is counted on the VLAN device,
@@ -40,6 +50,28 @@ struct {
 } zb_lpm6 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZB_HASHED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct zb_key4);
+	__type(value, __u32);
+} zb_hash4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZB_HASHED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct zb_key6);
+	__type(value, __u32);
+} zb_hash6 SEC(".maps");
+
+/* Set by netmon/zbpf.c (the skeleton's mmapped .bss): per family the
+ * number of prefix lengths in the hash map (0: no zones, ZB_TRIE: use the
+ * trie) and the lengths. */
+__u32 zb_n4, zb_n6;
+__u8 zb_len4[ZB_NPLEN], zb_len6[ZB_NPLEN];
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 2 * ZB_SLOTS);
 	__type(key, __u32);
@@ -60,6 +92,58 @@ static __always_inline int load(struct __sk_buff *skb, __u32 off, void *to, __u3
 	return bpf_skb_load_bytes(skb, off, to, len);
 }
 
+static __always_inline __u32 *find4(__u32 addr)
+{
+	struct zb_key4 k;
+	__u32 n = zb_n4;
+
+	if (n > ZB_NPLEN) {
+		k.plen = 32;
+		__builtin_memcpy(k.addr, &addr, 4);
+		return bpf_map_lookup_elem(&zb_lpm4, &k);
+	}
+	for (__u32 i = 0; i < ZB_NPLEN && i < n; i++) {
+		__u32 plen = zb_len4[i], m, *slot;
+
+		m = plen == 0 ? 0 : addr & bpf_htonl(~0u << (32 - plen));
+		k.plen = plen;
+		__builtin_memcpy(k.addr, &m, 4);
+		if ((slot = bpf_map_lookup_elem(&zb_hash4, &k)))
+			return slot;
+	}
+	return 0;
+}
+
+/* The first plen bits of 64, in network order. */
+static __always_inline __u64 mask64(__u32 plen)
+{
+	return plen == 0 ? 0 : plen >= 64 ? ~0ull : bpf_cpu_to_be64(~0ull << (64 - plen));
+}
+
+static __always_inline __u32 *find6(__u64 hi, __u64 lo)
+{
+	struct zb_key6 k;
+	__u32 n = zb_n6;
+
+	if (n > ZB_NPLEN) {
+		k.plen = 128;
+		__builtin_memcpy(k.addr, &hi, 8);
+		__builtin_memcpy(k.addr + 8, &lo, 8);
+		return bpf_map_lookup_elem(&zb_lpm6, &k);
+	}
+	for (__u32 i = 0; i < ZB_NPLEN && i < n; i++) {
+		__u32 plen = zb_len6[i], *slot;
+		__u64 h = hi & mask64(plen), l = plen > 64 ? lo & mask64(plen - 64) : 0;
+
+		k.plen = plen;
+		__builtin_memcpy(k.addr, &h, 8);
+		__builtin_memcpy(k.addr + 8, &l, 8);
+		if ((slot = bpf_map_lookup_elem(&zb_hash6, &k)))
+			return slot;
+	}
+	return 0;
+}
+
 static __always_inline void count(struct __sk_buff *skb, __u32 l2, __u32 dir)
 {
 	__u32 *slot = 0, key;
@@ -68,17 +152,17 @@ static __always_inline void count(struct __sk_buff *skb, __u32 l2, __u32 dir)
 	if (skb->vlan_present)
 		return;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct zb_key4 k = {.plen = 32};
+		__u32 a;
 		/* saddr at 12, daddr at 16 of the IPv4 header */
-		if (load(skb, l2 + (dir == ZB_IN ? 12 : 16), k.addr, 4) != 0)
+		if (zb_n4 == 0 || load(skb, l2 + (dir == ZB_IN ? 12 : 16), &a, 4) != 0)
 			return;
-		slot = bpf_map_lookup_elem(&zb_lpm4, &k);
+		slot = find4(a);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct zb_key6 k = {.plen = 128};
+		__u64 a[2];
 		/* saddr at 8, daddr at 24 of the IPv6 header */
-		if (load(skb, l2 + (dir == ZB_IN ? 8 : 24), k.addr, 16) != 0)
+		if (zb_n6 == 0 || load(skb, l2 + (dir == ZB_IN ? 8 : 24), a, 16) != 0)
 			return;
-		slot = bpf_map_lookup_elem(&zb_lpm6, &k);
+		slot = find6(a[0], a[1]);
 	}
 	if (slot == 0 || *slot >= ZB_SLOTS)
 		return;

@@ -7,8 +7,12 @@
 
 #define ZB_SLOTS    4096      /* zones the counters hold (slot = zone's place) */
 #define ZB_PREFIXES (1 << 18) /* per family: zone intervals cut into CIDRs */
+#define ZB_HASHED   (1 << 16) /* per family: at most this many in the hash maps */
+#define ZB_NPLEN    8	      /* at most this many prefix lengths: hash lookups */
+#define ZB_TRIE	    0xff      /* zb_n4/zb_n6: look up in the trie instead */
 
-/* LPM trie keys: prefix length in bits, then the address (network order). */
+/* Keys of the tries and the hash maps: prefix length in bits, then the
+ * address (network order; in the hash maps with the host bits cleared). */
 struct zb_key4 {
 	__u32 plen;
 	__u8 addr[4];

@@ -63,7 +63,7 @@ start() { # LOG [PREFIX...]: the daemon in $H
 	local log=$1
 	shift
 	rm -f "$T/ctl.sock"
-	spawn "$log" ip netns exec "$H" "$@" "$VPCFD" -f -c "$T/vpcf.conf"
+	spawn "$log" ip netns exec "$H" "$@" "$VPCFD" -f ${DFLAGS:-} -c "$T/vpcf.conf"
 	DPID=$SPAWNED_PID
 	wait_for 5 test -S "$T/ctl.sock" && wait_for 5 grep -q "netmon: .* zones, collecting" "$log"
 }
@@ -71,13 +71,19 @@ stop() {
 	kill -TERM "$DPID"
 	wait "$DPID"
 }
+# Zone t cuts into prefixes of 9 lengths (/17 .. /25): more than the hash
+# maps are tried for, so IPv4 is looked up in the trie until the reload
+# drops t (then: hash lookups of /24 and /23).
 ZONES="zone.a = 198.18.10.0/24 fd00:10::/64
 	zone.b = 198.18.20.0/24
-	zone.c = 198.18.30.0/24"
+	zone.c = 198.18.30.0/24
+	zone.t = 198.19.0.0/17 198.19.128.0/18 198.19.192.0/19 198.19.224.0/20 198.19.240.0/21 198.19.248.0/22 198.19.252.0/23 198.19.254.0/24 198.19.255.0/25"
 
 # --- auto: eBPF ---------------------------------------------------------
 conf auto "$ZONES"
+DFLAGS=-v # debug: the lookups chosen
 check "daemon starts (bpf = auto)" start "$T/d1.log"
+DFLAGS=
 expect_eq "eBPF counts the zones" "$(metric "m['netmon']['packet_counter']")" ebpf
 check "the start says so, once" test "$(grep -c 'zone packets counted by eBPF' "$T/d1.log")" = 1
 check "filters on ha, ingress and egress" bash -c \
@@ -95,7 +101,9 @@ settle
 # IPv4: 20 + 8 + 100 bytes, IPv6: 40 + 8 + 100, as netfilter counts them.
 expect_eq "zone a out: 60 packets, 50 x 128 + 10 x 148 bytes" \
 	"$(metric "z['a']['packets_out'], z['a']['bytes_out']")" "60 7880"
-expect_eq "zone b, c: nothing" "$(metric "z['b']['packets_out'] + z['c']['packets_out']")" 0
+expect_eq "zone b, c, t: nothing" "$(metric "z['b']['packets_out'] + z['c']['packets_out'] + z['t']['packets_out']")" 0
+check "IPv4 in the trie (9 prefix lengths), IPv6 by hash" bash -c \
+	"grep -q 'IPv4: 12 prefixes, trie lookups' $T/d1.log && grep -q 'IPv6: 1 prefixes, hash' $T/d1.log"
 in0=$(metric "z['a']['packets_in'], z['a']['bytes_in']") # the port-unreachable answers
 udp "$A" 198.18.10.1 30 100
 udp "$A" fd00:10::1 5 60
@@ -129,6 +137,7 @@ settle
 expect_eq "after the reload a and c continue (+5 each)" \
 	"$(metric "z['a']['packets_out'], z['c']['packets_out']")" "$((a0 + 5)) 25"
 expect_eq "zone b is gone, d starts at 0" "$(metric "'b' in z, z['d']['packets_out']")" "False 0"
+check "IPv4 by hash now (two lengths)" grep -q "IPv4: 3 prefixes, hash" "$T/d1.log"
 expect_eq "still eBPF" "$(metric "m['netmon']['packet_counter']")" ebpf
 
 stop
