@@ -276,6 +276,27 @@ static int hash_set(const struct entries *e)
 	return 0;
 }
 
+/* IPv4 zones of at most ZB_NRANGE intervals: into the program's arrays,
+ * searched in place (zones.bpf.c). Meanwhile the hash map or trie (already
+ * holding z) serves. */
+static void ranges_set(const struct nmz *z, const uint32_t *slots)
+{
+	struct zones_bpf__bss *bss = b.skel->bss;
+	size_t nr;
+	const struct nmz_range *r = nmz_ranges(z, AF_INET, &nr);
+
+	__atomic_store_n(&bss->zb_nr4, 0, __ATOMIC_SEQ_CST);
+	if (nr == 0 || nr > ZB_NRANGE)
+		return;
+	for (size_t i = 0; i < nr; i++) {
+		bss->zb_r4lo[i] = (uint32_t)get_addr(r[i].lo, 4);
+		bss->zb_r4hi[i] = (uint32_t)get_addr(r[i].hi, 4);
+		bss->zb_r4slot[i] = slots[r[i].zone];
+	}
+	__atomic_store_n(&bss->zb_nr4, (uint32_t)nr, __ATOMIC_SEQ_CST);
+	log_debug("eBPF: IPv4: %zu intervals, searched in place", nr);
+}
+
 /* --- interfaces ----------------------------------------------------- */
 
 static void detach(struct iface *f)
@@ -586,6 +607,7 @@ int nmb_apply(const struct nmz *z)
 		    sizeof(*e6.k6), "IPv6 prefixes") != 0 ||
 	    hash_set(&e4) != 0 || hash_set(&e6) != 0)
 		goto out;
+	ranges_set(z, slots);
 	free(b.names);
 	free(b.slots);
 	free(b.k4);

@@ -10,15 +10,17 @@
  * would also pass it, but end the chain: filters after ours would never
  * run.) Nothing is dropped or written.
  *
- * The lookup: the zones' CIDRs (their disjoint intervals cut into prefixes,
- * so an address is in at most one) are in a hash map keyed by (prefix
- * length, masked address); the program tries each of the few prefix lengths
- * in use (AZ subnets: usually one) with one hash lookup each. A family with
- * more than ZB_NPLEN lengths, or more than ZB_HASHED prefixes, is looked up
- * in a longest-prefix-match trie instead, which holds the same prefixes
- * (and serves while a reload rewrites the hash map). A family without zones
- * costs no lookup. The LPM trie's walk was most of the cost (bench/netmon.sh,
- * perf: trie_lookup_elem).
+ * The lookup, IPv4: up to ZB_NRANGE intervals (the zones' disjoint
+ * intervals, nmz) are searched in place by bisection in arrays of the
+ * program's .bss, without any map lookup (perf put most of the cost in the
+ * lookups' helpers). Beyond that, and for IPv6: the zones' CIDRs (their disjoint
+ * intervals cut into prefixes, so an address is in at most one) are in a hash map keyed
+ * by (prefix length, masked address); the program tries each of the few prefix lengths in
+ * use (AZ subnets: usually one) with one hash lookup each. A family with more than
+ * ZB_NPLEN lengths, or more than ZB_HASHED prefixes, is looked up in a
+ * longest-prefix-match trie instead, which holds the same prefixes (and serves while a
+ * reload rewrites the hash map). A family without zones costs no lookup. The LPM trie's
+ * walk was most of the cost (bench/netmon.sh, perf: trie_lookup_elem).
  *
  * Two variants per direction: link-layer header of 14 bytes (Ethernet) or
  * none (tunnels, tun, wireguard: the packet starts at the IP header). A
@@ -69,6 +71,10 @@ struct {
  * number of prefix lengths in the hash map (0: no zones, ZB_TRIE: use the
  * trie) and the lengths. */
 __u32 zb_n4, zb_n6;
+/* IPv4 by bisection when zb_nr4 > 0: zb_nr4 sorted disjoint intervals
+ * [zb_r4lo, zb_r4hi] (host order) and their slots. */
+__u32 zb_nr4;
+__u32 zb_r4lo[ZB_NRANGE], zb_r4hi[ZB_NRANGE], zb_r4slot[ZB_NRANGE];
 __u8 zb_len4[ZB_NPLEN], zb_len6[ZB_NPLEN];
 
 struct {
@@ -114,6 +120,28 @@ static __always_inline __u32 *find4(__u32 addr)
 	return 0;
 }
 
+/* The slot of a (host order) among the zb_nr4 intervals, or -1. */
+static __always_inline int range4(__u32 a)
+{
+	__u32 lo = 0, hi = zb_nr4 < ZB_NRANGE ? zb_nr4 : ZB_NRANGE;
+
+	/* lo ends as the number of intervals starting at or before a: 7
+	 * halvings of at most 64 */
+	for (int i = 0; i < 7; i++) {
+		__u32 mid = (lo + hi) >> 1;
+		if (lo >= hi)
+			break;
+		if (zb_r4lo[mid & (ZB_NRANGE - 1)] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return -1;
+	lo = (lo - 1) & (ZB_NRANGE - 1);
+	return a <= zb_r4hi[lo] ? (int)zb_r4slot[lo] : -1;
+}
+
 /* The first plen bits of 64, in network order. */
 static __always_inline __u64 mask64(__u32 plen)
 {
@@ -146,7 +174,7 @@ static __always_inline __u32 *find6(__u64 hi, __u64 lo)
 
 static __always_inline void count(struct __sk_buff *skb, __u32 l2, __u32 dir)
 {
-	__u32 *slot = 0, key;
+	__u32 *slot = 0, key, s;
 	struct zb_count *c;
 
 	if (skb->vlan_present)
@@ -154,9 +182,18 @@ static __always_inline void count(struct __sk_buff *skb, __u32 l2, __u32 dir)
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		__u32 a;
 		/* saddr at 12, daddr at 16 of the IPv4 header */
-		if (zb_n4 == 0 || load(skb, l2 + (dir == ZB_IN ? 12 : 16), &a, 4) != 0)
+		if ((zb_n4 == 0 && zb_nr4 == 0) ||
+		    load(skb, l2 + (dir == ZB_IN ? 12 : 16), &a, 4) != 0)
 			return;
-		slot = find4(a);
+		if (zb_nr4) {
+			int r = range4(bpf_ntohl(a));
+			if (r < 0)
+				return;
+			s = (__u32)r;
+			slot = &s;
+		} else {
+			slot = find4(a);
+		}
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		__u64 a[2];
 		/* saddr at 8, daddr at 24 of the IPv6 header */

@@ -9,6 +9,7 @@
 #define ZB_PREFIXES (1 << 18) /* per family: zone intervals cut into CIDRs */
 #define ZB_HASHED   (1 << 16) /* per family: at most this many in the hash maps */
 #define ZB_NPLEN    8	      /* at most this many prefix lengths: hash lookups */
+#define ZB_NRANGE   64	      /* IPv4: up to this many intervals, searched in place */
 #define ZB_TRIE	    0xff      /* zb_n4/zb_n6: look up in the trie instead */
 
 /* Keys of the tries and the hash maps: prefix length in bits, then the

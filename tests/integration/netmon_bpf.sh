@@ -71,13 +71,17 @@ stop() {
 	kill -TERM "$DPID"
 	wait "$DPID"
 }
-# Zone t cuts into prefixes of 9 lengths (/17 .. /25): more than the hash
-# maps are tried for, so IPv4 is looked up in the trie until the reload
-# drops t (then: hash lookups of /24 and /23).
+# The three IPv4 lookups (netmon/bpf/zones.bpf.c), each checked to the
+# packet: zone t cuts into prefixes of 9 lengths (/17 .. /25) and u is 66
+# separate /32s, so IPv4 starts in the trie (more than 8 lengths, more than
+# 64 intervals); the first reload drops t (3 lengths: hash lookups), the
+# second u (3 intervals: searched in place). IPv6: hash lookups.
+U=$(for i in $(seq 1 2 131); do printf '198.18.200.%d/32 ' "$i"; done)
 ZONES="zone.a = 198.18.10.0/24 fd00:10::/64
 	zone.b = 198.18.20.0/24
 	zone.c = 198.18.30.0/24
-	zone.t = 198.19.0.0/17 198.19.128.0/18 198.19.192.0/19 198.19.224.0/20 198.19.240.0/21 198.19.248.0/22 198.19.252.0/23 198.19.254.0/24 198.19.255.0/25"
+	zone.t = 198.19.0.0/17 198.19.128.0/18 198.19.192.0/19 198.19.224.0/20 198.19.240.0/21 198.19.248.0/22 198.19.252.0/23 198.19.254.0/24 198.19.255.0/25
+	zone.u = $U"
 
 # --- auto: eBPF ---------------------------------------------------------
 conf auto "$ZONES"
@@ -101,9 +105,10 @@ settle
 # IPv4: 20 + 8 + 100 bytes, IPv6: 40 + 8 + 100, as netfilter counts them.
 expect_eq "zone a out: 60 packets, 50 x 128 + 10 x 148 bytes" \
 	"$(metric "z['a']['packets_out'], z['a']['bytes_out']")" "60 7880"
-expect_eq "zone b, c, t: nothing" "$(metric "z['b']['packets_out'] + z['c']['packets_out'] + z['t']['packets_out']")" 0
-check "IPv4 in the trie (9 prefix lengths), IPv6 by hash" bash -c \
-	"grep -q 'IPv4: 12 prefixes, trie lookups' $T/d1.log && grep -q 'IPv6: 1 prefixes, hash' $T/d1.log"
+expect_eq "zone b, c, t, u: nothing" "$(metric "z['b']['packets_out'] + z['c']['packets_out'] + z['t']['packets_out'] + z['u']['packets_out']")" 0
+check "IPv4 in the trie (78 prefixes of 10 lengths), IPv6 by hash" bash -c \
+	"grep -q 'IPv4: 78 prefixes, trie lookups' $T/d1.log && grep -q 'IPv6: 1 prefixes, hash' $T/d1.log &&
+	 ! grep -q 'intervals, searched in place' $T/d1.log"
 in0=$(metric "z['a']['packets_in'], z['a']['bytes_in']") # the port-unreachable answers
 udp "$A" 198.18.10.1 30 100
 udp "$A" fd00:10::1 5 60
@@ -123,21 +128,34 @@ settle
 expect_eq "zone c out: 20 packets, 2560 bytes" \
 	"$(metric "z['c']['packets_out'], z['c']['bytes_out']")" "20 2560"
 
-# Reload: b goes, d comes, c's prefix grows; a and c keep their counts
+# Reload: b and t go, d comes, c's prefix grows; a and c keep their counts
 # (a's out has the port-unreachable answers to what A sent, too).
 a0=$(metric "z['a']['packets_out']")
 conf auto "zone.a = 198.18.10.0/24 fd00:10::/64
 	zone.c = 198.18.30.0/23
-	zone.d = 198.18.40.0/24"
+	zone.d = 198.18.40.0/24
+	zone.u = $U"
 kill -HUP "$DPID"
-check "reload logged" wait_for 5 grep -q "netmon: reloaded, 3 zones" "$T/d1.log"
+check "reload logged" wait_for 5 grep -q "netmon: reloaded, 4 zones" "$T/d1.log"
 udp "$H" 198.18.10.2 5 100
 udp "$H" 198.18.30.2 5 100
 settle
 expect_eq "after the reload a and c continue (+5 each)" \
 	"$(metric "z['a']['packets_out'], z['c']['packets_out']")" "$((a0 + 5)) 25"
 expect_eq "zone b is gone, d starts at 0" "$(metric "'b' in z, z['d']['packets_out']")" "False 0"
-check "IPv4 by hash now (two lengths)" grep -q "IPv4: 3 prefixes, hash" "$T/d1.log"
+check "IPv4 by hash now (3 lengths)" grep -q "IPv4: 69 prefixes, hash" "$T/d1.log"
+# Reload: u goes; 3 IPv4 intervals are searched in place.
+conf auto "zone.a = 198.18.10.0/24 fd00:10::/64
+	zone.c = 198.18.30.0/23
+	zone.d = 198.18.40.0/24"
+kill -HUP "$DPID"
+check "second reload logged" wait_for 5 grep -q "netmon: reloaded, 3 zones" "$T/d1.log"
+udp "$H" 198.18.10.2 5 100
+udp "$H" 198.18.30.2 5 100
+settle
+expect_eq "after it a and c continue (+5 each), bytes too" \
+	"$(metric "z['a']['packets_out'], z['c']['packets_out'], z['c']['bytes_out']")" "$((a0 + 10)) 30 3840"
+check "IPv4 searched in place now" grep -q "IPv4: 3 intervals, searched in place" "$T/d1.log"
 expect_eq "still eBPF" "$(metric "m['netmon']['packet_counter']")" ebpf
 
 stop
