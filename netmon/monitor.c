@@ -110,9 +110,9 @@ static int bpf_start(void)
 	}
 	if (nmb_init(zones, why, sizeof(why)) == 0) {
 		have_bpf = 1;
-		log_info("netmon: zone packets counted by eBPF (tc ingress and egress "
+		log_info("netmon: zone packets counted by eBPF (%s, ingress and egress "
 			 "of %zu interfaces)",
-			 nmb_ifaces());
+			 nmb_hook(), nmb_ifaces());
 		return 0;
 	}
 	if (bpf_mode == NM_BPF_YES) {
@@ -751,6 +751,15 @@ void nm_fini(void)
 	ring = NULL;
 }
 
+const char *nm_packet_counter(void)
+{
+	if (!running)
+		return NULL;
+	if (zones == NULL || nmz_count(zones) == 0)
+		return "none";
+	return have_bpf ? "ebpf" : have_nft ? "nftables" : "none";
+}
+
 void nm_metrics(struct nm_report *out, void *arg)
 {
 	static struct nm_zone_report *mz;
@@ -793,10 +802,7 @@ void nm_metrics(struct nm_report *out, void *arg)
 		mz[i].tcp_retrans_ratio = have_tcp ? nmt_ratio(i) : 0.0;
 	}
 	out->enabled = running;
-	out->packet_counter = !running || n == 0 ? "none"
-			      : have_bpf	 ? "ebpf"
-			      : have_nft	 ? "nftables"
-						 : "none";
+	out->packet_counter = nm_packet_counter();
 	out->collections = collections;
 	out->lost_events = have_tcp ? nmt_lost_events() : 0;
 	out->zones = mz;

@@ -39,5 +39,8 @@ int nm_net_window(int64_t from_us, int64_t to_us, struct nmr_delta *out);
 unsigned nm_net_window_ms(void);
 /* The monitor's part of the metrics snapshot (an nm_report_fn, netmon.h). */
 void nm_metrics(struct nm_report *out, void *arg);
+/* What counts the zones' packets: "ebpf", "nftables" or "none" (no zones,
+ * or neither started); NULL when the monitor is not running. */
+const char *nm_packet_counter(void);
 
 #endif

@@ -19,9 +19,11 @@
  * length (zones.bpf.c says why); while a reload rewrites a hash map, the
  * program looks in the trie.
  *
- * Each filter is ours by handle and priority (ZB_HANDLE, ZB_PRIO): attaching
- * replaces one a crashed daemon left. On exit our filters are detached, and
- * a clsact qdisc that this process created is deleted with them. */
+ * The programs are attached as tcx links where the kernel has tcx (6.6+),
+ * else as clsact filters. A clsact filter is ours by handle and priority
+ * (ZB_HANDLE, ZB_PRIO): attaching replaces one a crashed daemon left. On
+ * exit the links are closed, our filters detached, and a clsact qdisc that
+ * this process created is deleted with them. */
 #include <errno.h>
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
@@ -51,8 +53,9 @@
 /* One interface with our filters. */
 struct iface {
 	int ifindex;
-	int raw;     /* no link-layer header: the _raw programs */
-	int created; /* we created its clsact qdisc */
+	int raw;	       /* no link-layer header: the _raw programs */
+	int link_in, link_out; /* tcx links (fds), or -1: clsact filters */
+	int created;	       /* clsact: we created the qdisc */
 };
 
 static struct {
@@ -304,6 +307,14 @@ static void detach(struct iface *f)
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = f->ifindex);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = ZB_HANDLE, .priority = ZB_PRIO);
 
+	if (f->link_in >= 0 || f->link_out >= 0) {
+		if (f->link_in >= 0)
+			close(f->link_in);
+		if (f->link_out >= 0)
+			close(f->link_out);
+		f->link_in = f->link_out = -1;
+		return;
+	}
 	hook.attach_point = BPF_TC_INGRESS;
 	bpf_tc_detach(&hook, &o);
 	hook.attach_point = BPF_TC_EGRESS;
@@ -330,7 +341,40 @@ static void forget_if(int ifindex)
 		*f = b.ifs[--b.nifs];
 }
 
-/* Our two filters on ifindex; 0 or -1 (logged). */
+/* tcx (Linux 6.6): the programs run straight from the device's hook, with
+ * no qdisc and no classifier between (bench/netmon.sh: cls_bpf_classify
+ * was as much as the program), and the links go with our fds, so a crashed
+ * daemon leaves nothing attached. libbpf 1.1 has no tcx API and Debian
+ * 12's headers lack the attach types; bpf_link_create passes them on. */
+#define ZB_TCX_INGRESS 46 /* BPF_TCX_INGRESS */
+#define ZB_TCX_EGRESS  47 /* BPF_TCX_EGRESS */
+
+/* VPCF_BPF_ATTACH=clsact: clsact filters even where tcx exists (tests and
+ * the bench compare the two). */
+static int want_tcx(void)
+{
+	const char *e = getenv("VPCF_BPF_ATTACH");
+
+	return e == NULL || strcmp(e, "clsact") != 0;
+}
+
+static int attach_tcx(struct iface *f, int in_fd, int out_fd)
+{
+	f->link_in = bpf_link_create(in_fd, f->ifindex,
+				     (enum bpf_attach_type)ZB_TCX_INGRESS, NULL);
+	if (f->link_in < 0)
+		return f->link_in = -1;
+	f->link_out = bpf_link_create(out_fd, f->ifindex,
+				      (enum bpf_attach_type)ZB_TCX_EGRESS, NULL);
+	if (f->link_out < 0) {
+		close(f->link_in);
+		return f->link_in = f->link_out = -1;
+	}
+	return 0;
+}
+
+/* Our two programs on ifindex: tcx links, else clsact filters; 0 or -1
+ * (logged). */
 static int attach(int ifindex, const char *name, int raw)
 {
 	struct zones_bpf *s = b.skel;
@@ -340,11 +384,13 @@ static int attach(int ifindex, const char *name, int raw)
 			    .flags = BPF_TC_F_REPLACE);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, out, .handle = ZB_HANDLE, .priority = ZB_PRIO,
 			    .flags = BPF_TC_F_REPLACE);
-	struct iface f = {.ifindex = ifindex, .raw = raw};
+	struct iface f = {.ifindex = ifindex, .raw = raw, .link_in = -1, .link_out = -1};
 	int rc;
 
 	in.prog_fd = bpf_program__fd(raw ? s->progs.zb_in_raw : s->progs.zb_in_eth);
 	out.prog_fd = bpf_program__fd(raw ? s->progs.zb_out_raw : s->progs.zb_out_eth);
+	if (want_tcx() && attach_tcx(&f, in.prog_fd, out.prog_fd) == 0)
+		goto done;
 	rc = bpf_tc_hook_create(&hook);
 	if (rc != 0 && rc != -EEXIST) {
 		errno = -rc;
@@ -362,10 +408,11 @@ static int attach(int ifindex, const char *name, int raw)
 		detach(&f);
 		return -1;
 	}
+done:
 	b.ifs = xgrow(b.ifs, b.nifs, sizeof(*b.ifs));
 	b.ifs[b.nifs++] = f;
-	log_debug("eBPF: zone counters on %s (%s)", name,
-		  raw ? "no link header" : "ethernet");
+	log_debug("eBPF: zone counters on %s (%s, %s)", name,
+		  raw ? "no link header" : "ethernet", f.link_in >= 0 ? "tcx" : "clsact");
 	return 0;
 }
 
@@ -673,6 +720,15 @@ int nmb_read(const struct nmz *z, struct nm_zone_counters *out)
 size_t nmb_ifaces(void)
 {
 	return b.skel ? b.nifs : 0;
+}
+
+const char *nmb_hook(void)
+{
+	size_t tcx = 0;
+
+	for (size_t i = 0; i < b.nifs; i++)
+		tcx += b.ifs[i].link_in >= 0;
+	return tcx == b.nifs ? "tcx" : tcx == 0 ? "clsact" : "tcx and clsact";
 }
 
 int nmb_init(const struct nmz *z, char *why, size_t whylen)

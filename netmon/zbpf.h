@@ -24,6 +24,8 @@ int nmb_apply(const struct nmz *z);
 int nmb_read(const struct nmz *z, struct nm_zone_counters *out);
 /* Interfaces with the counters attached. */
 size_t nmb_ifaces(void);
+/* How they are attached: "tcx" (Linux 6.6+), "clsact", or "tcx and clsact". */
+const char *nmb_hook(void);
 /* Detach from every interface and unload. */
 void nmb_fini(void);
 

@@ -90,9 +90,8 @@ check "daemon starts (bpf = auto)" start "$T/d1.log"
 DFLAGS=
 expect_eq "eBPF counts the zones" "$(metric "m['netmon']['packet_counter']")" ebpf
 check "the start says so, once" test "$(grep -c 'zone packets counted by eBPF' "$T/d1.log")" = 1
-check "filters on ha, ingress and egress" bash -c \
-	"tc -n $H filter show dev ha ingress | grep -q 'zb_in_eth' &&
-	 tc -n $H filter show dev ha egress | grep -q 'zb_out_eth'"
+check "status says so" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -qx 'network monitor: zone packets counted by eBPF (tc)'"
+check "on ha as tcx links (Linux 6.6+)" grep -q "zone counters on ha (ethernet, tcx)" "$T/d1.log"
 # The table is there for the group's overlay only: no zone rules, no
 # postrouting chain.
 check "the nftables table counts no zone" bash -c \
@@ -121,8 +120,7 @@ ip -n "$H" link add hc type veth peer name ch netns "$C" &&
 	ip -n "$H" addr add 198.18.30.1/24 dev hc && ip -n "$C" addr add 198.18.30.2/24 dev ch &&
 	ip -n "$H" link set hc up && ip -n "$C" link set ch up
 ip -n "$H" neigh replace 198.18.30.2 lladdr "$(mac "$C" ch)" dev hc nud permanent
-check "filters on hc, added after the start" wait_for 5 bash -c \
-	"tc -n $H filter show dev hc egress | grep -q zb_out_eth"
+check "on hc, added after the start" wait_for 5 grep -q "zone counters on hc (ethernet" "$T/d1.log"
 udp "$H" 198.18.30.2 20 100
 settle
 expect_eq "zone c out: 20 packets, 2560 bytes" \
@@ -160,6 +158,20 @@ expect_eq "still eBPF" "$(metric "m['netmon']['packet_counter']")" ebpf
 
 stop
 expect_eq "daemon exits 0" "$?" 0
+check "no program left loaded, no clsact qdisc made" bash -c \
+	"! bpftool prog list | grep -q 'name zb_' && ! tc -n $H qdisc show | grep -q clsact"
+
+# --- auto, attached as clsact filters (kernels before tcx) ---------------
+check "daemon starts (VPCF_BPF_ATTACH=clsact)" start "$T/d5.log" env VPCF_BPF_ATTACH=clsact
+check "clsact filters on ha, ingress and egress" bash -c \
+	"tc -n $H filter show dev ha ingress | grep -q 'zb_in_eth' &&
+	 tc -n $H filter show dev ha egress | grep -q 'zb_out_eth'"
+udp "$H" 198.18.10.2 50 100
+udp "$H" fd00:10::2 10 100
+settle
+expect_eq "zone a out: 60 packets, 7880 bytes (clsact)" \
+	"$(metric "z['a']['packets_out'], z['a']['bytes_out']")" "60 7880"
+stop
 check "no filter and no clsact qdisc left on ha and hc" bash -c \
 	"! tc -n $H filter show dev ha ingress | grep -q . &&
 	 ! tc -n $H filter show dev hc egress | grep -q . &&
@@ -169,6 +181,7 @@ check "no filter and no clsact qdisc left on ha and hc" bash -c \
 conf no "$ZONES"
 check "daemon starts (bpf = no)" start "$T/d2.log"
 expect_eq "nftables counts the zones" "$(metric "m['netmon']['packet_counter']")" nftables
+check "status says nftables" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -q 'zone packets counted by nftables'"
 check "the start says why" grep -q "counted by nftables (table inet vpc_failover): \[netmon\] bpf = no" "$T/d2.log"
 check "no eBPF filter" bash -c "! tc -n $H filter show dev ha egress | grep -q ."
 udp "$H" 198.18.10.2 50 100

@@ -48,14 +48,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zbpf-probe: eBPF %s\n", why);
 		return 1;
 	}
-	printf("ready %zu interfaces\n", nmb_ifaces());
+	printf("ready %zu interfaces, %s\n", nmb_ifaces(), nmb_hook());
 	fflush(stdout);
 	sigwait(&set, &sig);
 	v = xcalloc(nmz_count(z) + 1, sizeof(*v));
 	rc = nmb_read(z, v);
 	for (size_t i = 0; rc == 0 && i < nmz_count(z); i++)
 		printf("%s %llu %llu %llu %llu\n", nmz_name(z, i),
-		       (unsigned long long)v[i].packets_in, (unsigned long long)v[i].bytes_in,
+		       (unsigned long long)v[i].packets_in,
+		       (unsigned long long)v[i].bytes_in,
 		       (unsigned long long)v[i].packets_out,
 		       (unsigned long long)v[i].bytes_out);
 	free(v);
