@@ -244,7 +244,9 @@ fi # watch
 # the sender's CPU per packet includes the receiver's hooks (the method of
 # part 5). Modes, alternating within each repetition: no table; the zones
 # only; one group whose destination is the packets'; ten groups, the
-# packets to the first; ten groups, the packets to an address of none.
+# packets to the first; ten groups, the packets to an address of none; one
+# group in the table the daemon makes when eBPF counts the zones (the
+# overlay rules alone, no postrouting chain).
 if part overlay; then
 ovconf() { # FILE NGROUPS
 	local i
@@ -270,11 +272,12 @@ ov_mode() { # MODE: the clients' namespace's table for MODE; the destination
 	none) ip netns exec "$C" "$TOOLS/nft-probe" remove ;;
 	zones) ip netns exec "$C" "$TOOLS/nft-probe" apply "$T/ov1.conf" 2>"$T/ov.err" ;;
 	g1) ip netns exec "$C" "$TOOLS/nft-probe" apply-groups "$T/ov1.conf" 2>"$T/ov.err" ;;
+	g1ov) ip netns exec "$C" "$TOOLS/nft-probe" apply-overlays "$T/ov1.conf" 2>"$T/ov.err" ;;
 	g10 | g10miss) ip netns exec "$C" "$TOOLS/nft-probe" apply-groups "$T/ov10.conf" 2>"$T/ov.err" ;;
 	esac || { echo "# apply $1 failed:" >&2; cat "$T/ov.err" >&2; }
 }
 ov_dest() { [ "$1" = g10miss ] && echo 198.18.2.1 || echo 198.18.1.1; }
-OVMODES="none zones g1 g10 g10miss"
+OVMODES="none zones g1 g10 g10miss g1ov"
 for m in $OVMODES; do : >"$T/ov.$m" >"$T/ovperf.$m"; done
 for ((i = 0; i < REPS; i++)); do
 	for m in $OVMODES; do
@@ -286,7 +289,7 @@ done
 # that run's CPU per packet: the rules' own cost, whatever the load did.
 if command -v perf >/dev/null; then
 	for ((i = 0; i < REPS; i++)); do
-		for m in zones g1 g10 g10miss; do
+		for m in zones g1 g10 g10miss g1ov; do
 			ov_mode $m
 			c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
 				"$TOOLS/nm-cost" udp 200000 "$(ov_dest $m)" 9 2>/dev/null | field cpu_ns)
@@ -310,6 +313,7 @@ for m in $OVMODES; do
 	g1) what="+ 1 group, packets to its destination (counted)" ;;
 	g10) what="+ 10 groups, packets to the first's destination (counted)" ;;
 	g10miss) what="+ 10 groups, packets to none of theirs" ;;
+	g1ov) what="1 group, the table without the zones' rules (eBPF counts the zones), packets to its destination" ;;
 	esac
 	pf="-"
 	[ -s "$T/ovperf.$m" ] && pf="$(median <"$T/ovperf.$m") ns"
@@ -445,8 +449,9 @@ pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, empty)
 	ip netns exec "$H" nft delete table inet vpcf_bench_empty 2>/dev/null
 	case $1 in
 	table) ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2 ;;
-	bpf)
-		spawn "$T/bpf.log" ip netns exec "$H" "$TOOLS/zbpf-probe" hold "$T/zones.conf"
+	bpf | bpfcls)
+		spawn "$T/bpf.log" ip netns exec "$H" env VPCF_BPF_ATTACH=$([ $1 = bpf ] && echo tcx || echo clsact) \
+			"$TOOLS/zbpf-probe" hold "$T/zones.conf"
 		BPFHOLD=$SPAWNED_PID
 		wait_for 5 grep -q '^ready' "$T/bpf.log" || echo "# eBPF failed: $(cat "$T/bpf.log")" >&2
 		;;
@@ -480,23 +485,25 @@ echo
 # one run: for the table, the share spent in netfilter (nf_hook_slow and
 # nft_*: no other hook is registered in the namespace); for eBPF, our
 # programs (bpf_prog_<tag>_zb_*: other BPF programs that the machine runs
-# meanwhile are not ours) and tc's entry (sch_handle_egress/ingress,
-# tcf_classify, cls_bpf_classify; tcx_* should a kernel route clsact
-# through tcx). With 4 IPv4 zones the program calls no map helper (the
+# meanwhile are not ours) and tc's entry (sch_handle_egress/ingress, and
+# tcf_classify, cls_bpf_classify for clsact filters; tcx_run is inlined
+# into sch_handle_egress where it shows at all). The daemon attaches tcx
+# links where the kernel has them (6.6+), clsact filters otherwise: both
+# are measured. With 4 IPv4 zones the program calls no map helper (the
 # intervals are searched in place): nothing else is ours. That share times
 # the run's CPU per packet is the counting's own cost, whatever the load
 # did to the rest.
 # The same for an empty base chain at the table's postrouting hook: the
 # hook's own cost, which no nftables table can go below.
 if command -v perf >/dev/null; then
-	PMODES="table empty bpf"
+	PMODES="table empty bpf bpfcls"
 	for m in $PMODES; do : >"$T/share.$m" >"$T/share.ns.$m"; done
 	for ((i = 0; i < REPS; i++)); do
 		for m in $PMODES; do
 			pkt_mode $m
 			c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
 				"$TOOLS/nm-cost" udp 200000 198.18.1.1 9 2>/dev/null | field cpu_ns)
-			if [ $m = bpf ]; then
+			if [ $m = bpf ] || [ $m = bpfcls ]; then
 				re='\\[k\\] (bpf_prog_[0-9a-f]+_zb_|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)'
 			else
 				re='\\[k\\] (nft_|nf_hook_slow)'
@@ -514,7 +521,8 @@ if command -v perf >/dev/null; then
 		case $m in
 		table) what="nm-cost udp (200,000 packets a run), with the nftables table (nf_hook_slow, nft_*)" ;;
 		empty) what="... with an empty nftables base chain at the same hook instead" ;;
-		bpf) what="... with the eBPF programs (bpf_prog_*_zb_*, cls_bpf_classify, tcf_classify, sch_handle_*)" ;;
+		bpf) what="... with the eBPF programs as tcx links (bpf_prog_*_zb_*, tcx_*, sch_handle_*)" ;;
+		bpfcls) what="... with them as clsact filters instead (bpf_prog_*_zb_*, cls_bpf_classify, tcf_classify, sch_handle_*)" ;;
 		esac
 		printf '| %s | %s%% | %d ns |\n' "$what" \
 			"$(sort -n "$T/share.$m" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" \
@@ -524,8 +532,10 @@ if command -v perf >/dev/null; then
 	echo "(medians of $REPS runs under perf record, alternating; only our table (or the empty chain, or our tc filters) hooks in the namespace; the empty chain is the cost of any nftables table hooking postrouting, the rest is the rules')"
 	echo
 	if [ -n "${NETMON_PERF_SYMS:-}" ]; then
-		echo "(the eBPF run's symbols counted, last run:)"
-		awk -v re='\\[k\\] (bpf_prog_[0-9a-f]+_zb_|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)' '$0 ~ re' "$T/perf.bpf.txt"
+		for m in bpf bpfcls; do
+			echo "(the $m run's symbols counted, last run:)"
+			awk -v re='\\[k\\] (bpf_prog_[0-9a-f]+_zb_|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)' '$0 ~ re' "$T/perf.$m.txt"
+		done
 		echo
 	fi
 fi
