@@ -451,51 +451,100 @@ static int link_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-/* One RTM_NEWLINK or RTM_DELLINK: attach to a link we do not count yet,
- * forget one that went or became a port of another. Attach failures are
- * logged and counted in *failed (data: int *). */
-static int on_link(const struct nlmsghdr *nh, void *data)
+/* mnl_cb_run over one datagram, after checking that every message's length
+ * stays inside it: libmnl 1.0.4 compares nlmsg_len as an int, so a length
+ * above 2^31 passes and walks out of the buffer (found by fuzz_zbpf, as by
+ * fuzz_nft before). A datagram that does not fit is dropped: MNL_CB_ERROR. */
+static int nl_run(const char *buf, size_t len, uint32_t seq, uint32_t portid, mnl_cb_t cb,
+		  void *data)
+{
+	size_t off = 0;
+
+	while (off + sizeof(struct nlmsghdr) <= len) {
+		const struct nlmsghdr *nh = (const void *)(buf + off);
+		if (nh->nlmsg_len < sizeof(*nh))
+			break; /* libmnl stops here too */
+		if (nh->nlmsg_len > len - off) {
+			log_warnx("eBPF: a truncated rtnetlink message: dropped");
+			return MNL_CB_ERROR;
+		}
+		off += MNL_ALIGN(nh->nlmsg_len);
+	}
+	return mnl_cb_run(buf, len, seq, portid, cb, data);
+}
+
+/* One link message, parsed (names point into it). */
+struct link {
+	int del; /* RTM_DELLINK */
+	int index;
+	unsigned type, flags;
+	uint32_t master; /* 0: none */
+	const char *name;
+};
+
+/* An RTM_NEWLINK or RTM_DELLINK from the kernel (untrusted: lengths and
+ * attributes checked by libmnl) into *l; 0, or -1 for anything else or
+ * malformed. tests/fuzz/fuzz_zbpf.c. */
+static int link_parse(const struct nlmsghdr *nh, struct link *l)
 {
 	const struct nlattr *tb[IFLA_MAX + 1] = {0};
 	const struct ifinfomsg *ifi;
-	const char *name;
-	int kind, *failed = data;
 
 	if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK)
-		return MNL_CB_OK;
+		return -1;
 	if (nh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
-		return MNL_CB_OK;
+		return -1;
 	ifi = mnl_nlmsg_get_payload(nh);
 	if (mnl_attr_parse(nh, sizeof(*ifi), link_attr, tb) != MNL_CB_OK)
+		return -1;
+	l->del = nh->nlmsg_type == RTM_DELLINK;
+	l->index = ifi->ifi_index;
+	l->type = ifi->ifi_type;
+	l->flags = ifi->ifi_flags;
+	l->master = tb[IFLA_MASTER] ? mnl_attr_get_u32(tb[IFLA_MASTER]) : 0;
+	l->name = tb[IFLA_IFNAME] ? mnl_attr_get_str(tb[IFLA_IFNAME]) : "?";
+	return 0;
+}
+
+/* One RTM_NEWLINK or RTM_DELLINK: attach to a link we do not count yet,
+ * forget one that went or became a port of another. Attach failures are
+ * logged and counted in *failed (data: int *, set when listing links). */
+static int on_link(const struct nlmsghdr *nh, void *data)
+{
+	struct link l;
+	int kind, *failed = data;
+
+	if (link_parse(nh, &l) == -1)
 		return MNL_CB_OK;
-	name = tb[IFLA_IFNAME] ? mnl_attr_get_str(tb[IFLA_IFNAME]) : "?";
-	if (nh->nlmsg_type == RTM_DELLINK) {
-		forget_if(ifi->ifi_index);
+	if (l.del) {
+		forget_if(l.index);
 		return MNL_CB_OK;
 	}
-	kind = link_kind(ifi->ifi_type);
-	if ((ifi->ifi_flags & IFF_LOOPBACK) || ifi->ifi_type == ARPHRD_LOOPBACK)
+	kind = link_kind(l.type);
+	if ((l.flags & IFF_LOOPBACK) || l.type == ARPHRD_LOOPBACK)
 		return MNL_CB_OK;
-	if (tb[IFLA_MASTER] && mnl_attr_get_u32(tb[IFLA_MASTER]) != 0) {
-		struct iface *f = find_if(ifi->ifi_index);
+	if (l.master != 0) {
+		struct iface *f = find_if(l.index);
 		if (f) {
 			log_info(
 			    "eBPF: %s is now a port of another device: counted there",
-			    name);
+			    l.name);
 			detach(f);
-			forget_if(ifi->ifi_index);
+			forget_if(l.index);
 		}
 		return MNL_CB_OK;
 	}
-	if (find_if(ifi->ifi_index))
+	if (find_if(l.index))
 		return MNL_CB_OK;
 	if (kind < 0) {
-		log_info("eBPF: %s (link type %u) is not counted: neither Ethernet nor "
-			 "without a link-layer header",
-			 name, ifi->ifi_type);
+		/* At info once, when listing; each later event of it at debug. */
+		(failed ? log_info : log_debug)(
+		    "eBPF: %s (link type %u) is not counted: neither Ethernet nor "
+		    "without a link-layer header",
+		    l.name, l.type);
 		return MNL_CB_OK;
 	}
-	if (attach(ifi->ifi_index, name, kind) == -1 && failed)
+	if (attach(l.index, l.name, kind) == -1 && failed)
 		(*failed)++;
 	return MNL_CB_OK;
 }
@@ -537,7 +586,7 @@ static int list_links(void)
 			log_warn("eBPF: listing links");
 			goto out;
 		}
-		int r = mnl_cb_run(buf, (size_t)len, seq, portid, on_link, &failed);
+		int r = nl_run(buf, (size_t)len, seq, portid, on_link, &failed);
 		if (r == MNL_CB_STOP)
 			break;
 		if (r < 0) {
@@ -576,7 +625,7 @@ static void on_event(int fd, uint32_t events, void *arg)
 		}
 		if (len <= 0)
 			break;
-		mnl_cb_run(buf, (size_t)len, 0, 0, on_link, NULL);
+		nl_run(buf, (size_t)len, 0, 0, on_link, NULL);
 	}
 	free(buf);
 }
