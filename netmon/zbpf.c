@@ -197,9 +197,11 @@ static int map_set(int fd, const void *oldk, size_t nold, const void *newk,
 	char *sorted = xcalloc(nnew + 1, ksz);
 	int rc = -1;
 
-	memcpy(sorted, newk, nnew * ksz);
-	cmp_ksz = ksz;
-	qsort(sorted, nnew, ksz, key_cmp);
+	if (nnew) {
+		memcpy(sorted, newk, nnew * ksz);
+		cmp_ksz = ksz;
+		qsort(sorted, nnew, ksz, key_cmp);
+	}
 	for (size_t i = 0; i < nnew; i++)
 		if (bpf_map_update_elem(fd, (const char *)newk + i * ksz, &newv[i],
 					BPF_ANY) != 0) {
