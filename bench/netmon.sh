@@ -173,20 +173,22 @@ fi # collect
 
 # ---- 3. counter reads -----------------------------------------------------------
 if part read; then
-echo "### nftables counter read"
+echo "### counter read: nftables table / eBPF"
 echo
-echo "| zones | one read (median ms) |"
-echo "|---:|---:|"
+echo "| zones | nftables: one read (median ms) | eBPF: one read (median ms) |"
+echo "|---:|---:|---:|"
 for nz in 4 100 1000; do
 	zt=""
 	for ((i = 0; i < nz; i++)); do zt+="zone.r$i = 10.$((i / 250)).$((i % 250)).0/24
 "; done
 	conf "$T/read$nz.conf" "$zt"
 	out=$(ip netns exec "$R" "$TOOLS/nm-cost" read $((REPS * 5)) "$T/read$nz.conf")
-	printf '| %d | %s |\n' "$nz" "$(field wall_us <<<"$out" | awk '{printf "%.2f", $1 / 1000}')"
+	bout=$(ip netns exec "$R" "$TOOLS/nm-cost" bpfread $((REPS * 5)) "$T/read$nz.conf")
+	printf '| %d | %s | %s |\n' "$nz" "$(field wall_us <<<"$out" | awk '{printf "%.2f", $1 / 1000}')" \
+		"$(field wall_us <<<"$bout" | awk '{printf "%.3f", $1 / 1000}')"
 done
 echo
-echo "($((REPS * 5)) reads each, one NFT_MSG_GETOBJ dump of 2 counters per zone)"
+echo "($((REPS * 5)) reads each, medians: one NFT_MSG_GETOBJ dump of 2 counters per zone; eBPF: one BPF_MAP_LOOKUP_BATCH of the per-CPU array up to the highest slot in use, summed over the CPUs)"
 echo
 fi # read
 

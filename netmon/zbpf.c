@@ -737,33 +737,54 @@ out:
 	return rc;
 }
 
+/* The per-CPU counters of keys 0 .. nkeys - 1 into vals (nkeys x cpus):
+ * one BPF_MAP_LOOKUP_BATCH (Linux 5.6+; 1000 zones took 3.2 ms as a
+ * lookup per key, bench/netmon.sh), else a lookup per key. 0 or -1. */
+static int read_counts(int fd, uint32_t nkeys, struct zb_count *vals)
+{
+	uint32_t *keys = xcalloc(nkeys + 1, sizeof(*keys)), out_batch = 0, count = nkeys;
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, o);
+	int rc = 0;
+
+	if ((bpf_map_lookup_batch(fd, NULL, &out_batch, keys, vals, &count, &o) == 0 ||
+	     errno == ENOENT) &&
+	    count == nkeys)
+		goto out;
+	for (uint32_t k = 0; k < nkeys && rc == 0; k++)
+		if (bpf_map_lookup_elem(fd, &k, &vals[(size_t)k * (size_t)b.cpus]) != 0) {
+			log_warn("eBPF: reading the zone counters");
+			rc = -1;
+		}
+out:
+	free(keys);
+	return rc;
+}
+
 int nmb_read(const struct nmz *z, struct nm_zone_counters *out)
 {
-	size_t n = nmz_count(z);
-	struct zb_count *v = xcalloc((size_t)b.cpus, sizeof(*v));
-	int fd = bpf_map__fd(b.skel->maps.zb_counts), rc = 0;
+	size_t n = nmz_count(z) < b.n ? nmz_count(z) : b.n;
+	uint32_t top = 0;
+	struct zb_count *v;
+	int rc;
 
-	for (size_t i = 0; i < n && i < b.n && rc == 0; i++)
-		for (uint32_t d = 0; d < 2; d++) {
-			uint32_t key = b.slots[i] * 2 + d;
-			uint64_t p = 0, by = 0;
-			if (bpf_map_lookup_elem(fd, &key, v) != 0) {
-				log_warn("eBPF: reading the zone counters");
-				rc = -1;
-				break;
-			}
-			for (int c = 0; c < b.cpus; c++) {
-				p += v[c].packets;
-				by += v[c].bytes;
-			}
-			if (d == ZB_IN) {
-				out[i].packets_in = p;
-				out[i].bytes_in = by;
-			} else {
-				out[i].packets_out = p;
-				out[i].bytes_out = by;
-			}
+	for (size_t i = 0; i < n; i++)
+		if (b.slots[i] + 1 > top)
+			top = b.slots[i] + 1;
+	if (top == 0)
+		return 0;
+	v = xcalloc((size_t)top * 2 * (size_t)b.cpus, sizeof(*v));
+	rc = read_counts(bpf_map__fd(b.skel->maps.zb_counts), top * 2, v);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct zb_count *in = &v[(size_t)(b.slots[i] * 2 + ZB_IN) * b.cpus];
+		const struct zb_count *o = &v[(size_t)(b.slots[i] * 2 + ZB_OUT) * b.cpus];
+		memset(&out[i], 0, sizeof(out[i]));
+		for (int c = 0; c < b.cpus; c++) {
+			out[i].packets_in += in[c].packets;
+			out[i].bytes_in += in[c].bytes;
+			out[i].packets_out += o[c].packets;
+			out[i].bytes_out += o[c].bytes;
 		}
+	}
 	free(v);
 	return rc;
 }
