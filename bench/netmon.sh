@@ -9,9 +9,10 @@
 #   4. the daemon's RSS before, at and after 50k sockets;
 #   (issue 16) one RTT histogram observation, and one read of EC2's limits
 #      (ethtool statistics and the conntrack fill);
-#   5. the counting table's per-packet cost on the sender: 64-byte UDP
-#      packets/s and bulk TCP throughput (iperf3 over veth), with and without,
-#      and perf's share of the sender's CPU spent in netfilter with it;
+#   5. the zone counting's per-packet cost on the sender, none / the
+#      nftables table / the eBPF programs: CPU per packet, 64-byte UDP
+#      packets/s and bulk TCP throughput (iperf3 over veth), and perf's
+#      share of the sender's CPU spent in netfilter or in the eBPF path;
 #   (issue 16) the overlay rules' per-packet cost on the node packets arrive
 #      at (zones only, 1 and 10 groups), and the ring of samples behind the
 #      network around a failover (per collection and per window).
@@ -221,20 +222,22 @@ fi # collect
 
 # ---- 3. counter reads -----------------------------------------------------------
 if part read; then
-echo "### nftables counter read"
+echo "### counter read: nftables table / eBPF"
 echo
-echo "| zones | one read (median ms) |"
-echo "|---:|---:|"
+echo "| zones | nftables: one read (median ms) | eBPF: one read (median ms) |"
+echo "|---:|---:|---:|"
 for nz in 4 100 1000; do
 	zt=""
 	for ((i = 0; i < nz; i++)); do zt+="zone.r$i = 10.$((i / 250)).$((i % 250)).0/24
 "; done
 	conf "$T/read$nz.conf" "$zt"
 	out=$(ip netns exec "$R" "$TOOLS/nm-cost" read $((REPS * 5)) "$T/read$nz.conf")
-	printf '| %d | %s |\n' "$nz" "$(field wall_us <<<"$out" | awk '{printf "%.2f", $1 / 1000}')"
+	bout=$(ip netns exec "$R" "$TOOLS/nm-cost" bpfread $((REPS * 5)) "$T/read$nz.conf")
+	printf '| %d | %s | %s |\n' "$nz" "$(field wall_us <<<"$out" | awk '{printf "%.2f", $1 / 1000}')" \
+		"$(field wall_us <<<"$bout" | awk '{printf "%.3f", $1 / 1000}')"
 done
 echo
-echo "($((REPS * 5)) reads each, one NFT_MSG_GETOBJ dump of 2 counters per zone)"
+echo "($((REPS * 5)) reads each, medians: one NFT_MSG_GETOBJ dump of 2 counters per zone; eBPF: one BPF_MAP_LOOKUP_BATCH of the per-CPU array up to the highest slot in use, summed over the CPUs)"
 echo
 fi # read
 
@@ -292,7 +295,9 @@ fi # watch
 # the sender's CPU per packet includes the receiver's hooks (the method of
 # part 5). Modes, alternating within each repetition: no table; the zones
 # only; one group whose destination is the packets'; ten groups, the
-# packets to the first; ten groups, the packets to an address of none.
+# packets to the first; ten groups, the packets to an address of none; one
+# group in the table the daemon makes when eBPF counts the zones (the
+# overlay rules alone, no postrouting chain).
 if part overlay; then
 ovconf() { # FILE NGROUPS
 	local i
@@ -318,11 +323,12 @@ ov_mode() { # MODE: the clients' namespace's table for MODE; the destination
 	none) ip netns exec "$C" "$TOOLS/nft-probe" remove ;;
 	zones) ip netns exec "$C" "$TOOLS/nft-probe" apply "$T/ov1.conf" 2>"$T/ov.err" ;;
 	g1) ip netns exec "$C" "$TOOLS/nft-probe" apply-groups "$T/ov1.conf" 2>"$T/ov.err" ;;
+	g1ov) ip netns exec "$C" "$TOOLS/nft-probe" apply-overlays "$T/ov1.conf" 2>"$T/ov.err" ;;
 	g10 | g10miss) ip netns exec "$C" "$TOOLS/nft-probe" apply-groups "$T/ov10.conf" 2>"$T/ov.err" ;;
 	esac || { echo "# apply $1 failed:" >&2; cat "$T/ov.err" >&2; }
 }
 ov_dest() { [ "$1" = g10miss ] && echo 198.18.2.1 || echo 198.18.1.1; }
-OVMODES="none zones g1 g10 g10miss"
+OVMODES="none zones g1 g10 g10miss g1ov"
 for m in $OVMODES; do : >"$T/ov.$m" >"$T/ovperf.$m"; done
 for ((i = 0; i < REPS; i++)); do
 	for m in $OVMODES; do
@@ -334,7 +340,7 @@ done
 # that run's CPU per packet: the rules' own cost, whatever the load did.
 if command -v perf >/dev/null; then
 	for ((i = 0; i < REPS; i++)); do
-		for m in zones g1 g10 g10miss; do
+		for m in zones g1 g10 g10miss g1ov; do
 			ov_mode $m
 			c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
 				"$TOOLS/nm-cost" udp 200000 "$(ov_dest $m)" 9 2>/dev/null | field cpu_ns)
@@ -358,6 +364,7 @@ for m in $OVMODES; do
 	g1) what="+ 1 group, packets to its destination (counted)" ;;
 	g10) what="+ 10 groups, packets to the first's destination (counted)" ;;
 	g10miss) what="+ 10 groups, packets to none of theirs" ;;
+	g1ov) what="1 group, the table without the zones' rules (eBPF counts the zones), packets to its destination" ;;
 	esac
 	pf="-"
 	[ -s "$T/ovperf.$m" ] && pf="$(median <"$T/ovperf.$m") ns"
@@ -489,71 +496,111 @@ fi # daemon
 
 # ---- 5. per-packet cost -----------------------------------------------------------
 { [ "${NETMON_PACKETS:-1}" = 0 ] || ! part packets; } && exit 0
-echo "### the counting table's per-packet cost (sender)"
+echo "### the counting table's per-packet cost (sender): none / nftables table / eBPF"
 echo
-# CPU time per packet is what the table adds; packets/s also depends on how
-# much of a core the sender got on this shared machine.
-: >"$T/cpu.off" >"$T/cpu.on"
-for ((i = 0; i < REPS; i++)); do
-	for mode in off on; do
-		if [ $mode = on ]; then
-			ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2
-		else
-			ip netns exec "$H" "$TOOLS/nft-probe" remove
-		fi
-		ip netns exec "$H" "$TOOLS/nm-cost" udp 300000 198.18.1.1 9 | field cpu_ns >>"$T/cpu.$mode"
-	done
-done
-ip netns exec "$H" "$TOOLS/nft-probe" remove
-coff=$(median <"$T/cpu.off") con=$(median <"$T/cpu.on")
-echo "| 64-byte UDP to a zone, sender CPU per packet | without the table | with it | the table's cost |"
-echo "|---|---:|---:|---:|"
-printf '| nm-cost udp (300,000 packets a run) | %d ns | %d ns | %+d ns |\n' "$coff" "$con" $((con - coff))
-echo
-echo "(medians of $REPS runs each, alternating; CPU time of the sending process, which on veth includes the receiving namespace's softirq work)"
-echo
-# The difference above swings with whatever else the machine runs (a shared
-# host's load moves it by hundreds of ns either way). perf's samples split
-# one run with the table: the share spent in netfilter (nf_hook_slow and
-# nft_*: no other hook is registered in the namespace) times that run's CPU
-# per packet is the table's own cost, whatever the load did to the rest.
-# The same for an empty base chain at the table's postrouting hook: the
-# hook's own cost, which no table can go below.
-pkt_table() { # MODE: the host namespace's table for MODE (table, empty)
+# Three ways, alternating in one run: no counting, the nftables table
+# (nft-probe apply, the table the daemon makes with bpf = no) and the eBPF
+# programs at tc ingress/egress of every interface (zbpf-probe hold, what
+# the daemon attaches with bpf = auto).
+BPFHOLD=
+pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, empty)
+	if [ -n "$BPFHOLD" ]; then
+		kill "$BPFHOLD" && wait "$BPFHOLD" 2>/dev/null
+		BPFHOLD=
+	fi
 	ip netns exec "$H" "$TOOLS/nft-probe" remove
 	ip netns exec "$H" nft delete table inet vpcf_bench_empty 2>/dev/null
 	case $1 in
 	table) ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2 ;;
+	bpf | bpfcls)
+		spawn "$T/bpf.log" ip netns exec "$H" env VPCF_BPF_ATTACH=$([ $1 = bpf ] && echo tcx || echo clsact) \
+			"$TOOLS/zbpf-probe" hold "$T/zones.conf"
+		BPFHOLD=$SPAWNED_PID
+		wait_for 5 grep -q '^ready' "$T/bpf.log" || echo "# eBPF failed: $(cat "$T/bpf.log")" >&2
+		;;
 	empty) ip netns exec "$H" nft add table inet vpcf_bench_empty '{ chain p { type filter hook postrouting priority 500; policy accept; }; }' ||
 		echo "# empty chain failed" >&2 ;;
 	esac
 }
+MODES="none table bpf"
+# CPU time per packet is what the counting adds; packets/s also depends on
+# how much of a core the sender got on this shared machine.
+for m in $MODES; do : >"$T/cpu.$m"; done
+for ((i = 0; i < REPS; i++)); do
+	for m in $MODES; do
+		pkt_mode $m
+		ip netns exec "$H" "$TOOLS/nm-cost" udp 300000 198.18.1.1 9 | field cpu_ns >>"$T/cpu.$m"
+	done
+done
+pkt_mode none
+# The eBPF counters' own reading of its last run: it did count.
+bpfseen=$(awk '$1 == "z1" {print $4}' "$T/bpf.log")
+cnone=$(median <"$T/cpu.none") ctab=$(median <"$T/cpu.table") cbpf=$(median <"$T/cpu.bpf")
+echo "| 64-byte UDP to a zone, sender CPU per packet | none | nftables table | eBPF | table's cost | eBPF's cost |"
+echo "|---|---:|---:|---:|---:|---:|"
+printf '| nm-cost udp (300,000 packets a run) | %d ns | %d ns | %d ns | %+d ns | %+d ns |\n' \
+	"$cnone" "$ctab" "$cbpf" $((ctab - cnone)) $((cbpf - cnone))
+echo
+echo "(medians of $REPS runs each, alternating; CPU time of the sending process, which on veth includes the receiving namespace's softirq work; the eBPF programs counted ${bpfseen:-?} packets out to z1 in their last run)"
+echo
+# The difference above swings with whatever else the machine runs (a shared
+# host's load moves it by hundreds of ns either way). perf's samples split
+# one run: for the table, the share spent in netfilter (nf_hook_slow and
+# nft_*: no other hook is registered in the namespace); for eBPF, our
+# programs (bpf_prog_<tag>_zb_*: other BPF programs that the machine runs
+# meanwhile are not ours) and tc's entry (sch_handle_egress/ingress, and
+# tcf_classify, cls_bpf_classify for clsact filters; tcx_run is inlined
+# into sch_handle_egress where it shows at all). The daemon attaches tcx
+# links where the kernel has them (6.6+), clsact filters otherwise: both
+# are measured. With 4 IPv4 zones the program calls no map helper (the
+# intervals are searched in place): nothing else is ours. That share times
+# the run's CPU per packet is the counting's own cost, whatever the load
+# did to the rest.
+# The same for an empty base chain at the table's postrouting hook: the
+# hook's own cost, which no nftables table can go below.
 if command -v perf >/dev/null; then
-	for m in table empty; do : >"$T/share.$m" >"$T/share.ns.$m"; done
+	PMODES="table empty bpf bpfcls"
+	for m in $PMODES; do : >"$T/share.$m" >"$T/share.ns.$m"; done
 	for ((i = 0; i < REPS; i++)); do
-		for m in table empty; do
-			pkt_table $m
+		for m in $PMODES; do
+			pkt_mode $m
 			c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
 				"$TOOLS/nm-cost" udp 200000 198.18.1.1 9 2>/dev/null | field cpu_ns)
-			sh=$(perf report -i "$T/perf.data" --no-children --sort sym -q 2>/dev/null |
-				awk '/\[k\] (nft_|nf_hook_slow)/ {gsub("%", "", $1); s += $1} END {printf "%.2f", s}')
+			if [ $m = bpf ] || [ $m = bpfcls ]; then
+				re='\\[k\\] (bpf_prog_[0-9a-f]+_zb_|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)'
+			else
+				re='\\[k\\] (nft_|nf_hook_slow)'
+			fi
+			perf report -i "$T/perf.data" --no-children --sort sym -q 2>/dev/null >"$T/perf.$m.txt"
+			sh=$(awk -v re="$re" '$0 ~ re {gsub("%", "", $1); s += $1} END {printf "%.2f", s}' "$T/perf.$m.txt")
 			echo "$sh" >>"$T/share.$m"
 			awk -v c="$c" -v s="$sh" 'BEGIN {printf "%d\n", c * s / 100}' >>"$T/share.ns.$m"
 		done
 	done
-	pkt_table none
-	echo "| perf samples in netfilter | share of the sender's CPU | per packet |"
+	pkt_mode none
+	echo "| perf samples in the counting | share of the sender's CPU | per packet |"
 	echo "|---|---:|---:|"
-	for m in table empty; do
-		[ $m = table ] && what="nm-cost udp (200,000 packets a run), with the table" ||
-			what="... with an empty base chain at the same hook instead"
+	for m in $PMODES; do
+		case $m in
+		table) what="nm-cost udp (200,000 packets a run), with the nftables table (nf_hook_slow, nft_*)" ;;
+		empty) what="... with an empty nftables base chain at the same hook instead" ;;
+		bpf) what="... with the eBPF programs as tcx links (bpf_prog_*_zb_*, tcx_*, sch_handle_*)" ;;
+		bpfcls) what="... with them as clsact filters instead (bpf_prog_*_zb_*, cls_bpf_classify, tcf_classify, sch_handle_*)" ;;
+		esac
 		printf '| %s | %s%% | %d ns |\n' "$what" \
 			"$(sort -n "$T/share.$m" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" \
 			"$(median <"$T/share.ns.$m")"
 	done
 	echo
-	echo "(medians of $REPS runs under perf record, alternating; nf_hook_slow and nft_* symbols, only our table (or the empty chain) hooks in the namespace; the empty chain is the cost of any nftables table hooking postrouting, the rest is the rules')"
+	echo "(medians of $REPS runs under perf record, alternating; only our table (or the empty chain, or our tc filters) hooks in the namespace; the empty chain is the cost of any nftables table hooking postrouting, the rest is the rules')"
 	echo
+	if [ -n "${NETMON_PERF_SYMS:-}" ]; then
+		for m in bpf bpfcls; do
+			echo "(the $m run's symbols counted, last run:)"
+			awk -v re='\\[k\\] (bpf_prog_[0-9a-f]+_zb_|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)' '$0 ~ re' "$T/perf.$m.txt"
+		done
+		echo
+	fi
 fi
 if ! command -v iperf3 >/dev/null; then
 	echo "(iperf3 is not installed: scripts/deps.sh installs it)"
@@ -573,28 +620,31 @@ j = json.loads(sys.stdin.read())
 s = j['end']['sum'] if 'sum' in j['end'] else j['end']['sum_sent']
 print(int(s['packets'] / s['seconds']) if 'packets' in s else int(s['bits_per_second']))" <<<"$out"
 }
-: >"$T/pps.off" >"$T/pps.on" >"$T/tcp.off" >"$T/tcp.on"
+for m in $MODES; do : >"$T/pps.$m" >"$T/tcp.$m"; done
 nreps=$(((REPS + 1) / 2))
 for ((i = 0; i < nreps; i++)); do
-	for mode in off on; do
-		if [ $mode = on ]; then
-			ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2
-		else
-			ip netns exec "$H" "$TOOLS/nft-probe" remove
-		fi
-		iperf -u -b 0 -l 64 >>"$T/pps.$mode"
-		iperf >>"$T/tcp.$mode"
+	for m in $MODES; do
+		pkt_mode $m
+		iperf -u -b 0 -l 64 >>"$T/pps.$m"
+		iperf >>"$T/tcp.$m"
 	done
 done
-ip netns exec "$H" "$TOOLS/nft-probe" remove
-poff=$(median <"$T/pps.off") pon=$(median <"$T/pps.on")
-toff=$(median <"$T/tcp.off") ton=$(median <"$T/tcp.on")
-echo "| | without the table | with it | ratio | per packet |"
-echo "|---|---:|---:|---:|---:|"
-printf '| 64-byte UDP, packets/s | %d | %d | %.2f | %+.0f ns |\n' "$poff" "$pon" \
-	"$(awk -v a="$pon" -v b="$poff" 'BEGIN {print a / b}')" \
-	"$(awk -v a="$pon" -v b="$poff" 'BEGIN {print 1e9 / a - 1e9 / b}')"
-printf '| bulk TCP, Gbit/s | %.2f | %.2f | %.2f | |\n' "$(awk -v a="$toff" 'BEGIN {print a / 1e9}')" \
-	"$(awk -v a="$ton" 'BEGIN {print a / 1e9}')" "$(awk -v a="$ton" -v b="$toff" 'BEGIN {print a / b}')"
+pkt_mode none
+pnone=$(median <"$T/pps.none") tnone=$(median <"$T/tcp.none")
+echo "| | counting | packets/s or Gbit/s | ratio to none | per packet |"
+echo "|---|---|---:|---:|---:|"
+for m in $MODES; do
+	p=$(median <"$T/pps.$m") t=$(median <"$T/tcp.$m")
+	case $m in none) what=none ;; table) what="nftables table" ;; bpf) what=eBPF ;; esac
+	printf '| 64-byte UDP, packets/s | %s | %d | %.2f | %+.0f ns |\n' "$what" "$p" \
+		"$(awk -v a="$p" -v b="$pnone" 'BEGIN {print a / b}')" \
+		"$(awk -v a="$p" -v b="$pnone" 'BEGIN {print 1e9 / a - 1e9 / b}')"
+done
+for m in $MODES; do
+	t=$(median <"$T/tcp.$m")
+	case $m in none) what=none ;; table) what="nftables table" ;; bpf) what=eBPF ;; esac
+	printf '| bulk TCP, Gbit/s | %s | %.2f | %.2f | |\n' "$what" "$(awk -v a="$t" 'BEGIN {print a / 1e9}')" \
+		"$(awk -v a="$t" -v b="$tnone" 'BEGIN {print a / b}')"
+done
 echo
 echo "(iperf3 from the host namespace to zone z1 over veth, 3 s per run, medians of $nreps runs each, alternating; per packet = 1/pps with - 1/pps without)"

@@ -32,6 +32,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "lib/version.h"
+#include "netmon/monitor.h"
 #include "vpc/auth.h"
 
 /* Who is on the other end of a connection (SO_PEERCRED at accept). */
@@ -180,6 +181,10 @@ static json_t *handle_status(json_t *req, const struct peer *peer)
 				      "credentials", auth_source(), "version",
 				      vpcf_version));
 	json_object_set_new(st, "notifications", ntf_status());
+	if (nm_packet_counter())
+		json_object_set_new(
+		    st, "netmon",
+		    json_pack("{s:s}", "packet_counter", nm_packet_counter()));
 	return st;
 }
 

@@ -285,7 +285,7 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	int ch, check = 0, foreground = 0;
+	int ch, check = 0, foreground = 0, rc;
 	enum log_level level = LOG_LVL_INFO;
 	struct fake_clock fake;
 	char err[512];
@@ -382,12 +382,13 @@ int main(int argc, char **argv)
 		fatalx("cannot read the notify FIFO %s", cfg->keepalived.notify_fifo);
 	/* The monitor never stands in the way of failover: a part that cannot
 	 * start is reported and left out. */
-	if (nm_init(&cfg->netmon) == -1) {
-		if (cfg->netmon.bpf == NM_BPF_YES)
-			fatalx("netmon: [netmon] bpf = yes, but the eBPF counting cannot "
-			       "run (see above)");
+	rc = nm_init(&cfg->netmon);
+	if (rc == -2)
+		fatalx("netmon: [netmon] bpf = yes and the eBPF counting cannot start "
+		       "(see above); set bpf = auto or no to count with nftables and "
+		       "sock_diag");
+	if (rc == -1)
 		log_warnx("netmon: not running (see above); failover is unaffected");
-	}
 	mx_set_netmon(nm_metrics, NULL);
 	if (cfg->metrics.listen[0] && (nmp_secure(&cfg->metrics) == -1 ||
 				       nmp_serve(cfg->metrics.listen, mx_snapshot) == -1))

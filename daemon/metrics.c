@@ -319,6 +319,9 @@ json_t *mx_snapshot(void)
 
 	/* EC2's allowance counters, conntrack's fill */
 	json_object_set_new(snap, "interfaces", ifaces_json(&nm));
+	if (nm.packet_counter)
+		json_object_set_new(json_object_get(snap, "netmon"), "packet_counter",
+				    json_string(nm.packet_counter));
 	if (nm.have_conntrack)
 		json_object_set_new(snap, "conntrack",
 				    json_pack("{s:I, s:I}", "count",

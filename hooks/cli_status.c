@@ -171,6 +171,14 @@ static void print_status(json_t *st)
 	       (long long)json_integer_value(json_object_get(api, "requests")),
 	       (long long)json_integer_value(json_object_get(api, "retries")),
 	       (long long)json_integer_value(json_object_get(api, "throttled")));
+	const char *pc = json_string_value(
+	    json_object_get(json_object_get(st, "netmon"), "packet_counter"));
+	if (pc)
+		printf("network monitor: zone packets counted by %s\n",
+		       strcmp(pc, "ebpf") == 0 ? "eBPF (tc)"
+		       : strcmp(pc, "nftables") == 0
+			   ? "nftables (table inet vpc_failover)"
+			   : "nothing (no zones, or see the log)");
 	json_t *rlw = json_object_get(json_object_get(api, "rate_limit"), "writes");
 	if (json_is_true(json_object_get(rlw, "limited")))
 		printf("EC2's account rate limit: route writes paced at %.2f/s by this "

@@ -95,6 +95,18 @@ static void check_daemon(struct doc *d)
 	} else {
 		doc_say(d, V_OK, "vpc-failoverd answers on %s (pid %lld)", sock,
 			(long long)json_integer_value(json_object_get(dm, "pid")));
+		/* [netmon] bpf: what the daemon chose (its start line says why). */
+		const char *pc = json_string_value(
+		    json_object_get(json_object_get(reply, "netmon"), "packet_counter"));
+		if (pc && strcmp(pc, "ebpf") == 0)
+			doc_say(d, V_OK, "network monitor: zone packets counted by eBPF");
+		else if (pc && strcmp(pc, "nftables") == 0)
+			doc_say(d, V_INFO,
+				"network monitor: zone packets counted by nftables "
+				"([netmon] bpf = %s; the daemon's start line says why)",
+				d->cfg->netmon.bpf == NM_BPF_NO
+				    ? "no"
+				    : "auto, eBPF did not load");
 	}
 	json_decref(reply);
 }

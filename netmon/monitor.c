@@ -24,18 +24,23 @@
 #include "netmon/monitor.h"
 #include "netmon/netmon.h"
 #include "netmon/nft.h"
+#include "netmon/nm_cfg.h"
 #include "netmon/ring.h"
 #include "netmon/tcp.h"
+#include "netmon/zbpf.h"
 #include "netmon/zone.h"
 
 static struct nmz *zones;
 static int running, have_nft, have_tcp;
-static int bpf_mode; /* [netmon] bpf as read at start (enum nm_bpf) */
+/* Zones counted by eBPF (zbpf.c); the nftables table, if any, then counts
+ * only the overlays. bpf_tried: [netmon] bpf was acted on (with zones). */
+static int have_bpf, bpf_tried, bpf_mode;
 static unsigned interval_ms;
 static uint64_t timer;
 static uint64_t next_due; /* ev_now() of the next collection */
 static uint64_t collections;
 static struct nm_zone_counters *packets; /* per zone, from the last read */
+static struct nm_zone_counters *nftz;	 /* the table's zones when eBPF counts */
 static struct nm_tcp_counters *tcp_base; /* per zone: carried over reloads */
 static struct nm_rtt_hist *rtt_base;	 /* the same for the RTT histograms */
 static unsigned watch_window_ms, misroute_packets;
@@ -80,6 +85,58 @@ static uint64_t thread_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Where the nftables table's zone counters go: packets, unless eBPF counts
+ * the zones (then the table is read for its overlays only). */
+static struct nm_zone_counters *nft_out(void)
+{
+	return have_bpf ? nftz : packets;
+}
+
+/* [netmon] bpf acted on, once there are zones: eBPF where it loads (auto,
+ * yes), else nftables; one line says which and why. -2 when bpf = yes and
+ * eBPF does not load. */
+static int bpf_start(void)
+{
+	char why[256];
+
+	bpf_tried = 1;
+	if (bpf_mode == NM_BPF_NO) {
+		log_info("netmon: zone packets counted by nftables (table inet %s): "
+			 "[netmon] bpf = no",
+			 NMF_TABLE);
+		return 0;
+	}
+	if (nmb_init(zones, why, sizeof(why)) == 0) {
+		have_bpf = 1;
+		log_info("netmon: zone packets counted by eBPF (%s, ingress and egress "
+			 "of %zu interfaces)",
+			 nmb_hook(), nmb_ifaces());
+		return 0;
+	}
+	if (bpf_mode == NM_BPF_YES) {
+		log_warnx("netmon: [netmon] bpf = yes, but eBPF cannot count the zones: "
+			  "%s",
+			  why);
+		return -2;
+	}
+	log_info("netmon: zone packets counted by nftables (table inet %s): eBPF %s",
+		 NMF_TABLE, why);
+	return 0;
+}
+
+/* The nftables table, needed unless eBPF counts the zones and no group has
+ * overlays to count. 1 when it was made. */
+static int nft_apply(const struct nmz *z)
+{
+	nmf_zone_rules(!have_bpf);
+	if (have_bpf && novls == 0) {
+		if (have_nft)
+			nmf_remove();
+		return 0;
+	}
+	return nmf_apply(z) == 0;
 }
 
 /* A socket to one of this host's own addresses talks over loopback: in no
@@ -410,7 +467,7 @@ static void on_watch(void *arg)
 	 * between the previous read's beginning and this read's end (a read
 	 * the scheduler stretches stretches the bracket, never breaks it). */
 	int64_t begun = real_us();
-	if (nmf_read(zones, packets) == -1) {
+	if (nmf_read(zones, nft_out()) == -1) {
 		watch_end(o, "the counters became unreadable");
 		return;
 	}
@@ -450,7 +507,7 @@ int nm_watch_start(const char *group)
 		if (o->watch_timer)
 			ev_timer_cancel(o->watch_timer);
 		o->prev_begun_us = real_us();
-		if (nmf_read(zones, packets) == -1)
+		if (nmf_read(zones, nft_out()) == -1)
 			return -1;
 		o->watch_start_us = o->prev_poll_us = real_us();
 		o->watch_end_us = 0;
@@ -477,13 +534,15 @@ static void collect(int sync)
 	size_t n = nmz_count(zones);
 	int rc;
 
-	if (have_nft && n && nmf_read(zones, packets) == -1) {
+	if (have_bpf && nmb_read(zones, packets) == -1)
+		log_warnx("netmon: eBPF zone counters unreadable");
+	if (have_nft && n && nmf_read(zones, nft_out()) == -1) {
 		/* Flushed by someone (a firewall reload): rebuild from the last
 		 * values read, so the counters never go backwards. */
 		log_warnx("netmon: zone counters unreadable; re-creating table %s",
 			  NMF_TABLE);
 		if (nmf_apply(zones) == 0)
-			nmf_read(zones, packets);
+			nmf_read(zones, nft_out());
 	}
 	/* An address added or removed changes which sockets are loopback. */
 	if (have_tcp && nma_refresh() == 1)
@@ -534,15 +593,29 @@ int nm_init(const struct nm_cfg *nm)
 	zones = nmz_build(nm);
 	n = nmz_count(zones);
 	packets = xcalloc(n + 1, sizeof(*packets));
+	nftz = xcalloc(n + 1, sizeof(*nftz));
 	tcp_base = xcalloc(n + 1, sizeof(*tcp_base));
 	rtt_base = xcalloc(n + 1, sizeof(*rtt_base));
 	interval_ms = nm->interval_ms;
 	watch_window_ms = nm->watch_window_ms;
 	failover_window_ms = nm->failover_window_ms;
 	misroute_packets = nm->misroute_packets ? nm->misroute_packets : 1;
+	bpf_mode = nm->bpf;
 	if (n) {
-		have_nft = nmf_apply(zones) == 0;
-		if (!have_nft)
+		if (bpf_start() == -2) {
+			nmz_free(zones);
+			zones = NULL;
+			free(packets);
+			free(nftz);
+			free(tcp_base);
+			free(rtt_base);
+			packets = nftz = NULL;
+			tcp_base = NULL;
+			rtt_base = NULL;
+			return -2;
+		}
+		have_nft = nft_apply(zones);
+		if (!have_nft && !have_bpf)
 			log_warnx(
 			    "netmon: no zone packet counters (nftables table %s could "
 			    "not be created; see above)",
@@ -550,7 +623,6 @@ int nm_init(const struct nm_cfg *nm)
 	}
 	set_filter(nm);
 	nma_refresh();
-	bpf_mode = nm->bpf;
 	nmt_set_bpf(nm->bpf);
 	have_tcp = nmt_init(n, zone_of, zones) == 0;
 	if (!have_tcp)
@@ -563,8 +635,8 @@ int nm_init(const struct nm_cfg *nm)
 	arm();
 	log_info("netmon: %zu zones, collecting every %u s", n, interval_ms / 1000);
 	if (!have_tcp && nm->bpf == NM_BPF_YES)
-		return -1; /* bpf = yes without it: the daemon refuses to start */
-	return have_nft || have_tcp || n == 0 ? 0 : -1;
+		return -2; /* bpf = yes without it: the daemon refuses to start */
+	return have_bpf || have_nft || have_tcp || n == 0 ? 0 : -1;
 }
 
 void nm_reload(const struct nm_cfg *nm)
@@ -584,6 +656,7 @@ void nm_reload(const struct nm_cfg *nm)
 	struct nmz *fresh = nmz_build(nm);
 	size_t n = nmz_count(fresh);
 	struct nm_zone_counters *np = xcalloc(n + 1, sizeof(*np));
+	struct nm_zone_counters *nz = xcalloc(n + 1, sizeof(*nz));
 	struct nm_tcp_counters *nb = xcalloc(n + 1, sizeof(*nb));
 	struct nm_rtt_hist *nr = xcalloc(n + 1, sizeof(*nr));
 	for (size_t i = 0; i < n; i++) {
@@ -602,8 +675,23 @@ void nm_reload(const struct nm_cfg *nm)
 		nb[i].bytes_sent = tcp_base[old].bytes_sent + c.bytes_sent;
 		nb[i].bytes_retrans = tcp_base[old].bytes_retrans + c.bytes_retrans;
 	}
+	/* eBPF keeps the counts of the zones that stay in the kernel; should
+	 * the new zones not fit its maps, nftables counts from the values
+	 * read last (np). */
+	if (have_bpf && nmb_apply(fresh) != 0) {
+		log_warnx("netmon: eBPF cannot count the new zones; nftables counts "
+			  "them from now on");
+		nmb_fini();
+		have_bpf = 0;
+	}
+	if (n && !bpf_tried && bpf_mode != NM_BPF_NO) {
+		struct nmz *old = zones;
+		zones = fresh; /* bpf_start counts these */
+		bpf_start();
+		zones = old;
+	}
 	if (n) {
-		have_nft = nmf_apply(fresh) == 0;
+		have_nft = nft_apply(fresh);
 	} else if (have_nft) {
 		nmf_remove();
 		have_nft = 0;
@@ -614,10 +702,12 @@ void nm_reload(const struct nm_cfg *nm)
 	}
 	nmz_free(zones);
 	free(packets);
+	free(nftz);
 	free(tcp_base);
 	free(rtt_base);
 	zones = fresh;
 	packets = np;
+	nftz = nz;
 	tcp_base = nb;
 	rtt_base = nr;
 	watch_window_ms = nm->watch_window_ms;
@@ -642,9 +732,11 @@ void nm_fini(void)
 	timer = 0;
 	if (have_nft)
 		nmf_remove();
+	if (have_bpf)
+		nmb_fini();
 	if (have_tcp)
 		nmt_fini();
-	have_nft = have_tcp = running = 0;
+	have_nft = have_tcp = have_bpf = bpf_tried = running = 0;
 	for (size_t i = 0; i < novls; i++) {
 		if (ovls[i].watch_timer)
 			ev_timer_cancel(ovls[i].watch_timer);
@@ -654,15 +746,25 @@ void nm_fini(void)
 	nmz_free(zones);
 	zones = NULL;
 	free(packets);
+	free(nftz);
 	free(tcp_base);
 	free(rtt_base);
-	packets = NULL;
+	packets = nftz = NULL;
 	tcp_base = NULL;
 	rtt_base = NULL;
 	nma_fini();
 	nml_fini();
 	nmr_free(ring);
 	ring = NULL;
+}
+
+const char *nm_packet_counter(void)
+{
+	if (!running)
+		return NULL;
+	if (zones == NULL || nmz_count(zones) == 0)
+		return "none";
+	return have_bpf ? "ebpf" : have_nft ? "nftables" : "none";
 }
 
 void nm_metrics(struct nm_report *out, void *arg)
@@ -707,6 +809,7 @@ void nm_metrics(struct nm_report *out, void *arg)
 		mz[i].tcp_retrans_ratio = have_tcp ? nmt_ratio(i) : 0.0;
 	}
 	out->enabled = running;
+	out->packet_counter = nm_packet_counter();
 	out->collections = collections;
 	out->lost_events = have_tcp ? nmt_lost_events() : 0;
 	out->zones = mz;

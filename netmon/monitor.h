@@ -9,7 +9,9 @@
 #include "netmon/nm_cfg.h"
 #include "netmon/ring.h"
 
-/* Start per nm (after ev_init); 0, or -1 if nothing could start. */
+/* Start per nm (after ev_init); 0, -1 if nothing could start, or -2 when
+ * [netmon] bpf = yes and eBPF cannot count the zones or the TCP sockets
+ * (logged; the daemon must not start). */
 int nm_init(const struct nm_cfg *nm);
 /* New zones: the table is replaced atomically, counters of zones that stay
  * keep counting. */
@@ -37,5 +39,8 @@ int nm_net_window(int64_t from_us, int64_t to_us, struct nmr_delta *out);
 unsigned nm_net_window_ms(void);
 /* The monitor's part of the metrics snapshot (an nm_report_fn, netmon.h). */
 void nm_metrics(struct nm_report *out, void *arg);
+/* What counts the zones' packets: "ebpf", "nftables" or "none" (no zones,
+ * or neither started); NULL when the monitor is not running. */
+const char *nm_packet_counter(void);
 
 #endif

@@ -153,6 +153,9 @@ struct nm_report {
 	int enabled;
 	uint64_t collections; /* completed collection rounds */
 	uint64_t lost_events; /* netlink ENOBUFS seen (events lost, re-dumped) */
+	/* What counts the zones' packets: "ebpf", "nftables" or "none" (no
+	 * zones, or neither could start); NULL: not running. */
+	const char *packet_counter;
 	const struct nm_zone_report
 	    *zones; /* owned by the provider, valid during the call */
 	size_t nzones;

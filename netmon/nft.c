@@ -121,6 +121,9 @@ static struct {
 	size_t n;
 } ovc;
 
+/* Rules that count zones (nmf_zone_rules): off when eBPF counts them. */
+static int zone_rules = 1;
+
 /* The table this process made: its zones and their values read last. */
 static struct {
 	int applied;
@@ -1192,15 +1195,20 @@ static int build(struct batch *b, const struct nmz *z,
 		    put_counter(b, nmz_name(z, i), "_out", start[i].packets_out,
 				start[i].bytes_out) == -1)
 			return -1;
-	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
-		if (put_zone_map(b, &maps[i], z, &zm[i]) == -1)
-			return -1;
-	if (put_chain(b, "prerouting", NF_INET_PRE_ROUTING, PRIO_PRE) == -1 ||
-	    put_chain(b, "postrouting", NF_INET_POST_ROUTING, PRIO_POST) == -1)
+	if (put_chain(b, "prerouting", NF_INET_PRE_ROUTING, PRIO_PRE) == -1)
 		return -1;
-	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
-		if (put_rule(b, &zm[i], NULL) == -1)
+	/* Zones counted elsewhere (eBPF): their counters stay, unfed, and no
+	 * postrouting chain costs anything per packet. */
+	if (zone_rules) {
+		for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
+			if (put_zone_map(b, &maps[i], z, &zm[i]) == -1)
+				return -1;
+		if (put_chain(b, "postrouting", NF_INET_POST_ROUTING, PRIO_POST) == -1)
 			return -1;
+		for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
+			if (put_rule(b, &zm[i], NULL) == -1)
+				return -1;
+	}
 	for (size_t i = 0; i < ovc.n; i++)
 		if (put_overlay(b, z, i,
 				ovstart ? ovstart + i * (nmz_count(z) + 1) : NULL) == -1)
@@ -1355,6 +1363,11 @@ void nmf_set_overlays(const struct nm_overlay *ov, size_t n)
 		strlcpy_chk(ovc.names[i], ov[i].name, sizeof(ovc.names[i]));
 		ovc.dst[i] = nmz_build(&c);
 	}
+}
+
+void nmf_zone_rules(int on)
+{
+	zone_rules = on;
 }
 
 const struct nm_ov_counters *nmf_overlays(size_t *n)

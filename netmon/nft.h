@@ -31,6 +31,10 @@ void nmf_set_overlays(const struct nm_overlay *ov, size_t n);
  * nmz_count(z) + 1 slots (zones, then no zone). Owned here, valid until the
  * next nmf_apply or nmf_remove. */
 const struct nm_ov_counters *nmf_overlays(size_t *n);
+/* Whether the next nmf_apply adds the rules that count zones (default 1):
+ * 0 when eBPF counts them (netmon/zbpf.h) and the table is there for the
+ * overlays only; the zones' counters then exist but stay as they were. */
+void nmf_zone_rules(int on);
 /* Delete the table; a missing table is fine. Logged on failure. */
 void nmf_remove(void);
 

@@ -4,6 +4,9 @@
  *   nft-probe apply-groups CONF   the same, with CONF's groups counted as
  *                           overlays (their destinations by source zone),
  *                           as the daemon's table has them
+ *   nft-probe apply-overlays CONF   only the groups' overlay rules (the
+ *                           zones' counters unfed, no postrouting chain):
+ *                           the daemon's table when eBPF counts the zones
  *   nft-probe read CONF     print "zone in_pkts in_bytes out_pkts out_bytes"
  *                           per zone of CONF, in config order
  *   nft-probe remove        delete the table
@@ -118,6 +121,10 @@ int main(int argc, char **argv)
 		return session();
 	if (argc == 3 && strcmp(argv[1], "apply-groups") == 0)
 		return apply_groups(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "apply-overlays") == 0) {
+		nmf_zone_rules(0);
+		return apply_groups(argv[2]);
+	}
 	if (argc == 2 && strcmp(argv[1], "remove") == 0) {
 		nmf_remove();
 		return 0;
@@ -126,7 +133,8 @@ int main(int argc, char **argv)
 	    (strcmp(argv[1], "apply") != 0 && strcmp(argv[1], "read") != 0)) {
 		fprintf(
 		    stderr,
-		    "usage: nft-probe apply|apply-groups|read CONF | remove | session\n");
+		    "usage: nft-probe apply|apply-groups|apply-overlays|read CONF | remove | "
+		    "session\n");
 		return 2;
 	}
 	if ((z = load(argv[2])) == NULL)

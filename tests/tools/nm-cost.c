@@ -19,6 +19,9 @@
  *   nm-cost read K CONF
  *       create the zone table of CONF, read it K times (nmf_read), remove it:
  *       "read zones=N wall_us=W" (median)
+ *   nm-cost bpfread K CONF
+ *       the same for the eBPF zone counters (nmb_init in this namespace,
+ *       K nmb_read, nmb_fini): "bpfread zones=N wall_us=W" (median)
  *   nm-cost rtt K
  *       K observations into a per-zone RTT histogram as nmt_collect makes
  *       them for a socket that sent (nmt_rtt_bucket, a count, a sum), over
@@ -62,6 +65,7 @@
 #include "netmon/nft.h"
 #include "netmon/ring.h"
 #include "netmon/tcp.h"
+#include "netmon/zbpf.h"
 #include "netmon/zone.h"
 
 #define K_MAX	  10000
@@ -305,6 +309,43 @@ static double thread_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+/* nm-cost bpfread: K reads of the eBPF counters of CONF's zones. */
+static int bpf_read(int k, const char *conf)
+{
+	double *w = xcalloc((size_t)k, sizeof(double));
+	struct nmz *z = NULL;
+	struct cfg *cf = load(conf, &z);
+	struct nm_zone_counters *v = NULL;
+	char why[256];
+	int rc = 1, up = 0;
+
+	if (cf == NULL || ev_init() == -1)
+		goto out;
+	if (nmb_init(z, why, sizeof(why)) == -1) {
+		fprintf(stderr, "nm-cost: eBPF %s\n", why);
+		goto out;
+	}
+	up = 1;
+	v = xcalloc(nmz_count(z) + 1, sizeof(*v));
+	for (int i = 0; i < k; i++) {
+		double t0 = mono_us();
+		if (nmb_read(z, v) == -1)
+			goto out;
+		w[i] = mono_us() - t0;
+	}
+	printf("bpfread zones=%zu wall_us=%.1f\n", nmz_count(z), median(w, k));
+	rc = 0;
+out:
+	if (up)
+		nmb_fini();
+	free(v);
+	free(w);
+	nmz_free(z);
+	if (cf)
+		cfg_free(cf);
+	return rc;
+}
+
 /* overlays: count CONF's groups' destinations too (nm-cost watch). */
 static int read_counters(int k, const char *conf, int overlays)
 {
@@ -485,7 +526,8 @@ int main(int argc, char **argv)
 	if (argc < 4 || k < 1 || k > K_MAX) {
 		fprintf(
 		    stderr,
-		    "usage: nm-cost collect|hold|read|watch K CONF | run K CMD [ARG...] "
+		    "usage: nm-cost collect|hold|read|bpfread|watch K CONF | run K CMD "
+		    "[ARG...] "
 		    "| udp K ADDR "
 		    "PORT | ring K NZONES\n");
 		return 2;
@@ -496,6 +538,8 @@ int main(int argc, char **argv)
 		return hold(k, argv[3]);
 	if (strcmp(argv[1], "read") == 0 && argc == 4)
 		return read_counters(k, argv[3], 0);
+	if (strcmp(argv[1], "bpfread") == 0 && argc == 4)
+		return bpf_read(k, argv[3]);
 	if (strcmp(argv[1], "watch") == 0 && argc == 4)
 		return read_counters(k, argv[3], 1);
 	if (strcmp(argv[1], "run") == 0)

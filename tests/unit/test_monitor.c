@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -80,6 +81,34 @@ static void fake_nmf_remove(void)
 #define nmf_set_overlays fake_nmf_set_overlays
 #define nmf_overlays	 fake_nmf_overlays
 #define nmf_remove	 fake_nmf_remove
+
+static void fake_nmf_zone_rules(int on)
+{
+}
+#define nmf_zone_rules fake_nmf_zone_rules
+
+/* eBPF: a kernel where it does not load ([netmon] bpf = auto falls back to
+ * the fake table above); nothing is loaded or attached by a unit test. */
+static int fake_nmb_init(const struct nmz *z, char *why, size_t whylen)
+{
+	snprintf(why, whylen, "not in unit tests");
+	return -1;
+}
+static int fake_nmb_apply(const struct nmz *z)
+{
+	return -1;
+}
+static int fake_nmb_read(const struct nmz *z, struct nm_zone_counters *out)
+{
+	return -1;
+}
+static void fake_nmb_fini(void)
+{
+}
+#define nmb_init  fake_nmb_init
+#define nmb_apply fake_nmb_apply
+#define nmb_read  fake_nmb_read
+#define nmb_fini  fake_nmb_fini
 
 #include "netmon/monitor.c"
 

@@ -1,0 +1,32 @@
+/* zbpf.h — the zone packet/byte counters in eBPF (tc ingress/egress on every
+ * interface but loopback, netmon/bpf/zones.bpf.c), the alternative to the
+ * nftables table of nft.h: same zones, same counts. docs/netmon.md. */
+#ifndef VPCF_NETMON_ZBPF_H
+#define VPCF_NETMON_ZBPF_H
+
+#include <stddef.h>
+
+#include "netmon/netmon.h"
+
+struct nmz;
+
+/* Load the programs, fill their tries from z, attach them to every interface
+ * of this network namespace (and, from the event loop, to interfaces that
+ * appear later). 0, or -1 with why (a phrase for the log) filled; nothing
+ * stays loaded or attached then. */
+int nmb_init(const struct nmz *z, char *why, size_t whylen);
+/* Count the zones of z from now on, updating the tries in place: zones of
+ * the same name keep counting from their values, new zones start at 0. 0 or
+ * -1 (logged; the previous zones stay). */
+int nmb_apply(const struct nmz *z);
+/* The counters of z's zones (the z given to the last nmb_apply), summed over
+ * CPUs, into out[0 .. nmz_count(z) - 1] (cumulative). 0 or -1 (logged). */
+int nmb_read(const struct nmz *z, struct nm_zone_counters *out);
+/* Interfaces with the counters attached. */
+size_t nmb_ifaces(void);
+/* How they are attached: "tcx" (Linux 6.6+), "clsact", or "tcx and clsact". */
+const char *nmb_hook(void);
+/* Detach from every interface and unload. */
+void nmb_fini(void);
+
+#endif
