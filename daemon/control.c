@@ -182,9 +182,10 @@ static json_t *handle_status(json_t *req, const struct peer *peer)
 				      vpcf_version));
 	json_object_set_new(st, "notifications", ntf_status());
 	if (nm_packet_counter())
-		json_object_set_new(
-		    st, "netmon",
-		    json_pack("{s:s}", "packet_counter", nm_packet_counter()));
+		json_object_set_new(st, "netmon",
+				    json_pack("{s:s, s:s}", "packet_counter",
+					      nm_packet_counter(), "tcp_counter",
+					      nm_tcp_counter()));
 	return st;
 }
 

@@ -179,6 +179,13 @@ static void print_status(json_t *st)
 		       : strcmp(pc, "nftables") == 0
 			   ? "nftables (table inet vpc_failover)"
 			   : "nothing (no zones, or see the log)");
+	const char *tc = json_string_value(
+	    json_object_get(json_object_get(st, "netmon"), "tcp_counter"));
+	if (tc)
+		printf("network monitor: TCP per zone counted by %s\n",
+		       strcmp(tc, "ebpf") == 0	      ? "eBPF (a socket iterator)"
+		       : strcmp(tc, "sock_diag") == 0 ? "sock_diag"
+						      : "nothing (see the log)");
 	json_t *rlw = json_object_get(json_object_get(api, "rate_limit"), "writes");
 	if (json_is_true(json_object_get(rlw, "limited")))
 		printf("EC2's account rate limit: route writes paced at %.2f/s by this "

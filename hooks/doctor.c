@@ -107,6 +107,17 @@ static void check_daemon(struct doc *d)
 				d->cfg->netmon.bpf == NM_BPF_NO
 				    ? "no"
 				    : "auto, eBPF did not load");
+		const char *tc = json_string_value(
+		    json_object_get(json_object_get(reply, "netmon"), "tcp_counter"));
+		if (tc && strcmp(tc, "ebpf") == 0)
+			doc_say(d, V_OK, "network monitor: TCP per zone counted by eBPF");
+		else if (tc && strcmp(tc, "sock_diag") == 0)
+			doc_say(d, V_INFO,
+				"network monitor: TCP per zone counted by sock_diag "
+				"([netmon] bpf = %s; the daemon's start line says why)",
+				d->cfg->netmon.bpf == NM_BPF_NO
+				    ? "no"
+				    : "auto, eBPF did not load");
 	}
 	json_decref(reply);
 }

@@ -767,6 +767,13 @@ const char *nm_packet_counter(void)
 	return have_bpf ? "ebpf" : have_nft ? "nftables" : "none";
 }
 
+const char *nm_tcp_counter(void)
+{
+	if (!running)
+		return NULL;
+	return !have_tcp ? "none" : nmt_bpf_active() ? "ebpf" : "sock_diag";
+}
+
 void nm_metrics(struct nm_report *out, void *arg)
 {
 	static struct nm_zone_report *mz;

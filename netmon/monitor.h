@@ -42,5 +42,8 @@ void nm_metrics(struct nm_report *out, void *arg);
 /* What counts the zones' packets: "ebpf", "nftables" or "none" (no zones,
  * or neither started); NULL when the monitor is not running. */
 const char *nm_packet_counter(void);
+/* What counts TCP per zone: "ebpf", "sock_diag" or "none"; NULL when the
+ * monitor is not running. */
+const char *nm_tcp_counter(void);
 
 #endif

@@ -93,6 +93,8 @@ check "the start says so, once" test "$(grep -c 'zone packets counted by eBPF' "
 check "status says so" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -qx 'network monitor: zone packets counted by eBPF (tc)'"
 "$VPCF" -c "$T/vpcf.conf" doctor >"$T/doctor.txt" 2>&1
 check "doctor says so" grep -q "^ok .*network monitor: zone packets counted by eBPF" "$T/doctor.txt"
+check "status: TCP per zone by eBPF too" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -qx 'network monitor: TCP per zone counted by eBPF (a socket iterator)'"
+check "doctor: TCP per zone by eBPF too" grep -q "^ok .*network monitor: TCP per zone counted by eBPF" "$T/doctor.txt"
 check "on ha as tcx links (Linux 6.6+)" grep -q "zone counters on ha (ethernet, tcx)" "$T/d1.log"
 # The table is there for the group's overlay only: no zone rules, no
 # postrouting chain.
@@ -184,6 +186,7 @@ conf no "$ZONES"
 check "daemon starts (bpf = no)" start "$T/d2.log"
 expect_eq "nftables counts the zones" "$(metric "m['netmon']['packet_counter']")" nftables
 check "status says nftables" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -q 'zone packets counted by nftables'"
+check "status: TCP per zone by sock_diag" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -qx 'network monitor: TCP per zone counted by sock_diag'"
 "$VPCF" -c "$T/vpcf.conf" doctor >"$T/doctor2.txt" 2>&1
 check "doctor says nftables and why" grep -q "^info .*counted by nftables (\[netmon\] bpf = no" "$T/doctor2.txt"
 check "the start says why" grep -q "counted by nftables (table inet vpc_failover): \[netmon\] bpf = no" "$T/d2.log"
