@@ -94,6 +94,20 @@ static struct nm_zone_counters *nft_out(void)
 	return have_bpf ? nftz : packets;
 }
 
+/* The zones and what is kept per zone: nm_fini, or an nm_init that stops. */
+static void zones_free(void)
+{
+	nmz_free(zones);
+	zones = NULL;
+	free(packets);
+	free(nftz);
+	free(tcp_base);
+	free(rtt_base);
+	packets = nftz = NULL;
+	tcp_base = NULL;
+	rtt_base = NULL;
+}
+
 /* [netmon] bpf acted on, once there are zones: eBPF where it loads (auto,
  * yes), else nftables; one line says which and why. -2 when bpf = yes and
  * eBPF does not load. */
@@ -603,15 +617,7 @@ int nm_init(const struct nm_cfg *nm)
 	bpf_mode = nm->bpf;
 	if (n) {
 		if (bpf_start() == -2) {
-			nmz_free(zones);
-			zones = NULL;
-			free(packets);
-			free(nftz);
-			free(tcp_base);
-			free(rtt_base);
-			packets = nftz = NULL;
-			tcp_base = NULL;
-			rtt_base = NULL;
+			zones_free();
 			return -2;
 		}
 		have_nft = nft_apply(zones);
@@ -743,15 +749,7 @@ void nm_fini(void)
 		ovls[i].watch_timer = 0;
 		ovls[i].nslots = 0;
 	}
-	nmz_free(zones);
-	zones = NULL;
-	free(packets);
-	free(nftz);
-	free(tcp_base);
-	free(rtt_base);
-	packets = nftz = NULL;
-	tcp_base = NULL;
-	rtt_base = NULL;
+	zones_free();
 	nma_fini();
 	nml_fini();
 	nmr_free(ring);
