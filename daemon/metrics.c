@@ -322,6 +322,9 @@ json_t *mx_snapshot(void)
 	if (nm.packet_counter)
 		json_object_set_new(json_object_get(snap, "netmon"), "packet_counter",
 				    json_string(nm.packet_counter));
+	if (nm.tcp_counter)
+		json_object_set_new(json_object_get(snap, "netmon"), "tcp_counter",
+				    json_string(nm.tcp_counter));
 	if (nm.have_conntrack)
 		json_object_set_new(snap, "conntrack",
 				    json_pack("{s:I, s:I}", "count",

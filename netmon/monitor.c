@@ -815,6 +815,7 @@ void nm_metrics(struct nm_report *out, void *arg)
 	}
 	out->enabled = running;
 	out->packet_counter = nm_packet_counter();
+	out->tcp_counter = nm_tcp_counter();
 	out->collections = collections;
 	out->lost_events = have_tcp ? nmt_lost_events() : 0;
 	out->zones = mz;

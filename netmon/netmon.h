@@ -156,6 +156,9 @@ struct nm_report {
 	/* What counts the zones' packets: "ebpf", "nftables" or "none" (no
 	 * zones, or neither could start); NULL: not running. */
 	const char *packet_counter;
+	/* What counts TCP per zone: "ebpf", "sock_diag" or "none"; NULL: not
+	 * running. */
+	const char *tcp_counter;
 	const struct nm_zone_report
 	    *zones; /* owned by the provider, valid during the call */
 	size_t nzones;

@@ -71,6 +71,7 @@ enum fam_id {
 	F_GROUP_DAMPED,
 	F_NETMON_COLLECTIONS,
 	F_NETMON_LOST,
+	F_NETMON_BACKEND,
 	/* Overlay traffic */
 	F_OV_PACKETS,
 	F_OV_BYTES,
@@ -214,6 +215,10 @@ static const struct {
     [F_NETMON_LOST] = {"vpc_failover_netmon_lost_events_total", 1,
 		       "Times the kernel dropped netlink events for the network "
 		       "monitor (ENOBUFS); each was followed by a full re-dump."},
+    [F_NETMON_BACKEND] = {"vpc_failover_netmon_backend_info", 0,
+			  "Always 1: what counts per zone, for part packets "
+			  "(ebpf, nftables or none) and tcp (ebpf, sock_diag or "
+			  "none); [netmon] bpf = auto falls back without CAP_BPF."},
     /* Overlay traffic */
     [F_OV_PACKETS] = {"vpc_failover_overlay_packets_total", 1,
 		      "Packets arriving at this node for the group's destinations "
@@ -612,7 +617,6 @@ char *nmp_render(json_t *snap)
 	 * see which version each node runs. */
 	json_t *one = json_integer(1);
 	sample(&r, F_BUILD_INFO, one, "version", str(snap, "version"), NULL);
-	json_decref(one);
 	json_array_foreach(json_object_get(snap, "groups"), i, v) render_group(&r, v);
 	json_array_foreach(json_object_get(snap, "convergence"), i, v)
 	    render_histogram(&r, v);
@@ -626,6 +630,13 @@ char *nmp_render(json_t *snap)
 	sample(&r, F_TCP_RETRANS, json_object_get(tcp, "retrans_segments"), NULL);
 	sample(&r, F_NETMON_COLLECTIONS, json_object_get(nm, "collections"), NULL);
 	sample(&r, F_NETMON_LOST, json_object_get(nm, "lost_events"), NULL);
+	if (json_is_string(json_object_get(nm, "packet_counter")))
+		sample(&r, F_NETMON_BACKEND, one, "part", "packets", "backend",
+		       str(nm, "packet_counter"), NULL);
+	if (json_is_string(json_object_get(nm, "tcp_counter")))
+		sample(&r, F_NETMON_BACKEND, one, "part", "tcp", "backend",
+		       str(nm, "tcp_counter"), NULL);
+	json_decref(one);
 	/* EC2's allowance counters, conntrack's fill */
 	json_array_foreach(json_object_get(snap, "interfaces"), i, v) render_iface(&r, v);
 	json_t *ct = json_object_get(snap, "conntrack");

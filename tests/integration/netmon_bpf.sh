@@ -94,6 +94,9 @@ check "status says so" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -qx 'net
 "$VPCF" -c "$T/vpcf.conf" doctor >"$T/doctor.txt" 2>&1
 check "doctor says so" grep -q "^ok .*network monitor: zone packets counted by eBPF" "$T/doctor.txt"
 check "status: TCP per zone by eBPF too" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -qx 'network monitor: TCP per zone counted by eBPF (a socket iterator)'"
+"$VPCF" -c "$T/vpcf.conf" metrics >"$T/prom1.txt" 2>/dev/null
+check "metrics: the counter info, both parts eBPF" grep -qxF 'vpc_failover_netmon_backend_info{part="packets",backend="ebpf"} 1' "$T/prom1.txt"
+check "... for TCP too" grep -qxF 'vpc_failover_netmon_backend_info{part="tcp",backend="ebpf"} 1' "$T/prom1.txt"
 check "doctor: TCP per zone by eBPF too" grep -q "^ok .*network monitor: TCP per zone counted by eBPF" "$T/doctor.txt"
 check "on ha as tcx links (Linux 6.6+)" grep -q "zone counters on ha (ethernet, tcx)" "$T/d1.log"
 # The table is there for the group's overlay only: no zone rules, no
@@ -187,6 +190,9 @@ check "daemon starts (bpf = no)" start "$T/d2.log"
 expect_eq "nftables counts the zones" "$(metric "m['netmon']['packet_counter']")" nftables
 check "status says nftables" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -q 'zone packets counted by nftables'"
 check "status: TCP per zone by sock_diag" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -qx 'network monitor: TCP per zone counted by sock_diag'"
+"$VPCF" -c "$T/vpcf.conf" metrics >"$T/prom2.txt" 2>/dev/null
+check "metrics: the counter info, nftables" grep -qxF 'vpc_failover_netmon_backend_info{part="packets",backend="nftables"} 1' "$T/prom2.txt"
+check "... and sock_diag" grep -qxF 'vpc_failover_netmon_backend_info{part="tcp",backend="sock_diag"} 1' "$T/prom2.txt"
 "$VPCF" -c "$T/vpcf.conf" doctor >"$T/doctor2.txt" 2>&1
 check "doctor says nftables and why" grep -q "^info .*counted by nftables (\[netmon\] bpf = no" "$T/doctor2.txt"
 check "the start says why" grep -q "counted by nftables (table inet vpc_failover): \[netmon\] bpf = no" "$T/d2.log"
