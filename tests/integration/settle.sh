@@ -54,6 +54,12 @@ url = http://127.0.0.1:$(head -1 "$T/rx.port")/hook"
 spawn "$T/daemon.log" "$VPCFD" -f -c "$T/vpcf.conf"
 DPID=$SPAWNED_PID
 check "daemon starts" wait_for 5 test -S "$T/ctl.sock"
+# The start-up look (one describe, after instance metadata) tells the
+# daemon the peer's ENI; a MASTER that knows it writes blind. Counted from
+# after it, whenever the daemon's start ends (loading its eBPF programs
+# takes a while on a busy host).
+check "the start-up look learned the peer's ENI" wait_for 10 bash -c \
+	"[ -n \"\$('$VPCF' -c '$T/vpcf.conf' status --json | $PY -c \"import json,sys; print(json.load(sys.stdin)['groups'][0]['peer_eni'])\")\" ]"
 
 # 1. A failover with nothing late: two describes after it, then converged.
 sim_post /_sim/stats/reset >/dev/null
