@@ -431,8 +431,7 @@ static void on_message(redisAsyncContext *ac, void *r, void *priv)
 		n->subscribed = 0;
 		log_info("group %s: sentinel %s: Pub/Sub connection lost (%s); "
 			 "reconnecting",
-			 n->s->cfg->name, n->cfg->text,
-			 rdev_errstr(ac));
+			 n->s->cfg->name, n->cfg->text, rdev_errstr(ac));
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {

@@ -878,21 +878,29 @@ static int put_blocks(struct batch *b, const struct map *m, const struct nmz_ran
 	return rc;
 }
 
-typedef unsigned __int128 u128;
+/* blocks()'s collection: every block of one prefix length, at most 4096. */
+struct blockset {
+	struct nmz_range *out;
+	size_t n, cap, bytes;
+	unsigned plen;
+	int zone, fail;
+};
 
-static u128 addr_get(const unsigned char *a, size_t len)
+static void add_block(nmz_u128 net, unsigned plen, void *arg)
 {
-	u128 v = 0;
+	struct blockset *b = arg;
 
-	for (size_t i = 0; i < len; i++)
-		v = v << 8 | a[i];
-	return v;
-}
-
-static void addr_put(unsigned char *a, size_t len, u128 v)
-{
-	for (size_t i = len; i-- > 0; v >>= 8)
-		a[i] = (unsigned char)v;
+	if (b->fail || (b->n && plen != b->plen) || b->n == 4096) {
+		b->fail = 1; /* two lengths, or too many blocks */
+		return;
+	}
+	b->plen = plen;
+	if (b->n == b->cap)
+		b->out = xreallocarray(b->out, b->cap = b->cap ? b->cap * 2 : 16,
+				       sizeof(*b->out));
+	memset(&b->out[b->n], 0, sizeof(b->out[b->n]));
+	nmz_addr_put(b->out[b->n].lo, b->bytes, net);
+	b->out[b->n++].zone = b->zone;
 }
 
 /* The intervals r[0..n) cut into CIDR blocks (lo the network, hi unused),
@@ -901,44 +909,20 @@ static void addr_put(unsigned char *a, size_t len, u128 v)
 static struct nmz_range *blocks(const struct nmz_range *r, size_t n, size_t len,
 				size_t *nb, unsigned *plen)
 {
-	unsigned bits = (unsigned)len * 8;
-	size_t cap = 16, k = 0;
-	struct nmz_range *out = xcalloc(cap, sizeof(*out));
-	int have = 0;
+	struct blockset b = {.bytes = len};
 
-	for (size_t i = 0; i < n; i++) {
-		u128 lo = addr_get(r[i].lo, len), hi = addr_get(r[i].hi, len);
-
-		for (;;) {
-			unsigned e = 0; /* the block is 2^e addresses */
-
-			while (e < bits && !(lo >> e & 1) &&
-			       (e + 1 == 128 || lo + ((u128)2 << e) - 1 <= hi))
-				e++;
-			if (e == 128 && hi != ~(u128)0)
-				e--; /* only ::/0 holds 2^128 addresses */
-			if ((have && *plen != bits - e) || k == 4096) {
-				free(out); /* two lengths, or too many blocks */
-				return NULL;
-			}
-			*plen = bits - e;
-			have = 1;
-			if (k == cap)
-				out = xreallocarray(out, cap *= 2, sizeof(*out));
-			memset(&out[k], 0, sizeof(out[k]));
-			addr_put(out[k].lo, len, lo);
-			out[k++].zone = r[i].zone;
-			if (e == 128 || lo + ((u128)1 << e) - 1 >= hi)
-				break;
-			lo += (u128)1 << e;
-		}
+	for (size_t i = 0; i < n && !b.fail; i++) {
+		b.zone = r[i].zone;
+		nmz_cut(len, nmz_addr_get(r[i].lo, len), nmz_addr_get(r[i].hi, len),
+			add_block, &b);
 	}
-	if (!have) {
-		free(out);
+	if (b.fail || b.n == 0) {
+		free(b.out);
 		return NULL;
 	}
-	*nb = k;
-	return out;
+	*nb = b.n;
+	*plen = b.plen;
+	return b.out;
 }
 
 /* Map m (copied into *mm) with z's intervals: a hash map of prefixes if they

@@ -59,8 +59,8 @@ static int set_zone(struct ini *x, void *base, const char *key, const char *v)
 /* bpf = auto | yes | no (nm_cfg.h: enum nm_bpf) */
 static int set_bpf(struct ini *x, const struct ini_key *k, void *base, const char *v)
 {
-	static const char *const words[] = {[NM_BPF_AUTO] = "auto", [NM_BPF_YES] = "yes",
-					    [NM_BPF_NO] = "no"};
+	static const char *const words[] = {
+	    [NM_BPF_AUTO] = "auto", [NM_BPF_YES] = "yes", [NM_BPF_NO] = "no"};
 	int *mode = (int *)((char *)base + k->off);
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)

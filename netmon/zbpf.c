@@ -97,47 +97,6 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 
 /* --- prefixes ------------------------------------------------------- */
 
-typedef unsigned __int128 u128;
-
-static u128 get_addr(const unsigned char *a, int bytes)
-{
-	u128 v = 0;
-
-	for (int i = 0; i < bytes; i++)
-		v = v << 8 | a[i];
-	return v;
-}
-
-static void put_addr(unsigned char *a, int bytes, u128 v)
-{
-	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-		a[i] = (unsigned char)v;
-}
-
-/* The CIDRs covering lo..hi exactly (the fewest: each the largest aligned
- * block that starts at lo and stays within hi), by emit(). */
-static void cut(int bytes, u128 lo, u128 hi, void (*emit)(u128, unsigned, void *),
-		void *arg)
-{
-	unsigned bits = (unsigned)bytes * 8;
-
-	for (;;) {
-		unsigned k = 0; /* the block is 2^k addresses */
-		while (k < bits && !((lo >> k) & 1) &&
-		       (k + 1 == 128 ? hi == ~(u128)0 : lo + (((u128)2 << k) - 1) <= hi))
-			k++;
-		if (k == 128 && bits == 128) {
-			emit(lo, 0, arg);
-			return;
-		}
-		emit(lo, bits - k, arg);
-		u128 next = lo + ((u128)1 << k);
-		if (lo + (((u128)1 << k) - 1) >= hi || (bits < 128 && next >> bits))
-			return;
-		lo = next;
-	}
-}
-
 struct entries {
 	int bytes;
 	uint32_t slot;
@@ -147,7 +106,7 @@ struct entries {
 	size_t n;
 };
 
-static void emit(u128 lo, unsigned plen, void *arg)
+static void emit(nmz_u128 lo, unsigned plen, void *arg)
 {
 	struct entries *e = arg;
 
@@ -155,12 +114,12 @@ static void emit(u128 lo, unsigned plen, void *arg)
 		e->k4 = xgrow(e->k4, e->n, sizeof(*e->k4));
 		memset(&e->k4[e->n], 0, sizeof(*e->k4));
 		e->k4[e->n].plen = plen;
-		put_addr(e->k4[e->n].addr, 4, lo);
+		nmz_addr_put(e->k4[e->n].addr, 4, lo);
 	} else {
 		e->k6 = xgrow(e->k6, e->n, sizeof(*e->k6));
 		memset(&e->k6[e->n], 0, sizeof(*e->k6));
 		e->k6[e->n].plen = plen;
-		put_addr(e->k6[e->n].addr, 16, lo);
+		nmz_addr_put(e->k6[e->n].addr, 16, lo);
 	}
 	e->v = xgrow(e->v, e->n, sizeof(*e->v));
 	e->v[e->n++] = e->slot;
@@ -177,8 +136,8 @@ static void entries_of(const struct nmz *z, const uint32_t *slots, int family,
 	e->bytes = family == AF_INET ? 4 : 16;
 	for (size_t i = 0; i < nr; i++) {
 		e->slot = slots[r[i].zone];
-		cut(e->bytes, get_addr(r[i].lo, e->bytes), get_addr(r[i].hi, e->bytes),
-		    emit, e);
+		nmz_cut((size_t)e->bytes, nmz_addr_get(r[i].lo, (size_t)e->bytes),
+			nmz_addr_get(r[i].hi, (size_t)e->bytes), emit, e);
 	}
 }
 
@@ -294,8 +253,8 @@ static void ranges_set(const struct nmz *z, const uint32_t *slots)
 	if (nr == 0 || nr > ZB_NRANGE)
 		return;
 	for (size_t i = 0; i < nr; i++) {
-		bss->zb_r4lo[i] = (uint32_t)get_addr(r[i].lo, 4);
-		bss->zb_r4hi[i] = (uint32_t)get_addr(r[i].hi, 4);
+		bss->zb_r4lo[i] = (uint32_t)nmz_addr_get(r[i].lo, 4);
+		bss->zb_r4hi[i] = (uint32_t)nmz_addr_get(r[i].hi, 4);
 		bss->zb_r4slot[i] = slots[r[i].zone];
 	}
 	__atomic_store_n(&bss->zb_nr4, (uint32_t)nr, __ATOMIC_SEQ_CST);

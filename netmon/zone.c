@@ -18,7 +18,7 @@
 #include "netmon/nm_cfg.h"
 #include "netmon/zone.h"
 
-typedef unsigned __int128 u128;
+typedef nmz_u128 u128;
 
 struct fam {
 	struct nmz_range *r;
@@ -42,19 +42,18 @@ static size_t alen(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
-static u128 load(const unsigned char *a, size_t len)
+nmz_u128 nmz_addr_get(const unsigned char *a, size_t bytes)
 {
 	u128 v = 0;
 
-	for (size_t i = 0; i < len; i++)
+	for (size_t i = 0; i < bytes; i++)
 		v = v << 8 | a[i];
 	return v;
 }
 
-static void store(u128 v, unsigned char *a, size_t len)
+void nmz_addr_put(unsigned char *a, size_t bytes, nmz_u128 v)
 {
-	memset(a, 0, 16);
-	for (size_t i = len; i-- > 0; v >>= 8)
+	for (size_t i = bytes; i-- > 0; v >>= 8)
 		a[i] = (unsigned char)v;
 }
 
@@ -71,7 +70,7 @@ static struct pfx to_pfx(const struct cidr *c, int zone)
 	u128 host = c->plen == 0 ? maxaddr(len) : (((u128)1 << (bits - c->plen)) - 1);
 	struct pfx p;
 
-	p.lo = load(c->addr, len) & ~host; /* cfg refuses host bits; be sure */
+	p.lo = nmz_addr_get(c->addr, len) & ~host; /* cfg refuses host bits; be sure */
 	p.hi = p.lo | host;
 	p.plen = c->plen;
 	p.zone = zone;
@@ -165,8 +164,10 @@ static void build_family(const struct nm_cfg *nm, int family, struct fam *f)
 	f->r = xcalloc(nout + 1, sizeof(*f->r));
 	f->n = nout;
 	for (size_t i = 0; i < nout; i++) {
-		store(out[i].lo, f->r[i].lo, len);
-		store(out[i].hi, f->r[i].hi, len);
+		memset(f->r[i].lo, 0, sizeof(f->r[i].lo));
+		memset(f->r[i].hi, 0, sizeof(f->r[i].hi));
+		nmz_addr_put(f->r[i].lo, len, out[i].lo);
+		nmz_addr_put(f->r[i].hi, len, out[i].hi);
 		f->r[i].zone = out[i].zone;
 	}
 	free(out);
@@ -250,4 +251,27 @@ int nmz_lookup(const struct nmz *z, int family, const void *addr)
 	if (memcmp(f->r[lo].lo, addr, len) > 0 || memcmp(addr, f->r[lo].hi, len) > 0)
 		return -1;
 	return f->r[lo].zone;
+}
+
+void nmz_cut(size_t bytes, nmz_u128 lo, nmz_u128 hi,
+	     void (*out)(nmz_u128 net, unsigned plen, void *arg), void *arg)
+{
+	unsigned bits = (unsigned)bytes * 8;
+
+	for (;;) {
+		unsigned k = 0; /* the block is 2^k addresses */
+		while (k < bits && !((lo >> k) & 1) &&
+		       (k + 1 == 128 ? hi == ~(nmz_u128)0
+				     : lo + (((nmz_u128)2 << k) - 1) <= hi))
+			k++;
+		if (k == 128 && bits == 128) {
+			out(lo, 0, arg);
+			return;
+		}
+		out(lo, bits - k, arg);
+		nmz_u128 next = lo + ((nmz_u128)1 << k);
+		if (lo + (((nmz_u128)1 << k) - 1) >= hi || (bits < 128 && next >> bits))
+			return;
+		lo = next;
+	}
 }

@@ -33,4 +33,15 @@ const struct nmz_range *nmz_ranges(const struct nmz *z, int family, size_t *n);
 /* Zone index of addr (4 or 16 bytes, network byte order), or -1. O(log n). */
 int nmz_lookup(const struct nmz *z, int family, const void *addr);
 
+/* An address of 4 or 16 bytes (network byte order) as a number, and back. */
+typedef unsigned __int128 nmz_u128;
+nmz_u128 nmz_addr_get(const unsigned char *a, size_t bytes);
+void nmz_addr_put(unsigned char *a, size_t bytes, nmz_u128 v);
+/* The CIDR blocks covering lo..hi (addresses of 4 or 16 bytes) exactly, the
+ * fewest: each the largest aligned block that starts where the one before
+ * ended and stays within hi; out(network, prefix length, arg) for each, in
+ * order. For the eBPF tries (zbpf.c) and nftables' hash maps (nft.c). */
+void nmz_cut(size_t bytes, nmz_u128 lo, nmz_u128 hi,
+	     void (*out)(nmz_u128 net, unsigned plen, void *arg), void *arg);
+
 #endif

@@ -131,10 +131,9 @@ int main(int argc, char **argv)
 	}
 	if (argc != 3 ||
 	    (strcmp(argv[1], "apply") != 0 && strcmp(argv[1], "read") != 0)) {
-		fprintf(
-		    stderr,
-		    "usage: nft-probe apply|apply-groups|apply-overlays|read CONF | remove | "
-		    "session\n");
+		fprintf(stderr, "usage: nft-probe apply|apply-groups|apply-overlays|read "
+				"CONF | remove | "
+				"session\n");
 		return 2;
 	}
 	if ((z = load(argv[2])) == NULL)

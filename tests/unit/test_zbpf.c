@@ -14,12 +14,12 @@
 #include "netmon/zbpf.c"
 
 struct blocks {
-	u128 lo[512];
+	nmz_u128 lo[512];
 	unsigned plen[512];
 	size_t n;
 };
 
-static void collect(u128 lo, unsigned plen, void *arg)
+static void collect(nmz_u128 lo, unsigned plen, void *arg)
 {
 	struct blocks *bl = arg;
 
@@ -28,26 +28,27 @@ static void collect(u128 lo, unsigned plen, void *arg)
 	bl->plen[bl->n++] = plen;
 }
 
-/* cut(lo..hi) gives aligned blocks that tile lo..hi in order, and no two
+/* nmz_cut(lo..hi) gives aligned blocks that tile lo..hi in order, and no two
  * neighbours of one size that would make one aligned block (fewest). */
-static void check_cut(int bytes, u128 lo, u128 hi)
+static void check_cut(int bytes, nmz_u128 lo, nmz_u128 hi)
 {
 	struct blocks bl = {.n = 0};
 	unsigned bits = (unsigned)bytes * 8;
-	u128 next = lo;
+	nmz_u128 next = lo;
 
-	cut(bytes, lo, hi, collect, &bl);
+	nmz_cut((size_t)bytes, lo, hi, collect, &bl);
 	assert_true(bl.n > 0);
 	for (size_t i = 0; i < bl.n; i++) {
 		unsigned k = bits - bl.plen[i]; /* block of 2^k addresses */
-		u128 last = k == 128 ? ~(u128)0 : bl.lo[i] + (((u128)1 << k) - 1);
+		nmz_u128 last =
+		    k == 128 ? ~(nmz_u128)0 : bl.lo[i] + (((nmz_u128)1 << k) - 1);
 		assert_true(bl.lo[i] == next);
 		if (k < 128)
-			assert_true((bl.lo[i] & (((u128)1 << k) - 1)) == 0);
+			assert_true((bl.lo[i] & (((nmz_u128)1 << k) - 1)) == 0);
 		assert_true(last <= hi);
 		if (i + 1 < bl.n) {
 			assert_false(bl.plen[i] == bl.plen[i + 1] && k + 1 < 128 &&
-				     (bl.lo[i] & (((u128)2 << k) - 1)) == 0);
+				     (bl.lo[i] & (((nmz_u128)2 << k) - 1)) == 0);
 			next = last + 1;
 		} else {
 			assert_true(last == hi);
@@ -55,9 +56,9 @@ static void check_cut(int bytes, u128 lo, u128 hi)
 	}
 }
 
-static u128 rnd(int bytes)
+static nmz_u128 rnd(int bytes)
 {
-	u128 v = 0;
+	nmz_u128 v = 0;
 
 	for (int i = 0; i < bytes; i++)
 		v = v << 8 | (unsigned)(rand() & 0xff);
@@ -66,7 +67,7 @@ static u128 rnd(int bytes)
 
 static void edges(void **state)
 {
-	u128 all6 = ~(u128)0, all4 = 0xffffffffu;
+	nmz_u128 all6 = ~(nmz_u128)0, all4 = 0xffffffffu;
 
 	check_cut(4, 0, all4);	  /* 0.0.0.0/0 */
 	check_cut(16, 0, all6);	  /* ::/0 */
@@ -77,12 +78,12 @@ static void edges(void **state)
 	check_cut(16, 1, all6 - 1);
 	check_cut(4, 0xc6120a00u, 0xc6120affu); /* 198.18.10.0/24: one */
 	struct blocks bl = {.n = 0};
-	cut(4, 0xc6120a00u, 0xc6120affu, collect, &bl);
+	nmz_cut(4, 0xc6120a00u, 0xc6120affu, collect, &bl);
 	assert_int_equal(bl.n, 1);
 	assert_int_equal(bl.plen[0], 24);
 	bl.n = 0;
 	/* 198.19.0.0 .. 198.19.255.127: /17 down to /25, 9 blocks */
-	cut(4, 0xc6130000u, 0xc613ff7fu, collect, &bl);
+	nmz_cut(4, 0xc6130000u, 0xc613ff7fu, collect, &bl);
 	assert_int_equal(bl.n, 9);
 	for (size_t i = 0; i < 9; i++)
 		assert_int_equal(bl.plen[i], 17 + i);
@@ -95,11 +96,11 @@ static void randomized(void **state)
 	srand(seed ? (unsigned)atoi(seed) : 1);
 	for (int i = 0; i < 20000; i++) {
 		int bytes = i % 2 ? 16 : 4;
-		u128 a = rnd(bytes), c = rnd(bytes);
+		nmz_u128 a = rnd(bytes), c = rnd(bytes);
 		/* narrow ones too: a shared prefix of random length */
 		if (i % 4 >= 2) {
 			unsigned keep = (unsigned)(rand() % (bytes * 8));
-			u128 m = keep == 0 ? 0 : ~(u128)0 << (bytes * 8 - keep);
+			nmz_u128 m = keep == 0 ? 0 : ~(nmz_u128)0 << (bytes * 8 - keep);
 			if (bytes == 4)
 				m &= 0xffffffffu;
 			c = (a & m) | (c & ~m);
