@@ -1351,7 +1351,8 @@ static int bpf_collected(int rc)
 		mod.st.dumps++;
 	for (size_t z = 0; z < mod.nzones; z++)
 		nmtb_zone(z, &mod.zc[z], &mod.rtt[z]);
-	nmtb_stats(&visited, &mod.st.destroy_events, &mod.st.destroyed_unseen);
+	nmtb_stats(&visited, &mod.st.destroy_events, &mod.st.destroyed_unseen,
+		   &mod.st.quiet);
 	if (read_host() == -1)
 		rc = -1;
 	close_interval();
@@ -1551,8 +1552,8 @@ void nmt_stats(struct nmt_stats *out)
 	*out = mod.st;
 	out->sockets = mod.live;
 	if (bpf.active) {
-		uint64_t closes, unseen;
-		nmtb_stats(&out->sockets, &closes, &unseen);
+		uint64_t closes, unseen, quiet;
+		nmtb_stats(&out->sockets, &closes, &unseen, &quiet);
 	}
 }
 

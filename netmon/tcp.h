@@ -40,6 +40,8 @@ struct nmt_stats {
 	uint64_t bad_messages;	   /* malformed sock_diag messages skipped */
 	uint64_t slice_max_us;	   /* CPU time of the longest dump slice read on
 				      the loop (nmt_collect_start) */
+	uint64_t quiet;		   /* eBPF: sockets walks passed by, quiet since
+				      the walk before */
 	size_t sockets;		   /* sockets tracked now */
 };
 

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -49,6 +50,7 @@ static struct {
 	struct nmt_prefix *pfx;
 	size_t npfx, nzones;
 	uint64_t seen_before; /* skel's seen before the last walk */
+	uint64_t began_us;    /* CLOCK_MONOTONIC: the last whole walk began */
 	size_t visited;
 } b = {.go = -1, .done = -1};
 
@@ -66,19 +68,32 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-/* One walk: the program writes nothing, so read() returns 0 at its end. */
-static int walk(void)
+/* One walk: the program writes nothing, so read() returns 0 at its end.
+ * Sockets quiet since the last whole walk began are passed by (all of them
+ * are visited in a baseline walk and in the first); run by one thread at a
+ * time, the worker or the loop's after nmtb_wait. */
+static int walk(int all)
 {
 	char buf[64];
 	ssize_t n;
-	int fd = bpf_iter_create(bpf_link__fd(b.iter));
+	struct timespec now;
+	uint64_t began;
+	int fd;
 
+	/* the clock of tcp_mstamp (tcp_clock_ns()), whatever the daemon's */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	began = (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
+
+	b.skel->bss->active_us = all ? 0 : b.began_us;
+	fd = bpf_iter_create(bpf_link__fd(b.iter));
 	if (fd < 0)
 		return -errno;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		;
 	n = n < 0 ? -errno : 0;
 	close(fd);
+	if (n == 0)
+		b.began_us = began;
 	return (int)n;
 }
 
@@ -92,7 +107,7 @@ static void *worker(void *arg)
 			break;
 		if (__atomic_load_n(&b.stop, __ATOMIC_ACQUIRE))
 			break;
-		__atomic_store_n(&b.rc, walk(), __ATOMIC_RELEASE);
+		__atomic_store_n(&b.rc, walk(0), __ATOMIC_RELEASE);
 		v = 1;
 		if (write(b.done, &v, sizeof(v)) != sizeof(v))
 			break;
@@ -308,7 +323,7 @@ int nmtb_run(int baseline)
 	nmtb_wait();
 	b.seen_before = b.skel->bss->seen;
 	b.skel->bss->baseline = baseline ? 1 : 0;
-	rc = walk();
+	rc = walk(baseline);
 	b.skel->bss->baseline = 0;
 	walk_ended(rc);
 	return rc < 0 ? -1 : 0;
@@ -367,9 +382,11 @@ void nmtb_zone(size_t zone, struct nm_tcp_counters *c, struct nm_rtt_hist *h)
 	h->sum_us = z->rtt_sum_us;
 }
 
-void nmtb_stats(size_t *visited, uint64_t *closes, uint64_t *closes_unseen)
+void nmtb_stats(size_t *visited, uint64_t *closes, uint64_t *closes_unseen,
+		uint64_t *quiet)
 {
 	*visited = b.visited;
+	*quiet = b.skel ? b.skel->bss->quiet : 0;
 	*closes = b.skel ? b.skel->bss->closed : 0;
 	*closes_unseen = b.skel ? b.skel->bss->unseen : 0;
 }

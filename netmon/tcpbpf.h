@@ -39,8 +39,10 @@ void nmtb_wait(void);
 /* Cumulative counters and RTT histogram of zone (zeroes beyond nzones). */
 void nmtb_zone(size_t zone, struct nm_tcp_counters *c, struct nm_rtt_hist *h);
 /* Bookkeeping: sockets the last walk visited; closes accounted by the
- * tracepoint, and of those, sockets no walk had visited. */
-void nmtb_stats(size_t *visited, uint64_t *closes, uint64_t *closes_unseen);
+ * tracepoint, and of those, sockets no walk had visited; sockets walks
+ * passed by, quiet since the walk before (cumulative). */
+void nmtb_stats(size_t *visited, uint64_t *closes, uint64_t *closes_unseen,
+		uint64_t *quiet);
 /* Detach and unload (waits for a walk under way; its done is not called). */
 void nmtb_close(void);
 

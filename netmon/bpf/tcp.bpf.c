@@ -1,7 +1,8 @@
 /* tcp.bpf.c — per-zone TCP counting in the kernel (loaded by netmon/tcpbpf.c):
  * an iter/tcp program run once per collection walks the daemon's network
  * namespace's TCP sockets and adds, per socket, what it sent since it was
- * last seen to its destination zone; a tp_btf/inet_sock_set_state program
+ * last seen to its destination zone (sockets quiet since the walk before
+ * are passed by with one read); a tp_btf/inet_sock_set_state program
  * adds the remainder of a socket going to TCP_CLOSE, so connections that
  * open and close between two collections count as well, and one on
  * tcp_destroy_sock what a socket sent after TCP_CLOSE. User space reads
@@ -57,6 +58,7 @@ struct sock {
 } __attribute__((preserve_access_index));
 
 struct tcp_sock {
+	__u64 tcp_mstamp; /* µs, CLOCK_MONOTONIC: the socket's last send or receive */
 	__u32 segs_out;
 	__u64 bytes_sent;
 	__u32 srtt_us; /* smoothed RTT << 3, as tcpi_rtt reports it >> 3 */
@@ -101,14 +103,16 @@ struct {
 const volatile __u32 net_inum = 0;
 
 /* Written by user space through the mmapped .bss. */
-__u32 zgen = 1;	    /* bumped: zones of sockets are looked up again */
-__u32 bank = 0;	    /* counters in use; flipped (the other one zeroed) by a reload */
-__u32 nzones = 0;   /* zone indices at or above are in none */
-__u32 baseline = 0; /* the iterator records sockets without adding */
+__u32 zgen = 1;	     /* bumped: zones of sockets are looked up again */
+__u32 bank = 0;	     /* counters in use; flipped (the other one zeroed) by a reload */
+__u32 nzones = 0;    /* zone indices at or above are in none */
+__u32 baseline = 0;  /* the iterator records sockets without adding */
+__u64 active_us = 0; /* CLOCK_MONOTONIC: sockets quiet since are passed by */
 /* Written here: bookkeeping for nmt_stats. */
 __u64 seen = 0;	  /* sockets the iterator visited, cumulative */
 __u64 closed = 0; /* closes accounted */
 __u64 unseen = 0; /* ... of sockets the iterator had not visited */
+__u64 quiet = 0;  /* sockets the iterator passed by, quiet (cumulative) */
 
 struct nmtb_zone zc[2][NMTB_ZONES_MAX];
 
@@ -217,13 +221,23 @@ int nmtb_iter(struct bpf_iter__tcp *ctx)
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (tp == 0)
 		return 0;
+	seen++; /* one walk at a time: no other writer */
+	/* A socket that neither sent nor received since the previous walk
+	 * began (most of them) has nothing to add: every walk accounts what a
+	 * socket sent before it took the socket's lock, and whatever sends
+	 * after refreshes tcp_mstamp first (tcp_write_xmit, the receive path,
+	 * the retransmit, delayed-ACK and keepalive timers). Passed by with
+	 * one read, not the three cache misses of its storage and counts. */
+	if (tp->tcp_mstamp < active_us) {
+		quiet++;
+		return 0;
+	}
 	s = bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (s == 0)
 		return 0;
-	seen++; /* one walk at a time: no other writer */
-	/* An idle socket (most of them) sent nothing: segs_out, which every
-	 * segment sent moves, is as last seen. Its other counts lie on other
-	 * cache lines, each a miss on a socket not touched lately: not read. */
+	/* Active but sent nothing (received only): segs_out, which every
+	 * segment sent moves, is as last seen; its other counts lie on other
+	 * cache lines: not read. */
 	if (s->zgen == zgen && tp->segs_out == s->segs_out)
 		return 0;
 	fresh = s->zgen == 0;

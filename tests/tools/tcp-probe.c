@@ -113,12 +113,13 @@ static void finish(void)
 	nmt_stats(&st);
 	printf("end stats collections=%llu dumps=%llu redumps=%llu destroy_events=%llu "
 	       "destroyed_unseen=%llu lost_events=%llu sockets=%zu bad_messages=%llu "
-	       "untracked=%llu\n",
+	       "untracked=%llu quiet=%llu\n",
 	       (unsigned long long)st.collections, (unsigned long long)st.dumps,
 	       (unsigned long long)st.redumps, (unsigned long long)st.destroy_events,
 	       (unsigned long long)st.destroyed_unseen,
 	       (unsigned long long)nmt_lost_events(), st.sockets,
-	       (unsigned long long)st.bad_messages, (unsigned long long)st.untracked);
+	       (unsigned long long)st.bad_messages, (unsigned long long)st.untracked,
+	       (unsigned long long)st.quiet);
 	fflush(stdout);
 	ev_stop();
 }
@@ -226,7 +227,8 @@ int main(int argc, char **argv)
 {
 	int ch, i, rcvbuf = 0;
 
-	log_init("tcp-probe", 1, LOG_LVL_INFO);
+	log_init("tcp-probe", 1,
+		 getenv("TCP_PROBE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	while ((ch = getopt(argc, argv, "+b:m:")) != -1) {
 		if (ch == 'b')
 			rcvbuf = atoi(optarg);
