@@ -13,7 +13,9 @@
  *   interval n=K zone=Z segs_out=N retrans_segs=N bytes_sent=N bytes_retrans=N ratio=R
  *   end zone=Z segs_out=N retrans_segs=N bytes_sent=N bytes_retrans=N ratio=R
  *   end host out_segs=N retrans_segs=N d_out_segs=N d_retrans_segs=N ...
- *   end stats collections=N dumps=N ... lost_events=N   (always the last line)
+ *   end stats collections=N dumps=N ... quiet=N   (always the last line)
+ * TCP_PROBE_DEBUG set in the environment: debug messages too (libbpf's,
+ * such as why a program did not load).
  */
 #include <errno.h>
 #include <signal.h>
