@@ -183,7 +183,7 @@ static void print_status(json_t *st)
 	    json_object_get(json_object_get(st, "netmon"), "tcp_counter"));
 	if (tc)
 		printf("network monitor: TCP per zone counted by %s\n",
-		       strcmp(tc, "ebpf") == 0	      ? "eBPF (a socket iterator)"
+		       strcmp(tc, "ebpf") == 0 ? "eBPF (per-socket counts in the kernel)"
 		       : strcmp(tc, "sock_diag") == 0 ? "sock_diag"
 						      : "nothing (see the log)");
 	json_t *rlw = json_object_get(json_object_get(api, "rate_limit"), "writes");

@@ -1,10 +1,13 @@
 /* tcpbpf.c — loader and collector of netmon/bpf/tcp.bpf.c. The kernel adds
- * per-socket deltas to per-zone counters; a collection is one pass of the
- * iter/tcp program over the namespace's sockets, read (it writes nothing)
- * on a worker thread that wakes the loop through an eventfd when done: the
- * walk of 50k sockets costs tens of milliseconds of system time, which the
- * loop must never wait for. The worker only makes the two system calls;
- * every piece of state is touched on the loop's thread. */
+ * per-socket deltas to per-zone counters. Where tcx links exist (Linux
+ * 6.6), a program on every interface's egress accounts each TCP packet's
+ * socket as it is sent, after one walk of the namespace's sockets (the
+ * baseline): a collection is then the copy of the zones' totals. Otherwise
+ * a collection is one pass of the iter/tcp program over the namespace's
+ * sockets, read (it writes nothing) on a worker thread that wakes the loop
+ * through an eventfd when done: the walk of 50k sockets costs tens of
+ * milliseconds of system time, which the loop must never wait for. The worker only makes
+ * the two system calls; every piece of state is touched on the loop's thread. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +36,9 @@
 _Static_assert(NMTB_RTT_NBOUNDS == NM_RTT_NBUCKETS, "RTT buckets differ");
 
 #define NMTB_WAIT_MS 10000 /* a walk unanswered this long: given up waiting */
+/* BPF_TCX_EGRESS: libbpf 1.1 has no tcx API and Debian 12's headers lack
+ * the attach type; bpf_link_create passes it on (as netmon/zbpf.c). */
+#define NMTB_TCX_EGRESS 47
 
 static const uint32_t rtt_kernel[NMTB_RTT_NBOUNDS] = NMTB_RTT_BOUNDS;
 static const uint32_t rtt_user[NM_RTT_NBUCKETS] = NM_RTT_BUCKETS_US;
@@ -51,6 +58,11 @@ static struct {
 	size_t npfx, nzones;
 	uint64_t seen_before; /* skel's seen before the last walk */
 	uint64_t began_us;    /* CLOCK_MONOTONIC: the last whole walk began */
+	int live;	      /* counted where sent: collections walk nothing */
+	struct txlink {
+		int ifindex, fd;
+	} * tx; /* nmtb_tx's tcx links, one per interface but lo */
+	size_t ntx;
 	size_t visited;
 } b = {.go = -1, .done = -1};
 
@@ -142,6 +154,87 @@ static void on_done(int fd, uint32_t events, void *arg)
 		fn(rc < 0 ? -1 : 0);
 }
 
+/* --- counting where sent: nmtb_tx on every interface's egress -------- */
+
+static int tx_has(int ifindex)
+{
+	for (size_t i = 0; i < b.ntx; i++)
+		if (b.tx[i].ifindex == ifindex)
+			return 1;
+	return 0;
+}
+
+static void tx_detach(void)
+{
+	for (size_t i = 0; i < b.ntx; i++)
+		close(b.tx[i].fd);
+	free(b.tx);
+	b.tx = NULL;
+	b.ntx = 0;
+}
+
+/* Links on the interfaces not yet holding one (all but lo), and the links
+ * of interfaces gone let go; 0, or -1 when one would not attach (errno).
+ * Run at the start and at each collection: a socket's packets through an
+ * interface that came since count from its next packet once attached (or
+ * at its close), never twice. */
+static int tx_sync(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *p;
+	int fd = bpf_program__fd(b.skel->progs.nmtb_tx);
+	size_t kept = 0;
+
+	if (ifs == NULL)
+		return -1;
+	for (size_t i = 0; i < b.ntx; i++) {
+		for (p = ifs; p->if_index != 0 && (int)p->if_index != b.tx[i].ifindex;
+		     p++)
+			;
+		if (p->if_index == 0)
+			close(b.tx[i].fd);
+		else
+			b.tx[kept++] = b.tx[i];
+	}
+	b.ntx = kept;
+	for (p = ifs; p->if_index != 0; p++) {
+		if (strcmp(p->if_name, "lo") == 0 || tx_has((int)p->if_index))
+			continue;
+		int link = bpf_link_create(fd, (int)p->if_index,
+					   (enum bpf_attach_type)NMTB_TCX_EGRESS, NULL);
+		if (link < 0) {
+			int e = errno;
+			log_debug("tcp: eBPF: %s: no tcx link: %s", p->if_name,
+				  strerror(e));
+			if_freenameindex(ifs);
+			errno = e;
+			return -1;
+		}
+		b.tx = xgrow(b.tx, b.ntx, sizeof(*b.tx));
+		b.tx[b.ntx++] = (struct txlink){(int)p->if_index, link};
+	}
+	if_freenameindex(ifs);
+	return 0;
+}
+
+/* After the baseline: count where sent, unless tcx is missing (a walk per
+ * collection then) or VPCF_BPF_TCP=walk asks for the walk (tests and the
+ * bench compare the two). */
+static void tx_start(void)
+{
+	const char *e = getenv("VPCF_BPF_TCP");
+
+	if (b.live || b.nzones == 0 || (e != NULL && strcmp(e, "walk") == 0))
+		return;
+	if (tx_sync() == 0) {
+		b.live = 1;
+		return;
+	}
+	log_info("tcp: eBPF: no tcx link on every interface (%s): a socket walk per "
+		 "collection",
+		 strerror(errno));
+	tx_detach();
+}
+
 static uint32_t net_inum(void)
 {
 	struct stat st;
@@ -168,6 +261,8 @@ int nmtb_open(char *why, size_t whylen)
 		goto fail;
 	}
 	b.skel->rodata->net_inum = inum;
+	/* attached after the baseline walk, to the interfaces */
+	bpf_program__set_autoattach(b.skel->progs.nmtb_tx, false);
 	err = tcp_bpf__load(b.skel);
 	if (err) {
 		snprintf(why, whylen, "loading the programs: %s%s", strerror(-err),
@@ -212,6 +307,11 @@ int nmtb_open(char *why, size_t whylen)
 fail:
 	nmtb_close();
 	return -1;
+}
+
+int nmtb_live(void)
+{
+	return b.live;
 }
 
 size_t nmtb_zones_max(void)
@@ -305,7 +405,10 @@ int nmtb_zones(const struct nmt_prefix *p, size_t n, size_t nzones, int reload)
 		__atomic_store_n(&b.skel->bss->bank, nb, __ATOMIC_SEQ_CST);
 	}
 	__atomic_store_n(&b.skel->bss->nzones, (uint32_t)nzones, __ATOMIC_SEQ_CST);
-	return tries_fill();
+	int rc = tries_fill();
+	if (reload)
+		tx_start(); /* the first zones of a daemon that had none */
+	return rc;
 }
 
 void nmtb_rezone(void)
@@ -321,11 +424,19 @@ int nmtb_run(int baseline)
 	if (b.skel == NULL)
 		return -1;
 	nmtb_wait();
+	__atomic_add_fetch(&b.skel->bss->interval, 1, __ATOMIC_SEQ_CST);
 	b.seen_before = b.skel->bss->seen;
+	if (b.live) {
+		tx_sync(); /* an interface that refuses counts at its close */
+		b.visited = 0;
+		return 0;
+	}
 	b.skel->bss->baseline = baseline ? 1 : 0;
 	rc = walk(baseline);
 	b.skel->bss->baseline = 0;
 	walk_ended(rc);
+	if (baseline && rc == 0)
+		tx_start();
 	return rc < 0 ? -1 : 0;
 }
 
@@ -335,9 +446,21 @@ int nmtb_start(nmtb_done_fn done)
 
 	if (b.skel == NULL || !b.have_worker || b.busy)
 		return -1;
+	__atomic_add_fetch(&b.skel->bss->interval, 1, __ATOMIC_SEQ_CST);
 	b.seen_before = b.skel->bss->seen;
 	b.busy = 1;
 	b.done_fn = done;
+	if (b.live) {
+		/* nothing to walk: done on the loop's next round */
+		tx_sync();
+		__atomic_store_n(&b.rc, 0, __ATOMIC_RELEASE);
+		if (write(b.done, &v, sizeof(v)) == sizeof(v))
+			return 0;
+		log_warn("tcp: signalling the collection's end");
+		b.busy = 0;
+		b.done_fn = NULL;
+		return -1;
+	}
 	if (write(b.go, &v, sizeof(v)) != sizeof(v)) {
 		log_warn("tcp: waking the eBPF worker");
 		b.busy = 0;
@@ -408,6 +531,7 @@ void nmtb_close(void)
 	}
 	if (b.go != -1)
 		close(b.go);
+	tx_detach();
 	bpf_link__destroy(b.iter);
 	tcp_bpf__destroy(b.skel);
 	free(b.pfx);

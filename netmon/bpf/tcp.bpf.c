@@ -22,9 +22,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define AF_INET	  2
-#define AF_INET6  10
-#define TCP_CLOSE 7
+#define AF_INET	    2
+#define AF_INET6    10
+#define TCP_CLOSE   7
+#define IPPROTO_TCP 6
 /* The sending states of netmon/tcp.c's NMT_STATES: ESTABLISHED, SYN_SENT,
  * SYN_RECV, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, LAST_ACK, CLOSING. */
 #define NMTB_STATES                                                                      \
@@ -108,6 +109,7 @@ __u32 bank = 0;	     /* counters in use; flipped (the other one zeroed) by a rel
 __u32 nzones = 0;    /* zone indices at or above are in none */
 __u32 baseline = 0;  /* the iterator records sockets without adding */
 __u64 active_us = 0; /* CLOCK_MONOTONIC: sockets quiet since are passed by */
+__u32 interval = 0;  /* bumped by each collection: one RTT observation in each */
 /* Written here: bookkeeping for nmt_stats. */
 __u64 seen = 0;	  /* sockets the iterator visited, cumulative */
 __u64 closed = 0; /* closes accounted */
@@ -156,18 +158,29 @@ static __u32 rtt_bucket(__u32 us)
 
 /* Add what tp sent since s last saw it to s's zone; record = 1: only record
  * (the baseline). Called for every socket in a sending state, zoned or not,
- * so that a socket a reload puts in a zone counts from then on. */
+ * so that a socket a reload puts in a zone counts from then on. The counts
+ * are read and s moved on under s's lock, and no helper may run under it:
+ * the zone is looked up before. A socket that sent, with an RTT sample,
+ * adds one observation per interval (a collection bumps it). */
 static void account(struct tcp_sock *tp, const struct sock_common *skc,
 		    struct nmtb_sock *s, int record)
 {
-	__u32 g = zgen, b = bank & 1;
-	__u32 segs = tp->segs_out, retrans = tp->total_retrans;
-	__u64 bytes = tp->bytes_sent, bytes_retrans = tp->bytes_retrans;
-	__u32 dsegs = segs - s->segs_out, dretrans = retrans - s->retrans;
-	__u64 dbytes = bytes - s->bytes_sent,
-	      dbretrans = bytes_retrans - s->bytes_retrans;
-	__u32 rtt = tp->srtt_us >> 3;
+	__u32 g = zgen, b = bank & 1, iv = interval;
+	__u32 zone = s->zgen != g ? zone_of(skc) : 0;
+	__u32 segs, retrans, dsegs, dretrans, rtt;
+	__u64 bytes, bytes_retrans, dbytes, dbretrans;
+	int observe = 0;
 
+	bpf_spin_lock(&s->lock);
+	segs = tp->segs_out;
+	retrans = tp->total_retrans;
+	bytes = tp->bytes_sent;
+	bytes_retrans = tp->bytes_retrans;
+	rtt = tp->srtt_us >> 3;
+	dsegs = segs - s->segs_out;
+	dretrans = retrans - s->retrans;
+	dbytes = bytes - s->bytes_sent;
+	dbretrans = bytes_retrans - s->bytes_retrans;
 	/* tcp_disconnect() (connect(AF_UNSPEC), close() with SO_LINGER 0)
 	 * zeroes the counts of a socket that may connect again: a 64-bit byte
 	 * count going backwards says so, or a 32-bit count going backwards
@@ -181,18 +194,24 @@ static void account(struct tcp_sock *tp, const struct sock_common *skc,
 		dbytes = bytes;
 		dbretrans = bytes_retrans;
 	}
-
+	/* zgen only grows: a lookup made for g is the newest */
 	if (s->zgen != g) {
-		s->zone = zone_of(skc);
+		s->zone = zone;
 		s->zgen = g;
 	}
+	zone = s->zone;
 	s->segs_out = segs;
 	s->retrans = retrans;
 	s->bytes_sent = bytes;
 	s->bytes_retrans = bytes_retrans;
-	if (record || s->zone >= NMTB_ZONES_MAX)
+	if (!record && dsegs && rtt && s->observed != iv) {
+		s->observed = iv;
+		observe = 1;
+	}
+	bpf_spin_unlock(&s->lock);
+	if (record || zone >= NMTB_ZONES_MAX)
 		return;
-	struct nmtb_zone *z = &zc[b][s->zone & (NMTB_ZONES_MAX - 1)];
+	struct nmtb_zone *z = &zc[b][zone & (NMTB_ZONES_MAX - 1)];
 	if (dsegs)
 		__sync_fetch_and_add(&z->segs_out, dsegs);
 	if (dretrans)
@@ -201,8 +220,7 @@ static void account(struct tcp_sock *tp, const struct sock_common *skc,
 		__sync_fetch_and_add(&z->bytes_sent, dbytes);
 	if (dbretrans)
 		__sync_fetch_and_add(&z->bytes_retrans, dbretrans);
-	/* Sent in this interval, with an RTT sample: one observation. */
-	if (dsegs && rtt) {
+	if (observe) {
 		__sync_fetch_and_add(&z->rtt[rtt_bucket(rtt) & 15], 1);
 		__sync_fetch_and_add(&z->rtt_sum_us, rtt);
 	}
@@ -290,4 +308,37 @@ int BPF_PROG(nmtb_destroy, struct sock *sk)
 		return 0;
 	account(tp, &sk->__sk_common, s, 0);
 	return 0;
+}
+
+/* Counting where segments are sent: on every interface's egress (tcx, or
+ * clsact), the socket of each TCP packet this namespace sends accounts
+ * what it sent since last accounted, the packet included (the counts move
+ * before the packet leaves TCP). Attached after the baseline walk; the
+ * collections then walk nothing. Returns "no opinion" (TCX_NEXT,
+ * TC_ACT_UNSPEC): the zone counters and whatever else is attached run
+ * as before. */
+SEC("tc")
+int nmtb_tx(struct __sk_buff *skb)
+{
+	struct bpf_sock *bsk = skb->sk;
+	struct nmtb_sock *s;
+	struct tcp_sock *tp;
+
+	if (bsk == 0)
+		return -1;
+	bsk = bpf_sk_fullsock(bsk);
+	if (bsk == 0 || bsk->protocol != IPPROTO_TCP || bsk->state > 31 ||
+	    !((1u << bsk->state) & NMTB_STATES))
+		return -1;
+	tp = bpf_skc_to_tcp_sock(bsk);
+	if (tp == 0)
+		return -1;
+	const struct sock *sk = (const struct sock *)tp;
+	if (BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != net_inum)
+		return -1;
+	s = bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (s == 0)
+		return -1;
+	account(tp, &sk->__sk_common, s, 0);
+	return -1;
 }

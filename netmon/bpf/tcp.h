@@ -6,6 +6,7 @@
 #define VPCF_NETMON_BPF_TCP_H
 
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 
 #define NMTB_ZONES_MAX	 1024  /* zones the eBPF counters hold */
 #define NMTB_PREFIXES	 16384 /* entries per zone trie (prefixes + own addresses) */
@@ -30,7 +31,9 @@ struct nmtb_key6 {
 /* Per socket (BPF_MAP_TYPE_SK_STORAGE, freed with the socket): the counts
  * already added and the zone they go to, looked up again when zgen is not
  * the current one (a reload, a changed set of own addresses). zgen 0: just
- * created, nothing added yet. */
+ * created, nothing added yet. Moved on under lock: a packet sent outside
+ * the socket's lock (one a neighbour lookup held back) may be accounted
+ * beside one sent under it. */
 struct nmtb_sock {
 	__u64 bytes_sent;
 	__u64 bytes_retrans;
@@ -38,6 +41,8 @@ struct nmtb_sock {
 	__u32 retrans;
 	__u32 zone; /* NMTB_ZONE_NONE: in none */
 	__u32 zgen;
+	__u32 observed; /* the interval of its last RTT observation */
+	struct bpf_spin_lock lock;
 };
 
 /* Per zone, cumulative, added to atomically by the iterator and the close

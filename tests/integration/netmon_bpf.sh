@@ -93,7 +93,7 @@ check "the start says so, once" test "$(grep -c 'zone packets counted by eBPF' "
 check "status says so" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -qx 'network monitor: zone packets counted by eBPF (tc)'"
 "$VPCF" -c "$T/vpcf.conf" doctor >"$T/doctor.txt" 2>&1
 check "doctor says so" grep -q "^ok .*network monitor: zone packets counted by eBPF" "$T/doctor.txt"
-check "status: TCP per zone by eBPF too" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -qx 'network monitor: TCP per zone counted by eBPF (a socket iterator)'"
+check "status: TCP per zone by eBPF too" bash -c "'$VPCF' -c '$T/vpcf.conf' status | grep -qx 'network monitor: TCP per zone counted by eBPF (per-socket counts in the kernel)'"
 "$VPCF" -c "$T/vpcf.conf" metrics >"$T/prom1.txt" 2>/dev/null
 check "metrics: the counter info, both parts eBPF" grep -qxF 'vpc_failover_netmon_backend_info{part="packets",backend="ebpf"} 1' "$T/prom1.txt"
 check "... for TCP too" grep -qxF 'vpc_failover_netmon_backend_info{part="tcp",backend="ebpf"} 1' "$T/prom1.txt"
