@@ -127,19 +127,26 @@ cpu() { # NM_COST_OUTPUT: "C (U + S)" in ms
 }
 ratio() { awk -v a="$(field cpu_us <<<"$1")" -v b="$(field cpu_us <<<"$2")" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}'; }
 HOLD=""
-# collect_table WHAT: the table for the sockets between $C and $H
+# collect_table WHAT: the table for the sockets between $C and $H. The eBPF
+# column is the daemon's default where the kernel has tcx links (counted
+# where sent: a collection copies the zones' totals); the rows after it
+# are the eBPF walk a kernel without tcx gets (VPCF_BPF_TCP=walk).
 collect_table() {
+	local walkrows=""
 	echo "| established sockets | eBPF collection: CPU ms (user + sys) | wall ms | sock_diag collection: CPU ms | wall ms | \`ss -tin\`: CPU ms | \`ss -tin\` / eBPF | \`ss -tin\` / sock_diag |"
 	echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for n in $COUNTS; do
 		conns_up "$n"
-		local ob od th hb hd
+		local ob od th hb hd ow
 		ob=$(ip netns exec "$H" "$TOOLS/nm-cost" collect "$REPS" "$T/bpf.conf")
 		od=$(ip netns exec "$H" "$TOOLS/nm-cost" collect "$REPS" "$T/diag.conf")
 		th=$(ip netns exec "$H" "$TOOLS/nm-cost" run "$REPS" ss -tin)
 		printf '| %d | %s | %s | %s | %s | %s | %s× | %s× |\n' "$n" "$(cpu "$ob")" \
 			"$(field wall_us <<<"$ob" | ms)" "$(cpu "$od")" "$(field wall_us <<<"$od" | ms)" \
 			"$(cpu "$th")" "$(ratio "$th" "$ob")" "$(ratio "$th" "$od")"
+		ow=$(ip netns exec "$H" env VPCF_BPF_TCP=walk "$TOOLS/nm-cost" collect "$REPS" "$T/bpf.conf")
+		walkrows+=$(printf '| %d, eBPF walking the sockets (no tcx) | %s | %s | | | | %s× | |' "$n" \
+			"$(cpu "$ow")" "$(field wall_us <<<"$ow" | ms)" "$(ratio "$th" "$ow")")$'\n'
 		[ -n "${1:-}" ] && continue
 		for m in bpf diag; do
 			hb=$(ip netns exec "$H" "$TOOLS/nm-cost" hold "$REPS" "$T/$m.conf")
@@ -151,6 +158,7 @@ collect_table() {
 				"$(field slice_max_us <<<"$hb" | awk '{printf "%.2f", $1 / 1000}')")$'\n'
 		done
 	done
+	printf '%s' "$walkrows"
 }
 echo "### TCP collection CPU against \`ss -tin\`: the kernel's established hash table shared with the clients"
 echo
@@ -501,13 +509,16 @@ echo
 # Three ways, alternating in one run: no counting, the nftables table
 # (nft-probe apply, the table the daemon makes with bpf = no) and the eBPF
 # programs at tc ingress/egress of every interface (zbpf-probe hold, what
-# the daemon attaches with bpf = auto).
+# the daemon attaches with bpf = auto), with the TCP counting's program at
+# egress beside them (tcp-probe: counted where sent with tcx links; with
+# clsact, as on kernels without tcx, TCP is walked instead).
 BPFHOLD=
 pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, empty)
-	if [ -n "$BPFHOLD" ]; then
-		kill "$BPFHOLD" && wait "$BPFHOLD" 2>/dev/null
-		BPFHOLD=
-	fi
+	local p
+	for p in $BPFHOLD; do
+		kill "$p" && wait "$p" 2>/dev/null
+	done
+	BPFHOLD=
 	ip netns exec "$H" "$TOOLS/nft-probe" remove
 	ip netns exec "$H" nft delete table inet vpcf_bench_empty 2>/dev/null
 	case $1 in
@@ -517,6 +528,10 @@ pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, empty)
 			"$TOOLS/zbpf-probe" hold "$T/zones.conf"
 		BPFHOLD=$SPAWNED_PID
 		wait_for 5 grep -q '^ready' "$T/bpf.log" || echo "# eBPF failed: $(cat "$T/bpf.log")" >&2
+		spawn "$T/tcpbpf.log" ip netns exec "$H" env VPCF_BPF_ATTACH=$([ $1 = bpf ] && echo tcx || echo clsact) \
+			"$TOOLS/tcp-probe" -m yes 198.18.1.0/24 198.18.2.0/24 198.18.3.0/24 198.18.4.0/24 -- 3600 10
+		BPFHOLD="$BPFHOLD $SPAWNED_PID"
+		wait_for 5 grep -q '^start host' "$T/tcpbpf.log" || echo "# eBPF TCP failed: $(cat "$T/tcpbpf.log")" >&2
 		;;
 	empty) ip netns exec "$H" nft add table inet vpcf_bench_empty '{ chain p { type filter hook postrouting priority 500; policy accept; }; }' ||
 		echo "# empty chain failed" >&2 ;;
@@ -567,7 +582,7 @@ if command -v perf >/dev/null; then
 			c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
 				"$TOOLS/nm-cost" udp 200000 198.18.1.1 9 2>/dev/null | field cpu_ns)
 			if [ $m = bpf ] || [ $m = bpfcls ]; then
-				re='\\[k\\] (bpf_prog_[0-9a-f]+_zb_|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)'
+				re='\\[k\\] (bpf_prog_[0-9a-f]+_(zb_|nmtb_tx)|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)'
 			else
 				re='\\[k\\] (nft_|nf_hook_slow)'
 			fi
@@ -584,7 +599,7 @@ if command -v perf >/dev/null; then
 		case $m in
 		table) what="nm-cost udp (200,000 packets a run), with the nftables table (nf_hook_slow, nft_*)" ;;
 		empty) what="... with an empty nftables base chain at the same hook instead" ;;
-		bpf) what="... with the eBPF programs as tcx links (bpf_prog_*_zb_*, tcx_*, sch_handle_*)" ;;
+		bpf) what="... with the eBPF programs as tcx links (bpf_prog_*_zb_*, the TCP counting's *_nmtb_tx, tcx_*, sch_handle_*)" ;;
 		bpfcls) what="... with them as clsact filters instead (bpf_prog_*_zb_*, cls_bpf_classify, tcf_classify, sch_handle_*)" ;;
 		esac
 		printf '| %s | %s%% | %d ns |\n' "$what" \
@@ -597,7 +612,7 @@ if command -v perf >/dev/null; then
 	if [ -n "${NETMON_PERF_SYMS:-}" ]; then
 		for m in bpf bpfcls; do
 			echo "(the $m run's symbols counted, last run:)"
-			awk -v re='\\[k\\] (bpf_prog_[0-9a-f]+_zb_|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)' '$0 ~ re' "$T/perf.$m.txt"
+			awk -v re='\\[k\\] (bpf_prog_[0-9a-f]+_(zb_|nmtb_tx)|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)' '$0 ~ re' "$T/perf.$m.txt"
 		done
 		echo
 	fi
@@ -620,13 +635,14 @@ j = json.loads(sys.stdin.read())
 s = j['end']['sum'] if 'sum' in j['end'] else j['end']['sum_sent']
 print(int(s['packets'] / s['seconds']) if 'packets' in s else int(s['bits_per_second']))" <<<"$out"
 }
-for m in $MODES; do : >"$T/pps.$m" >"$T/tcp.$m"; done
+for m in $MODES; do : >"$T/pps.$m" >"$T/tcp.$m" >"$T/tcps.$m"; done
 nreps=$(((REPS + 1) / 2))
 for ((i = 0; i < nreps; i++)); do
 	for m in $MODES; do
 		pkt_mode $m
 		iperf -u -b 0 -l 64 >>"$T/pps.$m"
 		iperf >>"$T/tcp.$m"
+		iperf -l 64 -N >>"$T/tcps.$m"
 	done
 done
 pkt_mode none
@@ -645,6 +661,17 @@ for m in $MODES; do
 	case $m in none) what=none ;; table) what="nftables table" ;; bpf) what=eBPF ;; esac
 	printf '| bulk TCP, Gbit/s | %s | %.2f | %.2f | |\n' "$what" "$(awk -v a="$t" 'BEGIN {print a / 1e9}')" \
 		"$(awk -v a="$t" -v b="$tnone" 'BEGIN {print a / b}')"
+done
+# 64-byte writes with TCP_NODELAY: about a segment each (autocorking may
+# merge some), the TCP counting's
+# program accounting each packet's socket (the eBPF row)
+snone=$(median <"$T/tcps.none")
+for m in $MODES; do
+	t=$(median <"$T/tcps.$m")
+	case $m in none) what=none ;; table) what="nftables table" ;; bpf) what=eBPF ;; esac
+	printf '| 64-byte TCP writes (TCP_NODELAY), writes/s | %s | %d | %.2f | %+.0f ns |\n' "$what" \
+		"$(awk -v a="$t" 'BEGIN {printf "%d", a / 512}')" "$(awk -v a="$t" -v b="$snone" 'BEGIN {print a / b}')" \
+		"$(awk -v a="$t" -v b="$snone" 'BEGIN {print 512e9 / a - 512e9 / b}')"
 done
 echo
 echo "(iperf3 from the host namespace to zone z1 over veth, 3 s per run, medians of $nreps runs each, alternating; per packet = 1/pps with - 1/pps without)"

@@ -6,8 +6,11 @@
  * a collection is one pass of the iter/tcp program over the namespace's
  * sockets, read (it writes nothing) on a worker thread that wakes the loop
  * through an eventfd when done: the walk of 50k sockets costs tens of
- * milliseconds of system time, which the loop must never wait for. The worker only makes
- * the two system calls; every piece of state is touched on the loop's thread. */
+ * milliseconds of system time, which the loop must never wait for. Counted
+ * where sent, the worker links the interfaces that came since instead
+ * (each tcx attach waits for an RCU grace period). The worker makes only
+ * those system calls and touches only the links, which the loop leaves
+ * alone while it works; every other piece of state is the loop's. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -56,9 +59,11 @@ static struct {
 	nmtb_done_fn done_fn;
 	struct nmt_prefix *pfx;
 	size_t npfx, nzones;
-	uint64_t seen_before; /* skel's seen before the last walk */
-	uint64_t began_us;    /* CLOCK_MONOTONIC: the last whole walk began */
-	int live;	      /* counted where sent: collections walk nothing */
+	uint64_t seen_before;		/* skel's seen before the last walk */
+	uint64_t began_us;		/* CLOCK_MONOTONIC: the last whole walk began */
+	int live;			/* counted where sent: collections walk nothing */
+	char refused[IF_NAMESIZE + 32]; /* what tx_sync could not link */
+	char warned[IF_NAMESIZE + 32];	/* ... last said so */
 	struct txlink {
 		int ifindex, fd;
 	} * tx; /* nmtb_tx's tcx links, one per interface but lo */
@@ -109,6 +114,8 @@ static int walk(int all)
 	return (int)n;
 }
 
+static int tx_sync(void);
+
 static void *worker(void *arg)
 {
 	uint64_t v;
@@ -119,7 +126,7 @@ static void *worker(void *arg)
 			break;
 		if (__atomic_load_n(&b.stop, __ATOMIC_ACQUIRE))
 			break;
-		__atomic_store_n(&b.rc, walk(0), __ATOMIC_RELEASE);
+		__atomic_store_n(&b.rc, b.live ? tx_sync() : walk(0), __ATOMIC_RELEASE);
 		v = 1;
 		if (write(b.done, &v, sizeof(v)) != sizeof(v))
 			break;
@@ -132,8 +139,14 @@ static void walk_ended(int rc)
 	uint64_t seen = b.skel->bss->seen;
 
 	b.visited = (size_t)(seen - b.seen_before);
-	if (rc < 0)
+	if (rc < 0 && !b.live)
 		log_warnx("tcp: eBPF socket walk: %s", strerror(-rc));
+	if (rc < 0 && b.live && strcmp(b.refused, b.warned) != 0) {
+		log_warnx("tcp: eBPF: no tcx link on %s (%s): its sockets' packets "
+			  "count at their close",
+			  b.refused, strerror(-rc));
+		memcpy(b.warned, b.refused, sizeof(b.warned));
+	}
 }
 
 static void on_done(int fd, uint32_t events, void *arg)
@@ -174,18 +187,21 @@ static void tx_detach(void)
 }
 
 /* Links on the interfaces not yet holding one (all but lo), and the links
- * of interfaces gone let go; 0, or -1 when one would not attach (errno).
- * Run at the start and at each collection: a socket's packets through an
- * interface that came since count from its next packet once attached (or
- * at its close), never twice. */
+ * of interfaces gone let go; 0, or -errno when one would not attach (its
+ * name in b.refused). Run at the start, then by the worker for each
+ * collection (a tcx attach waits for an RCU grace period: not on the
+ * loop): a socket's packets through an interface that came since count
+ * from its next packet once linked (or at its close), never twice. */
 static int tx_sync(void)
 {
 	struct if_nameindex *ifs = if_nameindex(), *p;
 	int fd = bpf_program__fd(b.skel->progs.nmtb_tx);
 	size_t kept = 0;
 
-	if (ifs == NULL)
-		return -1;
+	if (ifs == NULL) {
+		snprintf(b.refused, sizeof(b.refused), "the interfaces' list");
+		return -errno;
+	}
 	for (size_t i = 0; i < b.ntx; i++) {
 		for (p = ifs; p->if_index != 0 && (int)p->if_index != b.tx[i].ifindex;
 		     p++)
@@ -203,11 +219,9 @@ static int tx_sync(void)
 					   (enum bpf_attach_type)NMTB_TCX_EGRESS, NULL);
 		if (link < 0) {
 			int e = errno;
-			log_debug("tcp: eBPF: %s: no tcx link: %s", p->if_name,
-				  strerror(e));
+			snprintf(b.refused, sizeof(b.refused), "%s", p->if_name);
 			if_freenameindex(ifs);
-			errno = e;
-			return -1;
+			return -e;
 		}
 		b.tx = xgrow(b.tx, b.ntx, sizeof(*b.tx));
 		b.tx[b.ntx++] = (struct txlink){(int)p->if_index, link};
@@ -216,22 +230,24 @@ static int tx_sync(void)
 	return 0;
 }
 
-/* After the baseline: count where sent, unless tcx is missing (a walk per
- * collection then) or VPCF_BPF_TCP=walk asks for the walk (tests and the
- * bench compare the two). */
+/* After the baseline (or the first zones of a reload): count where sent,
+ * unless tcx is missing (a walk per collection then), VPCF_BPF_TCP=walk
+ * asks for the walk (tests and the bench compare the two) or
+ * VPCF_BPF_ATTACH=clsact stands in for a kernel without tcx. */
 static void tx_start(void)
 {
-	const char *e = getenv("VPCF_BPF_TCP");
+	const char *e = getenv("VPCF_BPF_TCP"), *a = getenv("VPCF_BPF_ATTACH");
 
-	if (b.live || b.nzones == 0 || (e != NULL && strcmp(e, "walk") == 0))
+	if (b.live || b.nzones == 0 || (e != NULL && strcmp(e, "walk") == 0) ||
+	    (a != NULL && strcmp(a, "clsact") == 0))
 		return;
-	if (tx_sync() == 0) {
+	int rc = tx_sync();
+	if (rc == 0) {
 		b.live = 1;
 		return;
 	}
-	log_info("tcp: eBPF: no tcx link on every interface (%s): a socket walk per "
-		 "collection",
-		 strerror(errno));
+	log_info("tcp: eBPF: no tcx link on %s (%s): a socket walk per collection",
+		 b.refused, strerror(-rc));
 	tx_detach();
 }
 
@@ -426,9 +442,8 @@ int nmtb_run(int baseline)
 	nmtb_wait();
 	__atomic_add_fetch(&b.skel->bss->interval, 1, __ATOMIC_SEQ_CST);
 	b.seen_before = b.skel->bss->seen;
-	if (b.live) {
-		tx_sync(); /* an interface that refuses counts at its close */
-		b.visited = 0;
+	if (b.live) { /* nothing to walk: the interfaces that came since */
+		walk_ended(tx_sync());
 		return 0;
 	}
 	b.skel->bss->baseline = baseline ? 1 : 0;
@@ -450,17 +465,6 @@ int nmtb_start(nmtb_done_fn done)
 	b.seen_before = b.skel->bss->seen;
 	b.busy = 1;
 	b.done_fn = done;
-	if (b.live) {
-		/* nothing to walk: done on the loop's next round */
-		tx_sync();
-		__atomic_store_n(&b.rc, 0, __ATOMIC_RELEASE);
-		if (write(b.done, &v, sizeof(v)) == sizeof(v))
-			return 0;
-		log_warn("tcp: signalling the collection's end");
-		b.busy = 0;
-		b.done_fn = NULL;
-		return -1;
-	}
 	if (write(b.go, &v, sizeof(v)) != sizeof(v)) {
 		log_warn("tcp: waking the eBPF worker");
 		b.busy = 0;

@@ -1,12 +1,15 @@
 /* tcp.bpf.c — per-zone TCP counting in the kernel (loaded by netmon/tcpbpf.c):
- * an iter/tcp program run once per collection walks the daemon's network
- * namespace's TCP sockets and adds, per socket, what it sent since it was
- * last seen to its destination zone (sockets quiet since the walk before
- * are passed by with one read); a tp_btf/inet_sock_set_state program
- * adds the remainder of a socket going to TCP_CLOSE, so connections that
- * open and close between two collections count as well, and one on
- * tcp_destroy_sock what a socket sent after TCP_CLOSE. User space reads
- * only the per-zone totals (.bss, mmapped). Same rules as netmon/tcp.c's
+ * a tc program on every interface's egress (tcx) adds, for each TCP packet
+ * the daemon's network namespace sends, what its socket sent since last
+ * accounted to the socket's destination zone. Where it cannot be linked, an
+ * iter/tcp program run once per collection walks the namespace's TCP
+ * sockets and does the same per socket (sockets quiet since the walk before
+ * are passed by with one read); one walk is the baseline in either case.
+ * A tp_btf/inet_sock_set_state program adds the remainder of a socket
+ * going to TCP_CLOSE, so connections that open and close between two
+ * collections count as well, and one on tcp_destroy_sock what a socket
+ * sent after TCP_CLOSE. User space reads only the per-zone totals (.bss,
+ * mmapped). Same rules as netmon/tcp.c's
  * sock_diag path; see docs/netmon.md, "TCP in eBPF".
  *
  * CO-RE against hand-written subsets of the kernel's structs (the fields

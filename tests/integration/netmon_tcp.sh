@@ -299,7 +299,8 @@ for mode in sent walk; do
 	# Still open (it waits for $T/release): only a collection can have
 	# counted it.
 	dumped() { [ "$(kv "$log" '^interval .* zone=1 ' bytes_sent)" -ge 100000 ]; }
-	check "$mode: a collection counts the open IPv6 socket in zone 2" wait_for 30 dumped
+	# well before the client gives up holding it open (30 s)
+	check "$mode: a collection counts the open IPv6 socket in zone 2" wait_for 10 dumped
 	# Quiet now: the walks (every 0.3 s) pass it by with one read.
 	sleep 1
 	touch "$T/release"
@@ -450,4 +451,39 @@ if grep -q 'per-zone counting in eBPF' "$T/p7.out"; then
 else
 	probe_stop "$T/p7.out"
 	ok "reset connections # SKIP no eBPF here"
+fi
+
+# ---- 8. counted where sent: an interface that comes after the start gets
+# its link at a collection, and an open connection through it counts while
+# open (nothing walks).
+probe_start "$T/p8.out" "$Z1" "$Z2" 198.18.30.0/24 -- 300 0.3
+check "probe 8 took its baseline" test $? = 0
+if grep -q 'counted where sent' "$T/p8.out"; then
+	NS_3=$(ns_new tcpz3) &&
+		ip -n "$NS_H" link add name vh3 type veth peer name vs3 netns "$NS_3" &&
+		ip -n "$NS_H" addr add 198.18.30.1/24 dev vh3 &&
+		ip -n "$NS_3" addr add 198.18.30.2/24 dev vs3 &&
+		ip -n "$NS_H" link set vh3 up && ip -n "$NS_3" link set vs3 up
+	check "a third zone's link, made after the start" test $? = 0
+	spawn "$T/sink3.log" ip netns exec "$NS_3" $PY "$T/sink.py" $PORT "$T/sink3.ready"
+	check "its sink listening" wait_for 10 test -e "$T/sink3.ready"
+	n0=$(grep -c '^interval' "$T/p8.out")
+	two() { [ "$(grep -c '^interval' "$T/p8.out")" -ge $((n0 + 6)) ]; }
+	check "two collections since (the worker links it)" wait_for 10 two
+	rm -f "$T/release8"
+	client 198.18.30.2 1 100000 1000 1 "$T/c10.out" "$T/release8" &
+	c10=$!
+	open3() { [ "$(kv "$T/p8.out" '^interval .* zone=2 ' bytes_sent)" -ge 100000 ]; }
+	# well before the client gives up holding it open (30 s)
+	check "the open connection through it counts in zone 3" wait_for 10 open3
+	touch "$T/release8"
+	wait $c10
+	expect_eq "client through the new link done" "$?" 0
+	check "closed" wait_for 60 quiet
+	probe_stop "$T/p8.out"
+	expect_eq "probe 8 exits 0" "$probe_rc" 0
+	expect_eq "zone 3 has its bytes, once" "$(kv "$T/p8.out" '^end zone=2 ' bytes_sent)" 100000
+else
+	probe_stop "$T/p8.out"
+	ok "a link that comes later # SKIP not counted where sent here"
 fi
