@@ -108,8 +108,15 @@ topo_up() {
 	topo_responder "$NS_A" node-a || return 1
 	topo_responder "$NS_C" node-c || return 1
 	topo_conf "$T/node.conf"
+	# The nodes' links operationally up (the kernel's link watch can take a
+	# second after the carrier): a keepalived started before sees its
+	# interface down, starts in FAULT and comes to BACKUP late, so a peer
+	# started after it wins a nopreempt election it should lose.
+	wait_for 10 topo_oper_up "$NS_A" && wait_for 10 topo_oper_up "$NS_C" || return 1
 	wait_for 10 topo_ask
 }
+
+topo_oper_up() { ip -n "$1" -o link show eth0 | grep -q 'state UP'; }
 
 # topo_responder NODE_NS NAME: start NAME's responder (port 7000, 0.0.0.0)
 topo_responder() {
