@@ -35,13 +35,11 @@
 #include "netmon/bpf/tcp.h"
 #include "netmon/bpf/tcp.skel.h"
 #include "netmon/tcpbpf.h"
+#include "netmon/zbpf.h"
 
 _Static_assert(NMTB_RTT_NBOUNDS == NM_RTT_NBUCKETS, "RTT buckets differ");
 
 #define NMTB_WAIT_MS 10000 /* a walk unanswered this long: given up waiting */
-/* BPF_TCX_EGRESS: libbpf 1.1 has no tcx API and Debian 12's headers lack
- * the attach type; bpf_link_create passes it on (as netmon/zbpf.c). */
-#define NMTB_TCX_EGRESS 47
 
 static const uint32_t rtt_kernel[NMTB_RTT_NBOUNDS] = NMTB_RTT_BOUNDS;
 static const uint32_t rtt_user[NM_RTT_NBUCKETS] = NM_RTT_BUCKETS_US;
@@ -216,7 +214,7 @@ static int tx_sync(void)
 		if (strcmp(p->if_name, "lo") == 0 || tx_has((int)p->if_index))
 			continue;
 		int link = bpf_link_create(fd, (int)p->if_index,
-					   (enum bpf_attach_type)NMTB_TCX_EGRESS, NULL);
+					   (enum bpf_attach_type)NMB_TCX_EGRESS, NULL);
 		if (link < 0) {
 			int e = errno;
 			snprintf(b.refused, sizeof(b.refused), "%s", p->if_name);
@@ -236,10 +234,10 @@ static int tx_sync(void)
  * VPCF_BPF_ATTACH=clsact stands in for a kernel without tcx. */
 static void tx_start(void)
 {
-	const char *e = getenv("VPCF_BPF_TCP"), *a = getenv("VPCF_BPF_ATTACH");
+	const char *e = getenv("VPCF_BPF_TCP");
 
 	if (b.live || b.nzones == 0 || (e != NULL && strcmp(e, "walk") == 0) ||
-	    (a != NULL && strcmp(a, "clsact") == 0))
+	    !nmb_want_tcx())
 		return;
 	int rc = tx_sync();
 	if (rc == 0) {

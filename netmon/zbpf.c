@@ -305,14 +305,8 @@ static void forget_if(int ifindex)
 /* tcx (Linux 6.6): the programs run straight from the device's hook, with
  * no qdisc and no classifier between (bench/netmon.sh: cls_bpf_classify
  * was as much as the program), and the links go with our fds, so a crashed
- * daemon leaves nothing attached. libbpf 1.1 has no tcx API and Debian
- * 12's headers lack the attach types; bpf_link_create passes them on. */
-#define ZB_TCX_INGRESS 46 /* BPF_TCX_INGRESS */
-#define ZB_TCX_EGRESS  47 /* BPF_TCX_EGRESS */
-
-/* VPCF_BPF_ATTACH=clsact: clsact filters even where tcx exists (tests and
- * the bench compare the two). */
-static int want_tcx(void)
+ * daemon leaves nothing attached. The attach types: zbpf.h. */
+int nmb_want_tcx(void)
 {
 	const char *e = getenv("VPCF_BPF_ATTACH");
 
@@ -322,11 +316,11 @@ static int want_tcx(void)
 static int attach_tcx(struct iface *f, int in_fd, int out_fd)
 {
 	f->link_in = bpf_link_create(in_fd, f->ifindex,
-				     (enum bpf_attach_type)ZB_TCX_INGRESS, NULL);
+				     (enum bpf_attach_type)NMB_TCX_INGRESS, NULL);
 	if (f->link_in < 0)
 		return f->link_in = -1;
 	f->link_out = bpf_link_create(out_fd, f->ifindex,
-				      (enum bpf_attach_type)ZB_TCX_EGRESS, NULL);
+				      (enum bpf_attach_type)NMB_TCX_EGRESS, NULL);
 	if (f->link_out < 0) {
 		close(f->link_in);
 		return f->link_in = f->link_out = -1;
@@ -350,7 +344,7 @@ static int attach(int ifindex, const char *name, int raw)
 
 	in.prog_fd = bpf_program__fd(raw ? s->progs.zb_in_raw : s->progs.zb_in_eth);
 	out.prog_fd = bpf_program__fd(raw ? s->progs.zb_out_raw : s->progs.zb_out_eth);
-	if (want_tcx() && attach_tcx(&f, in.prog_fd, out.prog_fd) == 0)
+	if (nmb_want_tcx() && attach_tcx(&f, in.prog_fd, out.prog_fd) == 0)
 		goto done;
 	rc = bpf_tc_hook_create(&hook);
 	if (rc != 0 && rc != -EEXIST) {

@@ -9,8 +9,8 @@
  * going to TCP_CLOSE, so connections that open and close between two
  * collections count as well, and one on tcp_destroy_sock what a socket
  * sent after TCP_CLOSE. User space reads only the per-zone totals (.bss,
- * mmapped). Same rules as netmon/tcp.c's
- * sock_diag path; see docs/netmon.md, "TCP in eBPF".
+ * mmapped). Same rules as netmon/tcp.c's sock_diag path; see
+ * docs/netmon.md, "TCP in eBPF".
  *
  * CO-RE against hand-written subsets of the kernel's structs (the fields
  * used, preserve_access_index): a few dozen lines instead of a multi-MB
@@ -313,13 +313,15 @@ int BPF_PROG(nmtb_destroy, struct sock *sk)
 	return 0;
 }
 
-/* Counting where segments are sent: on every interface's egress (tcx, or
- * clsact), the socket of each TCP packet this namespace sends accounts
- * what it sent since last accounted, the packet included (the counts move
+/* Counting where segments are sent: on every interface's egress (tcx
+ * links), the socket of each TCP packet this namespace sends accounts what
+ * it sent since last accounted, the packet included (the counts move
  * before the packet leaves TCP). Attached after the baseline walk; the
- * collections then walk nothing. Returns "no opinion" (TCX_NEXT,
- * TC_ACT_UNSPEC): the zone counters and whatever else is attached run
- * as before. */
+ * collections then walk nothing. A socket with storage is this namespace's
+ * (nothing makes storage for another's): the namespace is compared only
+ * for a socket without, not for every packet. Returns "no opinion"
+ * (TCX_NEXT): the zone counters and whatever else is attached run as
+ * before. */
 SEC("tc")
 int nmtb_tx(struct __sk_buff *skb)
 {
@@ -337,11 +339,14 @@ int nmtb_tx(struct __sk_buff *skb)
 	if (tp == 0)
 		return -1;
 	const struct sock *sk = (const struct sock *)tp;
-	if (BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != net_inum)
-		return -1;
-	s = bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (s == 0)
-		return -1;
+	s = bpf_sk_storage_get(&socks, tp, 0, 0);
+	if (s == 0) {
+		if (BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != net_inum)
+			return -1;
+		s = bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (s == 0)
+			return -1;
+	}
 	account(tp, &sk->__sk_common, s, 0);
 	return -1;
 }
