@@ -469,7 +469,7 @@ if grep -q 'counted where sent' "$T/p8.out"; then
 	check "its sink listening" wait_for 10 test -e "$T/sink3.ready"
 	n0=$(grep -c '^interval' "$T/p8.out")
 	two() { [ "$(grep -c '^interval' "$T/p8.out")" -ge $((n0 + 6)) ]; }
-	check "two collections since (the worker links it)" wait_for 10 two
+	check "two collections since (each links interfaces that came)" wait_for 10 two
 	rm -f "$T/release8"
 	client 198.18.30.2 1 100000 1000 1 "$T/c10.out" "$T/release8" &
 	c10=$!
