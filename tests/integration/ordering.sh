@@ -47,6 +47,10 @@ send() {
 	P
 }
 "$VPCF" -c "$T/vpcf.conf" notify INSTANCE VI_1 BACKUP 100
+# Past this notify's time: on a quiet machine python starts within 50 ms of
+# it, so the BACKUP below, stamped 50 ms back, was older than it and ignored,
+# and the MASTER 5 ms later then beat this notify by time.
+sleep 0.3
 # Within a tick: the lower pid's MASTER stamped 5 ms later than the higher
 # pid's BACKUP is still the older event.
 send MASTER 45 BACKUP 50
