@@ -204,7 +204,7 @@ check "messages wait their turn in the queue" test "$(ntf "n['queued']")" -ge 1
 rm -f "$T/hold"
 # (>=: a request held past the daemon's timeout is sent again)
 check "released: the annotation arrives" wait_for 30 rx_true "len(ok(annos)) >= 2 and len(ok(hooks)) >= 5"
-check "and the queue is empty" wait_for 10 test "$(ntf "n['queued']")" = 0
+check "and the queue is empty" wait_for 10 ntf_is "n['queued']" 0
 
 # --- a receiver that refuses (403) and echoes the key back ---------------
 receiver_start rx3 --status 403 --echo || exit 1

@@ -21,6 +21,7 @@ set_one() { # TABLE ENI: another node's write lands
 	sim_post /_sim/route "{\"table\":\"$1\",\"dest\":\"$DEST\",\"eni\":\"$2\"}" >/dev/null
 }
 phase_is() { [ "$(g "g['phase']")" = "$1" ]; }
+g_true() { [ "$(g "$1")" = True ]; }
 # Messages the daemon posts to chat: a local receiver records them.
 rx_start() {
 	rm -f "$T/rx.port"
@@ -117,5 +118,5 @@ kill -HUP "$DPID"
 sleep 0.3
 set_one "$(rtb 1)" $ENI_A
 check "a re-check takes it back" wait_for 4 all_at $ENI_C $N
-check "counted as a split-brain flip" wait_for 3 test "$(g "g['split_brain_flips']")" -ge 1
+check "counted as a split-brain flip" wait_for 3 g_true "g['split_brain_flips'] >= 1"
 expect_eq "not as a late write" "$(g "g['late_writes']")" 1
