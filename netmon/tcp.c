@@ -1324,8 +1324,9 @@ static int bpf_init(size_t nzones)
 	else if (nmtb_open(why, sizeof(why)) == 0) {
 		if (nmtb_zones(bpf.pfx, bpf.npfx, nzones, 0) == 0 && nmtb_run(1) == 0) {
 			log_info("tcp: per-zone counting in eBPF (%s, close tracepoint)",
-				 nmtb_live() ? "counted where sent, at tc egress"
-					     : "a TCP socket walk per collection");
+				 nmtb_live()
+				     ? "counted where sent, after the zone counters"
+				     : "a TCP socket walk per collection");
 			bpf.active = 1;
 			mod.st.dumps++; /* the baseline, as a sock_diag one counts */
 			return 0;

@@ -1,16 +1,14 @@
 /* tcpbpf.c — loader and collector of netmon/bpf/tcp.bpf.c. The kernel adds
- * per-socket deltas to per-zone counters. Where tcx links exist (Linux
- * 6.6), a program on every interface's egress accounts each TCP packet's
- * socket as it is sent, after one walk of the namespace's sockets (the
- * baseline): a collection is then the copy of the zones' totals. Otherwise
- * a collection is one pass of the iter/tcp program over the namespace's
- * sockets, read (it writes nothing) on a worker thread that wakes the loop
- * through an eventfd when done: the walk of 50k sockets costs tens of
- * milliseconds of system time, which the loop must never wait for. Counted
- * where sent, the worker links the interfaces that came since instead
- * (each tcx attach waits for an RCU grace period). The worker makes only
- * those system calls and touches only the links, which the loop leaves
- * alone while it works; every other piece of state is the loop's. */
+ * per-socket deltas to per-zone counters. Where the eBPF zone counters
+ * (netmon/zbpf.c) run, their egress program hands each packet with a
+ * socket to nmtb_tx, which accounts a TCP packet's socket as it is sent,
+ * after one walk of the namespace's sockets (the baseline): a collection
+ * is then the copy of the zones' totals. Otherwise a collection is one
+ * pass of the iter/tcp program over the namespace's sockets, read (it
+ * writes nothing) on a worker thread that wakes the loop through an
+ * eventfd when done: the walk of 50k sockets costs tens of milliseconds of
+ * system time, which the loop must never wait for. The worker makes only
+ * that system call; every other piece of state is the loop's. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -20,7 +18,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <net/if.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,15 +54,11 @@ static struct {
 	nmtb_done_fn done_fn;
 	struct nmt_prefix *pfx;
 	size_t npfx, nzones;
-	uint64_t seen_before;		/* skel's seen before the last walk */
-	uint64_t began_us;		/* CLOCK_MONOTONIC: the last whole walk began */
-	int live;			/* counted where sent: collections walk nothing */
-	char refused[IF_NAMESIZE + 32]; /* what tx_sync could not link */
-	char warned[IF_NAMESIZE + 32];	/* ... last said so */
-	struct txlink {
-		int ifindex, fd;
-	} * tx; /* nmtb_tx's tcx links, one per interface but lo */
-	size_t ntx;
+	uint64_t seen_before; /* skel's seen before the last walk */
+	uint64_t began_us;    /* CLOCK_MONOTONIC: the last whole walk began */
+	int live;	      /* counted where sent: collections walk nothing */
+	unsigned gen;	      /* ... after the zone counters of this generation */
+	int based;	      /* the baseline walk is done */
 	size_t visited;
 } b = {.go = -1, .done = -1};
 
@@ -112,8 +105,6 @@ static int walk(int all)
 	return (int)n;
 }
 
-static int tx_sync(void);
-
 static void *worker(void *arg)
 {
 	uint64_t v;
@@ -124,7 +115,7 @@ static void *worker(void *arg)
 			break;
 		if (__atomic_load_n(&b.stop, __ATOMIC_ACQUIRE))
 			break;
-		__atomic_store_n(&b.rc, b.live ? tx_sync() : walk(0), __ATOMIC_RELEASE);
+		__atomic_store_n(&b.rc, walk(0), __ATOMIC_RELEASE);
 		v = 1;
 		if (write(b.done, &v, sizeof(v)) != sizeof(v))
 			break;
@@ -137,14 +128,8 @@ static void walk_ended(int rc)
 	uint64_t seen = b.skel->bss->seen;
 
 	b.visited = (size_t)(seen - b.seen_before);
-	if (rc < 0 && !b.live)
+	if (rc < 0)
 		log_warnx("tcp: eBPF socket walk: %s", strerror(-rc));
-	if (rc < 0 && b.live && strcmp(b.refused, b.warned) != 0) {
-		log_warnx("tcp: eBPF: no tcx link on %s (%s): its sockets' packets "
-			  "count at their close",
-			  b.refused, strerror(-rc));
-		memcpy(b.warned, b.refused, sizeof(b.warned));
-	}
 }
 
 static void on_done(int fd, uint32_t events, void *arg)
@@ -165,88 +150,36 @@ static void on_done(int fd, uint32_t events, void *arg)
 		fn(rc < 0 ? -1 : 0);
 }
 
-/* --- counting where sent: nmtb_tx on every interface's egress -------- */
+/* --- counting where sent: nmtb_tx after the zone counters at egress --- */
 
-static int tx_has(int ifindex)
-{
-	for (size_t i = 0; i < b.ntx; i++)
-		if (b.tx[i].ifindex == ifindex)
-			return 1;
-	return 0;
-}
-
-static void tx_detach(void)
-{
-	for (size_t i = 0; i < b.ntx; i++)
-		close(b.tx[i].fd);
-	free(b.tx);
-	b.tx = NULL;
-	b.ntx = 0;
-}
-
-/* Links on the interfaces not yet holding one (all but lo), and the links
- * of interfaces gone let go; 0, or -errno when one would not attach (its
- * name in b.refused). Run at the start, then by the worker for each
- * collection (a tcx attach waits for an RCU grace period: not on the
- * loop): a socket's packets through an interface that came since count
- * from its next packet once linked (or at its close), never twice. */
-static int tx_sync(void)
-{
-	struct if_nameindex *ifs = if_nameindex(), *p;
-	int fd = bpf_program__fd(b.skel->progs.nmtb_tx);
-	size_t kept = 0;
-
-	if (ifs == NULL) {
-		snprintf(b.refused, sizeof(b.refused), "the interfaces' list");
-		return -errno;
-	}
-	for (size_t i = 0; i < b.ntx; i++) {
-		for (p = ifs; p->if_index != 0 && (int)p->if_index != b.tx[i].ifindex;
-		     p++)
-			;
-		if (p->if_index == 0)
-			close(b.tx[i].fd);
-		else
-			b.tx[kept++] = b.tx[i];
-	}
-	b.ntx = kept;
-	for (p = ifs; p->if_index != 0; p++) {
-		if (strcmp(p->if_name, "lo") == 0 || tx_has((int)p->if_index))
-			continue;
-		int link = bpf_link_create(fd, (int)p->if_index,
-					   (enum bpf_attach_type)NMB_TCX_EGRESS, NULL);
-		if (link < 0) {
-			int e = errno;
-			snprintf(b.refused, sizeof(b.refused), "%s", p->if_name);
-			if_freenameindex(ifs);
-			return -e;
-		}
-		b.tx = xgrow(b.tx, b.ntx, sizeof(*b.tx));
-		b.tx[b.ntx++] = (struct txlink){(int)p->if_index, link};
-	}
-	if_freenameindex(ifs);
-	return 0;
-}
-
-/* After the baseline (or the first zones of a reload): count where sent,
- * unless tcx is missing (a walk per collection then), VPCF_BPF_TCP=walk
- * asks for the walk (tests and the bench compare the two) or
- * VPCF_BPF_ATTACH=clsact stands in for a kernel without tcx. */
-static void tx_start(void)
+/* After the baseline, and at each collection while a walk stands in:
+ * count where sent when the zone counters (netmon/zbpf.c) run and take
+ * nmtb_tx into their egress program, unless VPCF_BPF_TCP=walk asks for the
+ * walk (tests and the bench compare the two). Taking it or losing it
+ * loses nothing: each socket's storage holds what was last accounted, so
+ * whichever of the program or the walk comes next adds the rest. */
+static int tx_start(void)
 {
 	const char *e = getenv("VPCF_BPF_TCP");
 
-	if (b.live || b.nzones == 0 || (e != NULL && strcmp(e, "walk") == 0) ||
-	    !nmb_want_tcx())
-		return;
-	int rc = tx_sync();
-	if (rc == 0) {
-		b.live = 1;
-		return;
+	if (b.live || !b.based || b.nzones == 0 || (e != NULL && strcmp(e, "walk") == 0))
+		return b.live;
+	b.gen = nmb_chain(bpf_program__fd(b.skel->progs.nmtb_tx));
+	return b.live = b.gen != 0;
+}
+
+/* Before a collection: walks once the zone counters stopped (a reload
+ * they could not follow); where sent once they run. */
+static void tx_check(void)
+{
+	if (b.live && !nmb_chained(b.gen)) {
+		b.live = 0;
+		log_info("tcp: eBPF: the zone counters stopped: a socket walk per "
+			 "collection");
+	} else if (!b.live && tx_start()) {
+		log_info("tcp: eBPF: counted where sent from now on, after the zone "
+			 "counters");
 	}
-	log_info("tcp: eBPF: no tcx link on %s (%s): a socket walk per collection",
-		 b.refused, strerror(-rc));
-	tx_detach();
 }
 
 static uint32_t net_inum(void)
@@ -275,7 +208,7 @@ int nmtb_open(char *why, size_t whylen)
 		goto fail;
 	}
 	b.skel->rodata->net_inum = inum;
-	/* attached after the baseline walk, to the interfaces */
+	/* run by the zone counters' egress program, after the baseline */
 	bpf_program__set_autoattach(b.skel->progs.nmtb_tx, false);
 	err = tcp_bpf__load(b.skel);
 	if (err) {
@@ -438,18 +371,21 @@ int nmtb_run(int baseline)
 	if (b.skel == NULL)
 		return -1;
 	nmtb_wait();
+	tx_check();
 	__atomic_add_fetch(&b.skel->bss->interval, 1, __ATOMIC_SEQ_CST);
 	b.seen_before = b.skel->bss->seen;
-	if (b.live) { /* nothing to walk: the interfaces that came since */
-		walk_ended(tx_sync());
+	if (b.live) { /* nothing to walk */
+		walk_ended(0);
 		return 0;
 	}
 	b.skel->bss->baseline = baseline ? 1 : 0;
 	rc = walk(baseline);
 	b.skel->bss->baseline = 0;
 	walk_ended(rc);
-	if (baseline && rc == 0)
+	if (baseline && rc == 0) {
+		b.based = 1;
 		tx_start();
+	}
 	return rc < 0 ? -1 : 0;
 }
 
@@ -459,11 +395,15 @@ int nmtb_start(nmtb_done_fn done)
 
 	if (b.skel == NULL || !b.have_worker || b.busy)
 		return -1;
+	tx_check();
 	__atomic_add_fetch(&b.skel->bss->interval, 1, __ATOMIC_SEQ_CST);
 	b.seen_before = b.skel->bss->seen;
 	b.busy = 1;
 	b.done_fn = done;
-	if (write(b.go, &v, sizeof(v)) != sizeof(v)) {
+	/* Counted where sent, nothing to walk: done at the loop's next turn. */
+	if (b.live)
+		__atomic_store_n(&b.rc, 0, __ATOMIC_RELEASE);
+	if (write(b.live ? b.done : b.go, &v, sizeof(v)) != sizeof(v)) {
 		log_warn("tcp: waking the eBPF worker");
 		b.busy = 0;
 		b.done_fn = NULL;
@@ -533,7 +473,8 @@ void nmtb_close(void)
 	}
 	if (b.go != -1)
 		close(b.go);
-	tx_detach();
+	if (b.live)
+		nmb_unchain(b.gen);
 	bpf_link__destroy(b.iter);
 	tcp_bpf__destroy(b.skel);
 	free(b.pfx);

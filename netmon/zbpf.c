@@ -23,7 +23,12 @@
  * else as clsact filters. A clsact filter is ours by handle and priority
  * (ZB_HANDLE, ZB_PRIO): attaching replaces one a crashed daemon left. On
  * exit the links are closed, our filters detached, and a clsact qdisc that
- * this process created is deleted with them. */
+ * this process created is deleted with them.
+ *
+ * The egress program tail-calls whatever tc program nmb_chain put in its
+ * slot, for packets with a socket: netmon/tcpbpf.c's TCP counting rides on
+ * these attachments (one program per hook, and the interfaces followed in
+ * one place) instead of linking a program of its own. */
 #include <errno.h>
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
@@ -78,7 +83,10 @@ static struct {
 	size_t n6;
 	int hashed4, hashed6; /* the hash maps hold k4 / k6 too */
 	uint64_t lost;	      /* ENOBUFS on the event socket */
+	unsigned gen;	      /* this load's generation (nmb_chain) */
+	int chained;	      /* zb_then holds a program */
 } b;
+static unsigned gens; /* generations given out */
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -773,6 +781,9 @@ int nmb_init(const struct nmz *z, char *why, size_t whylen)
 			 err == EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN)" : "");
 		return -1;
 	}
+	if (++gens == 0)
+		gens = 1;
+	b.gen = gens;
 	if (nmb_apply(z) != 0) {
 		snprintf(why, whylen, "the zones do not fit the eBPF maps (see above)");
 		goto fail;
@@ -798,6 +809,36 @@ int nmb_init(const struct nmz *z, char *why, size_t whylen)
 fail:
 	nmb_fini();
 	return -1;
+}
+
+unsigned nmb_chain(int prog_fd)
+{
+	uint32_t k = 0;
+
+	if (b.skel == NULL) {
+		errno = ENOENT;
+		return 0;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(b.skel->maps.zb_then), &k, &prog_fd,
+				BPF_ANY) != 0)
+		return 0;
+	b.chained = 1;
+	return b.gen;
+}
+
+int nmb_chained(unsigned gen)
+{
+	return b.skel != NULL && b.chained && gen == b.gen;
+}
+
+void nmb_unchain(unsigned gen)
+{
+	uint32_t k = 0;
+
+	if (!nmb_chained(gen))
+		return;
+	bpf_map_delete_elem(bpf_map__fd(b.skel->maps.zb_then), &k);
+	b.chained = 0;
 }
 
 void nmb_fini(void)

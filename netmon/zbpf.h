@@ -29,6 +29,18 @@ const char *nmb_hook(void);
 /* Detach from every interface and unload. */
 void nmb_fini(void);
 
+/* Run the tc program prog_fd after the egress counters, for every packet
+ * with a socket, in a tail call (netmon/tcpbpf.c's per-socket TCP counting:
+ * one program at the hook, on whatever interfaces the counters are, as they
+ * come and go). It must return TC_ACT_UNSPEC. The counters' generation
+ * (nonzero; a new one with each nmb_init), or 0 when they are not loaded or
+ * the kernel refused (errno). */
+unsigned nmb_chain(int prog_fd);
+/* Is what nmb_chain set for gen still running (same counters, not undone)? */
+int nmb_chained(unsigned gen);
+/* Empty the slot, if gen's counters still run. */
+void nmb_unchain(unsigned gen);
+
 /* tcx (Linux 6.6) attach types, for bpf_link_create: libbpf 1.1 has no tcx
  * API and Debian 12's headers lack them. Also used by netmon/tcpbpf.c. */
 #define NMB_TCX_INGRESS 46 /* BPF_TCX_INGRESS */

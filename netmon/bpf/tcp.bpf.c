@@ -1,8 +1,9 @@
 /* tcp.bpf.c — per-zone TCP counting in the kernel (loaded by netmon/tcpbpf.c):
- * a tc program on every interface's egress (tcx) adds, for each TCP packet
- * the daemon's network namespace sends, what its socket sent since last
- * accounted to the socket's destination zone. Where it cannot be linked, an
- * iter/tcp program run once per collection walks the namespace's TCP
+ * a tc program that the zone counters' egress program (zones.bpf.c) calls
+ * for each packet with a socket adds, for each TCP packet the daemon's
+ * network namespace sends, what its socket sent since last accounted to
+ * the socket's destination zone. Where the zone counters do not run in
+ * eBPF, an iter/tcp program run once per collection walks the namespace's TCP
  * sockets and does the same per socket (sockets quiet since the walk before
  * are passed by with one read); one walk is the baseline in either case.
  * A tp_btf/inet_sock_set_state program adds the remainder of a socket
@@ -313,15 +314,16 @@ int BPF_PROG(nmtb_destroy, struct sock *sk)
 	return 0;
 }
 
-/* Counting where segments are sent: on every interface's egress (tcx
- * links), the socket of each TCP packet this namespace sends accounts what
- * it sent since last accounted, the packet included (the counts move
- * before the packet leaves TCP). Attached after the baseline walk; the
- * collections then walk nothing. A socket with storage is this namespace's
+/* Counting where segments are sent: tail-called by the zone counters'
+ * egress program on every interface they are on (tcx links or clsact
+ * filters), the socket of each TCP packet this namespace sends accounts
+ * what it sent since last accounted, the packet included (the counts move
+ * before the packet leaves TCP). Put in their slot after the baseline walk;
+ * the collections then walk nothing. A socket with storage is this namespace's
  * (nothing makes storage for another's): the namespace is compared only
  * for a socket without, not for every packet. Returns "no opinion"
- * (TCX_NEXT): the zone counters and whatever else is attached run as
- * before. */
+ * (TC_ACT_UNSPEC, TCX_NEXT), as the zone counters would: whatever else is
+ * attached runs as before. */
 SEC("tc")
 int nmtb_tx(struct __sk_buff *skb)
 {

@@ -1,7 +1,8 @@
 /* nm-cost — what the network monitor's parts cost, for bench/netmon.sh.
  *
  *   nm-cost collect K CONF
- *       nmt_init with CONF's [netmon] zones, then K collections (nmt_collect,
+ *       nmt_init with CONF's [netmon] zones (after the eBPF zone counters,
+ *       nmb_init, when its bpf allows), then K collections (nmt_collect,
  *       as the daemon runs it); prints the medians over the K of CPU time
  *       (user, system) and wall time per collection, and the sockets tracked:
  *       "collect sockets=N user_us=U sys_us=S cpu_us=C wall_us=W"
@@ -138,6 +139,20 @@ static void set_filter(const struct cfg *cf)
 	free(p);
 }
 
+/* The eBPF zone counters of CONF when its bpf allows, loaded before the
+ * TCP counting as the daemon does (TCP counts where sent after them). */
+static int zone_counters(const struct cfg *cf, const struct nmz *z)
+{
+	char why[256];
+
+	if (cf->netmon.bpf == NM_BPF_NO || nmz_count(z) == 0)
+		return 0;
+	if (nmb_init(z, why, sizeof(why)) == 0)
+		return 1;
+	fprintf(stderr, "nm-cost: no eBPF zone counters: %s\n", why);
+	return 0;
+}
+
 static int collect(int k, const char *conf)
 {
 	double *u = xcalloc((size_t)k, sizeof(double)),
@@ -147,11 +162,12 @@ static int collect(int k, const char *conf)
 	struct nmz *z = NULL;
 	struct cfg *cf = load(conf, &z);
 	struct nmt_stats st;
-	int rc = 1;
+	int rc = 1, zb = 0;
 
 	if (cf == NULL || ev_init() == -1)
 		goto out;
 	set_filter(cf);
+	zb = zone_counters(cf, z);
 	if (nmt_init(nmz_count(z), zone_of, z) == -1)
 		goto out;
 	for (int i = 0; i < k; i++) {
@@ -173,6 +189,8 @@ static int collect(int k, const char *conf)
 	rc = 0;
 out:
 	nmt_fini();
+	if (zb)
+		nmb_fini();
 	ev_fini();
 	nmz_free(z);
 	if (cf)
@@ -210,13 +228,14 @@ static int hold(int k, const char *conf)
 	double *w = xcalloc((size_t)k, sizeof(double));
 	struct nmz *z = NULL;
 	struct cfg *cf = load(conf, &z);
-	int rc = 1;
+	int rc = 1, zb = 0;
 
 	late_cap = 100000;
 	late = xcalloc(late_cap, sizeof(double));
 	if (cf == NULL || ev_init() == -1)
 		goto out;
 	set_filter(cf);
+	zb = zone_counters(cf, z);
 	if (nmt_init(nmz_count(z), zone_of, z) == -1)
 		goto out;
 	for (int i = 0; i < k; i++) {
@@ -249,6 +268,8 @@ static int hold(int k, const char *conf)
 	rc = 0;
 out:
 	nmt_fini();
+	if (zb)
+		nmb_fini();
 	ev_fini();
 	nmz_free(z);
 	if (cf)

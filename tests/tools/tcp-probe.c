@@ -7,8 +7,12 @@
  * seconds and after SECONDS, or at once on SIGTERM/SIGINT, then prints the
  * totals and exits: 0 if every collection succeeded. -b sets the destroy
  * event socket's receive buffer (small values provoke ENOBUFS); -m is
- * [netmon] bpf (eBPF or sock_diag, default auto). SIGUSR1 reloads with the
- * zones in reverse order (prints "reloaded"). Lines:
+ * [netmon] bpf (eBPF or sock_diag, default auto). With eBPF the zone
+ * counters (netmon/zbpf.c) are loaded first, as the daemon does, zones z1,
+ * z2, ... of the CIDRs: TCP counts where sent after them. SIGUSR1 reloads
+ * with the zones in reverse order (prints "reloaded"); SIGUSR2 stops the
+ * zone counters (prints "zone counters stopped"), as a daemon's reload
+ * they cannot follow. Lines:
  *   start host out_segs=N retrans_segs=N
  *   interval n=K zone=Z segs_out=N retrans_segs=N bytes_sent=N bytes_retrans=N ratio=R
  *   end zone=Z segs_out=N retrans_segs=N bytes_sent=N bytes_retrans=N ratio=R
@@ -31,6 +35,8 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "netmon/tcp.h"
+#include "netmon/zbpf.h"
+#include "netmon/zone.h"
 
 static struct cidr *zones;
 static size_t nzones;
@@ -38,6 +44,7 @@ static uint64_t interval_ms, seconds_ms, started;
 static uint64_t ncollect;
 static int failed, sfd = -1, finished;
 static struct nm_host_tcp host0;
+static int bpf_mode = NM_BPF_AUTO, have_zb;
 
 static int prefix_match(const unsigned char *a, const unsigned char *net, int plen)
 {
@@ -177,9 +184,15 @@ static void on_signal(int fd, uint32_t events, void *arg)
 	struct signalfd_siginfo si;
 
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1)
+		if (si.ssi_signo == SIGUSR1) {
 			reload();
-		else
+		} else if (si.ssi_signo == SIGUSR2) {
+			if (have_zb)
+				nmb_fini();
+			have_zb = 0;
+			printf("zone counters stopped\n");
+			fflush(stdout);
+		} else
 			finish();
 	}
 }
@@ -192,6 +205,7 @@ static int signals_init(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
 		return -1;
 	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -215,6 +229,30 @@ static int parse_secs(const char *s, uint64_t *ms)
 	return 0;
 }
 
+/* The eBPF zone counters of z1, z2, ... (the CIDRs in order), when bpf
+ * allows: what the daemon loads before the TCP counting. */
+static void zone_counters(void)
+{
+	struct nm_cfg nm = {.nzones = nzones};
+	struct nmz *z;
+	char why[256];
+
+	if (bpf_mode == NM_BPF_NO)
+		return;
+	nm.zones = xcalloc(nzones, sizeof(*nm.zones));
+	for (size_t i = 0; i < nzones; i++) {
+		snprintf(nm.zones[i].name, sizeof(nm.zones[i].name), "z%zu", i + 1);
+		nm.zones[i].cidrs = &zones[i];
+		nm.zones[i].ncidrs = 1;
+	}
+	z = nmz_build(&nm);
+	free(nm.zones);
+	have_zb = nmb_init(z, why, sizeof(why)) == 0;
+	if (!have_zb)
+		fprintf(stderr, "tcp-probe: no eBPF zone counters: %s\n", why);
+	nmz_free(z);
+}
+
 static void usage(void)
 {
 	fprintf(
@@ -235,11 +273,11 @@ int main(int argc, char **argv)
 		if (ch == 'b')
 			rcvbuf = atoi(optarg);
 		else if (ch == 'm' && strcmp(optarg, "auto") == 0)
-			nmt_set_bpf(NM_BPF_AUTO);
+			bpf_mode = NM_BPF_AUTO;
 		else if (ch == 'm' && strcmp(optarg, "yes") == 0)
-			nmt_set_bpf(NM_BPF_YES);
+			bpf_mode = NM_BPF_YES;
 		else if (ch == 'm' && strcmp(optarg, "no") == 0)
-			nmt_set_bpf(NM_BPF_NO);
+			bpf_mode = NM_BPF_NO;
 		else
 			usage();
 	}
@@ -259,6 +297,8 @@ int main(int argc, char **argv)
 	set_filter();
 	if (ev_init() == -1 || signals_init() == -1)
 		fatal("event loop");
+	nmt_set_bpf(bpf_mode);
+	zone_counters();
 	if (nmt_init(nzones, lookup, NULL) == -1)
 		fatalx("netmon tcp: init failed");
 	nmt_host(&host0);
@@ -271,6 +311,8 @@ int main(int argc, char **argv)
 	if (ev_run() == -1)
 		failed = 1;
 	nmt_fini();
+	if (have_zb)
+		nmb_fini();
 	ev_fini();
 	free(zones);
 	return failed;
