@@ -128,9 +128,10 @@ cpu() { # NM_COST_OUTPUT: "C (U + S)" in ms
 ratio() { awk -v a="$(field cpu_us <<<"$1")" -v b="$(field cpu_us <<<"$2")" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}'; }
 HOLD=""
 # collect_table WHAT: the table for the sockets between $C and $H. The eBPF
-# column is the daemon's default where the kernel has tcx links (counted
-# where sent: a collection copies the zones' totals); the rows after it
-# are the eBPF walk a kernel without tcx gets (VPCF_BPF_TCP=walk).
+# column is the daemon's default (counted where sent, by the zone
+# counters' egress program: a collection copies the zones' totals); the
+# rows after it are the eBPF walk, what runs where the zones are not
+# counted in eBPF (VPCF_BPF_TCP=walk).
 collect_table() {
 	local walkrows=""
 	echo "| established sockets | eBPF collection: CPU ms (user + sys) | wall ms | sock_diag collection: CPU ms | wall ms | \`ss -tin\`: CPU ms | \`ss -tin\` / eBPF | \`ss -tin\` / sock_diag |"
@@ -145,7 +146,7 @@ collect_table() {
 			"$(field wall_us <<<"$ob" | ms)" "$(cpu "$od")" "$(field wall_us <<<"$od" | ms)" \
 			"$(cpu "$th")" "$(ratio "$th" "$ob")" "$(ratio "$th" "$od")"
 		ow=$(ip netns exec "$H" env VPCF_BPF_TCP=walk "$TOOLS/nm-cost" collect "$REPS" "$T/bpf.conf")
-		walkrows+=$(printf '| %d, eBPF walking the sockets (no tcx) | %s | %s | | | | %s× | |' "$n" \
+		walkrows+=$(printf '| %d, eBPF walking the sockets (zones not counted in eBPF) | %s | %s | | | | %s× | |' "$n" \
 			"$(cpu "$ow")" "$(field wall_us <<<"$ow" | ms)" "$(ratio "$th" "$ow")")$'\n'
 		[ -n "${1:-}" ] && continue
 		for m in bpf diag; do
@@ -509,10 +510,9 @@ echo "### the counting table's per-packet cost (sender): none / nftables table /
 echo
 # Three ways, alternating in one run: no counting, the nftables table
 # (nft-probe apply, the table the daemon makes with bpf = no) and the eBPF
-# programs at tc ingress/egress of every interface (zbpf-probe hold, what
-# the daemon attaches with bpf = auto), with the TCP counting's program at
-# egress beside them (tcp-probe: counted where sent with tcx links; with
-# clsact, as on kernels without tcx, TCP is walked instead).
+# programs at tc ingress/egress of every interface, the TCP counting's
+# program tail-called by the egress one (tcp-probe loads both, as the
+# daemon does with bpf = auto).
 BPFHOLD=
 pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, empty)
 	local p
@@ -526,13 +526,15 @@ pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, empty)
 	table) ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2 ;;
 	bpf | bpfcls)
 		spawn "$T/bpf.log" ip netns exec "$H" env VPCF_BPF_ATTACH=$([ $1 = bpf ] && echo tcx || echo clsact) \
-			"$TOOLS/zbpf-probe" hold "$T/zones.conf"
-		BPFHOLD=$SPAWNED_PID
-		wait_for 5 grep -q '^ready' "$T/bpf.log" || echo "# eBPF failed: $(cat "$T/bpf.log")" >&2
-		spawn "$T/tcpbpf.log" ip netns exec "$H" env VPCF_BPF_ATTACH=$([ $1 = bpf ] && echo tcx || echo clsact) \
 			"$TOOLS/tcp-probe" -m yes 198.18.1.0/24 198.18.2.0/24 198.18.3.0/24 198.18.4.0/24 -- 3600 10
-		BPFHOLD="$BPFHOLD $SPAWNED_PID"
-		wait_for 5 grep -q '^start host' "$T/tcpbpf.log" || echo "# eBPF TCP failed: $(cat "$T/tcpbpf.log")" >&2
+		BPFHOLD=$SPAWNED_PID
+		wait_for 5 grep -q '^start host' "$T/bpf.log" || echo "# eBPF failed: $(cat "$T/bpf.log")" >&2
+		grep -q 'counted where sent' "$T/bpf.log" || echo "# eBPF: TCP not counted where sent: $(cat "$T/bpf.log")" >&2
+		;;
+	tcnop)
+		spawn "$T/nop.log" ip netns exec "$H" "$TOOLS/zbpf-probe" empty
+		BPFHOLD=$SPAWNED_PID
+		wait_for 5 grep -q '^ready' "$T/nop.log" || echo "# empty program failed: $(cat "$T/nop.log")" >&2
 		;;
 	empty) ip netns exec "$H" nft add table inet vpcf_bench_empty '{ chain p { type filter hook postrouting priority 500; policy accept; }; }' ||
 		echo "# empty chain failed" >&2 ;;
@@ -550,7 +552,7 @@ for ((i = 0; i < REPS; i++)); do
 done
 pkt_mode none
 # The eBPF counters' own reading of its last run: it did count.
-bpfseen=$(awk '$1 == "z1" {print $4}' "$T/bpf.log")
+bpfseen=$(sed -n 's/^end packets zone=0 .*out_pkts=\([0-9]*\).*/\1/p' "$T/bpf.log")
 cnone=$(median <"$T/cpu.none") ctab=$(median <"$T/cpu.table") cbpf=$(median <"$T/cpu.bpf")
 echo "| 64-byte UDP to a zone, sender CPU per packet | none | nftables table | eBPF | table's cost | eBPF's cost |"
 echo "|---|---:|---:|---:|---:|---:|"
@@ -627,7 +629,7 @@ wait_for 5 ip netns exec "$H" bash -c "exec 3<>/dev/tcp/198.18.1.1/5201" || true
 iperf() { # ARGS...: one run from the host to zone z1; prints packets/s or bit/s
 	local out
 	for try in 1 2 3; do
-		out=$(ip netns exec "$H" iperf3 -c 198.18.1.1 -t 3 -J "$@" 2>/dev/null) && break
+		out=$(ip netns exec "$H" iperf3 -c 198.18.1.1 -t 2 -J "$@" 2>/dev/null) && break
 		sleep 1
 	done
 	$PY -c "
@@ -636,43 +638,73 @@ j = json.loads(sys.stdin.read())
 s = j['end']['sum'] if 'sum' in j['end'] else j['end']['sum_sent']
 print(int(s['packets'] / s['seconds']) if 'packets' in s else int(s['bits_per_second']))" <<<"$out"
 }
-for m in $MODES; do : >"$T/pps.$m" >"$T/tcp.$m" >"$T/tcps.$m"; done
-nreps=$(((REPS + 1) / 2))
-for ((i = 0; i < nreps; i++)); do
-	for m in $MODES; do
-		pkt_mode $m
-		iperf -u -b 0 -l 64 >>"$T/pps.$m"
-		iperf >>"$T/tcp.$m"
-		iperf -l 64 -N >>"$T/tcps.$m"
+# A 2-core machine shared with others: the rate a run gets drifts with the
+# load by more than the counting costs, so each mode is measured in pairs
+# with none, back to back, none first in one round and second in the next;
+# a pair's ratio is the mode's rate over none's, and the table has the
+# median of the pairs' ratios and their quartiles. "none, again" pairs none
+# with itself: its ratio is the method's own noise. "an empty tc program"
+# does nothing at tcx ingress and egress: what any tc program costs a
+# packet, before the counting's work. Each run starts 0.5 s after its mode
+# is set up (a detached program is freed after an RCU grace period).
+TMODES="none2 table tcnop bpf"
+# 64-byte writes: one segment each (autocorking off in the sender's
+# namespace; with it, how many writes a segment merges swings the rate by
+# half from run to run).
+ip netns exec "$H" sysctl -qw net.ipv4.tcp_autocorking=0
+for f in udp tcp tcps; do
+	case $f in udp) args="-u -b 0 -l 64" ;; tcp) args= ;; tcps) args="-l 64 -N" ;; esac
+	: >"$T/$f.none"
+	for m in $TMODES; do : >"$T/$f.$m"; done
+	for ((i = 0; i < REPS; i++)); do
+		for m in $TMODES; do
+			pair=(none "$m")
+			((i % 2)) && pair=("$m" none)
+			for x in "${pair[@]}"; do
+				pkt_mode "${x%2}"
+				sleep 0.5
+				eval "r_${x}=\$(iperf $args)"
+			done
+			echo "$r_none" >>"$T/$f.none"
+			eval "echo \"\$r_none \$r_$m\"" >>"$T/$f.$m"
+		done
 	done
 done
 pkt_mode none
-pnone=$(median <"$T/pps.none") tnone=$(median <"$T/tcp.none")
-echo "| | counting | packets/s or Gbit/s | ratio to none | per packet |"
+# tput FLAVOUR MODE: "median_rate median_ratio q1 q3" of MODE's pairs
+tput() {
+	$PY - "$T/$1.$2" <<'P'
+import statistics, sys
+pairs = [tuple(float(v) for v in l.split()) for l in open(sys.argv[1]) if len(l.split()) == 2]
+r = sorted(b / a for a, b in pairs if a > 0)
+q = statistics.quantiles(r, n=4) if len(r) > 1 else [r[0], r[0], r[0]]
+print(statistics.median(b for _, b in pairs), statistics.median(r), q[0], q[2])
+P
+}
+name() {
+	case $1 in none) echo none ;; none2) echo "none, again" ;; table) echo "nftables table" ;;
+	tcnop) echo "an empty tc program" ;; bpf) echo eBPF ;; esac
+}
+echo "| | counting | rate (median) | ratio to none in its pair: median [quartiles] | per packet |"
 echo "|---|---|---:|---:|---:|"
-for m in $MODES; do
-	p=$(median <"$T/pps.$m") t=$(median <"$T/tcp.$m")
-	case $m in none) what=none ;; table) what="nftables table" ;; bpf) what=eBPF ;; esac
-	printf '| 64-byte UDP, packets/s | %s | %d | %.2f | %+.0f ns |\n' "$what" "$p" \
-		"$(awk -v a="$p" -v b="$pnone" 'BEGIN {print a / b}')" \
-		"$(awk -v a="$p" -v b="$pnone" 'BEGIN {print 1e9 / a - 1e9 / b}')"
-done
-for m in $MODES; do
-	t=$(median <"$T/tcp.$m")
-	case $m in none) what=none ;; table) what="nftables table" ;; bpf) what=eBPF ;; esac
-	printf '| bulk TCP, Gbit/s | %s | %.2f | %.2f | |\n' "$what" "$(awk -v a="$t" 'BEGIN {print a / 1e9}')" \
-		"$(awk -v a="$t" -v b="$tnone" 'BEGIN {print a / b}')"
-done
-# 64-byte writes with TCP_NODELAY: about a segment each (autocorking may
-# merge some), the TCP counting's
-# program accounting each packet's socket (the eBPF row)
-snone=$(median <"$T/tcps.none")
-for m in $MODES; do
-	t=$(median <"$T/tcps.$m")
-	case $m in none) what=none ;; table) what="nftables table" ;; bpf) what=eBPF ;; esac
-	printf '| 64-byte TCP writes (TCP_NODELAY), writes/s | %s | %d | %.2f | %+.0f ns |\n' "$what" \
-		"$(awk -v a="$t" 'BEGIN {printf "%d", a / 512}')" "$(awk -v a="$t" -v b="$snone" 'BEGIN {print a / b}')" \
-		"$(awk -v a="$t" -v b="$snone" 'BEGIN {print 512e9 / a - 512e9 / b}')"
+for f in udp tcp tcps; do
+	nrate=$(median <"$T/$f.none")
+	for m in none $TMODES; do
+		if [ $m = none ]; then
+			rate=$nrate r=1 q1=1 q3=1
+		else
+			read -r rate r q1 q3 < <(tput $f $m)
+		fi
+		case $f in
+		udp) what="64-byte UDP, packets/s" div=1 per=1 ;;
+		tcp) what="bulk TCP, Gbit/s" div=1e9 per= ;;
+		tcps) what="64-byte TCP writes (TCP_NODELAY, no autocorking), writes/s" div=512 per=1 ;;
+		esac
+		printf '| %s | %s | %s | %.3f [%.3f, %.3f] | %s |\n' "$what" "$(name $m)" \
+			"$(awk -v a="$rate" -v d="$div" 'BEGIN {printf (d == 1e9 ? "%.2f" : "%d"), a / d}')" \
+			"$r" "$q1" "$q3" \
+			"$([ -n "$per" ] && awk -v r="$r" -v n="$nrate" -v d="$div" 'BEGIN {printf "%+.0f ns", (1 / r - 1) * 1e9 * d / n}')"
+	done
 done
 echo
-echo "(iperf3 from the host namespace to zone z1 over veth, 3 s per run, medians of $nreps runs each, alternating; per packet = 1/pps with - 1/pps without)"
+echo "(iperf3 from the host namespace to zone z1 over veth, 2 s per run, $REPS pairs of runs per mode, each with none, back to back; none's rate: the median of all its runs; per packet: (1 / ratio - 1) / none's rate, the time each packet or write took longer)"

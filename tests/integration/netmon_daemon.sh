@@ -158,6 +158,10 @@ check "the nftables table is gone after stop" \
 # to start.
 if grep -q 'per-zone counting in eBPF' "$T/daemon.log"; then
 	ok "auto: TCP per zone counted in eBPF (logged)"
+	if grep -q 'zone packets counted by eBPF' "$T/daemon.log"; then
+		check "... where sent, by the zone counters' program" \
+			grep -q 'counted where sent, after the zone counters' "$T/daemon.log"
+	fi
 	nocap() { # LOG: the daemon without CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN
 		timeout --kill-after=2 10 ip netns exec "$H" capsh \
 			--drop=cap_bpf,cap_perfmon,cap_sys_admin -- -c "exec $VPCFD -f -c $T/vpcf.conf" \

@@ -16,6 +16,7 @@
  *   start host out_segs=N retrans_segs=N
  *   interval n=K zone=Z segs_out=N retrans_segs=N bytes_sent=N bytes_retrans=N ratio=R
  *   end zone=Z segs_out=N retrans_segs=N bytes_sent=N bytes_retrans=N ratio=R
+ *   end packets zone=Z in_pkts=N out_pkts=N   (the eBPF zone counters')
  *   end host out_segs=N retrans_segs=N d_out_segs=N d_retrans_segs=N ...
  *   end stats collections=N dumps=N ... quiet=N   (always the last line)
  * TCP_PROBE_DEBUG set in the environment: debug messages too (libbpf's,
@@ -45,6 +46,7 @@ static uint64_t ncollect;
 static int failed, sfd = -1, finished;
 static struct nm_host_tcp host0;
 static int bpf_mode = NM_BPF_AUTO, have_zb;
+static struct nmz *zb_zones; /* the zone counters' zones */
 
 static int prefix_match(const unsigned char *a, const unsigned char *net, int plen)
 {
@@ -109,6 +111,15 @@ static void finish(void)
 	collect();
 	for (size_t z = 0; z < nzones; z++)
 		print_zone("end", z);
+	if (have_zb) {
+		struct nm_zone_counters *v = xcalloc(nzones + 1, sizeof(*v));
+		int rc = nmb_read(zb_zones, v);
+		for (size_t z = 0; rc == 0 && z < nzones; z++)
+			printf("end packets zone=%zu in_pkts=%llu out_pkts=%llu\n", z,
+			       (unsigned long long)v[z].packets_in,
+			       (unsigned long long)v[z].packets_out);
+		free(v);
+	}
 	nmt_host(&h);
 	nmt_host_ext(&x);
 	printf("end host out_segs=%llu retrans_segs=%llu d_out_segs=%llu "
@@ -250,7 +261,7 @@ static void zone_counters(void)
 	have_zb = nmb_init(z, why, sizeof(why)) == 0;
 	if (!have_zb)
 		fprintf(stderr, "tcp-probe: no eBPF zone counters: %s\n", why);
-	nmz_free(z);
+	zb_zones = z;
 }
 
 static void usage(void)
@@ -313,6 +324,7 @@ int main(int argc, char **argv)
 	nmt_fini();
 	if (have_zb)
 		nmb_fini();
+	nmz_free(zb_zones);
 	ev_fini();
 	free(zones);
 	return failed;

@@ -8,8 +8,19 @@
  *                           "zone in_pkts in_bytes out_pkts out_bytes" per
  *                           zone, detach and exit
  *
+ *   zbpf-probe empty        link a tc program that does nothing (returns
+ *                           TCX_NEXT) at tcx ingress and egress of every
+ *                           interface but lo, print "ready", hold until
+ *                           SIGTERM or SIGINT: what any tc program costs a
+ *                           packet before it does anything (the bench's
+ *                           floor)
+ *
  * Exit status 0 on success, 1 on failure. Log lines go to stderr.
  */
+#include <errno.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +33,40 @@
 #include "netmon/zbpf.h"
 #include "netmon/zone.h"
 
+static int empty(const sigset_t *set)
+{
+	struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = -1},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	struct if_nameindex *ifs = if_nameindex(), *p;
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "nop", "GPL", insns, 2, NULL);
+	int sig, n = 0;
+
+	if (fd < 0 || ifs == NULL) {
+		perror("zbpf-probe: empty program");
+		return 1;
+	}
+	for (p = ifs; p->if_index != 0; p++) {
+		if (strcmp(p->if_name, "lo") == 0)
+			continue;
+		if (bpf_link_create(fd, (int)p->if_index,
+				    (enum bpf_attach_type)NMB_TCX_INGRESS, NULL) < 0 ||
+		    bpf_link_create(fd, (int)p->if_index,
+				    (enum bpf_attach_type)NMB_TCX_EGRESS, NULL) < 0) {
+			fprintf(stderr, "zbpf-probe: tcx link on %s: %s\n", p->if_name,
+				strerror(errno));
+			return 1;
+		}
+		n++;
+	}
+	if_freenameindex(ifs);
+	printf("ready %d interfaces, tcx\n", n);
+	fflush(stdout);
+	sigwait(set, &sig);
+	return 0; /* the links go with the process */
+}
+
 int main(int argc, char **argv)
 {
 	struct cfg *c;
@@ -32,18 +77,20 @@ int main(int argc, char **argv)
 	int sig, rc;
 
 	log_init("zbpf-probe", 1, LOG_LVL_INFO);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (argc == 2 && strcmp(argv[1], "empty") == 0)
+		return empty(&set);
 	if (argc != 3 || strcmp(argv[1], "hold") != 0) {
-		fprintf(stderr, "usage: zbpf-probe hold CONF\n");
+		fprintf(stderr, "usage: zbpf-probe hold CONF | empty\n");
 		return 1;
 	}
 	if ((c = cfg_load(argv[2])) == NULL)
 		return 1;
 	z = nmz_build(&c->netmon);
 	cfg_free(c);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
 	if (ev_init() == -1 || nmb_init(z, why, sizeof(why)) == -1) {
 		fprintf(stderr, "zbpf-probe: eBPF %s\n", why);
 		return 1;
