@@ -22,7 +22,8 @@
 # stopped by PID and the namespaces removed on exit (tests/lib.sh).
 # Not a test: nothing is asserted. Medians of REPS runs.
 #   bench/netmon.sh [REPS]     (default 9; NETMON_SOCKETS="1000 10000 50000";
-#                               NETMON_PACKETS=0 skips the per-packet part;
+#                               NETMON_PACKETS=0 skips the per-packet part,
+#                               NETMON_PACKETS=iperf runs only its iperf3 rates;
 #                               NETMON_PARTS="..." runs only these of collect,
 #                               read, rtt, watch, overlay, ring, daemon,
 #                               packets: default all)
@@ -506,6 +507,8 @@ fi # daemon
 
 # ---- 5. per-packet cost -----------------------------------------------------------
 { [ "${NETMON_PACKETS:-1}" = 0 ] || ! part packets; } && exit 0
+# NETMON_PACKETS=iperf: only the iperf3 rates below
+IPERF_ONLY=$([ "${NETMON_PACKETS:-1}" = iperf ] && echo 1)
 echo "### the counting table's per-packet cost (sender): none / nftables table / eBPF"
 echo
 # Three ways, alternating in one run: no counting, the nftables table
@@ -543,6 +546,7 @@ pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, empty)
 MODES="none table bpf"
 # CPU time per packet is what the counting adds; packets/s also depends on
 # how much of a core the sender got on this shared machine.
+if [ -z "$IPERF_ONLY" ]; then
 for m in $MODES; do : >"$T/cpu.$m"; done
 for ((i = 0; i < REPS; i++)); do
 	for m in $MODES; do
@@ -561,6 +565,7 @@ printf '| nm-cost udp (300,000 packets a run) | %d ns | %d ns | %d ns | %+d ns |
 echo
 echo "(medians of $REPS runs each, alternating; CPU time of the sending process, which on veth includes the receiving namespace's softirq work; the eBPF programs counted ${bpfseen:-?} packets out to z1 in their last run)"
 echo
+fi
 # The difference above swings with whatever else the machine runs (a shared
 # host's load moves it by hundreds of ns either way). perf's samples split
 # one run: for the table, the share spent in netfilter (nf_hook_slow and
@@ -576,7 +581,7 @@ echo
 # did to the rest.
 # The same for an empty base chain at the table's postrouting hook: the
 # hook's own cost, which no nftables table can go below.
-if command -v perf >/dev/null; then
+if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 	PMODES="table empty bpf bpfcls"
 	for m in $PMODES; do : >"$T/share.$m" >"$T/share.ns.$m"; done
 	for ((i = 0; i < REPS; i++)); do
@@ -718,12 +723,26 @@ for f in udp tcp tcps; do
 done
 echo
 echo "(iperf3 from the host namespace to zone z1 over veth, 2 s per run, $REPS pairs of runs per mode, each with none, back to back; none's rate: the median of all its runs; per packet: (1 / ratio - 1) / none's rate, the time each packet or write took longer)"
-# Bulk TCP's ratios swing more than the counting can cost it; the bound
-# from its packets: each packet through the hooks at the 64-byte rows'
-# per-packet costs (out: a TCP packet's, both programs; in: an ACK, the
-# zone counters alone, as a UDP packet's), over a second of one core.
+# Bulk TCP's ratios swing more than the counting can cost it (and the
+# 64-byte TCP writes' rate jumps between two levels), so a bound from its
+# packets: every packet through the hooks at 64-byte UDP's per-packet cost
+# above (the zone counters and the dispatch, which the TCP program shares
+# as a tail call), plus the TCP program's own work, measured by perf over
+# both cores during one bulk run (bpf_prog_*_nmtb_tx, its account
+# subprogram and the helpers only it calls), as a share of one core.
+tcpwork=
+if command -v perf >/dev/null; then
+	pkt_mode bpf
+	sleep 0.5
+	ip netns exec "$H" perf record -q -a -o "$T/perf.bulk" -- iperf3 -c 198.18.1.1 -t 2 >/dev/null 2>&1
+	pkt_mode none
+	tcpwork=$(perf report -i "$T/perf.bulk" --no-children --sort sym -q 2>/dev/null |
+		awk -v re='bpf_prog_[0-9a-f]+_(nmtb_tx|account)|\\[k\\] (bpf_sk_storage_get|bpf_skc_to_tcp_sock|bpf_sk_fullsock|bpf_spin_(un)?lock)$' \
+			'$0 ~ re {gsub("%", "", $1); s += $1} END {printf "%.2f", s * 2}')
+fi
 if [ -s "$T/tcp.hook" ]; then
 	read -r pin pout < <(awk '{i += $1; o += $2; n++} END {printf "%d %d", i / n / 2, o / n / 2}' "$T/tcp.hook")
+	hooks=$(awk -v o="$pout" -v i="$pin" -v a="${pns[udp]:-0}" 'BEGIN {printf "%.2f", (o + i) * a / 1e7}')
 	echo
-	echo "(bulk TCP through the eBPF hooks: $pout packets/s out (GSO packets of up to 64 KiB) and $pin in, means of its runs by the zone counters' own count; at the per-packet costs above (out ${pns[tcps]:-?} ns, in ${pns[udp]:-?} ns) that is $(awk -v o="$pout" -v i="$pin" -v a="${pns[tcps]:-0}" -v b="${pns[udp]:-0}" 'BEGIN {printf "%.2f", (o * a + i * b) / 1e7}')% of one core's time)"
+	echo "(bulk TCP through the eBPF hooks: $pout packets/s out (GSO packets of up to 64 KiB) and $pin in, means of its runs by the zone counters' own count; at 64-byte UDP's ${pns[udp]:-?} ns a packet that is $hooks% of one core, and the TCP program's own work ${tcpwork:-?}% (perf, one run): at most $(awk -v a="$hooks" -v b="${tcpwork:-0}" 'BEGIN {printf "%.2f", a + b}')% of the sender's core, the throughput a CPU-bound stream can lose)"
 fi
