@@ -59,6 +59,7 @@ static struct {
 	int live;	      /* counted where sent: collections walk nothing */
 	unsigned gen;	      /* ... after the zone counters of this generation */
 	int based;	      /* the baseline walk is done */
+	int refused;	      /* nmb_chain refused it (said once) */
 	size_t visited;
 } b = {.go = -1, .done = -1};
 
@@ -165,6 +166,12 @@ static int tx_start(void)
 	if (b.live || !b.based || b.nzones == 0 || (e != NULL && strcmp(e, "walk") == 0))
 		return b.live;
 	b.gen = nmb_chain(bpf_program__fd(b.skel->progs.nmtb_tx));
+	if (b.gen == 0 && errno != ENOENT && !b.refused) {
+		log_info("tcp: eBPF: the zone counters' program refused the TCP "
+			 "program (%s): a socket walk per collection",
+			 strerror(errno));
+		b.refused = 1;
+	}
 	return b.live = b.gen != 0;
 }
 
