@@ -313,8 +313,10 @@ static void forget_if(int ifindex)
 /* tcx (Linux 6.6): the programs run straight from the device's hook, with
  * no qdisc and no classifier between (bench/netmon.sh: cls_bpf_classify
  * was as much as the program), and the links go with our fds, so a crashed
- * daemon leaves nothing attached. The attach types: zbpf.h. */
-int nmb_want_tcx(void)
+ * daemon leaves nothing attached. The attach types: zbpf.h.
+ * VPCF_BPF_ATTACH=clsact asks for clsact filters even where tcx exists
+ * (tests and the bench compare the two). */
+static int want_tcx(void)
 {
 	const char *e = getenv("VPCF_BPF_ATTACH");
 
@@ -352,7 +354,7 @@ static int attach(int ifindex, const char *name, int raw)
 
 	in.prog_fd = bpf_program__fd(raw ? s->progs.zb_in_raw : s->progs.zb_in_eth);
 	out.prog_fd = bpf_program__fd(raw ? s->progs.zb_out_raw : s->progs.zb_out_eth);
-	if (nmb_want_tcx() && attach_tcx(&f, in.prog_fd, out.prog_fd) == 0)
+	if (want_tcx() && attach_tcx(&f, in.prog_fd, out.prog_fd) == 0)
 		goto done;
 	rc = bpf_tc_hook_create(&hook);
 	if (rc != 0 && rc != -EEXIST) {

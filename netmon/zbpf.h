@@ -42,11 +42,9 @@ int nmb_chained(unsigned gen);
 void nmb_unchain(unsigned gen);
 
 /* tcx (Linux 6.6) attach types, for bpf_link_create: libbpf 1.1 has no tcx
- * API and Debian 12's headers lack them. Also used by netmon/tcpbpf.c. */
+ * API and Debian 12's headers lack them (the bench's zbpf-probe uses them
+ * too). */
 #define NMB_TCX_INGRESS 46 /* BPF_TCX_INGRESS */
 #define NMB_TCX_EGRESS	47 /* BPF_TCX_EGRESS */
-/* 0 when VPCF_BPF_ATTACH=clsact asks for clsact filters even where tcx
- * exists (tests and the bench compare the two), 1 otherwise. */
-int nmb_want_tcx(void);
 
 #endif
