@@ -683,8 +683,8 @@ for f in udp tcp tcps; do
 	done
 done
 pkt_mode none
-# tput FLAVOUR MODE: "median_rate median_ratio q1 q3" of MODE's pairs
-tput() {
+# pair_stats FLAVOUR MODE: "median_rate median_ratio q1 q3" of MODE's pairs
+pair_stats() {
 	$PY - "$T/$1.$2" <<'P'
 import statistics, sys
 pairs = [tuple(float(v) for v in l.split()) for l in open(sys.argv[1]) if len(l.split()) == 2]
@@ -706,7 +706,7 @@ for f in udp tcp tcps; do
 		if [ $m = none ]; then
 			rate=$nrate r=1 q1=1 q3=1
 		else
-			read -r rate r q1 q3 < <(tput $f $m)
+			read -r rate r q1 q3 < <(pair_stats $f $m)
 		fi
 		case $f in
 		udp) what="64-byte UDP, packets/s" div=1 per=1 ;;
