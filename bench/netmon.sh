@@ -653,6 +653,7 @@ print(int(s['packets'] / s['seconds']) if 'packets' in s else int(s['bits_per_se
 # packet, before the counting's work. Each run starts 0.5 s after its mode
 # is set up (a detached program is freed after an RCU grace period).
 TMODES="none2 table tcnop bpf"
+declare -A pairrate # a pair's two rates, by mode
 # 64-byte writes: one segment each (autocorking off in the sender's
 # namespace; with it, how many writes a segment merges swings the rate by
 # half from run to run).
@@ -668,7 +669,7 @@ for f in udp tcp tcps; do
 			for x in "${pair[@]}"; do
 				pkt_mode "${x%2}"
 				sleep 0.5
-				eval "r_${x}=\$(iperf $args)"
+				pairrate[$x]=$(iperf $args)
 				# bulk TCP: how many packets the hooks saw (GSO packets
 				# out, ACKs in), from the zone counters' own count
 				if [ "$x" = bpf ] && [ $f = tcp ]; then
@@ -677,8 +678,8 @@ for f in udp tcp tcps; do
 						"$T/bpf.log" >>"$T/tcp.hook"
 				fi
 			done
-			echo "$r_none" >>"$T/$f.none"
-			eval "echo \"\$r_none \$r_$m\"" >>"$T/$f.$m"
+			echo "${pairrate[none]}" >>"$T/$f.none"
+			echo "${pairrate[none]} ${pairrate[$m]}" >>"$T/$f.$m"
 		done
 	done
 done

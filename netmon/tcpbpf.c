@@ -56,10 +56,9 @@ static struct {
 	size_t npfx, nzones;
 	uint64_t seen_before; /* skel's seen before the last walk */
 	uint64_t began_us;    /* CLOCK_MONOTONIC: the last whole walk began */
-	int live;	      /* counted where sent: collections walk nothing */
-	unsigned gen;	      /* ... after the zone counters of this generation */
+	unsigned gen;	      /* counted where sent (nmb_chain's), or 0: walks */
 	int based;	      /* the baseline walk is done */
-	int refused;	      /* nmb_chain refused it (said once) */
+	int refused;	      /* nmb_chain refused the program: walks for good */
 	size_t visited;
 } b = {.go = -1, .done = -1};
 
@@ -158,35 +157,43 @@ static void on_done(int fd, uint32_t events, void *arg)
  * nmtb_tx into their egress program, unless VPCF_BPF_TCP=walk asks for the
  * walk (tests and the bench compare the two). Taking it or losing it
  * loses nothing: each socket's storage holds what was last accounted, so
- * whichever of the program or the walk comes next adds the rest. */
+ * whichever of the program or the walk comes next adds the rest. 1 when
+ * counted where sent. */
 static int tx_start(void)
 {
 	const char *e = getenv("VPCF_BPF_TCP");
 
-	if (b.live || !b.based || b.nzones == 0 || (e != NULL && strcmp(e, "walk") == 0))
-		return b.live;
+	if (b.gen || b.refused || !b.based || b.nzones == 0 ||
+	    (e != NULL && strcmp(e, "walk") == 0))
+		return b.gen != 0;
 	b.gen = nmb_chain(bpf_program__fd(b.skel->progs.nmtb_tx));
-	if (b.gen == 0 && errno != ENOENT && !b.refused) {
+	if (b.gen == 0 && errno != ENOENT) {
 		log_info("tcp: eBPF: the zone counters' program refused the TCP "
 			 "program (%s): a socket walk per collection",
 			 strerror(errno));
 		b.refused = 1;
 	}
-	return b.live = b.gen != 0;
+	return b.gen != 0;
 }
 
-/* Before a collection: walks once the zone counters stopped (a reload
- * they could not follow); where sent once they run. */
-static void tx_check(void)
+/* Before a collection: 1 when it walks. Walks once the zone counters
+ * stopped (a reload they could not follow); where sent once they run, but
+ * the collection that starts it still walks: a socket that sent since the
+ * last walk and stays quiet would otherwise count only at its next packet. */
+static int must_walk(void)
 {
-	if (b.live && !nmb_chained(b.gen)) {
-		b.live = 0;
+	if (b.gen && !nmb_chained(b.gen)) {
+		b.gen = 0;
 		log_info("tcp: eBPF: the zone counters stopped: a socket walk per "
 			 "collection");
-	} else if (!b.live && tx_start()) {
+		return 1;
+	}
+	if (b.gen)
+		return 0;
+	if (tx_start())
 		log_info("tcp: eBPF: counted where sent from now on, after the zone "
 			 "counters");
-	}
+	return 1;
 }
 
 static uint32_t net_inum(void)
@@ -265,7 +272,7 @@ fail:
 
 int nmtb_live(void)
 {
-	return b.live;
+	return b.gen != 0;
 }
 
 size_t nmtb_zones_max(void)
@@ -378,10 +385,10 @@ int nmtb_run(int baseline)
 	if (b.skel == NULL)
 		return -1;
 	nmtb_wait();
-	tx_check();
+	int walks = must_walk();
 	__atomic_add_fetch(&b.skel->bss->interval, 1, __ATOMIC_SEQ_CST);
 	b.seen_before = b.skel->bss->seen;
-	if (b.live) { /* nothing to walk */
+	if (!walks) {
 		walk_ended(0);
 		return 0;
 	}
@@ -402,15 +409,15 @@ int nmtb_start(nmtb_done_fn done)
 
 	if (b.skel == NULL || !b.have_worker || b.busy)
 		return -1;
-	tx_check();
+	int walks = must_walk();
 	__atomic_add_fetch(&b.skel->bss->interval, 1, __ATOMIC_SEQ_CST);
 	b.seen_before = b.skel->bss->seen;
 	b.busy = 1;
 	b.done_fn = done;
 	/* Counted where sent, nothing to walk: done at the loop's next turn. */
-	if (b.live)
+	if (!walks)
 		__atomic_store_n(&b.rc, 0, __ATOMIC_RELEASE);
-	if (write(b.live ? b.done : b.go, &v, sizeof(v)) != sizeof(v)) {
+	if (write(walks ? b.go : b.done, &v, sizeof(v)) != sizeof(v)) {
 		log_warn("tcp: waking the eBPF worker");
 		b.busy = 0;
 		b.done_fn = NULL;
@@ -480,8 +487,7 @@ void nmtb_close(void)
 	}
 	if (b.go != -1)
 		close(b.go);
-	if (b.live)
-		nmb_unchain(b.gen);
+	nmb_unchain(b.gen);
 	bpf_link__destroy(b.iter);
 	tcp_bpf__destroy(b.skel);
 	free(b.pfx);

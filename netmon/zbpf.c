@@ -83,10 +83,18 @@ static struct {
 	size_t n6;
 	int hashed4, hashed6; /* the hash maps hold k4 / k6 too */
 	uint64_t lost;	      /* ENOBUFS on the event socket */
-	unsigned gen;	      /* this load's generation (nmb_chain) */
-	int chained;	      /* zb_then holds a program */
+	unsigned gen; /* what zb_then holds now (nmb_chain): bumped when emptied */
 } b;
 static unsigned gens; /* generations given out */
+
+/* Generations are never 0 (nmb_chain's failure) and never reused within
+ * a process: a holder of an old one sees it gone. */
+static unsigned next_gen(void)
+{
+	if (++gens == 0)
+		gens = 1;
+	return gens;
+}
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -783,9 +791,7 @@ int nmb_init(const struct nmz *z, char *why, size_t whylen)
 			 err == EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN)" : "");
 		return -1;
 	}
-	if (++gens == 0)
-		gens = 1;
-	b.gen = gens;
+	b.gen = next_gen();
 	if (nmb_apply(z) != 0) {
 		snprintf(why, whylen, "the zones do not fit the eBPF maps (see above)");
 		goto fail;
@@ -824,13 +830,12 @@ unsigned nmb_chain(int prog_fd)
 	if (bpf_map_update_elem(bpf_map__fd(b.skel->maps.zb_then), &k, &prog_fd,
 				BPF_ANY) != 0)
 		return 0;
-	b.chained = 1;
 	return b.gen;
 }
 
 int nmb_chained(unsigned gen)
 {
-	return b.skel != NULL && b.chained && gen == b.gen;
+	return b.skel != NULL && gen != 0 && gen == b.gen;
 }
 
 void nmb_unchain(unsigned gen)
@@ -840,7 +845,7 @@ void nmb_unchain(unsigned gen)
 	if (!nmb_chained(gen))
 		return;
 	bpf_map_delete_elem(bpf_map__fd(b.skel->maps.zb_then), &k);
-	b.chained = 0;
+	b.gen = next_gen();
 }
 
 void nmb_fini(void)

@@ -32,9 +32,10 @@ void nmb_fini(void);
 /* Run the tc program prog_fd after the egress counters, for every packet
  * with a socket, in a tail call (netmon/tcpbpf.c's per-socket TCP counting:
  * one program at the hook, on whatever interfaces the counters are, as they
- * come and go). It must return TC_ACT_UNSPEC. The counters' generation
- * (nonzero; a new one with each nmb_init), or 0 when they are not loaded or
- * the kernel refused (errno). */
+ * come and go). It must return TC_ACT_UNSPEC. A generation for
+ * nmb_chained (nonzero; a new one with each nmb_init and nmb_unchain), or 0
+ * when the counters are not loaded (errno ENOENT) or the kernel refused
+ * (errno). */
 unsigned nmb_chain(int prog_fd);
 /* Is what nmb_chain set for gen still running (same counters, not undone)? */
 int nmb_chained(unsigned gen);
