@@ -544,26 +544,41 @@ pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, empty)
 	esac
 }
 MODES="none table bpf"
+# 64-byte TCP writes: one segment each (autocorking off in the sender's
+# namespace; with it, how many writes a segment merges swings the rate by
+# half from run to run). nm-cost sink reads them in zone z1.
+ip netns exec "$H" sysctl -qw net.ipv4.tcp_autocorking=0
+spawn "$T/sink.log" ip netns exec "$C" "$TOOLS/nm-cost" sink 7
+wait_for 5 ip netns exec "$H" bash -c "exec 3<>/dev/tcp/198.18.1.1/7" || echo "# sink failed: $(cat "$T/sink.log")" >&2
 # CPU time per packet is what the counting adds; packets/s also depends on
-# how much of a core the sender got on this shared machine.
+# how much of a core the sender got on this shared machine. UDP datagrams
+# pass the TCP counting by (zones.bpf.c, maybe_tcp); TCP segments go
+# through it in full.
 if [ -z "$IPERF_ONLY" ]; then
-for m in $MODES; do : >"$T/cpu.$m"; done
+for m in $MODES; do : >"$T/cpu.$m" >"$T/cput.$m"; done
 for ((i = 0; i < REPS; i++)); do
 	for m in $MODES; do
 		pkt_mode $m
 		ip netns exec "$H" "$TOOLS/nm-cost" udp 300000 198.18.1.1 9 | field cpu_ns >>"$T/cpu.$m"
+		ip netns exec "$H" "$TOOLS/nm-cost" tcp 300000 198.18.1.1 7 | field cpu_ns >>"$T/cput.$m"
 	done
 done
 pkt_mode none
 # The eBPF counters' own reading of its last run: it did count.
 bpfseen=$(sed -n 's/^end packets zone=0 .*out_pkts=\([0-9]*\).*/\1/p' "$T/bpf.log")
-cnone=$(median <"$T/cpu.none") ctab=$(median <"$T/cpu.table") cbpf=$(median <"$T/cpu.bpf")
-echo "| 64-byte UDP to a zone, sender CPU per packet | none | nftables table | eBPF | table's cost | eBPF's cost |"
+echo "| 64 bytes to a zone, sender CPU per packet or write | none | nftables table | eBPF | table's cost | eBPF's cost |"
 echo "|---|---:|---:|---:|---:|---:|"
-printf '| nm-cost udp (300,000 packets a run) | %d ns | %d ns | %d ns | %+d ns | %+d ns |\n' \
-	"$cnone" "$ctab" "$cbpf" $((ctab - cnone)) $((cbpf - cnone))
+for f in cpu cput; do
+	cnone=$(median <"$T/$f.none") ctab=$(median <"$T/$f.table") cbpf=$(median <"$T/$f.bpf")
+	case $f in
+	cpu) what="nm-cost udp (300,000 datagrams a run)" ;;
+	cput) what="nm-cost tcp (300,000 writes a run, TCP_NODELAY)" ;;
+	esac
+	printf '| %s | %d ns | %d ns | %d ns | %+d ns | %+d ns |\n' \
+		"$what" "$cnone" "$ctab" "$cbpf" $((ctab - cnone)) $((cbpf - cnone))
+done
 echo
-echo "(medians of $REPS runs each, alternating; CPU time of the sending process, which on veth includes the receiving namespace's softirq work; the eBPF programs counted ${bpfseen:-?} packets out to z1 in their last run)"
+echo "(medians of $REPS runs each, alternating; CPU time of the sending process, which on veth includes the receiving namespace's softirq work, for TCP the ACKs' too; the eBPF programs counted ${bpfseen:-?} packets out to z1 in their last run, the UDP and TCP runs together)"
 echo
 fi
 # The difference above swings with whatever else the machine runs (a shared
@@ -582,14 +597,21 @@ fi
 # The same for an empty base chain at the table's postrouting hook: the
 # hook's own cost, which no nftables table can go below.
 if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
-	PMODES="table empty bpf bpfcls"
+	# MODE or MODE.tcp (64-byte TCP writes instead of UDP datagrams)
+	PMODES="table empty bpf bpfcls table.tcp bpf.tcp"
 	for m in $PMODES; do : >"$T/share.$m" >"$T/share.ns.$m"; done
 	for ((i = 0; i < REPS; i++)); do
 		for m in $PMODES; do
-			pkt_mode $m
+			pkt_mode ${m%.tcp}
+			if [ $m = ${m%.tcp} ]; then
+				send="udp 200000 198.18.1.1 9"
+			else
+				send="tcp 200000 198.18.1.1 7"
+			fi
+			# shellcheck disable=SC2086 # send: nm-cost's words
 			c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
-				"$TOOLS/nm-cost" udp 200000 198.18.1.1 9 2>/dev/null | field cpu_ns)
-			if [ $m = bpf ] || [ $m = bpfcls ]; then
+				"$TOOLS/nm-cost" $send 2>/dev/null | field cpu_ns)
+			if [ ${m%.tcp} = bpf ] || [ $m = bpfcls ]; then
 				re='\\[k\\] (bpf_prog_[0-9a-f]+_(zb_|nmtb_tx)|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)'
 			else
 				re='\\[k\\] (nft_|nf_hook_slow)'
@@ -601,7 +623,7 @@ if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 		done
 	done
 	pkt_mode none
-	echo "| perf samples in the counting | share of the sender's CPU | per packet |"
+	echo "| perf samples in the counting | share of the sender's CPU | per packet (TCP: per write) |"
 	echo "|---|---:|---:|"
 	for m in $PMODES; do
 		case $m in
@@ -609,6 +631,8 @@ if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 		empty) what="... with an empty nftables base chain at the same hook instead" ;;
 		bpf) what="... with the eBPF programs as tcx links (bpf_prog_*_zb_*, the TCP counting's *_nmtb_tx, tcx_*, sch_handle_*)" ;;
 		bpfcls) what="... with them as clsact filters instead (bpf_prog_*_zb_*, cls_bpf_classify, tcf_classify, sch_handle_*)" ;;
+		table.tcp) what="nm-cost tcp (200,000 64-byte writes a run), with the nftables table" ;;
+		bpf.tcp) what="... with the eBPF programs as tcx links, each segment through the TCP counting" ;;
 		esac
 		printf '| %s | %s%% | %d ns |\n' "$what" \
 			"$(sort -n "$T/share.$m" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" \
@@ -654,10 +678,6 @@ print(int(s['packets'] / s['seconds']) if 'packets' in s else int(s['bits_per_se
 # is set up (a detached program is freed after an RCU grace period).
 TMODES="none2 table tcnop bpf"
 declare -A pairrate # a pair's two rates, by mode
-# 64-byte writes: one segment each (autocorking off in the sender's
-# namespace; with it, how many writes a segment merges swings the rate by
-# half from run to run).
-ip netns exec "$H" sysctl -qw net.ipv4.tcp_autocorking=0
 for f in udp tcp tcps; do
 	case $f in udp) args="-u -b 0 -l 64" ;; tcp) args= ;; tcps) args="-l 64 -N" ;; esac
 	: >"$T/$f.none"

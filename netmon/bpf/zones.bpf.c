@@ -29,6 +29,8 @@
  * device). */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -84,12 +86,12 @@ struct {
 	__type(value, struct zb_count);
 } zb_counts SEC(".maps");
 
-/* Egress hands a packet with a socket on to the program in slot 0, if
- * netmon/tcpbpf.c put one there (its per-socket TCP counting, nmtb_tx): a
- * tail call, so that one program runs at the hook instead of two (each
- * program the hook runs costs a dispatch about as dear as our counting:
- * bench/netmon.sh). It returns TC_ACT_UNSPEC as we do. An empty slot: the
- * call falls through. */
+/* Egress hands a packet with a socket, unless it is UDP or ICMP (maybe_tcp),
+ * on to the program in slot 0, if netmon/tcpbpf.c put one there (its
+ * per-socket TCP counting, nmtb_tx): a tail call, so that one program runs at
+ * the hook instead of two (each program the hook runs costs a dispatch about
+ * as dear as our counting: bench/netmon.sh). It returns TC_ACT_UNSPEC as we
+ * do. An empty slot: the call falls through. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 1);
@@ -109,6 +111,32 @@ static __always_inline int load(struct __sk_buff *skb, __u32 off, void *to, __u3
 		return 0;
 	}
 	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
+/* Whether a packet with a socket may carry a TCP socket's segments, and so
+ * goes on to the TCP counting: not when its IP header says UDP or ICMP (DNS,
+ * NTP, statsd; the benchmark's 64-byte UDP), which would pay for the tail call
+ * and the socket's lookup only to be turned away there. Anything else goes on:
+ * TCP, and TCP inside ESP or a tunnel protocol, whose socket may still be the
+ * TCP one. The one loss: TCP in UDP-encapsulated ESP (IPsec NAT traversal,
+ * transport mode) is not counted where sent; its socket's counts are added
+ * at its close, or by the walk if the zone counters stop (nothing is lost,
+ * only late). */
+static __always_inline int maybe_tcp(struct __sk_buff *skb, __u32 l2)
+{
+	__u8 p;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (load(skb, l2 + 9, &p, 1) != 0)
+			return 1;
+		return p != IPPROTO_UDP && p != IPPROTO_ICMP;
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if (load(skb, l2 + 6, &p, 1) != 0)
+			return 1;
+		return p != IPPROTO_UDP && p != IPPROTO_ICMPV6;
+	}
+	return 0;
 }
 
 static __always_inline __u32 *find4(__u32 addr)
@@ -235,7 +263,7 @@ SEC("tc")
 int zb_out_eth(struct __sk_buff *skb)
 {
 	count(skb, ETH_HLEN, ZB_OUT);
-	if (skb->sk)
+	if (skb->sk && maybe_tcp(skb, ETH_HLEN))
 		bpf_tail_call(skb, &zb_then, 0);
 	return TC_ACT_UNSPEC;
 }
@@ -251,7 +279,7 @@ SEC("tc")
 int zb_out_raw(struct __sk_buff *skb)
 {
 	count(skb, 0, ZB_OUT);
-	if (skb->sk)
+	if (skb->sk && maybe_tcp(skb, 0))
 		bpf_tail_call(skb, &zb_then, 0);
 	return TC_ACT_UNSPEC;
 }

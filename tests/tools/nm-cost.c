@@ -38,6 +38,15 @@
  *       sender's CPU time per packet (its share of the stack, netfilter
  *       hooks included, whatever else runs on the machine) and packets/s:
  *       "udp packets=K cpu_ns=C pps=P"
+ *   nm-cost tcp K ADDR PORT
+ *       connect to ADDR:PORT (an nm-cost sink), TCP_NODELAY, and write K
+ *       times 64 bytes as fast as it can: the writer's CPU time per write
+ *       (as udp's; the ACKs' receive path included) and writes/s:
+ *       "tcp writes=K cpu_ns=C wps=P"
+ *   nm-cost sink PORT
+ *       accept TCP connections on PORT (IPv4, any address), one at a time,
+ *       and read each to its end; exits after 60 s without a connection
+ *       (or when killed): the far end of nm-cost tcp
  *   nm-cost ring K NZONES
  *       the ring of samples behind the network around a failover
  *       (netmon/ring.c): K samples of NZONES zones pushed into a ring of a
@@ -49,6 +58,9 @@
  * Not a test: it measures and prints, nothing is asserted. Exit 0, or 1 when
  * a step failed. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +464,78 @@ static int udp(long k, const char *addr, const char *port)
 	return 0;
 }
 
+/* The sender's CPU per 64-byte TCP write, as udp's per datagram. */
+static int tcp(long k, const char *addr, const char *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(port))};
+	struct rusage r0, r1;
+	char pkt[64] = {0};
+	double t0, t1;
+	int fd, one = 1;
+
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || k < 1 || k > UDP_K_MAX)
+		return 2;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		perror("nm-cost: tcp socket");
+		return 1;
+	}
+	getrusage(RUSAGE_SELF, &r0);
+	t0 = mono_us();
+	for (long i = 0; i < k; i++)
+		if (send(fd, pkt, sizeof(pkt), MSG_NOSIGNAL) != (ssize_t)sizeof(pkt)) {
+			perror("nm-cost: tcp send");
+			close(fd);
+			return 1;
+		}
+	t1 = mono_us();
+	getrusage(RUSAGE_SELF, &r1);
+	printf("tcp writes=%ld cpu_ns=%.0f wps=%.0f\n", k,
+	       (tv_us(r1.ru_utime) - tv_us(r0.ru_utime) + tv_us(r1.ru_stime) -
+		tv_us(r0.ru_stime)) *
+		   1000 / (double)k,
+	       (double)k * 1e6 / (t1 - t0));
+	close(fd);
+	return 0;
+}
+
+/* nm-cost tcp's far end: each connection read to its end, one at a time,
+ * until none comes for 60 s. */
+static int sink(const char *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(port)),
+				 .sin_addr.s_addr = htonl(INADDR_ANY)};
+	struct timeval idle = {.tv_sec = 60};
+	char buf[65536];
+	int fd, one = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 || listen(fd, 4) == -1) {
+		perror("nm-cost: sink socket");
+		return 1;
+	}
+	for (;;) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (c == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			close(fd);
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : 1;
+		}
+		while (read(c, buf, sizeof(buf)) > 0)
+			;
+		close(c);
+	}
+}
+
 static int rtt(long k)
 {
 	static uint32_t us[65536];
@@ -544,13 +628,16 @@ int main(int argc, char **argv)
 		return ring(atol(argv[2]), atol(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "udp") == 0)
 		return udp(atol(argv[2]), argv[3], argv[4]);
+	if (argc == 5 && strcmp(argv[1], "tcp") == 0)
+		return tcp(atol(argv[2]), argv[3], argv[4]);
+	if (argc == 3 && strcmp(argv[1], "sink") == 0)
+		return sink(argv[2]);
 	if (argc < 4 || k < 1 || k > K_MAX) {
 		fprintf(
 		    stderr,
 		    "usage: nm-cost collect|hold|read|bpfread|watch K CONF | run K CMD "
 		    "[ARG...] "
-		    "| udp K ADDR "
-		    "PORT | ring K NZONES\n");
+		    "| udp|tcp K ADDR PORT | sink PORT | ring K NZONES\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "collect") == 0 && argc == 4)
