@@ -585,17 +585,26 @@ fi
 # host's load moves it by hundreds of ns either way). perf's samples split
 # one run: for the table, the share spent in netfilter (nf_hook_slow and
 # nft_*: no other hook is registered in the namespace); for eBPF, our
-# programs (bpf_prog_<tag>_zb_*: other BPF programs that the machine runs
-# meanwhile are not ours) and tc's entry (sch_handle_egress/ingress, and
-# tcf_classify, cls_bpf_classify for clsact filters; tcx_run is inlined
-# into sch_handle_egress where it shows at all). The daemon attaches tcx
-# links where the kernel has them (6.6+), clsact filters otherwise: both
-# are measured. With 4 IPv4 zones the program calls no map helper (the
-# intervals are searched in place): nothing else is ours. That share times
-# the run's CPU per packet is the counting's own cost, whatever the load
-# did to the rest.
+# programs and the helpers they call (BPF_RE below: other BPF programs that
+# the machine runs meanwhile are not ours) and tc's entry
+# (sch_handle_egress/ingress, and tcf_classify, cls_bpf_classify for clsact
+# filters; tcx_run is inlined into sch_handle_egress where it shows at
+# all). The daemon attaches tcx links where the kernel has them (6.6+),
+# clsact filters otherwise: both are measured. With 4 IPv4 zones the zone
+# counters call no map helper (the intervals are searched in place); a TCP
+# segment's socket is accounted through helpers (its storage, its lock).
+# That share times the run's CPU per packet is the counting's own cost,
+# whatever the load did to the rest.
 # The same for an empty base chain at the table's postrouting hook: the
 # hook's own cost, which no nftables table can go below.
+# Our symbols in perf's report: the programs (bpf_prog_<tag>_<function>:
+# the zone counters' zb_*, the TCP counting's nmtb_tx and its subprograms
+# account, zone_of, rtt_bucket) and the helpers they call, which perf
+# names apart (bpf_sk_storage_get, ...; the samples of bpf_spin_lock's
+# critical section, taken with interrupts off, land in
+# __bpf_spin_unlock_irqrestore); for eBPF also tc's entry.
+TCP_RE='bpf_prog_[0-9a-f]+_(nmtb_tx|account|zone_of|rtt_bucket)|\\[k\\] (bpf_sk_storage_get|bpf_local_storage_[a-z_]*|bpf_skc_to_tcp_sock|bpf_sk_fullsock|_*bpf_spin_(un)?lock[a-z_]*)$'
+BPF_RE='bpf_prog_[0-9a-f]+_zb_|\\[k\\] (sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_[a-z_]*|tcx_[a-z_]*|bpf_skb_load_bytes)(\\.[a-z0-9.]*)?$|'$TCP_RE
 if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 	# MODE or MODE.tcp (64-byte TCP writes instead of UDP datagrams)
 	PMODES="table empty bpf bpfcls table.tcp bpf.tcp"
@@ -612,7 +621,7 @@ if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 			c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
 				"$TOOLS/nm-cost" $send 2>/dev/null | field cpu_ns)
 			if [ ${m%.tcp} = bpf ] || [ $m = bpfcls ]; then
-				re='\\[k\\] (bpf_prog_[0-9a-f]+_(zb_|nmtb_tx)|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)'
+				re=$BPF_RE
 			else
 				re='\\[k\\] (nft_|nf_hook_slow)'
 			fi
@@ -629,10 +638,10 @@ if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 		case $m in
 		table) what="nm-cost udp (200,000 packets a run), with the nftables table (nf_hook_slow, nft_*)" ;;
 		empty) what="... with an empty nftables base chain at the same hook instead" ;;
-		bpf) what="... with the eBPF programs as tcx links (bpf_prog_*_zb_*, the TCP counting's *_nmtb_tx, tcx_*, sch_handle_*)" ;;
+		bpf) what="... with the eBPF programs as tcx links (bpf_prog_*_zb_*, tcx_*, sch_handle_*; UDP passes the TCP counting by)" ;;
 		bpfcls) what="... with them as clsact filters instead (bpf_prog_*_zb_*, cls_bpf_classify, tcf_classify, sch_handle_*)" ;;
 		table.tcp) what="nm-cost tcp (200,000 64-byte writes a run), with the nftables table" ;;
-		bpf.tcp) what="... with the eBPF programs as tcx links, each segment through the TCP counting" ;;
+		bpf.tcp) what="... with the eBPF programs as tcx links, each segment through the TCP counting (bpf_prog_*_nmtb_tx, *_account, and the helpers: bpf_sk_storage_get, bpf_skc_to_tcp_sock, bpf_sk_fullsock, bpf_spin_lock's)" ;;
 		esac
 		printf '| %s | %s%% | %d ns |\n' "$what" \
 			"$(sort -n "$T/share.$m" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" \
@@ -644,7 +653,7 @@ if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 	if [ -n "${NETMON_PERF_SYMS:-}" ]; then
 		for m in bpf bpfcls; do
 			echo "(the $m run's symbols counted, last run:)"
-			awk -v re='\\[k\\] (bpf_prog_[0-9a-f]+_(zb_|nmtb_tx)|sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_|tcx_)' '$0 ~ re' "$T/perf.$m.txt"
+			awk -v re="$BPF_RE" '$0 ~ re' "$T/perf.$m.txt"
 		done
 		echo
 	fi
@@ -758,7 +767,7 @@ if command -v perf >/dev/null; then
 	ip netns exec "$H" perf record -q -a -o "$T/perf.bulk" -- iperf3 -c 198.18.1.1 -t 2 >/dev/null 2>&1
 	pkt_mode none
 	tcpwork=$(perf report -i "$T/perf.bulk" --no-children --sort sym -q 2>/dev/null |
-		awk -v re='bpf_prog_[0-9a-f]+_(nmtb_tx|account)|\\[k\\] (bpf_sk_storage_get|bpf_skc_to_tcp_sock|bpf_sk_fullsock|bpf_spin_(un)?lock)$' \
+		awk -v re="$TCP_RE" \
 			'$0 ~ re {gsub("%", "", $1); s += $1} END {printf "%.2f", s * 2}')
 fi
 if [ -s "$T/tcp.hook" ]; then

@@ -14,13 +14,17 @@
 #     at 0 and 50 ms simulated API latency (the shell hook users write
 #     today, an awscli call per table, is measured by bench/takeover.sh).
 #
-#   bench/notify.sh [REPS [hook|tables]]   (default: both parts)
+#   bench/notify.sh [REPS [hook|tables]]   (default: both parts;
+#     HOOK_ROUNDS; BENCH_TABLES="1 10 50", BENCH_LATENCIES="0 50": the
+#     tables part's rows, fewer for tests/integration/bench_smoke.sh)
 . "$(dirname "$0")/../tests/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
 REPS=${1:-7}
 PART=${2:-all}
 HOOK_ROUNDS=${HOOK_ROUNDS:-200}
+NTABLES=${BENCH_TABLES:-1 10 50}
+LATENCIES=${BENCH_LATENCIES:-0 50}
 CLI=$B/vpc-failover-cli
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
 
@@ -136,8 +140,8 @@ hook_part() {
 tables_part() {
 	echo "| tables | API latency | notify → converged, vpc-failoverd (median ms) |"
 	echo "|---:|---:|---:|"
-	for lat in 0 50; do
-		for n in 1 10 50; do
+	for lat in $LATENCIES; do
+		for n in $NTABLES; do
 			setup "$n" "$lat"
 			printf '| %d | %d ms | %s |\n' "$n" "$lat" "$(run_ours)"
 		done

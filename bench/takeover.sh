@@ -3,11 +3,15 @@
 # tables, at 0 and 50 ms simulated API latency, beside the shell way (a loop
 # of `aws ec2 replace-route` per table, as Pacemaker's aws-vpc-move-ip does)
 # against the same simulator. Prints a markdown table of medians.
-#   bench/takeover.sh [REPS]     (default 5; the awscli loop uses min(REPS, 3))
+#   bench/takeover.sh [REPS]     (default 5; the awscli loop uses min(REPS, 3);
+#                                 BENCH_TABLES="1 10 50", BENCH_LATENCIES="0 50":
+#                                 the rows, fewer for tests/integration/bench_smoke.sh)
 . "$(dirname "$0")/../tests/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
 REPS=${1:-5}
+NTABLES=${BENCH_TABLES:-1 10 50}
+LATENCIES=${BENCH_LATENCIES:-0 50}
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
@@ -57,8 +61,8 @@ run_shell() {
 
 echo "| tables | API latency | vpc-failover takeover (median ms) | aws replace-route loop (median ms) | speed-up |"
 echo "|---:|---:|---:|---:|---:|"
-for lat in 0 50; do
-	for n in 1 10 50; do
+for lat in $LATENCIES; do
+	for n in $NTABLES; do
 		setup "$n" "$lat"
 		ours=$(run_ours)
 		shell=$(run_shell)
