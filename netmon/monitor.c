@@ -630,6 +630,7 @@ int nm_init(const struct nm_cfg *nm)
 	set_filter(nm);
 	nma_refresh();
 	nmt_set_bpf(nm->bpf);
+	nmt_set_tcp_count(nm->tcp_count);
 	have_tcp = nmt_init(n, zone_of, zones) == 0;
 	if (!have_tcp)
 		log_warnx("netmon: no TCP retransmission accounting (see above)");

@@ -57,19 +57,37 @@ static int set_zone(struct ini *x, void *base, const char *key, const char *v)
 }
 
 /* bpf = auto | yes | no (nm_cfg.h: enum nm_bpf) */
-static int set_bpf(struct ini *x, const struct ini_key *k, void *base, const char *v)
+/* k's int field: the index of v among the n words, or an error naming
+ * them (alts: "auto, yes or no"). */
+static int set_word(struct ini *x, const struct ini_key *k, void *base, const char *v,
+		    const char *const *words, size_t n, const char *alts)
 {
-	static const char *const words[] = {
-	    [NM_BPF_AUTO] = "auto", [NM_BPF_YES] = "yes", [NM_BPF_NO] = "no"};
 	int *mode = (int *)((char *)base + k->off);
 
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+	for (size_t i = 0; i < n; i++)
 		if (strcmp(v, words[i]) == 0) {
 			*mode = (int)i;
 			return 0;
 		}
-	ini_err(x, 0, "%s: '" INI_SHOW "' is not auto, yes or no", k->name, v);
+	ini_err(x, 0, "%s: '" INI_SHOW "' is not %s", k->name, v, alts);
 	return -1;
+}
+
+static int set_bpf(struct ini *x, const struct ini_key *k, void *base, const char *v)
+{
+	static const char *const words[] = {
+	    [NM_BPF_AUTO] = "auto", [NM_BPF_YES] = "yes", [NM_BPF_NO] = "no"};
+
+	return set_word(x, k, base, v, words, 3, "auto, yes or no");
+}
+
+static int set_tcp_count(struct ini *x, const struct ini_key *k, void *base,
+			 const char *v)
+{
+	static const char *const words[] = {
+	    [NM_TCP_SENT] = "sent", [NM_TCP_WALK] = "walk"};
+
+	return set_word(x, k, base, v, words, 2, "sent or walk");
 }
 
 #define NMN(f) INI_FIELD(struct nm_cfg, f)
@@ -83,6 +101,7 @@ static const struct ini_key nm_keys[] = {
 	{"failover_window", ini_uint, NMN(failover_window_ms), .def = "60", .min = 0, .max = 600, .scale = 1000},
 	{"misroute_packets", ini_uint, NMN(misroute_packets), .def = "10", .min = 1, .max = 1000000000, .scale = 1},
 	{"bpf", set_bpf, NMN(bpf), .def = "auto", .flags = INI_RESTART},
+	{"tcp_count", set_tcp_count, NMN(tcp_count), .def = "sent", .flags = INI_RESTART},
 	{NULL},
 };
 

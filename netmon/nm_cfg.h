@@ -23,6 +23,12 @@ struct nm_zone_cfg {
  * yes: eBPF or the daemon does not start; no: never eBPF. */
 enum nm_bpf { NM_BPF_AUTO, NM_BPF_YES, NM_BPF_NO };
 
+/* [netmon] tcp_count: where the eBPF TCP counting takes each socket's
+ * counts. sent: as its segments are sent (a collection copies totals; every
+ * TCP segment pays); walk: a socket walk per collection (segments pay only
+ * the zone counters). docs/netmon.md, "TCP in eBPF". */
+enum nm_tcp_count { NM_TCP_SENT, NM_TCP_WALK };
+
 struct nm_cfg {
 	int enabled;	      /* yes/no; default yes when zones are configured */
 	unsigned interval_ms; /* between collections */
@@ -37,6 +43,7 @@ struct nm_cfg {
 	 * in one interval: misrouted traffic. */
 	unsigned misroute_packets;
 	int bpf; /* enum nm_bpf: count in the kernel with eBPF (docs/netmon.md) */
+	int tcp_count; /* enum nm_tcp_count */
 	struct nm_zone_cfg *zones;
 	size_t nzones;
 };

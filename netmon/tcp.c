@@ -146,10 +146,11 @@ static struct {
 enum { DUMP_NONE, DUMP_BASELINE, DUMP_COLLECT, DUMP_REDUMP };
 
 /* The eBPF path (netmon/tcpbpf.c), set before nmt_init and kept across it:
- * the mode, and the zones' prefixes (nmt_set_filter), which it looks zones
+ * the modes, and the zones' prefixes (nmt_set_filter), which it looks zones
  * up by. pfx NULL: nmt_set_filter never called. */
 static struct {
 	int mode; /* enum nm_bpf */
+	int walk; /* [netmon] tcp_count = walk */
 	int active;
 	struct nmt_prefix *pfx;
 	size_t npfx;
@@ -1301,6 +1302,12 @@ void nmt_set_bpf(int mode)
 	bpf.mode = mode;
 }
 
+void nmt_set_tcp_count(int where)
+{
+	bpf.walk = where == NM_TCP_WALK;
+	nmtb_set_walk(bpf.walk);
+}
+
 int nmt_bpf_active(void)
 {
 	return bpf.active;
@@ -1326,7 +1333,9 @@ static int bpf_init(size_t nzones)
 			log_info("tcp: per-zone counting in eBPF (%s, close tracepoint)",
 				 nmtb_live()
 				     ? "counted where sent, after the zone counters"
-				     : "a TCP socket walk per collection");
+				 : bpf.walk ? "a TCP socket walk per collection: "
+					      "[netmon] tcp_count = walk"
+					    : "a TCP socket walk per collection");
 			bpf.active = 1;
 			mod.st.dumps++; /* the baseline, as a sock_diag one counts */
 			return 0;

@@ -133,6 +133,9 @@ size_t nmt_filter_build(const struct nmt_prefix *p, size_t n, unsigned char *bc,
  * and nmt_set_filter was called, said at info with the reason; yes: nmt_init
  * fails without it. Before nmt_init. */
 void nmt_set_bpf(int mode);
+/* Where the eBPF counting takes each socket's counts (enum nm_tcp_count,
+ * default NM_TCP_SENT), read when nmt_init starts it. */
+void nmt_set_tcp_count(int where);
 /* 1 when the per-zone counts come from eBPF, 0 from sock_diag. */
 int nmt_bpf_active(void);
 /* Receive buffer of the event socket (default 4 MiB); before nmt_init. */

@@ -62,6 +62,8 @@ static struct {
 	size_t visited;
 } b = {.go = -1, .done = -1};
 
+static int walk_asked; /* [netmon] tcp_count = walk (nmtb_set_walk) */
+
 /* libbpf's own messages (a verifier log, a missing BTF) at debug level: the
  * reason the caller reports is enough at info. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -154,8 +156,9 @@ static void on_done(int fd, uint32_t events, void *arg)
 
 /* After the baseline, and at each collection while a walk stands in:
  * count where sent when the zone counters (netmon/zbpf.c) run and take
- * nmtb_tx into their egress program, unless VPCF_BPF_TCP=walk asks for the
- * walk (tests and the bench compare the two). Taking it or losing it
+ * nmtb_tx into their egress program, unless [netmon] tcp_count = walk
+ * (nmtb_set_walk) or VPCF_BPF_TCP=walk (the tools the tests and the bench
+ * run, which read no config) asks for the walk. Taking it or losing it
  * loses nothing: each socket's storage holds what was last accounted, so
  * whichever of the program or the walk comes next adds the rest. 1 when
  * counted where sent. */
@@ -163,7 +166,7 @@ static int tx_start(void)
 {
 	const char *e = getenv("VPCF_BPF_TCP");
 
-	if (b.gen || b.refused || !b.based || b.nzones == 0 ||
+	if (b.gen || b.refused || !b.based || b.nzones == 0 || walk_asked ||
 	    (e != NULL && strcmp(e, "walk") == 0))
 		return b.gen != 0;
 	b.gen = nmb_chain(bpf_program__fd(b.skel->progs.nmtb_tx));
@@ -273,6 +276,11 @@ fail:
 int nmtb_live(void)
 {
 	return b.gen != 0;
+}
+
+void nmtb_set_walk(int walk)
+{
+	walk_asked = walk;
 }
 
 size_t nmtb_zones_max(void)

@@ -24,9 +24,13 @@ int nmtb_zones(const struct nmt_prefix *p, size_t n, size_t nzones, int reload);
 void nmtb_rezone(void);
 /* Zones the eBPF counters can hold. */
 size_t nmtb_zones_max(void);
-/* 1: counted where sent (tcx links on the interfaces): a collection walks
- * nothing; 0: a socket walk per collection. */
+/* 1: counted where sent (after the zone counters' egress program): a
+ * collection walks nothing; 0: a socket walk per collection. */
 int nmtb_live(void);
+/* walk 1: a socket walk per collection even where the TCP program could
+ * count where sent ([netmon] tcp_count = walk); read when the counting
+ * starts (nmtb_zones, after the baseline). */
+void nmtb_set_walk(int walk);
 /* Walk every socket here and now; baseline: sockets not seen before are
  * recorded, not counted. 0 or -1 (logged). */
 int nmtb_run(int baseline);

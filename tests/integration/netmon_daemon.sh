@@ -161,6 +161,25 @@ if grep -q 'per-zone counting in eBPF' "$T/daemon.log"; then
 	if grep -q 'zone packets counted by eBPF' "$T/daemon.log"; then
 		check "... where sent, by the zone counters' program" \
 			grep -q 'counted where sent, after the zone counters' "$T/daemon.log"
+		# tcp_count = walk: a walk per collection instead, and it counts
+		conf "zone.a = 198.18.10.0/24
+		tcp_count = walk"
+		spawn "$T/walk.log" ip netns exec "$H" "$VPCFD" -f -c "$T/vpcf.conf"
+		WPID=$SPAWNED_PID
+		check "tcp_count = walk: a socket walk per collection, saying why" \
+			wait_for 10 grep -q 'a TCP socket walk per collection: \[netmon\] tcp_count = walk' "$T/walk.log"
+		check "... and not counted where sent" bash -c "! grep -q 'counted where sent' $T/walk.log"
+		wait_for 5 test -S "$T/ctl.sock"
+		ip netns exec "$H" $PY -c "
+import socket
+c = socket.create_connection(('198.18.10.2', 5001), 2)
+for i in range(200): c.sendall(b'y' * 1000)
+c.close()"
+		segs_counted() { [ "$(metric "z['a']['tcp_segments_out']")" -ge 100 ]; }
+		check "... and the walks count zone a's segments" wait_for 10 segs_counted
+		kill -TERM "$WPID"
+		wait "$WPID"
+		expect_eq "... and exits 0" "$?" 0
 	fi
 	nocap() { # LOG: the daemon without CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN
 		timeout --kill-after=2 10 ip netns exec "$H" capsh \

@@ -431,44 +431,14 @@ out:
 	return rc;
 }
 
-static int udp(long k, const char *addr, const char *port)
+/* K 64-byte sends to ADDR:PORT as fast as they go, UDP datagrams or TCP
+ * writes (TCP_NODELAY, to an nm-cost sink): the sender's CPU time per send
+ * and sends per second. */
+static int sendk(int type, long k, const char *addr, const char *port)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 				 .sin_port = htons((uint16_t)atoi(port))};
-	struct rusage r0, r1;
-	char pkt[64] = {0};
-	double t0, t1;
-	int fd;
-
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || k < 1 || k > UDP_K_MAX)
-		return 2;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		perror("nm-cost: udp socket");
-		return 1;
-	}
-	getrusage(RUSAGE_SELF, &r0);
-	t0 = mono_us();
-	for (long i = 0; i < k; i++)
-		/* ICMP errors from the closed port come back as ECONNREFUSED:
-		 * they say nothing about the send. */
-		(void)send(fd, pkt, sizeof(pkt), 0);
-	t1 = mono_us();
-	getrusage(RUSAGE_SELF, &r1);
-	printf("udp packets=%ld cpu_ns=%.0f pps=%.0f\n", k,
-	       (tv_us(r1.ru_utime) - tv_us(r0.ru_utime) + tv_us(r1.ru_stime) -
-		tv_us(r0.ru_stime)) *
-		   1000 / (double)k,
-	       (double)k * 1e6 / (t1 - t0));
-	close(fd);
-	return 0;
-}
-
-/* The sender's CPU per 64-byte TCP write, as udp's per datagram. */
-static int tcp(long k, const char *addr, const char *port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)atoi(port))};
+	const char *what = type == SOCK_STREAM ? "tcp" : "udp";
 	struct rusage r0, r1;
 	char pkt[64] = {0};
 	double t0, t1;
@@ -476,28 +446,36 @@ static int tcp(long k, const char *addr, const char *port)
 
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || k < 1 || k > UDP_K_MAX)
 		return 2;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
 	if (fd == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
+	    (type == SOCK_STREAM &&
+	     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		perror("nm-cost: tcp socket");
+		fprintf(stderr, "nm-cost: %s socket: %s\n", what, strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return 1;
 	}
 	getrusage(RUSAGE_SELF, &r0);
 	t0 = mono_us();
 	for (long i = 0; i < k; i++)
-		if (send(fd, pkt, sizeof(pkt), MSG_NOSIGNAL) != (ssize_t)sizeof(pkt)) {
+		/* UDP: ICMP errors from the closed port come back as
+		 * ECONNREFUSED, they say nothing about the send. TCP: every
+		 * write must go. */
+		if (send(fd, pkt, sizeof(pkt), MSG_NOSIGNAL) != (ssize_t)sizeof(pkt) &&
+		    type == SOCK_STREAM) {
 			perror("nm-cost: tcp send");
 			close(fd);
 			return 1;
 		}
 	t1 = mono_us();
 	getrusage(RUSAGE_SELF, &r1);
-	printf("tcp writes=%ld cpu_ns=%.0f wps=%.0f\n", k,
+	printf("%s %s=%ld cpu_ns=%.0f %s=%.0f\n", what,
+	       type == SOCK_STREAM ? "writes" : "packets", k,
 	       (tv_us(r1.ru_utime) - tv_us(r0.ru_utime) + tv_us(r1.ru_stime) -
 		tv_us(r0.ru_stime)) *
 		   1000 / (double)k,
-	       (double)k * 1e6 / (t1 - t0));
+	       type == SOCK_STREAM ? "wps" : "pps", (double)k * 1e6 / (t1 - t0));
 	close(fd);
 	return 0;
 }
@@ -627,9 +605,9 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "ring") == 0)
 		return ring(atol(argv[2]), atol(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "udp") == 0)
-		return udp(atol(argv[2]), argv[3], argv[4]);
+		return sendk(SOCK_DGRAM, atol(argv[2]), argv[3], argv[4]);
 	if (argc == 5 && strcmp(argv[1], "tcp") == 0)
-		return tcp(atol(argv[2]), argv[3], argv[4]);
+		return sendk(SOCK_STREAM, atol(argv[2]), argv[3], argv[4]);
 	if (argc == 3 && strcmp(argv[1], "sink") == 0)
 		return sink(argv[2]);
 	if (argc < 4 || k < 1 || k > K_MAX) {

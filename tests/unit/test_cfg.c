@@ -352,6 +352,9 @@ static const struct bad_case {
      "duplicate zone 'a' (first at line 2)"},
     {"[netmon]\nzone.a/b = 10.0.0.0/8\n" GROUP_OK, 2, "bad zone name 'a/b'"},
     {"[netmon]\nenabled = maybe\n" GROUP_OK, 2, "enabled: 'maybe' is not yes or no"},
+    {"[netmon]\nbpf = maybe\n" GROUP_OK, 2, "bpf: 'maybe' is not auto, yes or no"},
+    {"[netmon]\ntcp_count = packets\n" GROUP_OK, 2,
+     "tcp_count: 'packets' is not sent or walk"},
     {"[netmon]\ninterval = 0\n" GROUP_OK, 2, "interval: 0 is out of range 1..3600"},
     {"[metrics]\nlisten = localhost:9641\n" GROUP_OK, 2,
      "listen: 'localhost:9641' is not ADDRESS:PORT"},
@@ -585,6 +588,32 @@ static void guard_urls(void **state)
 	assert_string_equal(c->groups[0].guard, "");
 	assert_int_equal(c->groups[0].guard_timeout_ms, 1000);
 	cfg_free(c);
+}
+
+/* [netmon] bpf and tcp_count: the defaults and each word. */
+static void netmon_words(void **state)
+{
+	static const char *const bpf[] = {"auto", "yes", "no"};
+	char text[512];
+	struct cfg *c = load(GROUP_OK);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->netmon.bpf, NM_BPF_AUTO);
+	assert_int_equal(c->netmon.tcp_count, NM_TCP_SENT);
+	cfg_free(c);
+	for (int i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text),
+			 "[netmon]\nbpf = %s\ntcp_count = %s\n" GROUP_OK, bpf[i],
+			 i == 1 ? "sent" : "walk");
+		c = load(text);
+		assert_non_null(c);
+		assert_int_equal(c->netmon.bpf, i == 0	 ? NM_BPF_AUTO
+						: i == 1 ? NM_BPF_YES
+							 : NM_BPF_NO);
+		assert_int_equal(c->netmon.tcp_count, i == 1 ? NM_TCP_SENT : NM_TCP_WALK);
+		cfg_free(c);
+	}
 }
 
 /* probe = tcp:PORT and its timing: defaults, ranges, and the checks of the
@@ -1111,6 +1140,7 @@ int main(void)
 	    cmocka_unit_test(each_error),
 	    cmocka_unit_test(guard_urls),
 	    cmocka_unit_test(patroni_keys),
+	    cmocka_unit_test(netmon_words),
 	    cmocka_unit_test(probe_keys),
 	    cmocka_unit_test(sentinel_keys),
 	    cmocka_unit_test(no_group),
