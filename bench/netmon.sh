@@ -517,7 +517,7 @@ echo
 # program tail-called by the egress one (tcp-probe loads both, as the
 # daemon does with bpf = auto).
 BPFHOLD=
-pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, empty)
+pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, bpfcls, bpfwalk, tcnop, empty)
 	local p
 	for p in $BPFHOLD; do
 		kill "$p" && wait "$p" 2>/dev/null
@@ -527,12 +527,19 @@ pkt_mode() { # MODE: the host namespace's counting (none, table, bpf, empty)
 	ip netns exec "$H" nft delete table inet vpcf_bench_empty 2>/dev/null
 	case $1 in
 	table) ip netns exec "$H" "$TOOLS/nft-probe" apply "$T/zones.conf" || echo "# apply failed" >&2 ;;
-	bpf | bpfcls)
-		spawn "$T/bpf.log" ip netns exec "$H" env VPCF_BPF_ATTACH=$([ $1 = bpf ] && echo tcx || echo clsact) \
+	bpf | bpfcls | bpfwalk)
+		# bpfwalk: as bpf, with the TCP counting walking per collection
+		# ([netmon] tcp_count = walk): segments pay only the zone counters
+		spawn "$T/bpf.log" ip netns exec "$H" env VPCF_BPF_ATTACH=$([ $1 = bpfcls ] && echo clsact || echo tcx) \
+			VPCF_BPF_TCP=$([ $1 = bpfwalk ] && echo walk) \
 			"$TOOLS/tcp-probe" -m yes 198.18.1.0/24 198.18.2.0/24 198.18.3.0/24 198.18.4.0/24 -- 3600 10
 		BPFHOLD=$SPAWNED_PID
 		wait_for 5 grep -q '^start host' "$T/bpf.log" || echo "# eBPF failed: $(cat "$T/bpf.log")" >&2
-		grep -q 'counted where sent' "$T/bpf.log" || echo "# eBPF: TCP not counted where sent: $(cat "$T/bpf.log")" >&2
+		if [ $1 = bpfwalk ]; then
+			if grep -q 'counted where sent' "$T/bpf.log"; then echo "# eBPF: TCP counted where sent, not walked" >&2; fi
+		else
+			grep -q 'counted where sent' "$T/bpf.log" || echo "# eBPF: TCP not counted where sent: $(cat "$T/bpf.log")" >&2
+		fi
 		;;
 	tcnop)
 		spawn "$T/nop.log" ip netns exec "$H" "$TOOLS/zbpf-probe" empty
@@ -607,7 +614,7 @@ TCP_RE='bpf_prog_[0-9a-f]+_(nmtb_tx|account|zone_of|rtt_bucket)|\\[k\\] (bpf_sk_
 BPF_RE='bpf_prog_[0-9a-f]+_zb_|\\[k\\] (sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_[a-z_]*|tcx_[a-z_]*|bpf_skb_load_bytes)(\\.[a-z0-9.]*)?$|'$TCP_RE
 if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 	# MODE or MODE.tcp (64-byte TCP writes instead of UDP datagrams)
-	PMODES="table empty bpf bpfcls table.tcp bpf.tcp"
+	PMODES="table empty bpf bpfcls table.tcp bpf.tcp bpfwalk.tcp"
 	for m in $PMODES; do : >"$T/share.$m" >"$T/share.ns.$m"; done
 	for ((i = 0; i < REPS; i++)); do
 		for m in $PMODES; do
@@ -620,7 +627,7 @@ if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 			# shellcheck disable=SC2086 # send: nm-cost's words
 			c=$(ip netns exec "$H" perf record -q -o "$T/perf.data" -- \
 				"$TOOLS/nm-cost" $send 2>/dev/null | field cpu_ns)
-			if [ ${m%.tcp} = bpf ] || [ $m = bpfcls ]; then
+			if [ ${m%.tcp} != table ] && [ $m != empty ]; then
 				re=$BPF_RE
 			else
 				re='\\[k\\] (nft_|nf_hook_slow)'
@@ -642,6 +649,7 @@ if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 		bpfcls) what="... with them as clsact filters instead (bpf_prog_*_zb_*, cls_bpf_classify, tcf_classify, sch_handle_*)" ;;
 		table.tcp) what="nm-cost tcp (200,000 64-byte writes a run), with the nftables table" ;;
 		bpf.tcp) what="... with the eBPF programs as tcx links, each segment through the TCP counting (bpf_prog_*_nmtb_tx, *_account, and the helpers: bpf_sk_storage_get, bpf_skc_to_tcp_sock, bpf_sk_fullsock, bpf_spin_lock's)" ;;
+		bpfwalk.tcp) what="... with them, the TCP counting walking per collection instead (\`tcp_count = walk\`): the zone counters alone" ;;
 		esac
 		printf '| %s | %s%% | %d ns |\n' "$what" \
 			"$(sort -n "$T/share.$m" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" \
