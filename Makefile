@@ -149,7 +149,7 @@ BPF_CLANG ?= clang
 BPFTOOL   ?= bpftool
 BPF_SRC   := $(wildcard netmon/bpf/*.bpf.c)
 BPF_SKEL  := $(BPF_SRC:netmon/bpf/%.bpf.c=$(B)/netmon/bpf/%.skel.h)
-BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. -idirafter /usr/include/$(shell $(CC) -dumpmachine) -D__TARGET_ARCH_$(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall -Werror -I. -idirafter /usr/include/$(shell $(CC) -dumpmachine) -D__TARGET_ARCH_$(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 $(B)/netmon/bpf/%.bpf.o: netmon/bpf/%.bpf.c $(wildcard netmon/bpf/*.h)
 	@mkdir -p $(dir $@)

@@ -31,9 +31,10 @@ struct nmtb_key6 {
 /* Per socket (BPF_MAP_TYPE_SK_STORAGE, freed with the socket): the counts
  * already added and the zone they go to, looked up again when zgen is not
  * the current one (a reload, a changed set of own addresses). zgen 0: just
- * created, nothing added yet. Moved on under lock: a packet sent outside
- * the socket's lock (one a neighbour lookup held back) may be accounted
- * beside one sent under it. */
+ * created, nothing added yet. Moved on by one account at a time (busy,
+ * taken by compare-and-swap): a packet sent outside the socket's lock (one
+ * a neighbour lookup held back) may be accounted beside one sent under
+ * it. */
 struct nmtb_sock {
 	__u64 bytes_sent;
 	__u64 bytes_retrans;
@@ -42,7 +43,7 @@ struct nmtb_sock {
 	__u32 zone; /* NMTB_ZONE_NONE: in none */
 	__u32 zgen;
 	__u32 observed; /* the interval of its last RTT observation */
-	struct bpf_spin_lock lock;
+	__u32 busy;	/* 1 while an account moves it on */
 };
 
 /* Per zone, cumulative, added to atomically by the iterator and the close
