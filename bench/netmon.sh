@@ -648,7 +648,7 @@ if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 		bpf) what="... with the eBPF programs as tcx links (bpf_prog_*_zb_*, tcx_*, sch_handle_*; UDP passes the TCP counting by)" ;;
 		bpfcls) what="... with them as clsact filters instead (bpf_prog_*_zb_*, cls_bpf_classify, tcf_classify, sch_handle_*)" ;;
 		table.tcp) what="nm-cost tcp (200,000 64-byte writes a run), with the nftables table" ;;
-		bpf.tcp) what="... with the eBPF programs as tcx links, each segment through the TCP counting (bpf_prog_*_nmtb_tx, *_account, and the helpers: bpf_sk_storage_get, bpf_skc_to_tcp_sock, bpf_sk_fullsock, bpf_spin_lock's)" ;;
+		bpf.tcp) what="... with the eBPF programs as tcx links, each segment through the TCP counting (bpf_prog_*_nmtb_tx, *_account, and the helpers: bpf_sk_storage_get, bpf_skc_to_tcp_sock, bpf_sk_fullsock)" ;;
 		bpfwalk.tcp) what="... with them, the TCP counting walking per collection instead (\`tcp_count = walk\`): the zone counters alone" ;;
 		esac
 		printf '| %s | %s%% | %d ns |\n' "$what" \
