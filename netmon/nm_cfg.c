@@ -56,7 +56,6 @@ static int set_zone(struct ini *x, void *base, const char *key, const char *v)
 	return 1;
 }
 
-/* bpf = auto | yes | no (nm_cfg.h: enum nm_bpf) */
 /* k's int field: the index of v among the n words, or an error naming
  * them (alts: "auto, yes or no"). */
 static int set_word(struct ini *x, const struct ini_key *k, void *base, const char *v,
@@ -73,6 +72,7 @@ static int set_word(struct ini *x, const struct ini_key *k, void *base, const ch
 	return -1;
 }
 
+/* bpf = auto | yes | no (nm_cfg.h: enum nm_bpf) */
 static int set_bpf(struct ini *x, const struct ini_key *k, void *base, const char *v)
 {
 	static const char *const words[] = {
@@ -81,6 +81,7 @@ static int set_bpf(struct ini *x, const struct ini_key *k, void *base, const cha
 	return set_word(x, k, base, v, words, 3, "auto, yes or no");
 }
 
+/* tcp_count = sent | walk (nm_cfg.h: enum nm_tcp_count) */
 static int set_tcp_count(struct ini *x, const struct ini_key *k, void *base,
 			 const char *v)
 {
