@@ -199,7 +199,13 @@ wait $deadpid
 echo $deadpid >"$T/ka.pid"
 sim_conf 2 0 "[keepalived]
 pid_file = $T/ka.pid"
+# The daemon reads its tables once at start (where the routes point), after
+# its control socket is up: count from the reset after that read, or it
+# counts below as a call the dead keepalived's MASTER made.
+sim_post /_sim/stats/reset >/dev/null
 check "daemon starts with a keepalived pid file" daemon_start
+looked() { [ "$(stat_of "['total']")" -ge 1 ]; }
+check "the start-up read of the tables was made" wait_for 5 looked
 set_all $ENI_A 2
 sim_post /_sim/stats/reset >/dev/null
 vf notify INSTANCE VI_1 MASTER 150
