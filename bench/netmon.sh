@@ -599,18 +599,16 @@ fi
 # all). The daemon attaches tcx links where the kernel has them (6.6+),
 # clsact filters otherwise: both are measured. With 4 IPv4 zones the zone
 # counters call no map helper (the intervals are searched in place); a TCP
-# segment's socket is accounted through helpers (its storage, its lock).
+# segment's socket is accounted through helpers (its storage, its tcp_sock).
 # That share times the run's CPU per packet is the counting's own cost,
 # whatever the load did to the rest.
 # The same for an empty base chain at the table's postrouting hook: the
 # hook's own cost, which no nftables table can go below.
 # Our symbols in perf's report: the programs (bpf_prog_<tag>_<function>:
 # the zone counters' zb_*, the TCP counting's nmtb_tx and its subprograms
-# account, zone_of, rtt_bucket) and the helpers they call, which perf
-# names apart (bpf_sk_storage_get, ...; the samples of bpf_spin_lock's
-# critical section, taken with interrupts off, land in
-# __bpf_spin_unlock_irqrestore); for eBPF also tc's entry.
-TCP_RE='bpf_prog_[0-9a-f]+_(nmtb_tx|account|zone_of|rtt_bucket)|\\[k\\] (bpf_sk_storage_get|bpf_local_storage_[a-z_]*|bpf_skc_to_tcp_sock|bpf_sk_fullsock|_*bpf_spin_(un)?lock[a-z_]*)$'
+# zone_of, rtt_bucket) and the helpers they call, which perf names apart
+# (bpf_sk_storage_get, ...); for eBPF also tc's entry.
+TCP_RE='bpf_prog_[0-9a-f]+_(nmtb_tx|zone_of|rtt_bucket)|\\[k\\] (bpf_sk_storage_get|bpf_local_storage_[a-z_]*|bpf_skc_to_tcp_sock|bpf_sk_fullsock)$'
 BPF_RE='bpf_prog_[0-9a-f]+_zb_|\\[k\\] (sch_handle_(egress|ingress)|_*tcf_classify|cls_bpf_[a-z_]*|tcx_[a-z_]*|bpf_skb_load_bytes)(\\.[a-z0-9.]*)?$|'$TCP_RE
 if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 	# MODE or MODE.tcp (64-byte TCP writes instead of UDP datagrams)
@@ -648,7 +646,7 @@ if [ -z "$IPERF_ONLY" ] && command -v perf >/dev/null; then
 		bpf) what="... with the eBPF programs as tcx links (bpf_prog_*_zb_*, tcx_*, sch_handle_*; UDP passes the TCP counting by)" ;;
 		bpfcls) what="... with them as clsact filters instead (bpf_prog_*_zb_*, cls_bpf_classify, tcf_classify, sch_handle_*)" ;;
 		table.tcp) what="nm-cost tcp (200,000 64-byte writes a run), with the nftables table" ;;
-		bpf.tcp) what="... with the eBPF programs as tcx links, each segment through the TCP counting (bpf_prog_*_nmtb_tx, *_account, and the helpers: bpf_sk_storage_get, bpf_skc_to_tcp_sock, bpf_sk_fullsock)" ;;
+		bpf.tcp) what="... with the eBPF programs as tcx links, each segment through the TCP counting (bpf_prog_*_nmtb_tx and the helpers: bpf_sk_storage_get, bpf_skc_to_tcp_sock, bpf_sk_fullsock)" ;;
 		bpfwalk.tcp) what="... with them, the TCP counting walking per collection instead (\`tcp_count = walk\`): the zone counters alone" ;;
 		esac
 		printf '| %s | %s%% | %d ns |\n' "$what" \
@@ -766,7 +764,7 @@ echo "(iperf3 from the host namespace to zone z1 over veth, 2 s per run, $REPS p
 # packets: every packet through the hooks at 64-byte UDP's per-packet cost
 # above (the zone counters and the dispatch, which the TCP program shares
 # as a tail call), plus the TCP program's own work, measured by perf over
-# both cores during one bulk run (bpf_prog_*_nmtb_tx, its account
+# both cores during one bulk run (bpf_prog_*_nmtb_tx, its zone_of
 # subprogram and the helpers only it calls), as a share of one core.
 tcpwork=
 if command -v perf >/dev/null; then

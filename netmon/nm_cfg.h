@@ -42,7 +42,7 @@ struct nm_cfg {
 	/* A node not MASTER receiving more packets than this for an overlay
 	 * in one interval: misrouted traffic. */
 	unsigned misroute_packets;
-	int bpf; /* enum nm_bpf: count in the kernel with eBPF (docs/netmon.md) */
+	int bpf;       /* enum nm_bpf: count in the kernel with eBPF (docs/netmon.md) */
 	int tcp_count; /* enum nm_tcp_count */
 	struct nm_zone_cfg *zones;
 	size_t nzones;

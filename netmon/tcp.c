@@ -146,11 +146,10 @@ static struct {
 enum { DUMP_NONE, DUMP_BASELINE, DUMP_COLLECT, DUMP_REDUMP };
 
 /* The eBPF path (netmon/tcpbpf.c), set before nmt_init and kept across it:
- * the modes, and the zones' prefixes (nmt_set_filter), which it looks zones
+ * the mode, and the zones' prefixes (nmt_set_filter), which it looks zones
  * up by. pfx NULL: nmt_set_filter never called. */
 static struct {
 	int mode; /* enum nm_bpf */
-	int walk; /* [netmon] tcp_count = walk */
 	int active;
 	struct nmt_prefix *pfx;
 	size_t npfx;
@@ -1304,8 +1303,7 @@ void nmt_set_bpf(int mode)
 
 void nmt_set_tcp_count(int where)
 {
-	bpf.walk = where == NM_TCP_WALK;
-	nmtb_set_walk(bpf.walk);
+	nmtb_set_walk(where == NM_TCP_WALK);
 }
 
 int nmt_bpf_active(void)
@@ -1331,11 +1329,7 @@ static int bpf_init(size_t nzones)
 	else if (nmtb_open(why, sizeof(why)) == 0) {
 		if (nmtb_zones(bpf.pfx, bpf.npfx, nzones, 0) == 0 && nmtb_run(1) == 0) {
 			log_info("tcp: per-zone counting in eBPF (%s, close tracepoint)",
-				 nmtb_live()
-				     ? "counted where sent, after the zone counters"
-				 : bpf.walk ? "a TCP socket walk per collection: "
-					      "[netmon] tcp_count = walk"
-					    : "a TCP socket walk per collection");
+				 nmtb_how());
 			bpf.active = 1;
 			mod.st.dumps++; /* the baseline, as a sock_diag one counts */
 			return 0;

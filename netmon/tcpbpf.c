@@ -273,9 +273,12 @@ fail:
 	return -1;
 }
 
-int nmtb_live(void)
+const char *nmtb_how(void)
 {
-	return b.gen != 0;
+	if (b.gen)
+		return "counted where sent, after the zone counters";
+	return walk_asked ? "a TCP socket walk per collection: [netmon] tcp_count = walk"
+			  : "a TCP socket walk per collection";
 }
 
 void nmtb_set_walk(int walk)

@@ -24,9 +24,10 @@ int nmtb_zones(const struct nmt_prefix *p, size_t n, size_t nzones, int reload);
 void nmtb_rezone(void);
 /* Zones the eBPF counters can hold. */
 size_t nmtb_zones_max(void);
-/* 1: counted where sent (after the zone counters' egress program): a
- * collection walks nothing; 0: a socket walk per collection. */
-int nmtb_live(void);
+/* How TCP is counted now, for the log: where sent (after the zone
+ * counters' egress program; a collection walks nothing), or by a socket
+ * walk per collection, and why when [netmon] tcp_count asked for it. */
+const char *nmtb_how(void);
 /* walk 1: a socket walk per collection even where the TCP program could
  * count where sent ([netmon] tcp_count = walk); read when the counting
  * starts (nmtb_zones, after the baseline). */
